@@ -1,0 +1,3 @@
+module github.com/mocpcr/mocpcr
+
+go 1.26.8

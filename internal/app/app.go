@@ -74,7 +74,10 @@ func (a *App) init(ctx context.Context, opt Options) error {
 	if err != nil {
 		return err
 	}
-	a.Web = web.New(a.Config, a.DB, a.Logger)
+	a.Web, err = web.New(a.Config, a.DB, a.Logger, web.Deps{Demo: a.Demo})
+	if err != nil {
+		return err
+	}
 	a.Handler = a.Web.Handler()
 	return nil
 }

@@ -18,7 +18,11 @@ func TestHealthAndReadiness(t *testing.T) {
 		t.Run(string(d), func(t *testing.T) {
 			db := storetest.OpenEmpty(t, d)
 			cfg, _ := config.Load(config.MapEnv(nil))
-			srv := httptest.NewServer(web.New(cfg, db, slog.New(slog.NewTextHandler(io.Discard, nil))).Handler())
+			ws, err := web.New(cfg, db, slog.New(slog.NewTextHandler(io.Discard, nil)), web.Deps{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := httptest.NewServer(ws.Handler())
 			defer srv.Close()
 			status := func(path string) int {
 				resp, err := http.Get(srv.URL + path)

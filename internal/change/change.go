@@ -1,0 +1,402 @@
+// Package change is the MOC and PCR domain: change requests, their stages,
+// screening, reviews, approvals and delegations, action items, PSSR
+// checklists, acknowledgements, attachments, the tamper-evident audit
+// trail, reminders and dashboard numbers. It knows nothing about HTTP:
+// the web pages and the JSON API both call Service, and map its *Error
+// codes to statuses at the edge.
+package change
+
+import (
+	"time"
+)
+
+// Kind says which workflow a change follows.
+type Kind string
+
+// The kinds.
+const (
+	// KindMOC is a Management of Change: the full workflow, with a PSSR
+	// when screening says one is needed.
+	KindMOC Kind = "MOC"
+	// KindPCR is a Process Change Request: procedure and document changes
+	// with no hardware, and never a PSSR.
+	KindPCR Kind = "PCR"
+)
+
+// Duration says how long a change is meant to stay.
+type Duration string
+
+// The durations.
+const (
+	DurationPermanent Duration = "permanent"
+	// DurationTemporary needs an expiry date; at expiry the owner reverts
+	// it or converts it to permanent.
+	DurationTemporary Duration = "temporary"
+	// DurationEmergency is implemented first and must finish its review by
+	// the review deadline set at creation. It is always also temporary.
+	DurationEmergency Duration = "emergency"
+)
+
+// IsTemporary reports whether the duration carries an expiry date.
+func (d Duration) IsTemporary() bool { return d == DurationTemporary || d == DurationEmergency }
+
+// Stage is where a change is in its workflow.
+type Stage string
+
+// The stages, in workflow order, then the two side states.
+const (
+	StageDraft          Stage = "draft"
+	StageScreening      Stage = "screening"
+	StageReview         Stage = "review"
+	StageApproval       Stage = "approval"
+	StageImplementation Stage = "implementation"
+	StagePSSR           Stage = "pssr"
+	StageCloseout       Stage = "closeout"
+	StageClosed         Stage = "closed"
+	StageReturned       Stage = "returned"
+	StageVoided         Stage = "voided"
+)
+
+// Stages lists every stage in display order.
+var Stages = []Stage{StageDraft, StageScreening, StageReview, StageApproval, StageImplementation,
+	StagePSSR, StageCloseout, StageClosed, StageReturned, StageVoided}
+
+// StageLabels are the stage names people read.
+var StageLabels = map[Stage]string{
+	StageDraft: "Draft", StageScreening: "Screening", StageReview: "Review", StageApproval: "Approval",
+	StageImplementation: "Implementation", StagePSSR: "PSSR", StageCloseout: "Close-out", StageClosed: "Closed",
+	StageReturned: "Returned for revision", StageVoided: "Voided",
+}
+
+// Label is the stage's display name.
+func (s Stage) Label() string { return StageLabels[s] }
+
+// IsOpen reports whether a change in this stage is still live.
+func (s Stage) IsOpen() bool { return s != StageClosed && s != StageVoided }
+
+// Disciplines that screening can mark as affected; each gets a review.
+var Disciplines = []string{"process", "mechanical", "electrical", "instrumentation", "operations", "ehs", "civil", "maintenance"}
+
+// DisciplineHazardReview is the review added when screening says a hazard
+// review (PHA, HAZOP, what-if) is needed.
+const DisciplineHazardReview = "hazard_review"
+
+// RiskRankings are the accepted risk rankings.
+var RiskRankings = []string{"low", "medium", "high", "very_high"}
+
+// Change is one change request.
+type Change struct {
+	ID       int64    `json:"id"`
+	Number   string   `json:"number"`
+	Kind     Kind     `json:"kind"`
+	Duration Duration `json:"duration"`
+	Stage    Stage    `json:"stage"`
+
+	Title         string   `json:"title"`
+	Description   string   `json:"description"`
+	SiteID        int64    `json:"site_id"`
+	SiteCode      string   `json:"site_code"`
+	UnitID        int64    `json:"unit_id,omitempty"`
+	UnitCode      string   `json:"unit_code,omitempty"`
+	EquipmentTags []string `json:"equipment_tags"`
+	Reason        string   `json:"reason"`
+	RiskRanking   string   `json:"risk_ranking"`
+
+	// The fields OSHA 1910.119(l)(2) requires before any change.
+	TechnicalBasis        string `json:"technical_basis"`
+	SafetyHealthImpact    string `json:"safety_health_impact"`
+	ProcedureChanges      string `json:"procedure_changes"`
+	TimePeriod            string `json:"time_period"`
+	AuthorizationRequired string `json:"authorization_required"`
+
+	// ExpiresOn is set for temporary and emergency changes (a date, UTC midnight).
+	ExpiresOn *time.Time `json:"expires_on,omitempty"`
+	// ReviewDeadline is set for emergency changes.
+	ReviewDeadline *time.Time `json:"review_deadline,omitempty"`
+
+	InitiatorID   int64      `json:"initiator_id"`
+	InitiatorName string     `json:"initiator_name"`
+	Screening     *Screening `json:"screening,omitempty"`
+	PSSRRequired  bool       `json:"pssr_required"`
+	Round         int        `json:"round"`
+	ReturnComment string     `json:"return_comment,omitempty"`
+	VoidReason    string     `json:"void_reason,omitempty"`
+	ClosedNote    string     `json:"closed_note,omitempty"`
+	RevertedAt    *time.Time `json:"reverted_at,omitempty"`
+
+	CreatedAt   time.Time  `json:"created_at"`
+	UpdatedAt   time.Time  `json:"updated_at"`
+	SubmittedAt *time.Time `json:"submitted_at,omitempty"`
+	ApprovedAt  *time.Time `json:"approved_at,omitempty"`
+	StartupAt   *time.Time `json:"startup_at,omitempty"`
+	ClosedAt    *time.Time `json:"closed_at,omitempty"`
+}
+
+// Screening is the questionnaire answered at submit. Its answers decide
+// which reviews and steps the change needs.
+type Screening struct {
+	// ReplacementInKind changes are logged and closed without full review.
+	ReplacementInKind bool `json:"replacement_in_kind"`
+	// Disciplines affected; each gets a discipline review.
+	Disciplines []string `json:"disciplines"`
+	// PSIChanges: process safety information changes (adds a required action).
+	PSIChanges bool `json:"psi_changes"`
+	// ProceduresChange: operating procedures change (adds a required action).
+	ProceduresChange bool `json:"procedures_change"`
+	// HazardReviewNeeded: a PHA/HAZOP/what-if review is required.
+	HazardReviewNeeded bool `json:"hazard_review_needed"`
+	// PSSRNeeded: a pre-startup safety review is required (MOC only).
+	PSSRNeeded bool `json:"pssr_needed"`
+}
+
+// Fields is what a create or update sets. Nil pointers leave a field as
+// it is on update.
+type Fields struct {
+	Kind                  *Kind
+	Duration              *Duration
+	Title                 *string
+	Description           *string
+	SiteID                *int64
+	UnitID                *int64 // 0 clears the unit
+	EquipmentTags         *[]string
+	Reason                *string
+	RiskRanking           *string
+	TechnicalBasis        *string
+	SafetyHealthImpact    *string
+	ProcedureChanges      *string
+	TimePeriod            *string
+	AuthorizationRequired *string
+	ExpiresOn             **time.Time
+	ReviewDeadline        **time.Time
+}
+
+// Review is one discipline review of one round.
+type Review struct {
+	ID           int64      `json:"id"`
+	ChangeID     int64      `json:"change_id"`
+	Round        int        `json:"round"`
+	Discipline   string     `json:"discipline"`
+	ReviewerID   int64      `json:"reviewer_id,omitempty"`
+	ReviewerName string     `json:"reviewer_name,omitempty"`
+	RequestedAt  *time.Time `json:"requested_at,omitempty"`
+	Decision     Decision   `json:"decision,omitempty"`
+	Comment      string     `json:"comment,omitempty"`
+	DecidedBy    int64      `json:"decided_by,omitempty"`
+	DecidedAt    *time.Time `json:"decided_at,omitempty"`
+}
+
+// Decision is the meaning of a recorded decision.
+type Decision string
+
+// The decisions.
+const (
+	DecisionReviewed Decision = "reviewed"
+	DecisionApproved Decision = "approved"
+	DecisionRejected Decision = "rejected"
+)
+
+// Approval is one approver's slot in one approval stage of one round.
+type Approval struct {
+	ID              int64      `json:"id"`
+	ChangeID        int64      `json:"change_id"`
+	Round           int        `json:"round"`
+	StageNo         int        `json:"stage_no"`
+	ApproverID      int64      `json:"approver_id"`
+	ApproverName    string     `json:"approver_name"`
+	RequestedAt     *time.Time `json:"requested_at,omitempty"`
+	Decision        Decision   `json:"decision,omitempty"`
+	Comment         string     `json:"comment,omitempty"`
+	DecidedBy       int64      `json:"decided_by,omitempty"`
+	DecidedByName   string     `json:"decided_by_name,omitempty"`
+	SignedName      string     `json:"signed_name,omitempty"`
+	SignatureMethod string     `json:"signature_method,omitempty"`
+	DecidedAt       *time.Time `json:"decided_at,omitempty"`
+	// OnBehalfOf is true when a delegate decided for the approver.
+	OnBehalfOf bool `json:"on_behalf_of"`
+}
+
+// Signature is the edge's statement that the user confirmed their
+// identity again just before deciding (password for local accounts, a
+// fresh sign-in for Entra ID). The domain refuses signed decisions
+// without it.
+type Signature struct {
+	Verified bool
+	// Method says how: "password", "entra", ...
+	Method string
+}
+
+// Delegation lets Delegate act for Delegator over a dated period.
+type Delegation struct {
+	ID            int64      `json:"id"`
+	DelegatorID   int64      `json:"delegator_id"`
+	DelegatorName string     `json:"delegator_name"`
+	DelegateID    int64      `json:"delegate_id"`
+	DelegateName  string     `json:"delegate_name"`
+	StartsOn      time.Time  `json:"starts_on"`
+	EndsOn        time.Time  `json:"ends_on"`
+	Reason        string     `json:"reason,omitempty"`
+	CreatedAt     time.Time  `json:"created_at"`
+	RevokedAt     *time.Time `json:"revoked_at,omitempty"`
+}
+
+// ActionKind classifies action items.
+type ActionKind string
+
+// The action kinds.
+const (
+	ActionGeneral    ActionKind = "general"
+	ActionPSI        ActionKind = "psi"
+	ActionProcedure  ActionKind = "procedure"
+	ActionDeficiency ActionKind = "deficiency"
+)
+
+// ActionItem is a task on a change.
+type ActionItem struct {
+	ID            int64      `json:"id"`
+	ChangeID      int64      `json:"change_id"`
+	ChangeNumber  string     `json:"change_number,omitempty"`
+	Title         string     `json:"title"`
+	Kind          ActionKind `json:"kind"`
+	OwnerID       int64      `json:"owner_id"`
+	OwnerName     string     `json:"owner_name"`
+	DueOn         *time.Time `json:"due_on,omitempty"`
+	BeforeStartup bool       `json:"before_startup"`
+	PSSRItemID    int64      `json:"pssr_item_id,omitempty"`
+	Status        string     `json:"status"`
+	Note          string     `json:"note,omitempty"`
+	CreatedAt     time.Time  `json:"created_at"`
+	CompletedBy   int64      `json:"completed_by,omitempty"`
+	CompletedAt   *time.Time `json:"completed_at,omitempty"`
+}
+
+// Action statuses.
+const (
+	ActionOpen = "open"
+	ActionDone = "done"
+)
+
+// NewAction is what AddAction needs.
+type NewAction struct {
+	Title         string
+	Kind          ActionKind
+	OwnerID       int64
+	DueOn         *time.Time
+	BeforeStartup bool
+}
+
+// PSSRTemplate is an admin-editable PSSR checklist.
+type PSSRTemplate struct {
+	ID        int64              `json:"id"`
+	Name      string             `json:"name"`
+	IsDefault bool               `json:"is_default"`
+	Items     []PSSRTemplateItem `json:"items"`
+	UpdatedAt time.Time          `json:"updated_at"`
+}
+
+// PSSRTemplateItem is one checklist question.
+type PSSRTemplateItem struct {
+	Text             string `json:"text"`
+	EvidenceRequired bool   `json:"evidence_required"`
+}
+
+// PSSR answers.
+const (
+	AnswerYes = "yes"
+	AnswerNo  = "no"
+	AnswerNA  = "na"
+)
+
+// PSSRItem is one question of a change's PSSR checklist.
+type PSSRItem struct {
+	ID               int64      `json:"id"`
+	ChangeID         int64      `json:"change_id"`
+	Position         int        `json:"position"`
+	Text             string     `json:"text"`
+	EvidenceRequired bool       `json:"evidence_required"`
+	Answer           string     `json:"answer,omitempty"`
+	Comment          string     `json:"comment,omitempty"`
+	AttachmentID     int64      `json:"attachment_id,omitempty"`
+	AnsweredBy       int64      `json:"answered_by,omitempty"`
+	AnsweredAt       *time.Time `json:"answered_at,omitempty"`
+}
+
+// Acknowledgement is one person on the training and acknowledgement roster.
+type Acknowledgement struct {
+	ChangeID       int64      `json:"change_id"`
+	UserID         int64      `json:"user_id"`
+	UserName       string     `json:"user_name"`
+	AddedAt        time.Time  `json:"added_at"`
+	AcknowledgedAt *time.Time `json:"acknowledged_at,omitempty"`
+}
+
+// Attachment describes a stored file (the bytes are fetched separately).
+type Attachment struct {
+	ID          int64     `json:"id"`
+	ChangeID    int64     `json:"change_id"`
+	Filename    string    `json:"filename"`
+	ContentType string    `json:"content_type"`
+	Size        int64     `json:"size"`
+	SHA256      string    `json:"sha256"`
+	UploadedBy  int64     `json:"uploaded_by"`
+	UploadedAt  time.Time `json:"uploaded_at"`
+}
+
+// Extension is a request to move a temporary change's expiry date.
+type Extension struct {
+	ID           int64      `json:"id"`
+	ChangeID     int64      `json:"change_id"`
+	OldExpiresOn time.Time  `json:"old_expires_on"`
+	NewExpiresOn time.Time  `json:"new_expires_on"`
+	Reason       string     `json:"reason"`
+	RequestedBy  int64      `json:"requested_by"`
+	RequestedAt  time.Time  `json:"requested_at"`
+	Decision     Decision   `json:"decision,omitempty"`
+	Comment      string     `json:"comment,omitempty"`
+	DecidedBy    int64      `json:"decided_by,omitempty"`
+	SignedName   string     `json:"signed_name,omitempty"`
+	DecidedAt    *time.Time `json:"decided_at,omitempty"`
+}
+
+// AuditEntry is one line of a change's audit trail.
+type AuditEntry struct {
+	ChangeID   int64     `json:"change_id"`
+	Seq        int64     `json:"seq"`
+	At         time.Time `json:"at"`
+	ActorID    int64     `json:"actor_id,omitempty"`
+	ActorName  string    `json:"actor_name"`
+	OnBehalfOf string    `json:"on_behalf_of,omitempty"`
+	Action     string    `json:"action"`
+	Field      string    `json:"field,omitempty"`
+	OldValue   string    `json:"old_value,omitempty"`
+	NewValue   string    `json:"new_value,omitempty"`
+	PrevHash   string    `json:"prev_hash"`
+	Hash       string    `json:"hash"`
+}
+
+// Unit is a process unit of a site.
+type Unit struct {
+	ID       int64  `json:"id"`
+	SiteID   int64  `json:"site_id"`
+	SiteCode string `json:"site_code"`
+	Code     string `json:"code"`
+	Name     string `json:"name"`
+}
+
+// Detail is a change with everything hanging off it, for the detail page
+// and GET /api/v1/changes/{id}.
+type Detail struct {
+	Change           *Change           `json:"change"`
+	Reviews          []Review          `json:"reviews"`
+	Approvals        []Approval        `json:"approvals"`
+	Actions          []ActionItem      `json:"actions"`
+	PSSR             []PSSRItem        `json:"pssr"`
+	Acknowledgements []Acknowledgement `json:"acknowledgements"`
+	Attachments      []Attachment      `json:"attachments"`
+	Extensions       []Extension       `json:"extensions"`
+	// AllowedActions are what the requesting user may do now.
+	AllowedActions []Action `json:"allowed_actions"`
+
+	// delegators are the approvers who delegated to the user the detail
+	// was loaded for, today.
+	delegators []int64
+}

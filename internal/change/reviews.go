@@ -1,0 +1,461 @@
+package change
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/mocpcr/mocpcr/internal/auth"
+	"github.com/mocpcr/mocpcr/internal/notify"
+	"github.com/mocpcr/mocpcr/internal/store"
+)
+
+func (s *Service) reviews(ctx context.Context, q store.Querier, changeID int64) ([]Review, error) {
+	rows, err := q.QueryContext(ctx, `SELECT r.id, r.change_id, r.round, r.discipline, COALESCE(r.reviewer_id, 0), COALESCE(u.name, ''),
+		r.requested_at, r.decision, r.comment, COALESCE(r.decided_by, 0), r.decided_at
+		FROM change_reviews r LEFT JOIN users u ON u.id = r.reviewer_id WHERE r.change_id = $1 ORDER BY r.round, r.discipline`, changeID)
+	if err != nil {
+		return nil, fmt.Errorf("load reviews: %w", err)
+	}
+	defer rows.Close()
+	out := []Review{}
+	for rows.Next() {
+		var r Review
+		var req, dec sql.NullTime
+		if err := rows.Scan(&r.ID, &r.ChangeID, &r.Round, &r.Discipline, &r.ReviewerID, &r.ReviewerName, &req, &r.Decision,
+			&r.Comment, &r.DecidedBy, &dec); err != nil {
+			return nil, err
+		}
+		r.RequestedAt, r.DecidedAt = ptime(req), ptime(dec)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+func (s *Service) approvals(ctx context.Context, q store.Querier, changeID int64) ([]Approval, error) {
+	rows, err := q.QueryContext(ctx, `SELECT a.id, a.change_id, a.round, a.stage_no, a.approver_id, u.name, a.requested_at,
+		a.decision, a.comment, COALESCE(a.decided_by, 0), COALESCE(d.name, ''), a.signed_name, a.signature_method, a.decided_at
+		FROM change_approvals a JOIN users u ON u.id = a.approver_id LEFT JOIN users d ON d.id = a.decided_by
+		WHERE a.change_id = $1 ORDER BY a.round, a.stage_no, a.approver_id`, changeID)
+	if err != nil {
+		return nil, fmt.Errorf("load approvals: %w", err)
+	}
+	defer rows.Close()
+	out := []Approval{}
+	for rows.Next() {
+		var a Approval
+		var req, dec sql.NullTime
+		if err := rows.Scan(&a.ID, &a.ChangeID, &a.Round, &a.StageNo, &a.ApproverID, &a.ApproverName, &req, &a.Decision,
+			&a.Comment, &a.DecidedBy, &a.DecidedByName, &a.SignedName, &a.SignatureMethod, &dec); err != nil {
+			return nil, err
+		}
+		a.RequestedAt, a.DecidedAt = ptime(req), ptime(dec)
+		a.OnBehalfOf = a.DecidedBy != 0 && a.DecidedBy != a.ApproverID
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// activeDelegators are the users who delegated to userID for today.
+func (s *Service) activeDelegators(ctx context.Context, q store.Querier, userID int64) ([]int64, error) {
+	today := dateOnly(s.Now())
+	return userIDs(ctx, q, `SELECT delegator_id FROM delegations WHERE delegate_id = $1 AND revoked_at IS NULL
+		AND starts_on <= $2 AND ends_on >= $2 ORDER BY delegator_id`, userID, today)
+}
+
+// userWithRole loads an enabled user and checks role and site.
+func userWithRole(ctx context.Context, q store.Querier, field string, id int64, role auth.Role, siteID int64) (*auth.User, error) {
+	u, err := auth.UserByID(ctx, q, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, invalid(field, "no user with id %d", id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if u.Disabled {
+		return nil, invalid(field, "%s is disabled", u.Name)
+	}
+	if !u.Has(role) {
+		return nil, invalid(field, "%s does not have the %s role", u.Name, role)
+	}
+	if !u.OnSite(siteID) {
+		return nil, invalid(field, "%s is not a member of this site", u.Name)
+	}
+	return u, nil
+}
+
+// AssignReviewer names the reviewer of one discipline review of the
+// current round (Screening stage, coordinator).
+func (s *Service) AssignReviewer(ctx context.Context, actor *auth.User, id int64, discipline string, reviewerID int64) error {
+	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		d, err := s.lockChange(ctx, tx, actor, id)
+		if err != nil {
+			return err
+		}
+		if err := s.check(actor, d, ActAssign); err != nil {
+			return err
+		}
+		c := d.Change
+		discipline = strings.ToLower(strings.TrimSpace(discipline))
+		var rv *Review
+		var known []string
+		for i := range d.Reviews {
+			if d.Reviews[i].Round == c.Round {
+				known = append(known, d.Reviews[i].Discipline)
+				if d.Reviews[i].Discipline == discipline {
+					rv = &d.Reviews[i]
+				}
+			}
+		}
+		if rv == nil {
+			return invalid("discipline", "%s needs no %q review; screening asked for: %s", c.Number, discipline, strings.Join(known, ", "))
+		}
+		u, err := userWithRole(ctx, tx, "reviewer_id", reviewerID, auth.RoleReviewer, c.SiteID)
+		if err != nil {
+			return err
+		}
+		if u.ID == c.InitiatorID {
+			return invalid("reviewer_id", "nobody reviews their own change")
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE change_reviews SET reviewer_id = $1 WHERE id = $2`, u.ID, rv.ID); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, id, actor, "", "reviewer_assigned", discipline, rv.ReviewerName, u.Name)
+	})
+}
+
+// SetApprovers replaces the approvers of the current round: stages run in
+// order, the approvers inside a stage in parallel (Screening stage,
+// coordinator).
+func (s *Service) SetApprovers(ctx context.Context, actor *auth.User, id int64, stages [][]int64) error {
+	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		d, err := s.lockChange(ctx, tx, actor, id)
+		if err != nil {
+			return err
+		}
+		if err := s.check(actor, d, ActAssign); err != nil {
+			return err
+		}
+		c := d.Change
+		if len(stages) == 0 {
+			return invalid("stages", "name at least one approval stage with at least one approver")
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM change_approvals WHERE change_id = $1 AND round = $2`, id, c.Round); err != nil {
+			return err
+		}
+		var desc []string
+		for i, st := range stages {
+			if len(st) == 0 {
+				return invalid(fmt.Sprintf("stages[%d]", i), "an approval stage needs at least one approver")
+			}
+			var names []string
+			for _, uid := range st {
+				u, err := userWithRole(ctx, tx, fmt.Sprintf("stages[%d]", i), uid, auth.RoleApprover, c.SiteID)
+				if err != nil {
+					return err
+				}
+				if u.ID == c.InitiatorID {
+					return invalid(fmt.Sprintf("stages[%d]", i), "nobody approves their own change: %s is the initiator", u.Name)
+				}
+				_, err = tx.ExecContext(ctx, `INSERT INTO change_approvals (change_id, round, stage_no, approver_id) VALUES ($1,$2,$3,$4)`,
+					id, c.Round, i+1, u.ID)
+				if store.IsUniqueViolation(err) {
+					return invalid(fmt.Sprintf("stages[%d]", i), "%s is listed twice in one stage", u.Name)
+				}
+				if err != nil {
+					return err
+				}
+				names = append(names, u.Name)
+			}
+			desc = append(desc, fmt.Sprintf("%d: %s", i+1, strings.Join(names, ", ")))
+		}
+		return s.audit(ctx, tx, id, actor, "", "approvers_set", "approvers", "", strings.Join(desc, "; "))
+	})
+}
+
+// startReview is the start_review transition: every discipline review
+// must have a reviewer and at least one approver must be named.
+func (s *Service) startReview(ctx context.Context, tx *sql.Tx, actor *auth.User, d *Detail) error {
+	c := d.Change
+	var pending []int64
+	for _, r := range d.Reviews {
+		if r.Round != c.Round {
+			continue
+		}
+		if r.ReviewerID == 0 {
+			return invalid("reviewer_id", "assign a reviewer for the %s review first", r.Discipline)
+		}
+		pending = append(pending, r.ReviewerID)
+	}
+	if !slices.ContainsFunc(d.Approvals, func(a Approval) bool { return a.Round == c.Round }) {
+		return invalid("approvers", "name the approvers before starting the review")
+	}
+	if len(pending) == 0 {
+		// Nothing to review (a PCR with no discipline affected): straight to approval.
+		return s.startApproval(ctx, tx, actor, d)
+	}
+	if err := s.setStage(ctx, tx, actor, c, StageReview, ""); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE change_reviews SET requested_at = $1 WHERE change_id = $2 AND round = $3`, s.now(), c.ID, c.Round); err != nil {
+		return err
+	}
+	return s.notify(ctx, tx, notify.TypeReviewRequested, c, "Review requested: "+c.Number+" "+c.Title,
+		"Please review "+c.Number+" for your discipline.", pending...)
+}
+
+// startApproval moves to Approval and requests the first stage.
+func (s *Service) startApproval(ctx context.Context, tx *sql.Tx, actor *auth.User, d *Detail) error {
+	if err := s.setStage(ctx, tx, actor, d.Change, StageApproval, ""); err != nil {
+		return err
+	}
+	return s.requestApprovalStage(ctx, tx, d.Change, 1)
+}
+
+func (s *Service) requestApprovalStage(ctx context.Context, tx *sql.Tx, c *Change, stageNo int) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE change_approvals SET requested_at = $1 WHERE change_id = $2 AND round = $3 AND stage_no = $4`,
+		s.now(), c.ID, c.Round, stageNo); err != nil {
+		return err
+	}
+	ids, err := userIDs(ctx, tx, `SELECT approver_id FROM change_approvals WHERE change_id = $1 AND round = $2 AND stage_no = $3`, c.ID, c.Round, stageNo)
+	if err != nil {
+		return err
+	}
+	// Delegates acting today hear about it too.
+	today := dateOnly(s.Now())
+	for _, a := range slices.Clone(ids) {
+		del, err := userIDs(ctx, tx, `SELECT delegate_id FROM delegations WHERE delegator_id = $1 AND revoked_at IS NULL
+			AND starts_on <= $2 AND ends_on >= $2`, a, today)
+		if err != nil {
+			return err
+		}
+		ids = append(ids, del...)
+	}
+	return s.notify(ctx, tx, notify.TypeApprovalRequested, c, "Approval requested: "+c.Number+" "+c.Title,
+		fmt.Sprintf("Approval stage %d of %s is waiting for your decision.", stageNo, c.Number), ids...)
+}
+
+// DecideReview records the actor's discipline review of the current round.
+// discipline may be empty when the actor has only one review pending.
+// A rejection (comment required) returns the change to the initiator;
+// the last review moves the change to Approval.
+func (s *Service) DecideReview(ctx context.Context, actor *auth.User, id int64, discipline string, decision Decision, comment string) error {
+	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		d, err := s.lockChange(ctx, tx, actor, id)
+		if err != nil {
+			return err
+		}
+		if err := s.check(actor, d, ActReview); err != nil {
+			return err
+		}
+		c := d.Change
+		var rv *Review
+		for i := range d.Reviews {
+			r := &d.Reviews[i]
+			if r.Round == c.Round && r.ReviewerID == actor.ID && r.DecidedAt == nil &&
+				(discipline == "" || r.Discipline == strings.ToLower(discipline)) {
+				rv = r
+				break
+			}
+		}
+		if rv == nil {
+			return invalid("discipline", "you have no pending %q review on %s", discipline, c.Number)
+		}
+		comment = strings.TrimSpace(comment)
+		switch decision {
+		case DecisionReviewed:
+		case DecisionRejected:
+			if comment == "" {
+				return invalid("comment", "is required when rejecting: say what must change")
+			}
+		default:
+			return invalid("decision", "must be reviewed or rejected, got %q", decision)
+		}
+		now := s.now()
+		if _, err := tx.ExecContext(ctx, `UPDATE change_reviews SET decision=$1, comment=$2, decided_by=$3, decided_at=$4 WHERE id=$5`,
+			string(decision), comment, actor.ID, now, rv.ID); err != nil {
+			return err
+		}
+		rv.Decision, rv.DecidedAt = decision, &now
+		if err := s.audit(ctx, tx, id, actor, "", "review_"+string(decision), rv.Discipline, "", comment); err != nil {
+			return err
+		}
+		if decision == DecisionRejected {
+			return s.returnToInitiator(ctx, tx, actor, c, notify.TypeRejected,
+				fmt.Sprintf("%s review rejected by %s: %s", rv.Discipline, actor.Name, comment))
+		}
+		for _, r := range d.Reviews {
+			if r.Round == c.Round && r.DecidedAt == nil {
+				return nil
+			}
+		}
+		return s.startApproval(ctx, tx, actor, d)
+	})
+}
+
+// returnToInitiator sends the change back for revision with a comment.
+func (s *Service) returnToInitiator(ctx context.Context, tx *sql.Tx, actor *auth.User, c *Change, typ notify.Type, comment string) error {
+	if err := s.setStage(ctx, tx, actor, c, StageReturned, "return_comment = $3", comment); err != nil {
+		return err
+	}
+	return s.notify(ctx, tx, typ, c, c.Number+" returned for revision", comment, c.InitiatorID)
+}
+
+// Decide records an approval decision (approved or rejected) by the actor
+// for the current approval stage, as the approver or as their delegate.
+// The signature must be verified by the edge; nobody approves their own
+// change; a rejection needs a comment and returns the change to the
+// initiator. The last approval of the last stage moves the change to
+// Implementation.
+func (s *Service) Decide(ctx context.Context, actor *auth.User, id int64, decision Decision, comment string, sig Signature) (*Approval, error) {
+	var out *Approval
+	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		d, err := s.lockChange(ctx, tx, actor, id)
+		if err != nil {
+			return err
+		}
+		if err := s.check(actor, d, ActApprove); err != nil {
+			return err
+		}
+		c := d.Change
+		comment = strings.TrimSpace(comment)
+		switch decision {
+		case DecisionApproved:
+		case DecisionRejected:
+			if comment == "" {
+				return invalid("comment", "is required when rejecting: say why")
+			}
+		default:
+			return invalid("decision", "must be approved or rejected, got %q", decision)
+		}
+		if !sig.Verified {
+			return &Error{Code: EReauth, Field: "password", Message: "password: confirm your identity to sign this decision"}
+		}
+		ap := d.pendingApprovalFor(actor.ID)
+		now := s.now()
+		signed := actor.Name
+		onBehalf := ""
+		if ap.ApproverID != actor.ID {
+			onBehalf = ap.ApproverName
+			signed = actor.Name + " on behalf of " + ap.ApproverName
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE change_approvals SET decision=$1, comment=$2, decided_by=$3, signed_name=$4,
+			signature_method=$5, decided_at=$6 WHERE id=$7`, string(decision), comment, actor.ID, signed, sig.Method, now, ap.ID); err != nil {
+			return err
+		}
+		ap.Decision, ap.Comment, ap.DecidedBy, ap.DecidedByName, ap.SignedName, ap.SignatureMethod, ap.DecidedAt =
+			decision, comment, actor.ID, actor.Name, signed, sig.Method, &now
+		ap.OnBehalfOf = onBehalf != ""
+		out = ap
+		if err := s.audit(ctx, tx, id, actor, onBehalf, "approval_"+string(decision), fmt.Sprintf("stage %d", ap.StageNo),
+			"", strings.TrimSpace(signed+" ("+sig.Method+") "+comment)); err != nil {
+			return err
+		}
+		if decision == DecisionRejected {
+			return s.returnToInitiator(ctx, tx, actor, c, notify.TypeRejected,
+				fmt.Sprintf("Rejected by %s: %s", signed, comment))
+		}
+		if next := d.currentApprovalStage(); next != 0 {
+			if next != ap.StageNo {
+				return s.requestApprovalStage(ctx, tx, c, next)
+			}
+			return nil
+		}
+		if err := s.setStage(ctx, tx, actor, c, StageImplementation, "approved_at = $3", now); err != nil {
+			return err
+		}
+		coords, err := s.coordinators(ctx, tx, c.SiteID)
+		if err != nil {
+			return err
+		}
+		return s.notify(ctx, tx, notify.TypeApproved, c, c.Number+" approved: ready for implementation", c.Title,
+			append(coords, c.InitiatorID)...)
+	})
+	return out, err
+}
+
+// CreateDelegation lets delegateID decide the actor's approvals from
+// startsOn to endsOn (inclusive dates).
+func (s *Service) CreateDelegation(ctx context.Context, actor *auth.User, delegateID int64, startsOn, endsOn time.Time, reason string) (*Delegation, error) {
+	if !actor.Has(auth.RoleApprover) {
+		return nil, forbidden("only an approver can delegate approvals")
+	}
+	startsOn, endsOn = dateOnly(startsOn), dateOnly(endsOn)
+	if startsOn.IsZero() || endsOn.IsZero() {
+		return nil, invalid("starts_on", "starts_on and ends_on are required (YYYY-MM-DD)")
+	}
+	if endsOn.Before(startsOn) {
+		return nil, invalid("ends_on", "must not be before starts_on")
+	}
+	if delegateID == actor.ID {
+		return nil, invalid("delegate_id", "you cannot delegate to yourself")
+	}
+	var id int64
+	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		u, err := auth.UserByID(ctx, tx, delegateID)
+		if errors.Is(err, store.ErrNotFound) {
+			return invalid("delegate_id", "no user with id %d", delegateID)
+		}
+		if err != nil {
+			return err
+		}
+		if !u.Has(auth.RoleApprover) || u.Disabled {
+			return invalid("delegate_id", "%s is not an active approver", u.Name)
+		}
+		return tx.QueryRowContext(ctx, `INSERT INTO delegations (delegator_id, delegate_id, starts_on, ends_on, reason, created_at)
+			VALUES ($1,$2,$3,$4,$5,$6) RETURNING id`, actor.ID, delegateID, startsOn, endsOn, strings.TrimSpace(reason), s.now()).Scan(&id)
+	})
+	if err != nil {
+		return nil, err
+	}
+	ds, err := s.Delegations(ctx, actor)
+	if err != nil {
+		return nil, err
+	}
+	for i := range ds {
+		if ds[i].ID == id {
+			return &ds[i], nil
+		}
+	}
+	return nil, fmt.Errorf("delegation %d vanished", id)
+}
+
+// Delegations lists the delegations the actor gave or received.
+func (s *Service) Delegations(ctx context.Context, actor *auth.User) ([]Delegation, error) {
+	rows, err := s.DB.SQL.QueryContext(ctx, `SELECT d.id, d.delegator_id, a.name, d.delegate_id, b.name, d.starts_on, d.ends_on, d.reason,
+		d.created_at, d.revoked_at FROM delegations d JOIN users a ON a.id = d.delegator_id JOIN users b ON b.id = d.delegate_id
+		WHERE d.delegator_id = $1 OR d.delegate_id = $1 ORDER BY d.id`, actor.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []Delegation{}
+	for rows.Next() {
+		var d Delegation
+		var rev sql.NullTime
+		if err := rows.Scan(&d.ID, &d.DelegatorID, &d.DelegatorName, &d.DelegateID, &d.DelegateName, &d.StartsOn, &d.EndsOn,
+			&d.Reason, &d.CreatedAt, &rev); err != nil {
+			return nil, err
+		}
+		d.StartsOn, d.EndsOn, d.CreatedAt, d.RevokedAt = d.StartsOn.UTC(), d.EndsOn.UTC(), d.CreatedAt.UTC(), ptime(rev)
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// RevokeDelegation ends a delegation the actor gave.
+func (s *Service) RevokeDelegation(ctx context.Context, actor *auth.User, id int64) error {
+	res, err := s.DB.SQL.ExecContext(ctx, `UPDATE delegations SET revoked_at = $1 WHERE id = $2 AND delegator_id = $3 AND revoked_at IS NULL`,
+		s.now(), id, actor.ID)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return notFound("no active delegation %d of yours", id)
+	}
+	return nil
+}

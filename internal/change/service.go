@@ -1,0 +1,640 @@
+package change
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mocpcr/mocpcr/internal/auth"
+	"github.com/mocpcr/mocpcr/internal/notify"
+	"github.com/mocpcr/mocpcr/internal/store"
+)
+
+// Service is the one entry point to changes for the JSON API, the HTML
+// pages and the background jobs. Every method that changes something
+// runs in one transaction: the change row, its audit entries, the
+// notifications and the email jobs commit together or not at all.
+type Service struct {
+	DB       *store.DB
+	Notifier *notify.Notifier
+	// Now is the clock; tests replace it.
+	Now func() time.Time
+	// MaxAttachmentBytes limits uploads (default 20 MB).
+	MaxAttachmentBytes int64
+}
+
+// New returns a service on db that notifies through n.
+func New(db *store.DB, n *notify.Notifier) *Service {
+	return &Service{DB: db, Notifier: n, Now: time.Now, MaxAttachmentBytes: 20 << 20}
+}
+
+// now is the current time as stored: UTC, microseconds (PostgreSQL's
+// precision, so audit hashes recompute exactly after a round trip).
+func (s *Service) now() time.Time {
+	return s.Now().UTC().Truncate(time.Microsecond)
+}
+
+const changeColumns = `c.id, c.number, c.kind, c.duration, c.stage, c.title, c.description, c.site_id, s.code,
+	COALESCE(c.unit_id, 0), COALESCE(un.code, ''), c.equipment_tags, c.reason, c.risk_ranking,
+	c.technical_basis, c.safety_health_impact, c.procedure_changes, c.time_period, c.authorization_required,
+	c.expires_on, c.review_deadline, c.initiator_id, u.name, c.screening, c.pssr_required, c.round,
+	c.return_comment, c.void_reason, c.closed_note, c.reverted_at, c.created_at, c.updated_at,
+	c.submitted_at, c.approved_at, c.startup_at, c.closed_at`
+
+const changeFrom = ` FROM changes c JOIN sites s ON s.id = c.site_id JOIN users u ON u.id = c.initiator_id
+	LEFT JOIN units un ON un.id = c.unit_id`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanChange(row scanner) (*Change, error) {
+	c := &Change{}
+	var tags, screening string
+	var expires, deadline, reverted, submitted, approved, startup, closed sql.NullTime
+	err := row.Scan(&c.ID, &c.Number, &c.Kind, &c.Duration, &c.Stage, &c.Title, &c.Description, &c.SiteID, &c.SiteCode,
+		&c.UnitID, &c.UnitCode, &tags, &c.Reason, &c.RiskRanking,
+		&c.TechnicalBasis, &c.SafetyHealthImpact, &c.ProcedureChanges, &c.TimePeriod, &c.AuthorizationRequired,
+		&expires, &deadline, &c.InitiatorID, &c.InitiatorName, &screening, &c.PSSRRequired, &c.Round,
+		&c.ReturnComment, &c.VoidReason, &c.ClosedNote, &reverted, &c.CreatedAt, &c.UpdatedAt,
+		&submitted, &approved, &startup, &closed)
+	if err != nil {
+		return nil, err
+	}
+	c.EquipmentTags = splitTags(tags)
+	if screening != "" {
+		c.Screening = &Screening{}
+		if err := json.Unmarshal([]byte(screening), c.Screening); err != nil {
+			return nil, fmt.Errorf("change %d: screening: %w", c.ID, err)
+		}
+	}
+	c.ExpiresOn, c.ReviewDeadline, c.RevertedAt = ptime(expires), ptime(deadline), ptime(reverted)
+	c.SubmittedAt, c.ApprovedAt, c.StartupAt, c.ClosedAt = ptime(submitted), ptime(approved), ptime(startup), ptime(closed)
+	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
+	return c, nil
+}
+
+func ptime(t sql.NullTime) *time.Time {
+	if !t.Valid {
+		return nil
+	}
+	u := t.Time.UTC()
+	return &u
+}
+
+// nt turns an optional time into a query argument.
+func nt(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.UTC()
+}
+
+func nid(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
+
+func splitTags(s string) []string {
+	out := []string{}
+	for _, t := range strings.Split(s, "\n") {
+		if t = strings.TrimSpace(t); t != "" {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// loadChange reads one change without any visibility check.
+func loadChange(ctx context.Context, q store.Querier, id int64) (*Change, error) {
+	c, err := scanChange(q.QueryRowContext(ctx, `SELECT `+changeColumns+changeFrom+` WHERE c.id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("change %d not found", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load change %d: %w", id, err)
+	}
+	return c, nil
+}
+
+// lockChange takes the change's row lock for the rest of tx (an UPDATE
+// locks the row on PostgreSQL; SQLite transactions are already
+// serialised by BEGIN IMMEDIATE) and returns the detail as actor sees it.
+// Every mutation starts here, which keeps the state machine and the
+// change's audit chain linear under concurrency.
+func (s *Service) lockChange(ctx context.Context, tx *sql.Tx, actor *auth.User, id int64) (*Detail, error) {
+	res, err := tx.ExecContext(ctx, `UPDATE changes SET lock_version = lock_version + 1 WHERE id = $1`, id)
+	if err != nil {
+		return nil, fmt.Errorf("lock change %d: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil, notFound("change %d not found", id)
+	}
+	return s.loadDetail(ctx, tx, actor, id)
+}
+
+// Get returns a change with its reviews, approvals, actions, PSSR,
+// roster, attachments and what actor may do next.
+func (s *Service) Get(ctx context.Context, actor *auth.User, id int64) (*Detail, error) {
+	return s.loadDetail(ctx, s.DB.SQL, actor, id)
+}
+
+// GetByNumber is Get by human-readable number (MOC-2026-0042).
+func (s *Service) GetByNumber(ctx context.Context, actor *auth.User, number string) (*Detail, error) {
+	var id int64
+	err := s.DB.SQL.QueryRowContext(ctx, `SELECT id FROM changes WHERE number = $1`, strings.ToUpper(strings.TrimSpace(number))).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("change %s not found", number)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s.Get(ctx, actor, id)
+}
+
+func (s *Service) loadDetail(ctx context.Context, q store.Querier, actor *auth.User, id int64) (*Detail, error) {
+	c, err := loadChange(ctx, q, id)
+	if err != nil {
+		return nil, err
+	}
+	if actor == nil || !actor.OnSite(c.SiteID) {
+		return nil, notFound("change %d not found", id)
+	}
+	d := &Detail{Change: c}
+	if d.Reviews, err = s.reviews(ctx, q, id); err != nil {
+		return nil, err
+	}
+	if d.Approvals, err = s.approvals(ctx, q, id); err != nil {
+		return nil, err
+	}
+	if d.Actions, err = s.listActions(ctx, q, `a.change_id = $1`, id); err != nil {
+		return nil, err
+	}
+	if d.PSSR, err = s.pssrItems(ctx, q, id); err != nil {
+		return nil, err
+	}
+	if d.Acknowledgements, err = s.acknowledgements(ctx, q, id); err != nil {
+		return nil, err
+	}
+	if d.Attachments, err = s.attachments(ctx, q, id); err != nil {
+		return nil, err
+	}
+	if d.Extensions, err = s.extensions(ctx, q, id); err != nil {
+		return nil, err
+	}
+	if d.delegators, err = s.activeDelegators(ctx, q, actor.ID); err != nil {
+		return nil, err
+	}
+	d.AllowedActions = s.AllowedActions(actor, d)
+	return d, nil
+}
+
+var tagPattern = regexp.MustCompile(`^[A-Z0-9][A-Z0-9._/-]{0,39}$`)
+
+// apply copies the set fields of f onto c and validates the result as a
+// draft (submit checks more).
+func (s *Service) apply(ctx context.Context, q store.Querier, actor *auth.User, c *Change, f Fields, creating bool) error {
+	if f.Kind != nil {
+		if !creating && *f.Kind != c.Kind {
+			return invalid("kind", "cannot change after creation (file a new %s instead)", *f.Kind)
+		}
+		c.Kind = Kind(strings.ToUpper(string(*f.Kind)))
+	}
+	if c.Kind != KindMOC && c.Kind != KindPCR {
+		return invalid("kind", "must be MOC or PCR, got %q", c.Kind)
+	}
+	if f.Duration != nil {
+		c.Duration = Duration(strings.ToLower(string(*f.Duration)))
+	}
+	if !slices.Contains([]Duration{DurationPermanent, DurationTemporary, DurationEmergency}, c.Duration) {
+		return invalid("duration", "must be permanent, temporary or emergency, got %q", c.Duration)
+	}
+	set := func(dst *string, src *string) {
+		if src != nil {
+			*dst = strings.TrimSpace(*src)
+		}
+	}
+	set(&c.Title, f.Title)
+	set(&c.Description, f.Description)
+	set(&c.Reason, f.Reason)
+	set(&c.TechnicalBasis, f.TechnicalBasis)
+	set(&c.SafetyHealthImpact, f.SafetyHealthImpact)
+	set(&c.ProcedureChanges, f.ProcedureChanges)
+	set(&c.TimePeriod, f.TimePeriod)
+	set(&c.AuthorizationRequired, f.AuthorizationRequired)
+	if f.RiskRanking != nil {
+		c.RiskRanking = strings.ToLower(strings.TrimSpace(*f.RiskRanking))
+	}
+	if c.Title == "" {
+		return invalid("title", "is required")
+	}
+	if len(c.Title) > 200 {
+		return invalid("title", "must be at most 200 characters")
+	}
+	if c.RiskRanking != "" && !slices.Contains(RiskRankings, c.RiskRanking) {
+		return invalid("risk_ranking", "must be one of %s, got %q", strings.Join(RiskRankings, ", "), c.RiskRanking)
+	}
+	if f.SiteID != nil {
+		if !creating && *f.SiteID != c.SiteID {
+			return invalid("site_id", "cannot move a change to another site")
+		}
+		c.SiteID = *f.SiteID
+	}
+	if c.SiteID == 0 {
+		return invalid("site_id", "is required")
+	}
+	if !actor.OnSite(c.SiteID) {
+		return invalid("site_id", "you are not a member of site %d", c.SiteID)
+	}
+	if err := q.QueryRowContext(ctx, `SELECT code FROM sites WHERE id = $1`, c.SiteID).Scan(&c.SiteCode); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return invalid("site_id", "no site with id %d", c.SiteID)
+		}
+		return err
+	}
+	if f.UnitID != nil {
+		c.UnitID = *f.UnitID
+	}
+	c.UnitCode = ""
+	if c.UnitID != 0 {
+		var siteID int64
+		err := q.QueryRowContext(ctx, `SELECT site_id, code FROM units WHERE id = $1`, c.UnitID).Scan(&siteID, &c.UnitCode)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && siteID != c.SiteID) {
+			return invalid("unit_id", "no unit %d at site %s", c.UnitID, c.SiteCode)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if f.EquipmentTags != nil {
+		c.EquipmentTags = []string{}
+		for _, t := range *f.EquipmentTags {
+			t = strings.ToUpper(strings.TrimSpace(t))
+			if t == "" {
+				continue
+			}
+			if !tagPattern.MatchString(t) {
+				return invalid("equipment_tags", "%q is not a tag like P-101A (letters, digits, - _ . /; at most 40)", t)
+			}
+			if !slices.Contains(c.EquipmentTags, t) {
+				c.EquipmentTags = append(c.EquipmentTags, t)
+			}
+		}
+	}
+	if f.ExpiresOn != nil {
+		c.ExpiresOn = dateptr(*f.ExpiresOn)
+	}
+	if f.ReviewDeadline != nil {
+		c.ReviewDeadline = dateptr(*f.ReviewDeadline)
+	}
+	today := dateOnly(s.Now())
+	if c.Duration.IsTemporary() {
+		if c.ExpiresOn == nil {
+			return invalid("expires_on", "a %s change needs an expiry date (YYYY-MM-DD)", c.Duration)
+		}
+		if (creating || f.ExpiresOn != nil) && !c.ExpiresOn.After(today) {
+			return invalid("expires_on", "must be after today (%s)", today.Format(time.DateOnly))
+		}
+	} else {
+		c.ExpiresOn = nil
+	}
+	if c.Duration == DurationEmergency {
+		if c.ReviewDeadline == nil {
+			return invalid("review_deadline", "an emergency change needs the date its full review is due (YYYY-MM-DD)")
+		}
+		if (creating || f.ReviewDeadline != nil) && c.ReviewDeadline.Before(today) {
+			return invalid("review_deadline", "must not be in the past")
+		}
+	} else {
+		c.ReviewDeadline = nil
+	}
+	return nil
+}
+
+func dateptr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	d := dateOnly(*t)
+	return &d
+}
+
+// Create files a new change in Draft. Its number is allocated in the same
+// transaction from the per-kind, per-year counter.
+func (s *Service) Create(ctx context.Context, actor *auth.User, f Fields) (*Change, error) {
+	if actor == nil || (!actor.Has(auth.RoleInitiator) && !actor.Has(auth.RoleCoordinator)) {
+		return nil, forbidden("only an initiator or an MOC coordinator may create a change")
+	}
+	if f.Kind == nil {
+		return nil, invalid("kind", "is required: MOC or PCR")
+	}
+	if f.Duration == nil {
+		p := DurationPermanent
+		f.Duration = &p
+	}
+	var id int64
+	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		c := &Change{Stage: StageDraft, InitiatorID: actor.ID, EquipmentTags: []string{}}
+		if err := s.apply(ctx, tx, actor, c, f, true); err != nil {
+			return err
+		}
+		now := s.now()
+		var n int64
+		if err := tx.QueryRowContext(ctx,
+			`INSERT INTO change_counters (kind, year, last_value) VALUES ($1, $2, 1)
+			 ON CONFLICT (kind, year) DO UPDATE SET last_value = change_counters.last_value + 1
+			 RETURNING last_value`, string(c.Kind), now.Year()).Scan(&n); err != nil {
+			return fmt.Errorf("allocate number: %w", err)
+		}
+		c.Number = fmt.Sprintf("%s-%d-%04d", c.Kind, now.Year(), n)
+		err := tx.QueryRowContext(ctx, `INSERT INTO changes (number, kind, duration, stage, title, description, site_id, unit_id,
+			equipment_tags, reason, risk_ranking, technical_basis, safety_health_impact, procedure_changes, time_period,
+			authorization_required, expires_on, review_deadline, initiator_id, created_at, updated_at)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$20) RETURNING id`,
+			c.Number, string(c.Kind), string(c.Duration), string(c.Stage), c.Title, c.Description, c.SiteID, nid(c.UnitID),
+			strings.Join(c.EquipmentTags, "\n"), c.Reason, c.RiskRanking, c.TechnicalBasis, c.SafetyHealthImpact,
+			c.ProcedureChanges, c.TimePeriod, c.AuthorizationRequired, nt(c.ExpiresOn), nt(c.ReviewDeadline), actor.ID, now).Scan(&id)
+		if err != nil {
+			return fmt.Errorf("create change: %w", err)
+		}
+		return s.audit(ctx, tx, id, actor, "", "created", "", "", c.Number+": "+c.Title)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return loadChange(ctx, s.DB.SQL, id)
+}
+
+// auditFields lists the editable fields as text, for field-level audit.
+func auditFields(c *Change) [][2]string {
+	date := func(t *time.Time) string {
+		if t == nil {
+			return ""
+		}
+		return t.Format(time.DateOnly)
+	}
+	return [][2]string{
+		{"duration", string(c.Duration)}, {"title", c.Title}, {"description", c.Description},
+		{"unit_id", strconv.FormatInt(c.UnitID, 10)}, {"equipment_tags", strings.Join(c.EquipmentTags, ", ")},
+		{"reason", c.Reason}, {"risk_ranking", c.RiskRanking}, {"technical_basis", c.TechnicalBasis},
+		{"safety_health_impact", c.SafetyHealthImpact}, {"procedure_changes", c.ProcedureChanges},
+		{"time_period", c.TimePeriod}, {"authorization_required", c.AuthorizationRequired},
+		{"expires_on", date(c.ExpiresOn)}, {"review_deadline", date(c.ReviewDeadline)},
+	}
+}
+
+// Update edits a change in Draft or Returned. Each changed field is
+// audited with its old and new value.
+func (s *Service) Update(ctx context.Context, actor *auth.User, id int64, f Fields) (*Change, error) {
+	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		d, err := s.lockChange(ctx, tx, actor, id)
+		if err != nil {
+			return err
+		}
+		if err := s.check(actor, d, ActEdit); err != nil {
+			return err
+		}
+		c := d.Change
+		before := auditFields(c)
+		if err := s.apply(ctx, tx, actor, c, f, false); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE changes SET duration=$1, title=$2, description=$3, unit_id=$4, equipment_tags=$5,
+			reason=$6, risk_ranking=$7, technical_basis=$8, safety_health_impact=$9, procedure_changes=$10, time_period=$11,
+			authorization_required=$12, expires_on=$13, review_deadline=$14, updated_at=$15 WHERE id=$16`,
+			string(c.Duration), c.Title, c.Description, nid(c.UnitID), strings.Join(c.EquipmentTags, "\n"), c.Reason,
+			c.RiskRanking, c.TechnicalBasis, c.SafetyHealthImpact, c.ProcedureChanges, c.TimePeriod, c.AuthorizationRequired,
+			nt(c.ExpiresOn), nt(c.ReviewDeadline), s.now(), id)
+		if err != nil {
+			return fmt.Errorf("update %s: %w", c.Number, err)
+		}
+		for i, after := range auditFields(c) {
+			if after[1] != before[i][1] {
+				if err := s.audit(ctx, tx, id, actor, "", "field_changed", after[0], before[i][1], after[1]); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return loadChange(ctx, s.DB.SQL, id)
+}
+
+// requiredBeforeSubmit names the fields OSHA 1910.119(l)(2) and the site
+// procedure require before a change is submitted.
+func requiredBeforeSubmit(c *Change) []string {
+	var missing []string
+	for _, f := range [][2]string{
+		{"title", c.Title}, {"description", c.Description}, {"reason", c.Reason}, {"risk_ranking", c.RiskRanking},
+		{"technical_basis", c.TechnicalBasis}, {"safety_health_impact", c.SafetyHealthImpact},
+		{"procedure_changes", c.ProcedureChanges}, {"time_period", c.TimePeriod},
+		{"authorization_required", c.AuthorizationRequired},
+	} {
+		if strings.TrimSpace(f[1]) == "" {
+			missing = append(missing, f[0])
+		}
+	}
+	return missing
+}
+
+func validateScreening(c *Change, sc *Screening) error {
+	for i, d := range sc.Disciplines {
+		d = strings.ToLower(strings.TrimSpace(d))
+		if !slices.Contains(Disciplines, d) {
+			return invalid("screening.disciplines", "%q is not a discipline: expected some of %s", d, strings.Join(Disciplines, ", "))
+		}
+		sc.Disciplines[i] = d
+	}
+	slices.Sort(sc.Disciplines)
+	sc.Disciplines = slices.Compact(sc.Disciplines)
+	if c.Kind == KindPCR && sc.PSSRNeeded {
+		return invalid("screening.pssr_needed", "a PCR never has a PSSR: file an MOC for hardware changes")
+	}
+	if !sc.ReplacementInKind && len(sc.Disciplines) == 0 && !sc.HazardReviewNeeded && c.Kind == KindMOC {
+		return invalid("screening.disciplines", "name at least one affected discipline (or answer replacement_in_kind)")
+	}
+	return nil
+}
+
+// Submit moves a Draft or Returned change on, with the screening answers.
+// A replacement in kind is logged and closed without full review; any
+// other change goes to Screening with one discipline review per affected
+// discipline (plus a hazard review when needed) and required actions for
+// process safety information and procedure updates.
+func (s *Service) Submit(ctx context.Context, actor *auth.User, id int64, sc Screening) (*Change, error) {
+	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		d, err := s.lockChange(ctx, tx, actor, id)
+		if err != nil {
+			return err
+		}
+		if err := s.check(actor, d, ActSubmit); err != nil {
+			return err
+		}
+		c := d.Change
+		if missing := requiredBeforeSubmit(c); len(missing) > 0 {
+			return &Error{Code: EInvalid, Field: missing[0],
+				Message: fmt.Sprintf("%s: required before submit (missing: %s)", missing[0], strings.Join(missing, ", "))}
+		}
+		if sc.Disciplines == nil {
+			sc.Disciplines = []string{}
+		}
+		if err := validateScreening(c, &sc); err != nil {
+			return err
+		}
+		if c.Duration.IsTemporary() && c.ExpiresOn != nil && !c.ExpiresOn.After(dateOnly(s.Now())) {
+			return invalid("expires_on", "has passed: set a new expiry date before submitting")
+		}
+		now := s.now()
+		scJSON, _ := json.Marshal(sc)
+		round := c.Round + 1
+		oldStage := c.Stage
+		if sc.ReplacementInKind {
+			note := "Replacement in kind: logged and closed without full review"
+			if _, err := tx.ExecContext(ctx, `UPDATE changes SET stage=$1, screening=$2, round=$3, submitted_at=$4, closed_at=$4,
+				closed_note=$5, updated_at=$4 WHERE id=$6`, string(StageClosed), string(scJSON), round, now, note, id); err != nil {
+				return err
+			}
+			if err := s.audit(ctx, tx, id, actor, "", "submitted", "screening", "", string(scJSON)); err != nil {
+				return err
+			}
+			if err := s.audit(ctx, tx, id, actor, "", "stage", "stage", string(oldStage), string(StageClosed)); err != nil {
+				return err
+			}
+			coords, err := s.coordinators(ctx, tx, c.SiteID)
+			if err != nil {
+				return err
+			}
+			return s.notify(ctx, tx, notify.TypeClosed, c, c.Number+" closed as replacement in kind", note, coords...)
+		}
+		pssr := sc.PSSRNeeded && c.Kind == KindMOC
+		if _, err := tx.ExecContext(ctx, `UPDATE changes SET stage=$1, screening=$2, round=$3, submitted_at=$4, pssr_required=$5,
+			return_comment='', updated_at=$4 WHERE id=$6`, string(StageScreening), string(scJSON), round, now, pssr, id); err != nil {
+			return err
+		}
+		disciplines := slices.Clone(sc.Disciplines)
+		if sc.HazardReviewNeeded {
+			disciplines = append(disciplines, DisciplineHazardReview)
+		}
+		// A resubmitted change keeps the reviewers of the last round for
+		// the disciplines that still apply.
+		prev := map[string]int64{}
+		for _, r := range d.Reviews {
+			if r.Round == c.Round && r.ReviewerID != 0 {
+				prev[r.Discipline] = r.ReviewerID
+			}
+		}
+		for _, disc := range disciplines {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO change_reviews (change_id, round, discipline, reviewer_id) VALUES ($1,$2,$3,$4)`,
+				id, round, disc, nid(prev[disc])); err != nil {
+				return fmt.Errorf("create review: %w", err)
+			}
+		}
+		for _, a := range d.Approvals {
+			if a.Round == c.Round {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO change_approvals (change_id, round, stage_no, approver_id) VALUES ($1,$2,$3,$4)`,
+					id, round, a.StageNo, a.ApproverID); err != nil {
+					return fmt.Errorf("carry approver: %w", err)
+				}
+			}
+		}
+		if err := s.audit(ctx, tx, id, actor, "", "submitted", "screening", "", string(scJSON)); err != nil {
+			return err
+		}
+		if err := s.audit(ctx, tx, id, actor, "", "stage", "stage", string(oldStage), string(StageScreening)); err != nil {
+			return err
+		}
+		// Updates to process safety information and operating procedures
+		// are tracked as required actions, created once.
+		auto := []struct {
+			need  bool
+			kind  ActionKind
+			title string
+		}{
+			{sc.PSIChanges, ActionPSI, "Update process safety information (P&IDs, data sheets, relief design)"},
+			{sc.ProceduresChange, ActionProcedure, "Update operating procedures"},
+		}
+		for _, a := range auto {
+			if !a.need || slices.ContainsFunc(d.Actions, func(x ActionItem) bool { return x.Kind == a.kind }) {
+				continue
+			}
+			if _, err := s.insertAction(ctx, tx, actor, c, NewAction{Title: a.title, Kind: a.kind, OwnerID: c.InitiatorID, BeforeStartup: true}); err != nil {
+				return err
+			}
+		}
+		coords, err := s.coordinators(ctx, tx, c.SiteID)
+		if err != nil {
+			return err
+		}
+		return s.notify(ctx, tx, notify.TypeSubmitted, c, c.Number+" submitted for screening: "+c.Title,
+			actor.Name+" submitted "+c.Number+". Assign reviewers and approvers.", coords...)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return loadChange(ctx, s.DB.SQL, id)
+}
+
+// notify sends ev about c to recipients in tx, skipping nobody: the
+// recipients were chosen by the caller.
+func (s *Service) notify(ctx context.Context, tx *sql.Tx, typ notify.Type, c *Change, title, body string, recipients ...int64) error {
+	if s.Notifier == nil || len(recipients) == 0 {
+		return nil
+	}
+	return s.Notifier.Notify(ctx, tx, notify.Event{
+		Type: typ, Title: title, Body: body, Link: fmt.Sprintf("/changes/%d", c.ID), Recipients: recipients,
+	})
+}
+
+// coordinators returns the enabled MOC coordinators of a site.
+func (s *Service) coordinators(ctx context.Context, q store.Querier, siteID int64) ([]int64, error) {
+	return userIDs(ctx, q, `SELECT u.id FROM users u JOIN user_roles r ON r.user_id = u.id AND r.role = 'coordinator'
+		WHERE NOT u.disabled AND (NOT EXISTS (SELECT 1 FROM user_sites us WHERE us.user_id = u.id)
+		  OR EXISTS (SELECT 1 FROM user_sites us WHERE us.user_id = u.id AND us.site_id = $1)) ORDER BY u.id`, siteID)
+}
+
+func userIDs(ctx context.Context, q store.Querier, query string, args ...any) ([]int64, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// setStage moves the change and audits the move.
+func (s *Service) setStage(ctx context.Context, tx *sql.Tx, actor *auth.User, c *Change, to Stage, extra string, args ...any) error {
+	q := `UPDATE changes SET stage = $1, updated_at = $2`
+	all := []any{string(to), s.now()}
+	if extra != "" {
+		q += ", " + extra
+		all = append(all, args...)
+	}
+	all = append(all, c.ID)
+	q += fmt.Sprintf(" WHERE id = $%d", len(all))
+	if _, err := tx.ExecContext(ctx, q, all...); err != nil {
+		return fmt.Errorf("move %s to %s: %w", c.Number, to, err)
+	}
+	if err := s.audit(ctx, tx, c.ID, actor, "", "stage", "stage", string(c.Stage), string(to)); err != nil {
+		return err
+	}
+	c.Stage = to
+	return nil
+}

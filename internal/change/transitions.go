@@ -1,0 +1,188 @@
+package change
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"github.com/mocpcr/mocpcr/internal/auth"
+	"github.com/mocpcr/mocpcr/internal/notify"
+)
+
+// TransitionRequest asks for one of the stage moves that carry no other
+// data than a comment and, for startup, a signature:
+// start_review, return, void, complete_implementation, authorize_startup,
+// close, revert, make_permanent.
+type TransitionRequest struct {
+	Action Action
+	// Comment is required for return (what to revise) and void (the reason).
+	Comment   string
+	Signature Signature
+}
+
+// Transitions lists the actions Transition accepts.
+var Transitions = []Action{ActStartReview, ActReturn, ActVoid, ActCompleteImplementation, ActAuthorizeStartup,
+	ActClose, ActRevert, ActMakePermanent}
+
+// Transition moves a change along its workflow. Whether the actor's role
+// and the change's state allow it is decided by the same rule that
+// AllowedActions uses; a refusal is an *Error with code EForbidden or
+// EConflict and a message saying why.
+func (s *Service) Transition(ctx context.Context, actor *auth.User, id int64, req TransitionRequest) (*Change, error) {
+	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		d, err := s.lockChange(ctx, tx, actor, id)
+		if err != nil {
+			return err
+		}
+		known := false
+		for _, a := range Transitions {
+			known = known || a == req.Action
+		}
+		if !known {
+			return invalid("action", "%q is not a transition: expected one of start_review, return, void, complete_implementation, authorize_startup, close, revert, make_permanent", req.Action)
+		}
+		if err := s.check(actor, d, req.Action); err != nil {
+			return err
+		}
+		c := d.Change
+		comment := strings.TrimSpace(req.Comment)
+		switch req.Action {
+		case ActStartReview:
+			return s.startReview(ctx, tx, actor, d)
+		case ActReturn:
+			if comment == "" {
+				return invalid("comment", "is required: tell the initiator what to revise")
+			}
+			return s.returnToInitiator(ctx, tx, actor, c, notify.TypeReturned, "Returned by "+actor.Name+": "+comment)
+		case ActVoid:
+			if comment == "" {
+				return invalid("comment", "is required: give the reason for voiding")
+			}
+			if err := s.setStage(ctx, tx, actor, c, StageVoided, "void_reason = $3", comment); err != nil {
+				return err
+			}
+			coords, err := s.coordinators(ctx, tx, c.SiteID)
+			if err != nil {
+				return err
+			}
+			return s.notify(ctx, tx, notify.TypeVoided, c, c.Number+" voided", "Voided by "+actor.Name+": "+comment,
+				append(coords, c.InitiatorID)...)
+		case ActCompleteImplementation:
+			if err := d.requirePreStartupDone(); err != nil {
+				return err
+			}
+			if c.PSSRRequired {
+				if err := s.createPSSRChecklist(ctx, tx, c); err != nil {
+					return err
+				}
+				if err := s.setStage(ctx, tx, actor, c, StagePSSR, ""); err != nil {
+					return err
+				}
+				coords, err := s.coordinators(ctx, tx, c.SiteID)
+				if err != nil {
+					return err
+				}
+				return s.notify(ctx, tx, notify.TypePSSRReady, c, "PSSR ready: "+c.Number+" "+c.Title,
+					"Implementation is complete; the pre-startup safety review can start.", append(coords, d.currentApprovers()...)...)
+			}
+			if err := d.requireRosterDone(); err != nil {
+				return err
+			}
+			return s.setStage(ctx, tx, actor, c, StageCloseout, "startup_at = $3", s.now())
+		case ActAuthorizeStartup:
+			for _, it := range d.PSSR {
+				if it.Answer == "" {
+					return conflict("PSSR item %d (%q) is not answered yet", it.Position, it.Text)
+				}
+			}
+			if err := d.requirePreStartupDone(); err != nil {
+				return err
+			}
+			if err := d.requireRosterDone(); err != nil {
+				return err
+			}
+			if !req.Signature.Verified {
+				return &Error{Code: EReauth, Field: "password", Message: "password: confirm your identity to authorise startup"}
+			}
+			if err := s.setStage(ctx, tx, actor, c, StageCloseout, "startup_at = $3", s.now()); err != nil {
+				return err
+			}
+			if err := s.audit(ctx, tx, c.ID, actor, "", "startup_authorized", "signature", "",
+				fmt.Sprintf("%s (%s)", actor.Name, req.Signature.Method)); err != nil {
+				return err
+			}
+			coords, err := s.coordinators(ctx, tx, c.SiteID)
+			if err != nil {
+				return err
+			}
+			return s.notify(ctx, tx, notify.TypeStartupAuthorized, c, "Startup authorised: "+c.Number+" "+c.Title,
+				"Startup was authorised by "+actor.Name+".", append(coords, c.InitiatorID)...)
+		case ActClose:
+			for _, a := range d.Actions {
+				if a.Status == ActionOpen {
+					return conflict("action %d (%q) is still open: close-out needs every action done", a.ID, a.Title)
+				}
+			}
+			if c.Duration.IsTemporary() && c.RevertedAt == nil {
+				return conflict("%s is temporary: revert it or convert it to permanent before closing", c.Number)
+			}
+			if err := s.setStage(ctx, tx, actor, c, StageClosed, "closed_at = $3, closed_note = $4", s.now(), comment); err != nil {
+				return err
+			}
+			coords, err := s.coordinators(ctx, tx, c.SiteID)
+			if err != nil {
+				return err
+			}
+			return s.notify(ctx, tx, notify.TypeClosed, c, c.Number+" closed", c.Title, append(coords, c.InitiatorID)...)
+		case ActRevert:
+			if _, err := tx.ExecContext(ctx, `UPDATE changes SET reverted_at = $1, updated_at = $1 WHERE id = $2`, s.now(), c.ID); err != nil {
+				return err
+			}
+			return s.audit(ctx, tx, c.ID, actor, "", "reverted", "reverted", "", comment)
+		case ActMakePermanent:
+			if _, err := tx.ExecContext(ctx, `UPDATE changes SET duration = $1, expires_on = NULL, updated_at = $2 WHERE id = $3`,
+				string(DurationPermanent), s.now(), c.ID); err != nil {
+				return err
+			}
+			return s.audit(ctx, tx, c.ID, actor, "", "field_changed", "duration", string(c.Duration), string(DurationPermanent)+" "+comment)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return loadChange(ctx, s.DB.SQL, id)
+}
+
+func (d *Detail) requirePreStartupDone() error {
+	for _, a := range d.Actions {
+		if a.BeforeStartup && a.Status == ActionOpen {
+			what := "pre-startup action"
+			if a.Kind == ActionDeficiency {
+				what = "PSSR deficiency"
+			}
+			return conflict("%s %d (%q) is still open: it must be done before startup", what, a.ID, a.Title)
+		}
+	}
+	return nil
+}
+
+func (d *Detail) requireRosterDone() error {
+	for _, a := range d.Acknowledgements {
+		if a.AcknowledgedAt == nil {
+			return conflict("%s has not acknowledged the change yet: the roster must sign off before startup", a.UserName)
+		}
+	}
+	return nil
+}
+
+func (d *Detail) currentApprovers() []int64 {
+	var out []int64
+	for _, a := range d.Approvals {
+		if a.Round == d.Change.Round {
+			out = append(out, a.ApproverID)
+		}
+	}
+	return out
+}

@@ -1,0 +1,291 @@
+package change
+
+import (
+	"slices"
+	"time"
+
+	"github.com/mocpcr/mocpcr/internal/auth"
+)
+
+// Action is something a user can do to a change. The UI shows a button
+// for each action AllowedActions returns, and every Service method checks
+// the same rule (check) before acting, so the two never disagree.
+type Action string
+
+// The actions.
+const (
+	ActEdit                   Action = "edit"
+	ActSubmit                 Action = "submit"
+	ActAssign                 Action = "assign"
+	ActStartReview            Action = "start_review"
+	ActReview                 Action = "review"
+	ActApprove                Action = "approve"
+	ActReturn                 Action = "return"
+	ActVoid                   Action = "void"
+	ActAddAction              Action = "add_action"
+	ActCompleteImplementation Action = "complete_implementation"
+	ActAnswerPSSR             Action = "answer_pssr"
+	ActAuthorizeStartup       Action = "authorize_startup"
+	ActClose                  Action = "close"
+	ActAcknowledge            Action = "acknowledge"
+	ActManageRoster           Action = "manage_roster"
+	ActAttach                 Action = "attach"
+	ActRequestExtension       Action = "request_extension"
+	ActDecideExtension        Action = "decide_extension"
+	ActRevert                 Action = "revert"
+	ActMakePermanent          Action = "make_permanent"
+)
+
+// AllActions lists every action in the order the UI shows buttons.
+var AllActions = []Action{ActEdit, ActSubmit, ActAssign, ActStartReview, ActReview, ActApprove, ActReturn,
+	ActAddAction, ActCompleteImplementation, ActAnswerPSSR, ActAuthorizeStartup, ActClose, ActAcknowledge,
+	ActManageRoster, ActAttach, ActRequestExtension, ActDecideExtension, ActRevert, ActMakePermanent, ActVoid}
+
+// AllowedActions returns what actor may do to the change right now. d must
+// have been loaded for actor (Service.Get does that).
+func (s *Service) AllowedActions(actor *auth.User, d *Detail) []Action {
+	var out []Action
+	for _, a := range AllActions {
+		if s.check(actor, d, a) == nil {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func in(st Stage, stages ...Stage) bool { return slices.Contains(stages, st) }
+
+// check says whether actor may take action a on the change now, and if
+// not, why: EForbidden when the user's role or relation to the change
+// does not allow it, EConflict when the change's state does not.
+func (s *Service) check(actor *auth.User, d *Detail, a Action) error {
+	c := d.Change
+	if actor == nil {
+		return forbidden("sign in first")
+	}
+	if !actor.OnSite(c.SiteID) {
+		return notFound("change %d not found", c.ID)
+	}
+	isOwner := actor.ID == c.InitiatorID
+	coord := actor.Has(auth.RoleCoordinator)
+	stageErr := func() error {
+		return conflict("%s is in stage %s: %s is not possible now", c.Number, c.Stage.Label(), a)
+	}
+	switch a {
+	case ActEdit:
+		if !isOwner && !coord {
+			return forbidden("only the initiator or an MOC coordinator may edit %s", c.Number)
+		}
+		if !in(c.Stage, StageDraft, StageReturned) {
+			return stageErr()
+		}
+	case ActSubmit:
+		if !isOwner {
+			return forbidden("only the initiator may submit %s", c.Number)
+		}
+		if !in(c.Stage, StageDraft, StageReturned) {
+			return stageErr()
+		}
+	case ActAssign, ActStartReview:
+		if !coord {
+			return forbidden("only an MOC coordinator may assign reviewers and approvers")
+		}
+		if c.Stage != StageScreening {
+			return stageErr()
+		}
+	case ActReview:
+		if !actor.Has(auth.RoleReviewer) {
+			return forbidden("only a reviewer may record a review")
+		}
+		if c.Stage != StageReview {
+			return stageErr()
+		}
+		if d.pendingReviewFor(actor.ID) == nil {
+			return forbidden("%s has no review assigned to you", c.Number)
+		}
+	case ActApprove:
+		if isOwner {
+			return forbidden("nobody approves their own change")
+		}
+		if c.Stage != StageApproval {
+			return stageErr()
+		}
+		if d.pendingApprovalFor(actor.ID) == nil {
+			return forbidden("%s has no approval waiting for you (or for someone who delegated to you)", c.Number)
+		}
+	case ActReturn:
+		if !coord {
+			return forbidden("only an MOC coordinator may return a change for revision")
+		}
+		if !in(c.Stage, StageScreening, StageReview, StageApproval) {
+			return stageErr()
+		}
+	case ActVoid:
+		ownDraft := isOwner && in(c.Stage, StageDraft, StageReturned)
+		if !coord && !actor.Has(auth.RoleAdmin) && !ownDraft {
+			return forbidden("only an MOC coordinator or an admin may void %s", c.Number)
+		}
+		if !c.Stage.IsOpen() {
+			return stageErr()
+		}
+	case ActAddAction:
+		if !isOwner && !coord {
+			return forbidden("only the initiator or an MOC coordinator may add action items")
+		}
+		if !in(c.Stage, StageScreening, StageReview, StageApproval, StageImplementation, StagePSSR, StageCloseout) {
+			return stageErr()
+		}
+	case ActCompleteImplementation:
+		if !isOwner && !coord {
+			return forbidden("only the initiator or an MOC coordinator may complete implementation")
+		}
+		if c.Stage != StageImplementation {
+			return stageErr()
+		}
+	case ActAnswerPSSR:
+		if !coord && !actor.Has(auth.RoleApprover) && !actor.Has(auth.RoleReviewer) {
+			return forbidden("only a coordinator, approver or reviewer may answer the PSSR checklist")
+		}
+		if c.Stage != StagePSSR {
+			return stageErr()
+		}
+	case ActAuthorizeStartup:
+		if !coord && !actor.Has(auth.RoleApprover) {
+			return forbidden("only an MOC coordinator or an approver may authorise startup")
+		}
+		if isOwner {
+			return forbidden("nobody authorises startup of their own change")
+		}
+		if c.Stage != StagePSSR {
+			return stageErr()
+		}
+	case ActClose:
+		if !coord {
+			return forbidden("only an MOC coordinator may close a change")
+		}
+		if c.Stage != StageCloseout {
+			return stageErr()
+		}
+	case ActAcknowledge:
+		var mine *Acknowledgement
+		for i := range d.Acknowledgements {
+			if d.Acknowledgements[i].UserID == actor.ID {
+				mine = &d.Acknowledgements[i]
+			}
+		}
+		if mine == nil {
+			return forbidden("you are not on the acknowledgement roster of %s", c.Number)
+		}
+		if mine.AcknowledgedAt != nil {
+			return conflict("you already acknowledged %s", c.Number)
+		}
+		if !in(c.Stage, StageApproval, StageImplementation, StagePSSR, StageCloseout) {
+			return stageErr()
+		}
+	case ActManageRoster:
+		if !isOwner && !coord {
+			return forbidden("only the initiator or an MOC coordinator may change the acknowledgement roster")
+		}
+		if !in(c.Stage, StageScreening, StageReview, StageApproval, StageImplementation, StagePSSR) {
+			return stageErr()
+		}
+	case ActAttach:
+		if !isOwner && !coord && !actor.Has(auth.RoleReviewer) && !actor.Has(auth.RoleApprover) {
+			return forbidden("auditors and users without a working role cannot attach files")
+		}
+		if !c.Stage.IsOpen() {
+			return stageErr()
+		}
+	case ActRequestExtension, ActRevert:
+		if !isOwner && !coord {
+			return forbidden("only the initiator or an MOC coordinator may do that")
+		}
+		if !c.Duration.IsTemporary() || c.RevertedAt != nil || !in(c.Stage, StageImplementation, StagePSSR, StageCloseout) {
+			return conflict("%s is not a live temporary change: %s is not possible", c.Number, a)
+		}
+		if a == ActRequestExtension && d.pendingExtension() != nil {
+			return conflict("%s already has an extension request waiting for approval", c.Number)
+		}
+	case ActDecideExtension:
+		if !actor.Has(auth.RoleApprover) {
+			return forbidden("only an approver may decide an extension")
+		}
+		ext := d.pendingExtension()
+		if ext == nil {
+			return conflict("%s has no extension request waiting", c.Number)
+		}
+		if isOwner || ext.RequestedBy == actor.ID {
+			return forbidden("nobody approves their own extension request")
+		}
+	case ActMakePermanent:
+		if !coord {
+			return forbidden("only an MOC coordinator may convert a temporary change to permanent")
+		}
+		if !c.Duration.IsTemporary() || c.RevertedAt != nil || !in(c.Stage, StageImplementation, StagePSSR, StageCloseout) {
+			return conflict("%s is not a live temporary change: %s is not possible", c.Number, a)
+		}
+	default:
+		return invalid("action", "unknown action %q", a)
+	}
+	return nil
+}
+
+func (d *Detail) pendingReviewFor(userID int64) *Review {
+	for i := range d.Reviews {
+		r := &d.Reviews[i]
+		if r.Round == d.Change.Round && r.ReviewerID == userID && r.DecidedAt == nil {
+			return r
+		}
+	}
+	return nil
+}
+
+// currentApprovalStage is the lowest stage number of the current round
+// with an undecided approval, or 0.
+func (d *Detail) currentApprovalStage() int {
+	cur := 0
+	for _, a := range d.Approvals {
+		if a.Round == d.Change.Round && a.DecidedAt == nil && (cur == 0 || a.StageNo < cur) {
+			cur = a.StageNo
+		}
+	}
+	return cur
+}
+
+// pendingApprovalFor finds the undecided approval of the current stage
+// that userID may decide: their own first, else one delegated to them.
+func (d *Detail) pendingApprovalFor(userID int64) *Approval {
+	cur := d.currentApprovalStage()
+	if cur == 0 {
+		return nil
+	}
+	var delegated *Approval
+	for i := range d.Approvals {
+		a := &d.Approvals[i]
+		if a.Round != d.Change.Round || a.StageNo != cur || a.DecidedAt != nil {
+			continue
+		}
+		if a.ApproverID == userID {
+			return a
+		}
+		if delegated == nil && slices.Contains(d.delegators, a.ApproverID) {
+			delegated = a
+		}
+	}
+	return delegated
+}
+
+func (d *Detail) pendingExtension() *Extension {
+	for i := range d.Extensions {
+		if d.Extensions[i].DecidedAt == nil {
+			return &d.Extensions[i]
+		}
+	}
+	return nil
+}
+
+// dateOnly returns t's UTC calendar date at midnight.
+func dateOnly(t time.Time) time.Time {
+	t = t.UTC()
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+}

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/mocpcr/mocpcr/internal/change"
 	"github.com/mocpcr/mocpcr/internal/config"
 	"github.com/mocpcr/mocpcr/internal/demo"
 	"github.com/mocpcr/mocpcr/internal/store"
@@ -65,7 +66,7 @@ func (a *App) init(ctx context.Context, opt Options) error {
 		return err
 	}
 	if empty && (a.Config.Embedded() || opt.Demo) {
-		if err := demo.Seed(ctx, a.DB); err != nil {
+		if err := demo.Seed(ctx, a.DB, change.SeedDemo); err != nil {
 			return fmt.Errorf("seed demo data: %w", err)
 		}
 		a.Logger.Info("demo site seeded: sign in with a demo account", "password", demo.Password, "example", demo.Accounts[0].Email)

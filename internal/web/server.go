@@ -13,7 +13,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mocpcr/mocpcr/internal/change"
 	"github.com/mocpcr/mocpcr/internal/config"
+	"github.com/mocpcr/mocpcr/internal/notify"
 	"github.com/mocpcr/mocpcr/internal/store"
 )
 
@@ -26,6 +28,8 @@ type Server struct {
 	Now func() time.Time
 	// Demo is true when demo accounts exist; the sign-in page says so.
 	Demo bool
+	// Changes is the MOC/PCR domain service, shared by the API and pages.
+	Changes *change.Service
 
 	mux         *http.ServeMux
 	pages       pages
@@ -37,11 +41,17 @@ type Server struct {
 // Deps are the optional components the server is built with.
 type Deps struct {
 	Demo bool
+	// Changes is the change service; nil builds one on db that writes
+	// in-app notifications only.
+	Changes *change.Service
 }
 
 // New builds the server and registers every route.
 func New(cfg *config.Config, db *store.DB, logger *slog.Logger, deps Deps) (*Server, error) {
-	s := &Server{Config: cfg, DB: db, Logger: logger, Now: time.Now, Demo: deps.Demo, mux: http.NewServeMux()}
+	s := &Server{Config: cfg, DB: db, Logger: logger, Now: time.Now, Demo: deps.Demo, Changes: deps.Changes, mux: http.NewServeMux()}
+	if s.Changes == nil {
+		s.Changes = change.New(db, &notify.Notifier{BaseURL: cfg.BaseURL})
+	}
 	var err error
 	if s.pages, err = parsePages(); err != nil {
 		return nil, fmt.Errorf("parse templates: %w", err)

@@ -1,0 +1,423 @@
+package change
+
+import (
+	"context"
+	"database/sql"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/mocpcr/mocpcr/internal/auth"
+	"github.com/mocpcr/mocpcr/internal/store"
+)
+
+// Filter narrows List. Zero values mean "any".
+type Filter struct {
+	Kind        Kind
+	Stage       Stage
+	Duration    Duration
+	SiteID      int64
+	UnitID      int64
+	InitiatorID int64
+	// Q matches number, title or equipment tags, case-insensitively.
+	Q string
+	// OpenOnly hides closed and voided changes.
+	OpenOnly bool
+	Limit    int
+	Offset   int
+}
+
+// siteScope limits a query to the actor's sites.
+func siteScope(actor *auth.User, col string, args *[]any) string {
+	if len(actor.SiteIDs) == 0 {
+		return "TRUE"
+	}
+	var ph []string
+	for _, id := range actor.SiteIDs {
+		*args = append(*args, id)
+		ph = append(ph, fmt.Sprintf("$%d", len(*args)))
+	}
+	return col + " IN (" + strings.Join(ph, ",") + ")"
+}
+
+// List returns the changes actor may see that match f, newest first, and
+// how many match in total.
+func (s *Service) List(ctx context.Context, actor *auth.User, f Filter) ([]Change, int, error) {
+	if actor == nil {
+		return nil, 0, forbidden("sign in first")
+	}
+	var args []any
+	where := []string{siteScope(actor, "c.site_id", &args)}
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where = append(where, strings.ReplaceAll(cond, "?", fmt.Sprintf("$%d", len(args))))
+	}
+	if f.Kind != "" {
+		add("c.kind = ?", strings.ToUpper(string(f.Kind)))
+	}
+	if f.Stage != "" {
+		if !slices.Contains(Stages, f.Stage) {
+			return nil, 0, invalid("stage", "unknown stage %q", f.Stage)
+		}
+		add("c.stage = ?", string(f.Stage))
+	}
+	if f.Duration != "" {
+		add("c.duration = ?", string(f.Duration))
+	}
+	if f.SiteID != 0 {
+		add("c.site_id = ?", f.SiteID)
+	}
+	if f.UnitID != 0 {
+		add("c.unit_id = ?", f.UnitID)
+	}
+	if f.InitiatorID != 0 {
+		add("c.initiator_id = ?", f.InitiatorID)
+	}
+	if q := strings.TrimSpace(f.Q); q != "" {
+		args = append(args, "%"+strings.ToLower(q)+"%")
+		n := len(args)
+		where = append(where, fmt.Sprintf("(lower(c.number) LIKE $%d OR lower(c.title) LIKE $%d OR lower(c.equipment_tags) LIKE $%d)", n, n, n))
+	}
+	if f.OpenOnly {
+		where = append(where, "c.stage NOT IN ('closed', 'voided')")
+	}
+	cond := strings.Join(where, " AND ")
+	var total int
+	if err := s.DB.SQL.QueryRowContext(ctx, `SELECT count(*) FROM changes c WHERE `+cond, args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("count changes: %w", err)
+	}
+	if f.Limit <= 0 || f.Limit > 1000 {
+		f.Limit = 100
+	}
+	args = append(args, f.Limit, f.Offset)
+	out, err := s.queryChanges(ctx, s.DB.SQL, ` WHERE `+cond+fmt.Sprintf(` ORDER BY c.id DESC LIMIT $%d OFFSET $%d`, len(args)-1, len(args)), args...)
+	return out, total, err
+}
+
+func (s *Service) queryChanges(ctx context.Context, q store.Querier, tail string, args ...any) ([]Change, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+changeColumns+changeFrom+tail, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list changes: %w", err)
+	}
+	defer rows.Close()
+	out := []Change{}
+	for rows.Next() {
+		c, err := scanChange(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *c)
+	}
+	return out, rows.Err()
+}
+
+// Conflicts returns the open changes, and the live temporary ones, on the
+// same unit or sharing an equipment tag at the site, so someone filing a
+// change sees what else is in play there. excludeID leaves one change out
+// (the one being filed).
+func (s *Service) Conflicts(ctx context.Context, actor *auth.User, siteID, unitID int64, tags []string, excludeID int64) ([]Change, error) {
+	if actor == nil || !actor.OnSite(siteID) {
+		return []Change{}, nil
+	}
+	open, err := s.queryChanges(ctx, s.DB.SQL, ` WHERE c.site_id = $1 AND c.id <> $2 AND c.stage NOT IN ('closed', 'voided') ORDER BY c.id`, siteID, excludeID)
+	if err != nil {
+		return nil, err
+	}
+	want := map[string]bool{}
+	for _, t := range tags {
+		want[strings.ToUpper(strings.TrimSpace(t))] = true
+	}
+	out := []Change{}
+	for _, c := range open {
+		hit := unitID != 0 && c.UnitID == unitID
+		for _, t := range c.EquipmentTags {
+			hit = hit || want[t]
+		}
+		if hit {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// Units lists the units of the actor's sites (of one site when siteID is set).
+func (s *Service) Units(ctx context.Context, actor *auth.User, siteID int64) ([]Unit, error) {
+	var args []any
+	cond := siteScope(actor, "u.site_id", &args)
+	if siteID != 0 {
+		args = append(args, siteID)
+		cond += fmt.Sprintf(" AND u.site_id = $%d", len(args))
+	}
+	rows, err := s.DB.SQL.QueryContext(ctx, `SELECT u.id, u.site_id, s.code, u.code, u.name FROM units u JOIN sites s ON s.id = u.site_id
+		WHERE `+cond+` ORDER BY s.code, u.code`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []Unit{}
+	for rows.Next() {
+		var u Unit
+		if err := rows.Scan(&u.ID, &u.SiteID, &u.SiteCode, &u.Code, &u.Name); err != nil {
+			return nil, err
+		}
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
+// CreateUnit adds a unit to a site (admin only).
+func (s *Service) CreateUnit(ctx context.Context, actor *auth.User, siteID int64, code, name string) (*Unit, error) {
+	if !actor.Has(auth.RoleAdmin) {
+		return nil, forbidden("only an admin may add units")
+	}
+	code, name = strings.ToUpper(strings.TrimSpace(code)), strings.TrimSpace(name)
+	if code == "" {
+		return nil, invalid("code", "is required")
+	}
+	if name == "" {
+		return nil, invalid("name", "is required")
+	}
+	u := &Unit{SiteID: siteID, Code: code, Name: name}
+	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, `SELECT code FROM sites WHERE id = $1`, siteID).Scan(&u.SiteCode); err != nil {
+			return invalid("site_id", "no site with id %d", siteID)
+		}
+		err := tx.QueryRowContext(ctx, `INSERT INTO units (site_id, code, name) VALUES ($1,$2,$3) RETURNING id`, siteID, code, name).Scan(&u.ID)
+		if store.IsUniqueViolation(err) {
+			return invalid("code", "site %s already has a unit %s", u.SiteCode, code)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// WorkItem is one thing waiting for the user.
+type WorkItem struct {
+	ChangeID     int64      `json:"change_id"`
+	ChangeNumber string     `json:"change_number"`
+	Title        string     `json:"title"`
+	What         string     `json:"what"`
+	Since        *time.Time `json:"since,omitempty"`
+	DueOn        *time.Time `json:"due_on,omitempty"`
+	// OnBehalfOf names the approver when the user acts as a delegate.
+	OnBehalfOf string `json:"on_behalf_of,omitempty"`
+}
+
+// Work is everything waiting for one user.
+type Work struct {
+	Reviews          []WorkItem   `json:"reviews"`
+	Approvals        []WorkItem   `json:"approvals"`
+	Actions          []ActionItem `json:"actions"`
+	Acknowledgements []WorkItem   `json:"acknowledgements"`
+	// Drafts are the user's own changes in Draft or Returned.
+	Drafts []Change `json:"drafts"`
+	// ToCoordinate are changes in Screening or PSSR at the coordinator's sites.
+	ToCoordinate []Change `json:"to_coordinate"`
+}
+
+// MyWork returns what is waiting for actor.
+func (s *Service) MyWork(ctx context.Context, actor *auth.User) (*Work, error) {
+	w := &Work{Reviews: []WorkItem{}, Approvals: []WorkItem{}, Acknowledgements: []WorkItem{}, ToCoordinate: []Change{}}
+	q := s.DB.SQL
+	items := func(query string, args ...any) ([]WorkItem, error) {
+		rows, err := q.QueryContext(ctx, query, args...)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		out := []WorkItem{}
+		for rows.Next() {
+			var it WorkItem
+			var since sql.NullTime
+			if err := rows.Scan(&it.ChangeID, &it.ChangeNumber, &it.Title, &it.What, &since, &it.OnBehalfOf); err != nil {
+				return nil, err
+			}
+			it.Since = ptime(since)
+			out = append(out, it)
+		}
+		return out, rows.Err()
+	}
+	var err error
+	if w.Reviews, err = items(`SELECT c.id, c.number, c.title, r.discipline, r.requested_at, '' FROM change_reviews r
+		JOIN changes c ON c.id = r.change_id WHERE r.reviewer_id = $1 AND r.decided_at IS NULL AND r.round = c.round
+		AND c.stage = 'review' ORDER BY r.requested_at`, actor.ID); err != nil {
+		return nil, err
+	}
+	delegators, err := s.activeDelegators(ctx, q, actor.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, who := range append([]int64{actor.ID}, delegators...) {
+		its, err := items(`SELECT c.id, c.number, c.title, 'approval stage ' || a.stage_no, a.requested_at,
+			CASE WHEN a.approver_id = $2 THEN '' ELSE u.name END
+			FROM change_approvals a JOIN changes c ON c.id = a.change_id JOIN users u ON u.id = a.approver_id
+			WHERE a.approver_id = $1 AND a.decided_at IS NULL AND a.requested_at IS NOT NULL AND a.round = c.round
+			AND c.stage = 'approval' AND c.initiator_id <> $2 ORDER BY a.requested_at`, who, actor.ID)
+		if err != nil {
+			return nil, err
+		}
+		w.Approvals = append(w.Approvals, its...)
+	}
+	if w.Actions, err = s.listActions(ctx, q, `a.owner_id = $1 AND a.status = 'open' AND c.stage NOT IN ('closed', 'voided')`, actor.ID); err != nil {
+		return nil, err
+	}
+	if w.Acknowledgements, err = items(`SELECT c.id, c.number, c.title, 'acknowledge', a.added_at, '' FROM change_acknowledgements a
+		JOIN changes c ON c.id = a.change_id WHERE a.user_id = $1 AND a.acknowledged_at IS NULL
+		AND c.stage NOT IN ('closed', 'voided') ORDER BY a.added_at`, actor.ID); err != nil {
+		return nil, err
+	}
+	if w.Drafts, err = s.queryChanges(ctx, q, ` WHERE c.initiator_id = $1 AND c.stage IN ('draft', 'returned') ORDER BY c.id`, actor.ID); err != nil {
+		return nil, err
+	}
+	if actor.Has(auth.RoleCoordinator) {
+		var args []any
+		cond := siteScope(actor, "c.site_id", &args)
+		if w.ToCoordinate, err = s.queryChanges(ctx, q, ` WHERE `+cond+` AND c.stage IN ('screening', 'pssr', 'closeout') ORDER BY c.id`, args...); err != nil {
+			return nil, err
+		}
+	}
+	return w, nil
+}
+
+// SiteDashboard holds one site's numbers.
+type SiteDashboard struct {
+	SiteID   int64  `json:"site_id"`
+	SiteCode string `json:"site_code"`
+	// OpenByStage counts open changes per stage.
+	OpenByStage    map[Stage]int `json:"open_by_stage"`
+	OverdueActions int           `json:"overdue_actions"`
+	// TemporaryExpired counts live temporary changes past expiry;
+	// TemporaryNearExpiry those expiring within 14 days.
+	TemporaryExpired    int `json:"temporary_expired"`
+	TemporaryNearExpiry int `json:"temporary_near_expiry"`
+	PendingPSSRs        int `json:"pending_pssrs"`
+	// AverageCycleDays is submit-to-close of closed changes.
+	AverageCycleDays float64 `json:"average_cycle_days"`
+	ClosedCount      int     `json:"closed_count"`
+}
+
+// Dashboard returns per-site numbers for the actor's sites.
+func (s *Service) Dashboard(ctx context.Context, actor *auth.User) ([]SiteDashboard, error) {
+	var args []any
+	cond := siteScope(actor, "s.id", &args)
+	rows, err := s.DB.SQL.QueryContext(ctx, `SELECT s.id, s.code FROM sites s WHERE `+cond+` ORDER BY s.code`, args...)
+	if err != nil {
+		return nil, err
+	}
+	var out []SiteDashboard
+	idx := map[int64]int{}
+	for rows.Next() {
+		var d SiteDashboard
+		if err := rows.Scan(&d.SiteID, &d.SiteCode); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		d.OpenByStage = map[Stage]int{}
+		idx[d.SiteID] = len(out)
+		out = append(out, d)
+	}
+	rows.Close()
+	today := dateOnly(s.Now())
+	// Numbers are computed in Go from plain rows: date arithmetic is the
+	// part of SQL the two engines spell differently.
+	crows, err := s.DB.SQL.QueryContext(ctx, `SELECT site_id, stage, duration, expires_on, reverted_at, submitted_at, closed_at FROM changes`)
+	if err != nil {
+		return nil, err
+	}
+	cycle := map[int64]time.Duration{}
+	for crows.Next() {
+		var site int64
+		var stage Stage
+		var dur Duration
+		var exp, rev, sub, closed sql.NullTime
+		if err := crows.Scan(&site, &stage, &dur, &exp, &rev, &sub, &closed); err != nil {
+			crows.Close()
+			return nil, err
+		}
+		i, ok := idx[site]
+		if !ok {
+			continue
+		}
+		d := &out[i]
+		if stage.IsOpen() {
+			d.OpenByStage[stage]++
+		}
+		if stage == StagePSSR {
+			d.PendingPSSRs++
+		}
+		if dur.IsTemporary() && exp.Valid && !rev.Valid && stage.IsOpen() && stage != StageDraft {
+			days := int(dateOnly(exp.Time).Sub(today).Hours() / 24)
+			if days < 0 {
+				d.TemporaryExpired++
+			} else if days <= 14 {
+				d.TemporaryNearExpiry++
+			}
+		}
+		if stage == StageClosed && sub.Valid && closed.Valid {
+			cycle[site] += closed.Time.Sub(sub.Time)
+			d.ClosedCount++
+		}
+	}
+	crows.Close()
+	arows, err := s.DB.SQL.QueryContext(ctx, `SELECT c.site_id, a.due_on FROM change_actions a JOIN changes c ON c.id = a.change_id
+		WHERE a.status = 'open' AND a.due_on IS NOT NULL AND c.stage NOT IN ('closed', 'voided')`)
+	if err != nil {
+		return nil, err
+	}
+	for arows.Next() {
+		var site int64
+		var due time.Time
+		if err := arows.Scan(&site, &due); err != nil {
+			arows.Close()
+			return nil, err
+		}
+		if i, ok := idx[site]; ok && dateOnly(due).Before(today) {
+			out[i].OverdueActions++
+		}
+	}
+	arows.Close()
+	for i := range out {
+		if n := out[i].ClosedCount; n > 0 {
+			out[i].AverageCycleDays = float64(int(cycle[out[i].SiteID].Hours()/24/float64(n)*10)) / 10
+		}
+	}
+	if out == nil {
+		out = []SiteDashboard{}
+	}
+	return out, nil
+}
+
+// WriteCSV writes changes as CSV with a header row.
+func WriteCSV(w io.Writer, cs []Change) error {
+	cw := csv.NewWriter(w)
+	date := func(t *time.Time) string {
+		if t == nil {
+			return ""
+		}
+		return t.UTC().Format(time.DateOnly)
+	}
+	_ = cw.Write([]string{"number", "kind", "duration", "stage", "title", "site", "unit", "equipment_tags", "risk_ranking",
+		"initiator", "created", "submitted", "approved", "closed", "expires_on"})
+	for _, c := range cs {
+		_ = cw.Write([]string{c.Number, string(c.Kind), string(c.Duration), string(c.Stage), csvSafe(c.Title), c.SiteCode, c.UnitCode,
+			csvSafe(strings.Join(c.EquipmentTags, " ")), c.RiskRanking, csvSafe(c.InitiatorName), c.CreatedAt.Format(time.DateOnly),
+			date(c.SubmittedAt), date(c.ApprovedAt), date(c.ClosedAt), date(c.ExpiresOn)})
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// csvSafe stops spreadsheet formula injection: a cell starting with
+// = + - @ is prefixed with a quote.
+func csvSafe(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}

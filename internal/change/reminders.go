@@ -1,0 +1,283 @@
+package change
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mocpcr/mocpcr/internal/auth"
+	"github.com/mocpcr/mocpcr/internal/notify"
+)
+
+// ReminderSettings say when reminders and escalations go out.
+type ReminderSettings struct {
+	// PendingAfterDays: reviews and approvals waiting this many days get a daily reminder.
+	PendingAfterDays int `json:"pending_after_days"`
+	// EscalateAfterDays: this many days after reminders start (or after an
+	// action's due date) the manager, or the site's coordinators, are told.
+	EscalateAfterDays int `json:"escalate_after_days"`
+	// ActionDueSoonDays: actions due within this many days get a reminder.
+	ActionDueSoonDays int `json:"action_due_soon_days"`
+	// ExpiryWarningDays: days before a temporary change expires to warn
+	// its owner (then every day from the expiry date).
+	ExpiryWarningDays []int `json:"expiry_warning_days"`
+	// RunHourUTC is the hour of day the periodic job runs.
+	RunHourUTC int       `json:"run_hour_utc"`
+	UpdatedAt  time.Time `json:"updated_at"`
+}
+
+// ReminderSettings returns the current settings.
+func (s *Service) ReminderSettings(ctx context.Context) (*ReminderSettings, error) {
+	rs := &ReminderSettings{}
+	var days string
+	err := s.DB.SQL.QueryRowContext(ctx, `SELECT pending_after_days, escalate_after_days, action_due_soon_days, expiry_warning_days,
+		run_hour_utc, updated_at FROM reminder_settings WHERE id = 1`).Scan(&rs.PendingAfterDays, &rs.EscalateAfterDays,
+		&rs.ActionDueSoonDays, &days, &rs.RunHourUTC, &rs.UpdatedAt)
+	if err != nil {
+		return nil, fmt.Errorf("load reminder settings: %w", err)
+	}
+	rs.UpdatedAt = rs.UpdatedAt.UTC()
+	rs.ExpiryWarningDays = []int{}
+	for _, p := range strings.Split(days, ",") {
+		if n, err := strconv.Atoi(strings.TrimSpace(p)); err == nil {
+			rs.ExpiryWarningDays = append(rs.ExpiryWarningDays, n)
+		}
+	}
+	return rs, nil
+}
+
+// UpdateReminderSettings replaces the settings (admin only).
+func (s *Service) UpdateReminderSettings(ctx context.Context, actor *auth.User, rs ReminderSettings) (*ReminderSettings, error) {
+	if !actor.Has(auth.RoleAdmin) {
+		return nil, forbidden("only an admin may change reminder settings")
+	}
+	if rs.PendingAfterDays < 1 || rs.PendingAfterDays > 90 {
+		return nil, invalid("pending_after_days", "must be between 1 and 90")
+	}
+	if rs.EscalateAfterDays < 1 || rs.EscalateAfterDays > 90 {
+		return nil, invalid("escalate_after_days", "must be between 1 and 90")
+	}
+	if rs.ActionDueSoonDays < 0 || rs.ActionDueSoonDays > 60 {
+		return nil, invalid("action_due_soon_days", "must be between 0 and 60")
+	}
+	if rs.RunHourUTC < 0 || rs.RunHourUTC > 23 {
+		return nil, invalid("run_hour_utc", "must be an hour between 0 and 23")
+	}
+	var parts []string
+	for _, d := range rs.ExpiryWarningDays {
+		if d < 1 || d > 365 {
+			return nil, invalid("expiry_warning_days", "each must be between 1 and 365 days, got %d", d)
+		}
+		parts = append(parts, strconv.Itoa(d))
+	}
+	if _, err := s.DB.SQL.ExecContext(ctx, `UPDATE reminder_settings SET pending_after_days=$1, escalate_after_days=$2,
+		action_due_soon_days=$3, expiry_warning_days=$4, run_hour_utc=$5, updated_at=$6 WHERE id = 1`,
+		rs.PendingAfterDays, rs.EscalateAfterDays, rs.ActionDueSoonDays, strings.Join(parts, ","), rs.RunHourUTC, s.now()); err != nil {
+		return nil, err
+	}
+	return s.ReminderSettings(ctx)
+}
+
+// reminder is one notification RunReminders may send.
+type reminder struct {
+	kind      string
+	itemID    int64
+	recipient int64
+	typ       notify.Type
+	changeID  int64
+	title     string
+	body      string
+}
+
+func daysBetween(from, to time.Time) int {
+	return int(dateOnly(to).Sub(dateOnly(from)).Hours() / 24)
+}
+
+// RunReminders sends the reminders and escalations due on now's (UTC)
+// day: pending reviews and approvals, actions due soon and overdue,
+// temporary changes nearing or past expiry, emergency changes past their
+// review deadline. Each (kind, item, recipient, day) is sent at most once:
+// the reminders_sent row and the notification commit in one transaction,
+// so two workers or replicas running at once still send each reminder
+// once. It is deterministic for a given now and database.
+func (s *Service) RunReminders(ctx context.Context, now time.Time) (sent int, err error) {
+	rs, err := s.ReminderSettings(ctx)
+	if err != nil {
+		return 0, err
+	}
+	today := dateOnly(now)
+	var due []reminder
+	q := s.DB.SQL
+
+	managerOr := func(userID, siteID int64) ([]int64, error) {
+		var m sql.NullInt64
+		if err := q.QueryRowContext(ctx, `SELECT manager_id FROM users WHERE id = $1`, userID).Scan(&m); err != nil {
+			return nil, err
+		}
+		if m.Valid && m.Int64 != userID {
+			return []int64{m.Int64}, nil
+		}
+		return s.coordinators(ctx, q, siteID)
+	}
+
+	// Pending reviews and approvals.
+	pending := []struct{ kind, query string }{
+		{"review", `SELECT r.id, r.reviewer_id, r.requested_at, c.id, c.number, c.title, c.site_id FROM change_reviews r
+			JOIN changes c ON c.id = r.change_id WHERE c.stage = 'review' AND r.round = c.round AND r.decided_at IS NULL
+			AND r.requested_at IS NOT NULL AND r.reviewer_id IS NOT NULL ORDER BY r.id`},
+		{"approval", `SELECT a.id, a.approver_id, a.requested_at, c.id, c.number, c.title, c.site_id FROM change_approvals a
+			JOIN changes c ON c.id = a.change_id WHERE c.stage = 'approval' AND a.round = c.round AND a.decided_at IS NULL
+			AND a.requested_at IS NOT NULL ORDER BY a.id`},
+	}
+	for _, p := range pending {
+		rows, err := q.QueryContext(ctx, p.query)
+		if err != nil {
+			return 0, fmt.Errorf("reminders: %w", err)
+		}
+		type row struct {
+			id, user, changeID, siteID int64
+			requested                  time.Time
+			number, title              string
+		}
+		var list []row
+		for rows.Next() {
+			var r row
+			if err := rows.Scan(&r.id, &r.user, &r.requested, &r.changeID, &r.number, &r.title, &r.siteID); err != nil {
+				rows.Close()
+				return 0, err
+			}
+			list = append(list, r)
+		}
+		rows.Close()
+		for _, r := range list {
+			age := daysBetween(r.requested, today)
+			if age < rs.PendingAfterDays {
+				continue
+			}
+			due = append(due, reminder{p.kind + "_pending", r.id, r.user, notify.TypeReminder, r.changeID,
+				fmt.Sprintf("Reminder: %s %s waiting %d days", r.number, p.kind, age),
+				fmt.Sprintf("Your %s of %s (%s) has been waiting since %s.", p.kind, r.number, r.title, r.requested.UTC().Format(time.DateOnly))})
+			if age >= rs.PendingAfterDays+rs.EscalateAfterDays {
+				to, err := managerOr(r.user, r.siteID)
+				if err != nil {
+					return 0, err
+				}
+				for _, m := range to {
+					due = append(due, reminder{p.kind + "_escalation", r.id, m, notify.TypeEscalation, r.changeID,
+						fmt.Sprintf("Escalation: %s %s overdue (%d days)", r.number, p.kind, age),
+						fmt.Sprintf("A %s of %s (%s) assigned on %s is still waiting.", p.kind, r.number, r.title, r.requested.UTC().Format(time.DateOnly))})
+				}
+			}
+		}
+	}
+
+	// Actions due soon and overdue.
+	acts, err := s.listActions(ctx, q, `a.status = 'open' AND a.due_on IS NOT NULL AND c.stage NOT IN ('closed', 'voided')`)
+	if err != nil {
+		return 0, err
+	}
+	for _, a := range acts {
+		left := daysBetween(today, *a.DueOn)
+		switch {
+		case left >= 0 && left <= rs.ActionDueSoonDays:
+			due = append(due, reminder{"action_due_soon", a.ID, a.OwnerID, notify.TypeActionDueSoon, a.ChangeID,
+				fmt.Sprintf("Action due %s on %s: %s", a.DueOn.Format(time.DateOnly), a.ChangeNumber, a.Title), "Your action item is due soon."})
+		case left < 0:
+			due = append(due, reminder{"action_overdue", a.ID, a.OwnerID, notify.TypeActionOverdue, a.ChangeID,
+				fmt.Sprintf("Action overdue on %s: %s", a.ChangeNumber, a.Title), fmt.Sprintf("It was due %s.", a.DueOn.Format(time.DateOnly))})
+			if -left >= rs.EscalateAfterDays {
+				var site int64
+				if err := q.QueryRowContext(ctx, `SELECT site_id FROM changes WHERE id = $1`, a.ChangeID).Scan(&site); err != nil {
+					return 0, err
+				}
+				to, err := managerOr(a.OwnerID, site)
+				if err != nil {
+					return 0, err
+				}
+				for _, m := range to {
+					due = append(due, reminder{"action_escalation", a.ID, m, notify.TypeEscalation, a.ChangeID,
+						fmt.Sprintf("Escalation: action overdue on %s: %s", a.ChangeNumber, a.Title),
+						fmt.Sprintf("%s's action was due %s.", a.OwnerName, a.DueOn.Format(time.DateOnly))})
+				}
+			}
+		}
+	}
+
+	// Temporary changes nearing or past expiry; emergency changes past
+	// their review deadline.
+	temps, err := s.queryChanges(ctx, q, ` WHERE c.duration IN ('temporary', 'emergency') AND c.reverted_at IS NULL
+		AND c.stage NOT IN ('closed', 'voided', 'draft') ORDER BY c.id`)
+	if err != nil {
+		return 0, err
+	}
+	for _, c := range temps {
+		live := in(c.Stage, StageImplementation, StagePSSR, StageCloseout) || c.Duration == DurationEmergency
+		if live && c.ExpiresOn != nil {
+			left := daysBetween(today, *c.ExpiresOn)
+			if left <= 0 || slices.Contains(rs.ExpiryWarningDays, left) {
+				to := []int64{c.InitiatorID}
+				title := fmt.Sprintf("%s expires in %d days (%s)", c.Number, left, c.ExpiresOn.Format(time.DateOnly))
+				if left <= 0 {
+					coords, err := s.coordinators(ctx, q, c.SiteID)
+					if err != nil {
+						return 0, err
+					}
+					to = append(to, coords...)
+					title = fmt.Sprintf("%s expired on %s: revert it or convert it to permanent", c.Number, c.ExpiresOn.Format(time.DateOnly))
+				}
+				for _, u := range to {
+					due = append(due, reminder{"temporary_expiry", c.ID, u, notify.TypeTemporaryExpiring, c.ID, title,
+						"Temporary change " + c.Number + " (" + c.Title + ") must be reverted or converted to permanent at expiry."})
+				}
+			}
+		}
+		if c.Duration == DurationEmergency && c.ReviewDeadline != nil && in(c.Stage, StageScreening, StageReview, StageApproval, StageReturned) &&
+			today.After(*c.ReviewDeadline) {
+			coords, err := s.coordinators(ctx, q, c.SiteID)
+			if err != nil {
+				return 0, err
+			}
+			for _, u := range append([]int64{c.InitiatorID}, coords...) {
+				due = append(due, reminder{"emergency_overdue", c.ID, u, notify.TypeEmergencyOverdue, c.ID,
+					fmt.Sprintf("Emergency change %s is past its review deadline (%s)", c.Number, c.ReviewDeadline.Format(time.DateOnly)),
+					"The full review of " + c.Number + " (" + c.Title + ") was due by " + c.ReviewDeadline.Format(time.DateOnly) + "."})
+			}
+		}
+	}
+
+	day := today.Format(time.DateOnly)
+	for _, r := range due {
+		err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+			res, err := tx.ExecContext(ctx, `INSERT INTO reminders_sent (kind, item_id, recipient, day, sent_at) VALUES ($1,$2,$3,$4,$5)
+				ON CONFLICT (kind, item_id, recipient, day) DO NOTHING`, r.kind, r.itemID, r.recipient, day, now.UTC())
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				return nil // already sent today, by us or another worker
+			}
+			sent++
+			return s.notify(ctx, tx, r.typ, &Change{ID: r.changeID}, r.title, r.body, r.recipient)
+		})
+		if err != nil {
+			return sent, fmt.Errorf("send reminder %s %d to user %d: %w", r.kind, r.itemID, r.recipient, err)
+		}
+	}
+	return sent, nil
+}
+
+// ReminderJobDue reports whether the periodic reminder job should run at
+// now according to the settings' hour. Running it more often is harmless
+// (each reminder is sent once a day); this only keeps reminders at a
+// predictable time of day.
+func (s *Service) ReminderJobDue(ctx context.Context, now time.Time) (bool, error) {
+	rs, err := s.ReminderSettings(ctx)
+	if err != nil {
+		return false, err
+	}
+	return now.UTC().Hour() >= rs.RunHourUTC, nil
+}

@@ -1,0 +1,483 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mocpcr/mocpcr/internal/auth"
+	"github.com/mocpcr/mocpcr/internal/change"
+)
+
+// changeError maps a domain error to a status, once, here at the edge.
+// Internal errors are logged and never shown.
+func (s *Server) changeError(w http.ResponseWriter, r *http.Request, err error) {
+	var de *change.Error
+	if errors.As(err, &de) {
+		status := http.StatusInternalServerError
+		switch de.Code {
+		case change.EInvalid:
+			status = http.StatusUnprocessableEntity
+		case change.EForbidden, change.EReauth:
+			status = http.StatusForbidden
+		case change.EConflict:
+			status = http.StatusConflict
+		case change.ENotFound:
+			status = http.StatusNotFound
+		}
+		writeJSON(w, status, struct {
+			Error string `json:"error"`
+			Code  string `json:"code"`
+			Field string `json:"field,omitempty"`
+		}{de.Message, string(de.Code), de.Field})
+		return
+	}
+	s.Logger.ErrorContext(r.Context(), "change API", "path", r.URL.Path, "err", err)
+	writeJSONError(w, r, http.StatusInternalServerError, "internal error")
+}
+
+// apiUser returns the caller or answers 401.
+func apiUser(w http.ResponseWriter, r *http.Request) *auth.User {
+	u := auth.UserFrom(r.Context())
+	if u == nil {
+		writeJSONError(w, r, http.StatusUnauthorized, "authentication required: send Authorization: Bearer <API token>")
+	}
+	return u
+}
+
+func pathID(w http.ResponseWriter, r *http.Request, name string) (int64, bool) {
+	id, err := strconv.ParseInt(r.PathValue(name), 10, 64)
+	if err != nil || id <= 0 {
+		writeJSONError(w, r, http.StatusNotFound, fmt.Sprintf("%s: %q is not an id", name, r.PathValue(name)))
+		return 0, false
+	}
+	return id, true
+}
+
+// decodeJSON reads a JSON body strictly (unknown fields are refused, so a
+// typo is reported rather than ignored) and answers 422 naming the field.
+func decodeJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil || errors.Is(err, io.EOF) {
+		return true
+	}
+	var te *json.UnmarshalTypeError
+	msg := "body: expected a JSON object: " + err.Error()
+	if errors.As(err, &te) {
+		msg = fmt.Sprintf("%s: expected %s, got %s", te.Field, te.Type, te.Value)
+	} else if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		msg = strings.Trim(f, `"`) + ": unknown field"
+	}
+	writeJSONError(w, r, http.StatusUnprocessableEntity, msg)
+	return false
+}
+
+// parseDate parses YYYY-MM-DD; empty gives nil.
+func parseDate(field, s string) (*time.Time, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil, nil
+	}
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return nil, &change.Error{Code: change.EInvalid, Field: field, Message: fmt.Sprintf("%s: expected a date YYYY-MM-DD, got %q", field, s)}
+	}
+	return &t, nil
+}
+
+// signature checks the password sent with a signed decision against the
+// caller's local password. Entra ID users have no local password: they
+// must use the page flow that re-authenticates with Entra ID.
+func (s *Server) signature(r *http.Request, u *auth.User, password string) change.Signature {
+	if password == "" {
+		return change.Signature{}
+	}
+	var hash *string
+	if err := s.DB.SQL.QueryRowContext(r.Context(), `SELECT password_hash FROM users WHERE id = $1`, u.ID).Scan(&hash); err != nil || hash == nil {
+		return change.Signature{}
+	}
+	return change.Signature{Verified: auth.CheckPassword(*hash, password), Method: "password"}
+}
+
+// changeInput is the body of create and update. Absent fields are left
+// as they are on update.
+type changeInput struct {
+	Kind                  *string   `json:"kind"`
+	Duration              *string   `json:"duration"`
+	Title                 *string   `json:"title"`
+	Description           *string   `json:"description"`
+	SiteID                *int64    `json:"site_id"`
+	UnitID                *int64    `json:"unit_id"`
+	EquipmentTags         *[]string `json:"equipment_tags"`
+	Reason                *string   `json:"reason"`
+	RiskRanking           *string   `json:"risk_ranking"`
+	TechnicalBasis        *string   `json:"technical_basis"`
+	SafetyHealthImpact    *string   `json:"safety_health_impact"`
+	ProcedureChanges      *string   `json:"procedure_changes"`
+	TimePeriod            *string   `json:"time_period"`
+	AuthorizationRequired *string   `json:"authorization_required"`
+	ExpiresOn             *string   `json:"expires_on"`
+	ReviewDeadline        *string   `json:"review_deadline"`
+}
+
+func (in changeInput) fields() (change.Fields, error) {
+	f := change.Fields{Title: in.Title, Description: in.Description, SiteID: in.SiteID, UnitID: in.UnitID,
+		EquipmentTags: in.EquipmentTags, Reason: in.Reason, RiskRanking: in.RiskRanking, TechnicalBasis: in.TechnicalBasis,
+		SafetyHealthImpact: in.SafetyHealthImpact, ProcedureChanges: in.ProcedureChanges, TimePeriod: in.TimePeriod,
+		AuthorizationRequired: in.AuthorizationRequired}
+	if in.Kind != nil {
+		k := change.Kind(strings.ToUpper(strings.TrimSpace(*in.Kind)))
+		f.Kind = &k
+	}
+	if in.Duration != nil {
+		d := change.Duration(strings.ToLower(strings.TrimSpace(*in.Duration)))
+		f.Duration = &d
+	}
+	for _, p := range []struct {
+		field string
+		in    *string
+		out   ***time.Time
+	}{{"expires_on", in.ExpiresOn, &f.ExpiresOn}, {"review_deadline", in.ReviewDeadline, &f.ReviewDeadline}} {
+		if p.in == nil {
+			continue
+		}
+		t, err := parseDate(p.field, *p.in)
+		if err != nil {
+			return f, err
+		}
+		*p.out = &t
+	}
+	return f, nil
+}
+
+func (s *Server) apiCreateChange(w http.ResponseWriter, r *http.Request) {
+	u := apiUser(w, r)
+	if u == nil {
+		return
+	}
+	var in changeInput
+	if !decodeJSON(w, r, &in) {
+		return
+	}
+	f, err := in.fields()
+	if err != nil {
+		s.changeError(w, r, err)
+		return
+	}
+	c, err := s.Changes.Create(r.Context(), u, f)
+	if err != nil {
+		s.changeError(w, r, err)
+		return
+	}
+	conflicts, err := s.Changes.Conflicts(r.Context(), u, c.SiteID, c.UnitID, c.EquipmentTags, c.ID)
+	if err != nil {
+		s.changeError(w, r, err)
+		return
+	}
+	w.Header().Set("Location", fmt.Sprintf("/api/v1/changes/%d", c.ID))
+	writeJSON(w, http.StatusCreated, map[string]any{"change": c, "conflicts": conflicts})
+}
+
+func (s *Server) apiUpdateChange(w http.ResponseWriter, r *http.Request) {
+	u := apiUser(w, r)
+	if u == nil {
+		return
+	}
+	id, ok := pathID(w, r, "id")
+	if !ok {
+		return
+	}
+	var in changeInput
+	if !decodeJSON(w, r, &in) {
+		return
+	}
+	f, err := in.fields()
+	if err != nil {
+		s.changeError(w, r, err)
+		return
+	}
+	c, err := s.Changes.Update(r.Context(), u, id, f)
+	if err != nil {
+		s.changeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
+}
+
+func (s *Server) apiGetChange(w http.ResponseWriter, r *http.Request) {
+	u := apiUser(w, r)
+	if u == nil {
+		return
+	}
+	id, ok := pathID(w, r, "id")
+	if !ok {
+		return
+	}
+	d, err := s.Changes.Get(r.Context(), u, id)
+	if err != nil {
+		s.changeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, d)
+}
+
+// listFilter reads List's filters from the query string.
+func listFilter(r *http.Request) (change.Filter, error) {
+	q := r.URL.Query()
+	f := change.Filter{Kind: change.Kind(strings.ToUpper(q.Get("kind"))), Stage: change.Stage(q.Get("stage")),
+		Duration: change.Duration(q.Get("duration")), Q: q.Get("q"), OpenOnly: q.Get("open") == "true" || q.Get("open") == "1"}
+	for _, p := range []struct {
+		name string
+		dst  *int64
+	}{{"site_id", &f.SiteID}, {"unit_id", &f.UnitID}, {"initiator_id", &f.InitiatorID}} {
+		if v := q.Get(p.name); v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return f, &change.Error{Code: change.EInvalid, Field: p.name, Message: p.name + ": expected a number, got " + strconv.Quote(v)}
+			}
+			*p.dst = n
+		}
+	}
+	for _, p := range []struct {
+		name string
+		dst  *int
+	}{{"limit", &f.Limit}, {"offset", &f.Offset}} {
+		if v := q.Get(p.name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return f, &change.Error{Code: change.EInvalid, Field: p.name, Message: p.name + ": expected a non-negative number, got " + strconv.Quote(v)}
+			}
+			*p.dst = n
+		}
+	}
+	return f, nil
+}
+
+func (s *Server) apiListChanges(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Query().Get("format") == "csv" {
+		s.apiListChangesCSV(w, r)
+		return
+	}
+	u := apiUser(w, r)
+	if u == nil {
+		return
+	}
+	f, err := listFilter(r)
+	if err != nil {
+		s.changeError(w, r, err)
+		return
+	}
+	cs, total, err := s.Changes.List(r.Context(), u, f)
+	if err != nil {
+		s.changeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"changes": cs, "total": total})
+}
+
+func (s *Server) apiListChangesCSV(w http.ResponseWriter, r *http.Request) {
+	u := apiUser(w, r)
+	if u == nil {
+		return
+	}
+	f, err := listFilter(r)
+	if err != nil {
+		s.changeError(w, r, err)
+		return
+	}
+	if f.Limit == 0 {
+		f.Limit = 1000
+	}
+	cs, _, err := s.Changes.List(r.Context(), u, f)
+	if err != nil {
+		s.changeError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="changes.csv"`)
+	_ = change.WriteCSV(w, cs)
+}
+
+func (s *Server) apiConflicts(w http.ResponseWriter, r *http.Request) {
+	u := apiUser(w, r)
+	if u == nil {
+		return
+	}
+	q := r.URL.Query()
+	site, err := strconv.ParseInt(q.Get("site_id"), 10, 64)
+	if err != nil {
+		writeJSONError(w, r, http.StatusUnprocessableEntity, "site_id: required, a number")
+		return
+	}
+	var unit int64
+	if v := q.Get("unit_id"); v != "" {
+		if unit, err = strconv.ParseInt(v, 10, 64); err != nil {
+			writeJSONError(w, r, http.StatusUnprocessableEntity, "unit_id: expected a number")
+			return
+		}
+	}
+	var tags []string
+	if v := q.Get("tags"); v != "" {
+		tags = strings.Split(v, ",")
+	}
+	cs, err := s.Changes.Conflicts(r.Context(), u, site, unit, tags, 0)
+	if err != nil {
+		s.changeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"conflicts": cs})
+}
+
+func (s *Server) apiSubmitChange(w http.ResponseWriter, r *http.Request) {
+	u := apiUser(w, r)
+	if u == nil {
+		return
+	}
+	id, ok := pathID(w, r, "id")
+	if !ok {
+		return
+	}
+	var in struct {
+		Screening *change.Screening `json:"screening"`
+	}
+	if !decodeJSON(w, r, &in) {
+		return
+	}
+	if in.Screening == nil {
+		writeJSONError(w, r, http.StatusUnprocessableEntity, "screening: the screening questionnaire is required at submit")
+		return
+	}
+	c, err := s.Changes.Submit(r.Context(), u, id, *in.Screening)
+	if err != nil {
+		s.changeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
+}
+
+func (s *Server) apiTransition(w http.ResponseWriter, r *http.Request) {
+	u := apiUser(w, r)
+	if u == nil {
+		return
+	}
+	id, ok := pathID(w, r, "id")
+	if !ok {
+		return
+	}
+	var in struct {
+		Action   string `json:"action"`
+		Comment  string `json:"comment"`
+		Password string `json:"password"`
+	}
+	if !decodeJSON(w, r, &in) {
+		return
+	}
+	c, err := s.Changes.Transition(r.Context(), u, id, change.TransitionRequest{
+		Action: change.Action(in.Action), Comment: in.Comment, Signature: s.signature(r, u, in.Password)})
+	if err != nil {
+		s.changeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
+}
+
+func (s *Server) apiAssignReviewer(w http.ResponseWriter, r *http.Request) {
+	u := apiUser(w, r)
+	if u == nil {
+		return
+	}
+	id, ok := pathID(w, r, "id")
+	if !ok {
+		return
+	}
+	var in struct {
+		Discipline string `json:"discipline"`
+		ReviewerID int64  `json:"reviewer_id"`
+	}
+	if !decodeJSON(w, r, &in) {
+		return
+	}
+	if err := s.Changes.AssignReviewer(r.Context(), u, id, in.Discipline, in.ReviewerID); err != nil {
+		s.changeError(w, r, err)
+		return
+	}
+	s.apiGetChange(w, r)
+}
+
+func (s *Server) apiSetApprovers(w http.ResponseWriter, r *http.Request) {
+	u := apiUser(w, r)
+	if u == nil {
+		return
+	}
+	id, ok := pathID(w, r, "id")
+	if !ok {
+		return
+	}
+	var in struct {
+		Stages [][]int64 `json:"stages"`
+	}
+	if !decodeJSON(w, r, &in) {
+		return
+	}
+	if err := s.Changes.SetApprovers(r.Context(), u, id, in.Stages); err != nil {
+		s.changeError(w, r, err)
+		return
+	}
+	s.apiGetChange(w, r)
+}
+
+func (s *Server) apiDecideReview(w http.ResponseWriter, r *http.Request) {
+	u := apiUser(w, r)
+	if u == nil {
+		return
+	}
+	id, ok := pathID(w, r, "id")
+	if !ok {
+		return
+	}
+	var in struct {
+		Discipline string `json:"discipline"`
+		Decision   string `json:"decision"`
+		Comment    string `json:"comment"`
+	}
+	if !decodeJSON(w, r, &in) {
+		return
+	}
+	if err := s.Changes.DecideReview(r.Context(), u, id, in.Discipline, change.Decision(in.Decision), in.Comment); err != nil {
+		s.changeError(w, r, err)
+		return
+	}
+	s.apiGetChange(w, r)
+}
+
+func (s *Server) apiDecideApproval(w http.ResponseWriter, r *http.Request) {
+	u := apiUser(w, r)
+	if u == nil {
+		return
+	}
+	id, ok := pathID(w, r, "id")
+	if !ok {
+		return
+	}
+	var in struct {
+		Decision string `json:"decision"`
+		Comment  string `json:"comment"`
+		Password string `json:"password"`
+	}
+	if !decodeJSON(w, r, &in) {
+		return
+	}
+	a, err := s.Changes.Decide(r.Context(), u, id, change.Decision(in.Decision), in.Comment, s.signature(r, u, in.Password))
+	if err != nil {
+		s.changeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, a)
+}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/mocpcr/mocpcr/internal/config"
+	"github.com/mocpcr/mocpcr/internal/metrics"
 	"github.com/mocpcr/mocpcr/internal/store"
 )
 
@@ -26,6 +27,8 @@ type Server struct {
 	Now func() time.Time
 	// Demo is true when demo accounts exist; the sign-in page says so.
 	Demo bool
+	// Metrics records HTTP metrics; nil disables them.
+	Metrics *metrics.Registry
 
 	mux         *http.ServeMux
 	pages       pages
@@ -36,12 +39,13 @@ type Server struct {
 
 // Deps are the optional components the server is built with.
 type Deps struct {
-	Demo bool
+	Demo    bool
+	Metrics *metrics.Registry
 }
 
 // New builds the server and registers every route.
 func New(cfg *config.Config, db *store.DB, logger *slog.Logger, deps Deps) (*Server, error) {
-	s := &Server{Config: cfg, DB: db, Logger: logger, Now: time.Now, Demo: deps.Demo, mux: http.NewServeMux()}
+	s := &Server{Config: cfg, DB: db, Logger: logger, Now: time.Now, Demo: deps.Demo, Metrics: deps.Metrics, mux: http.NewServeMux()}
 	var err error
 	if s.pages, err = parsePages(); err != nil {
 		return nil, fmt.Errorf("parse templates: %w", err)
@@ -55,7 +59,7 @@ func New(cfg *config.Config, db *store.DB, logger *slog.Logger, deps Deps) (*Ser
 
 // Handler is the complete HTTP handler with middleware applied.
 func (s *Server) Handler() http.Handler {
-	return s.withRequestID(s.withLogging(s.withRecover(s.withUser(s.mux))))
+	return s.withRequestID(s.withLogging(s.withRecover(s.withUser(s.withMetrics(s.mux)))))
 }
 
 // handle registers a route and remembers its pattern, so a test can check

@@ -89,6 +89,9 @@ func (c *Client) Name() string { return "graph" }
 // String describes the Client without credentials.
 func (c *Client) String() string { return "graph.Client{sender=" + c.cfg.Sender + "}" }
 
+// GoString is used by %#v; it describes the Client without credentials.
+func (c *Client) GoString() string { return c.String() }
+
 // Stats returns the running totals.
 func (c *Client) Stats() Stats {
 	return Stats{

@@ -123,6 +123,10 @@ func (s *Server) handleSendMail(w http.ResponseWriter, r *http.Request) {
 			}
 			s.writeGraphError(w, http.StatusTooManyRequests, requestID, "ApplicationThrottled", "Application is over its MailboxConcurrency limit.")
 		}
+	case f.statusCount > 0:
+		f.statusCount--
+		status, code, message := f.status, f.statusCode, f.statusMessage
+		fault = func() { s.writeGraphError(w, status, requestID, code, message) }
 	case limit > 0 && n > limit:
 		fault = func() {
 			w.Header().Set("Retry-After", "1")

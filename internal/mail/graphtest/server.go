@@ -86,6 +86,7 @@ type Server struct {
 	tokenHold     chan struct{} // non-nil: token requests wait until it closes
 	sendLatency   time.Duration
 	concLimit     int
+	resources     []string // token audiences besides URL and Graph's own
 	tokens        map[string]issuedToken
 	mailboxes     map[string]mailboxKind
 	faults        faults
@@ -106,6 +107,10 @@ type faults struct {
 	throttleAfter    string
 	unavailable      int // next N calls answer 503; <0 until Recover
 	unavailableAfter string
+	status           int // next statusCount calls answer status
+	statusCount      int
+	statusCode       string
+	statusMessage    string
 }
 
 // New starts a fake on a loopback port. Call Close when done.
@@ -229,6 +234,15 @@ func (s *Server) ExpireTokens() {
 	clear(s.tokens)
 }
 
+// AcceptResource lets the token endpoint issue tokens for scope
+// resource + "/.default", besides the fake's own URL and
+// https://graph.microsoft.com.
+func (s *Server) AcceptResource(resource string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.resources = append(s.resources, resource)
+}
+
 // SetMailboxConcurrencyLimit sets how many concurrent sendMail requests
 // per mailbox are served before 429 MailboxConcurrency (default 4, as
 // Graph; 0 disables the limit).
@@ -291,6 +305,14 @@ func (s *Server) FailUnavailable(n int, retryAfter string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.faults.unavailable, s.faults.unavailableAfter = n, retryAfter
+}
+
+// FailStatus makes the next n sendMail calls answer status with the Graph
+// error code and message given, for statuses no other fault covers.
+func (s *Server) FailStatus(n, status int, code, message string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults.statusCount, s.faults.status, s.faults.statusCode, s.faults.statusMessage = n, status, code, message
 }
 
 // Recover clears every fault, latency and token mode.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 )
@@ -114,7 +115,7 @@ func (s *Server) clientCredentials(w http.ResponseWriter, r *http.Request, tenan
 	}
 	s.mu.Lock()
 	clientID, secret, expired, lifetime, now := s.clientID, s.clientSecret, s.secretExpired, s.tokenLifetime, s.now()
-	base := s.URL
+	audiences := append([]string{s.URL, "https://graph.microsoft.com"}, s.resources...)
 	s.mu.Unlock()
 
 	id := f.Get("client_id")
@@ -143,7 +144,7 @@ func (s *Server) clientCredentials(w http.ResponseWriter, r *http.Request, tenan
 			"The provided value for scope %s is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).", scope))
 		return
 	}
-	if resource != base && resource != "https://graph.microsoft.com" {
+	if !slices.Contains(audiences, resource) {
 		s.writeEntraError(w, http.StatusBadRequest, "invalid_resource", 500011, fmt.Sprintf(
 			"The resource principal named %s was not found in the tenant named %s. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.", resource, tenant))
 		return

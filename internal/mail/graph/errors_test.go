@@ -139,7 +139,9 @@ func TestRetryClassification(t *testing.T) {
 		{"500", func(s *graphtest.Server) { s.FailStatus(1, 500, "generalException", "An unexpected error occurred.") }, 500, true, 0},
 		{"502", func(s *graphtest.Server) { s.FailStatus(1, 502, "BadGateway", "Bad gateway.") }, 502, true, 0},
 		{"504", func(s *graphtest.Server) { s.FailStatus(1, 504, "GatewayTimeout", "Gateway timeout.") }, 504, true, 0},
-		{"400", func(s *graphtest.Server) { s.FailStatus(1, 400, "ErrorInvalidRecipients", "At least one recipient isn't valid.") }, 400, false, 0},
+		{"400", func(s *graphtest.Server) {
+			s.FailStatus(1, 400, "ErrorInvalidRecipients", "At least one recipient isn't valid.")
+		}, 400, false, 0},
 		{"403", func(s *graphtest.Server) { s.SetAccessDenied(true) }, 403, false, 0},
 		{"404", func(s *graphtest.Server) { s.SetNotFound(true) }, 404, false, 0},
 		{"409", func(s *graphtest.Server) { s.FailStatus(1, 409, "Conflict", "Conflict.") }, 409, false, 0},

@@ -1,0 +1,122 @@
+// Package app wires mocpcr together: configuration, database, mail,
+// background jobs and the web server. cmd/mocpcr and the end-to-end tests
+// boot the system through it, so tests run exactly what production runs.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/mocpcr/mocpcr/internal/config"
+	"github.com/mocpcr/mocpcr/internal/demo"
+	"github.com/mocpcr/mocpcr/internal/store"
+	"github.com/mocpcr/mocpcr/internal/web"
+)
+
+// Options are start-up choices that are not configuration.
+type Options struct {
+	// Demo seeds demo data into an empty PostgreSQL database too
+	// (the embedded default always seeds an empty database).
+	Demo bool
+}
+
+// App is a running mocpcr.
+type App struct {
+	Config *config.Config
+	Logger *slog.Logger
+	DB     *store.DB
+	Web    *web.Server
+	// Handler is what Serve serves: Web's handler, replaceable in tests.
+	Handler http.Handler
+	// Demo is true when the database was seeded with demo accounts.
+	Demo bool
+}
+
+// New opens and migrates the database, seeds demo data when due, and
+// builds every component. It starts nothing.
+func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opt Options) (*App, error) {
+	db, err := store.Open(ctx, store.Options{URL: cfg.DatabaseURL.Value(), DataDir: cfg.DataDir})
+	if err != nil {
+		return nil, err
+	}
+	a := &App{Config: cfg, Logger: logger, DB: db}
+	if err := a.init(ctx, opt); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *App) init(ctx context.Context, opt Options) error {
+	res, err := a.DB.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	if len(res.Applied) > 0 {
+		a.Logger.Info("database migrated", "applied", len(res.Applied), "dialect", a.DB.Dialect)
+	}
+	empty, err := demo.IsEmpty(ctx, a.DB)
+	if err != nil {
+		return err
+	}
+	if empty && (a.Config.Embedded() || opt.Demo) {
+		if err := demo.Seed(ctx, a.DB); err != nil {
+			return fmt.Errorf("seed demo data: %w", err)
+		}
+		a.Logger.Info("demo site seeded: sign in with a demo account", "password", demo.Password, "example", demo.Accounts[0].Email)
+	}
+	a.Demo, err = a.isDemo(ctx)
+	if err != nil {
+		return err
+	}
+	a.Web, err = web.New(a.Config, a.DB, a.Logger, web.Deps{Demo: a.Demo})
+	if err != nil {
+		return err
+	}
+	a.Handler = a.Web.Handler()
+	return nil
+}
+
+// isDemo reports whether the demo accounts exist, so the sign-in page can
+// say which passwords work.
+func (a *App) isDemo(ctx context.Context) (bool, error) {
+	var n int
+	err := a.DB.SQL.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE lower(email) = lower($1)`, demo.Accounts[0].Email).Scan(&n)
+	return n > 0, err
+}
+
+// Serve runs the HTTP server on ln until ctx is cancelled, then stops
+// taking new requests and lets in-flight ones finish (up to 25 seconds).
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           a.Handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(a.Logger.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	a.Logger.Info("mocpcr listening", "addr", ln.Addr().String(), "url", a.Config.BaseURL, "database", a.DB.Dialect)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	a.Logger.Info("shutting down: finishing in-flight requests")
+	shutCtx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
+	defer cancel()
+	err := srv.Shutdown(shutCtx)
+	if serveErr := <-errc; serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return serveErr
+	}
+	return err
+}
+
+// Close releases the database.
+func (a *App) Close() error { return a.DB.Close() }

@@ -1,0 +1,103 @@
+package app_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/mocpcr/mocpcr/internal/app"
+	"github.com/mocpcr/mocpcr/internal/config"
+	"github.com/mocpcr/mocpcr/internal/store"
+	"github.com/mocpcr/mocpcr/internal/store/storetest"
+)
+
+func newApp(t *testing.T, d store.Dialect, opt app.Options) *app.App {
+	t.Helper()
+	o := storetest.Options(t, d)
+	cfg, err := config.Load(config.MapEnv(map[string]string{"MOCPCR_DATA_DIR": o.DataDir, "DATABASE_URL": o.URL}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	return a
+}
+
+func countUsers(t *testing.T, a *app.App) int {
+	var n int
+	if err := a.DB.SQL.QueryRow(`SELECT count(*) FROM users`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestDemoSeededOnlyOnEmbeddedOrWhenAsked(t *testing.T) {
+	for _, d := range storetest.Dialects() {
+		t.Run(string(d), func(t *testing.T) {
+			a := newApp(t, d, app.Options{})
+			if want := d == store.SQLite; a.Demo != want {
+				t.Fatalf("demo = %v, want %v", a.Demo, want)
+			}
+			if d == store.Postgres {
+				if n := countUsers(t, a); n != 0 {
+					t.Fatalf("PostgreSQL without --demo has %d users", n)
+				}
+				a = newApp(t, d, app.Options{Demo: true})
+				if !a.Demo || countUsers(t, a) == 0 {
+					t.Fatal("--demo did not seed PostgreSQL")
+				}
+			}
+		})
+	}
+}
+
+func TestGracefulShutdownFinishesInFlightRequests(t *testing.T) {
+	a := newApp(t, store.SQLite, app.Options{})
+	started := make(chan struct{})
+	a.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		time.Sleep(300 * time.Millisecond) // the work in flight when the signal arrives
+		w.Write([]byte("finished"))
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- a.Serve(ctx, ln) }()
+	type result struct {
+		body string
+		err  error
+	}
+	got := make(chan result, 1)
+	go func() {
+		resp, err := http.Get("http://" + ln.Addr().String() + "/slow")
+		if err != nil {
+			got <- result{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		got <- result{string(b), err}
+	}()
+	<-started
+	cancel()
+	r := <-got
+	if r.err != nil || r.body != "finished" {
+		t.Fatalf("in-flight request = %q, %v; want it finished", r.body, r.err)
+	}
+	if err := <-served; err != nil {
+		t.Fatalf("Serve: %v", err)
+	}
+	if _, err := http.Get("http://" + ln.Addr().String() + "/slow"); err == nil {
+		t.Error("server still accepts requests after shutdown")
+	}
+}

@@ -1,0 +1,259 @@
+// Package auth knows who is signed in and what they may do: users, roles,
+// sites, API tokens, sessions and sign-in (local accounts and Entra ID).
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/mail"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/mocpcr/mocpcr/internal/store"
+)
+
+// Role is one of the fixed roles of an MOC system.
+type Role string
+
+// The roles. Their string values are also the Entra ID app role values.
+const (
+	RoleInitiator   Role = "initiator"
+	RoleReviewer    Role = "reviewer"
+	RoleApprover    Role = "approver"
+	RoleCoordinator Role = "coordinator"
+	RoleAdmin       Role = "admin"
+	RoleAuditor     Role = "auditor"
+)
+
+// AllRoles lists every role in display order.
+var AllRoles = []Role{RoleInitiator, RoleReviewer, RoleApprover, RoleCoordinator, RoleAdmin, RoleAuditor}
+
+// ParseRole accepts a role name, case-insensitively.
+func ParseRole(s string) (Role, error) {
+	r := Role(strings.ToLower(strings.TrimSpace(s)))
+	if slices.Contains(AllRoles, r) {
+		return r, nil
+	}
+	names := make([]string, len(AllRoles))
+	for i, r := range AllRoles {
+		names[i] = string(r)
+	}
+	return "", fmt.Errorf("role %q is not known: expected one of %s", s, strings.Join(names, ", "))
+}
+
+// User is a person who can sign in.
+type User struct {
+	ID    int64
+	Email string
+	Name  string
+	Roles []Role
+	// SiteIDs limits the user to these sites; empty means every site.
+	SiteIDs  []int64
+	Disabled bool
+}
+
+// Has reports whether the user holds role r.
+func (u *User) Has(r Role) bool { return u != nil && slices.Contains(u.Roles, r) }
+
+// OnSite reports whether the user may see records of the given site.
+func (u *User) OnSite(siteID int64) bool {
+	return u != nil && (len(u.SiteIDs) == 0 || slices.Contains(u.SiteIDs, siteID))
+}
+
+type ctxKey struct{}
+
+// WithUser returns a context carrying the signed-in user.
+func WithUser(ctx context.Context, u *User) context.Context {
+	return context.WithValue(ctx, ctxKey{}, u)
+}
+
+// UserFrom returns the signed-in user, or nil.
+func UserFrom(ctx context.Context) *User {
+	u, _ := ctx.Value(ctxKey{}).(*User)
+	return u
+}
+
+// NewUser is what CreateUser needs.
+type NewUser struct {
+	Email        string
+	Name         string
+	PasswordHash string // empty for Entra ID users
+	EntraOID     string
+	Roles        []Role
+	SiteIDs      []int64
+}
+
+// ErrInvalid marks input a user can fix; its text names the field.
+var ErrInvalid = errors.New("invalid")
+
+// CreateUser inserts a user with roles and sites.
+func CreateUser(ctx context.Context, q store.Querier, nu NewUser) (*User, error) {
+	nu.Email = strings.TrimSpace(nu.Email)
+	nu.Name = strings.TrimSpace(nu.Name)
+	if a, err := mail.ParseAddress(nu.Email); err != nil || a.Address != nu.Email {
+		return nil, fmt.Errorf("%w: email must be an address like jane.doe@example.com, got %q", ErrInvalid, nu.Email)
+	}
+	if nu.Name == "" {
+		return nil, fmt.Errorf("%w: name is required", ErrInvalid)
+	}
+	var id int64
+	err := q.QueryRowContext(ctx,
+		`INSERT INTO users (email, name, password_hash, entra_oid) VALUES ($1, $2, $3, $4) RETURNING id`,
+		nu.Email, nu.Name, nullString(nu.PasswordHash), nullString(nu.EntraOID)).Scan(&id)
+	if store.IsUniqueViolation(err) {
+		return nil, fmt.Errorf("%w: a user with email %s already exists", ErrInvalid, nu.Email)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create user: %w", err)
+	}
+	if err := SetRoles(ctx, q, id, nu.Roles); err != nil {
+		return nil, err
+	}
+	if err := SetSites(ctx, q, id, nu.SiteIDs); err != nil {
+		return nil, err
+	}
+	return &User{ID: id, Email: nu.Email, Name: nu.Name, Roles: nu.Roles, SiteIDs: nu.SiteIDs}, nil
+}
+
+// SetRoles replaces a user's roles.
+func SetRoles(ctx context.Context, q store.Querier, userID int64, roles []Role) error {
+	if _, err := q.ExecContext(ctx, `DELETE FROM user_roles WHERE user_id = $1`, userID); err != nil {
+		return fmt.Errorf("set roles: %w", err)
+	}
+	for _, r := range roles {
+		if _, err := ParseRole(string(r)); err != nil {
+			return fmt.Errorf("%w: %v", ErrInvalid, err)
+		}
+		if _, err := q.ExecContext(ctx, `INSERT INTO user_roles (user_id, role) VALUES ($1, $2)`, userID, string(r)); err != nil {
+			return fmt.Errorf("set roles: %w", err)
+		}
+	}
+	return nil
+}
+
+// SetSites replaces the sites a user is limited to.
+func SetSites(ctx context.Context, q store.Querier, userID int64, siteIDs []int64) error {
+	if _, err := q.ExecContext(ctx, `DELETE FROM user_sites WHERE user_id = $1`, userID); err != nil {
+		return fmt.Errorf("set sites: %w", err)
+	}
+	for _, s := range siteIDs {
+		if _, err := q.ExecContext(ctx, `INSERT INTO user_sites (user_id, site_id) VALUES ($1, $2)`, userID, s); err != nil {
+			return fmt.Errorf("set sites: %w", err)
+		}
+	}
+	return nil
+}
+
+// UserByID loads a user with roles and sites; store.ErrNotFound if none.
+func UserByID(ctx context.Context, q store.Querier, id int64) (*User, error) {
+	return loadUser(ctx, q, `id = $1`, id)
+}
+
+// UserByEmail loads a user by email, case-insensitively.
+func UserByEmail(ctx context.Context, q store.Querier, email string) (*User, error) {
+	return loadUser(ctx, q, `lower(email) = lower($1)`, strings.TrimSpace(email))
+}
+
+func loadUser(ctx context.Context, q store.Querier, where string, arg any) (*User, error) {
+	u := &User{}
+	err := q.QueryRowContext(ctx, `SELECT id, email, name, disabled FROM users WHERE `+where, arg).
+		Scan(&u.ID, &u.Email, &u.Name, &u.Disabled)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, store.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load user: %w", err)
+	}
+	rows, err := q.QueryContext(ctx, `SELECT role FROM user_roles WHERE user_id = $1 ORDER BY role`, u.ID)
+	if err != nil {
+		return nil, fmt.Errorf("load roles: %w", err)
+	}
+	for rows.Next() {
+		var r string
+		if err := rows.Scan(&r); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		u.Roles = append(u.Roles, Role(r))
+	}
+	rows.Close()
+	rows, err = q.QueryContext(ctx, `SELECT site_id FROM user_sites WHERE user_id = $1 ORDER BY site_id`, u.ID)
+	if err != nil {
+		return nil, fmt.Errorf("load sites: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var s int64
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		u.SiteIDs = append(u.SiteIDs, s)
+	}
+	return u, rows.Err()
+}
+
+// tokenPrefix makes leaked tokens recognisable to secret scanners.
+const tokenPrefix = "mocpcr_"
+
+// CreateAPIToken mints a personal API token for a user. The plaintext is
+// returned once; only its hash is stored.
+func CreateAPIToken(ctx context.Context, q store.Querier, userID int64, name string) (string, error) {
+	if strings.TrimSpace(name) == "" {
+		name = "API token"
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	tok := tokenPrefix + base64.RawURLEncoding.EncodeToString(b)
+	if _, err := q.ExecContext(ctx, `INSERT INTO api_tokens (user_id, name, token_hash) VALUES ($1, $2, $3)`,
+		userID, name, HashToken(tok)); err != nil {
+		return "", fmt.Errorf("create API token: %w", err)
+	}
+	return tok, nil
+}
+
+// HashToken is how tokens (API and session) are stored: a plain SHA-256
+// is enough because the tokens are 256-bit random, not passwords.
+func HashToken(tok string) string {
+	h := sha256.Sum256([]byte(tok))
+	return hex.EncodeToString(h[:])
+}
+
+// UserByAPIToken returns the enabled user owning a live token.
+func UserByAPIToken(ctx context.Context, q store.Querier, tok string, now time.Time) (*User, error) {
+	if !strings.HasPrefix(tok, tokenPrefix) {
+		return nil, store.ErrNotFound
+	}
+	var userID, tokenID int64
+	var lastUsed sql.NullTime
+	err := q.QueryRowContext(ctx,
+		`SELECT t.id, t.user_id, t.last_used_at FROM api_tokens t JOIN users u ON u.id = t.user_id
+		 WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND NOT u.disabled`, HashToken(tok)).Scan(&tokenID, &userID, &lastUsed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, store.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("check API token: %w", err)
+	}
+	// Recorded at most once a minute: a write per request would serialise
+	// every API call on SQLite's single writer.
+	if !lastUsed.Valid || now.Sub(lastUsed.Time) > time.Minute {
+		_, _ = q.ExecContext(ctx, `UPDATE api_tokens SET last_used_at = $1 WHERE id = $2`, now.UTC(), tokenID)
+	}
+	return UserByID(ctx, q, userID)
+}
+
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}

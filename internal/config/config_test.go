@@ -1,0 +1,191 @@
+package config_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/mocpcr/mocpcr/internal/config"
+)
+
+const (
+	tenant = "10091248-3181-4b6a-9c1d-2f3e4a5b6c7d"
+	client = "3dd121a7-9c06-4e1f-8a2b-1c2d3e4f5a6b"
+	secret = "mXK8Q~8vJsuperSecretValue.123"
+)
+
+func graphEnv(over map[string]string) config.Environment {
+	m := map[string]string{
+		"EMAIL_PROVIDER":      "graph",
+		"AZURE_TENANT_ID":     tenant,
+		"AZURE_CLIENT_ID":     client,
+		"AZURE_CLIENT_SECRET": secret,
+		"GRAPH_MAIL_SENDER":   "no-reply@example.com",
+	}
+	for k, v := range over {
+		if v == "<unset>" {
+			delete(m, k)
+		} else {
+			m[k] = v
+		}
+	}
+	return config.MapEnv(m)
+}
+
+func TestDefaultsNeedNoVariables(t *testing.T) {
+	c, err := config.Load(config.MapEnv(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:8080" || c.DataDir != "./data" || c.BaseURL != "http://127.0.0.1:8080" {
+		t.Errorf("defaults = %q %q %q", c.Addr, c.DataDir, c.BaseURL)
+	}
+	if c.EmailProvider != config.EmailDev || c.AuthProvider != config.AuthLocal || !c.Embedded() {
+		t.Errorf("provider defaults = %q %q embedded=%v", c.EmailProvider, c.AuthProvider, c.Embedded())
+	}
+	if c.MailboxConcurrent != 4 || c.AuthorityHost != "https://login.microsoftonline.com" || c.GraphEndpoint != "https://graph.microsoft.com" {
+		t.Errorf("graph defaults = %d %q %q", c.MailboxConcurrent, c.AuthorityHost, c.GraphEndpoint)
+	}
+}
+
+func TestBaseURLFollowsListenAddress(t *testing.T) {
+	c, err := config.Load(config.MapEnv(map[string]string{"MOCPCR_ADDR": ":9000"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.BaseURL != "http://localhost:9000" {
+		t.Errorf("BaseURL = %q", c.BaseURL)
+	}
+}
+
+func TestGraphConfigValid(t *testing.T) {
+	c, err := config.Load(graphEnv(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ClientSecret.Value() != secret || c.AuthProvider != config.AuthEntra {
+		t.Errorf("secret or auth default wrong: auth=%q", c.AuthProvider)
+	}
+}
+
+func TestValidationMessages(t *testing.T) {
+	cases := []struct {
+		name string
+		env  config.Environment
+		want []string
+	}{
+		{"sender missing", graphEnv(map[string]string{"GRAPH_MAIL_SENDER": "<unset>"}),
+			[]string{"GRAPH_MAIL_SENDER env variable is missing"}},
+		{"sender not an address", graphEnv(map[string]string{"GRAPH_MAIL_SENDER": "no-reply"}),
+			[]string{"GRAPH_MAIL_SENDER must be a full email address (e.g. no-reply@yourcompany.com)"}},
+		{"tenant not uuid", graphEnv(map[string]string{"AZURE_TENANT_ID": "contoso.onmicrosoft.com"}),
+			[]string{`AZURE_TENANT_ID must be a UUID (e.g. 10091248-3181-...) from App registration → Directory (tenant) ID, got "contoso.onmicrosoft.com"`}},
+		{"client missing", graphEnv(map[string]string{"AZURE_CLIENT_ID": "<unset>"}),
+			[]string{"AZURE_CLIENT_ID env variable is missing: expected a UUID (e.g. 3dd121a7-9c06-...) from App registration → Application (client) ID"}},
+		{"secret is the Secret ID", graphEnv(map[string]string{"AZURE_CLIENT_SECRET": "6f1d3c2b-1a2b-4c3d-9e8f-0a1b2c3d4e5f"}),
+			[]string{"AZURE_CLIENT_SECRET looks like a GUID: that is the Secret ID, not the secret. Copy the Value column"}},
+		{"secret missing", graphEnv(map[string]string{"AZURE_CLIENT_SECRET": "<unset>"}),
+			[]string{"AZURE_CLIENT_SECRET env variable is missing: expected the secret Value"}},
+		{"unknown provider", config.MapEnv(map[string]string{"EMAIL_PROVIDER": "ses"}),
+			[]string{`EMAIL_PROVIDER must be "graph" (Microsoft Graph) or "dev" (built-in dev mailbox, the default), got "ses"`}},
+		{"unknown auth", config.MapEnv(map[string]string{"AUTH_PROVIDER": "saml"}),
+			[]string{`AUTH_PROVIDER must be "entra" (Microsoft Entra ID sign-in) or "local" (local accounts), got "saml"`}},
+		{"entra without registration", config.MapEnv(map[string]string{"AUTH_PROVIDER": "entra"}),
+			[]string{"AZURE_TENANT_ID env variable is missing", "AZURE_CLIENT_ID env variable is missing", "AZURE_CLIENT_SECRET env variable is missing"}},
+		{"bad addr", config.MapEnv(map[string]string{"MOCPCR_ADDR": "8080"}),
+			[]string{`MOCPCR_ADDR must be host:port to listen on (for example 127.0.0.1:8080 or :8080), got "8080"`}},
+		{"bad base url", config.MapEnv(map[string]string{"MOCPCR_BASE_URL": "moc.example.com"}),
+			[]string{"MOCPCR_BASE_URL must be the public http(s) URL users open"}},
+		{"bad database url", config.MapEnv(map[string]string{"DATABASE_URL": "mysql://u:pw@h/db"}),
+			[]string{"DATABASE_URL must be a PostgreSQL URL such as postgres://"}},
+		{"bad expiry date", config.MapEnv(map[string]string{"AZURE_CLIENT_SECRET_EXPIRES_ON": "12/31/2027"}),
+			[]string{"AZURE_CLIENT_SECRET_EXPIRES_ON must be a date as YYYY-MM-DD"}},
+		{"bad concurrency", config.MapEnv(map[string]string{"GRAPH_MAX_CONCURRENT_SENDS": "10"}),
+			[]string{`GRAPH_MAX_CONCURRENT_SENDS must be a whole number from 1 to 4, got "10"`}},
+		{"bad log level", config.MapEnv(map[string]string{"MOCPCR_LOG_LEVEL": "loud"}),
+			[]string{`MOCPCR_LOG_LEVEL must be one of debug, info, warn, error, got "loud"`}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := config.Load(tc.env)
+			if err == nil {
+				t.Fatal("Load succeeded, want an error")
+			}
+			probs, ok := err.(config.Problems)
+			if !ok {
+				t.Fatalf("error is %T, want config.Problems", err)
+			}
+			if len(probs) != len(tc.want) {
+				t.Errorf("got %d problems, want %d: %v", len(probs), len(tc.want), err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error lacks %q:\n%v", w, err)
+				}
+			}
+		})
+	}
+}
+
+func TestSenderMissingIsExactGuideMessage(t *testing.T) {
+	_, err := config.Load(graphEnv(map[string]string{"GRAPH_MAIL_SENDER": ""}))
+	probs := err.(config.Problems)
+	if len(probs) != 1 || probs[0].Message != "GRAPH_MAIL_SENDER env variable is missing" || probs[0].Var != "GRAPH_MAIL_SENDER" {
+		t.Fatalf("problems = %#v", probs)
+	}
+}
+
+func TestAllProblemsReportedTogether(t *testing.T) {
+	_, err := config.Load(config.MapEnv(map[string]string{
+		"EMAIL_PROVIDER": "graph", "MOCPCR_ADDR": "nope", "AZURE_CLIENT_SECRET": "x",
+	}))
+	probs := err.(config.Problems)
+	vars := map[string]bool{}
+	for _, p := range probs {
+		vars[p.Var] = true
+	}
+	for _, v := range []string{"MOCPCR_ADDR", "AZURE_TENANT_ID", "AZURE_CLIENT_ID", "GRAPH_MAIL_SENDER"} {
+		if !vars[v] {
+			t.Errorf("problem for %s not reported; got %v", v, err)
+		}
+	}
+}
+
+// No secret value may appear in any output: errors, formatting, JSON, logs.
+func TestSecretsNeverPrinted(t *testing.T) {
+	dbPass := "pg-pass-Zq9"
+	uuidSecret := "6f1d3c2b-1a2b-4c3d-9e8f-0a1b2c3d4e5f"
+	for _, env := range []config.Environment{
+		graphEnv(map[string]string{"AZURE_CLIENT_SECRET": uuidSecret, "GRAPH_MAIL_SENDER": "bad"}),
+		graphEnv(map[string]string{"AZURE_CLIENT_SECRET": " " + secret + " "}),
+		graphEnv(map[string]string{"DATABASE_URL": "mysql://u:" + dbPass + "@h/db"}),
+	} {
+		_, err := config.Load(env)
+		if err == nil {
+			t.Fatal("want an error")
+		}
+		for _, s := range []string{secret, uuidSecret, dbPass} {
+			if strings.Contains(err.Error(), s) {
+				t.Errorf("error shows a secret: %v", err)
+			}
+		}
+	}
+	c, err := config.Load(graphEnv(map[string]string{"DATABASE_URL": "postgres://u:" + dbPass + "@h/db"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logBuf strings.Builder
+	slog.New(slog.NewJSONHandler(&logBuf, nil)).Info("config", "cfg", c, "secret", c.ClientSecret)
+	js, _ := json.Marshal(c)
+	outputs := []string{fmt.Sprintf("%v", c), fmt.Sprintf("%+v", c), fmt.Sprintf("%#v", c), fmt.Sprint(c.ClientSecret), string(js), logBuf.String()}
+	for i, out := range outputs {
+		if strings.Contains(out, secret) || strings.Contains(out, dbPass) {
+			t.Errorf("output %d shows a secret: %s", i, out)
+		}
+	}
+	if !strings.Contains(fmt.Sprintf("%+v", c), "[redacted]") {
+		t.Errorf("secret not shown as [redacted]: %+v", c)
+	}
+}

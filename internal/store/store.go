@@ -1,0 +1,190 @@
+// Package store opens mocpcr's database (an embedded SQLite file by
+// default, PostgreSQL when DATABASE_URL says so), applies the embedded
+// migrations and runs transactions. Dialect differences live here and in
+// the migration renderer, nowhere else.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite" // pure-Go SQLite driver: the binary builds with CGO_ENABLED=0
+)
+
+// Dialect names the database engine.
+type Dialect string
+
+// Supported dialects.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// DB is an open database. SQL is shared by every package; Pool is the
+// pgx pool underneath it on PostgreSQL (nil on SQLite) for the job queue
+// and LISTEN/NOTIFY.
+type DB struct {
+	SQL     *sql.DB
+	Pool    *pgxpool.Pool
+	Dialect Dialect
+	// Path is the SQLite file, empty on PostgreSQL.
+	Path string
+}
+
+// Options says which database to open.
+type Options struct {
+	// URL is a postgres:// URL; empty means the embedded SQLite file.
+	URL string
+	// DataDir holds the SQLite file.
+	DataDir string
+}
+
+// SQLiteFile is the database file name inside the data directory.
+const SQLiteFile = "mocpcr.db"
+
+// Open connects and checks the connection. It does not migrate.
+func Open(ctx context.Context, opt Options) (*DB, error) {
+	if opt.URL == "" {
+		return openSQLite(ctx, filepath.Join(opt.DataDir, SQLiteFile))
+	}
+	return openPostgres(ctx, opt.URL)
+}
+
+// SQLiteDSN is the connection string every SQLite handle uses: WAL so
+// readers never wait for writers, a busy timeout so concurrent writers
+// queue instead of failing with "database is locked", and BEGIN IMMEDIATE
+// so a transaction takes the write lock up front rather than failing when
+// it upgrades from read to write.
+func SQLiteDSN(path string) string {
+	return "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)" +
+		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate&_time_format=sqlite"
+}
+
+func openSQLite(ctx context.Context, path string) (*DB, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return nil, fmt.Errorf("create data directory (MOCPCR_DATA_DIR): %w", err)
+	}
+	db, err := sql.Open("sqlite", SQLiteDSN(path))
+	if err != nil {
+		return nil, fmt.Errorf("open SQLite database %s: %w", path, err)
+	}
+	// SQLite has one writer at a time; a few connections let readers run
+	// beside it without piling up goroutines on the busy handler.
+	db.SetMaxOpenConns(8)
+	db.SetMaxIdleConns(8)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open SQLite database %s: %w", path, err)
+	}
+	return &DB{SQL: db, Dialect: SQLite, Path: path}, nil
+}
+
+func openPostgres(ctx context.Context, rawURL string) (*DB, error) {
+	cfg, err := pgxpool.ParseConfig(rawURL)
+	if err != nil {
+		// pgx errors can quote the URL, password included; never pass them on.
+		return nil, errors.New("DATABASE_URL is not a valid PostgreSQL URL: expected postgres://user:password@host:5432/dbname?sslmode=require")
+	}
+	if cfg.MaxConns < 10 {
+		cfg.MaxConns = 10
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err == nil {
+		err = pool.Ping(ctx)
+	}
+	if err != nil {
+		if pool != nil {
+			pool.Close()
+		}
+		return nil, fmt.Errorf("cannot connect to PostgreSQL at %s (DATABASE_URL): %s", redactURL(rawURL), pgReason(err))
+	}
+	return &DB{SQL: stdlib.OpenDBFromPool(pool), Pool: pool, Dialect: Postgres}, nil
+}
+
+// pgReason keeps the useful part of a connection error without anything
+// that could echo credentials.
+func pgReason(err error) string {
+	s := err.Error()
+	if i := strings.LastIndex(s, ": "); i >= 0 && i+2 < len(s) {
+		s = s[i+2:]
+	}
+	return s
+}
+
+// redactURL shows host, port and database but never user info.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparseable URL)"
+	}
+	u.User = nil
+	u.RawQuery = ""
+	return u.String()
+}
+
+// Close releases the database.
+func (db *DB) Close() error {
+	err := db.SQL.Close()
+	if db.Pool != nil {
+		db.Pool.Close()
+	}
+	return err
+}
+
+// Tx runs fn in a transaction, committing when it returns nil and rolling
+// back otherwise (also on panic).
+func (db *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
+	tx, err := db.SQL.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			_ = tx.Rollback()
+			panic(p)
+		}
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	if err = fn(tx); err != nil {
+		return err
+	}
+	if err = tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// Querier is what both *sql.DB and *sql.Tx offer, so read helpers work
+// inside and outside a transaction.
+type Querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// IsUniqueViolation reports whether err is a unique-constraint failure on
+// either engine.
+func IsUniqueViolation(err error) bool {
+	if err == nil {
+		return false
+	}
+	s := err.Error()
+	return strings.Contains(s, "UNIQUE constraint failed") || strings.Contains(s, "SQLSTATE 23505")
+}
+
+// ErrNotFound is returned by lookups that match no row.
+var ErrNotFound = errors.New("not found")

@@ -1,0 +1,136 @@
+package store_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/mocpcr/mocpcr/internal/store"
+	"github.com/mocpcr/mocpcr/internal/store/storetest"
+)
+
+func TestMigrateFromEmptyIsIdempotent(t *testing.T) {
+	for _, d := range storetest.Dialects() {
+		t.Run(string(d), func(t *testing.T) {
+			ctx := context.Background()
+			db := storetest.OpenEmpty(t, d)
+			pending, err := db.Pending(ctx)
+			if err != nil || pending == 0 {
+				t.Fatalf("fresh database: pending = %d, %v; want > 0", pending, err)
+			}
+			first, err := db.Migrate(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(first.Applied) != pending {
+				t.Errorf("applied %d migrations, want %d", len(first.Applied), pending)
+			}
+			second, err := db.Migrate(ctx)
+			if err != nil {
+				t.Fatalf("second migrate: %v", err)
+			}
+			if len(second.Applied) != 0 {
+				t.Errorf("second migrate applied %v, want nothing", second.Applied)
+			}
+			if p, _ := db.Pending(ctx); p != 0 {
+				t.Errorf("pending after migrate = %d", p)
+			}
+			var n int
+			if err := db.SQL.QueryRowContext(ctx, `SELECT count(*) FROM users`).Scan(&n); err != nil {
+				t.Errorf("users table missing after migrate: %v", err)
+			}
+		})
+	}
+}
+
+func TestConcurrentWriters(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		const writers = 50
+		var wg sync.WaitGroup
+		errs := make(chan error, writers)
+		for i := range writers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs <- db.Tx(ctx, func(tx *sql.Tx) error {
+					// Read then write inside one transaction: the pattern that
+					// fails with "database is locked" without BEGIN IMMEDIATE.
+					var n int
+					if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sites`).Scan(&n); err != nil {
+						return err
+					}
+					_, err := tx.ExecContext(ctx, `INSERT INTO sites (code, name) VALUES ($1, $2)`,
+						fmt.Sprintf("S%02d", i), fmt.Sprintf("Site %d after %d", i, n))
+					return err
+				})
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Errorf("writer failed: %v", err)
+			}
+		}
+		var n int
+		if err := db.SQL.QueryRowContext(ctx, `SELECT count(*) FROM sites`).Scan(&n); err != nil || n != writers {
+			t.Fatalf("sites = %d (%v), want %d", n, err, writers)
+		}
+	})
+}
+
+func TestTxRollsBackOnError(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		err := db.Tx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO sites (code, name) VALUES ('X', 'x')`); err != nil {
+				return err
+			}
+			return fmt.Errorf("boom")
+		})
+		if err == nil || err.Error() != "boom" {
+			t.Fatalf("Tx error = %v, want boom", err)
+		}
+		var n int
+		db.SQL.QueryRowContext(ctx, `SELECT count(*) FROM sites`).Scan(&n)
+		if n != 0 {
+			t.Errorf("rolled-back insert is visible: %d rows", n)
+		}
+	})
+}
+
+func TestUniqueViolationOnBothEngines(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		if _, err := db.SQL.ExecContext(ctx, `INSERT INTO sites (code, name) VALUES ('A', 'a')`); err != nil {
+			t.Fatal(err)
+		}
+		_, err := db.SQL.ExecContext(ctx, `INSERT INTO sites (code, name) VALUES ('A', 'b')`)
+		if !store.IsUniqueViolation(err) {
+			t.Fatalf("IsUniqueViolation(%v) = false", err)
+		}
+	})
+}
+
+func TestBrokenPostgresURLGivesOneClearError(t *testing.T) {
+	ctx := context.Background()
+	_, err := store.Open(ctx, store.Options{URL: "postgres://admin:s3cretpw@127.0.0.1:1/nowhere"})
+	if err == nil {
+		t.Fatal("open of unreachable PostgreSQL succeeded")
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, "cannot connect to PostgreSQL at postgres://127.0.0.1:1/nowhere (DATABASE_URL)") {
+		t.Errorf("error does not say what failed: %q", msg)
+	}
+	if strings.Contains(msg, "s3cretpw") || strings.Contains(msg, "admin") || strings.Contains(msg, "\n") {
+		t.Errorf("error leaks credentials or spans lines: %q", msg)
+	}
+	_, err = store.Open(ctx, store.Options{URL: "postgres://admin:s3cretpw@[bad"})
+	if err == nil || strings.Contains(err.Error(), "s3cretpw") {
+		t.Errorf("unparseable URL: %v", err)
+	}
+}

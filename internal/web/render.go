@@ -1,0 +1,118 @@
+package web
+
+import (
+	"bytes"
+	"embed"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/mocpcr/mocpcr/internal/auth"
+	"github.com/mocpcr/mocpcr/internal/requestid"
+)
+
+//go:embed templates/*.html
+var templateFiles embed.FS
+
+//go:embed static
+var staticFiles embed.FS
+
+// templateFuncs are available in every template.
+var templateFuncs = template.FuncMap{
+	"date": func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.UTC().Format("2006-01-02")
+	},
+	"datetime": func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.UTC().Format("2006-01-02 15:04 UTC")
+	},
+	"join": strings.Join,
+	"dict": func(kv ...any) map[string]any {
+		m := make(map[string]any, len(kv)/2)
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i].(string)] = kv[i+1]
+		}
+		return m
+	},
+	"title": func(s string) string { return strings.ToUpper(s[:1]) + strings.ReplaceAll(s[1:], "_", " ") },
+}
+
+// pages holds one template set per page: the shared layout plus the page's
+// own file, parsed once at start.
+type pages map[string]*template.Template
+
+func parsePages() (pages, error) {
+	names, err := fs.Glob(templateFiles, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	p := pages{}
+	for _, n := range names {
+		base := strings.TrimPrefix(n, "templates/")
+		if base == "layout.html" || strings.HasPrefix(base, "_") {
+			continue
+		}
+		t, err := template.New("layout.html").Funcs(templateFuncs).ParseFS(templateFiles, "templates/layout.html", "templates/_*.html", n)
+		if err != nil {
+			return nil, err
+		}
+		p[base] = t
+	}
+	return p, nil
+}
+
+// Page is what every page template receives.
+type Page struct {
+	Title     string
+	User      *auth.User
+	CSRFToken string
+	Demo      bool
+	// Flash is a one-line message shown at the top (after a redirect).
+	Flash string
+	// Errors maps a form field name to what is wrong with it.
+	Errors map[string]string
+	// Data is the page's own content.
+	Data any
+	// UnreadCount fills the header badge.
+	UnreadCount int
+	RequestID   string
+	Now         time.Time
+}
+
+// HasErrors reports whether the form had problems.
+func (p *Page) HasErrors() bool { return len(p.Errors) > 0 }
+
+// render writes a full page. It renders to a buffer first so a template
+// error becomes a clean 500, not half a page.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, p *Page) {
+	t, ok := s.pages[name]
+	if !ok {
+		s.Logger.ErrorContext(r.Context(), "unknown template", "name", name)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	if p.User == nil {
+		p.User = auth.UserFrom(r.Context())
+	}
+	p.RequestID = requestid.From(r.Context())
+	p.Now = s.Now()
+	for _, fill := range s.pageFillers {
+		fill(r, p)
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout.html", p); err != nil {
+		s.Logger.ErrorContext(r.Context(), "render page", "name", name, "err", err, "request_id", p.RequestID)
+		http.Error(w, "internal error (request id "+p.RequestID+")", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}

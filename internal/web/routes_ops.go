@@ -1,0 +1,4 @@
+package web
+
+// opsRoutes registers the routes for operations: metrics, dashboard and other cross-cutting pages.
+func (s *Server) opsRoutes() {}

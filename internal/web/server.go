@@ -1,0 +1,120 @@
+// Package web serves mocpcr over HTTP: the HTML pages, the JSON API under
+// /api/v1 and the health endpoints. Handlers parse, ask auth what the
+// user may do, call the domain packages and render; no domain rule lives
+// here.
+package web
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/mocpcr/mocpcr/internal/config"
+	"github.com/mocpcr/mocpcr/internal/store"
+)
+
+// Server holds the handlers' dependencies.
+type Server struct {
+	Config *config.Config
+	DB     *store.DB
+	Logger *slog.Logger
+	// Now is the clock; tests replace it.
+	Now func() time.Time
+	// Demo is true when demo accounts exist; the sign-in page says so.
+	Demo bool
+
+	mux         *http.ServeMux
+	pages       pages
+	patterns    []string
+	pageFillers []func(r *http.Request, p *Page)
+	openapi     []byte
+}
+
+// Deps are the optional components the server is built with.
+type Deps struct {
+	Demo bool
+}
+
+// New builds the server and registers every route.
+func New(cfg *config.Config, db *store.DB, logger *slog.Logger, deps Deps) (*Server, error) {
+	s := &Server{Config: cfg, DB: db, Logger: logger, Now: time.Now, Demo: deps.Demo, mux: http.NewServeMux()}
+	var err error
+	if s.pages, err = parsePages(); err != nil {
+		return nil, fmt.Errorf("parse templates: %w", err)
+	}
+	if s.openapi, err = buildOpenAPI(); err != nil {
+		return nil, fmt.Errorf("build OpenAPI document: %w", err)
+	}
+	s.routes()
+	return s, nil
+}
+
+// Handler is the complete HTTP handler with middleware applied.
+func (s *Server) Handler() http.Handler {
+	return s.withRequestID(s.withLogging(s.withRecover(s.withUser(s.mux))))
+}
+
+// handle registers a route and remembers its pattern, so a test can check
+// that every API route is in the OpenAPI document and the other way round.
+func (s *Server) handle(pattern string, h http.HandlerFunc) {
+	s.patterns = append(s.patterns, pattern)
+	s.mux.HandleFunc(pattern, h)
+}
+
+// Patterns lists every registered route pattern.
+func (s *Server) Patterns() []string { return s.patterns }
+
+// routes registers every route. Each area registers its own routes in its
+// own routes_*.go file so the table stays readable.
+func (s *Server) routes() {
+	s.handle("GET /healthz", s.healthz)
+	s.handle("GET /readyz", s.readyz)
+	s.handle("GET /api/v1/openapi.json", s.openAPIDocument)
+	static, _ := fs.Sub(staticFiles, "static")
+	staticHandler := http.StripPrefix("/static/", http.FileServerFS(static))
+	s.handle("GET /static/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		staticHandler.ServeHTTP(w, r)
+	})
+	s.authRoutes()
+	s.notifyRoutes()
+	s.changeRoutes()
+	s.opsRoutes()
+	s.handle("/", s.notFound)
+}
+
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/api/") {
+		writeJSONError(w, r, http.StatusNotFound, "no such API route: "+r.Method+" "+r.URL.Path)
+		return
+	}
+	s.render(w, r, http.StatusNotFound, "notfound.html", &Page{Title: "Not found"})
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Write([]byte("ok\n"))
+}
+
+// readyz is 200 only when the database answers and every migration is
+// applied, so a load balancer never routes to a replica that cannot work.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if err := s.DB.SQL.PingContext(ctx); err != nil {
+		s.Logger.WarnContext(ctx, "readiness: database unreachable", "err", err)
+		http.Error(w, "database unreachable", http.StatusServiceUnavailable)
+		return
+	}
+	pending, err := s.DB.Pending(ctx)
+	if err != nil || pending > 0 {
+		http.Error(w, "database migrations not applied", http.StatusServiceUnavailable)
+		return
+	}
+	w.Write([]byte("ready\n"))
+}

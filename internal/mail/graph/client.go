@@ -40,6 +40,8 @@ type Client struct {
 	stats  counters
 }
 
+var _ mail.Provider = (*Client)(nil)
+
 // secretValue keeps the client secret behind a pointer, so that printing
 // a Client or its fields with %+v shows an address, never the secret.
 type secretValue struct{ value string }

@@ -33,6 +33,8 @@ type Config struct {
 	ClientID     string // AZURE_CLIENT_ID
 	ClientSecret string // AZURE_CLIENT_SECRET: the secret Value, never the Secret ID
 	Sender       string // GRAPH_MAIL_SENDER
+	// The environment is read by internal/config; the comments name the
+	// variables so that messages here can point administrators at them.
 
 	// AuthorityHost is the Entra ID host; default DefaultAuthorityHost.
 	AuthorityHost string
@@ -40,10 +42,12 @@ type Config struct {
 	// The token scope is GraphEndpoint + "/.default".
 	GraphEndpoint string
 
-	// SaveToSentItems keeps a copy in the sender's Sent Items.
+	// SaveToSentItems keeps a copy in the sender's Sent Items
+	// (GRAPH_SAVE_TO_SENT_ITEMS).
 	SaveToSentItems bool
 	// MaxConcurrent caps in-flight sendMail requests per sender mailbox in
-	// this process; default 4, Graph's own MailboxConcurrency limit.
+	// this process (GRAPH_MAX_CONCURRENT_SENDS); default 4, Graph's own
+	// MailboxConcurrency limit.
 	MaxConcurrent int
 	// RequestTimeout bounds each token and sendMail request; default 30 s.
 	RequestTimeout time.Duration
@@ -57,21 +61,6 @@ type Config struct {
 	Now func() time.Time
 	// Logger receives send and token events; default discards.
 	Logger *slog.Logger
-}
-
-// ConfigFromEnv reads the guide's variables through getenv (os.Getenv in
-// production): AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET,
-// GRAPH_MAIL_SENDER, and for national clouds AZURE_AUTHORITY_HOST and
-// GRAPH_ENDPOINT. It does not validate; New does.
-func ConfigFromEnv(getenv func(string) string) Config {
-	return Config{
-		TenantID:      strings.TrimSpace(getenv("AZURE_TENANT_ID")),
-		ClientID:      strings.TrimSpace(getenv("AZURE_CLIENT_ID")),
-		ClientSecret:  strings.TrimSpace(getenv("AZURE_CLIENT_SECRET")),
-		Sender:        strings.TrimSpace(getenv("GRAPH_MAIL_SENDER")),
-		AuthorityHost: strings.TrimSpace(getenv("AZURE_AUTHORITY_HOST")),
-		GraphEndpoint: strings.TrimSpace(getenv("GRAPH_ENDPOINT")),
-	}
 }
 
 // withDefaults fills the zero fields and checks the rest. Messages name the

@@ -89,5 +89,8 @@ func TestNewReportsMissingVariables(t *testing.T) {
 }
 
 func newFromEnv(env map[string]string) (*graph.Client, error) {
-	return graph.New(graph.ConfigFromEnv(func(k string) string { return env[k] }))
+	return graph.New(graph.Config{
+		TenantID: env["AZURE_TENANT_ID"], ClientID: env["AZURE_CLIENT_ID"], ClientSecret: env["AZURE_CLIENT_SECRET"],
+		Sender: env["GRAPH_MAIL_SENDER"], AuthorityHost: env["AZURE_AUTHORITY_HOST"], GraphEndpoint: env["GRAPH_ENDPOINT"],
+	})
 }

@@ -81,8 +81,8 @@ func TestGraphMailboxConcurrencyThrottleIsRetryable(t *testing.T) {
 	// A client allowed more than Graph's four, e.g. a misconfiguration:
 	// the fake answers like Graph, and the error says retry.
 	f := newFixture(t, func(c *graph.Config) { c.MaxConcurrent = 12 })
-	f.srv.SetLatency(50 * time.Millisecond)
 	f.mustSend(t) // warm the token cache so all 12 arrive together
+	f.srv.SetLatency(300 * time.Millisecond)
 	errs := sendMany(f.client, 12)
 	if len(errs) == 0 {
 		t.Fatal("no 429 although 12 requests were in flight against one mailbox")

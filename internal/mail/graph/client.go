@@ -341,14 +341,17 @@ func (c *Client) post(ctx context.Context, token string, body []byte) (mail.Resu
 func (c *Client) networkError(err error, clientRequestID string) *mail.Error {
 	code := networkCode(err)
 	msg := c.redact(err.Error())
+	hint := "check that this server can reach " + c.cfg.GraphEndpoint + "; the email will be retried"
+	if code == "canceled" {
+		hint = "the send was cancelled before Graph answered (shutdown or caller deadline); the email will be retried"
+	}
 	return &mail.Error{
 		Code:            code,
 		Message:         msg,
 		ClientRequestID: clientRequestID,
 		Retryable:       true,
 		Err:             err,
-		Text: fmt.Sprintf("Graph email failed: %s: %s%s — check that this server can reach %s; the email will be retried",
-			code, msg, idSuffix("", clientRequestID), c.cfg.GraphEndpoint),
+		Text:            fmt.Sprintf("Graph email failed: %s: %s%s — %s", code, msg, idSuffix("", clientRequestID), hint),
 	}
 }
 

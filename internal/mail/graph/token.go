@@ -237,6 +237,8 @@ func (c *Client) tokenError(status int, code, description string, aadsts int) *m
 		hint = "the tenant was not found: check AZURE_TENANT_ID (and AZURE_AUTHORITY_HOST for a national cloud)"
 	case aadsts == 70011 || aadsts == 1002012 || code == "invalid_scope":
 		hint = "the scope was rejected: check GRAPH_ENDPOINT"
+	case code == "canceled":
+		hint = "the wait for a token was cancelled (shutdown or caller deadline); emails will be retried"
 	case retryable:
 		hint = "Microsoft Entra ID could not be reached or failed; check that this server can reach " + c.cfg.AuthorityHost + "; emails will be retried"
 	default:

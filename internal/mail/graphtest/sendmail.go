@@ -83,6 +83,13 @@ func (s *Server) writeGraphError(w http.ResponseWriter, status int, requestID, c
 	}})
 }
 
+// cannedError is an injected failure answer.
+type cannedError struct {
+	status        int
+	code, message string
+	retryAfter    string // "" for no Retry-After header
+}
+
 func (s *Server) handleSendMail(w http.ResponseWriter, r *http.Request) {
 	requestID := newID()
 	w.Header().Set("request-id", requestID)
@@ -101,37 +108,21 @@ func (s *Server) handleSendMail(w http.ResponseWriter, r *http.Request) {
 	n := s.inFlight[mailbox]
 	s.highWater = max(s.highWater, n)
 	latency, limit, f := s.sendLatency, s.concLimit, &s.faults
-	var fault func()
+	var fault *cannedError
 	switch {
 	case f.unavailable != 0:
 		if f.unavailable > 0 {
 			f.unavailable--
 		}
-		after := f.unavailableAfter
-		fault = func() {
-			if after != "" {
-				w.Header().Set("Retry-After", after)
-			}
-			s.writeGraphError(w, http.StatusServiceUnavailable, requestID, "ServiceUnavailable", "Service is temporarily unavailable. Please try again later.")
-		}
+		fault = &cannedError{http.StatusServiceUnavailable, "ServiceUnavailable", "Service is temporarily unavailable. Please try again later.", f.unavailableAfter}
 	case f.throttle > 0:
 		f.throttle--
-		after := f.throttleAfter
-		fault = func() {
-			if after != "" {
-				w.Header().Set("Retry-After", after)
-			}
-			s.writeGraphError(w, http.StatusTooManyRequests, requestID, "ApplicationThrottled", "Application is over its MailboxConcurrency limit.")
-		}
+		fault = &cannedError{http.StatusTooManyRequests, "ApplicationThrottled", "Application is over its MailboxConcurrency limit.", f.throttleAfter}
 	case f.statusCount > 0:
 		f.statusCount--
-		status, code, message := f.status, f.statusCode, f.statusMessage
-		fault = func() { s.writeGraphError(w, status, requestID, code, message) }
+		fault = &cannedError{f.status, f.statusCode, f.statusMessage, ""}
 	case limit > 0 && n > limit:
-		fault = func() {
-			w.Header().Set("Retry-After", "1")
-			s.writeGraphError(w, http.StatusTooManyRequests, requestID, "ApplicationThrottled", "Application is over its MailboxConcurrency limit.")
-		}
+		fault = &cannedError{http.StatusTooManyRequests, "ApplicationThrottled", "Application is over its MailboxConcurrency limit.", "1"}
 	}
 	s.mu.Unlock()
 	done := func() {
@@ -141,7 +132,10 @@ func (s *Server) handleSendMail(w http.ResponseWriter, r *http.Request) {
 	}
 	if fault != nil {
 		done()
-		fault()
+		if fault.retryAfter != "" {
+			w.Header().Set("Retry-After", fault.retryAfter)
+		}
+		s.writeGraphError(w, fault.status, requestID, fault.code, fault.message)
 		return
 	}
 	s.wait(r.Context(), latency)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/config"
+	"github.com/mocpcr/mocpcr/internal/metrics"
 	"github.com/mocpcr/mocpcr/internal/store"
 )
 
@@ -32,6 +33,8 @@ type Server struct {
 	// Sessions and Throttle are the session lifetimes and sign-in limits.
 	Sessions auth.SessionConfig
 	Throttle auth.ThrottleConfig
+	// Metrics records HTTP metrics; nil disables them.
+	Metrics *metrics.Registry
 
 	mux         *http.ServeMux
 	pages       pages
@@ -42,12 +45,13 @@ type Server struct {
 
 // Deps are the optional components the server is built with.
 type Deps struct {
-	Demo bool
+	Demo    bool
+	Metrics *metrics.Registry
 }
 
 // New builds the server and registers every route.
 func New(cfg *config.Config, db *store.DB, logger *slog.Logger, deps Deps) (*Server, error) {
-	s := &Server{Config: cfg, DB: db, Logger: logger, Now: time.Now, Demo: deps.Demo, mux: http.NewServeMux(),
+	s := &Server{Config: cfg, DB: db, Logger: logger, Now: time.Now, Demo: deps.Demo, Metrics: deps.Metrics, mux: http.NewServeMux(),
 		Sessions: auth.DefaultSessionConfig, Throttle: auth.DefaultThrottle}
 	var err error
 	if s.pages, err = parsePages(); err != nil {
@@ -62,7 +66,7 @@ func New(cfg *config.Config, db *store.DB, logger *slog.Logger, deps Deps) (*Ser
 
 // Handler is the complete HTTP handler with middleware applied.
 func (s *Server) Handler() http.Handler {
-	return s.withRequestID(s.withLogging(s.withRecover(s.withUser(s.mux))))
+	return s.withRequestID(s.withLogging(s.withRecover(s.withUser(s.withMetrics(s.mux)))))
 }
 
 // handle registers a route and remembers its pattern, so a test can check

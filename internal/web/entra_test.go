@@ -8,30 +8,25 @@ import (
 	"time"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
-	"github.com/mocpcr/mocpcr/internal/auth/entratest"
+	"github.com/mocpcr/mocpcr/internal/mail/graphtest"
 	"github.com/mocpcr/mocpcr/internal/store"
 	"github.com/mocpcr/mocpcr/internal/store/storetest"
 )
 
-const (
-	testTenant = "10091248-3181-4c3e-9c5b-1f2e3d4c5b6a"
-	testClient = "3dd121a7-9c06-4e0f-8a6b-7c8d9e0f1a2b"
-	testSecret = "mXK8Q~8vJ.test-secret-value"
-)
-
 // newEntraSite starts mocpcr with Entra ID sign-in against the fake.
-func newEntraSite(t *testing.T, db *store.DB) (*testSite, *entratest.Server) {
+func newEntraSite(t *testing.T, db *store.DB) (*testSite, *graphtest.Server) {
 	t.Helper()
-	fake := entratest.New(t, testTenant, testClient, testSecret)
+	fake := graphtest.New()
+	t.Cleanup(fake.Close)
 	site := newSite(t, db, map[string]string{
 		"AUTH_PROVIDER":        "entra",
-		"AZURE_TENANT_ID":      testTenant,
-		"AZURE_CLIENT_ID":      testClient,
-		"AZURE_CLIENT_SECRET":  testSecret,
+		"AZURE_TENANT_ID":      graphtest.TenantID,
+		"AZURE_CLIENT_ID":      graphtest.ClientID,
+		"AZURE_CLIENT_SECRET":  graphtest.ClientSecret,
 		"AZURE_AUTHORITY_HOST": fake.URL,
 	})
-	fake.SetNow(site.clock.Now)
-	fake.SetUser(entratest.User{OID: "oid-ines", Name: "Ines Initiator", PreferredUsername: "ines@contoso.example", Roles: []string{"initiator"}})
+	fake.SetClock(site.clock.Now)
+	fake.SetSignInUser(graphtest.SignInUser{OID: "oid-ines", Name: "Ines Initiator", PreferredUsername: "ines@contoso.example", Roles: []string{"initiator"}})
 	return site, fake
 }
 
@@ -72,7 +67,7 @@ func TestEntraSignIn(t *testing.T) {
 		}
 		// Later sign-in: name and email follow Entra ID, the token's roles
 		// replace the old token roles, the admin's role stays.
-		fake.SetUser(entratest.User{OID: "oid-ines", Name: "Ines Initiator-Meyer", PreferredUsername: "ines@contoso.example",
+		fake.SetSignInUser(graphtest.SignInUser{OID: "oid-ines", Name: "Ines Initiator-Meyer", PreferredUsername: "ines@contoso.example",
 			Email: "ines.meyer@contoso.example", Roles: []string{"approver", "not-a-role"}})
 		b2 := site.browser()
 		if r := b2.entraLogin("/"); r.Request.URL.Path != "/" {
@@ -105,17 +100,17 @@ func TestEntraSignInRefusesBadTokens(t *testing.T) {
 	site, fake := newEntraSite(t, db)
 	for _, tc := range []struct {
 		name  string
-		knobs entratest.Knobs
+		knobs graphtest.IDTokenKnobs
 	}{
-		{"tampered", entratest.Knobs{Tamper: true}},
-		{"expired", entratest.Knobs{Expired: true}},
-		{"wrong audience", entratest.Knobs{WrongAudience: true}},
-		{"wrong issuer", entratest.Knobs{WrongIssuer: true}},
-		{"nonce mismatch", entratest.Knobs{WrongNonce: true}},
-		{"unknown signing key", entratest.Knobs{WrongKey: true}},
+		{"tampered", graphtest.IDTokenKnobs{Tamper: true}},
+		{"expired", graphtest.IDTokenKnobs{Expired: true}},
+		{"wrong audience", graphtest.IDTokenKnobs{WrongAudience: true}},
+		{"wrong issuer", graphtest.IDTokenKnobs{WrongIssuer: true}},
+		{"nonce mismatch", graphtest.IDTokenKnobs{WrongNonce: true}},
+		{"unknown signing key", graphtest.IDTokenKnobs{WrongKey: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			fake.SetKnobs(tc.knobs)
+			fake.SetIDTokenKnobs(tc.knobs)
 			b := site.browser()
 			r := b.entraLogin("/account")
 			if r.StatusCode != http.StatusUnauthorized || !strings.Contains(r.Body, "could not be verified") {
@@ -126,7 +121,7 @@ func TestEntraSignInRefusesBadTokens(t *testing.T) {
 			}
 		})
 	}
-	fake.SetKnobs(entratest.Knobs{})
+	fake.SetIDTokenKnobs(graphtest.IDTokenKnobs{})
 	var n int
 	_ = db.SQL.QueryRow(`SELECT count(*) FROM users`).Scan(&n)
 	if n != 0 {

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
-	"github.com/mocpcr/mocpcr/internal/auth/entratest"
+	"github.com/mocpcr/mocpcr/internal/mail/graphtest"
 	"github.com/mocpcr/mocpcr/internal/store"
 	"github.com/mocpcr/mocpcr/internal/store/storetest"
 	"github.com/mocpcr/mocpcr/internal/web"
@@ -90,7 +90,7 @@ func TestReauthEntra(t *testing.T) {
 	}
 	// Re-authenticating as somebody else does not count.
 	site.clock.Advance(web.SignatureWindow + time.Second)
-	fake.SetUser(entratest.User{OID: "oid-mallory", Name: "Mallory", PreferredUsername: "mallory@contoso.example"})
+	fake.SetSignInUser(graphtest.SignInUser{OID: "oid-mallory", Name: "Mallory", PreferredUsername: "mallory@contoso.example"})
 	b.follow = true
 	end = b.get("/auth/login?prompt=login&return=%2Ftest%2Fpage")
 	b.follow = false

@@ -15,6 +15,7 @@ import (
 	"github.com/mocpcr/mocpcr/internal/change"
 	"github.com/mocpcr/mocpcr/internal/config"
 	"github.com/mocpcr/mocpcr/internal/demo"
+	"github.com/mocpcr/mocpcr/internal/metrics"
 	"github.com/mocpcr/mocpcr/internal/store"
 	"github.com/mocpcr/mocpcr/internal/web"
 )
@@ -24,6 +25,8 @@ type Options struct {
 	// Demo seeds demo data into an empty PostgreSQL database too
 	// (the embedded default always seeds an empty database).
 	Demo bool
+	// Version is reported by /metrics.
+	Version string
 }
 
 // App is a running mocpcr.
@@ -36,6 +39,8 @@ type App struct {
 	Handler http.Handler
 	// Demo is true when the database was seeded with demo accounts.
 	Demo bool
+	// Metrics is the process's Prometheus registry.
+	Metrics *metrics.Registry
 }
 
 // New opens and migrates the database, seeds demo data when due, and
@@ -75,7 +80,8 @@ func (a *App) init(ctx context.Context, opt Options) error {
 	if err != nil {
 		return err
 	}
-	a.Web, err = web.New(a.Config, a.DB, a.Logger, web.Deps{Demo: a.Demo})
+	a.Metrics = metrics.New(opt.Version)
+	a.Web, err = web.New(a.Config, a.DB, a.Logger, web.Deps{Demo: a.Demo, Metrics: a.Metrics})
 	if err != nil {
 		return err
 	}
@@ -103,6 +109,15 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	if a.Config.MetricsAddr != "" {
+		msrv := &http.Server{Addr: a.Config.MetricsAddr, Handler: a.Metrics.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			if err := msrv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				a.Logger.Error("metrics listener failed (MOCPCR_METRICS_ADDR)", "addr", a.Config.MetricsAddr, "err", err)
+			}
+		}()
+		defer msrv.Close()
+	}
 	a.Logger.Info("mocpcr listening", "addr", ln.Addr().String(), "url", a.Config.BaseURL, "database", a.DB.Dialect)
 	select {
 	case err := <-errc:

@@ -41,11 +41,13 @@ func (s *Server) changeError(w http.ResponseWriter, r *http.Request, err error) 
 	writeJSONError(w, r, http.StatusInternalServerError, "internal error")
 }
 
-// apiUser returns the caller or answers 401.
-func apiUser(w http.ResponseWriter, r *http.Request) *auth.User {
-	u := auth.UserFrom(r.Context())
-	if u == nil {
-		writeJSONError(w, r, http.StatusUnauthorized, "authentication required: send Authorization: Bearer <API token>")
+// apiUserFor is s.require for the change API: 401 for anonymous callers,
+// 403 without the route-level permission; record-level rules (site,
+// initiator, stage) are change.Service's.
+func (s *Server) apiUserFor(w http.ResponseWriter, r *http.Request, a auth.Action) *auth.User {
+	u, ok := s.require(w, r, a)
+	if !ok {
+		return nil
 	}
 	return u
 }
@@ -59,9 +61,9 @@ func pathID(w http.ResponseWriter, r *http.Request, name string) (int64, bool) {
 	return id, true
 }
 
-// decodeJSON reads a JSON body strictly (unknown fields are refused, so a
+// decodeChangeJSON reads a JSON body strictly (unknown fields are refused, so a
 // typo is reported rather than ignored) and answers 422 naming the field.
-func decodeJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+func decodeChangeJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
@@ -92,18 +94,35 @@ func parseDate(field, s string) (*time.Time, error) {
 	return &t, nil
 }
 
-// signature checks the password sent with a signed decision against the
-// caller's local password. Entra ID users have no local password: they
-// must use the page flow that re-authenticates with Entra ID.
-func (s *Server) signature(r *http.Request, u *auth.User, password string) change.Signature {
+// signature asks the auth layer (verifyReauth) whether the caller just
+// proved who they are: their password for local accounts, a fresh
+// Entra ID sign-in otherwise. The returned error is what to tell the
+// user when the domain insists on a signature.
+func (s *Server) signature(r *http.Request, password string) (change.Signature, error) {
+	if err := s.verifyReauth(r, password, r.URL.Path); err != nil {
+		return change.Signature{}, err
+	}
+	method := "password"
 	if password == "" {
-		return change.Signature{}
+		method = "entra"
 	}
-	var hash *string
-	if err := s.DB.SQL.QueryRowContext(r.Context(), `SELECT password_hash FROM users WHERE id = $1`, u.ID).Scan(&hash); err != nil || hash == nil {
-		return change.Signature{}
+	return change.Signature{Verified: true, Method: method}, nil
+}
+
+// signedError answers a domain refusal; when the domain wanted a
+// signature, the auth layer's reason (wrong password, fresh sign-in
+// needed and where) is more useful than the domain's.
+func (s *Server) signedError(w http.ResponseWriter, r *http.Request, err, reauthErr error) {
+	if change.ErrorCode(err) == change.EReauth && reauthErr != nil {
+		body := map[string]any{"error": "password: " + reauthErr.Error(), "code": string(change.EReauth), "field": "password"}
+		var rr *ReauthRequired
+		if errors.As(reauthErr, &rr) {
+			body["reauth_url"] = rr.URL
+		}
+		writeJSON(w, http.StatusForbidden, body)
+		return
 	}
-	return change.Signature{Verified: auth.CheckPassword(*hash, password), Method: "password"}
+	s.changeError(w, r, err)
 }
 
 // changeInput is the body of create and update. Absent fields are left
@@ -158,12 +177,12 @@ func (in changeInput) fields() (change.Fields, error) {
 }
 
 func (s *Server) apiCreateChange(w http.ResponseWriter, r *http.Request) {
-	u := apiUser(w, r)
+	u := s.apiUserFor(w, r, auth.ActionCreateChange)
 	if u == nil {
 		return
 	}
 	var in changeInput
-	if !decodeJSON(w, r, &in) {
+	if !decodeChangeJSON(w, r, &in) {
 		return
 	}
 	f, err := in.fields()
@@ -186,7 +205,7 @@ func (s *Server) apiCreateChange(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiUpdateChange(w http.ResponseWriter, r *http.Request) {
-	u := apiUser(w, r)
+	u := s.apiUserFor(w, r, auth.ActionViewChanges)
 	if u == nil {
 		return
 	}
@@ -195,7 +214,7 @@ func (s *Server) apiUpdateChange(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var in changeInput
-	if !decodeJSON(w, r, &in) {
+	if !decodeChangeJSON(w, r, &in) {
 		return
 	}
 	f, err := in.fields()
@@ -212,7 +231,7 @@ func (s *Server) apiUpdateChange(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiGetChange(w http.ResponseWriter, r *http.Request) {
-	u := apiUser(w, r)
+	u := s.apiUserFor(w, r, auth.ActionViewChanges)
 	if u == nil {
 		return
 	}
@@ -265,7 +284,7 @@ func (s *Server) apiListChanges(w http.ResponseWriter, r *http.Request) {
 		s.apiListChangesCSV(w, r)
 		return
 	}
-	u := apiUser(w, r)
+	u := s.apiUserFor(w, r, auth.ActionViewChanges)
 	if u == nil {
 		return
 	}
@@ -283,7 +302,7 @@ func (s *Server) apiListChanges(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiListChangesCSV(w http.ResponseWriter, r *http.Request) {
-	u := apiUser(w, r)
+	u := s.apiUserFor(w, r, auth.ActionViewChanges)
 	if u == nil {
 		return
 	}
@@ -306,7 +325,7 @@ func (s *Server) apiListChangesCSV(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiConflicts(w http.ResponseWriter, r *http.Request) {
-	u := apiUser(w, r)
+	u := s.apiUserFor(w, r, auth.ActionViewChanges)
 	if u == nil {
 		return
 	}
@@ -336,7 +355,7 @@ func (s *Server) apiConflicts(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiSubmitChange(w http.ResponseWriter, r *http.Request) {
-	u := apiUser(w, r)
+	u := s.apiUserFor(w, r, auth.ActionViewChanges)
 	if u == nil {
 		return
 	}
@@ -347,7 +366,7 @@ func (s *Server) apiSubmitChange(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		Screening *change.Screening `json:"screening"`
 	}
-	if !decodeJSON(w, r, &in) {
+	if !decodeChangeJSON(w, r, &in) {
 		return
 	}
 	if in.Screening == nil {
@@ -363,7 +382,7 @@ func (s *Server) apiSubmitChange(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiTransition(w http.ResponseWriter, r *http.Request) {
-	u := apiUser(w, r)
+	u := s.apiUserFor(w, r, auth.ActionViewChanges)
 	if u == nil {
 		return
 	}
@@ -376,20 +395,25 @@ func (s *Server) apiTransition(w http.ResponseWriter, r *http.Request) {
 		Comment  string `json:"comment"`
 		Password string `json:"password"`
 	}
-	if !decodeJSON(w, r, &in) {
+	if !decodeChangeJSON(w, r, &in) {
 		return
 	}
+	var sig change.Signature
+	var reauthErr error
+	if change.Action(in.Action) == change.ActAuthorizeStartup {
+		sig, reauthErr = s.signature(r, in.Password)
+	}
 	c, err := s.Changes.Transition(r.Context(), u, id, change.TransitionRequest{
-		Action: change.Action(in.Action), Comment: in.Comment, Signature: s.signature(r, u, in.Password)})
+		Action: change.Action(in.Action), Comment: in.Comment, Signature: sig})
 	if err != nil {
-		s.changeError(w, r, err)
+		s.signedError(w, r, err, reauthErr)
 		return
 	}
 	writeJSON(w, http.StatusOK, c)
 }
 
 func (s *Server) apiAssignReviewer(w http.ResponseWriter, r *http.Request) {
-	u := apiUser(w, r)
+	u := s.apiUserFor(w, r, auth.ActionCoordinateChange)
 	if u == nil {
 		return
 	}
@@ -401,7 +425,7 @@ func (s *Server) apiAssignReviewer(w http.ResponseWriter, r *http.Request) {
 		Discipline string `json:"discipline"`
 		ReviewerID int64  `json:"reviewer_id"`
 	}
-	if !decodeJSON(w, r, &in) {
+	if !decodeChangeJSON(w, r, &in) {
 		return
 	}
 	if err := s.Changes.AssignReviewer(r.Context(), u, id, in.Discipline, in.ReviewerID); err != nil {
@@ -412,7 +436,7 @@ func (s *Server) apiAssignReviewer(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiSetApprovers(w http.ResponseWriter, r *http.Request) {
-	u := apiUser(w, r)
+	u := s.apiUserFor(w, r, auth.ActionCoordinateChange)
 	if u == nil {
 		return
 	}
@@ -423,7 +447,7 @@ func (s *Server) apiSetApprovers(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		Stages [][]int64 `json:"stages"`
 	}
-	if !decodeJSON(w, r, &in) {
+	if !decodeChangeJSON(w, r, &in) {
 		return
 	}
 	if err := s.Changes.SetApprovers(r.Context(), u, id, in.Stages); err != nil {
@@ -434,7 +458,7 @@ func (s *Server) apiSetApprovers(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiDecideReview(w http.ResponseWriter, r *http.Request) {
-	u := apiUser(w, r)
+	u := s.apiUserFor(w, r, auth.ActionReviewChange)
 	if u == nil {
 		return
 	}
@@ -447,7 +471,7 @@ func (s *Server) apiDecideReview(w http.ResponseWriter, r *http.Request) {
 		Decision   string `json:"decision"`
 		Comment    string `json:"comment"`
 	}
-	if !decodeJSON(w, r, &in) {
+	if !decodeChangeJSON(w, r, &in) {
 		return
 	}
 	if err := s.Changes.DecideReview(r.Context(), u, id, in.Discipline, change.Decision(in.Decision), in.Comment); err != nil {
@@ -458,7 +482,7 @@ func (s *Server) apiDecideReview(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiDecideApproval(w http.ResponseWriter, r *http.Request) {
-	u := apiUser(w, r)
+	u := s.apiUserFor(w, r, auth.ActionApproveChange)
 	if u == nil {
 		return
 	}
@@ -471,12 +495,13 @@ func (s *Server) apiDecideApproval(w http.ResponseWriter, r *http.Request) {
 		Comment  string `json:"comment"`
 		Password string `json:"password"`
 	}
-	if !decodeJSON(w, r, &in) {
+	if !decodeChangeJSON(w, r, &in) {
 		return
 	}
-	a, err := s.Changes.Decide(r.Context(), u, id, change.Decision(in.Decision), in.Comment, s.signature(r, u, in.Password))
+	sig, reauthErr := s.signature(r, in.Password)
+	a, err := s.Changes.Decide(r.Context(), u, id, change.Decision(in.Decision), in.Comment, sig)
 	if err != nil {
-		s.changeError(w, r, err)
+		s.signedError(w, r, err, reauthErr)
 		return
 	}
 	writeJSON(w, http.StatusOK, a)

@@ -26,7 +26,7 @@ func (s *Server) apiListAttachments(w http.ResponseWriter, r *http.Request) {
 
 // detailPart answers with one part of a change's detail.
 func (s *Server) detailPart(w http.ResponseWriter, r *http.Request, part func(*change.Detail) any) {
-	u := apiUser(w, r)
+	u := s.apiUserFor(w, r, auth.ActionViewChanges)
 	if u == nil {
 		return
 	}
@@ -43,7 +43,7 @@ func (s *Server) detailPart(w http.ResponseWriter, r *http.Request, part func(*c
 }
 
 func (s *Server) apiAddAction(w http.ResponseWriter, r *http.Request) {
-	u := apiUser(w, r)
+	u := s.apiUserFor(w, r, auth.ActionViewChanges)
 	if u == nil {
 		return
 	}
@@ -58,7 +58,7 @@ func (s *Server) apiAddAction(w http.ResponseWriter, r *http.Request) {
 		DueOn         string `json:"due_on"`
 		BeforeStartup *bool  `json:"before_startup"`
 	}
-	if !decodeJSON(w, r, &in) {
+	if !decodeChangeJSON(w, r, &in) {
 		return
 	}
 	due, err := parseDate("due_on", in.DueOn)
@@ -80,7 +80,7 @@ func (s *Server) apiAddAction(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiCompleteAction(w http.ResponseWriter, r *http.Request) {
-	u := apiUser(w, r)
+	u := s.apiUserFor(w, r, auth.ActionViewChanges)
 	if u == nil {
 		return
 	}
@@ -91,7 +91,7 @@ func (s *Server) apiCompleteAction(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		Note string `json:"note"`
 	}
-	if !decodeJSON(w, r, &in) {
+	if !decodeChangeJSON(w, r, &in) {
 		return
 	}
 	a, err := s.Changes.CompleteAction(r.Context(), u, id, in.Note)
@@ -103,7 +103,7 @@ func (s *Server) apiCompleteAction(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiAnswerPSSR(w http.ResponseWriter, r *http.Request) {
-	u := apiUser(w, r)
+	u := s.apiUserFor(w, r, auth.ActionViewChanges)
 	if u == nil {
 		return
 	}
@@ -116,7 +116,7 @@ func (s *Server) apiAnswerPSSR(w http.ResponseWriter, r *http.Request) {
 		Comment      string `json:"comment"`
 		AttachmentID int64  `json:"attachment_id"`
 	}
-	if !decodeJSON(w, r, &in) {
+	if !decodeChangeJSON(w, r, &in) {
 		return
 	}
 	it, err := s.Changes.AnswerPSSR(r.Context(), u, id, in.Answer, in.Comment, in.AttachmentID)
@@ -128,7 +128,7 @@ func (s *Server) apiAnswerPSSR(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiAddAcknowledgers(w http.ResponseWriter, r *http.Request) {
-	u := apiUser(w, r)
+	u := s.apiUserFor(w, r, auth.ActionViewChanges)
 	if u == nil {
 		return
 	}
@@ -139,7 +139,7 @@ func (s *Server) apiAddAcknowledgers(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		UserIDs []int64 `json:"user_ids"`
 	}
-	if !decodeJSON(w, r, &in) {
+	if !decodeChangeJSON(w, r, &in) {
 		return
 	}
 	if err := s.Changes.AddAcknowledgers(r.Context(), u, id, in.UserIDs); err != nil {
@@ -150,7 +150,7 @@ func (s *Server) apiAddAcknowledgers(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiAcknowledge(w http.ResponseWriter, r *http.Request) {
-	u := apiUser(w, r)
+	u := s.apiUserFor(w, r, auth.ActionViewChanges)
 	if u == nil {
 		return
 	}
@@ -168,7 +168,7 @@ func (s *Server) apiAcknowledge(w http.ResponseWriter, r *http.Request) {
 // apiUploadAttachment takes multipart/form-data with a "file" part, or a
 // raw body with the name in ?filename=.
 func (s *Server) apiUploadAttachment(w http.ResponseWriter, r *http.Request) {
-	u := apiUser(w, r)
+	u := s.apiUserFor(w, r, auth.ActionViewChanges)
 	if u == nil {
 		return
 	}
@@ -207,7 +207,7 @@ func (s *Server) apiUploadAttachment(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiDownloadAttachment(w http.ResponseWriter, r *http.Request) {
-	u := apiUser(w, r)
+	u := s.apiUserFor(w, r, auth.ActionViewChanges)
 	if u == nil {
 		return
 	}
@@ -232,7 +232,7 @@ func (s *Server) apiDownloadAttachment(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiRequestExtension(w http.ResponseWriter, r *http.Request) {
-	u := apiUser(w, r)
+	u := s.apiUserFor(w, r, auth.ActionViewChanges)
 	if u == nil {
 		return
 	}
@@ -244,7 +244,7 @@ func (s *Server) apiRequestExtension(w http.ResponseWriter, r *http.Request) {
 		ExpiresOn string `json:"expires_on"`
 		Reason    string `json:"reason"`
 	}
-	if !decodeJSON(w, r, &in) {
+	if !decodeChangeJSON(w, r, &in) {
 		return
 	}
 	t, err := parseDate("expires_on", in.ExpiresOn)
@@ -262,7 +262,7 @@ func (s *Server) apiRequestExtension(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiDecideExtension(w http.ResponseWriter, r *http.Request) {
-	u := apiUser(w, r)
+	u := s.apiUserFor(w, r, auth.ActionApproveChange)
 	if u == nil {
 		return
 	}
@@ -275,18 +275,19 @@ func (s *Server) apiDecideExtension(w http.ResponseWriter, r *http.Request) {
 		Comment  string `json:"comment"`
 		Password string `json:"password"`
 	}
-	if !decodeJSON(w, r, &in) {
+	if !decodeChangeJSON(w, r, &in) {
 		return
 	}
-	if err := s.Changes.DecideExtension(r.Context(), u, id, change.Decision(in.Decision), in.Comment, s.signature(r, u, in.Password)); err != nil {
-		s.changeError(w, r, err)
+	sig, reauthErr := s.signature(r, in.Password)
+	if err := s.Changes.DecideExtension(r.Context(), u, id, change.Decision(in.Decision), in.Comment, sig); err != nil {
+		s.signedError(w, r, err, reauthErr)
 		return
 	}
 	s.detailPart(w, r, func(d *change.Detail) any { return map[string]any{"extensions": d.Extensions, "change": d.Change} })
 }
 
 func (s *Server) apiAuditTrail(w http.ResponseWriter, r *http.Request) {
-	u := apiUser(w, r)
+	u := s.apiUserFor(w, r, auth.ActionViewChanges)
 	if u == nil {
 		return
 	}
@@ -303,12 +304,8 @@ func (s *Server) apiAuditTrail(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiVerifyAudit(w http.ResponseWriter, r *http.Request) {
-	u := apiUser(w, r)
+	u := s.apiUserFor(w, r, auth.ActionViewAudit)
 	if u == nil {
-		return
-	}
-	if !u.Has(auth.RoleAdmin) && !u.Has(auth.RoleAuditor) {
-		writeJSONError(w, r, http.StatusForbidden, "only an admin or an auditor may verify the audit trail")
 		return
 	}
 	rep, err := s.Changes.VerifyAudit(r.Context())
@@ -320,7 +317,7 @@ func (s *Server) apiVerifyAudit(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiChangeDashboard(w http.ResponseWriter, r *http.Request) {
-	u := apiUser(w, r)
+	u := s.apiUserFor(w, r, auth.ActionViewDashboard)
 	if u == nil {
 		return
 	}
@@ -333,7 +330,7 @@ func (s *Server) apiChangeDashboard(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiMyWork(w http.ResponseWriter, r *http.Request) {
-	u := apiUser(w, r)
+	u := s.apiUserFor(w, r, auth.ActionViewChanges)
 	if u == nil {
 		return
 	}
@@ -346,7 +343,7 @@ func (s *Server) apiMyWork(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiListDelegations(w http.ResponseWriter, r *http.Request) {
-	u := apiUser(w, r)
+	u := s.apiUserFor(w, r, auth.ActionViewChanges)
 	if u == nil {
 		return
 	}
@@ -359,7 +356,7 @@ func (s *Server) apiListDelegations(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiCreateDelegation(w http.ResponseWriter, r *http.Request) {
-	u := apiUser(w, r)
+	u := s.apiUserFor(w, r, auth.ActionApproveChange)
 	if u == nil {
 		return
 	}
@@ -369,7 +366,7 @@ func (s *Server) apiCreateDelegation(w http.ResponseWriter, r *http.Request) {
 		EndsOn     string `json:"ends_on"`
 		Reason     string `json:"reason"`
 	}
-	if !decodeJSON(w, r, &in) {
+	if !decodeChangeJSON(w, r, &in) {
 		return
 	}
 	var start, end time.Time
@@ -396,7 +393,7 @@ func (s *Server) apiCreateDelegation(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiRevokeDelegation(w http.ResponseWriter, r *http.Request) {
-	u := apiUser(w, r)
+	u := s.apiUserFor(w, r, auth.ActionApproveChange)
 	if u == nil {
 		return
 	}
@@ -412,7 +409,7 @@ func (s *Server) apiRevokeDelegation(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiListUnits(w http.ResponseWriter, r *http.Request) {
-	u := apiUser(w, r)
+	u := s.apiUserFor(w, r, auth.ActionViewChanges)
 	if u == nil {
 		return
 	}
@@ -433,7 +430,7 @@ func (s *Server) apiListUnits(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiCreateUnit(w http.ResponseWriter, r *http.Request) {
-	u := apiUser(w, r)
+	u := s.apiUserFor(w, r, auth.ActionManageSites)
 	if u == nil {
 		return
 	}
@@ -442,7 +439,7 @@ func (s *Server) apiCreateUnit(w http.ResponseWriter, r *http.Request) {
 		Code   string `json:"code"`
 		Name   string `json:"name"`
 	}
-	if !decodeJSON(w, r, &in) {
+	if !decodeChangeJSON(w, r, &in) {
 		return
 	}
 	unit, err := s.Changes.CreateUnit(r.Context(), u, in.SiteID, in.Code, in.Name)
@@ -454,7 +451,7 @@ func (s *Server) apiCreateUnit(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiListPSSRTemplates(w http.ResponseWriter, r *http.Request) {
-	if apiUser(w, r) == nil {
+	if s.apiUserFor(w, r, auth.ActionViewChanges) == nil {
 		return
 	}
 	ts, err := s.Changes.PSSRTemplates(r.Context())
@@ -466,7 +463,7 @@ func (s *Server) apiListPSSRTemplates(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiGetPSSRTemplate(w http.ResponseWriter, r *http.Request) {
-	if apiUser(w, r) == nil {
+	if s.apiUserFor(w, r, auth.ActionViewChanges) == nil {
 		return
 	}
 	id, ok := pathID(w, r, "id")
@@ -500,12 +497,12 @@ func (s *Server) apiUpdatePSSRTemplate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) savePSSRTemplate(w http.ResponseWriter, r *http.Request, id int64) {
-	u := apiUser(w, r)
+	u := s.apiUserFor(w, r, auth.ActionManageTemplates)
 	if u == nil {
 		return
 	}
 	var in pssrTemplateInput
-	if !decodeJSON(w, r, &in) {
+	if !decodeChangeJSON(w, r, &in) {
 		return
 	}
 	t, err := s.Changes.SavePSSRTemplate(r.Context(), u, change.PSSRTemplate{ID: id, Name: in.Name, IsDefault: in.IsDefault, Items: in.Items})
@@ -522,7 +519,7 @@ func (s *Server) savePSSRTemplate(w http.ResponseWriter, r *http.Request, id int
 }
 
 func (s *Server) apiGetReminderSettings(w http.ResponseWriter, r *http.Request) {
-	if apiUser(w, r) == nil {
+	if s.apiUserFor(w, r, auth.ActionViewChanges) == nil {
 		return
 	}
 	rs, err := s.Changes.ReminderSettings(r.Context())
@@ -534,7 +531,7 @@ func (s *Server) apiGetReminderSettings(w http.ResponseWriter, r *http.Request) 
 }
 
 func (s *Server) apiUpdateReminderSettings(w http.ResponseWriter, r *http.Request) {
-	u := apiUser(w, r)
+	u := s.apiUserFor(w, r, auth.ActionManageReminders)
 	if u == nil {
 		return
 	}
@@ -545,7 +542,7 @@ func (s *Server) apiUpdateReminderSettings(w http.ResponseWriter, r *http.Reques
 		ExpiryWarningDays []int `json:"expiry_warning_days"`
 		RunHourUTC        int   `json:"run_hour_utc"`
 	}
-	if !decodeJSON(w, r, &in) {
+	if !decodeChangeJSON(w, r, &in) {
 		return
 	}
 	rs, err := s.Changes.UpdateReminderSettings(r.Context(), u, change.ReminderSettings{PendingAfterDays: in.PendingAfterDays,

@@ -13,8 +13,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/change"
 	"github.com/mocpcr/mocpcr/internal/config"
+	"github.com/mocpcr/mocpcr/internal/metrics"
 	"github.com/mocpcr/mocpcr/internal/notify"
 	"github.com/mocpcr/mocpcr/internal/store"
 )
@@ -28,6 +30,13 @@ type Server struct {
 	Now func() time.Time
 	// Demo is true when demo accounts exist; the sign-in page says so.
 	Demo bool
+	// Entra signs users in with Entra ID; nil when AUTH_PROVIDER is local.
+	Entra *auth.Entra
+	// Sessions and Throttle are the session lifetimes and sign-in limits.
+	Sessions auth.SessionConfig
+	Throttle auth.ThrottleConfig
+	// Metrics records HTTP metrics; nil disables them.
+	Metrics *metrics.Registry
 	// Changes is the MOC/PCR domain service, shared by the API and pages.
 	Changes *change.Service
 
@@ -40,7 +49,8 @@ type Server struct {
 
 // Deps are the optional components the server is built with.
 type Deps struct {
-	Demo bool
+	Demo    bool
+	Metrics *metrics.Registry
 	// Changes is the change service; nil builds one on db that writes
 	// in-app notifications only.
 	Changes *change.Service
@@ -48,7 +58,8 @@ type Deps struct {
 
 // New builds the server and registers every route.
 func New(cfg *config.Config, db *store.DB, logger *slog.Logger, deps Deps) (*Server, error) {
-	s := &Server{Config: cfg, DB: db, Logger: logger, Now: time.Now, Demo: deps.Demo, Changes: deps.Changes, mux: http.NewServeMux()}
+	s := &Server{Config: cfg, DB: db, Logger: logger, Now: time.Now, Demo: deps.Demo, Metrics: deps.Metrics, mux: http.NewServeMux(),
+		Sessions: auth.DefaultSessionConfig, Throttle: auth.DefaultThrottle, Changes: deps.Changes}
 	if s.Changes == nil {
 		s.Changes = change.New(db, &notify.Notifier{BaseURL: cfg.BaseURL})
 	}
@@ -65,7 +76,7 @@ func New(cfg *config.Config, db *store.DB, logger *slog.Logger, deps Deps) (*Ser
 
 // Handler is the complete HTTP handler with middleware applied.
 func (s *Server) Handler() http.Handler {
-	return s.withRequestID(s.withLogging(s.withRecover(s.withUser(s.mux))))
+	return s.withRequestID(s.withLogging(s.withRecover(s.withUser(s.withMetrics(s.mux)))))
 }
 
 // handle registers a route and remembers its pattern, so a test can check

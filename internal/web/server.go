@@ -32,16 +32,22 @@ type Server struct {
 	patterns    []string
 	pageFillers []func(r *http.Request, p *Page)
 	openapi     []byte
+
+	notify notifyDeps
 }
 
 // Deps are the optional components the server is built with.
 type Deps struct {
 	Demo bool
+	// Notify is the notification inbox, live updates and email delivery;
+	// its zero value serves the inbox without live updates or email.
+	Notify NotifyDeps
 }
 
 // New builds the server and registers every route.
 func New(cfg *config.Config, db *store.DB, logger *slog.Logger, deps Deps) (*Server, error) {
 	s := &Server{Config: cfg, DB: db, Logger: logger, Now: time.Now, Demo: deps.Demo, mux: http.NewServeMux()}
+	s.notify = notifyDeps(deps.Notify)
 	var err error
 	if s.pages, err = parsePages(); err != nil {
 		return nil, fmt.Errorf("parse templates: %w", err)

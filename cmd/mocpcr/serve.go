@@ -24,7 +24,7 @@ func serve(ctx context.Context, env *environment, args []string) int {
 		return 1
 	}
 	logger := app.NewLogger(cfg, env.stderr)
-	a, err := app.New(ctx, cfg, logger, app.Options{Demo: *demoFlag})
+	a, err := app.New(ctx, cfg, logger, app.Options{Demo: *demoFlag, Version: buildVersion()})
 	if err != nil {
 		fmt.Fprintln(env.stderr, "mocpcr:", err)
 		return 1

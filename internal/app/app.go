@@ -14,6 +14,10 @@ import (
 
 	"github.com/mocpcr/mocpcr/internal/config"
 	"github.com/mocpcr/mocpcr/internal/demo"
+	"github.com/mocpcr/mocpcr/internal/jobs"
+	"github.com/mocpcr/mocpcr/internal/mail"
+	"github.com/mocpcr/mocpcr/internal/metrics"
+	"github.com/mocpcr/mocpcr/internal/notify"
 	"github.com/mocpcr/mocpcr/internal/store"
 	"github.com/mocpcr/mocpcr/internal/web"
 )
@@ -23,6 +27,8 @@ type Options struct {
 	// Demo seeds demo data into an empty PostgreSQL database too
 	// (the embedded default always seeds an empty database).
 	Demo bool
+	// Version is reported by /metrics.
+	Version string
 }
 
 // App is a running mocpcr.
@@ -35,6 +41,13 @@ type App struct {
 	Handler http.Handler
 	// Demo is true when the database was seeded with demo accounts.
 	Demo bool
+	// Metrics is the process's Prometheus registry.
+	Metrics *metrics.Registry
+	// Mail, Jobs, Notifier and Hub are email delivery and notifications.
+	Mail     mail.Provider
+	Jobs     *jobs.Queue
+	Notifier *notify.Notifier
+	Hub      *notify.Hub
 }
 
 // New opens and migrates the database, seeds demo data when due, and
@@ -74,7 +87,12 @@ func (a *App) init(ctx context.Context, opt Options) error {
 	if err != nil {
 		return err
 	}
-	a.Web, err = web.New(a.Config, a.DB, a.Logger, web.Deps{Demo: a.Demo})
+	a.Metrics = metrics.New(opt.Version)
+	notifyDeps, err := a.initNotify(ctx)
+	if err != nil {
+		return err
+	}
+	a.Web, err = web.New(a.Config, a.DB, a.Logger, web.Deps{Demo: a.Demo, Metrics: a.Metrics, Notify: notifyDeps})
 	if err != nil {
 		return err
 	}
@@ -100,8 +118,34 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(a.Logger.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
+	// Background work runs while the server does: the job queue (email,
+	// periodic jobs) and the live notification hub.
+	if err := a.Jobs.Start(ctx); err != nil {
+		return err
+	}
+	hubCtx, stopHub := context.WithCancel(context.WithoutCancel(ctx))
+	hubDone := make(chan struct{})
+	go func() { a.Hub.Run(hubCtx); close(hubDone) }()
+	defer func() {
+		stopHub()
+		<-hubDone
+		jobCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		if err := a.Jobs.Stop(jobCtx); err != nil {
+			a.Logger.Warn("stopping the job queue", "err", err)
+		}
+	}()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	if a.Config.MetricsAddr != "" {
+		msrv := &http.Server{Addr: a.Config.MetricsAddr, Handler: a.Metrics.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			if err := msrv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				a.Logger.Error("metrics listener failed (MOCPCR_METRICS_ADDR)", "addr", a.Config.MetricsAddr, "err", err)
+			}
+		}()
+		defer msrv.Close()
+	}
 	a.Logger.Info("mocpcr listening", "addr", ln.Addr().String(), "url", a.Config.BaseURL, "database", a.DB.Dialect)
 	select {
 	case err := <-errc:
@@ -119,4 +163,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 }
 
 // Close releases the database.
-func (a *App) Close() error { return a.DB.Close() }
+func (a *App) Close() error {
+	if a.Jobs != nil {
+		a.Jobs.Close()
+	}
+	return a.DB.Close()
+}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sync/atomic"
 	"time"
+
+	"github.com/mocpcr/mocpcr/internal/mail/graph"
 )
 
 type counters struct {
@@ -53,8 +55,11 @@ func (q *Queue) Stats(ctx context.Context) (Stats, error) {
 		Sends:       q.stats.sends.Load(),
 		SendSeconds: time.Duration(q.stats.sendNanos.Load()).Seconds(),
 	}
-	if tc, ok := q.opt.Provider.(tokenCounter); ok {
-		s.TokenRequests = tc.TokenRequests()
+	switch p := q.opt.Provider.(type) {
+	case *graph.Client:
+		s.TokenRequests = p.Stats().TokenRequests
+	case tokenCounter:
+		s.TokenRequests = p.TokenRequests()
 	}
 	err := q.db.SQL.QueryRowContext(ctx, `SELECT count(*) FROM email_messages WHERE status IN ($1, $2, $3)`,
 		StatusQueued, StatusSending, StatusRetrying).Scan(&s.QueueDepth)

@@ -33,6 +33,9 @@ type Result struct {
 	// RequestID is the provider's id for the request (Graph's request-id),
 	// kept so an admin can quote it to Microsoft support.
 	RequestID string
+	// ClientRequestID is the id this process sent with the request
+	// (Graph's client-request-id), useful when RequestID is missing.
+	ClientRequestID string
 }
 
 // Provider delivers messages. Implementations must be safe for concurrent
@@ -55,11 +58,19 @@ type Error struct {
 	Message string
 	// RequestID is the provider's request id, when it sent one.
 	RequestID string
+	// ClientRequestID is the id this process sent with the request, if any.
+	ClientRequestID string
 	// Retryable is true when the same message may succeed later
 	// (throttling, server errors, network failures, timeouts).
 	Retryable bool
 	// RetryAfter is the wait the provider asked for, zero when it did not say.
 	RetryAfter time.Duration
+	// Misconfigured is true when the failure lies in the provider's setup
+	// (credentials, permissions, sender mailbox) rather than in the message:
+	// every message will fail the same way until an administrator fixes it.
+	// A queue may use it to alert or pause instead of treating the message
+	// as bad. It does not change Retryable.
+	Misconfigured bool
 	// Text is the complete admin-facing message, in the wording of the
 	// setup guide ("Graph email failed: 403 ErrorAccessDenied: ...").
 	Text string

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/mocpcr/mocpcr/internal/config"
+	"github.com/mocpcr/mocpcr/internal/metrics"
 	"github.com/mocpcr/mocpcr/internal/store"
 )
 
@@ -26,6 +27,8 @@ type Server struct {
 	Now func() time.Time
 	// Demo is true when demo accounts exist; the sign-in page says so.
 	Demo bool
+	// Metrics records HTTP metrics; nil disables them.
+	Metrics *metrics.Registry
 
 	mux         *http.ServeMux
 	pages       pages
@@ -38,7 +41,8 @@ type Server struct {
 
 // Deps are the optional components the server is built with.
 type Deps struct {
-	Demo bool
+	Demo    bool
+	Metrics *metrics.Registry
 	// Notify is the notification inbox, live updates and email delivery;
 	// its zero value serves the inbox without live updates or email.
 	Notify NotifyDeps
@@ -46,7 +50,7 @@ type Deps struct {
 
 // New builds the server and registers every route.
 func New(cfg *config.Config, db *store.DB, logger *slog.Logger, deps Deps) (*Server, error) {
-	s := &Server{Config: cfg, DB: db, Logger: logger, Now: time.Now, Demo: deps.Demo, mux: http.NewServeMux()}
+	s := &Server{Config: cfg, DB: db, Logger: logger, Now: time.Now, Demo: deps.Demo, Metrics: deps.Metrics, mux: http.NewServeMux()}
 	s.notify = notifyDeps(deps.Notify)
 	var err error
 	if s.pages, err = parsePages(); err != nil {
@@ -61,7 +65,7 @@ func New(cfg *config.Config, db *store.DB, logger *slog.Logger, deps Deps) (*Ser
 
 // Handler is the complete HTTP handler with middleware applied.
 func (s *Server) Handler() http.Handler {
-	return s.withRequestID(s.withLogging(s.withRecover(s.withUser(s.mux))))
+	return s.withRequestID(s.withLogging(s.withRecover(s.withUser(s.withMetrics(s.mux)))))
 }
 
 // handle registers a route and remembers its pattern, so a test can check

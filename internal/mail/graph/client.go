@@ -1,0 +1,423 @@
+// Package graph sends mocpcr's email through Microsoft Graph sendMail,
+// authenticating with the client-credentials grant against Microsoft
+// Entra ID, as described in the Azure email setup guide.
+//
+// It uses only net/http: one token request cached in memory (see
+// tokenCache), one POST per message.
+package graph
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/mocpcr/mocpcr/internal/mail"
+)
+
+// MaxRequestBytes is Graph's limit on one sendMail request body.
+const MaxRequestBytes = 4 << 20
+
+// Client is a mail.Provider that sends through Microsoft Graph. It is safe
+// for concurrent use; create one per process and reuse it.
+type Client struct {
+	cfg    Config // ClientSecret cleared; see secret
+	secret *secretValue
+	log    *slog.Logger
+	tokens *tokenCache
+	slots  *semaphore
+	stats  counters
+}
+
+var _ mail.Provider = (*Client)(nil)
+
+// secretValue keeps the client secret behind a pointer, so that printing
+// a Client or its fields with %+v shows an address, never the secret.
+type secretValue struct{ value string }
+
+func (*secretValue) String() string   { return redacted }
+func (*secretValue) GoString() string { return redacted }
+
+type counters struct {
+	tokenRequests, tokenFailures, sent, failed atomic.Int64
+}
+
+// Stats are running totals since the Client was created.
+type Stats struct {
+	TokenRequests int64 // HTTP requests to the token endpoint
+	TokenFailures int64 // token requests that failed
+	Sent          int64 // messages Graph accepted
+	Failed        int64 // Send calls that returned an error
+}
+
+// New checks cfg, fills its defaults and returns a Client. Missing values
+// are reported with the guide's variable names, e.g.
+// "GRAPH_MAIL_SENDER env variable is missing".
+func New(cfg Config) (*Client, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{
+		secret: &secretValue{value: cfg.ClientSecret},
+		log:    cfg.Logger.With("provider", "graph", "sender", cfg.Sender),
+		slots:  mailboxSemaphore(cfg.GraphEndpoint, cfg.TenantID, cfg.Sender, cfg.MaxConcurrent),
+	}
+	cfg.ClientSecret = ""
+	c.cfg = cfg
+	c.tokens = &tokenCache{
+		fetch:      c.requestToken,
+		now:        cfg.Now,
+		timeout:    cfg.RequestTimeout,
+		failureTTL: cfg.TokenFailureTTL,
+	}
+	return c, nil
+}
+
+// Name implements mail.Provider.
+func (c *Client) Name() string { return "graph" }
+
+// String describes the Client without credentials.
+func (c *Client) String() string { return "graph.Client{sender=" + c.cfg.Sender + "}" }
+
+// GoString is used by %#v; it describes the Client without credentials.
+func (c *Client) GoString() string { return c.String() }
+
+// Stats returns the running totals.
+func (c *Client) Stats() Stats {
+	return Stats{
+		TokenRequests: c.stats.tokenRequests.Load(),
+		TokenFailures: c.stats.tokenFailures.Load(),
+		Sent:          c.stats.sent.Load(),
+		Failed:        c.stats.failed.Load(),
+	}
+}
+
+// TokenStatus is what Check reports about the cached token.
+type TokenStatus struct {
+	ExpiresAt time.Time // when the token stops working
+	RefreshAt time.Time // when the cache will fetch the next one
+}
+
+// Check acquires a token (from the cache when it holds one) and reports
+// it, or the failure as a *mail.Error whose text names the variable to fix.
+// It backs `mocpcr email check`. It does not send mail, so it cannot tell
+// whether Mail.Send is granted or the sender mailbox exists.
+func (c *Client) Check(ctx context.Context) (TokenStatus, error) {
+	tok, err := c.token(ctx)
+	if err != nil {
+		return TokenStatus{}, err
+	}
+	return TokenStatus{ExpiresAt: tok.expiry, RefreshAt: tok.refreshAt}, nil
+}
+
+func (c *Client) token(ctx context.Context) (accessToken, error) {
+	tok, err := c.tokens.get(ctx)
+	if err == nil {
+		return tok, nil
+	}
+	if _, ok := mail.AsError(err); ok {
+		return tok, err
+	}
+	// The caller's context ended while waiting for the token.
+	e := c.tokenError(0, networkCode(err), err.Error(), 0)
+	e.Err = err
+	return tok, e
+}
+
+// Send implements mail.Provider. Errors are *mail.Error with the guide's
+// text ("Graph email failed: 403 ErrorAccessDenied: ... (request-id: ...)").
+func (c *Client) Send(ctx context.Context, msg mail.Message) (mail.Result, error) {
+	res, err := c.send(ctx, msg)
+	if err != nil {
+		c.stats.failed.Add(1)
+		c.log.Warn("graph email failed", "error", err.Error(), "recipients", len(msg.To)+len(msg.Cc))
+		return res, err
+	}
+	c.stats.sent.Add(1)
+	c.log.Debug("graph email sent", "request_id", res.RequestID, "recipients", len(msg.To)+len(msg.Cc))
+	return res, nil
+}
+
+func (c *Client) send(ctx context.Context, msg mail.Message) (mail.Result, error) {
+	if err := msg.Validate(); err != nil {
+		return mail.Result{}, err
+	}
+	body, err := json.Marshal(c.request(msg))
+	if err != nil {
+		return mail.Result{}, mail.InvalidMessage("the message cannot be encoded as JSON: " + err.Error())
+	}
+	if len(body) > MaxRequestBytes {
+		return mail.Result{}, mail.InvalidMessage(fmt.Sprintf("the message is %d bytes as a Graph request; Microsoft Graph accepts at most %d (4 MB)", len(body), MaxRequestBytes))
+	}
+	// Wait for the token before taking a mailbox slot, so a slow Entra ID
+	// does not hold slots that other senders with a token could use.
+	tok, err := c.token(ctx)
+	if err != nil {
+		return mail.Result{}, err
+	}
+	if err := c.slots.acquire(ctx); err != nil {
+		return mail.Result{}, c.networkError(err, "")
+	}
+	defer c.slots.release()
+
+	res, gerr := c.post(ctx, tok.value, body)
+	if gerr == nil || gerr.Status != http.StatusUnauthorized {
+		return res, asError(gerr)
+	}
+	// The token was rejected (revoked, clock skew, expired mid-request):
+	// drop it, fetch a new one and retry this email once.
+	c.log.Info("graph rejected the access token; fetching a new one and retrying once", "request_id", gerr.RequestID)
+	c.tokens.invalidate(tok.value)
+	if tok, err = c.token(ctx); err != nil {
+		return mail.Result{}, err
+	}
+	res, gerr = c.post(ctx, tok.value, body)
+	return res, asError(gerr)
+}
+
+// asError keeps a nil *mail.Error from becoming a non-nil error.
+func asError(e *mail.Error) error {
+	if e == nil {
+		return nil
+	}
+	return e
+}
+
+type (
+	sendMailRequest struct {
+		Message         graphMessage `json:"message"`
+		SaveToSentItems bool         `json:"saveToSentItems"`
+	}
+	graphMessage struct {
+		Subject                string           `json:"subject"`
+		Body                   itemBody         `json:"body"`
+		ToRecipients           []recipient      `json:"toRecipients"`
+		CcRecipients           []recipient      `json:"ccRecipients,omitempty"`
+		InternetMessageHeaders []internetHeader `json:"internetMessageHeaders,omitempty"`
+	}
+	itemBody struct {
+		ContentType string `json:"contentType"`
+		Content     string `json:"content"`
+	}
+	recipient struct {
+		EmailAddress emailAddress `json:"emailAddress"`
+	}
+	emailAddress struct {
+		Address string `json:"address"`
+		Name    string `json:"name,omitempty"`
+	}
+	internetHeader struct {
+		Name  string `json:"name"`
+		Value string `json:"value"`
+	}
+)
+
+func (c *Client) request(msg mail.Message) sendMailRequest {
+	r := sendMailRequest{
+		Message: graphMessage{
+			Subject:      msg.Subject,
+			Body:         itemBody{ContentType: "HTML", Content: msg.HTMLBody},
+			ToRecipients: recipients(msg.To),
+			CcRecipients: recipients(msg.Cc),
+		},
+		SaveToSentItems: c.cfg.SaveToSentItems,
+	}
+	for _, name := range msg.HeaderNames() {
+		r.Message.InternetMessageHeaders = append(r.Message.InternetMessageHeaders, internetHeader{name, msg.Headers[name]})
+	}
+	return r
+}
+
+func recipients(list []mail.Address) []recipient {
+	if len(list) == 0 {
+		return nil
+	}
+	out := make([]recipient, len(list))
+	for i, a := range list {
+		out[i] = recipient{emailAddress{Address: a.Email, Name: a.Name}}
+	}
+	return out
+}
+
+// graphErrorBody is Graph's error envelope.
+type graphErrorBody struct {
+	Error struct {
+		Code       string `json:"code"`
+		Message    string `json:"message"`
+		InnerError struct {
+			RequestID string `json:"request-id"`
+		} `json:"innerError"`
+	} `json:"error"`
+}
+
+// post makes one sendMail request.
+func (c *Client) post(ctx context.Context, token string, body []byte) (mail.Result, *mail.Error) {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
+	defer cancel()
+	endpoint := c.cfg.GraphEndpoint + "/v1.0/users/" + url.PathEscape(c.cfg.Sender) + "/sendMail"
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
+	if err != nil {
+		return mail.Result{}, c.networkError(err, "")
+	}
+	clientRequestID := newUUID()
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("client-request-id", clientRequestID)
+	req.Header.Set("return-client-request-id", "true")
+
+	resp, err := c.cfg.HTTPClient.Do(req)
+	if err != nil {
+		return mail.Result{}, c.networkError(err, clientRequestID)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	requestID := resp.Header.Get("request-id")
+	if resp.StatusCode/100 == 2 {
+		return mail.Result{RequestID: requestID, ClientRequestID: clientRequestID}, nil
+	}
+
+	var ge graphErrorBody
+	_ = json.Unmarshal(raw, &ge)
+	code, message := ge.Error.Code, strings.Join(strings.Fields(ge.Error.Message), " ")
+	if code == "" {
+		code = strings.ReplaceAll(http.StatusText(resp.StatusCode), " ", "")
+	}
+	if message == "" {
+		message = snippet(raw)
+	}
+	if requestID == "" {
+		requestID = ge.Error.InnerError.RequestID
+	}
+	e := &mail.Error{
+		Status:          resp.StatusCode,
+		Code:            code,
+		Message:         c.redact(message),
+		RequestID:       requestID,
+		ClientRequestID: clientRequestID,
+	}
+	var hint string
+	switch s := resp.StatusCode; {
+	case s == http.StatusTooManyRequests || s == http.StatusInternalServerError || s == http.StatusBadGateway ||
+		s == http.StatusServiceUnavailable || s == http.StatusGatewayTimeout:
+		e.Retryable = true
+		e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), c.cfg.Now())
+		if s == http.StatusTooManyRequests {
+			hint = "Microsoft Graph is throttling this mailbox; the email will be retried"
+		} else {
+			hint = "Microsoft Graph is unavailable; the email will be retried"
+		}
+	case s == http.StatusUnauthorized:
+		e.Misconfigured = true
+		hint = "the access token was rejected even after fetching a new one; check that the system clock is accurate and that AZURE_TENANT_ID is the sender's tenant"
+	case s == http.StatusForbidden:
+		e.Misconfigured = true
+		hint = "Mail.Send permission not granted, or admin consent not given: in the Azure Portal open the app registration → API permissions → add Microsoft Graph Mail.Send (Application) → Grant admin consent"
+	case s == http.StatusNotFound:
+		e.Misconfigured = true
+		hint = "the sender mailbox does not exist or has no Exchange licence: confirm that GRAPH_MAIL_SENDER (" + c.cfg.Sender + ") exists and has an active Microsoft 365 / Exchange Online licence, or is a shared mailbox"
+	case s == http.StatusRequestEntityTooLarge:
+		hint = "the message is too large for Microsoft Graph"
+	default:
+		hint = "Microsoft Graph rejected the message; it will not be retried"
+	}
+	e.Text = fmt.Sprintf("Graph email failed: %d %s: %s%s — %s", e.Status, e.Code, e.Message, idSuffix(requestID, clientRequestID), hint)
+	return mail.Result{}, e
+}
+
+// networkError is a failure with no HTTP response: retryable.
+func (c *Client) networkError(err error, clientRequestID string) *mail.Error {
+	code := networkCode(err)
+	msg := c.redact(err.Error())
+	hint := "check that this server can reach " + c.cfg.GraphEndpoint + "; the email will be retried"
+	if code == "canceled" {
+		hint = "the send was cancelled before Graph answered (shutdown or caller deadline); the email will be retried"
+	}
+	return &mail.Error{
+		Code:            code,
+		Message:         msg,
+		ClientRequestID: clientRequestID,
+		Retryable:       true,
+		Err:             err,
+		Text:            fmt.Sprintf("Graph email failed: %s: %s%s — %s", code, msg, idSuffix("", clientRequestID), hint),
+	}
+}
+
+func networkCode(err error) string {
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+		return "timeout"
+	}
+	if errors.Is(err, context.Canceled) {
+		return "canceled"
+	}
+	return "network_error"
+}
+
+func idSuffix(requestID, clientRequestID string) string {
+	switch {
+	case requestID != "":
+		return " (request-id: " + requestID + ")"
+	case clientRequestID != "":
+		return " (client-request-id: " + clientRequestID + ")"
+	}
+	return ""
+}
+
+// parseRetryAfter reads Retry-After as seconds or as an HTTP date.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.Atoi(v); err == nil {
+		return max(0, time.Duration(secs)*time.Second)
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(0, t.Sub(now))
+	}
+	return 0
+}
+
+// redact removes the client secret from text that came from outside, in
+// case a server or proxy ever echoes the request back.
+func (c *Client) redact(s string) string {
+	if c.secret.value == "" {
+		return s
+	}
+	s = strings.ReplaceAll(s, c.secret.value, redacted)
+	return strings.ReplaceAll(s, url.QueryEscape(c.secret.value), redacted)
+}
+
+// snippet is a short, single-line excerpt of a response body.
+func snippet(b []byte) string {
+	s := strings.Join(strings.Fields(string(b)), " ")
+	if len(s) > 300 {
+		s = s[:300] + "…"
+	}
+	if s == "" {
+		s = "(empty response body)"
+	}
+	return s
+}
+
+// newUUID returns a random (version 4) UUID for client-request-id.
+func newUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}

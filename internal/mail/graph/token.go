@@ -1,0 +1,255 @@
+package graph
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mocpcr/mocpcr/internal/mail"
+)
+
+// accessToken is one client-credentials token and the times that matter.
+type accessToken struct {
+	value     string
+	expiry    time.Time // when Entra ID says it stops working
+	refreshAt time.Time // when the cache starts fetching the next one
+}
+
+func (t accessToken) validAt(now time.Time) bool {
+	return t.value != "" && now.Before(t.expiry)
+}
+
+// tokenCache holds the client-credentials token for one Client.
+//
+// It is written here rather than taken from golang.org/x/oauth2 because
+// oauth2.ReuseTokenSource does not meet the token rules of the setup guide
+// and the email issue:
+//   - it holds its mutex for the whole refresh, so every caller blocks on a
+//     slow Entra ID even while the current token is still valid for two
+//     more minutes; here callers keep using the valid token and one
+//     background fetch replaces it;
+//   - it does not remember failures, so a wrong secret sends one token
+//     request per email; here a failure is remembered for TokenFailureTTL
+//     and returned without asking Entra ID again;
+//   - clientcredentials' AuthStyleAutoDetect retries a failed request with
+//     the other auth style, doubling every failed request (and the noise
+//     in Entra's sign-in logs).
+//
+// Rules: a cold or expired cache causes exactly one token request however
+// many callers arrive (single flight); a token is reused until
+// expires_in - RefreshBefore, computed from the response, never assumed.
+type tokenCache struct {
+	fetch      func(ctx context.Context) (accessToken, error)
+	now        func() time.Time
+	timeout    time.Duration
+	failureTTL time.Duration
+
+	mu        sync.Mutex
+	tok       accessToken
+	fail      error     // last fetch failure, returned until failUntil
+	failUntil time.Time // on the c.now clock
+	flight    *tokenFlight
+}
+
+// tokenFlight is one token request in progress; done closes when it ends.
+type tokenFlight struct {
+	done chan struct{}
+	tok  accessToken
+	err  error
+}
+
+// get returns a usable token. It waits only when there is no valid token.
+func (c *tokenCache) get(ctx context.Context) (accessToken, error) {
+	c.mu.Lock()
+	now := c.now()
+	if c.tok.value != "" && now.Before(c.tok.refreshAt) {
+		tok := c.tok
+		c.mu.Unlock()
+		return tok, nil
+	}
+	valid := c.tok.validAt(now)
+	recentFailure := c.fail != nil && now.Before(c.failUntil)
+	switch {
+	case valid && (c.flight != nil || recentFailure):
+		// Refresh window: someone is already refreshing, or the refresh
+		// failed moments ago. The current token still works; use it.
+		tok := c.tok
+		c.mu.Unlock()
+		return tok, nil
+	case !valid && c.flight == nil && recentFailure:
+		err := c.fail
+		c.mu.Unlock()
+		return accessToken{}, err
+	}
+	f := c.flight
+	if f == nil {
+		f = &tokenFlight{done: make(chan struct{})}
+		c.flight = f
+		// The fetch runs on its own goroutine with its own timeout, so that
+		// one caller giving up (its context cancelled) does not fail the
+		// others waiting on the same flight. It ends within c.timeout.
+		go c.run(f)
+	}
+	if valid {
+		tok := c.tok
+		c.mu.Unlock()
+		return tok, nil
+	}
+	c.mu.Unlock()
+	select {
+	case <-f.done:
+		return f.tok, f.err
+	case <-ctx.Done():
+		return accessToken{}, ctx.Err()
+	}
+}
+
+func (c *tokenCache) run(f *tokenFlight) {
+	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+	defer cancel()
+	tok, err := c.fetch(ctx)
+
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err != nil {
+		c.fail, c.failUntil = err, c.now().Add(c.failureTTL)
+	} else {
+		c.tok, c.fail = tok, nil
+	}
+	c.flight = nil
+	f.tok, f.err = tok, err
+	close(f.done)
+}
+
+// invalidate drops value from the cache after Graph rejected it, so that
+// the next get fetches a new token. A token another caller has already
+// replaced is left alone, so many 401s for one token cause one new fetch.
+func (c *tokenCache) invalidate(value string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.tok.value == value {
+		c.tok = accessToken{}
+		// A 401 is new evidence; do not answer it with an older failure.
+		c.fail = nil
+	}
+}
+
+// tokenResponse is the identity platform's answer, success or failure.
+type tokenResponse struct {
+	AccessToken      string          `json:"access_token"`
+	TokenType        string          `json:"token_type"`
+	ExpiresIn        json.RawMessage `json:"expires_in"` // a number in v2.0, a string in v1.0
+	Error            string          `json:"error"`
+	ErrorDescription string          `json:"error_description"`
+	ErrorCodes       []int           `json:"error_codes"`
+}
+
+// requestToken performs one client-credentials request.
+func (c *Client) requestToken(ctx context.Context) (accessToken, error) {
+	c.stats.tokenRequests.Add(1)
+	tok, err := c.doTokenRequest(ctx)
+	if err != nil {
+		c.stats.tokenFailures.Add(1)
+		c.log.Warn("graph token request failed", "error", err.Error())
+		return accessToken{}, err
+	}
+	c.log.Debug("graph token acquired", "expires_at", tok.expiry, "refresh_at", tok.refreshAt)
+	return tok, nil
+}
+
+func (c *Client) doTokenRequest(ctx context.Context) (accessToken, error) {
+	form := url.Values{
+		"grant_type":    {"client_credentials"},
+		"client_id":     {c.cfg.ClientID},
+		"client_secret": {c.secret.value},
+		"scope":         {c.cfg.GraphEndpoint + "/.default"},
+	}
+	endpoint := c.cfg.AuthorityHost + "/" + url.PathEscape(c.cfg.TenantID) + "/oauth2/v2.0/token"
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	if err != nil {
+		return accessToken{}, c.tokenError(0, "invalid_request", err.Error(), 0)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	start := c.cfg.Now()
+	resp, err := c.cfg.HTTPClient.Do(req)
+	if err != nil {
+		e := c.tokenError(0, networkCode(err), err.Error(), 0)
+		e.Err = err
+		return accessToken{}, e
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+
+	var tr tokenResponse
+	jsonErr := json.Unmarshal(body, &tr)
+	if resp.StatusCode != http.StatusOK || tr.AccessToken == "" {
+		if jsonErr != nil || tr.Error == "" {
+			return accessToken{}, c.tokenError(resp.StatusCode, "http_"+strconv.Itoa(resp.StatusCode), snippet(body), 0)
+		}
+		code := 0
+		if len(tr.ErrorCodes) > 0 {
+			code = tr.ErrorCodes[0]
+		}
+		return accessToken{}, c.tokenError(resp.StatusCode, tr.Error, tr.ErrorDescription, code)
+	}
+	seconds, err := strconv.Atoi(strings.Trim(string(tr.ExpiresIn), `"`))
+	if err != nil || seconds <= 0 {
+		return accessToken{}, c.tokenError(resp.StatusCode, "invalid_response", "the token response has no usable expires_in", 0)
+	}
+	life := time.Duration(seconds) * time.Second
+	// Refresh RefreshBefore ahead of expiry; for unusually short-lived
+	// tokens, at half their life so that a token is used at all.
+	lead := min(RefreshBefore, life/2)
+	expiry := start.Add(life)
+	return accessToken{value: tr.AccessToken, expiry: expiry, refreshAt: expiry.Add(-lead)}, nil
+}
+
+var aadstsPattern = regexp.MustCompile(`AADSTS(\d+)`)
+
+// tokenError builds the admin-facing error for a failed token request:
+// "Graph token request failed: <error>: <error_description>" and a hint.
+func (c *Client) tokenError(status int, code, description string, aadsts int) *mail.Error {
+	description = c.redact(strings.Join(strings.Fields(description), " "))
+	if aadsts == 0 {
+		if m := aadstsPattern.FindStringSubmatch(description); m != nil {
+			aadsts, _ = strconv.Atoi(m[1])
+		}
+	}
+	retryable := status == 0 || status == http.StatusTooManyRequests || status >= 500
+	var hint string
+	switch {
+	case aadsts == 7000215:
+		hint = "the client secret is wrong: most often the Secret ID was pasted instead of the secret Value; check AZURE_CLIENT_SECRET"
+	case aadsts == 7000222:
+		hint = "the client secret has expired: create a new one and put its Value in AZURE_CLIENT_SECRET (setup guide Part 4, Secret Rotation)"
+	case aadsts == 700016:
+		hint = "the application was not found in the tenant: check AZURE_CLIENT_ID and AZURE_TENANT_ID"
+	case aadsts == 90002:
+		hint = "the tenant was not found: check AZURE_TENANT_ID (and AZURE_AUTHORITY_HOST for a national cloud)"
+	case aadsts == 70011 || aadsts == 1002012 || code == "invalid_scope":
+		hint = "the scope was rejected: check GRAPH_ENDPOINT"
+	case code == "canceled":
+		hint = "the wait for a token was cancelled (shutdown or caller deadline); emails will be retried"
+	case retryable:
+		hint = "Microsoft Entra ID could not be reached or failed; check that this server can reach " + c.cfg.AuthorityHost + "; emails will be retried"
+	default:
+		hint = "check AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET, and that the secret has not expired"
+	}
+	return &mail.Error{
+		Status:        status,
+		Code:          code,
+		Message:       description,
+		Retryable:     retryable,
+		Misconfigured: !retryable,
+		Text:          fmt.Sprintf("Graph token request failed: %s: %s — %s", code, description, hint),
+	}
+}

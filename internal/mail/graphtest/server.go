@@ -1,0 +1,373 @@
+// Package graphtest is an in-process fake of Microsoft Entra ID (the
+// client-credentials token endpoint) and Microsoft Graph (sendMail), close
+// enough to the real services that the graph client can be tested over
+// real HTTP, including their error bodies and fault modes.
+//
+// New starts it on a loopback port like httptest.NewServer; NewUnstarted
+// and Start(addr) let a local demo run it as a long-lived process.
+package graphtest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Credentials and mailbox the fake knows from the start. Tests configure a
+// graph.Config with these and get working email.
+const (
+	TenantID     = "10091248-3181-4c2d-9e0f-5a6b7c8d9e0f"
+	ClientID     = "3dd121a7-9c06-4b7e-8a55-1f0e2d3c4b5a"
+	ClientSecret = "mXK8Q~fake8vJ.secret-Value_0123456789ab"
+	// SecretID is what the Azure Portal shows beside the Value: pasting it
+	// instead of the Value is the most common setup mistake.
+	SecretID = "5c9f2a1e-7b3d-4e6f-8a9b-0c1d2e3f4a5b"
+	Sender   = "no-reply@contoso.com"
+
+	// GraphMailboxConcurrency is Graph's per-mailbox concurrent request limit.
+	GraphMailboxConcurrency = 4
+)
+
+// TokenMode selects how the token endpoint behaves.
+type TokenMode int
+
+const (
+	TokenOK   TokenMode = iota // issue tokens
+	TokenDown                  // answer 500 with an Entra error body
+	TokenDrop                  // close the connection without an answer
+)
+
+type mailboxKind int
+
+const (
+	licensed   mailboxKind = iota + 1
+	unlicensed             // user exists, no Exchange Online mailbox
+)
+
+type issuedToken struct {
+	expiry   time.Time
+	clientID string
+}
+
+// Server is the fake. All methods are safe to call while it serves.
+type Server struct {
+	// URL is the base URL, e.g. http://127.0.0.1:41234; use it as both
+	// AuthorityHost and GraphEndpoint.
+	URL string
+
+	mux *http.ServeMux
+	// grants dispatches the token endpoint by grant_type, so that another
+	// file (a future oidc.go) can add "authorization_code".
+	grants map[string]func(w http.ResponseWriter, r *http.Request, tenant string)
+
+	ts        *httptest.Server
+	hs        *http.Server
+	closed    chan struct{}
+	closeOnce sync.Once
+
+	mu            sync.Mutex
+	now           func() time.Time
+	tenantID      string
+	clientID      string
+	clientSecret  string
+	secretExpired bool
+	tokenLifetime time.Duration
+	tokenMode     TokenMode
+	tokenLatency  time.Duration
+	tokenHold     chan struct{} // non-nil: token requests wait until it closes
+	sendLatency   time.Duration
+	concLimit     int
+	resources     []string // token audiences besides URL and Graph's own
+	tokens        map[string]issuedToken
+	mailboxes     map[string]mailboxKind
+	faults        faults
+
+	tokenRequests int
+	tokenForms    []url.Values
+	sendRequests  int
+	messages      []Received
+	inFlight      map[string]int
+	highWater     int
+}
+
+type faults struct {
+	unauthorized     int // next N sendMail calls answer 401
+	forbidden        bool
+	notFound         bool
+	throttle         int // next N calls answer 429
+	throttleAfter    string
+	unavailable      int // next N calls answer 503; <0 until Recover
+	unavailableAfter string
+	status           int // next statusCount calls answer status
+	statusCount      int
+	statusCode       string
+	statusMessage    string
+}
+
+// New starts a fake on a loopback port. Call Close when done.
+func New() *Server {
+	s := NewUnstarted()
+	s.ts = httptest.NewServer(s)
+	s.URL = s.ts.URL
+	return s
+}
+
+// NewUnstarted returns a fake that serves nothing until Start, or that can
+// be mounted as an http.Handler elsewhere.
+func NewUnstarted() *Server {
+	s := &Server{
+		mux:           http.NewServeMux(),
+		grants:        make(map[string]func(http.ResponseWriter, *http.Request, string)),
+		closed:        make(chan struct{}),
+		now:           time.Now,
+		tenantID:      TenantID,
+		clientID:      ClientID,
+		clientSecret:  ClientSecret,
+		tokenLifetime: 3599 * time.Second,
+		concLimit:     GraphMailboxConcurrency,
+		tokens:        make(map[string]issuedToken),
+		mailboxes:     map[string]mailboxKind{strings.ToLower(Sender): licensed},
+		inFlight:      make(map[string]int),
+	}
+	s.routes()
+	return s
+}
+
+// routes registers every endpoint on s.mux.
+func (s *Server) routes() {
+	s.mux.HandleFunc("POST /{tenant}/oauth2/v2.0/token", s.handleToken)
+	s.grants["client_credentials"] = s.clientCredentials
+	s.mux.HandleFunc("POST /v1.0/users/{sender}/sendMail", s.handleSendMail)
+	// OIDC sign-in (discovery, JWKS, authorize, the authorization_code
+	// grant, signed ID tokens) goes in oidc.go: it registers its routes on
+	// s.mux and its grant in s.grants from a method called here.
+}
+
+// ServeHTTP makes Server an http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// Start serves on addr (e.g. "127.0.0.1:8089") in the background and sets
+// URL. It is for servers made with NewUnstarted.
+func (s *Server) Start(addr string) error {
+	if s.ts != nil || s.hs != nil {
+		return errors.New("graphtest: server already started")
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	s.hs = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	s.URL = "http://" + ln.Addr().String()
+	go func() { _ = s.hs.Serve(ln) }()
+	return nil
+}
+
+// Close stops the server; requests held by latency or HoldTokens end first.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() { close(s.closed) })
+	if s.ts != nil {
+		s.ts.Close()
+	}
+	if s.hs != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = s.hs.Shutdown(ctx)
+	}
+}
+
+// --- configuration -------------------------------------------------------
+
+// SetClock makes the fake judge token expiry by now (share it with the
+// client's Config.Now to test expiry without sleeping).
+func (s *Server) SetClock(now func() time.Time) { s.mu.Lock(); s.now = now; s.mu.Unlock() }
+
+// SetCredentials replaces the known tenant, application and secret.
+func (s *Server) SetCredentials(tenantID, clientID, clientSecret string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tenantID, s.clientID, s.clientSecret = tenantID, clientID, clientSecret
+}
+
+// SetSecretExpired makes the correct secret fail with AADSTS7000222.
+func (s *Server) SetSecretExpired(expired bool) {
+	s.mu.Lock()
+	s.secretExpired = expired
+	s.mu.Unlock()
+}
+
+// SetTokenLifetime sets expires_in for new tokens (default 3599 s).
+func (s *Server) SetTokenLifetime(d time.Duration) { s.mu.Lock(); s.tokenLifetime = d; s.mu.Unlock() }
+
+// AddMailbox makes addr a licensed mailbox that can send.
+func (s *Server) AddMailbox(addr string) { s.setMailbox(addr, licensed) }
+
+// AddUnlicensedUser makes addr a user without an Exchange Online mailbox:
+// sendMail answers 404 MailboxNotEnabledForRESTAPI.
+func (s *Server) AddUnlicensedUser(addr string) { s.setMailbox(addr, unlicensed) }
+
+// RemoveMailbox forgets addr: sendMail answers 404 ErrorInvalidUser.
+func (s *Server) RemoveMailbox(addr string) { s.setMailbox(addr, 0) }
+
+func (s *Server) setMailbox(addr string, k mailboxKind) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if k == 0 {
+		delete(s.mailboxes, strings.ToLower(addr))
+		return
+	}
+	s.mailboxes[strings.ToLower(addr)] = k
+}
+
+// ExpireTokens makes every issued token invalid, as if it had expired.
+func (s *Server) ExpireTokens() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.tokens)
+}
+
+// AcceptResource lets the token endpoint issue tokens for scope
+// resource + "/.default", besides the fake's own URL and
+// https://graph.microsoft.com.
+func (s *Server) AcceptResource(resource string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.resources = append(s.resources, resource)
+}
+
+// SetMailboxConcurrencyLimit sets how many concurrent sendMail requests
+// per mailbox are served before 429 MailboxConcurrency (default 4, as
+// Graph; 0 disables the limit).
+func (s *Server) SetMailboxConcurrencyLimit(n int) { s.mu.Lock(); s.concLimit = n; s.mu.Unlock() }
+
+// --- fault injection -----------------------------------------------------
+
+// SetLatency delays every sendMail answer by d (real time).
+func (s *Server) SetLatency(d time.Duration) { s.mu.Lock(); s.sendLatency = d; s.mu.Unlock() }
+
+// SetTokenLatency delays every token answer by d (real time).
+func (s *Server) SetTokenLatency(d time.Duration) { s.mu.Lock(); s.tokenLatency = d; s.mu.Unlock() }
+
+// HoldTokens makes token requests wait until release is called: a token
+// endpoint as slow as the test needs, without sleeping.
+func (s *Server) HoldTokens() (release func()) {
+	ch := make(chan struct{})
+	s.mu.Lock()
+	s.tokenHold = ch
+	s.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.mu.Lock()
+			if s.tokenHold == ch {
+				s.tokenHold = nil
+			}
+			s.mu.Unlock()
+			close(ch)
+		})
+	}
+}
+
+// SetTokenMode makes the token endpoint work, fail with 500, or drop the
+// connection.
+func (s *Server) SetTokenMode(m TokenMode) { s.mu.Lock(); s.tokenMode = m; s.mu.Unlock() }
+
+// FailUnauthorized makes the next n sendMail calls answer 401
+// InvalidAuthenticationToken, as for a token expired mid-request.
+func (s *Server) FailUnauthorized(n int) { s.mu.Lock(); s.faults.unauthorized = n; s.mu.Unlock() }
+
+// SetAccessDenied makes sendMail answer 403 ErrorAccessDenied, as when
+// Mail.Send is not granted or admin consent is missing.
+func (s *Server) SetAccessDenied(on bool) { s.mu.Lock(); s.faults.forbidden = on; s.mu.Unlock() }
+
+// SetNotFound makes sendMail answer 404 ErrorInvalidUser for every sender.
+func (s *Server) SetNotFound(on bool) { s.mu.Lock(); s.faults.notFound = on; s.mu.Unlock() }
+
+// Throttle makes the next n sendMail calls answer 429 with the given
+// Retry-After header value (seconds or an HTTP date; "" for none).
+func (s *Server) Throttle(n int, retryAfter string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults.throttle, s.faults.throttleAfter = n, retryAfter
+}
+
+// FailUnavailable makes the next n sendMail calls answer 503 with the
+// given Retry-After ("" for none); n < 0 means until Recover.
+func (s *Server) FailUnavailable(n int, retryAfter string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults.unavailable, s.faults.unavailableAfter = n, retryAfter
+}
+
+// FailStatus makes the next n sendMail calls answer status with the Graph
+// error code and message given, for statuses no other fault covers.
+func (s *Server) FailStatus(n, status int, code, message string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults.statusCount, s.faults.status, s.faults.statusCode, s.faults.statusMessage = n, status, code, message
+}
+
+// Recover clears every fault, latency and token mode.
+func (s *Server) Recover() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = faults{}
+	s.tokenMode = TokenOK
+	s.sendLatency, s.tokenLatency = 0, 0
+	s.secretExpired = false
+}
+
+// --- observations --------------------------------------------------------
+
+// TokenRequests counts requests to the token endpoint.
+func (s *Server) TokenRequests() int { s.mu.Lock(); defer s.mu.Unlock(); return s.tokenRequests }
+
+// TokenForms returns the form of every token request, in order.
+func (s *Server) TokenForms() []url.Values {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]url.Values(nil), s.tokenForms...)
+}
+
+// SendRequests counts sendMail requests, successful or not.
+func (s *Server) SendRequests() int { s.mu.Lock(); defer s.mu.Unlock(); return s.sendRequests }
+
+// Messages returns the accepted messages, in order.
+func (s *Server) Messages() []Received {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Received(nil), s.messages...)
+}
+
+// MaxInFlight is the high-water mark of concurrent sendMail requests to
+// any one mailbox.
+func (s *Server) MaxInFlight() int { s.mu.Lock(); defer s.mu.Unlock(); return s.highWater }
+
+// wait sleeps d (real time) unless the request or the server ends first.
+func (s *Server) wait(ctx context.Context, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	case <-s.closed:
+	}
+}
+
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	h := hex.EncodeToString(b[:])
+	return fmt.Sprintf("%s-%s-%s-%s-%s", h[0:8], h[8:12], h[12:16], h[16:20], h[20:32])
+}

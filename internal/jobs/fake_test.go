@@ -96,3 +96,5 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+func addr(s string) mail.Address { return mail.Address{Email: s} }

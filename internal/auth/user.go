@@ -57,6 +57,13 @@ type User struct {
 	// SiteIDs limits the user to these sites; empty means every site.
 	SiteIDs  []int64
 	Disabled bool
+	// EntraRoles is the subset of Roles that came from the Entra ID token's
+	// roles claim at the last sign-in; the rest were assigned in mocpcr.
+	EntraRoles []Role
+	// ManagerID is the user's manager for escalations; 0 if none.
+	ManagerID int64
+	// EntraOID is the Entra ID object id; empty for local-only users.
+	EntraOID string
 }
 
 // Has reports whether the user holds role r.
@@ -122,16 +129,36 @@ func CreateUser(ctx context.Context, q store.Querier, nu NewUser) (*User, error)
 	return &User{ID: id, Email: nu.Email, Name: nu.Name, Roles: nu.Roles, SiteIDs: nu.SiteIDs}, nil
 }
 
-// SetRoles replaces a user's roles.
+// Role sources in user_roles.source.
+const (
+	roleSourceApp   = "app"
+	roleSourceEntra = "entra"
+)
+
+// SetRoles replaces the roles an administrator assigned to a user in
+// mocpcr. Roles that come from the Entra ID token are kept; a user's
+// effective roles are the union of both (see docs/readme-auth.md).
 func SetRoles(ctx context.Context, q store.Querier, userID int64, roles []Role) error {
-	if _, err := q.ExecContext(ctx, `DELETE FROM user_roles WHERE user_id = $1`, userID); err != nil {
-		return fmt.Errorf("set roles: %w", err)
-	}
+	return setRoles(ctx, q, userID, roles, roleSourceApp)
+}
+
+// setRoles replaces the roles of one source. A role held from both
+// sources is stored once, as 'app', so it survives the token dropping it.
+func setRoles(ctx context.Context, q store.Querier, userID int64, roles []Role, source string) error {
 	for _, r := range roles {
 		if _, err := ParseRole(string(r)); err != nil {
 			return fmt.Errorf("%w: %v", ErrInvalid, err)
 		}
-		if _, err := q.ExecContext(ctx, `INSERT INTO user_roles (user_id, role) VALUES ($1, $2)`, userID, string(r)); err != nil {
+	}
+	if _, err := q.ExecContext(ctx, `DELETE FROM user_roles WHERE user_id = $1 AND source = $2`, userID, source); err != nil {
+		return fmt.Errorf("set roles: %w", err)
+	}
+	for _, r := range roles {
+		stmt := `INSERT INTO user_roles (user_id, role, source) VALUES ($1, $2, $3) ON CONFLICT (user_id, role) DO NOTHING`
+		if source == roleSourceApp {
+			stmt = `INSERT INTO user_roles (user_id, role, source) VALUES ($1, $2, $3) ON CONFLICT (user_id, role) DO UPDATE SET source = $3`
+		}
+		if _, err := q.ExecContext(ctx, stmt, userID, string(r), source); err != nil {
 			return fmt.Errorf("set roles: %w", err)
 		}
 	}
@@ -163,27 +190,40 @@ func UserByEmail(ctx context.Context, q store.Querier, email string) (*User, err
 
 func loadUser(ctx context.Context, q store.Querier, where string, arg any) (*User, error) {
 	u := &User{}
-	err := q.QueryRowContext(ctx, `SELECT id, email, name, disabled FROM users WHERE `+where, arg).
-		Scan(&u.ID, &u.Email, &u.Name, &u.Disabled)
+	var manager sql.NullInt64
+	var oid sql.NullString
+	err := q.QueryRowContext(ctx, `SELECT id, email, name, disabled, manager_id, entra_oid FROM users WHERE `+where, arg).
+		Scan(&u.ID, &u.Email, &u.Name, &u.Disabled, &manager, &oid)
+	u.ManagerID, u.EntraOID = manager.Int64, oid.String
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, store.ErrNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("load user: %w", err)
 	}
-	rows, err := q.QueryContext(ctx, `SELECT role FROM user_roles WHERE user_id = $1 ORDER BY role`, u.ID)
+	rows, err := q.QueryContext(ctx, `SELECT role, source FROM user_roles WHERE user_id = $1`, u.ID)
 	if err != nil {
 		return nil, fmt.Errorf("load roles: %w", err)
 	}
+	held := map[Role]string{}
 	for rows.Next() {
-		var r string
-		if err := rows.Scan(&r); err != nil {
+		var r, src string
+		if err := rows.Scan(&r, &src); err != nil {
 			rows.Close()
 			return nil, err
 		}
-		u.Roles = append(u.Roles, Role(r))
+		held[Role(r)] = src
 	}
 	rows.Close()
+	// Display order, not alphabetical: initiator first, auditor last.
+	for _, r := range AllRoles {
+		if src, ok := held[r]; ok {
+			u.Roles = append(u.Roles, r)
+			if src == roleSourceEntra {
+				u.EntraRoles = append(u.EntraRoles, r)
+			}
+		}
+	}
 	rows, err = q.QueryContext(ctx, `SELECT site_id FROM user_sites WHERE user_id = $1 ORDER BY site_id`, u.ID)
 	if err != nil {
 		return nil, fmt.Errorf("load sites: %w", err)

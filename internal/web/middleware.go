@@ -1,9 +1,11 @@
 package web
 
 import (
+	"crypto/subtle"
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -87,10 +89,21 @@ func (s *Server) withRecover(next http.Handler) http.Handler {
 	})
 }
 
-// withUser resolves the caller from an API token. Sessions from the
-// sign-in pages are resolved here as well once sign-in is configured.
+// withUser sets the security headers, resolves the caller (API token or
+// session cookie) and refuses cross-site or token-less state changes made
+// with a session cookie. Requests with an Authorization header are exempt
+// from CSRF checks: a browser never adds that header on its own.
 func (s *Server) withUser(next http.Handler) http.Handler {
+	cop := http.NewCrossOriginProtection()
+	if origin := originOf(s.Config.BaseURL); origin != "" {
+		// Behind a reverse proxy the Host header may not be the public name.
+		_ = cop.AddTrustedOrigin(origin)
+	}
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.refuse(w, r, http.StatusForbidden, "Cross-origin request refused: this form must be sent from a mocpcr page.")
+	}))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		setSecurityHeaders(w)
 		if h := r.Header.Get("Authorization"); h != "" {
 			tok, ok := strings.CutPrefix(h, "Bearer ")
 			if !ok {
@@ -107,8 +120,88 @@ func (s *Server) withUser(next http.Handler) http.Handler {
 				writeJSONError(w, r, http.StatusInternalServerError, "could not check the API token")
 				return
 			}
-			r = r.WithContext(auth.WithUser(r.Context(), u))
+			next.ServeHTTP(w, r.WithContext(auth.WithUser(r.Context(), u)))
+			return
+		}
+		sess, u, err := s.sessionUser(r)
+		if err != nil {
+			s.Logger.ErrorContext(r.Context(), "check session", "err", err, "request_id", requestid.From(r.Context()))
+			http.Error(w, "could not check the session (request id "+requestid.From(r.Context())+")", http.StatusInternalServerError)
+			return
+		}
+		if sess != nil {
+			r = r.WithContext(auth.WithSession(auth.WithUser(r.Context(), u), sess))
+		} else if _, err := r.Cookie(sessionCookie); err == nil {
+			s.clearSessionCookie(w) // expired or signed out elsewhere
+		}
+		if !safeMethod(r.Method) {
+			if err := cop.Check(r); err != nil {
+				cop.Handler(next).ServeHTTP(w, r) // answers through the deny handler
+				return
+			}
+			if sess != nil && !validCSRFToken(r, sess) {
+				s.refuse(w, r, http.StatusForbidden, "The form's security token is missing or out of date. Go back, reload the page and try again.")
+				return
+			}
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// sessionUser returns the live session and its user, or nils.
+func (s *Server) sessionUser(r *http.Request) (*auth.Session, *auth.User, error) {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil || c.Value == "" {
+		return nil, nil, nil
+	}
+	sess, err := auth.SessionByToken(r.Context(), s.DB.SQL, c.Value, s.Now(), s.Sessions)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	u, err := auth.UserByID(r.Context(), s.DB.SQL, sess.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return sess, u, nil
+}
+
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
+}
+
+// validCSRFToken checks the synchronizer token: the form field csrf_token
+// or, for scripts, the X-CSRF-Token header.
+func validCSRFToken(r *http.Request, sess *auth.Session) bool {
+	got := r.Header.Get("X-CSRF-Token")
+	if got == "" {
+		got = r.PostFormValue("csrf_token")
+	}
+	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(sess.CSRFToken)) == 1
+}
+
+// contentSecurityPolicy allows only our own files: no inline scripts or
+// styles, no framing.
+const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"connect-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
+
+func setSecurityHeaders(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", contentSecurityPolicy)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("X-Frame-Options", "DENY")
+}
+
+func originOf(baseURL string) string {
+	u, err := url.Parse(baseURL)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/config"
 	"github.com/mocpcr/mocpcr/internal/jobs"
 	mailpkg "github.com/mocpcr/mocpcr/internal/mail"
@@ -39,7 +40,7 @@ func emailFilter(r *http.Request) (jobs.EmailFilter, error) {
 }
 
 func (s *Server) apiAdminEmails(w http.ResponseWriter, r *http.Request) {
-	if s.apiAdmin(w, r) == nil {
+	if s.apiAdmin(w, r, auth.ActionViewEmailAdmin) == nil {
 		return
 	}
 	f, err := emailFilter(r)
@@ -80,7 +81,7 @@ func (s *Server) retryEmail(ctx context.Context, id int64) error {
 }
 
 func (s *Server) apiAdminRetryEmail(w http.ResponseWriter, r *http.Request) {
-	if s.apiAdmin(w, r) == nil {
+	if s.apiAdmin(w, r, auth.ActionSendEmailAdmin) == nil {
 		return
 	}
 	id, ok := pathID(r)
@@ -114,7 +115,7 @@ type emailLogData struct {
 }
 
 func (s *Server) adminEmailLogPage(w http.ResponseWriter, r *http.Request) {
-	if s.pageAdmin(w, r) == nil {
+	if s.pageAdmin(w, r, auth.ActionViewEmailAdmin) == nil {
 		return
 	}
 	f, err := emailFilter(r)
@@ -143,7 +144,7 @@ func (s *Server) adminEmailLogPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) adminEmailRetryForm(w http.ResponseWriter, r *http.Request) {
-	if s.pageAdmin(w, r) == nil {
+	if s.pageAdmin(w, r, auth.ActionSendEmailAdmin) == nil {
 		return
 	}
 	id, ok := pathID(r)
@@ -218,14 +219,14 @@ func (s *Server) emailAdminData(r *http.Request) emailAdminData {
 }
 
 func (s *Server) adminEmailPage(w http.ResponseWriter, r *http.Request) {
-	if s.pageAdmin(w, r) == nil {
+	if s.pageAdmin(w, r, auth.ActionViewEmailAdmin) == nil {
 		return
 	}
 	s.render(w, r, http.StatusOK, "admin_email.html", &Page{Title: "Email", Flash: r.URL.Query().Get("flash"), Data: s.emailAdminData(r)})
 }
 
 func (s *Server) adminEmailCheck(w http.ResponseWriter, r *http.Request) {
-	if s.pageAdmin(w, r) == nil {
+	if s.pageAdmin(w, r, auth.ActionSendEmailAdmin) == nil {
 		return
 	}
 	d := s.emailAdminData(r)
@@ -250,7 +251,7 @@ func (s *Server) adminEmailCheck(w http.ResponseWriter, r *http.Request) {
 // adminEmailTest queues a test email like any other, so it shows in the
 // delivery log with its attempts.
 func (s *Server) adminEmailTest(w http.ResponseWriter, r *http.Request) {
-	u := s.pageAdmin(w, r)
+	u := s.pageAdmin(w, r, auth.ActionSendEmailAdmin)
 	if u == nil {
 		return
 	}
@@ -295,7 +296,7 @@ type devMessage struct {
 }
 
 func (s *Server) adminMailboxPage(w http.ResponseWriter, r *http.Request) {
-	if s.pageAdmin(w, r) == nil {
+	if s.pageAdmin(w, r, auth.ActionViewDevMailbox) == nil {
 		return
 	}
 	rows, err := s.DB.SQL.QueryContext(r.Context(), `SELECT id, sender, to_addrs, cc_addrs, subject, created_at FROM dev_mailbox ORDER BY id DESC LIMIT 200`)
@@ -320,7 +321,7 @@ func (s *Server) adminMailboxPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) adminMailboxMessage(w http.ResponseWriter, r *http.Request) {
-	if s.pageAdmin(w, r) == nil {
+	if s.pageAdmin(w, r, auth.ActionViewDevMailbox) == nil {
 		return
 	}
 	id, ok := pathID(r)

@@ -15,8 +15,6 @@ import (
 	"github.com/mocpcr/mocpcr/internal/store"
 )
 
-func urlQueryEscape(s string) string { return url.QueryEscape(s) }
-
 // listOptions reads ?unread=&cursor=&limit=.
 func listOptions(r *http.Request) (notify.ListOptions, error) {
 	q := r.URL.Query()

@@ -72,46 +72,26 @@ func (s *Server) fillUnreadCount(r *http.Request, p *Page) {
 	p.UnreadCount = n
 }
 
-// apiUser returns the caller or answers 401.
+// apiUser returns the signed-in caller, or answers 401 (JSON).
 func (s *Server) apiUser(w http.ResponseWriter, r *http.Request) *auth.User {
-	u := auth.UserFrom(r.Context())
-	if u == nil {
-		writeJSONError(w, r, http.StatusUnauthorized, "sign in or send an API token (Authorization: Bearer mocpcr_...)")
-	}
+	u, _ := s.require(w, r, auth.ActionUseAccount)
 	return u
 }
 
-// apiAdmin returns the caller if an admin, or answers 401/403.
-func (s *Server) apiAdmin(w http.ResponseWriter, r *http.Request) *auth.User {
-	u := s.apiUser(w, r)
-	if u == nil {
-		return nil
-	}
-	if !u.Has(auth.RoleAdmin) {
-		writeJSONError(w, r, http.StatusForbidden, "this needs the admin role")
-		return nil
-	}
-	return u
-}
-
-// pageUser returns the caller or sends them to sign in.
+// pageUser returns the signed-in caller, or sends them to sign in.
 func (s *Server) pageUser(w http.ResponseWriter, r *http.Request) *auth.User {
-	u := auth.UserFrom(r.Context())
-	if u == nil {
-		http.Redirect(w, r, "/auth/login?next="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
-	}
+	u, _ := s.require(w, r, auth.ActionUseAccount)
 	return u
 }
 
-// pageAdmin returns the caller if an admin; others get 403.
-func (s *Server) pageAdmin(w http.ResponseWriter, r *http.Request) *auth.User {
-	u := s.pageUser(w, r)
-	if u == nil {
-		return nil
-	}
-	if !u.Has(auth.RoleAdmin) {
-		s.render(w, r, http.StatusForbidden, "notfound.html", &Page{Title: "Not allowed", Flash: "This page is for administrators."})
-		return nil
-	}
+// apiAdmin and pageAdmin return the caller if allowed action (the email
+// actions are the admin's), or answer 401/403.
+func (s *Server) apiAdmin(w http.ResponseWriter, r *http.Request, a auth.Action) *auth.User {
+	u, _ := s.require(w, r, a)
+	return u
+}
+
+func (s *Server) pageAdmin(w http.ResponseWriter, r *http.Request, a auth.Action) *auth.User {
+	u, _ := s.require(w, r, a)
 	return u
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/config"
 	"github.com/mocpcr/mocpcr/internal/metrics"
 	"github.com/mocpcr/mocpcr/internal/store"
@@ -27,6 +28,11 @@ type Server struct {
 	Now func() time.Time
 	// Demo is true when demo accounts exist; the sign-in page says so.
 	Demo bool
+	// Entra signs users in with Entra ID; nil when AUTH_PROVIDER is local.
+	Entra *auth.Entra
+	// Sessions and Throttle are the session lifetimes and sign-in limits.
+	Sessions auth.SessionConfig
+	Throttle auth.ThrottleConfig
 	// Metrics records HTTP metrics; nil disables them.
 	Metrics *metrics.Registry
 
@@ -50,7 +56,8 @@ type Deps struct {
 
 // New builds the server and registers every route.
 func New(cfg *config.Config, db *store.DB, logger *slog.Logger, deps Deps) (*Server, error) {
-	s := &Server{Config: cfg, DB: db, Logger: logger, Now: time.Now, Demo: deps.Demo, Metrics: deps.Metrics, mux: http.NewServeMux()}
+	s := &Server{Config: cfg, DB: db, Logger: logger, Now: time.Now, Demo: deps.Demo, Metrics: deps.Metrics, mux: http.NewServeMux(),
+		Sessions: auth.DefaultSessionConfig, Throttle: auth.DefaultThrottle}
 	s.notify = notifyDeps(deps.Notify)
 	var err error
 	if s.pages, err = parsePages(); err != nil {

@@ -90,6 +90,7 @@ type Server struct {
 	tokens        map[string]issuedToken
 	mailboxes     map[string]mailboxKind
 	faults        faults
+	oidc          oidcState
 
 	tokenRequests int
 	tokenForms    []url.Values
@@ -147,9 +148,9 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST /{tenant}/oauth2/v2.0/token", s.handleToken)
 	s.grants["client_credentials"] = s.clientCredentials
 	s.mux.HandleFunc("POST /v1.0/users/{sender}/sendMail", s.handleSendMail)
-	// OIDC sign-in (discovery, JWKS, authorize, the authorization_code
-	// grant, signed ID tokens) goes in oidc.go: it registers its routes on
-	// s.mux and its grant in s.grants from a method called here.
+	// OIDC sign-in: discovery, JWKS, authorize, the authorization_code
+	// grant and signed ID tokens (oidc.go).
+	s.oidcRoutes()
 }
 
 // ServeHTTP makes Server an http.Handler.

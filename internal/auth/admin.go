@@ -1,0 +1,213 @@
+package auth
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/mocpcr/mocpcr/internal/store"
+)
+
+// ListUsers returns every user, ordered by name, with roles and sites.
+func ListUsers(ctx context.Context, q store.Querier) ([]*User, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id FROM users ORDER BY lower(name), id`)
+	if err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	users := make([]*User, 0, len(ids))
+	for _, id := range ids {
+		u, err := UserByID(ctx, q, id)
+		if err != nil {
+			return nil, err
+		}
+		users = append(users, u)
+	}
+	return users, nil
+}
+
+// UserUpdate is what an administrator may change about a user.
+type UserUpdate struct {
+	Name      string
+	Roles     []Role // roles assigned in mocpcr; Entra ID roles are kept
+	SiteIDs   []int64
+	ManagerID int64 // 0 for none
+	Disabled  bool
+}
+
+// UpdateUser applies an administrator's edit. Disabling a user ends their
+// sessions; their API tokens stop working while disabled.
+func UpdateUser(ctx context.Context, db *store.DB, id int64, up UserUpdate) error {
+	up.Name = strings.TrimSpace(up.Name)
+	if up.Name == "" {
+		return fmt.Errorf("%w: name is required", ErrInvalid)
+	}
+	if up.ManagerID == id {
+		return fmt.Errorf("%w: manager cannot be the user themself", ErrInvalid)
+	}
+	return db.Tx(ctx, func(tx *sql.Tx) error {
+		var manager any
+		if up.ManagerID != 0 {
+			if _, err := UserByID(ctx, tx, up.ManagerID); err != nil {
+				return fmt.Errorf("%w: manager must be an existing user", ErrInvalid)
+			}
+			manager = up.ManagerID
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE users SET name = $1, manager_id = $2, disabled = $3, updated_at = $4 WHERE id = $5`,
+			up.Name, manager, up.Disabled, time.Now().UTC(), id)
+		if err != nil {
+			return fmt.Errorf("update user: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return store.ErrNotFound
+		}
+		if err := SetRoles(ctx, tx, id, up.Roles); err != nil {
+			return err
+		}
+		for _, s := range up.SiteIDs {
+			if _, err := SiteByID(ctx, tx, s); err != nil {
+				return fmt.Errorf("%w: sites: site %d does not exist", ErrInvalid, s)
+			}
+		}
+		if err := SetSites(ctx, tx, id, up.SiteIDs); err != nil {
+			return err
+		}
+		if up.Disabled {
+			_, err := DeleteUserSessions(ctx, tx, id)
+			return err
+		}
+		return nil
+	})
+}
+
+// Site is a plant or location; users and changes belong to sites.
+type Site struct {
+	ID        int64     `json:"id"`
+	Code      string    `json:"code"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// ListSites returns every site ordered by code.
+func ListSites(ctx context.Context, q store.Querier) ([]Site, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id, code, name, created_at FROM sites ORDER BY code`)
+	if err != nil {
+		return nil, fmt.Errorf("list sites: %w", err)
+	}
+	defer rows.Close()
+	var out []Site
+	for rows.Next() {
+		var s Site
+		if err := rows.Scan(&s.ID, &s.Code, &s.Name, &s.CreatedAt); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// SiteByID loads a site; store.ErrNotFound if none.
+func SiteByID(ctx context.Context, q store.Querier, id int64) (*Site, error) {
+	return loadSite(ctx, q, `id = $1`, id)
+}
+
+// SiteByCode loads a site by its code, case-insensitively.
+func SiteByCode(ctx context.Context, q store.Querier, code string) (*Site, error) {
+	return loadSite(ctx, q, `upper(code) = upper($1)`, strings.TrimSpace(code))
+}
+
+func loadSite(ctx context.Context, q store.Querier, where string, arg any) (*Site, error) {
+	var s Site
+	err := q.QueryRowContext(ctx, `SELECT id, code, name, created_at FROM sites WHERE `+where, arg).Scan(&s.ID, &s.Code, &s.Name, &s.CreatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, store.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load site: %w", err)
+	}
+	return &s, nil
+}
+
+var siteCodeRE = regexp.MustCompile(`^[A-Z0-9][A-Z0-9_-]{0,15}$`)
+
+// CreateSite adds a site. The code is upper-cased.
+func CreateSite(ctx context.Context, q store.Querier, code, name string) (*Site, error) {
+	code = strings.ToUpper(strings.TrimSpace(code))
+	name = strings.TrimSpace(name)
+	if !siteCodeRE.MatchString(code) {
+		return nil, fmt.Errorf("%w: code must be 1 to 16 letters, digits, - or _ (for example NRF), got %q", ErrInvalid, code)
+	}
+	if name == "" {
+		return nil, fmt.Errorf("%w: name is required", ErrInvalid)
+	}
+	s := &Site{Code: code, Name: name}
+	err := q.QueryRowContext(ctx, `INSERT INTO sites (code, name) VALUES ($1, $2) RETURNING id, created_at`, code, name).Scan(&s.ID, &s.CreatedAt)
+	if store.IsUniqueViolation(err) {
+		return nil, fmt.Errorf("%w: code: a site with code %s already exists", ErrInvalid, code)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create site: %w", err)
+	}
+	return s, nil
+}
+
+// APIToken describes a personal API token (never the token itself).
+type APIToken struct {
+	ID         int64      `json:"id"`
+	Name       string     `json:"name"`
+	CreatedAt  time.Time  `json:"created_at"`
+	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
+}
+
+// ListAPITokens returns a user's live tokens, newest first.
+func ListAPITokens(ctx context.Context, q store.Querier, userID int64) ([]APIToken, error) {
+	rows, err := q.QueryContext(ctx,
+		`SELECT id, name, created_at, last_used_at FROM api_tokens WHERE user_id = $1 AND revoked_at IS NULL ORDER BY id DESC`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("list API tokens: %w", err)
+	}
+	defer rows.Close()
+	var out []APIToken
+	for rows.Next() {
+		var t APIToken
+		var last sql.NullTime
+		if err := rows.Scan(&t.ID, &t.Name, &t.CreatedAt, &last); err != nil {
+			return nil, err
+		}
+		if last.Valid {
+			t.LastUsedAt = &last.Time
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// RevokeAPIToken revokes one of the user's tokens; store.ErrNotFound when
+// the user has no such live token.
+func RevokeAPIToken(ctx context.Context, q store.Querier, userID, tokenID int64, now time.Time) error {
+	res, err := q.ExecContext(ctx, `UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL`,
+		now.UTC(), tokenID, userID)
+	if err != nil {
+		return fmt.Errorf("revoke API token: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}

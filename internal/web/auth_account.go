@@ -1,0 +1,115 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/mocpcr/mocpcr/internal/auth"
+	"github.com/mocpcr/mocpcr/internal/store"
+)
+
+type accountData struct {
+	Sites    []auth.Site
+	Tokens   []auth.APIToken
+	Sessions int
+	// NewToken is shown once, right after it was created.
+	NewToken     string
+	NewTokenName string
+	TokenName    string
+}
+
+func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, u *auth.User, status int, d accountData, p *Page) {
+	var err error
+	if d.Tokens, err = auth.ListAPITokens(r.Context(), s.DB.SQL, u.ID); err != nil {
+		s.serverFault(w, r, "list API tokens", err)
+		return
+	}
+	if d.Sites, err = userSites(r, s, u); err != nil {
+		s.serverFault(w, r, "list sites", err)
+		return
+	}
+	if d.Sessions, err = auth.CountUserSessions(r.Context(), s.DB.SQL, u.ID); err != nil {
+		s.serverFault(w, r, "count sessions", err)
+		return
+	}
+	if p == nil {
+		p = &Page{}
+	}
+	p.Title, p.Data = "Your account", d
+	if p.Flash == "" {
+		p.Flash = r.URL.Query().Get("done")
+		if p.Flash != "" && p.Flash != "Token revoked." {
+			p.Flash = ""
+		}
+	}
+	s.render(w, r, status, "account.html", p)
+}
+
+func userSites(r *http.Request, s *Server, u *auth.User) ([]auth.Site, error) {
+	all, err := auth.ListSites(r.Context(), s.DB.SQL)
+	if err != nil {
+		return nil, err
+	}
+	var out []auth.Site
+	for _, site := range all {
+		if len(u.SiteIDs) > 0 && u.OnSite(site.ID) {
+			out = append(out, site)
+		}
+	}
+	return out, nil
+}
+
+func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) {
+	u, ok := s.require(w, r, auth.ActionUseAccount)
+	if !ok {
+		return
+	}
+	s.renderAccount(w, r, u, http.StatusOK, accountData{}, nil)
+}
+
+// accountCreateToken mints a personal API token and shows it once, in
+// this response only; it is never stored or shown again.
+func (s *Server) accountCreateToken(w http.ResponseWriter, r *http.Request) {
+	u, ok := s.require(w, r, auth.ActionUseAccount)
+	if !ok {
+		return
+	}
+	name := strings.TrimSpace(r.PostFormValue("token_name"))
+	if len(name) > 100 {
+		s.renderAccount(w, r, u, http.StatusBadRequest, accountData{TokenName: name},
+			&Page{Errors: map[string]string{"token_name": "Token name must be at most 100 characters"}})
+		return
+	}
+	if name == "" {
+		name = "API token"
+	}
+	tok, err := auth.CreateAPIToken(r.Context(), s.DB.SQL, u.ID, name)
+	if err != nil {
+		s.serverFault(w, r, "create API token", err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	s.renderAccount(w, r, u, http.StatusOK, accountData{NewToken: tok, NewTokenName: name}, nil)
+}
+
+func (s *Server) accountRevokeToken(w http.ResponseWriter, r *http.Request) {
+	u, ok := s.require(w, r, auth.ActionUseAccount)
+	if !ok {
+		return
+	}
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err == nil {
+		err = auth.RevokeAPIToken(r.Context(), s.DB.SQL, u.ID, id, s.Now())
+	}
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		s.serverFault(w, r, "revoke API token", err)
+		return
+	}
+	if err != nil {
+		s.refuse(w, r, http.StatusNotFound, "You have no such API token; it may already be revoked.")
+		return
+	}
+	http.Redirect(w, r, "/account?done=Token+revoked.", http.StatusSeeOther)
+}

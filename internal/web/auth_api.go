@@ -1,0 +1,255 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"slices"
+	"strconv"
+
+	"github.com/mocpcr/mocpcr/internal/auth"
+)
+
+// userJSON is a user in the API (schema User in openapi/auth.json).
+type userJSON struct {
+	ID         int64    `json:"id"`
+	Email      string   `json:"email"`
+	Name       string   `json:"name"`
+	Roles      []string `json:"roles"`
+	EntraRoles []string `json:"entra_roles"`
+	SiteIDs    []int64  `json:"site_ids"`
+	ManagerID  *int64   `json:"manager_id"`
+	Disabled   bool     `json:"disabled"`
+	EntraLink  bool     `json:"entra_linked"`
+}
+
+func toUserJSON(u *auth.User) userJSON {
+	j := userJSON{ID: u.ID, Email: u.Email, Name: u.Name, Roles: []string{}, EntraRoles: []string{}, SiteIDs: u.SiteIDs,
+		Disabled: u.Disabled, EntraLink: u.EntraOID != ""}
+	for _, r := range u.Roles {
+		j.Roles = append(j.Roles, string(r))
+	}
+	for _, r := range u.EntraRoles {
+		j.EntraRoles = append(j.EntraRoles, string(r))
+	}
+	if j.SiteIDs == nil {
+		j.SiteIDs = []int64{}
+	}
+	if u.ManagerID != 0 {
+		j.ManagerID = &u.ManagerID
+	}
+	return j
+}
+
+// decodeJSON reads a JSON body, refusing unknown fields so typos are
+// reported instead of ignored.
+func decodeJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		writeJSONError(w, r, http.StatusBadRequest, "request body must be a JSON object as described in the OpenAPI document: "+err.Error())
+		return false
+	}
+	return true
+}
+
+func parseRoles(names []string) ([]auth.Role, error) {
+	var roles []auth.Role
+	for _, n := range names {
+		r, err := auth.ParseRole(n)
+		if err != nil {
+			return nil, errors.New("roles: " + err.Error())
+		}
+		roles = append(roles, r)
+	}
+	return roles, nil
+}
+
+func (s *Server) apiMe(w http.ResponseWriter, r *http.Request) {
+	u, ok := s.require(w, r, auth.ActionUseAccount)
+	if !ok {
+		return
+	}
+	writeJSON(w, http.StatusOK, toUserJSON(u))
+}
+
+func (s *Server) apiListUsers(w http.ResponseWriter, r *http.Request) {
+	if _, ok := s.require(w, r, auth.ActionManageUsers); !ok {
+		return
+	}
+	users, err := auth.ListUsers(r.Context(), s.DB.SQL)
+	if err != nil {
+		s.serverFault(w, r, "list users", err)
+		return
+	}
+	out := make([]userJSON, 0, len(users))
+	for _, u := range users {
+		out = append(out, toUserJSON(u))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"users": out})
+}
+
+func (s *Server) apiGetUser(w http.ResponseWriter, r *http.Request) {
+	if _, ok := s.require(w, r, auth.ActionManageUsers); !ok {
+		return
+	}
+	u, ok := s.pathUser(w, r)
+	if !ok {
+		return
+	}
+	writeJSON(w, http.StatusOK, toUserJSON(u))
+}
+
+type createUserJSON struct {
+	Email    string   `json:"email"`
+	Name     string   `json:"name"`
+	Password string   `json:"password"`
+	Roles    []string `json:"roles"`
+	SiteIDs  []int64  `json:"site_ids"`
+}
+
+func (s *Server) apiCreateUser(w http.ResponseWriter, r *http.Request) {
+	if _, ok := s.require(w, r, auth.ActionManageUsers); !ok {
+		return
+	}
+	var in createUserJSON
+	if !decodeJSON(w, r, &in) {
+		return
+	}
+	roles, err := parseRoles(in.Roles)
+	if err != nil {
+		writeJSONError(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	nu := auth.NewUser{Email: in.Email, Name: in.Name, Roles: roles, SiteIDs: in.SiteIDs}
+	if s.Entra == nil || in.Password != "" {
+		if in.Password == "" {
+			writeJSONError(w, r, http.StatusBadRequest, "password: required for a local account (at least 10 characters)")
+			return
+		}
+		if nu.PasswordHash, err = auth.HashPassword(in.Password); err != nil {
+			writeJSONError(w, r, http.StatusBadRequest, invalidText(err))
+			return
+		}
+	}
+	for _, id := range in.SiteIDs {
+		if _, err := auth.SiteByID(r.Context(), s.DB.SQL, id); err != nil {
+			writeJSONError(w, r, http.StatusBadRequest, "site_ids: there is no site with id "+strconv.FormatInt(id, 10))
+			return
+		}
+	}
+	u, err := auth.CreateUser(r.Context(), s.DB.SQL, nu)
+	if errors.Is(err, auth.ErrInvalid) {
+		writeJSONError(w, r, http.StatusBadRequest, invalidText(err))
+		return
+	}
+	if err != nil {
+		s.serverFault(w, r, "create user", err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, toUserJSON(u))
+}
+
+// updateUserJSON: absent fields are left as they are.
+type updateUserJSON struct {
+	Name      *string   `json:"name"`
+	Roles     *[]string `json:"roles"`
+	SiteIDs   *[]int64  `json:"site_ids"`
+	ManagerID *int64    `json:"manager_id"`
+	Disabled  *bool     `json:"disabled"`
+}
+
+func (s *Server) apiUpdateUser(w http.ResponseWriter, r *http.Request) {
+	admin, ok := s.require(w, r, auth.ActionManageUsers)
+	if !ok {
+		return
+	}
+	u, ok := s.pathUser(w, r)
+	if !ok {
+		return
+	}
+	var in updateUserJSON
+	if !decodeJSON(w, r, &in) {
+		return
+	}
+	up := auth.UserUpdate{Name: u.Name, SiteIDs: u.SiteIDs, ManagerID: u.ManagerID, Disabled: u.Disabled}
+	for _, role := range u.Roles {
+		if !slices.Contains(u.EntraRoles, role) {
+			up.Roles = append(up.Roles, role)
+		}
+	}
+	if in.Name != nil {
+		up.Name = *in.Name
+	}
+	if in.Roles != nil {
+		roles, err := parseRoles(*in.Roles)
+		if err != nil {
+			writeJSONError(w, r, http.StatusBadRequest, err.Error())
+			return
+		}
+		up.Roles = roles
+	}
+	if in.SiteIDs != nil {
+		up.SiteIDs = *in.SiteIDs
+	}
+	if in.ManagerID != nil {
+		up.ManagerID = *in.ManagerID
+	}
+	if in.Disabled != nil {
+		up.Disabled = *in.Disabled
+	}
+	if u.ID == admin.ID && (up.Disabled || !slices.Contains(up.Roles, auth.RoleAdmin) && !slices.Contains(u.EntraRoles, auth.RoleAdmin)) {
+		writeJSONError(w, r, http.StatusBadRequest, "roles: you cannot remove your own admin role or disable yourself")
+		return
+	}
+	err := auth.UpdateUser(r.Context(), s.DB, u.ID, up)
+	if errors.Is(err, auth.ErrInvalid) {
+		writeJSONError(w, r, http.StatusBadRequest, invalidText(err))
+		return
+	}
+	if err != nil {
+		s.serverFault(w, r, "update user", err)
+		return
+	}
+	if u, ok = s.pathUser(w, r); ok {
+		writeJSON(w, http.StatusOK, toUserJSON(u))
+	}
+}
+
+func (s *Server) apiListSites(w http.ResponseWriter, r *http.Request) {
+	if _, ok := s.require(w, r, auth.ActionUseAccount); !ok {
+		return
+	}
+	sites, err := auth.ListSites(r.Context(), s.DB.SQL)
+	if err != nil {
+		s.serverFault(w, r, "list sites", err)
+		return
+	}
+	if sites == nil {
+		sites = []auth.Site{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"sites": sites})
+}
+
+func (s *Server) apiCreateSite(w http.ResponseWriter, r *http.Request) {
+	if _, ok := s.require(w, r, auth.ActionManageSites); !ok {
+		return
+	}
+	var in struct {
+		Code string `json:"code"`
+		Name string `json:"name"`
+	}
+	if !decodeJSON(w, r, &in) {
+		return
+	}
+	site, err := auth.CreateSite(r.Context(), s.DB.SQL, in.Code, in.Name)
+	if errors.Is(err, auth.ErrInvalid) {
+		writeJSONError(w, r, http.StatusBadRequest, invalidText(err))
+		return
+	}
+	if err != nil {
+		s.serverFault(w, r, "create site", err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, site)
+}

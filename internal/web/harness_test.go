@@ -1,0 +1,194 @@
+package web_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mocpcr/mocpcr/internal/auth"
+	"github.com/mocpcr/mocpcr/internal/config"
+	"github.com/mocpcr/mocpcr/internal/store"
+	"github.com/mocpcr/mocpcr/internal/web"
+)
+
+// clock is a controllable time source.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+// It starts at the real time: the cookie jar drops cookies that expired by
+// the wall clock.
+func newClock() *clock { return &clock{now: time.Now().UTC().Truncate(time.Second)} }
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+
+func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
+
+// testSite is a running web server over a test database.
+type testSite struct {
+	t     *testing.T
+	db    *store.DB
+	web   *web.Server
+	srv   *httptest.Server
+	URL   string
+	clock *clock
+}
+
+// newSite starts the web server with extra environment variables; the
+// base URL is the test server's.
+func newSite(t *testing.T, db *store.DB, env map[string]string) *testSite {
+	t.Helper()
+	var h http.Handler
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
+	t.Cleanup(srv.Close)
+	vars := map[string]string{"MOCPCR_BASE_URL": srv.URL}
+	for k, v := range env {
+		vars[k] = v
+	}
+	cfg, err := config.Load(config.MapEnv(vars))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws, err := web.New(cfg, db, slog.New(slog.NewTextHandler(io.Discard, nil)), web.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := newClock()
+	ws.Now = clk.Now
+	h = ws.Handler()
+	return &testSite{t: t, db: db, web: ws, srv: srv, URL: srv.URL, clock: clk}
+}
+
+const testPassword = "correct horse battery"
+
+// user creates a local user with the test password.
+func (s *testSite) user(email string, roles ...auth.Role) *auth.User {
+	s.t.Helper()
+	h, err := auth.HashPassword(testPassword)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	u, err := auth.CreateUser(context.Background(), s.db.SQL, auth.NewUser{Email: email, Name: "User " + email, PasswordHash: h, Roles: roles})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return u
+}
+
+// browser is an HTTP client with a cookie jar that does not follow
+// redirects unless told to.
+type browser struct {
+	t      *testing.T
+	site   *testSite
+	client *http.Client
+	follow bool
+}
+
+func (s *testSite) browser() *browser {
+	jar, _ := cookiejar.New(nil)
+	b := &browser{t: s.t, site: s}
+	b.client = &http.Client{Jar: jar, CheckRedirect: func(req *http.Request, via []*http.Request) error {
+		if b.follow {
+			return nil
+		}
+		return http.ErrUseLastResponse
+	}}
+	return b
+}
+
+type response struct {
+	*http.Response
+	Body string
+}
+
+func (b *browser) do(req *http.Request) response {
+	b.t.Helper()
+	resp, err := b.client.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return response{resp, string(body)}
+}
+
+func (b *browser) get(path string) response {
+	b.t.Helper()
+	req, _ := http.NewRequest("GET", b.abs(path), nil)
+	return b.do(req)
+}
+
+func (b *browser) abs(path string) string {
+	if strings.HasPrefix(path, "http") {
+		return path
+	}
+	return b.site.URL + path
+}
+
+// post sends a same-origin form, as a browser on our page would
+// (Sec-Fetch-Site: same-origin).
+func (b *browser) post(path string, form url.Values) response {
+	b.t.Helper()
+	req, _ := http.NewRequest("POST", b.abs(path), strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	req.Header.Set("Origin", b.site.URL)
+	return b.do(req)
+}
+
+var csrfRE = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
+
+// csrf reads the synchronizer token from a page.
+func (b *browser) csrf() string {
+	b.t.Helper()
+	r := b.get("/account")
+	m := csrfRE.FindStringSubmatch(r.Body)
+	if m == nil {
+		b.t.Fatalf("no CSRF token on /account (status %d)", r.StatusCode)
+	}
+	return m[1]
+}
+
+// login signs in with the local form and fails the test if it does not work.
+func (b *browser) login(email string) {
+	b.t.Helper()
+	r := b.post("/auth/login", url.Values{"email": {email}, "password": {testPassword}})
+	if r.StatusCode != http.StatusSeeOther {
+		b.t.Fatalf("login %s: status %d\n%s", email, r.StatusCode, r.Body)
+	}
+}
+
+// signedIn reports whether /api/v1/me knows the browser.
+func (b *browser) signedIn() bool {
+	b.t.Helper()
+	r := b.get("/api/v1/me")
+	return r.StatusCode == http.StatusOK
+}
+
+func bearer(t *testing.T, base, method, path, token string, body io.Reader) response {
+	t.Helper()
+	req, _ := http.NewRequest(method, base+path, body)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return response{resp, string(b)}
+}

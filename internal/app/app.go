@@ -15,7 +15,10 @@ import (
 	"github.com/mocpcr/mocpcr/internal/change"
 	"github.com/mocpcr/mocpcr/internal/config"
 	"github.com/mocpcr/mocpcr/internal/demo"
+	"github.com/mocpcr/mocpcr/internal/jobs"
+	"github.com/mocpcr/mocpcr/internal/mail"
 	"github.com/mocpcr/mocpcr/internal/metrics"
+	"github.com/mocpcr/mocpcr/internal/notify"
 	"github.com/mocpcr/mocpcr/internal/store"
 	"github.com/mocpcr/mocpcr/internal/web"
 )
@@ -41,6 +44,13 @@ type App struct {
 	Demo bool
 	// Metrics is the process's Prometheus registry.
 	Metrics *metrics.Registry
+	// Mail, Jobs, Notifier and Hub are email delivery and notifications.
+	Mail     mail.Provider
+	Jobs     *jobs.Queue
+	Notifier *notify.Notifier
+	// Changes is the MOC/PCR workflow.
+	Changes *change.Service
+	Hub     *notify.Hub
 }
 
 // New opens and migrates the database, seeds demo data when due, and
@@ -81,7 +91,15 @@ func (a *App) init(ctx context.Context, opt Options) error {
 		return err
 	}
 	a.Metrics = metrics.New(opt.Version)
-	a.Web, err = web.New(a.Config, a.DB, a.Logger, web.Deps{Demo: a.Demo, Metrics: a.Metrics})
+	notifyDeps, err := a.initNotify(ctx)
+	if err != nil {
+		return err
+	}
+	a.Changes = change.New(a.DB, a.Notifier)
+	if err := a.addPeriodicJobs(); err != nil {
+		return err
+	}
+	a.Web, err = web.New(a.Config, a.DB, a.Logger, web.Deps{Demo: a.Demo, Metrics: a.Metrics, Notify: notifyDeps, Changes: a.Changes})
 	if err != nil {
 		return err
 	}
@@ -107,6 +125,23 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(a.Logger.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
+	// Background work runs while the server does: the job queue (email,
+	// periodic jobs) and the live notification hub.
+	if err := a.Jobs.Start(ctx); err != nil {
+		return err
+	}
+	hubCtx, stopHub := context.WithCancel(context.WithoutCancel(ctx))
+	hubDone := make(chan struct{})
+	go func() { a.Hub.Run(hubCtx); close(hubDone) }()
+	defer func() {
+		stopHub()
+		<-hubDone
+		jobCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		if err := a.Jobs.Stop(jobCtx); err != nil {
+			a.Logger.Warn("stopping the job queue", "err", err)
+		}
+	}()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	if a.Config.MetricsAddr != "" {
@@ -135,4 +170,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 }
 
 // Close releases the database.
-func (a *App) Close() error { return a.DB.Close() }
+func (a *App) Close() error {
+	if a.Jobs != nil {
+		a.Jobs.Close()
+	}
+	return a.DB.Close()
+}

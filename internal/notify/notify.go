@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/mocpcr/mocpcr/internal/store"
 )
 
 // Type names a kind of event. Users choose email on or off per type.
@@ -84,10 +86,16 @@ type Notifier struct {
 	BaseURL string
 	// Now is the clock; tests replace it.
 	Now func() time.Time
+	// Dialect is the database engine. On PostgreSQL Notify also issues
+	// pg_notify in the transaction, so every replica's live hub hears of
+	// the notification when (and only when) the transaction commits.
+	Dialect store.Dialect
 }
 
-// Notify writes the event's notifications in tx. Duplicate recipients are
-// notified once.
+// Notify writes the event's notifications in tx: one in-app notification
+// per recipient, always, and one email job per recipient who is not
+// disabled and has not turned this type's email off. Duplicate recipients
+// are notified once. If tx rolls back, none of it exists.
 func (n *Notifier) Notify(ctx context.Context, tx *sql.Tx, ev Event) error {
 	if ev.Type == "" || strings.TrimSpace(ev.Title) == "" {
 		return fmt.Errorf("notify: event needs a type and a title")
@@ -108,6 +116,11 @@ func (n *Notifier) Notify(ctx context.Context, tx *sql.Tx, ev Event) error {
 		if err != nil {
 			return fmt.Errorf("notify user %d: %w", uid, err)
 		}
+		if n.Dialect == store.Postgres {
+			if _, err := tx.ExecContext(ctx, `SELECT pg_notify($1, $2)`, Channel, fmt.Sprint(uid)); err != nil {
+				return fmt.Errorf("notify user %d: %w", uid, err)
+			}
+		}
 		if n.Emails == nil {
 			continue
 		}
@@ -117,6 +130,13 @@ func (n *Notifier) Notify(ctx context.Context, tx *sql.Tx, ev Event) error {
 			return fmt.Errorf("notify user %d: %w", uid, err)
 		}
 		if disabled {
+			continue
+		}
+		on, err := EmailEnabled(ctx, tx, uid, ev.Type)
+		if err != nil {
+			return fmt.Errorf("notify user %d: %w", uid, err)
+		}
+		if !on {
 			continue
 		}
 		if err := n.Emails.EnqueueTx(ctx, tx, Email{

@@ -102,6 +102,32 @@ var accessTable = []struct {
 	{"PUT /api/v1/pssr-templates/{id}", "/api/v1/pssr-templates/999999", "admin"},
 	{"GET /api/v1/reminder-settings", "/api/v1/reminder-settings", "initiator,reviewer,approver,coordinator,admin,auditor"},
 	{"PUT /api/v1/reminder-settings", "/api/v1/reminder-settings", "admin"},
+	// Notifications (own inbox; someone else's notification is a 404).
+	{"GET /api/v1/notifications", "/api/v1/notifications", "signed-in"},
+	{"GET /api/v1/notifications/unread-count", "/api/v1/notifications/unread-count", "signed-in"},
+	{"POST /api/v1/notifications/{id}/read", "/api/v1/notifications/999999/read", "signed-in"},
+	{"POST /api/v1/notifications/{id}/unread", "/api/v1/notifications/999999/unread", "signed-in"},
+	{"POST /api/v1/notifications/read-all", "/api/v1/notifications/read-all", "signed-in"},
+	{"GET /api/v1/notifications/preferences", "/api/v1/notifications/preferences", "signed-in"},
+	{"PUT /api/v1/notifications/preferences", "/api/v1/notifications/preferences", "signed-in"},
+	{"GET /events", "/events", "signed-in"},
+	{"GET /notifications", "/notifications", "signed-in"},
+	{"POST /notifications/{id}/read", "/notifications/999999/read", "signed-in"},
+	{"POST /notifications/{id}/unread", "/notifications/999999/unread", "signed-in"},
+	{"POST /notifications/read-all", "/notifications/read-all", "signed-in"},
+	{"GET /account/notifications", "/account/notifications", "signed-in"},
+	{"POST /account/notifications", "/account/notifications", "signed-in"},
+
+	// Email administration.
+	{"GET /api/v1/admin/emails", "/api/v1/admin/emails", "admin"},
+	{"POST /api/v1/admin/emails/{id}/retry", "/api/v1/admin/emails/999999/retry", "admin"},
+	{"GET /admin/email/log", "/admin/email/log", "admin"},
+	{"POST /admin/email/log/{id}/retry", "/admin/email/log/999999/retry", "admin"},
+	{"GET /admin/email", "/admin/email", "admin"},
+	{"POST /admin/email/check", "/admin/email/check", "admin"},
+	{"POST /admin/email/test", "/admin/email/test", "admin"},
+	{"GET /admin/mailbox", "/admin/mailbox", "admin"},
+	{"GET /admin/mailbox/{id}", "/admin/mailbox/999999", "admin"},
 }
 
 // TestAccessTableCoversEveryRoute keeps the table honest: a new route

@@ -45,6 +45,8 @@ type Server struct {
 	patterns    []string
 	pageFillers []func(r *http.Request, p *Page)
 	openapi     []byte
+
+	notify notifyDeps
 }
 
 // Deps are the optional components the server is built with.
@@ -54,14 +56,18 @@ type Deps struct {
 	// Changes is the change service; nil builds one on db that writes
 	// in-app notifications only.
 	Changes *change.Service
+	// Notify is the notification inbox, live updates and email delivery;
+	// its zero value serves the inbox without live updates or email.
+	Notify NotifyDeps
 }
 
 // New builds the server and registers every route.
 func New(cfg *config.Config, db *store.DB, logger *slog.Logger, deps Deps) (*Server, error) {
 	s := &Server{Config: cfg, DB: db, Logger: logger, Now: time.Now, Demo: deps.Demo, Metrics: deps.Metrics, mux: http.NewServeMux(),
 		Sessions: auth.DefaultSessionConfig, Throttle: auth.DefaultThrottle, Changes: deps.Changes}
+	s.notify = notifyDeps(deps.Notify)
 	if s.Changes == nil {
-		s.Changes = change.New(db, &notify.Notifier{BaseURL: cfg.BaseURL})
+		s.Changes = change.New(db, &notify.Notifier{BaseURL: cfg.BaseURL, Dialect: db.Dialect})
 	}
 	var err error
 	if s.pages, err = parsePages(); err != nil {

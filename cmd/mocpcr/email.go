@@ -1,0 +1,172 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strings"
+	"time"
+
+	"github.com/mocpcr/mocpcr/internal/app"
+	"github.com/mocpcr/mocpcr/internal/config"
+	mailpkg "github.com/mocpcr/mocpcr/internal/mail"
+	"github.com/mocpcr/mocpcr/internal/mail/graph"
+)
+
+func init() {
+	register("email", command{"check the email configuration (email check) or send a test email (email test --to ADDRESS)", emailCommand})
+}
+
+func emailCommand(ctx context.Context, env *environment, args []string) int {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		fmt.Fprintln(env.stderr, "Usage: mocpcr email check | mocpcr email test --to ADDRESS")
+		return 2
+	}
+	switch args[0] {
+	case "check":
+		return emailCheck(ctx, env, args[1:])
+	case "test":
+		return emailTest(ctx, env, args[1:])
+	}
+	fmt.Fprintf(env.stderr, "mocpcr email: unknown subcommand %q\nUsage: mocpcr email check | mocpcr email test --to ADDRESS\n", args[0])
+	return 2
+}
+
+// emailVars are the guide's verification checklist, in its order.
+var emailVars = []string{"EMAIL_PROVIDER", "AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "GRAPH_MAIL_SENDER"}
+
+// emailCheck validates the variables like the guide's checklist, one line
+// each, then acquires a token. Exit 0 only when everything is right.
+func emailCheck(ctx context.Context, env *environment, args []string) int {
+	fs := newFlagSet(env, "email check", "email check")
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	cfg, err := config.Load(env.getenv)
+	var probs config.Problems
+	if err != nil && !errors.As(err, &probs) {
+		fmt.Fprintln(env.stderr, "mocpcr:", err)
+		return 1
+	}
+	provider, _ := env.getenv("EMAIL_PROVIDER")
+	provider = strings.ToLower(strings.TrimSpace(provider))
+	if err == nil && cfg.EmailProvider == config.EmailDev {
+		fmt.Fprintln(env.stdout, "OK    EMAIL_PROVIDER=dev: mail stays on this machine (the dev mailbox, /admin/mailbox); set EMAIL_PROVIDER=graph to send through Microsoft Graph")
+		return 0
+	}
+	ok := true
+	for _, v := range emailVars {
+		var msgs []string
+		for _, p := range probs {
+			if p.Var == v {
+				msgs = append(msgs, p.Message)
+			}
+		}
+		if len(msgs) > 0 {
+			ok = false
+			fmt.Fprintf(env.stdout, "FAIL  %s\n", strings.Join(msgs, "; "))
+			continue
+		}
+		if v == "EMAIL_PROVIDER" && provider != config.EmailGraph {
+			ok = false
+			fmt.Fprintf(env.stdout, "FAIL  EMAIL_PROVIDER must be the literal string graph, got %q\n", provider)
+			continue
+		}
+		fmt.Fprintf(env.stdout, "OK    %s\n", v)
+	}
+	// Problems with other variables still stop the server; show them too.
+	for _, p := range probs {
+		known := false
+		for _, v := range emailVars {
+			known = known || p.Var == v
+		}
+		if !known {
+			ok = false
+			fmt.Fprintf(env.stdout, "FAIL  %s\n", p.Message)
+		}
+	}
+	if !ok || cfg == nil {
+		fmt.Fprintln(env.stdout, "Not checking the token until the variables above are fixed.")
+		return 1
+	}
+	client, err := graph.New(graphConfig(cfg))
+	if err != nil {
+		fmt.Fprintf(env.stdout, "FAIL  %v\n", err)
+		return 1
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	st, err := client.Check(ctx)
+	if err != nil {
+		fmt.Fprintf(env.stdout, "FAIL  %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(env.stdout, "OK    token acquired from %s, valid until %s\n", cfg.AuthorityHost, st.ExpiresAt.UTC().Format("2006-01-02 15:04 UTC"))
+	fmt.Fprintln(env.stdout, "Mail.Send consent and the sender mailbox are proven only by sending: run 'mocpcr email test --to ADDRESS'.")
+	return 0
+}
+
+func graphConfig(cfg *config.Config) graph.Config {
+	return graph.Config{
+		TenantID: cfg.TenantID, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret.Value(), Sender: cfg.MailSender,
+		AuthorityHost: cfg.AuthorityHost, GraphEndpoint: cfg.GraphEndpoint, SaveToSentItems: cfg.SaveToSentItems,
+		MaxConcurrent: cfg.MailboxConcurrent,
+	}
+}
+
+// emailTest sends one test email through the configured provider, now,
+// and prints the outcome.
+func emailTest(ctx context.Context, env *environment, args []string) int {
+	fs := newFlagSet(env, "email test", "email test --to ADDRESS")
+	to := fs.String("to", "", "address to send the test email to (required)")
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	if a, err := mail.ParseAddress(*to); err != nil || a.Address != *to {
+		fmt.Fprintf(env.stderr, "mocpcr email test: --to must be an email address like jane.doe@example.com, got %q\n", *to)
+		return 2
+	}
+	cfg, ok := loadConfig(env)
+	if !ok {
+		return 1
+	}
+	db, err := openDB(ctx, cfg)
+	if err != nil {
+		fmt.Fprintln(env.stderr, "mocpcr:", err)
+		return 1
+	}
+	defer db.Close()
+	if cfg.EmailProvider == config.EmailDev {
+		if _, err := db.Migrate(ctx); err != nil {
+			fmt.Fprintln(env.stderr, "mocpcr:", err)
+			return 1
+		}
+	}
+	p, err := app.NewMailProvider(cfg, db, graph.Config{})
+	if err != nil {
+		fmt.Fprintln(env.stderr, "mocpcr:", err)
+		return 1
+	}
+	html, err := mailpkg.RenderNotification(mailpkg.NotificationEmail{
+		Title: "mocpcr test email",
+		Body:  "This test email was sent with 'mocpcr email test' at " + time.Now().UTC().Format("2006-01-02 15:04 UTC") + ". If you can read it, email delivery works.",
+	})
+	if err != nil {
+		fmt.Fprintln(env.stderr, "mocpcr:", err)
+		return 1
+	}
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	res, err := p.Send(ctx, mailpkg.Message{To: []mailpkg.Address{{Email: *to}}, Subject: "mocpcr test email", HTMLBody: html})
+	if err != nil {
+		fmt.Fprintf(env.stdout, "FAIL  %v\n", err)
+		return 1
+	}
+	if p.Name() == config.EmailDev {
+		fmt.Fprintf(env.stdout, "OK    stored in the dev mailbox (%s): mail stays on this machine\n", res.RequestID)
+		return 0
+	}
+	fmt.Fprintf(env.stdout, "OK    Graph accepted the email to %s (request-id %s)\n", *to, res.RequestID)
+	return 0
+}

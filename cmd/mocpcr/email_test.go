@@ -1,0 +1,73 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/mocpcr/mocpcr/internal/mail/graphtest"
+)
+
+func graphEnv(srvURL string) map[string]string {
+	return map[string]string{
+		"EMAIL_PROVIDER": "graph", "AZURE_TENANT_ID": graphtest.TenantID, "AZURE_CLIENT_ID": graphtest.ClientID,
+		"AZURE_CLIENT_SECRET": graphtest.ClientSecret, "GRAPH_MAIL_SENDER": graphtest.Sender,
+		"AZURE_AUTHORITY_HOST": srvURL, "GRAPH_ENDPOINT": srvURL, "AUTH_PROVIDER": "local",
+	}
+}
+
+func TestEmailCheck(t *testing.T) {
+	srv := graphtest.New()
+	t.Cleanup(srv.Close)
+
+	code, out, _ := runCmd(t, graphEnv(srv.URL), "email", "check")
+	if code != 0 || strings.Count(out, "OK    ") != 6 || !strings.Contains(out, "token acquired") {
+		t.Errorf("good config: exit %d\n%s", code, out)
+	}
+
+	env := graphEnv(srv.URL)
+	env["AZURE_CLIENT_SECRET"] = graphtest.SecretID
+	delete(env, "GRAPH_MAIL_SENDER")
+	code, out, _ = runCmd(t, env, "email", "check")
+	if code == 0 || !strings.Contains(out, "FAIL  AZURE_CLIENT_SECRET looks like a GUID") ||
+		!strings.Contains(out, "FAIL  GRAPH_MAIL_SENDER env variable is missing") || !strings.Contains(out, "OK    AZURE_TENANT_ID") {
+		t.Errorf("bad config: exit %d\n%s", code, out)
+	}
+	if strings.Contains(out, graphtest.SecretID) {
+		t.Error("the secret value was printed")
+	}
+
+	env = graphEnv(srv.URL)
+	env["AZURE_CLIENT_SECRET"] = "wrong~secret-value"
+	code, out, _ = runCmd(t, env, "email", "check")
+	if code == 0 || !strings.Contains(out, "FAIL  Graph token request failed: ") || strings.Contains(out, "wrong~secret-value") {
+		t.Errorf("wrong secret: exit %d\n%s", code, out)
+	}
+
+	code, out, _ = runCmd(t, map[string]string{"EMAIL_PROVIDER": "dev", "MOCPCR_DATA_DIR": t.TempDir()}, "email", "check")
+	if code != 0 || !strings.Contains(out, "mail stays on this machine") {
+		t.Errorf("dev: exit %d\n%s", code, out)
+	}
+}
+
+func TestEmailTest(t *testing.T) {
+	srv := graphtest.New()
+	t.Cleanup(srv.Close)
+	env := graphEnv(srv.URL)
+	env["MOCPCR_DATA_DIR"] = t.TempDir()
+	code, out, _ := runCmd(t, env, "email", "test", "--to", "jane@example.com")
+	if code != 0 || !strings.Contains(out, "Graph accepted") || len(srv.Messages()) != 1 {
+		t.Errorf("exit %d\n%s", code, out)
+	}
+	srv.SetAccessDenied(true)
+	code, out, _ = runCmd(t, env, "email", "test", "--to", "jane@example.com")
+	if code == 0 || !strings.Contains(out, "FAIL  Graph email failed: 403 ") {
+		t.Errorf("403: exit %d\n%s", code, out)
+	}
+	if code, _, _ := runCmd(t, env, "email", "test", "--to", "not-an-address"); code != 2 {
+		t.Errorf("bad --to: exit %d", code)
+	}
+	code, out, _ = runCmd(t, map[string]string{"MOCPCR_DATA_DIR": t.TempDir()}, "email", "test", "--to", "jane@example.com")
+	if code != 0 || !strings.Contains(out, "dev mailbox") {
+		t.Errorf("dev: exit %d\n%s", code, out)
+	}
+}

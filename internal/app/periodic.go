@@ -1,0 +1,36 @@
+package app
+
+import (
+	"context"
+	"time"
+
+	"github.com/mocpcr/mocpcr/internal/auth"
+)
+
+// addPeriodicJobs registers the cluster-wide periodic work. The queue runs
+// each on one replica only (leader election), and each is safe to repeat:
+// reminders are recorded per item, recipient and day, so a second run on
+// the same day sends nothing.
+func (a *App) addPeriodicJobs() error {
+	if err := a.Jobs.AddPeriodic("change.reminders", 15*time.Minute, func(ctx context.Context) error {
+		now := a.Changes.Now()
+		due, err := a.Changes.ReminderJobDue(ctx, now)
+		if err != nil || !due {
+			return err
+		}
+		sent, err := a.Changes.RunReminders(ctx, now)
+		if sent > 0 {
+			a.Logger.InfoContext(ctx, "reminders sent", "count", sent)
+		}
+		return err
+	}); err != nil {
+		return err
+	}
+	return a.Jobs.AddPeriodic("auth.purge-sessions", time.Hour, func(ctx context.Context) error {
+		n, err := auth.PurgeSessions(ctx, a.DB.SQL, time.Now(), auth.DefaultSessionConfig)
+		if n > 0 {
+			a.Logger.DebugContext(ctx, "expired sessions purged", "count", n)
+		}
+		return err
+	})
+}

@@ -1,0 +1,341 @@
+package jobs_test
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/mocpcr/mocpcr/internal/jobs"
+	"github.com/mocpcr/mocpcr/internal/mail"
+	"github.com/mocpcr/mocpcr/internal/store"
+	"github.com/mocpcr/mocpcr/internal/store/storetest"
+)
+
+var senderSeq atomic.Int64
+
+// newQueue builds a queue with fast retries. Each test gets its own
+// sender mailbox so the process-wide limiter is not shared across tests.
+func newQueue(t *testing.T, db *store.DB, p mail.Provider, mod func(*jobs.Options)) *jobs.Queue {
+	t.Helper()
+	opt := jobs.Options{
+		Provider:     p,
+		Sender:       fmt.Sprintf("sender%d@example.com", senderSeq.Add(1)),
+		RetryBase:    10 * time.Millisecond,
+		RetryMax:     50 * time.Millisecond,
+		PollInterval: 50 * time.Millisecond,
+		SendTimeout:  5 * time.Second,
+	}
+	if mod != nil {
+		mod(&opt)
+	}
+	q, err := jobs.New(context.Background(), db, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		q.Stop(ctx)
+		q.Close()
+	})
+	return q
+}
+
+func enqueue(t *testing.T, q *jobs.Queue, n int) []int64 {
+	t.Helper()
+	var ids []int64
+	for i := range n {
+		id, err := q.EnqueueEmail(context.Background(), jobs.OutgoingEmail{
+			To: mail.Address{Email: fmt.Sprintf("user%d@example.com", i)}, Subject: fmt.Sprintf("subject %d", i), HTMLBody: "<p>hi</p>",
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+func statusOf(t *testing.T, db *store.DB, id int64) jobs.EmailRecord {
+	t.Helper()
+	e, _, err := jobs.GetEmail(context.Background(), db.SQL, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func countWhere(t *testing.T, db *store.DB, query string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := db.SQL.QueryRowContext(context.Background(), query, args...).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestEnqueueIsPartOfTheTransaction(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		q := newQueue(t, db, newFake(), nil)
+		boom := errors.New("event failed")
+		err := db.Tx(context.Background(), func(tx *sql.Tx) error {
+			if _, err := q.EnqueueEmailTx(context.Background(), tx, jobs.OutgoingEmail{To: mail.Address{Email: "a@example.com"}, Subject: "s"}); err != nil {
+				return err
+			}
+			return boom
+		})
+		if !errors.Is(err, boom) {
+			t.Fatalf("err = %v", err)
+		}
+		if n := countWhere(t, db, `SELECT count(*) FROM email_messages`); n != 0 {
+			t.Errorf("rolled back: %d email rows", n)
+		}
+		if n := countWhere(t, db, `SELECT count(*) FROM river_job`); n != 0 {
+			t.Errorf("rolled back: %d river jobs", n)
+		}
+		enqueue(t, q, 1)
+		if n := countWhere(t, db, `SELECT count(*) FROM river_job WHERE kind = 'mocpcr.send_email'`); n != 1 {
+			t.Errorf("committed: %d river jobs, want 1", n)
+		}
+	})
+}
+
+func TestOutageThenRecoveryDeliversEachEmailOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		var healthy atomic.Bool
+		f := newFake()
+		f.fail = func(call int64, _ mail.Message) error {
+			if call >= 25 {
+				healthy.Store(true)
+			}
+			if !healthy.Load() {
+				return graphErr(503, true, 0, "ServiceUnavailable")
+			}
+			return nil
+		}
+		q := newQueue(t, db, f, func(o *jobs.Options) { o.MaxAttempts = 100 })
+		ids := enqueue(t, q, 10)
+		if err := q.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 60*time.Second, "all emails sent", func() bool {
+			return countWhere(t, db, `SELECT count(*) FROM email_messages WHERE status = 'sent'`) == len(ids)
+		})
+		total, dup := f.deliveredCount()
+		if total != len(ids) || len(dup) > 0 {
+			t.Errorf("delivered %d (duplicates %v), want %d once each", total, dup, len(ids))
+		}
+		if n := countWhere(t, db, `SELECT count(*) FROM email_attempts WHERE outcome = 'retrying' AND http_status = 503`); n < 20 {
+			t.Errorf("recorded %d retrying attempts, want >= 20 (one per 503)", n)
+		}
+		e := statusOf(t, db, ids[0])
+		if e.SentAt == nil || e.RequestID == "" {
+			t.Errorf("sent email lacks sent_at or request id: %+v", e)
+		}
+		st, err := q.Stats(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Sent != int64(len(ids)) || st.Retried < 20 || st.QueueDepth != 0 {
+			t.Errorf("stats = %+v", st)
+		}
+	})
+}
+
+func TestRetryAfterIsHonoured(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFake()
+		f.fail = func(call int64, _ mail.Message) error {
+			if call == 1 {
+				return graphErr(429, true, 2*time.Second, "ApplicationThrottled")
+			}
+			return nil
+		}
+		q := newQueue(t, db, f, nil)
+		ids := enqueue(t, q, 1)
+		q.Start(context.Background())
+		waitFor(t, 30*time.Second, "email sent", func() bool { return statusOf(t, db, ids[0]).Status == jobs.StatusSent })
+		_, atts, err := jobs.GetEmail(context.Background(), db.SQL, ids[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(atts) != 2 || atts[0].HTTPStatus != 429 || atts[1].Outcome != jobs.StatusSent {
+			t.Fatalf("attempts = %+v", atts)
+		}
+		if gap := atts[1].StartedAt.Sub(atts[0].FinishedAt); gap < 2*time.Second {
+			t.Errorf("second attempt %s after the 429, want >= 2s (Retry-After)", gap)
+		}
+	})
+}
+
+func TestPermanentFailureStopsAtOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFake()
+		f.fail = func(int64, mail.Message) error { return graphErr(403, false, 0, "ErrorAccessDenied") }
+		var logBuf syncBuffer
+		q := newQueue(t, db, f, func(o *jobs.Options) { o.Logger = slog.New(slog.NewTextHandler(&logBuf, nil)) })
+		ids := enqueue(t, q, 1)
+		q.Start(context.Background())
+		waitFor(t, 30*time.Second, "email failed", func() bool { return statusOf(t, db, ids[0]).Status == jobs.StatusFailed })
+		e := statusOf(t, db, ids[0])
+		if e.Attempts != 1 || !strings.HasPrefix(e.LastError, "Graph email failed: 403 ") {
+			t.Errorf("email = %+v", e)
+		}
+		if !strings.Contains(logBuf.String(), "Graph email failed: 403 ") {
+			t.Errorf("log lacks the guide's message:\n%s", logBuf.String())
+		}
+		waitFor(t, 10*time.Second, "river job cancelled", func() bool {
+			return countWhere(t, db, `SELECT count(*) FROM river_job WHERE state = 'cancelled'`) == 1
+		})
+		if c := f.calls.Load(); c != 1 {
+			t.Errorf("provider called %d times, want 1", c)
+		}
+
+		// The admin fixes consent and retries: it is sent.
+		f.fail = nil
+		if err := q.RetryEmail(context.Background(), ids[0]); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 30*time.Second, "email sent after retry", func() bool { return statusOf(t, db, ids[0]).Status == jobs.StatusSent })
+		if err := q.RetryEmail(context.Background(), ids[0]); !errors.Is(err, jobs.ErrNotRetryable) {
+			t.Errorf("retry of a sent email: %v, want ErrNotRetryable", err)
+		}
+		if err := q.RetryEmail(context.Background(), 999999); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("retry of unknown email: %v, want ErrNotFound", err)
+		}
+	})
+}
+
+func TestGivesUpAfterMaxAttempts(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFake()
+		f.fail = func(int64, mail.Message) error { return graphErr(503, true, 0, "ServiceUnavailable") }
+		q := newQueue(t, db, f, func(o *jobs.Options) { o.MaxAttempts = 3 })
+		ids := enqueue(t, q, 1)
+		q.Start(context.Background())
+		waitFor(t, 30*time.Second, "email given up", func() bool { return statusOf(t, db, ids[0]).Status == jobs.StatusGivenUp })
+		e, atts, _ := jobs.GetEmail(context.Background(), db.SQL, ids[0])
+		if e.Attempts != 3 || len(atts) != 3 || atts[2].Outcome != jobs.StatusGivenUp {
+			t.Errorf("email = %+v, attempts = %+v", e, atts)
+		}
+		if !strings.Contains(e.LastError, "Graph email failed: 503") {
+			t.Errorf("last error = %q", e.LastError)
+		}
+	})
+}
+
+func TestStopMidQueueAndRestartDeliversTheRest(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFake()
+		f.latency = 20 * time.Millisecond
+		q1 := newQueue(t, db, f, nil)
+		ids := enqueue(t, q1, 30)
+		q1.Start(context.Background())
+		waitFor(t, 30*time.Second, "some sent", func() bool {
+			return countWhere(t, db, `SELECT count(*) FROM email_messages WHERE status = 'sent'`) >= 5
+		})
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if err := q1.Stop(ctx); err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+		sentAtStop := countWhere(t, db, `SELECT count(*) FROM email_messages WHERE status = 'sent'`)
+		if sentAtStop == len(ids) {
+			t.Skip("the queue finished before it was stopped; nothing left to restart")
+		}
+		q2 := newQueue(t, db, f, nil)
+		q2.Start(context.Background())
+		waitFor(t, 60*time.Second, "all sent after restart", func() bool {
+			return countWhere(t, db, `SELECT count(*) FROM email_messages WHERE status = 'sent'`) == len(ids)
+		})
+		total, dup := f.deliveredCount()
+		if total != len(ids) || len(dup) > 0 {
+			t.Errorf("delivered %d (duplicates %v), want %d once each", total, dup, len(ids))
+		}
+	})
+}
+
+func TestNeverMoreThanTheMailboxLimitAtOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFake()
+		f.latency = 30 * time.Millisecond
+		sender := fmt.Sprintf("shared%d@example.com", senderSeq.Add(1))
+		mod := func(o *jobs.Options) { o.Sender = sender; o.MaxConcurrentSends = 2 }
+		q1 := newQueue(t, db, f, mod)
+		q2 := newQueue(t, db, f, mod) // a second queue in the same process shares the limit
+		enqueue(t, q1, 24)
+		q1.Start(context.Background())
+		q2.Start(context.Background())
+		waitFor(t, 60*time.Second, "all sent", func() bool {
+			return countWhere(t, db, `SELECT count(*) FROM email_messages WHERE status = 'sent'`) == 24
+		})
+		if m := f.maxSeen.Load(); m > 2 || m < 1 {
+			t.Errorf("max concurrent sends = %d, want 1..2", m)
+		}
+	})
+}
+
+func TestSentEmailIsNeverSentAgain(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFake()
+		q := newQueue(t, db, f, nil)
+		ids := enqueue(t, q, 1)
+		// As if an earlier run had sent it and its job ran again.
+		if _, err := db.SQL.Exec(`UPDATE email_messages SET status = 'sent' WHERE id = $1`, ids[0]); err != nil {
+			t.Fatal(err)
+		}
+		q.Start(context.Background())
+		waitFor(t, 30*time.Second, "job completed", func() bool {
+			return countWhere(t, db, `SELECT count(*) FROM river_job WHERE state = 'completed'`) == 1
+		})
+		if c := f.calls.Load(); c != 0 {
+			t.Errorf("provider called %d times for a sent email", c)
+		}
+	})
+}
+
+func TestPeriodicJobRuns(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		q := newQueue(t, db, newFake(), nil)
+		var runs atomic.Int64
+		if err := q.AddPeriodic("test.tick", time.Second, func(context.Context) error { runs.Add(1); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if err := q.AddPeriodic("test.tick", time.Second, func(context.Context) error { return nil }); err == nil {
+			t.Error("duplicate name accepted")
+		}
+		if err := q.AddPeriodic("Bad Name", time.Second, func(context.Context) error { return nil }); err == nil {
+			t.Error("bad name accepted")
+		}
+		q.Start(context.Background())
+		waitFor(t, 30*time.Second, "periodic run", func() bool { return runs.Load() >= 1 })
+		if err := q.AddPeriodic("test.late", time.Second, func(context.Context) error { return nil }); err == nil {
+			t.Error("registration after Start accepted")
+		}
+	})
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

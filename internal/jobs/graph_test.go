@@ -1,0 +1,152 @@
+package jobs_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mocpcr/mocpcr/internal/auth"
+	"github.com/mocpcr/mocpcr/internal/jobs"
+	"github.com/mocpcr/mocpcr/internal/mail/graph"
+	"github.com/mocpcr/mocpcr/internal/mail/graphtest"
+	"github.com/mocpcr/mocpcr/internal/notify"
+	"github.com/mocpcr/mocpcr/internal/store"
+	"github.com/mocpcr/mocpcr/internal/store/storetest"
+)
+
+// graphSetup is the real Graph client against the Entra ID + Graph fake
+// over HTTP, a queue working its email, and a notifier writing to it.
+type graphSetup struct {
+	fake     *graphtest.Server
+	queue    *jobs.Queue
+	notifier *notify.Notifier
+	users    []int64
+	log      *syncBuffer
+}
+
+func newGraphSetup(t *testing.T, db *store.DB, users int) *graphSetup {
+	t.Helper()
+	g := &graphSetup{fake: graphtest.New(), log: &syncBuffer{}}
+	t.Cleanup(g.fake.Close)
+	logger := slog.New(slog.NewTextHandler(g.log, nil))
+	client, err := graph.New(graph.Config{
+		TenantID: graphtest.TenantID, ClientID: graphtest.ClientID, ClientSecret: graphtest.ClientSecret,
+		Sender: graphtest.Sender, AuthorityHost: g.fake.URL, GraphEndpoint: g.fake.URL, RequestTimeout: 5 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.queue = newQueue(t, db, client, func(o *jobs.Options) { o.Logger = logger; o.MaxAttempts = 100 })
+	g.notifier = &notify.Notifier{Emails: notify.JobEmails{Jobs: g.queue, BaseURL: "https://moc.example.com"}, BaseURL: "https://moc.example.com", Dialect: db.Dialect}
+	for i := range users {
+		u, err := auth.CreateUser(context.Background(), db.SQL, auth.NewUser{Email: fmt.Sprintf("u%d@example.com", i), Name: fmt.Sprintf("User %d", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		g.users = append(g.users, u.ID)
+	}
+	return g
+}
+
+func (g *graphSetup) notify(t *testing.T, db *store.DB, title string) {
+	t.Helper()
+	err := db.Tx(context.Background(), func(tx *sql.Tx) error {
+		return g.notifier.Notify(context.Background(), tx, notify.Event{Type: notify.TypeApprovalRequested, Title: title, Link: "/changes/7", Recipients: g.users})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestGraphOutageThenRecovery(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		g := newGraphSetup(t, db, 5)
+		g.fake.FailUnavailable(-1, "")
+		for i := range 4 {
+			g.notify(t, db, fmt.Sprintf("event %d", i))
+		}
+		// Every notification exists at once, whatever Graph does.
+		if n := countWhere(t, db, `SELECT count(*) FROM notifications`); n != 20 {
+			t.Fatalf("notifications = %d, want 20", n)
+		}
+		g.queue.Start(context.Background())
+		waitFor(t, 30*time.Second, "503s recorded", func() bool {
+			return countWhere(t, db, `SELECT count(*) FROM email_attempts WHERE http_status = 503`) >= 20
+		})
+		if n := countWhere(t, db, `SELECT count(*) FROM email_messages WHERE status = 'sent'`); n != 0 {
+			t.Fatalf("%d sent during the outage", n)
+		}
+		g.fake.Recover()
+		waitFor(t, 60*time.Second, "all sent after recovery", func() bool {
+			return countWhere(t, db, `SELECT count(*) FROM email_messages WHERE status = 'sent'`) == 20
+		})
+		seen := map[string]int{}
+		for _, m := range g.fake.Messages() {
+			for _, h := range m.Message.InternetMessageHeaders {
+				if h.Name == "X-Mocpcr-Email-Id" {
+					seen[h.Value]++
+				}
+			}
+		}
+		if len(seen) != 20 {
+			t.Errorf("Graph accepted %d distinct emails, want 20", len(seen))
+		}
+		for id, n := range seen {
+			if n != 1 {
+				t.Errorf("email %s accepted %d times", id, n)
+			}
+		}
+		if m := g.fake.MaxInFlight(); m > 4 {
+			t.Errorf("max concurrent sendMail = %d, want <= 4", m)
+		}
+	})
+}
+
+func TestGraphRetryAfter(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		g := newGraphSetup(t, db, 1)
+		g.fake.Throttle(1, "2")
+		g.notify(t, db, "throttled")
+		g.queue.Start(context.Background())
+		waitFor(t, 30*time.Second, "sent", func() bool {
+			return countWhere(t, db, `SELECT count(*) FROM email_messages WHERE status = 'sent'`) == 1
+		})
+		list, _ := jobs.ListEmails(context.Background(), db.SQL, jobs.EmailFilter{})
+		_, atts, _ := jobs.GetEmail(context.Background(), db.SQL, list[0].ID)
+		if len(atts) != 2 || atts[0].HTTPStatus != 429 || atts[0].RequestID == "" {
+			t.Fatalf("attempts = %+v", atts)
+		}
+		if gap := atts[1].StartedAt.Sub(atts[0].FinishedAt); gap < 2*time.Second {
+			t.Errorf("retried %s after a 429 with Retry-After: 2", gap)
+		}
+	})
+}
+
+func TestGraphForbiddenGivesUpAtOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		g := newGraphSetup(t, db, 1)
+		g.fake.SetAccessDenied(true)
+		g.notify(t, db, "forbidden")
+		g.queue.Start(context.Background())
+		waitFor(t, 30*time.Second, "failed", func() bool {
+			return countWhere(t, db, `SELECT count(*) FROM email_messages WHERE status = 'failed'`) == 1
+		})
+		list, _ := jobs.ListEmails(context.Background(), db.SQL, jobs.EmailFilter{Status: jobs.StatusFailed})
+		if len(list) != 1 || list[0].Attempts != 1 || !strings.HasPrefix(list[0].LastError, "Graph email failed: 403 ") {
+			t.Fatalf("delivery log = %+v", list)
+		}
+		if !strings.Contains(g.log.String(), "Graph email failed: 403 ") {
+			t.Errorf("log lacks the guide's message:\n%s", g.log.String())
+		}
+		if n := g.fake.SendRequests(); n != 1 {
+			t.Errorf("sendMail called %d times, want 1", n)
+		}
+		if n := countWhere(t, db, `SELECT count(*) FROM notifications`); n != 1 {
+			t.Errorf("the in-app notification is missing")
+		}
+	})
+}

@@ -1,0 +1,300 @@
+// Package jobs is mocpcr's durable background work: a River queue in the
+// application's own database (the embedded SQLite file or PostgreSQL), the
+// email delivery worker with its delivery log, and periodic jobs that run
+// once per cluster.
+//
+// Everything River-specific lives here. Other packages see three things:
+// EnqueueEmailTx (inside their own *sql.Tx), AddPeriodic, and Stats.
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+
+	"github.com/mocpcr/mocpcr/internal/mail"
+	"github.com/mocpcr/mocpcr/internal/store"
+)
+
+// Queue names. Email has its own queue so that periodic work never takes a
+// send slot, and the send slots never exceed the mailbox limit.
+const (
+	queueEmail    = "email"
+	queuePeriodic = "periodic"
+)
+
+// Options configure the queue. Zero values take the documented defaults.
+type Options struct {
+	// Provider delivers email. Required for sending; nil queues email that
+	// stays queued until a process with a provider works it.
+	Provider mail.Provider
+	// Sender is the mailbox email is sent from (GRAPH_MAIL_SENDER); the
+	// concurrency limit is per sender mailbox.
+	Sender string
+	// MaxConcurrentSends caps concurrent sends per sender mailbox in this
+	// process (GRAPH_MAX_CONCURRENT_SENDS). Default 4.
+	MaxConcurrentSends int
+	// MaxAttempts is how many delivery attempts an email gets before it is
+	// given up (MOCPCR_EMAIL_MAX_ATTEMPTS). Default 10.
+	MaxAttempts int
+	// SendTimeout bounds one provider call. Default 30 s.
+	SendTimeout time.Duration
+	// RescueStuckAfter is how long a job may stay running before River's
+	// rescuer assumes its process died and makes it available again. It
+	// must exceed SendTimeout. Default SendTimeout + 2 minutes.
+	RescueStuckAfter time.Duration
+	// RetryBase and RetryMax shape the exponential backoff between
+	// retryable failures: RetryBase·2^(n-1), capped at RetryMax, with ±25 %
+	// jitter, and never less than the provider's Retry-After. Defaults 10 s
+	// and 30 min.
+	RetryBase, RetryMax time.Duration
+	// PollInterval is how often workers look for new jobs when no
+	// notification tells them. Default 250 ms on SQLite, 1 s on PostgreSQL
+	// (where LISTEN/NOTIFY wakes them at once).
+	PollInterval time.Duration
+	// ClientID names this process among River clients; default River's.
+	ClientID string
+	Logger   *slog.Logger
+	// Now is the clock for the delivery log; tests replace it.
+	Now func() time.Time
+	// Jitter returns a factor in [0.75, 1.25); tests replace it.
+	Jitter func() float64
+}
+
+// runner is the part of a River client that works jobs; its transaction
+// type differs per driver, so it is kept behind this interface.
+type runner interface {
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
+	StopAndCancel(ctx context.Context) error
+	PeriodicJobs() *river.PeriodicJobBundle
+}
+
+// Queue is the job queue of one process.
+type Queue struct {
+	db  *store.DB
+	opt Options
+	log *slog.Logger
+
+	// inserter takes our own *sql.Tx: on SQLite it is the working client
+	// itself; on PostgreSQL an insert-only client over database/sql on
+	// the same tables, because app transactions are database/sql.
+	inserter *river.Client[*sql.Tx]
+	// worker works the jobs: riversqlite on SQLite, riverpgxv5 on PostgreSQL.
+	worker runner
+	// riverDB is River's own SQLite handle (nil on PostgreSQL).
+	riverDB *sql.DB
+
+	limiter *limiter
+	stats   counters
+
+	mu       sync.Mutex
+	periodic map[string]func(ctx context.Context) error
+	started  bool
+}
+
+// New builds the queue on db and applies River's migrations (after ours,
+// which the caller has applied). It starts nothing.
+func New(ctx context.Context, db *store.DB, opt Options) (*Queue, error) {
+	if opt.MaxConcurrentSends <= 0 {
+		opt.MaxConcurrentSends = 4
+	}
+	if opt.MaxAttempts <= 0 {
+		opt.MaxAttempts = 10
+	}
+	if opt.SendTimeout <= 0 {
+		opt.SendTimeout = 30 * time.Second
+	}
+	if opt.RescueStuckAfter <= opt.SendTimeout {
+		opt.RescueStuckAfter = opt.SendTimeout + 2*time.Minute
+	}
+	if opt.RetryBase <= 0 {
+		opt.RetryBase = 10 * time.Second
+	}
+	if opt.RetryMax <= 0 {
+		opt.RetryMax = 30 * time.Minute
+	}
+	if opt.PollInterval <= 0 {
+		opt.PollInterval = time.Second
+		if db.Dialect == store.SQLite {
+			opt.PollInterval = 250 * time.Millisecond
+		}
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Jitter == nil {
+		opt.Jitter = defaultJitter
+	}
+	q := &Queue{
+		db: db, opt: opt, log: opt.Logger,
+		limiter:  mailboxLimiter(opt.Sender, opt.MaxConcurrentSends),
+		periodic: map[string]func(context.Context) error{},
+	}
+
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &emailWorker{q: q})
+	river.AddWorker(workers, &periodicWorker{q: q})
+	cfg := &river.Config{
+		ID:                opt.ClientID,
+		Logger:            riverLogger(opt.Logger),
+		FetchPollInterval: opt.PollInterval,
+		// A freed send slot is refilled within 5 ms: with 4 slots and a
+		// 50 ms provider this gives ~70 emails/s against a ceiling of 80
+		// (River's default 100 ms cooldown halved that).
+		FetchCooldown:        min(opt.PollInterval, 5*time.Millisecond),
+		JobTimeout:           opt.SendTimeout + 30*time.Second,
+		RescueStuckJobsAfter: opt.RescueStuckAfter + 30*time.Second,
+		MaxAttempts:          riverMaxAttempts,
+		Queues: map[string]river.QueueConfig{
+			queueEmail:    {MaxWorkers: opt.MaxConcurrentSends},
+			queuePeriodic: {MaxWorkers: 2},
+		},
+		Workers: workers,
+		// Sent and cancelled jobs are kept a day for River's own
+		// inspection; the delivery log is the lasting record.
+		CompletedJobRetentionPeriod: 24 * time.Hour,
+		CancelledJobRetentionPeriod: 7 * 24 * time.Hour,
+	}
+
+	switch db.Dialect {
+	case store.SQLite:
+		// River gets its own handle on the same file with one connection,
+		// as riversqlite advises; the app's handle keeps its readers.
+		rdb, err := sql.Open("sqlite", store.SQLiteDSN(db.Path))
+		if err != nil {
+			return nil, fmt.Errorf("open job queue database: %w", err)
+		}
+		rdb.SetMaxOpenConns(1)
+		q.riverDB = rdb
+		driver := riversqlite.New(rdb)
+		if err := migrateRiver(ctx, driver); err != nil {
+			rdb.Close()
+			return nil, err
+		}
+		c, err := river.NewClient(driver, cfg)
+		if err != nil {
+			rdb.Close()
+			return nil, fmt.Errorf("create job queue: %w", err)
+		}
+		q.inserter, q.worker = c, c
+	case store.Postgres:
+		if err := migrateRiver(ctx, riverpgxv5.New(db.Pool)); err != nil {
+			return nil, err
+		}
+		w, err := river.NewClient[pgx.Tx](riverpgxv5.New(db.Pool), cfg)
+		if err != nil {
+			return nil, fmt.Errorf("create job queue: %w", err)
+		}
+		ins, err := river.NewClient(riverdatabasesql.New(db.SQL), &river.Config{
+			Logger:      riverLogger(opt.Logger),
+			MaxAttempts: riverMaxAttempts,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("create job inserter: %w", err)
+		}
+		q.inserter, q.worker = ins, w
+	default:
+		return nil, fmt.Errorf("job queue: unsupported database %q", db.Dialect)
+	}
+	return q, nil
+}
+
+// riverMaxAttempts is River's own limit. Provider failures do not count
+// against it (they snooze, and the delivery log counts attempts against
+// Options.MaxAttempts); it only stops a job that keeps failing for other
+// reasons, such as a process killed mid-send again and again.
+const riverMaxAttempts = 25
+
+func migrateRiver[TTx any](ctx context.Context, driver riverdriver.Driver[TTx]) error {
+	m, err := rivermigrate.New[TTx](driver, nil)
+	if err != nil {
+		return fmt.Errorf("job queue migrations: %w", err)
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("job queue migrations: %w", err)
+	}
+	return nil
+}
+
+// riverLogger keeps River's chatter out of the info log.
+func riverLogger(l *slog.Logger) *slog.Logger {
+	return slog.New(levelFloor{l.Handler(), slog.LevelWarn})
+}
+
+type levelFloor struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h levelFloor) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+func (h levelFloor) WithAttrs(a []slog.Attr) slog.Handler {
+	return levelFloor{h.Handler.WithAttrs(a), h.min}
+}
+func (h levelFloor) WithGroup(n string) slog.Handler {
+	return levelFloor{h.Handler.WithGroup(n), h.min}
+}
+
+// Start begins working jobs: queued and retrying email from before a
+// restart is picked up, and jobs a dead process left running are rescued
+// after Options.RescueStuckAfter.
+func (q *Queue) Start(ctx context.Context) error {
+	q.mu.Lock()
+	q.started = true
+	q.mu.Unlock()
+	if err := q.worker.Start(ctx); err != nil {
+		return fmt.Errorf("start job queue: %w", err)
+	}
+	return nil
+}
+
+// Stop stops fetching jobs and waits for the ones in flight to finish (or
+// for ctx to end, after which their contexts are cancelled and they are
+// snoozed for the next start).
+func (q *Queue) Stop(ctx context.Context) error {
+	q.mu.Lock()
+	started := q.started
+	q.started = false
+	q.mu.Unlock()
+	if !started {
+		return nil
+	}
+	err := q.worker.Stop(ctx)
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		hard, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		err = q.worker.StopAndCancel(hard)
+	}
+	return err
+}
+
+// Close releases River's own database handle. Call after Stop.
+func (q *Queue) Close() error {
+	if q.riverDB != nil {
+		return q.riverDB.Close()
+	}
+	return nil
+}
+
+// Provider is the mail provider the queue sends through.
+func (q *Queue) Provider() mail.Provider { return q.opt.Provider }
+
+// Sender is the sender mailbox the queue's limit applies to.
+func (q *Queue) Sender() string { return q.opt.Sender }

@@ -1,0 +1,137 @@
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/mocpcr/mocpcr/internal/store"
+)
+
+// EmailRecord is one row of the delivery log.
+type EmailRecord struct {
+	ID             int64      `json:"id"`
+	NotificationID int64      `json:"notification_id,omitempty"`
+	UserID         int64      `json:"user_id,omitempty"`
+	Kind           string     `json:"kind"`
+	ToEmail        string     `json:"to"`
+	ToName         string     `json:"to_name,omitempty"`
+	Subject        string     `json:"subject"`
+	Status         string     `json:"status"`
+	Attempts       int        `json:"attempts"`
+	LastError      string     `json:"last_error,omitempty"`
+	JobID          int64      `json:"job_id,omitempty"`
+	RequestID      string     `json:"request_id,omitempty"`
+	CreatedAt      time.Time  `json:"created_at"`
+	UpdatedAt      time.Time  `json:"updated_at"`
+	NextAttemptAt  *time.Time `json:"next_attempt_at,omitempty"`
+	SentAt         *time.Time `json:"sent_at,omitempty"`
+}
+
+// Retryable reports whether an admin may retry the email now.
+func (e EmailRecord) Retryable() bool { return e.Status == StatusFailed || e.Status == StatusGivenUp }
+
+// Attempt is one delivery attempt.
+type Attempt struct {
+	Attempt      int       `json:"attempt"`
+	StartedAt    time.Time `json:"started_at"`
+	FinishedAt   time.Time `json:"finished_at"`
+	Outcome      string    `json:"outcome"`
+	HTTPStatus   int       `json:"http_status,omitempty"`
+	ErrorCode    string    `json:"error_code,omitempty"`
+	ErrorMessage string    `json:"error_message,omitempty"`
+	RequestID    string    `json:"request_id,omitempty"`
+	DurationMS   int64     `json:"duration_ms"`
+}
+
+// Statuses lists every delivery status, for filters.
+var Statuses = []string{StatusQueued, StatusSending, StatusSent, StatusRetrying, StatusFailed, StatusGivenUp}
+
+// EmailFilter selects delivery log rows, newest first.
+type EmailFilter struct {
+	// Status is one of Statuses, or empty for all.
+	Status string
+	// BeforeID pages: only rows with a smaller id.
+	BeforeID int64
+	// Limit is 1..200; default 50.
+	Limit int
+	// NotificationID limits to the emails of one notification.
+	NotificationID int64
+}
+
+const emailColumns = `id, notification_id, user_id, kind, to_email, to_name, subject, status, attempts, last_error,
+	job_id, request_id, created_at, updated_at, next_attempt_at, sent_at`
+
+func scanEmail(sc interface{ Scan(...any) error }) (EmailRecord, error) {
+	var e EmailRecord
+	var nid, uid, jid sql.NullInt64
+	var next, sent sql.NullTime
+	err := sc.Scan(&e.ID, &nid, &uid, &e.Kind, &e.ToEmail, &e.ToName, &e.Subject, &e.Status, &e.Attempts, &e.LastError,
+		&jid, &e.RequestID, &e.CreatedAt, &e.UpdatedAt, &next, &sent)
+	e.NotificationID, e.UserID, e.JobID = nid.Int64, uid.Int64, jid.Int64
+	if next.Valid {
+		t := next.Time.UTC()
+		e.NextAttemptAt = &t
+	}
+	if sent.Valid {
+		t := sent.Time.UTC()
+		e.SentAt = &t
+	}
+	e.CreatedAt, e.UpdatedAt = e.CreatedAt.UTC(), e.UpdatedAt.UTC()
+	return e, err
+}
+
+// ListEmails returns delivery log rows, newest first.
+func ListEmails(ctx context.Context, q store.Querier, f EmailFilter) ([]EmailRecord, error) {
+	if f.Status != "" && !slices.Contains(Statuses, f.Status) {
+		return nil, fmt.Errorf("status must be one of queued, sending, sent, retrying, failed, given_up, got %q", f.Status)
+	}
+	if f.Limit <= 0 || f.Limit > 200 {
+		f.Limit = 50
+	}
+	query := `SELECT ` + emailColumns + ` FROM email_messages WHERE ($1 = '' OR status = $1) AND ($2 = 0 OR id < $2) AND ($3 = 0 OR notification_id = $3) ORDER BY id DESC LIMIT $4`
+	rows, err := q.QueryContext(ctx, query, f.Status, f.BeforeID, f.NotificationID, f.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("list emails: %w", err)
+	}
+	defer rows.Close()
+	var out []EmailRecord
+	for rows.Next() {
+		e, err := scanEmail(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list emails: %w", err)
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// GetEmail returns one delivery log row and its attempts, oldest first.
+func GetEmail(ctx context.Context, q store.Querier, id int64) (EmailRecord, []Attempt, error) {
+	e, err := scanEmail(q.QueryRowContext(ctx, `SELECT `+emailColumns+` FROM email_messages WHERE id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return e, nil, store.ErrNotFound
+	}
+	if err != nil {
+		return e, nil, fmt.Errorf("get email %d: %w", id, err)
+	}
+	rows, err := q.QueryContext(ctx, `SELECT attempt, started_at, finished_at, outcome, http_status, error_code, error_message, request_id, duration_ms
+		FROM email_attempts WHERE message_id = $1 ORDER BY id`, id)
+	if err != nil {
+		return e, nil, fmt.Errorf("get email %d attempts: %w", id, err)
+	}
+	defer rows.Close()
+	var atts []Attempt
+	for rows.Next() {
+		var a Attempt
+		if err := rows.Scan(&a.Attempt, &a.StartedAt, &a.FinishedAt, &a.Outcome, &a.HTTPStatus, &a.ErrorCode, &a.ErrorMessage, &a.RequestID, &a.DurationMS); err != nil {
+			return e, nil, fmt.Errorf("get email %d attempts: %w", id, err)
+		}
+		a.StartedAt, a.FinishedAt = a.StartedAt.UTC(), a.FinishedAt.UTC()
+		atts = append(atts, a)
+	}
+	return e, atts, rows.Err()
+}

@@ -1,0 +1,212 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/mocpcr/mocpcr/internal/store"
+)
+
+// Channel is the PostgreSQL NOTIFY channel Notify signals on; the payload
+// is the recipient's user id.
+const Channel = "mocpcr_notifications"
+
+// Hub tells open browsers that a user has new notifications. It carries
+// only "user N has something new"; subscribers read the notifications
+// from the database, so a missed or doubled signal costs nothing.
+//
+// Where the signals come from:
+//   - PostgreSQL: Notify issues pg_notify inside the event's transaction,
+//     so it fires only on commit, and every replica's hub LISTENs on a
+//     dedicated connection: an event on one replica reaches browsers
+//     connected to any replica.
+//   - SQLite: the hub polls the newest notification id (an index lookup)
+//     while anyone is subscribed. It sees only committed rows, and also
+//     sees rows written by another process on the same file.
+type Hub struct {
+	db  *store.DB
+	log *slog.Logger
+	// PollInterval is the SQLite poll period; default 100 ms.
+	PollInterval time.Duration
+
+	mu   sync.Mutex
+	subs map[int64]map[*Subscription]struct{}
+}
+
+// NewHub returns a hub for db. Call Run to start it.
+func NewHub(db *store.DB, logger *slog.Logger) *Hub {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Hub{db: db, log: logger, PollInterval: 100 * time.Millisecond, subs: map[int64]map[*Subscription]struct{}{}}
+}
+
+// Subscription receives a signal on C whenever its user may have new
+// notifications. C holds at most one pending signal.
+type Subscription struct {
+	C      <-chan struct{}
+	c      chan struct{}
+	userID int64
+	hub    *Hub
+}
+
+// Subscribe starts signals for userID. Close the subscription when done.
+func (h *Hub) Subscribe(userID int64) *Subscription {
+	c := make(chan struct{}, 1)
+	s := &Subscription{C: c, c: c, userID: userID, hub: h}
+	h.mu.Lock()
+	if h.subs[userID] == nil {
+		h.subs[userID] = map[*Subscription]struct{}{}
+	}
+	h.subs[userID][s] = struct{}{}
+	h.mu.Unlock()
+	return s
+}
+
+// Close stops the subscription's signals.
+func (s *Subscription) Close() {
+	h := s.hub
+	h.mu.Lock()
+	delete(h.subs[s.userID], s)
+	if len(h.subs[s.userID]) == 0 {
+		delete(h.subs, s.userID)
+	}
+	h.mu.Unlock()
+}
+
+// Publish signals userID's subscribers in this process. It never blocks.
+func (h *Hub) Publish(userID int64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for s := range h.subs[userID] {
+		select {
+		case s.c <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// publishAll signals everyone, after a gap in which signals may have been
+// missed (a lost LISTEN connection).
+func (h *Hub) publishAll() {
+	h.mu.Lock()
+	users := make([]int64, 0, len(h.subs))
+	for u := range h.subs {
+		users = append(users, u)
+	}
+	h.mu.Unlock()
+	for _, u := range users {
+		h.Publish(u)
+	}
+}
+
+func (h *Hub) subscribers() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.subs)
+}
+
+// Run feeds the hub until ctx ends. Its goroutine is owned by the caller,
+// which waits for Run to return.
+func (h *Hub) Run(ctx context.Context) error {
+	if h.db.Dialect == store.Postgres {
+		return h.listen(ctx)
+	}
+	return h.poll(ctx)
+}
+
+func (h *Hub) poll(ctx context.Context) error {
+	var last int64
+	primed := false
+	t := time.NewTicker(h.PollInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		if h.subscribers() == 0 {
+			primed = false
+			continue
+		}
+		if !primed {
+			// Streams read their own starting point; only newer rows matter.
+			if err := h.db.SQL.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM notifications`).Scan(&last); err != nil {
+				h.log.WarnContext(ctx, "live notifications: poll failed", "err", err)
+				continue
+			}
+			primed = true
+			h.publishAll()
+			continue
+		}
+		rows, err := h.db.SQL.QueryContext(ctx, `SELECT id, user_id FROM notifications WHERE id > $1 ORDER BY id LIMIT 1000`, last)
+		if err != nil {
+			if ctx.Err() == nil {
+				h.log.WarnContext(ctx, "live notifications: poll failed", "err", err)
+			}
+			continue
+		}
+		users := map[int64]bool{}
+		for rows.Next() {
+			var id, uid int64
+			if err := rows.Scan(&id, &uid); err == nil {
+				last, users[uid] = id, true
+			}
+		}
+		rows.Close()
+		for u := range users {
+			h.Publish(u)
+		}
+	}
+}
+
+func (h *Hub) listen(ctx context.Context) error {
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		err := h.listenOnce(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		h.log.WarnContext(ctx, "live notifications: LISTEN connection lost; reconnecting", "err", err, "in", backoff.String())
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 10*time.Second)
+	}
+	return nil
+}
+
+// listenOnce holds one pool connection for LISTEN until it fails.
+func (h *Hub) listenOnce(ctx context.Context) error {
+	pc, err := h.db.Pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	// A connection that was LISTENing must not go back to the pool.
+	conn := pc.Hijack()
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "LISTEN "+Channel); err != nil {
+		return err
+	}
+	// Anything committed while we were not listening is picked up now.
+	h.publishAll()
+	for {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
+			if errors.Is(err, context.Canceled) {
+				return nil
+			}
+			return err
+		}
+		if uid, err := strconv.ParseInt(n.Payload, 10, 64); err == nil {
+			h.Publish(uid)
+		}
+	}
+}

@@ -1,0 +1,348 @@
+package web
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/mail"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mocpcr/mocpcr/internal/auth"
+	"github.com/mocpcr/mocpcr/internal/config"
+	"github.com/mocpcr/mocpcr/internal/jobs"
+	mailpkg "github.com/mocpcr/mocpcr/internal/mail"
+	"github.com/mocpcr/mocpcr/internal/store"
+)
+
+func emailFilter(r *http.Request) (jobs.EmailFilter, error) {
+	q := r.URL.Query()
+	f := jobs.EmailFilter{Status: q.Get("status"), Limit: 50}
+	if v := q.Get("before"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			return f, fmt.Errorf("before must be an email id, got %q", v)
+		}
+		f.BeforeID = n
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 200 {
+			return f, fmt.Errorf("limit must be a whole number from 1 to 200, got %q", v)
+		}
+		f.Limit = n
+	}
+	return f, nil
+}
+
+func (s *Server) apiAdminEmails(w http.ResponseWriter, r *http.Request) {
+	if s.apiAdmin(w, r, auth.ActionViewEmailAdmin) == nil {
+		return
+	}
+	f, err := emailFilter(r)
+	var list []jobs.EmailRecord
+	if err == nil {
+		list, err = jobs.ListEmails(r.Context(), s.DB.SQL, f)
+		if err != nil && strings.HasPrefix(err.Error(), "status must") {
+			writeJSONError(w, r, http.StatusBadRequest, err.Error())
+			return
+		}
+		if err != nil {
+			s.apiInternal(w, r, err)
+			return
+		}
+	} else {
+		writeJSONError(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	resp := map[string]any{"emails": emptyIfNil(list), "next_before": ""}
+	if len(list) == f.Limit {
+		resp["next_before"] = strconv.FormatInt(list[len(list)-1].ID, 10)
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func emptyIfNil(l []jobs.EmailRecord) []jobs.EmailRecord {
+	if l == nil {
+		return []jobs.EmailRecord{}
+	}
+	return l
+}
+
+func (s *Server) retryEmail(ctx context.Context, id int64) error {
+	if s.notify.Jobs == nil {
+		return errors.New("the email queue is not running in this process")
+	}
+	return s.notify.Jobs.RetryEmail(ctx, id)
+}
+
+func (s *Server) apiAdminRetryEmail(w http.ResponseWriter, r *http.Request) {
+	if s.apiAdmin(w, r, auth.ActionSendEmailAdmin) == nil {
+		return
+	}
+	id, ok := idParam(r)
+	if !ok {
+		writeJSONError(w, r, http.StatusNotFound, "no such email")
+		return
+	}
+	err := s.retryEmail(r.Context(), id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		writeJSONError(w, r, http.StatusNotFound, "no such email")
+	case errors.Is(err, jobs.ErrNotRetryable):
+		writeJSONError(w, r, http.StatusConflict, err.Error())
+	case err != nil:
+		s.apiInternal(w, r, err)
+	default:
+		e, _, err := jobs.GetEmail(r.Context(), s.DB.SQL, id)
+		if err != nil {
+			s.apiInternal(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, e)
+	}
+}
+
+type emailLogData struct {
+	Emails   []jobs.EmailRecord
+	Status   string
+	Statuses []string
+	NextURL  string
+}
+
+func (s *Server) adminEmailLogPage(w http.ResponseWriter, r *http.Request) {
+	if s.pageAdmin(w, r, auth.ActionViewEmailAdmin) == nil {
+		return
+	}
+	f, err := emailFilter(r)
+	var list []jobs.EmailRecord
+	if err == nil {
+		list, err = jobs.ListEmails(r.Context(), s.DB.SQL, f)
+	}
+	if err != nil && (strings.HasPrefix(err.Error(), "status must") || strings.HasPrefix(err.Error(), "before") || strings.HasPrefix(err.Error(), "limit")) {
+		s.render(w, r, http.StatusBadRequest, "notfound.html", &Page{Title: "Bad request", Data: err.Error()})
+		return
+	}
+	if err != nil {
+		s.Logger.ErrorContext(r.Context(), "email log", "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	d := emailLogData{Emails: list, Status: f.Status, Statuses: jobs.Statuses}
+	if len(list) == f.Limit {
+		v := url.Values{"before": {strconv.FormatInt(list[len(list)-1].ID, 10)}}
+		if f.Status != "" {
+			v.Set("status", f.Status)
+		}
+		d.NextURL = "/admin/email/log?" + v.Encode()
+	}
+	s.render(w, r, http.StatusOK, "admin_email_log.html", &Page{Title: "Email delivery log", Flash: r.URL.Query().Get("flash"), Data: d})
+}
+
+func (s *Server) adminEmailRetryForm(w http.ResponseWriter, r *http.Request) {
+	if s.pageAdmin(w, r, auth.ActionSendEmailAdmin) == nil {
+		return
+	}
+	id, ok := idParam(r)
+	if !ok {
+		s.render(w, r, http.StatusNotFound, "notfound.html", &Page{Title: "Not found", Data: "There is no such email."})
+		return
+	}
+	err := s.retryEmail(r.Context(), id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		s.render(w, r, http.StatusNotFound, "notfound.html", &Page{Title: "Not found", Data: "There is no such email."})
+	case err != nil && !errors.Is(err, jobs.ErrNotRetryable):
+		s.Logger.ErrorContext(r.Context(), "retry email", "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+	case err != nil:
+		back(w, r, "/admin/email/log", err.Error())
+	default:
+		back(w, r, "/admin/email/log", fmt.Sprintf("Email %d is queued again.", id))
+	}
+}
+
+// emailAdminData is the admin email page's content.
+type emailAdminData struct {
+	Provider      string
+	Dev           bool
+	Sender        string
+	MaxConcurrent int
+	MaxAttempts   int
+	SecretExpires time.Time
+	// SecretDaysLeft is days until the client secret expires (negative
+	// when it has); meaningful when SecretExpires is set.
+	SecretDaysLeft int
+	SecretWarning  string
+	CheckResult    string
+	CheckOK        bool
+	TestTo         string
+	Stats          jobs.Stats
+}
+
+// SecretWarning says what an admin must do about the client secret's
+// expiry: from 30 days before it. Empty when nothing is due.
+func SecretWarning(cfg *config.Config, now time.Time) string {
+	if cfg.SecretExpiresOn.IsZero() {
+		return ""
+	}
+	days := int(cfg.SecretExpiresOn.Sub(now.UTC().Truncate(24*time.Hour)).Hours() / 24)
+	switch {
+	case days < 0:
+		return fmt.Sprintf("The Azure client secret expired on %s: Graph email fails until AZURE_CLIENT_SECRET holds a new secret Value (Certificates & secrets → New client secret), and the server is restarted.", cfg.SecretExpiresOn.Format(time.DateOnly))
+	case days <= 30:
+		return fmt.Sprintf("The Azure client secret expires on %s (in %d days). Create a new client secret, put its Value in AZURE_CLIENT_SECRET and AZURE_CLIENT_SECRET_EXPIRES_ON, restart, confirm email is sent, then delete the old secret.", cfg.SecretExpiresOn.Format(time.DateOnly), days)
+	}
+	return ""
+}
+
+func (s *Server) emailAdminData(r *http.Request) emailAdminData {
+	d := emailAdminData{
+		Provider: s.Config.EmailProvider, Dev: s.Config.EmailProvider == config.EmailDev, Sender: s.Config.MailSender,
+		MaxConcurrent: s.Config.MailboxConcurrent, MaxAttempts: s.Config.EmailMaxAttempts,
+		SecretExpires: s.Config.SecretExpiresOn, SecretWarning: SecretWarning(s.Config, s.Now()),
+	}
+	if s.notify.Mail != nil {
+		d.Provider = s.notify.Mail.Name()
+	}
+	if !d.SecretExpires.IsZero() {
+		d.SecretDaysLeft = int(d.SecretExpires.Sub(s.Now().UTC().Truncate(24*time.Hour)).Hours() / 24)
+	}
+	if s.notify.Jobs != nil {
+		d.Stats, _ = s.notify.Jobs.Stats(r.Context())
+	}
+	return d
+}
+
+func (s *Server) adminEmailPage(w http.ResponseWriter, r *http.Request) {
+	if s.pageAdmin(w, r, auth.ActionViewEmailAdmin) == nil {
+		return
+	}
+	s.render(w, r, http.StatusOK, "admin_email.html", &Page{Title: "Email", Flash: r.URL.Query().Get("flash"), Data: s.emailAdminData(r)})
+}
+
+func (s *Server) adminEmailCheck(w http.ResponseWriter, r *http.Request) {
+	if s.pageAdmin(w, r, auth.ActionSendEmailAdmin) == nil {
+		return
+	}
+	d := s.emailAdminData(r)
+	switch {
+	case s.notify.CheckMail == nil && d.Dev:
+		d.CheckOK, d.CheckResult = true, "The dev mailbox is in use: mail is not leaving this machine. Nothing to check."
+	case s.notify.CheckMail == nil:
+		d.CheckResult = "This process has no email provider to check."
+	default:
+		ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
+		msg, err := s.notify.CheckMail(ctx)
+		cancel()
+		if err != nil {
+			d.CheckResult = err.Error()
+		} else {
+			d.CheckOK, d.CheckResult = true, msg
+		}
+	}
+	s.render(w, r, http.StatusOK, "admin_email.html", &Page{Title: "Email", Data: d})
+}
+
+// adminEmailTest queues a test email like any other, so it shows in the
+// delivery log with its attempts.
+func (s *Server) adminEmailTest(w http.ResponseWriter, r *http.Request) {
+	u := s.pageAdmin(w, r, auth.ActionSendEmailAdmin)
+	if u == nil {
+		return
+	}
+	d := s.emailAdminData(r)
+	d.TestTo = strings.TrimSpace(r.PostFormValue("to"))
+	if a, err := mail.ParseAddress(d.TestTo); err != nil || a.Address != d.TestTo {
+		s.render(w, r, http.StatusBadRequest, "admin_email.html", &Page{Title: "Email", Data: d,
+			Errors: map[string]string{"to": fmt.Sprintf("To must be an email address like jane.doe@example.com, got %q", d.TestTo)}})
+		return
+	}
+	if s.notify.Jobs == nil {
+		s.render(w, r, http.StatusServiceUnavailable, "admin_email.html", &Page{Title: "Email", Data: d, Errors: map[string]string{"to": "the email queue is not running in this process"}})
+		return
+	}
+	html, err := mailpkg.RenderNotification(mailpkg.NotificationEmail{
+		Title: "mocpcr test email",
+		Body:  fmt.Sprintf("%s sent this test email from the Email admin page at %s. If you can read it, email delivery works.", u.Name, s.Now().UTC().Format("2006-01-02 15:04 UTC")),
+	})
+	if err != nil {
+		s.Logger.ErrorContext(r.Context(), "render test email", "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	id, err := s.notify.Jobs.EnqueueEmail(r.Context(), jobs.OutgoingEmail{Kind: jobs.KindTest, To: mailpkg.Address{Email: d.TestTo}, Subject: "mocpcr test email", HTMLBody: html})
+	if err != nil {
+		s.Logger.ErrorContext(r.Context(), "queue test email", "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	http.Redirect(w, r, "/admin/email/log?flash="+url.QueryEscape(fmt.Sprintf("Test email %d to %s is queued; its outcome shows here.", id, d.TestTo)), http.StatusSeeOther)
+}
+
+// devMessage is one row of the dev mailbox.
+type devMessage struct {
+	ID        int64
+	Sender    string
+	To        string
+	Cc        string
+	Subject   string
+	HTMLBody  string
+	CreatedAt time.Time
+}
+
+func (s *Server) adminMailboxPage(w http.ResponseWriter, r *http.Request) {
+	if s.pageAdmin(w, r, auth.ActionViewDevMailbox) == nil {
+		return
+	}
+	rows, err := s.DB.SQL.QueryContext(r.Context(), `SELECT id, sender, to_addrs, cc_addrs, subject, created_at FROM dev_mailbox ORDER BY id DESC LIMIT 200`)
+	if err != nil {
+		s.Logger.ErrorContext(r.Context(), "dev mailbox", "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	defer rows.Close()
+	var list []devMessage
+	for rows.Next() {
+		var m devMessage
+		if err := rows.Scan(&m.ID, &m.Sender, &m.To, &m.Cc, &m.Subject, &m.CreatedAt); err != nil {
+			s.Logger.ErrorContext(r.Context(), "dev mailbox", "err", err)
+			http.Error(w, "internal error", http.StatusInternalServerError)
+			return
+		}
+		list = append(list, m)
+	}
+	s.render(w, r, http.StatusOK, "admin_mailbox.html", &Page{Title: "Dev mailbox", Data: map[string]any{
+		"Messages": list, "Dev": s.Config.EmailProvider == config.EmailDev}})
+}
+
+func (s *Server) adminMailboxMessage(w http.ResponseWriter, r *http.Request) {
+	if s.pageAdmin(w, r, auth.ActionViewDevMailbox) == nil {
+		return
+	}
+	id, ok := idParam(r)
+	var m devMessage
+	var body string
+	err := sql.ErrNoRows
+	if ok {
+		err = s.DB.SQL.QueryRowContext(r.Context(), `SELECT id, sender, to_addrs, cc_addrs, subject, html_body, created_at FROM dev_mailbox WHERE id = $1`, id).
+			Scan(&m.ID, &m.Sender, &m.To, &m.Cc, &m.Subject, &body, &m.CreatedAt)
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		s.render(w, r, http.StatusNotFound, "notfound.html", &Page{Title: "Not found", Data: "There is no such message in the dev mailbox."})
+		return
+	}
+	if err != nil {
+		s.Logger.ErrorContext(r.Context(), "dev mailbox message", "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	// The body is shown in a sandboxed iframe (srcdoc, no scripts), so
+	// HTML in a captured email cannot act on this page.
+	m.HTMLBody = body
+	s.render(w, r, http.StatusOK, "admin_mailbox_message.html", &Page{Title: m.Subject, Data: m})
+}

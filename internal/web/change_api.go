@@ -126,6 +126,14 @@ func (s *Server) signedError(w http.ResponseWriter, r *http.Request, err, reauth
 	s.changeError(w, r, err)
 }
 
+// signedDecision is the body of an approver's decision; Password
+// signs it (empty for Entra ID users, who sign in again instead).
+type signedDecision struct {
+	Decision string `json:"decision"`
+	Comment  string `json:"comment"`
+	Password string `json:"password"`
+}
+
 // changeInput is the body of create and update. Absent fields are left
 // as they are on update.
 type changeInput struct {
@@ -374,11 +382,7 @@ func (s *Server) apiDecideReview(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiDecideApproval(w http.ResponseWriter, r *http.Request) {
-	changeCall(s, w, r, auth.ActionApproveChange, withID, func(ctx context.Context, u *auth.User, id int64, in struct {
-		Decision string `json:"decision"`
-		Comment  string `json:"comment"`
-		Password string `json:"password"`
-	}) (any, error) {
+	changeCall(s, w, r, auth.ActionApproveChange, withID, func(ctx context.Context, u *auth.User, id int64, in signedDecision) (any, error) {
 		sig, reauthErr := s.signature(r, in.Password)
 		a, err := s.Changes.Decide(ctx, u, id, change.Decision(in.Decision), in.Comment, sig)
 		return a, withReauth(err, reauthErr)

@@ -185,11 +185,7 @@ func (s *Server) apiRequestExtension(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiDecideExtension(w http.ResponseWriter, r *http.Request) {
-	changeCall(s, w, r, auth.ActionApproveChange, withID, func(ctx context.Context, u *auth.User, id int64, in struct {
-		Decision string `json:"decision"`
-		Comment  string `json:"comment"`
-		Password string `json:"password"`
-	}) (any, error) {
+	changeCall(s, w, r, auth.ActionApproveChange, withID, func(ctx context.Context, u *auth.User, id int64, in signedDecision) (any, error) {
 		sig, reauthErr := s.signature(r, in.Password)
 		if err := s.Changes.DecideExtension(ctx, u, id, change.Decision(in.Decision), in.Comment, sig); err != nil {
 			return nil, withReauth(err, reauthErr)

@@ -44,6 +44,7 @@ var accessTable = []struct {
 	{"GET /account", "/account", "signed-in"},
 	{"POST /account/tokens", "/account/tokens", "signed-in"},
 	{"POST /account/tokens/{id}/revoke", "/account/tokens/999999/revoke", "signed-in"},
+	{"POST /account/password", "/account/password", "signed-in"},
 	{"GET /api/v1/me", "/api/v1/me", "signed-in"},
 
 	// Administration.
@@ -52,6 +53,7 @@ var accessTable = []struct {
 	{"POST /admin/users", "/admin/users", "admin"},
 	{"GET /admin/users/{id}", "/admin/users/{user}", "admin"},
 	{"POST /admin/users/{id}", "/admin/users/{user}", "admin"},
+	{"POST /admin/users/{id}/password", "/admin/users/{user}/password", "admin"},
 	{"GET /admin/sites", "/admin/sites", "admin"},
 	{"POST /admin/sites", "/admin/sites", "admin"},
 	{"GET /api/v1/users", "/api/v1/users", "admin"},

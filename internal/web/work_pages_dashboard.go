@@ -70,6 +70,9 @@ func (s *Server) dashboardPage(w http.ResponseWriter, r *http.Request) {
 	}
 	total.SiteCode = "All sites"
 	d.Total = dashboardView(total, "")
+	if len(d.Sites) == 1 {
+		d.Total, d.Sites = d.Sites[0], nil
+	}
 	s.render(w, r, http.StatusOK, "dashboard.html", &Page{Title: "Dashboard", Data: d})
 }
 

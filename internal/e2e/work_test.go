@@ -68,6 +68,14 @@ func TestWorkPagesInBrowser(t *testing.T) {
 	b.screenshot("dashboard")
 	b.noConsoleErrors()
 
+	coord := newBrowser(t)
+	signIn(coord, srv, "cora@demo.mocpcr.local")
+	if !strings.Contains(coord.text("section#coordinate"), "Add high-temperature trip") {
+		t.Error("coordinator's My work lacks the change in screening")
+	}
+	coord.screenshot("my-work-coordinator")
+	coord.noConsoleErrors()
+
 	admin := newBrowser(t)
 	signIn(admin, srv, "adam@demo.mocpcr.local")
 	admin.do(chromedp.Navigate(srv.url("/admin/pssr-templates")), chromedp.WaitVisible(chromedp.CSS("h1")))

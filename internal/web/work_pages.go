@@ -147,6 +147,7 @@ func (s *Server) myWorkPage(w http.ResponseWriter, r *http.Request) {
 	var pssr, coordinate []workRow
 	for _, c := range work.ToCoordinate {
 		row := changeRow(c, today)
+		row.Note = ""
 		switch c.Stage {
 		case change.StagePSSR:
 			row.What = "Complete the PSSR checklist"
@@ -162,7 +163,7 @@ func (s *Server) myWorkPage(w http.ResponseWriter, r *http.Request) {
 	var drafts []workRow
 	for _, c := range work.Drafts {
 		row := changeRow(c, today)
-		row.What = "Finish and submit"
+		row.What, row.Note = "Finish and submit", ""
 		if c.Stage == change.StageReturned {
 			row.What = "Revise and resubmit"
 			row.Overdue = true

@@ -130,6 +130,22 @@ var accessTable = []struct {
 	{"POST /admin/email/test", "/admin/email/test", "admin"},
 	{"GET /admin/mailbox", "/admin/mailbox", "admin"},
 	{"GET /admin/mailbox/{id}", "/admin/mailbox/999999", "admin"},
+
+	// Work pages: My work, the change list and export, the dashboard,
+	// and change administration (PSSR templates, reminders, units).
+	{"GET /{$}", "/", "signed-in"},
+	{"GET /changes", "/changes", "initiator,reviewer,approver,coordinator,admin,auditor"},
+	{"GET /changes.csv", "/changes.csv", "initiator,reviewer,approver,coordinator,admin,auditor"},
+	{"GET /dashboard", "/dashboard", "initiator,reviewer,approver,coordinator,admin,auditor"},
+	{"GET /admin/pssr-templates", "/admin/pssr-templates", "admin"},
+	{"POST /admin/pssr-templates", "/admin/pssr-templates", "admin"},
+	{"GET /admin/pssr-templates/new", "/admin/pssr-templates/new", "admin"},
+	{"GET /admin/pssr-templates/{id}", "/admin/pssr-templates/999999", "admin"},
+	{"POST /admin/pssr-templates/{id}", "/admin/pssr-templates/999999", "admin"},
+	{"GET /admin/reminders", "/admin/reminders", "admin"},
+	{"POST /admin/reminders", "/admin/reminders", "admin"},
+	{"GET /admin/units", "/admin/units", "admin"},
+	{"POST /admin/units", "/admin/units", "admin"},
 }
 
 // TestAccessTableCoversEveryRoute keeps the table honest: a new route

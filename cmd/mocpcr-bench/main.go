@@ -140,5 +140,4 @@ func yes(ok bool) string {
 	return "**no**"
 }
 
-
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

@@ -61,6 +61,8 @@ func UpdateUser(ctx context.Context, db *store.DB, id int64, up UserUpdate) erro
 	if up.ManagerID == id {
 		return fmt.Errorf("%w: manager cannot be the user themself", ErrInvalid)
 	}
+	// Cached copies end when the change is committed (see UserCache).
+	defer UsersChanged()
 	return db.Tx(ctx, func(tx *sql.Tx) error {
 		var manager any
 		if up.ManagerID != 0 {
@@ -206,6 +208,7 @@ func RevokeAPIToken(ctx context.Context, q store.Querier, userID, tokenID int64,
 	if err != nil {
 		return fmt.Errorf("revoke API token: %w", err)
 	}
+	UsersChanged()
 	if n, _ := res.RowsAffected(); n == 0 {
 		return store.ErrNotFound
 	}

@@ -217,15 +217,7 @@ func loadUser(ctx context.Context, q store.Querier, where string, arg any) (*Use
 		held[Role(r)] = src
 	}
 	rows.Close()
-	// Display order, not alphabetical: initiator first, auditor last.
-	for _, r := range AllRoles {
-		if src, ok := held[r]; ok {
-			u.Roles = append(u.Roles, r)
-			if src == roleSourceEntra {
-				u.EntraRoles = append(u.EntraRoles, r)
-			}
-		}
-	}
+	u.setRoles(held)
 	rows, err = q.QueryContext(ctx, `SELECT site_id FROM user_sites WHERE user_id = $1 ORDER BY site_id`, u.ID)
 	if err != nil {
 		return nil, fmt.Errorf("load sites: %w", err)
@@ -239,6 +231,19 @@ func loadUser(ctx context.Context, q store.Querier, where string, arg any) (*Use
 		u.SiteIDs = append(u.SiteIDs, s)
 	}
 	return u, rows.Err()
+}
+
+// setRoles fills Roles and EntraRoles from role → source, in display
+// order (initiator first, auditor last), not alphabetical.
+func (u *User) setRoles(held map[Role]string) {
+	for _, r := range AllRoles {
+		if src, ok := held[r]; ok {
+			u.Roles = append(u.Roles, r)
+			if src == roleSourceEntra {
+				u.EntraRoles = append(u.EntraRoles, r)
+			}
+		}
+	}
 }
 
 // tokenPrefix makes leaked tokens recognisable to secret scanners.

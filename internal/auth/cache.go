@@ -48,6 +48,13 @@ type UserCache struct {
 	mu     sync.Mutex
 	users  map[int64]userEntry
 	tokens map[string]tokenEntry
+	all    userEntries
+}
+
+type userEntries struct {
+	users   []*User
+	gen     uint64
+	expires time.Time
 }
 
 type userEntry struct {
@@ -93,6 +100,27 @@ func (c *UserCache) UserByID(ctx context.Context, q store.Querier, id int64) (*U
 	c.users[id] = userEntry{u: u.clone(), gen: gen, expires: now.Add(c.ttl)}
 	c.mu.Unlock()
 	return u, nil
+}
+
+// ListUsers is ListUsers served from the cache when fresh. The slice
+// and users are shared between callers and must not be modified.
+func (c *UserCache) ListUsers(ctx context.Context, q store.Querier) ([]*User, error) {
+	gen := userGen.Load()
+	now := c.Clock()
+	c.mu.Lock()
+	e := c.all
+	c.mu.Unlock()
+	if e.users != nil && e.gen == gen && now.Before(e.expires) {
+		return e.users, nil
+	}
+	users, err := ListUsers(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.all = userEntries{users: users, gen: gen, expires: now.Add(c.ttl)}
+	c.mu.Unlock()
+	return users, nil
 }
 
 // UserByAPIToken is UserByAPIToken served from the cache when fresh: a

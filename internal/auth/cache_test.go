@@ -194,3 +194,21 @@ func TestUserCacheRecordsLastUse(t *testing.T) {
 		}
 	})
 }
+
+// The cached user list shows a user created in this process at once.
+func TestUserCacheListUsersSeesNewUser(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newCacheFixture(t, db)
+		users, err := f.c.ListUsers(context.Background(), db.SQL)
+		if err != nil || len(users) != 1 {
+			t.Fatalf("users: %v, %v", users, err)
+		}
+		if _, err := auth.CreateUser(context.Background(), db.SQL, auth.NewUser{Email: "new@example.com", Name: "New One"}); err != nil {
+			t.Fatal(err)
+		}
+		users, err = f.c.ListUsers(context.Background(), db.SQL)
+		if err != nil || len(users) != 2 {
+			t.Fatalf("after CreateUser the cached list has %d users (%v), want 2", len(users), err)
+		}
+	})
+}

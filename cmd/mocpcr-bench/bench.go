@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -124,20 +125,38 @@ type server struct {
 	cmd  *exec.Cmd
 	url  string
 	done chan struct{}
+	// pprofURL is the side profiling listener (-pprof), else empty.
+	pprofURL string
 }
 
-func startServer(bin string, d *database) (*server, time.Duration, error) {
+func freeAddr() (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+func startServer(o options, bin string, d *database) (*server, time.Duration, error) {
+	addr, err := freeAddr()
 	if err != nil {
 		return nil, 0, err
 	}
-	addr := ln.Addr().String()
-	ln.Close()
 	env := []string{"MOCPCR_ADDR=" + addr, "MOCPCR_DATA_DIR=" + d.dataDir, "MOCPCR_LOG_LEVEL=warn", "MOCPCR_LOG_FORMAT=json"}
+	var pprofURL string
+	if o.pprofDir != "" {
+		paddr, err := freeAddr()
+		if err != nil {
+			return nil, 0, err
+		}
+		env = append(env, "MOCPCR_PPROF_ADDR="+paddr)
+		pprofURL = "http://" + paddr
+	}
 	if d.url != "" {
 		env = append(env, "DATABASE_URL="+d.url)
 	}
-	s := &server{url: "http://" + addr, done: make(chan struct{})}
+	s := &server{url: "http://" + addr, done: make(chan struct{}), pprofURL: pprofURL}
 	s.cmd = exec.Command(bin, "serve")
 	s.cmd.Env = env
 	s.cmd.Stderr = os.Stderr
@@ -202,7 +221,7 @@ func benchDatabase(ctx context.Context, o options, bin, kind, dir string) (*resu
 	if err != nil {
 		return nil, err
 	}
-	s, took, err := startServer(bin, empty)
+	s, took, err := startServer(o, bin, empty)
 	if err != nil {
 		return nil, err
 	}
@@ -229,7 +248,7 @@ func benchDatabase(ctx context.Context, o options, bin, kind, dir string) (*resu
 	r.loadTime = time.Since(t0)
 	logf("%s: loaded in %s", kind, r.loadTime.Round(time.Millisecond))
 
-	s, took, err = startServer(bin, big)
+	s, took, err = startServer(o, bin, big)
 	if err != nil {
 		return nil, err
 	}
@@ -251,23 +270,48 @@ func benchDatabase(ctx context.Context, o options, bin, kind, dir string) (*resu
 	}
 	endpoints := []struct {
 		name, path string
-		query      func(u *auth.User) error
+		// page: a browser page, requested with a session cookie.
+		page  bool
+		query func(u *auth.User) error
 	}{
-		{"My work (GET /api/v1/my-work)", "/api/v1/my-work", func(u *auth.User) error { _, err := svc.MyWork(ctx, u); return err }},
-		{"change list (GET /api/v1/changes?limit=50)", "/api/v1/changes?limit=50", func(u *auth.User) error {
+		{"My work (GET /api/v1/my-work)", "/api/v1/my-work", false, func(u *auth.User) error { _, err := svc.MyWork(ctx, u); return err }},
+		{"change list (GET /api/v1/changes?limit=50)", "/api/v1/changes?limit=50", false, func(u *auth.User) error {
 			_, _, err := svc.List(ctx, u, change.Filter{Limit: 50})
 			return err
 		}},
-		{"unread count (GET /api/v1/notifications/unread-count)", "/api/v1/notifications/unread-count", func(u *auth.User) error {
+		{"unread count (GET /api/v1/notifications/unread-count)", "/api/v1/notifications/unread-count", false, func(u *auth.User) error {
 			_, err := notify.UnreadCount(ctx, db.SQL, u.ID)
 			return err
 		}},
-		{"notification list (GET /api/v1/notifications)", "/api/v1/notifications", func(u *auth.User) error {
+		{"notification list (GET /api/v1/notifications)", "/api/v1/notifications", false, func(u *auth.User) error {
 			_, err := notify.List(ctx, db.SQL, u.ID, notify.ListOptions{})
+			return err
+		}},
+		{"My work page (GET /)", "/", true, func(u *auth.User) error {
+			if _, err := svc.MyWork(ctx, u); err != nil {
+				return err
+			}
+			_, err := svc.ReminderSettings(ctx)
+			return err
+		}},
+		{"change list page (GET /changes)", "/changes", true, func(u *auth.User) error {
+			if _, _, err := svc.List(ctx, u, change.Filter{Limit: 25}); err != nil {
+				return err
+			}
+			if _, err := auth.ListSites(ctx, db.SQL); err != nil {
+				return err
+			}
+			if _, err := svc.Units(ctx, u, 0); err != nil {
+				return err
+			}
+			_, err := auth.ListUsers(ctx, db.SQL)
 			return err
 		}},
 	}
 	for _, ep := range endpoints {
+		if !o.runs(ep.name) {
+			continue
+		}
 		logf("%s: %s", kind, ep.name)
 		var lat []time.Duration
 		for i := range 300 {
@@ -277,7 +321,7 @@ func benchDatabase(ctx context.Context, o options, bin, kind, dir string) (*resu
 			}
 			lat = append(lat, time.Since(t))
 		}
-		h, rss, err := loadHTTP(s, ds, ep.path, o)
+		h, rss, err := loadHTTP(s, ds, ep.path, ep.page, o, kind+"-"+slug(ep.path))
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", ep.name, err)
 		}
@@ -287,12 +331,17 @@ func benchDatabase(ctx context.Context, o options, bin, kind, dir string) (*resu
 		r.rssLoad = max(r.rssLoad, rss)
 	}
 
-	logf("%s: event to notification latency", kind)
-	if err := eventLatency(ctx, s, ds, r); err != nil {
-		return nil, fmt.Errorf("events: %w", err)
+	if o.runs("event") {
+		logf("%s: event to notification latency", kind)
+		if err := eventLatency(ctx, s, ds, r); err != nil {
+			return nil, fmt.Errorf("events: %w", err)
+		}
 	}
 	s.stop()
 
+	if !o.runs("email") {
+		return r, nil
+	}
 	for _, lat := range []time.Duration{50 * time.Millisecond, 200 * time.Millisecond} {
 		logf("%s: email throughput at %s", kind, lat)
 		e, err := emailThroughput(ctx, o, kind, dir, lat)
@@ -314,7 +363,7 @@ func benchDatabase(ctx context.Context, o options, bin, kind, dir string) (*resu
 
 // loadHTTP runs o.clients clients for o.duration, each request as a
 // random user, and samples the server's memory meanwhile.
-func loadHTTP(s *server, ds *dataset, path string, o options) (httpResult, float64, error) {
+func loadHTTP(s *server, ds *dataset, path string, page bool, o options, profileName string) (httpResult, float64, error) {
 	tr := &http.Transport{MaxIdleConnsPerHost: o.clients, MaxConnsPerHost: o.clients}
 	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
 	defer tr.CloseIdleConnections()
@@ -333,7 +382,11 @@ func loadHTTP(s *server, ds *dataset, path string, o options) (httpResult, float
 			var mine []time.Duration
 			for time.Now().Before(stop) {
 				req, _ := http.NewRequest("GET", s.url+path, nil)
-				req.Header.Set("Authorization", "Bearer "+ds.tokens[rng.IntN(len(ds.tokens))])
+				if page {
+					req.AddCookie(&http.Cookie{Name: "mocpcr_session", Value: ds.sessions[rng.IntN(len(ds.sessions))]})
+				} else {
+					req.Header.Set("Authorization", "Bearer "+ds.tokens[rng.IntN(len(ds.tokens))])
+				}
 				t := time.Now()
 				resp, err := client.Do(req)
 				if err != nil {
@@ -353,6 +406,12 @@ func loadHTTP(s *server, ds *dataset, path string, o options) (httpResult, float
 			mu.Unlock()
 		}()
 	}
+	profiled := make(chan error, 1)
+	if s.pprofURL != "" {
+		go func() { profiled <- s.profile(o, profileName) }()
+	} else {
+		profiled <- nil
+	}
 	var rss float64
 	done := make(chan struct{})
 	go func() {
@@ -369,6 +428,9 @@ func loadHTTP(s *server, ds *dataset, path string, o options) (httpResult, float
 	}()
 	wg.Wait()
 	close(done)
+	if err := <-profiled; err != nil {
+		return httpResult{}, 0, fmt.Errorf("profile: %w", err)
+	}
 	if f := fails.Load(); f > 0 {
 		return httpResult{}, 0, fmt.Errorf("%d requests failed (of %d)", f, int(f)+len(lat))
 	}
@@ -547,4 +609,45 @@ func emailThroughput(ctx context.Context, o options, kind, dir string, latency t
 	}
 	took := time.Since(start)
 	return emailResult{latency: latency, n: n, rate: float64(n) / took.Seconds(), tokens: fake.TokenRequests()}, nil
+}
+
+// slug makes a file name part from a path.
+func slug(path string) string {
+	out := strings.Trim(strings.NewReplacer("/", "_", "?", "_", "=", "_", "&", "_").Replace(path), "_")
+	if out == "" {
+		return "root"
+	}
+	return out
+}
+
+// profile fetches CPU, mutex and block profiles covering most of the
+// load period into o.pprofDir/name.{cpu,mutex,block}.pprof.
+func (s *server) profile(o options, name string) error {
+	secs := max(1, int(o.duration.Seconds())-1)
+	var wg sync.WaitGroup
+	errs := make(chan error, 3)
+	for _, p := range []struct{ kind, path string }{{"cpu", "profile"}, {"mutex", "mutex"}, {"block", "block"}} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := http.Get(fmt.Sprintf("%s/debug/pprof/%s?seconds=%d", s.pprofURL, p.path, secs))
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer resp.Body.Close()
+			f, err := os.Create(filepath.Join(o.pprofDir, name+"."+p.kind+".pprof"))
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer f.Close()
+			if _, err := io.Copy(f, resp.Body); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
 }

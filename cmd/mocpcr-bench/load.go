@@ -25,6 +25,8 @@ type dataset struct {
 	// tokens[i] is an API token of user ids[i].
 	ids    []int64
 	tokens []string
+	// sessions[i] is a session cookie value of user ids[i] (the pages).
+	sessions []string
 	// coordinator is the one coordinator of site 1 (event latency).
 	coordinator      int64
 	coordinatorToken string
@@ -92,6 +94,11 @@ func load(ctx context.Context, db *store.DB, scale float64) (*dataset, error) {
 			return nil, err
 		}
 		d.tokens = append(d.tokens, tok)
+		sess, _, err := auth.CreateSession(ctx, db.SQL, id, auth.MethodPassword, time.Now())
+		if err != nil {
+			return nil, err
+		}
+		d.sessions = append(d.sessions, sess)
 		if id == d.coordinator {
 			d.coordinatorToken = tok
 		}

@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/mocpcr/mocpcr/internal/store/storetest"
@@ -29,6 +30,8 @@ type options struct {
 	clients  int
 	pgURL    string
 	only     string
+	pprofDir string
+	run      string
 	out      io.Writer
 }
 
@@ -39,6 +42,8 @@ func main() {
 	flag.IntVar(&o.clients, "clients", 50, "concurrent HTTP clients")
 	flag.StringVar(&o.pgURL, "pg", os.Getenv(storetest.EnvVar), "PostgreSQL URL (default $"+storetest.EnvVar+"); empty runs SQLite only")
 	flag.StringVar(&o.only, "db", "", "run only this database: sqlite or postgres")
+	flag.StringVar(&o.run, "run", "", "comma-separated parts of measure names to run (e.g. \"my-work,page,email\"); empty runs all")
+	flag.StringVar(&o.pprofDir, "pprof", "", "write CPU, mutex and block profiles of the server under load for each endpoint into this directory (builds with -tags pprof)")
 	flag.Parse()
 	o.out = os.Stdout
 	if o.scale <= 0 || o.scale > 10 {
@@ -59,7 +64,16 @@ func run(ctx context.Context, o options) error {
 	defer os.RemoveAll(dir)
 	bin := filepath.Join(dir, "mocpcr")
 	logf("building %s (CGO_ENABLED=0, -s -w as make build)", bin)
-	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, "github.com/mocpcr/mocpcr/cmd/mocpcr")
+	args := []string{"build", "-trimpath", "-ldflags", "-s -w", "-o", bin}
+	if o.pprofDir != "" {
+		// Profiling build: a side pprof listener (cmd/mocpcr/pprof.go). Its
+		// binary size is not reported.
+		if err := os.MkdirAll(o.pprofDir, 0o755); err != nil {
+			return err
+		}
+		args = append(args, "-tags", "pprof")
+	}
+	cmd := exec.Command("go", append(args, "github.com/mocpcr/mocpcr/cmd/mocpcr")...)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("build: %v\n%s", err, out)
@@ -89,6 +103,19 @@ func run(ctx context.Context, o options) error {
 	return nil
 }
 
+// runs reports whether the measure named name was selected with -run.
+func (o options) runs(name string) bool {
+	if o.run == "" {
+		return true
+	}
+	for _, part := range strings.Split(o.run, ",") {
+		if part = strings.TrimSpace(part); part != "" && strings.Contains(strings.ToLower(name), strings.ToLower(part)) {
+			return true
+		}
+	}
+	return false
+}
+
 func logf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, time.Now().Format("15:04:05 ")+format+"\n", args...)
 }
@@ -108,10 +135,16 @@ func printTable(o options, rs []*result, binSize int64) {
 		}
 	}
 	for _, r := range rs {
+		if r.eventAPI50 == 0 {
+			continue // not run (-run)
+		}
 		fmt.Fprintf(w, "| event → notification (API) | %s | p50 %s, p99 %s | | | |\n", r.db, ms(r.eventAPI50), ms(r.eventAPI99))
 		fmt.Fprintf(w, "| event → notification (SSE) | %s | p50 %s, p99 %s | | | |\n", r.db, ms(r.eventSSE50), ms(r.eventSSE99))
 	}
 	for _, r := range rs {
+		if len(r.email) == 0 {
+			continue // not run (-run)
+		}
 		for _, e := range r.email {
 			want := 4 / e.latency.Seconds()
 			fmt.Fprintf(w, "| email, Graph fake %s, cap 4 | %s | %.1f msg/s (%d emails) | | ≥ %.0f msg/s (90%% of 4/latency) | %s |\n",

@@ -14,30 +14,73 @@ import (
 
 // ListUsers returns every user, ordered by name, with roles and sites.
 func ListUsers(ctx context.Context, q store.Querier) ([]*User, error) {
-	rows, err := q.QueryContext(ctx, `SELECT id FROM users ORDER BY lower(name), id`)
+	// Three queries for any number of users (not three per user): the
+	// change list page lists owners on every view.
+	rows, err := q.QueryContext(ctx, `SELECT id, email, name, disabled, manager_id, entra_oid FROM users ORDER BY lower(name), id`)
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
-	var ids []int64
+	var users []*User
+	byID := map[int64]*User{}
 	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
+		u := &User{}
+		var manager sql.NullInt64
+		var oid sql.NullString
+		if err := rows.Scan(&u.ID, &u.Email, &u.Name, &u.Disabled, &manager, &oid); err != nil {
 			rows.Close()
 			return nil, err
 		}
-		ids = append(ids, id)
+		u.ManagerID, u.EntraOID = manager.Int64, oid.String
+		users = append(users, u)
+		byID[u.ID] = u
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	users := make([]*User, 0, len(ids))
-	for _, id := range ids {
-		u, err := UserByID(ctx, q, id)
-		if err != nil {
+	rows, err = q.QueryContext(ctx, `SELECT user_id, role, source FROM user_roles`)
+	if err != nil {
+		return nil, fmt.Errorf("load roles: %w", err)
+	}
+	held := map[int64]map[Role]string{}
+	for rows.Next() {
+		var id int64
+		var r, src string
+		if err := rows.Scan(&id, &r, &src); err != nil {
+			rows.Close()
 			return nil, err
 		}
-		users = append(users, u)
+		if held[id] == nil {
+			held[id] = map[Role]string{}
+		}
+		held[id][Role(r)] = src
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, u := range users {
+		u.setRoles(held[u.ID])
+	}
+	rows, err = q.QueryContext(ctx, `SELECT user_id, site_id FROM user_sites ORDER BY user_id, site_id`)
+	if err != nil {
+		return nil, fmt.Errorf("load sites: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, site int64
+		if err := rows.Scan(&id, &site); err != nil {
+			return nil, err
+		}
+		if u := byID[id]; u != nil {
+			u.SiteIDs = append(u.SiteIDs, site)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if users == nil {
+		users = []*User{}
 	}
 	return users, nil
 }
@@ -61,6 +104,8 @@ func UpdateUser(ctx context.Context, db *store.DB, id int64, up UserUpdate) erro
 	if up.ManagerID == id {
 		return fmt.Errorf("%w: manager cannot be the user themself", ErrInvalid)
 	}
+	// Cached copies end when the change is committed (see UserCache).
+	defer UsersChanged()
 	return db.Tx(ctx, func(tx *sql.Tx) error {
 		var manager any
 		if up.ManagerID != 0 {
@@ -206,6 +251,7 @@ func RevokeAPIToken(ctx context.Context, q store.Querier, userID, tokenID int64,
 	if err != nil {
 		return fmt.Errorf("revoke API token: %w", err)
 	}
+	UsersChanged()
 	if n, _ := res.RowsAffected(); n == 0 {
 		return store.ErrNotFound
 	}

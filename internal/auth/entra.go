@@ -247,6 +247,7 @@ func UpsertEntraUser(ctx context.Context, db *store.DB, c *EntraClaims, now time
 			ignored = append(ignored, r)
 		}
 	}
+	defer UsersChanged() // after commit: name, email and roles may have changed
 	err = db.Tx(ctx, func(tx *sql.Tx) error {
 		var id int64
 		var disabled bool

@@ -162,6 +162,7 @@ func setRoles(ctx context.Context, q store.Querier, userID int64, roles []Role, 
 			return fmt.Errorf("set roles: %w", err)
 		}
 	}
+	UsersChanged()
 	return nil
 }
 
@@ -175,6 +176,7 @@ func SetSites(ctx context.Context, q store.Querier, userID int64, siteIDs []int6
 			return fmt.Errorf("set sites: %w", err)
 		}
 	}
+	UsersChanged()
 	return nil
 }
 
@@ -215,15 +217,7 @@ func loadUser(ctx context.Context, q store.Querier, where string, arg any) (*Use
 		held[Role(r)] = src
 	}
 	rows.Close()
-	// Display order, not alphabetical: initiator first, auditor last.
-	for _, r := range AllRoles {
-		if src, ok := held[r]; ok {
-			u.Roles = append(u.Roles, r)
-			if src == roleSourceEntra {
-				u.EntraRoles = append(u.EntraRoles, r)
-			}
-		}
-	}
+	u.setRoles(held)
 	rows, err = q.QueryContext(ctx, `SELECT site_id FROM user_sites WHERE user_id = $1 ORDER BY site_id`, u.ID)
 	if err != nil {
 		return nil, fmt.Errorf("load sites: %w", err)
@@ -237,6 +231,19 @@ func loadUser(ctx context.Context, q store.Querier, where string, arg any) (*Use
 		u.SiteIDs = append(u.SiteIDs, s)
 	}
 	return u, rows.Err()
+}
+
+// setRoles fills Roles and EntraRoles from role → source, in display
+// order (initiator first, auditor last), not alphabetical.
+func (u *User) setRoles(held map[Role]string) {
+	for _, r := range AllRoles {
+		if src, ok := held[r]; ok {
+			u.Roles = append(u.Roles, r)
+			if src == roleSourceEntra {
+				u.EntraRoles = append(u.EntraRoles, r)
+			}
+		}
+	}
 }
 
 // tokenPrefix makes leaked tokens recognisable to secret scanners.
@@ -269,27 +276,23 @@ func HashToken(tok string) string {
 
 // UserByAPIToken returns the enabled user owning a live token.
 func UserByAPIToken(ctx context.Context, q store.Querier, tok string, now time.Time) (*User, error) {
-	if !strings.HasPrefix(tok, tokenPrefix) {
+	if !validTokenForm(tok) {
 		return nil, store.ErrNotFound
 	}
-	var userID, tokenID int64
-	var lastUsed sql.NullTime
-	err := q.QueryRowContext(ctx,
-		`SELECT t.id, t.user_id, t.last_used_at FROM api_tokens t JOIN users u ON u.id = t.user_id
-		 WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND NOT u.disabled`, HashToken(tok)).Scan(&tokenID, &userID, &lastUsed)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, store.ErrNotFound
-	}
+	e, err := lookupAPIToken(ctx, q, HashToken(tok))
 	if err != nil {
-		return nil, fmt.Errorf("check API token: %w", err)
+		return nil, err
 	}
 	// Recorded at most once a minute: a write per request would serialise
 	// every API call on SQLite's single writer.
-	if !lastUsed.Valid || now.Sub(lastUsed.Time) > time.Minute {
-		_, _ = q.ExecContext(ctx, `UPDATE api_tokens SET last_used_at = $1 WHERE id = $2`, now.UTC(), tokenID)
+	if !e.lastUsed.Valid || now.Sub(e.lastUsed.Time) > time.Minute {
+		touchAPIToken(ctx, q, e.tokenID, now)
 	}
-	return UserByID(ctx, q, userID)
+	return UserByID(ctx, q, e.userID)
 }
+
+// validTokenForm reports whether tok looks like an API token at all.
+func validTokenForm(tok string) bool { return strings.HasPrefix(tok, tokenPrefix) }
 
 func nullString(s string) any {
 	if s == "" {

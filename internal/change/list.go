@@ -166,7 +166,10 @@ func (s *Service) List(ctx context.Context, actor *auth.User, f Filter) ([]Chang
 	}
 	cond := strings.Join(where, " AND ")
 	var total int
-	if err := s.DB.SQL.QueryRowContext(ctx, `SELECT count(*)`+changeFrom+` WHERE `+cond, args...).Scan(&total); err != nil {
+	// Every condition is on c, and the joins in changeFrom neither drop
+	// rows (NOT NULL foreign keys) nor add them (LEFT JOIN on a key), so
+	// the count skips them: on 10,000 changes that is 20,000 fewer lookups.
+	if err := s.DB.SQL.QueryRowContext(ctx, `SELECT count(*) FROM changes c WHERE `+cond, args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("count changes: %w", err)
 	}
 	if f.Limit <= 0 || f.Limit > 1000 {

@@ -110,7 +110,7 @@ func (s *Server) withUser(next http.Handler) http.Handler {
 				writeJSONError(w, r, http.StatusUnauthorized, "Authorization header must be \"Bearer <API token>\"")
 				return
 			}
-			u, err := auth.UserByAPIToken(r.Context(), s.DB.SQL, strings.TrimSpace(tok), s.Now())
+			u, err := s.users.UserByAPIToken(r.Context(), s.DB.SQL, strings.TrimSpace(tok), s.Now())
 			if errors.Is(err, store.ErrNotFound) {
 				writeJSONError(w, r, http.StatusUnauthorized, "API token is not valid or was revoked")
 				return
@@ -161,7 +161,7 @@ func (s *Server) sessionUser(r *http.Request) (*auth.Session, *auth.User, error)
 	if err != nil {
 		return nil, nil, err
 	}
-	u, err := auth.UserByID(r.Context(), s.DB.SQL, sess.UserID)
+	u, err := s.users.UserByID(r.Context(), s.DB.SQL, sess.UserID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil, nil
 	}

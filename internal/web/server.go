@@ -51,6 +51,9 @@ type Server struct {
 	openapi       []byte
 
 	notify notifyDeps
+	// users caches API token and user lookups for a few seconds (see
+	// auth.DefaultCacheTTL for the trade-off).
+	users *auth.UserCache
 }
 
 // Deps are the optional components the server is built with.
@@ -68,7 +71,8 @@ type Deps struct {
 // New builds the server and registers every route.
 func New(cfg *config.Config, db *store.DB, logger *slog.Logger, deps Deps) (*Server, error) {
 	s := &Server{Config: cfg, DB: db, Logger: logger, Now: time.Now, Demo: deps.Demo, Metrics: deps.Metrics, mux: http.NewServeMux(), streamsClosed: make(chan struct{}),
-		Sessions: auth.DefaultSessionConfig, Throttle: auth.DefaultThrottle, Changes: deps.Changes}
+		Sessions: auth.DefaultSessionConfig, Throttle: auth.DefaultThrottle, Changes: deps.Changes,
+		users: auth.NewUserCache(auth.DefaultCacheTTL)}
 	s.notify = notifyDeps(deps.Notify)
 	if s.Changes == nil {
 		s.Changes = change.New(db, &notify.Notifier{BaseURL: cfg.BaseURL, Dialect: db.Dialect})

@@ -381,7 +381,7 @@ func (s *Server) siteOptions(r *http.Request, u *auth.User, cur string) ([]optio
 // ownerOptions are the people who may file changes and share a site with
 // the user, plus "me".
 func (s *Server) ownerOptions(r *http.Request, u *auth.User, cur string) ([]option, error) {
-	users, err := auth.ListUsers(r.Context(), s.DB.SQL)
+	users, err := s.users.ListUsers(r.Context(), s.DB.SQL) // read only
 	if err != nil {
 		return nil, err
 	}

@@ -38,7 +38,7 @@ var expiringChoices = []int{7, 14, 30, 60, 90}
 
 // readChangeQuery parses the list filters. Bad values are reported per
 // field and ignored, so a mistyped link still shows a list.
-func readChangeQuery(r *http.Request, u *auth.User) (changeQuery, change.Filter, map[string]string) {
+func (s *Server) readChangeQuery(r *http.Request, u *auth.User) (changeQuery, change.Filter, map[string]string) {
 	v := r.URL.Query()
 	q := changeQuery{Kind: strings.ToUpper(v.Get("kind")), Stage: v.Get("stage"), Duration: v.Get("duration"),
 		Site: v.Get("site"), Unit: v.Get("unit"), Owner: v.Get("owner"), Q: strings.TrimSpace(v.Get("q")),
@@ -75,6 +75,16 @@ func readChangeQuery(r *http.Request, u *auth.User) (changeQuery, change.Filter,
 		}
 		if name == "owner" && *val == "me" {
 			*dst = u.ID
+			return
+		}
+		if name == "owner" && strings.Contains(*val, "@") {
+			// A site with many people gets a text box instead of a list.
+			if id, ok := s.userIDByEmail(r, *val); ok {
+				*dst = id
+			} else {
+				errs[name] = fmt.Sprintf("No user has the email address %q.", *val)
+				*val = ""
+			}
 			return
 		}
 		n, err := strconv.ParseInt(*val, 10, 64)
@@ -212,7 +222,7 @@ func (s *Server) changesPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	q, f, errs := readChangeQuery(r, u)
+	q, f, errs := s.readChangeQuery(r, u)
 	cs, total, err := s.Changes.List(ctx, u, f)
 	if err != nil {
 		if field, msg, ok := invalidField(err); ok {
@@ -329,7 +339,7 @@ func (s *Server) changesCSV(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	_, f, errs := readChangeQuery(r, u)
+	_, f, errs := s.readChangeQuery(r, u)
 	if len(errs) > 0 {
 		var msgs []string
 		for _, m := range errs {
@@ -378,8 +388,13 @@ func (s *Server) siteOptions(r *http.Request, u *auth.User, cur string) ([]optio
 	return out, nil
 }
 
+// maxOwnerOptions is the longest owner list offered as a drop-down; past
+// it the filter is a text box taking "me" or an email address, because a
+// list of thousands of names is slow to render and useless to scroll.
+const maxOwnerOptions = 100
+
 // ownerOptions are the people who may file changes and share a site with
-// the user, plus "me".
+// the user, plus "me"; nil when there are too many for a list.
 func (s *Server) ownerOptions(r *http.Request, u *auth.User, cur string) ([]option, error) {
 	users, err := s.users.ListUsers(r.Context(), s.DB.SQL) // read only
 	if err != nil {
@@ -390,10 +405,27 @@ func (s *Server) ownerOptions(r *http.Request, u *auth.User, cur string) ([]opti
 		if o.ID == u.ID || o.Disabled || !auth.Can(o, auth.ActionCreateChange) || !sharesSite(u, o) {
 			continue
 		}
+		if len(out) == maxOwnerOptions+2 {
+			return nil, nil
+		}
 		v := strconv.FormatInt(o.ID, 10)
 		out = append(out, option{v, o.Name, cur == v})
 	}
 	return out, nil
+}
+
+// userIDByEmail finds a user by email address, case-insensitively.
+func (s *Server) userIDByEmail(r *http.Request, email string) (int64, bool) {
+	users, err := s.users.ListUsers(r.Context(), s.DB.SQL) // read only
+	if err != nil {
+		return 0, false
+	}
+	for _, o := range users {
+		if strings.EqualFold(o.Email, strings.TrimSpace(email)) {
+			return o.ID, true
+		}
+	}
+	return 0, false
 }
 
 // sharesSite reports whether two users have a site in common (a user

@@ -417,6 +417,14 @@ func (s *Server) renderChange(w http.ResponseWriter, r *http.Request, status int
 	for k, val := range input {
 		v.Input[k] = val
 	}
+	// A refusal from a form the page no longer shows (the change moved on,
+	// or the user may not do that) is shown at the top instead.
+	for k, msg := range errs {
+		if strings.HasPrefix(k, "f-") && !v.formShown(k) {
+			delete(errs, k)
+			errs["page-error"] = msg
+		}
+	}
 	p := &Page{Title: d.Change.Number + " " + d.Change.Title, Errors: errs, Data: v}
 	noStore(w)
 	if len(errs) == 0 {
@@ -524,6 +532,52 @@ func (v *changeView) Label(discipline string) string { return disciplineLabel(di
 
 // AnswerLabel is Yes, No or N/A.
 func (v *changeView) AnswerLabel(a string) string { return answerLabel(a) }
+
+// formShown reports whether the change page shows the form with this id
+// to the user now.
+func (v *changeView) formShown(id string) bool {
+	switch {
+	case id == "f-submit":
+		return v.Can["submit"]
+	case id == "f-review":
+		return v.MyReview != nil
+	case id == "f-decision":
+		return v.Can["approve"]
+	case id == "f-acknowledge":
+		return v.Can["acknowledge"]
+	case id == "f-reviewers":
+		return v.Can["assign"] && len(v.Reviews) > 0
+	case id == "f-approvers":
+		return v.Can["assign"]
+	case id == "f-action":
+		return v.Can["add_action"]
+	case id == "f-roster":
+		return v.Can["manage_roster"]
+	case id == "f-attach":
+		return v.Can["attach"]
+	case id == "f-extension":
+		return v.Can["request_extension"]
+	case id == "f-extdecision":
+		return v.Can["decide_extension"]
+	case strings.HasPrefix(id, "f-t-"):
+		return v.Can[strings.TrimPrefix(id, "f-t-")]
+	case strings.HasPrefix(id, "f-pssr-"):
+		return v.Can["answer_pssr"]
+	case strings.HasPrefix(id, "f-action-"):
+		n, _ := strconv.ParseInt(strings.TrimPrefix(id, "f-action-"), 10, 64)
+		for _, a := range v.D.Actions {
+			if a.ID == n {
+				return v.CanComplete(a)
+			}
+		}
+	}
+	return false
+}
+
+// AnyNext reports whether the "What you can do now" card has a form.
+func (v *changeView) AnyNext() bool {
+	return v.Can["submit"] || v.MyReview != nil || v.Can["approve"] || v.Can["acknowledge"] || len(v.Transitions()) > 0
+}
 
 // Transitions are the stage moves the user may make now, in the order
 // the page shows them, with what each needs.

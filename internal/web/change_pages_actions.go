@@ -182,7 +182,7 @@ func (s *Server) pageSetApprovers(w http.ResponseWriter, r *http.Request) {
 		err = s.Changes.SetApprovers(r.Context(), u, d.Change.ID, stages)
 	}
 	if err != nil {
-		s.failChange(w, r, u, d, err, "f-approvers", map[string]string{"approvers": "f-approvers-list"}, input)
+		s.failChange(w, r, u, d, err, "f-approvers", map[string]string{"approvers": "approvers-list"}, input)
 		return
 	}
 	redirectChange(w, r, d.Change.Number, "approvers", "approvals")

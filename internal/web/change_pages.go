@@ -591,6 +591,27 @@ func (v *changeView) Transitions() []transitionButton {
 	return out
 }
 
+// MainTransitions are the allowed stage moves that take the change forward.
+func (v *changeView) MainTransitions() []transitionButton {
+	return slices.DeleteFunc(v.Transitions(), func(t transitionButton) bool { return t.Danger })
+}
+
+// DangerTransitions are the allowed moves that send it back or stop it
+// (return, void); the page folds them away.
+func (v *changeView) DangerTransitions() []transitionButton {
+	return slices.DeleteFunc(v.Transitions(), func(t transitionButton) bool { return !t.Danger })
+}
+
+// DangerOpen reports whether a folded-away form has an error to show.
+func (v *changeView) DangerOpen(errs map[string]string) bool {
+	for _, t := range v.DangerTransitions() {
+		if errs["f-t-"+t.Action] != "" || errs["t-"+t.Action+"-comment"] != "" {
+			return true
+		}
+	}
+	return false
+}
+
 // transitionButton describes one stage move on the page.
 type transitionButton struct {
 	Action, Label, Help string
@@ -600,7 +621,7 @@ type transitionButton struct {
 }
 
 var transitionButtons = []transitionButton{
-	{Action: "start_review", Label: "Start review", Help: "Every discipline review needs a reviewer and at least one approver must be named (below)."},
+	{Action: "start_review", Label: "Start review", Help: "Every discipline review needs a reviewer, and at least one approver must be named: see Reviews and Approvals below."},
 	{Action: "complete_implementation", Label: "Complete implementation", Help: "Every pre-startup action must be done first."},
 	{Action: "authorize_startup", Label: "Authorise startup", Help: "Every PSSR item answered, every deficiency and pre-startup action closed, the roster signed off. Your signature is recorded.", Sign: true},
 	{Action: "close", Label: "Close the change", Help: "Every action must be done. A temporary change must be reverted or made permanent first.", Comment: "optional", CommentLabel: "Close-out note"},

@@ -1,5 +1,5 @@
 # One target per habit; CI (.ci/run) calls these same targets.
-.PHONY: run test vet fmt-check build bench
+.PHONY: run test vet fmt-check build bench bench-suite
 
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 
@@ -27,3 +27,10 @@ build:
 
 bench:
 	go test -run '^$$' -bench . -benchtime 2s ./...
+
+# The operations benchmark: builds the binary, loads 10,000 changes and
+# 1,000,000 notifications, prints one table (see docs/readme-ops.md).
+# PostgreSQL is included when MOCPCR_TEST_DATABASE_URL is set. Not part of
+# make test. Quick run: make bench-suite BENCH_FLAGS='-scale 0.1'
+bench-suite:
+	go run ./cmd/mocpcr-bench $(BENCH_FLAGS)

@@ -23,13 +23,8 @@ func auditCommand(ctx context.Context, env *environment, args []string) int {
 	if code, ok := parseFlags(fs, args[1:]); !ok {
 		return code
 	}
-	cfg, ok := loadConfig(env)
+	_, db, ok := openConfigured(ctx, env)
 	if !ok {
-		return 1
-	}
-	db, err := openDB(ctx, cfg)
-	if err != nil {
-		fmt.Fprintln(env.stderr, "mocpcr:", err)
 		return 1
 	}
 	defer db.Close()

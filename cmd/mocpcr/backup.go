@@ -32,9 +32,8 @@ func backup(ctx context.Context, env *environment, args []string) int {
 	if path == "" {
 		path = filepath.Join(cfg.DataDir, "backups", "mocpcr-"+time.Now().UTC().Format("20060102-150405")+".db")
 	}
-	db, err := openDB(ctx, cfg)
-	if err != nil {
-		fmt.Fprintln(env.stderr, "mocpcr:", err)
+	db, ok := openReported(ctx, env, cfg)
+	if !ok {
 		return 1
 	}
 	defer db.Close()

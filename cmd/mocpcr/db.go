@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/mocpcr/mocpcr/internal/config"
 	"github.com/mocpcr/mocpcr/internal/store"
@@ -9,4 +10,37 @@ import (
 
 func openDB(ctx context.Context, cfg *config.Config) (*store.DB, error) {
 	return store.Open(ctx, store.Options{URL: cfg.DatabaseURL.Value(), DataDir: cfg.DataDir})
+}
+
+// openConfigured is how a command that uses the database starts: load the
+// configuration and open the database, saying why on stderr when either
+// fails (then ok is false: exit 1). The caller closes db.
+func openConfigured(ctx context.Context, env *environment) (cfg *config.Config, db *store.DB, ok bool) {
+	if cfg, ok = loadConfig(env); !ok {
+		return nil, nil, false
+	}
+	if db, ok = openReported(ctx, env, cfg); !ok {
+		return nil, nil, false
+	}
+	return cfg, db, true
+}
+
+// openReported is openDB that says why on stderr when it fails.
+func openReported(ctx context.Context, env *environment, cfg *config.Config) (*store.DB, bool) {
+	db, err := openDB(ctx, cfg)
+	if err != nil {
+		fmt.Fprintln(env.stderr, "mocpcr:", err)
+		return nil, false
+	}
+	return db, true
+}
+
+// migrateFirst applies pending migrations before a command writes,
+// saying why on stderr when it cannot.
+func migrateFirst(ctx context.Context, env *environment, db *store.DB) bool {
+	if _, err := db.Migrate(ctx); err != nil {
+		fmt.Fprintln(env.stderr, "mocpcr:", err)
+		return false
+	}
+	return true
 }

@@ -127,21 +127,13 @@ func emailTest(ctx context.Context, env *environment, args []string) int {
 		fmt.Fprintf(env.stderr, "mocpcr email test: --to must be an email address like jane.doe@example.com, got %q\n", *to)
 		return 2
 	}
-	cfg, ok := loadConfig(env)
+	cfg, db, ok := openConfigured(ctx, env)
 	if !ok {
 		return 1
 	}
-	db, err := openDB(ctx, cfg)
-	if err != nil {
-		fmt.Fprintln(env.stderr, "mocpcr:", err)
-		return 1
-	}
 	defer db.Close()
-	if cfg.EmailProvider == config.EmailDev {
-		if _, err := db.Migrate(ctx); err != nil {
-			fmt.Fprintln(env.stderr, "mocpcr:", err)
-			return 1
-		}
+	if cfg.EmailProvider == config.EmailDev && !migrateFirst(ctx, env, db) {
+		return 1
 	}
 	p, err := app.NewMailProvider(cfg, db, graph.Config{})
 	if err != nil {

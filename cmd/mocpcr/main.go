@@ -80,9 +80,9 @@ func usage(w io.Writer) {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
+		fmt.Fprintf(w, "  %-12s %s\n", n, commands[n].summary)
 	}
-	fmt.Fprintf(w, "  %-10s %s\n", "help", "show this help")
+	fmt.Fprintf(w, "  %-12s %s\n", "help", "show this help")
 	fmt.Fprintln(w, "\nRun 'mocpcr COMMAND -h' for a command's flags. Configuration comes from environment variables; see README.md.")
 }
 

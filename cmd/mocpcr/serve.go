@@ -47,13 +47,8 @@ func migrate(ctx context.Context, env *environment, args []string) int {
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
-	cfg, ok := loadConfig(env)
+	_, db, ok := openConfigured(ctx, env)
 	if !ok {
-		return 1
-	}
-	db, err := openDB(ctx, cfg)
-	if err != nil {
-		fmt.Fprintln(env.stderr, "mocpcr:", err)
 		return 1
 	}
 	defer db.Close()

@@ -67,18 +67,12 @@ func userCommand(ctx context.Context, env *environment, args []string) int {
 		}
 		return 2
 	}
-	cfg, ok := loadConfig(env)
+	cfg, db, ok := openConfigured(ctx, env)
 	if !ok {
 		return 1
 	}
-	db, err := openDB(ctx, cfg)
-	if err != nil {
-		fmt.Fprintln(env.stderr, "mocpcr:", err)
-		return 1
-	}
 	defer db.Close()
-	if _, err := db.Migrate(ctx); err != nil {
-		fmt.Fprintln(env.stderr, "mocpcr:", err)
+	if !migrateFirst(ctx, env, db) {
 		return 1
 	}
 	for _, code := range sites {
@@ -174,18 +168,12 @@ func tokenCommand(ctx context.Context, env *environment, args []string) int {
 		fmt.Fprintln(env.stderr, "mocpcr token create: --email is required: the user the token acts as")
 		return 2
 	}
-	cfg, ok := loadConfig(env)
+	_, db, ok := openConfigured(ctx, env)
 	if !ok {
 		return 1
 	}
-	db, err := openDB(ctx, cfg)
-	if err != nil {
-		fmt.Fprintln(env.stderr, "mocpcr:", err)
-		return 1
-	}
 	defer db.Close()
-	if _, err := db.Migrate(ctx); err != nil {
-		fmt.Fprintln(env.stderr, "mocpcr:", err)
+	if !migrateFirst(ctx, env, db) {
 		return 1
 	}
 	u, err := auth.UserByEmail(ctx, db.SQL, *email)

@@ -142,6 +142,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 			a.Logger.Warn("stopping the job queue", "err", err)
 		}
 	}()
+	srv.RegisterOnShutdown(a.Web.CloseStreams)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	if a.Config.MetricsAddr != "" {

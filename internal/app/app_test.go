@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/mocpcr/mocpcr/internal/app"
+	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/config"
+	"github.com/mocpcr/mocpcr/internal/demo"
 	"github.com/mocpcr/mocpcr/internal/store"
 	"github.com/mocpcr/mocpcr/internal/store/storetest"
 )
@@ -99,5 +101,47 @@ func TestGracefulShutdownFinishesInFlightRequests(t *testing.T) {
 	}
 	if _, err := http.Get("http://" + ln.Addr().String() + "/slow"); err == nil {
 		t.Error("server still accepts requests after shutdown")
+	}
+}
+
+// An open live-notification stream must not hold up shutdown: Shutdown
+// waits for every request, and a stream never ends by itself.
+func TestShutdownEndsLiveStreams(t *testing.T) {
+	a := newApp(t, store.SQLite, app.Options{})
+	u, err := auth.UserByEmail(context.Background(), a.DB.SQL, demo.Accounts[0].Email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := auth.CreateAPIToken(context.Background(), a.DB.SQL, u.ID, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- a.Serve(ctx, ln) }()
+	req, _ := http.NewRequest("GET", "http://"+ln.Addr().String()+"/events", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("/events = %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	buf := make([]byte, 1)
+	if _, err := resp.Body.Read(buf); err != nil {
+		t.Fatalf("stream sent nothing: %v", err)
+	}
+	cancel()
+	if err := <-served; err != nil {
+		t.Fatalf("Serve returned %v; an open stream held up shutdown", err)
+	}
+	if _, err := io.ReadAll(resp.Body); err != nil {
+		t.Errorf("stream did not end cleanly: %v", err)
 	}
 }

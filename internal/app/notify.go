@@ -11,6 +11,7 @@ import (
 	"github.com/mocpcr/mocpcr/internal/mail"
 	"github.com/mocpcr/mocpcr/internal/mail/devmail"
 	"github.com/mocpcr/mocpcr/internal/mail/graph"
+	"github.com/mocpcr/mocpcr/internal/metrics"
 	"github.com/mocpcr/mocpcr/internal/notify"
 	"github.com/mocpcr/mocpcr/internal/store"
 	"github.com/mocpcr/mocpcr/internal/web"
@@ -57,11 +58,17 @@ func (a *App) initNotify(ctx context.Context) (web.NotifyDeps, error) {
 	if err != nil {
 		return web.NotifyDeps{}, err
 	}
-	a.Jobs, err = jobs.New(ctx, a.DB, jobs.Options{
+	opt := jobs.Options{
 		Provider: a.Mail, Sender: a.Config.MailSender,
 		MaxConcurrentSends: a.Config.MailboxConcurrent, MaxAttempts: a.Config.EmailMaxAttempts,
-		Logger: a.Logger,
-	})
+		Logger: a.Logger, ObserveSend: a.registerJobMetrics(),
+	}
+	if d := a.Config.JobRescueAfter; d > 0 {
+		// A short rescue time needs a send timeout that fits inside it.
+		opt.RescueStuckAfter = d
+		opt.SendTimeout = min(30*time.Second, d/2)
+	}
+	a.Jobs, err = jobs.New(ctx, a.DB, opt)
 	if err != nil {
 		return web.NotifyDeps{}, err
 	}
@@ -74,31 +81,31 @@ func (a *App) initNotify(ctx context.Context) (web.NotifyDeps, error) {
 	if err := a.Jobs.AddPeriodic("email.secret-expiry", time.Hour, check.Run); err != nil {
 		return web.NotifyDeps{}, err
 	}
-	a.registerJobMetrics()
 	return web.NotifyDeps{Hub: a.Hub, Jobs: a.Jobs, Mail: a.Mail, CheckMail: CheckMail(a.Mail)}, nil
 }
 
-// registerJobMetrics exports the email counters on the metrics endpoint.
-func (a *App) registerJobMetrics() {
+// registerJobMetrics exports email delivery on the metrics endpoint: one
+// Stats read per scrape feeds every email series. It returns the send
+// latency observer for the queue (nil without metrics).
+func (a *App) registerJobMetrics() func(outcome string, d time.Duration) {
 	if a.Metrics == nil {
-		return
+		return nil
 	}
-	stat := func(f func(jobs.Stats) float64) func() float64 {
-		return func() float64 {
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			defer cancel()
-			s, _ := a.Jobs.Stats(ctx)
-			return f(s)
+	m := a.Metrics.NewEmail(func() (metrics.EmailSnapshot, error) {
+		q := a.Jobs // built after the observer it needs; read at scrape time
+		if q == nil {
+			return metrics.EmailSnapshot{}, nil
 		}
-	}
-	a.Metrics.CounterFunc("mocpcr_email_sent_total", "Emails the provider accepted.", stat(func(s jobs.Stats) float64 { return float64(s.Sent) }))
-	a.Metrics.CounterFunc("mocpcr_email_failed_total", "Emails that failed permanently.", stat(func(s jobs.Stats) float64 { return float64(s.Failed) }))
-	a.Metrics.CounterFunc("mocpcr_email_retried_total", "Failed email attempts scheduled for retry.", stat(func(s jobs.Stats) float64 { return float64(s.Retried) }))
-	a.Metrics.CounterFunc("mocpcr_email_given_up_total", "Emails given up after the maximum attempts.", stat(func(s jobs.Stats) float64 { return float64(s.GivenUp) }))
-	a.Metrics.GaugeFunc("mocpcr_email_queue_depth", "Emails queued, sending or waiting to retry.", stat(func(s jobs.Stats) float64 { return float64(s.QueueDepth) }))
-	a.Metrics.CounterFunc("mocpcr_email_send_seconds_total", "Total time spent in provider sends.", stat(func(s jobs.Stats) float64 { return s.SendSeconds }))
-	a.Metrics.CounterFunc("mocpcr_email_sends_total", "Provider send calls.", stat(func(s jobs.Stats) float64 { return float64(s.Sends) }))
-	a.Metrics.CounterFunc("mocpcr_graph_token_requests_total", "Token requests to Microsoft Entra ID.", stat(func(s jobs.Stats) float64 { return float64(s.TokenRequests) }))
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		s, err := q.Stats(ctx)
+		return metrics.EmailSnapshot{
+			Sent: s.Sent, Failed: s.Failed, Retried: s.Retried, GivenUp: s.GivenUp,
+			QueueDepth: s.QueueDepth, OldestQueued: s.OldestQueued,
+			TokenRequests: s.TokenRequests, TokenFailures: s.TokenFailures,
+		}, err
+	})
+	return m.ObserveSend
 }
 
 // Notify is a convenience for callers outside a transaction (tests, CLI).

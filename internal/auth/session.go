@@ -158,3 +158,13 @@ func SessionFrom(ctx context.Context) *Session {
 	s, _ := ctx.Value(sessionKey{}).(*Session)
 	return s
 }
+
+// DeleteOtherSessions ends every session of a user except keepID, as after
+// a password change: other browsers must sign in with the new password.
+func DeleteOtherSessions(ctx context.Context, q store.Querier, userID, keepID int64) (int64, error) {
+	res, err := q.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1 AND id <> $2`, userID, keepID)
+	if err != nil {
+		return 0, fmt.Errorf("end other sessions: %w", err)
+	}
+	return res.RowsAffected()
+}

@@ -88,17 +88,11 @@ func (s *Service) insertActionFor(ctx context.Context, tx *sql.Tx, actor *auth.U
 // AddAction adds an action item to a change and notifies its owner.
 func (s *Service) AddAction(ctx context.Context, actor *auth.User, changeID int64, na NewAction) (*ActionItem, error) {
 	var id int64
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		d, err := s.lockChange(ctx, tx, actor, changeID)
-		if err != nil {
-			return err
-		}
-		if err := s.check(actor, d, ActAddAction); err != nil {
-			return err
-		}
+	err := s.changeTx(ctx, actor, changeID, ActAddAction, func(tx *sql.Tx, d *Detail) error {
 		if na.Kind == ActionDeficiency {
 			return invalid("kind", "deficiencies come from PSSR answers, not from this form")
 		}
+		var err error
 		id, err = s.insertAction(ctx, tx, actor, d.Change, na)
 		return err
 	})
@@ -188,14 +182,7 @@ func (s *Service) AddAcknowledgers(ctx context.Context, actor *auth.User, change
 	if len(userIDs) == 0 {
 		return invalid("user_ids", "name at least one user")
 	}
-	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		d, err := s.lockChange(ctx, tx, actor, changeID)
-		if err != nil {
-			return err
-		}
-		if err := s.check(actor, d, ActManageRoster); err != nil {
-			return err
-		}
+	return s.changeTx(ctx, actor, changeID, ActManageRoster, func(tx *sql.Tx, d *Detail) error {
 		c := d.Change
 		var added []int64
 		for _, uid := range userIDs {
@@ -225,14 +212,7 @@ func (s *Service) AddAcknowledgers(ctx context.Context, actor *auth.User, change
 
 // Acknowledge records that the actor read and understood the change.
 func (s *Service) Acknowledge(ctx context.Context, actor *auth.User, changeID int64) error {
-	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		d, err := s.lockChange(ctx, tx, actor, changeID)
-		if err != nil {
-			return err
-		}
-		if err := s.check(actor, d, ActAcknowledge); err != nil {
-			return err
-		}
+	return s.changeTx(ctx, actor, changeID, ActAcknowledge, func(tx *sql.Tx, d *Detail) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE change_acknowledgements SET acknowledged_at = $1 WHERE change_id = $2 AND user_id = $3`,
 			s.now(), changeID, actor.ID); err != nil {
 			return err
@@ -265,14 +245,7 @@ func (s *Service) extensions(ctx context.Context, q store.Querier, changeID int6
 // RequestExtension asks to move a temporary change's expiry date. It
 // takes effect only when an approver approves it (DecideExtension).
 func (s *Service) RequestExtension(ctx context.Context, actor *auth.User, changeID int64, newExpiresOn time.Time, reason string) error {
-	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		d, err := s.lockChange(ctx, tx, actor, changeID)
-		if err != nil {
-			return err
-		}
-		if err := s.check(actor, d, ActRequestExtension); err != nil {
-			return err
-		}
+	return s.changeTx(ctx, actor, changeID, ActRequestExtension, func(tx *sql.Tx, d *Detail) error {
 		c := d.Change
 		newExpiresOn = dateOnly(newExpiresOn)
 		if !newExpiresOn.After(*c.ExpiresOn) {
@@ -303,28 +276,15 @@ func (s *Service) RequestExtension(ctx context.Context, actor *auth.User, change
 // DecideExtension approves or rejects the pending extension; approval
 // needs a verified signature and moves the expiry date.
 func (s *Service) DecideExtension(ctx context.Context, actor *auth.User, changeID int64, decision Decision, comment string, sig Signature) error {
-	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		d, err := s.lockChange(ctx, tx, actor, changeID)
+	return s.changeTx(ctx, actor, changeID, ActDecideExtension, func(tx *sql.Tx, d *Detail) error {
+		c := d.Change
+		ext := d.pendingExtension()
+		comment, err := checkDecision(decision, DecisionApproved, comment, "")
 		if err != nil {
 			return err
 		}
-		if err := s.check(actor, d, ActDecideExtension); err != nil {
+		if err := requireSignature(sig); err != nil {
 			return err
-		}
-		c := d.Change
-		ext := d.pendingExtension()
-		comment = strings.TrimSpace(comment)
-		switch decision {
-		case DecisionApproved:
-		case DecisionRejected:
-			if comment == "" {
-				return invalid("comment", "is required when rejecting")
-			}
-		default:
-			return invalid("decision", "must be approved or rejected, got %q", decision)
-		}
-		if !sig.Verified {
-			return &Error{Code: EReauth, Field: "password", Message: "password: confirm your identity to sign this decision"}
 		}
 		now := s.now()
 		if _, err := tx.ExecContext(ctx, `UPDATE change_extensions SET decision=$1, comment=$2, decided_by=$3, signed_name=$4, decided_at=$5

@@ -109,14 +109,7 @@ func (s *Service) AddAttachment(ctx context.Context, actor *auth.User, changeID 
 	}
 	sum := sha256.Sum256(data)
 	var id int64
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		d, err := s.lockChange(ctx, tx, actor, changeID)
-		if err != nil {
-			return err
-		}
-		if err := s.check(actor, d, ActAttach); err != nil {
-			return err
-		}
+	err := s.changeTx(ctx, actor, changeID, ActAttach, func(tx *sql.Tx, d *Detail) error {
 		if err := tx.QueryRowContext(ctx, `INSERT INTO change_attachments (change_id, filename, content_type, size, sha256, data,
 			uploaded_by, uploaded_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8) RETURNING id`, changeID, filename, ct, len(data),
 			hex.EncodeToString(sum[:]), data, actor.ID, s.now()).Scan(&id); err != nil {

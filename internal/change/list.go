@@ -26,8 +26,66 @@ type Filter struct {
 	Q string
 	// OpenOnly hides closed and voided changes.
 	OpenOnly bool
-	Limit    int
-	Offset   int
+	// Overdue keeps open changes with an open action past its due date,
+	// or a live temporary change past its expiry date.
+	Overdue bool
+	// ExpiringWithinDays, when positive, keeps live temporary and
+	// emergency changes that expire within that many days from today,
+	// including those already past expiry.
+	ExpiringWithinDays int
+	// Sort is one of SortKeys, prefixed with "-" for descending; "" is
+	// newest first.
+	Sort   string
+	Limit  int
+	Offset int
+}
+
+// SortKeys are the columns List can sort by.
+var SortKeys = []string{"number", "title", "kind", "stage", "site", "unit", "initiator", "created", "updated", "expires"}
+
+// sortColumns maps SortKeys to SQL. Stage sorts in workflow order;
+// expires puts changes with no expiry last either way.
+var sortColumns = map[string]string{
+	"number": "c.number", "title": "lower(c.title)", "kind": "c.kind", "site": "s.code", "unit": "COALESCE(un.code, '')",
+	"initiator": "lower(u.name)", "created": "c.created_at", "updated": "c.updated_at",
+	"expires": "CASE WHEN c.expires_on IS NULL THEN 1 ELSE 0 END, c.expires_on",
+	"stage":   stageOrderSQL(),
+}
+
+// stageOrderSQL ranks stages in workflow order.
+func stageOrderSQL() string {
+	var b strings.Builder
+	b.WriteString("CASE c.stage")
+	for i, st := range Stages {
+		fmt.Fprintf(&b, " WHEN '%s' THEN %d", st, i)
+	}
+	b.WriteString(" END")
+	return b.String()
+}
+
+// orderBy turns a Sort value into an ORDER BY clause (ties broken by id).
+func orderBy(sort string) (string, error) {
+	if sort == "" {
+		return "c.id DESC", nil
+	}
+	key, desc := strings.CutPrefix(sort, "-")
+	col, ok := sortColumns[key]
+	if !ok {
+		return "", invalid("sort", "must be one of %s (prefix - for descending), got %q", strings.Join(SortKeys, ", "), sort)
+	}
+	dir := " ASC"
+	if desc {
+		dir = " DESC"
+	}
+	var parts []string
+	for _, c := range strings.Split(col, ", ") {
+		if strings.HasPrefix(c, "CASE WHEN c.expires_on IS NULL") {
+			parts = append(parts, c) // no-expiry rows last in both directions
+			continue
+		}
+		parts = append(parts, c+dir)
+	}
+	return strings.Join(parts, ", ") + ", c.id" + dir, nil
 }
 
 // siteScope limits a query to the actor's sites.
@@ -84,16 +142,38 @@ func (s *Service) List(ctx context.Context, actor *auth.User, f Filter) ([]Chang
 	if f.OpenOnly {
 		where = append(where, "c.stage NOT IN ('closed', 'voided')")
 	}
+	today := dateOnly(s.Now())
+	// A live temporary change: carries an expiry, is past Draft, still
+	// open and not reverted.
+	const liveTemporary = "c.duration IN ('temporary', 'emergency') AND c.expires_on IS NOT NULL AND c.reverted_at IS NULL" +
+		" AND c.stage NOT IN ('draft', 'closed', 'voided')"
+	if f.Overdue {
+		args = append(args, today)
+		n := len(args)
+		where = append(where, fmt.Sprintf(`c.stage NOT IN ('closed', 'voided') AND (EXISTS (SELECT 1 FROM change_actions oa
+			WHERE oa.change_id = c.id AND oa.status = 'open' AND oa.due_on IS NOT NULL AND oa.due_on < $%d)
+			OR (%s AND c.expires_on < $%d))`, n, liveTemporary, n))
+	}
+	if f.ExpiringWithinDays < 0 {
+		return nil, 0, invalid("expiring", "must be a number of days, 0 or more, got %d", f.ExpiringWithinDays)
+	}
+	if f.ExpiringWithinDays > 0 {
+		add("("+liveTemporary+" AND c.expires_on <= ?)", today.AddDate(0, 0, f.ExpiringWithinDays))
+	}
+	order, err := orderBy(f.Sort)
+	if err != nil {
+		return nil, 0, err
+	}
 	cond := strings.Join(where, " AND ")
 	var total int
-	if err := s.DB.SQL.QueryRowContext(ctx, `SELECT count(*) FROM changes c WHERE `+cond, args...).Scan(&total); err != nil {
+	if err := s.DB.SQL.QueryRowContext(ctx, `SELECT count(*)`+changeFrom+` WHERE `+cond, args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("count changes: %w", err)
 	}
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 100
 	}
 	args = append(args, f.Limit, f.Offset)
-	out, err := s.queryChanges(ctx, s.DB.SQL, ` WHERE `+cond+fmt.Sprintf(` ORDER BY c.id DESC LIMIT $%d OFFSET $%d`, len(args)-1, len(args)), args...)
+	out, err := s.queryChanges(ctx, s.DB.SQL, ` WHERE `+cond+fmt.Sprintf(` ORDER BY %s LIMIT $%d OFFSET $%d`, order, len(args)-1, len(args)), args...)
 	return out, total, err
 }
 

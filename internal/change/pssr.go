@@ -68,14 +68,7 @@ func (s *Service) AnswerPSSR(ctx context.Context, actor *auth.User, itemID int64
 		return nil, err
 	}
 	var out *PSSRItem
-	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		d, err := s.lockChange(ctx, tx, actor, changeID)
-		if err != nil {
-			return err
-		}
-		if err := s.check(actor, d, ActAnswerPSSR); err != nil {
-			return err
-		}
+	err = s.changeTx(ctx, actor, changeID, ActAnswerPSSR, func(tx *sql.Tx, d *Detail) error {
 		c := d.Change
 		var it *PSSRItem
 		for i := range d.PSSR {

@@ -91,14 +91,7 @@ func userWithRole(ctx context.Context, q store.Querier, field string, id int64, 
 // AssignReviewer names the reviewer of one discipline review of the
 // current round (Screening stage, coordinator).
 func (s *Service) AssignReviewer(ctx context.Context, actor *auth.User, id int64, discipline string, reviewerID int64) error {
-	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		d, err := s.lockChange(ctx, tx, actor, id)
-		if err != nil {
-			return err
-		}
-		if err := s.check(actor, d, ActAssign); err != nil {
-			return err
-		}
+	return s.changeTx(ctx, actor, id, ActAssign, func(tx *sql.Tx, d *Detail) error {
 		c := d.Change
 		discipline = strings.ToLower(strings.TrimSpace(discipline))
 		var rv *Review
@@ -132,14 +125,7 @@ func (s *Service) AssignReviewer(ctx context.Context, actor *auth.User, id int64
 // order, the approvers inside a stage in parallel (Screening stage,
 // coordinator).
 func (s *Service) SetApprovers(ctx context.Context, actor *auth.User, id int64, stages [][]int64) error {
-	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		d, err := s.lockChange(ctx, tx, actor, id)
-		if err != nil {
-			return err
-		}
-		if err := s.check(actor, d, ActAssign); err != nil {
-			return err
-		}
+	return s.changeTx(ctx, actor, id, ActAssign, func(tx *sql.Tx, d *Detail) error {
 		c := d.Change
 		if len(stages) == 0 {
 			return invalid("stages", "name at least one approval stage with at least one approver")
@@ -244,14 +230,7 @@ func (s *Service) requestApprovalStage(ctx context.Context, tx *sql.Tx, c *Chang
 // A rejection (comment required) returns the change to the initiator;
 // the last review moves the change to Approval.
 func (s *Service) DecideReview(ctx context.Context, actor *auth.User, id int64, discipline string, decision Decision, comment string) error {
-	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		d, err := s.lockChange(ctx, tx, actor, id)
-		if err != nil {
-			return err
-		}
-		if err := s.check(actor, d, ActReview); err != nil {
-			return err
-		}
+	return s.changeTx(ctx, actor, id, ActReview, func(tx *sql.Tx, d *Detail) error {
 		c := d.Change
 		var rv *Review
 		for i := range d.Reviews {
@@ -265,15 +244,9 @@ func (s *Service) DecideReview(ctx context.Context, actor *auth.User, id int64, 
 		if rv == nil {
 			return invalid("discipline", "you have no pending %q review on %s", discipline, c.Number)
 		}
-		comment = strings.TrimSpace(comment)
-		switch decision {
-		case DecisionReviewed:
-		case DecisionRejected:
-			if comment == "" {
-				return invalid("comment", "is required when rejecting: say what must change")
-			}
-		default:
-			return invalid("decision", "must be reviewed or rejected, got %q", decision)
+		comment, err := checkDecision(decision, DecisionReviewed, comment, ": say what must change")
+		if err != nil {
+			return err
 		}
 		now := s.now()
 		if _, err := tx.ExecContext(ctx, `UPDATE change_reviews SET decision=$1, comment=$2, decided_by=$3, decided_at=$4 WHERE id=$5`,
@@ -305,6 +278,32 @@ func (s *Service) returnToInitiator(ctx context.Context, tx *sql.Tx, actor *auth
 	return s.notify(ctx, tx, typ, c, c.Number+" returned for revision", comment, c.InitiatorID)
 }
 
+// checkDecision validates a review or approval decision: yes (reviewed
+// or approved) or rejected, which needs a comment (rejectHint tells what
+// it should say). It returns the trimmed comment.
+func checkDecision(decision, yes Decision, comment, rejectHint string) (string, error) {
+	comment = strings.TrimSpace(comment)
+	switch decision {
+	case yes:
+	case DecisionRejected:
+		if comment == "" {
+			return "", invalid("comment", "is required when rejecting%s", rejectHint)
+		}
+	default:
+		return "", invalid("decision", "must be %s or rejected, got %q", yes, decision)
+	}
+	return comment, nil
+}
+
+// requireSignature refuses a signed decision whose signer did not just
+// confirm their identity (the web edge verifies it).
+func requireSignature(sig Signature) error {
+	if !sig.Verified {
+		return &Error{Code: EReauth, Field: "password", Message: "password: confirm your identity to sign this decision"}
+	}
+	return nil
+}
+
 // Decide records an approval decision (approved or rejected) by the actor
 // for the current approval stage, as the approver or as their delegate.
 // The signature must be verified by the edge; nobody approves their own
@@ -313,27 +312,14 @@ func (s *Service) returnToInitiator(ctx context.Context, tx *sql.Tx, actor *auth
 // Implementation.
 func (s *Service) Decide(ctx context.Context, actor *auth.User, id int64, decision Decision, comment string, sig Signature) (*Approval, error) {
 	var out *Approval
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		d, err := s.lockChange(ctx, tx, actor, id)
+	err := s.changeTx(ctx, actor, id, ActApprove, func(tx *sql.Tx, d *Detail) error {
+		c := d.Change
+		comment, err := checkDecision(decision, DecisionApproved, comment, ": say why")
 		if err != nil {
 			return err
 		}
-		if err := s.check(actor, d, ActApprove); err != nil {
+		if err := requireSignature(sig); err != nil {
 			return err
-		}
-		c := d.Change
-		comment = strings.TrimSpace(comment)
-		switch decision {
-		case DecisionApproved:
-		case DecisionRejected:
-			if comment == "" {
-				return invalid("comment", "is required when rejecting: say why")
-			}
-		default:
-			return invalid("decision", "must be approved or rejected, got %q", decision)
-		}
-		if !sig.Verified {
-			return &Error{Code: EReauth, Field: "password", Message: "password: confirm your identity to sign this decision"}
 		}
 		ap := d.pendingApprovalFor(actor.ID)
 		now := s.now()

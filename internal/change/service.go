@@ -140,6 +140,21 @@ func (s *Service) lockChange(ctx context.Context, tx *sql.Tx, actor *auth.User, 
 	return s.loadDetail(ctx, tx, actor, id)
 }
 
+// changeTx runs fn in one transaction on change id, locked and loaded
+// (lockChange) once actor may take act on it now (check).
+func (s *Service) changeTx(ctx context.Context, actor *auth.User, id int64, act Action, fn func(tx *sql.Tx, d *Detail) error) error {
+	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		d, err := s.lockChange(ctx, tx, actor, id)
+		if err != nil {
+			return err
+		}
+		if err := s.check(actor, d, act); err != nil {
+			return err
+		}
+		return fn(tx, d)
+	})
+}
+
 // Get returns a change with its reviews, approvals, actions, PSSR,
 // roster, attachments and what actor may do next.
 func (s *Service) Get(ctx context.Context, actor *auth.User, id int64) (*Detail, error) {
@@ -393,20 +408,13 @@ func auditFields(c *Change) [][2]string {
 // Update edits a change in Draft or Returned. Each changed field is
 // audited with its old and new value.
 func (s *Service) Update(ctx context.Context, actor *auth.User, id int64, f Fields) (*Change, error) {
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		d, err := s.lockChange(ctx, tx, actor, id)
-		if err != nil {
-			return err
-		}
-		if err := s.check(actor, d, ActEdit); err != nil {
-			return err
-		}
+	err := s.changeTx(ctx, actor, id, ActEdit, func(tx *sql.Tx, d *Detail) error {
 		c := d.Change
 		before := auditFields(c)
 		if err := s.apply(ctx, tx, actor, c, f, false); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE changes SET duration=$1, title=$2, description=$3, unit_id=$4, equipment_tags=$5,
+		_, err := tx.ExecContext(ctx, `UPDATE changes SET duration=$1, title=$2, description=$3, unit_id=$4, equipment_tags=$5,
 			reason=$6, risk_ranking=$7, technical_basis=$8, safety_health_impact=$9, procedure_changes=$10, time_period=$11,
 			authorization_required=$12, expires_on=$13, review_deadline=$14, updated_at=$15 WHERE id=$16`,
 			string(c.Duration), c.Title, c.Description, nid(c.UnitID), strings.Join(c.EquipmentTags, "\n"), c.Reason,
@@ -472,14 +480,7 @@ func validateScreening(c *Change, sc *Screening) error {
 // discipline (plus a hazard review when needed) and required actions for
 // process safety information and procedure updates.
 func (s *Service) Submit(ctx context.Context, actor *auth.User, id int64, sc Screening) (*Change, error) {
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		d, err := s.lockChange(ctx, tx, actor, id)
-		if err != nil {
-			return err
-		}
-		if err := s.check(actor, d, ActSubmit); err != nil {
-			return err
-		}
+	err := s.changeTx(ctx, actor, id, ActSubmit, func(tx *sql.Tx, d *Detail) error {
 		c := d.Change
 		if missing := requiredBeforeSubmit(c); len(missing) > 0 {
 			return &Error{Code: EInvalid, Field: missing[0],

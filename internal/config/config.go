@@ -71,6 +71,10 @@ type Config struct {
 	SaveToSentItems   bool      // GRAPH_SAVE_TO_SENT_ITEMS
 	MailboxConcurrent int       // GRAPH_MAX_CONCURRENT_SENDS
 	EmailMaxAttempts  int       // MOCPCR_EMAIL_MAX_ATTEMPTS
+	// JobRescueAfter is how long a background job may run before another
+	// replica assumes its process died and runs it again
+	// (MOCPCR_JOB_RESCUE_AFTER); 0 means the default (3 minutes).
+	JobRescueAfter time.Duration
 
 	AuthProvider string // AUTH_PROVIDER
 }
@@ -186,6 +190,13 @@ func Load(env Environment) (*Config, error) {
 	c.SaveToSentItems = parseBool(get, "GRAPH_SAVE_TO_SENT_ITEMS", false, add)
 	c.MailboxConcurrent = parseInt(get, "GRAPH_MAX_CONCURRENT_SENDS", 4, 1, 4, add)
 	c.EmailMaxAttempts = parseInt(get, "MOCPCR_EMAIL_MAX_ATTEMPTS", 10, 1, 100, add)
+	if v := get("MOCPCR_JOB_RESCUE_AFTER"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 2*time.Second || d > 24*time.Hour {
+			add("MOCPCR_JOB_RESCUE_AFTER", "MOCPCR_JOB_RESCUE_AFTER must be a duration from 2s to 24h (for example 3m), got %q", v)
+		}
+		c.JobRescueAfter = d
+	}
 	if v := get("AZURE_CLIENT_SECRET_EXPIRES_ON"); v != "" {
 		t, err := time.Parse(time.DateOnly, v)
 		if err != nil {

@@ -189,7 +189,7 @@ func (b *browser) noConsoleErrors() {
 // screenshot saves the full page as test-artifacts/<name>.png.
 func (b *browser) screenshot(name string) {
 	b.t.Helper()
-	buf := get(b, chromedp.FullScreenshot(80))
+	buf := get(b, chromedp.FullScreenshot(100)) // quality 100 makes chromium encode PNG
 	dir := artifactsDir(b.t)
 	if err := os.WriteFile(filepath.Join(dir, name+".png"), buf, 0o644); err != nil {
 		b.t.Errorf("save screenshot: %v", err)

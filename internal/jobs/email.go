@@ -12,6 +12,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/mocpcr/mocpcr/internal/mail"
+	"github.com/mocpcr/mocpcr/internal/requestid"
 	"github.com/mocpcr/mocpcr/internal/store"
 )
 
@@ -50,9 +51,12 @@ type OutgoingEmail struct {
 }
 
 // sendEmailArgs is the River job: only the delivery log row's id, so the
-// job table never holds message content twice.
+// job table never holds message content twice, and the id of the HTTP
+// request that caused the email, so the worker's log lines can be matched
+// with the web log line of that request.
 type sendEmailArgs struct {
-	MessageID int64 `json:"message_id"`
+	MessageID int64  `json:"message_id"`
+	RequestID string `json:"request_id,omitempty"`
 }
 
 func (sendEmailArgs) Kind() string { return "mocpcr.send_email" }
@@ -63,7 +67,8 @@ func (sendEmailArgs) InsertOpts() river.InsertOpts {
 
 // EnqueueEmailTx writes the email to the delivery log and queues its
 // delivery job, both inside tx: if tx rolls back, neither exists. It
-// returns the delivery log id.
+// returns the delivery log id. The request id in ctx (requestid.From), if
+// any, travels with the job into the worker's log lines.
 func (q *Queue) EnqueueEmailTx(ctx context.Context, tx *sql.Tx, e OutgoingEmail) (int64, error) {
 	if e.To.Email == "" {
 		return 0, fmt.Errorf("queue email: recipient address is required")
@@ -101,7 +106,7 @@ func (q *Queue) EnqueueEmail(ctx context.Context, e OutgoingEmail) (int64, error
 }
 
 func (q *Queue) insertJobTx(ctx context.Context, tx *sql.Tx, messageID int64) error {
-	res, err := q.inserter.InsertTx(ctx, tx, sendEmailArgs{MessageID: messageID}, nil)
+	res, err := q.inserter.InsertTx(ctx, tx, sendEmailArgs{MessageID: messageID, RequestID: requestid.From(ctx)}, nil)
 	if err != nil {
 		return fmt.Errorf("queue email job %d: %w", messageID, err)
 	}
@@ -140,6 +145,12 @@ type emailWorker struct {
 func (w *emailWorker) Work(ctx context.Context, job *river.Job[sendEmailArgs]) error {
 	q := w.q
 	id := job.Args.MessageID
+	// Every log line of this job names the request that caused it (empty
+	// for emails of periodic jobs); the provider sees it in ctx too.
+	reqID := job.Args.RequestID
+	if reqID != "" {
+		ctx = requestid.With(ctx, reqID)
+	}
 	if q.opt.Provider == nil {
 		// A process without a provider must not burn attempts.
 		return river.JobSnooze(time.Minute)
@@ -152,7 +163,7 @@ func (w *emailWorker) Work(ctx context.Context, job *river.Job[sendEmailArgs]) e
 		return err // a database problem: River retries the job
 	}
 	if m.Status == StatusSent {
-		q.log.WarnContext(ctx, "email already sent: refusing to send it again", "email_id", id, "job_id", job.ID)
+		q.log.WarnContext(ctx, "email already sent: refusing to send it again", "email_id", id, "job_id", job.ID, "request_id", reqID)
 		return nil
 	}
 
@@ -173,6 +184,11 @@ func (w *emailWorker) Work(ctx context.Context, job *river.Job[sendEmailArgs]) e
 	q.limiter.release()
 	end := q.opt.Now()
 	q.stats.latency(end.Sub(start))
+	observe := func(outcome string) {
+		if q.opt.ObserveSend != nil {
+			q.opt.ObserveSend(outcome, end.Sub(start))
+		}
+	}
 
 	// The outcome is recorded even when the job's context ends now: a 202
 	// not written down is exactly the duplicate window.
@@ -180,10 +196,13 @@ func (w *emailWorker) Work(ctx context.Context, job *river.Job[sendEmailArgs]) e
 	defer rcancel()
 	if sendErr == nil {
 		if err := q.recordSent(rctx, m, start, end, res.RequestID); err != nil {
-			q.log.ErrorContext(ctx, "email sent but not recorded: it may be sent again", "email_id", id, "err", err)
+			q.log.ErrorContext(ctx, "email sent but not recorded: it may be sent again", "email_id", id, "request_id", reqID, "err", err)
 			return err
 		}
 		q.stats.sent.Add(1)
+		observe(StatusSent)
+		q.log.InfoContext(ctx, "email sent", "email_id", id, "request_id", reqID, "graph_request_id", res.RequestID,
+			"attempt", m.Attempts, "duration_ms", end.Sub(start).Milliseconds())
 		return nil
 	}
 
@@ -196,37 +215,41 @@ func (w *emailWorker) Work(ctx context.Context, job *river.Job[sendEmailArgs]) e
 	}
 	text := me.Error()
 	if !me.Retryable {
-		q.log.ErrorContext(ctx, text, "email_id", id, "to", m.ToEmail, "http_status", me.Status, "request_id", me.RequestID)
+		q.log.ErrorContext(ctx, text, "email_id", id, "request_id", reqID, "to", m.ToEmail, "http_status", me.Status, "graph_request_id", me.RequestID)
 		if err := q.recordFailure(rctx, m, start, end, me, StatusFailed, time.Time{}); err != nil {
 			return err
 		}
 		q.stats.failed.Add(1)
+		observe(StatusFailed)
 		return river.JobCancel(errors.New(text))
 	}
 	if m.Attempts-m.AttemptsBase >= q.opt.MaxAttempts {
-		q.log.ErrorContext(ctx, "email given up after "+fmt.Sprint(m.Attempts-m.AttemptsBase)+" attempts: "+text, "email_id", id, "to", m.ToEmail, "http_status", me.Status, "request_id", me.RequestID)
+		q.log.ErrorContext(ctx, "email given up after "+fmt.Sprint(m.Attempts-m.AttemptsBase)+" attempts: "+text, "email_id", id, "request_id", reqID, "to", m.ToEmail, "http_status", me.Status, "graph_request_id", me.RequestID)
 		if err := q.recordFailure(rctx, m, start, end, me, StatusGivenUp, time.Time{}); err != nil {
 			return err
 		}
 		q.stats.givenUp.Add(1)
+		observe(StatusGivenUp)
 		return river.JobCancel(errors.New(text))
 	}
 	delay := q.retryDelay(m.Attempts-m.AttemptsBase, me.RetryAfter)
-	q.log.WarnContext(ctx, text, "email_id", id, "to", m.ToEmail, "http_status", me.Status, "request_id", me.RequestID,
+	q.log.WarnContext(ctx, text, "email_id", id, "request_id", reqID, "to", m.ToEmail, "http_status", me.Status, "graph_request_id", me.RequestID,
 		"attempt", m.Attempts, "retry_in", delay.Round(time.Millisecond).String())
 	if err := q.recordFailure(rctx, m, start, end, me, StatusRetrying, end.Add(delay)); err != nil {
 		return err
 	}
 	q.stats.retried.Add(1)
+	observe(StatusRetrying)
 	// Snooze rather than fail: River's attempt count stays for crashes,
 	// the delivery log counts provider attempts against MaxAttempts, and
 	// Graph's Retry-After is honoured to the millisecond.
 	return river.JobSnooze(delay)
 }
 
-// Timeout lets the send timeout, not River's default, bound the job.
+// Timeout lets the send timeout, not River's default, bound the job: the
+// send plus time to claim and record it (20 s with the default timeout).
 func (w *emailWorker) Timeout(*river.Job[sendEmailArgs]) time.Duration {
-	return w.q.opt.SendTimeout + 20*time.Second
+	return w.q.opt.SendTimeout + w.q.jobSlack()*2/3
 }
 
 // retryDelay is exponential backoff with jitter after the n-th failed

@@ -52,8 +52,10 @@ type Options struct {
 	// SendTimeout bounds one provider call. Default 30 s.
 	SendTimeout time.Duration
 	// RescueStuckAfter is how long a job may stay running before River's
-	// rescuer assumes its process died and makes it available again. It
-	// must exceed SendTimeout. Default SendTimeout + 2 minutes.
+	// rescuer (which looks every 30 s) assumes its process died and makes
+	// it available again. It is raised to at least the job timeout
+	// (SendTimeout plus up to 30 s to claim and record the send). Default
+	// SendTimeout + 2.5 minutes.
 	RescueStuckAfter time.Duration
 	// RetryBase and RetryMax shape the exponential backoff between
 	// retryable failures: RetryBase·2^(n-1), capped at RetryMax, with ±25 %
@@ -67,6 +69,10 @@ type Options struct {
 	// ClientID names this process among River clients; default River's.
 	ClientID string
 	Logger   *slog.Logger
+	// ObserveSend, when set, is told the outcome (StatusSent,
+	// StatusRetrying, StatusFailed or StatusGivenUp) and duration of
+	// every provider call, for the latency histogram.
+	ObserveSend func(outcome string, d time.Duration)
 	// Now is the clock for the delivery log; tests replace it.
 	Now func() time.Time
 	// Jitter returns a factor in [0.75, 1.25); tests replace it.
@@ -97,8 +103,9 @@ type Queue struct {
 	// riverDB is River's own SQLite handle (nil on PostgreSQL).
 	riverDB *sql.DB
 
-	limiter *limiter
-	stats   counters
+	limiter    *limiter
+	stats      counters
+	queueStats queueStats
 
 	mu       sync.Mutex
 	periodic map[string]func(ctx context.Context) error
@@ -117,9 +124,11 @@ func New(ctx context.Context, db *store.DB, opt Options) (*Queue, error) {
 	if opt.SendTimeout <= 0 {
 		opt.SendTimeout = 30 * time.Second
 	}
-	if opt.RescueStuckAfter <= opt.SendTimeout {
-		opt.RescueStuckAfter = opt.SendTimeout + 2*time.Minute
+	if opt.RescueStuckAfter <= 0 {
+		opt.RescueStuckAfter = opt.SendTimeout + 150*time.Second
 	}
+	// River refuses a rescue time shorter than the job timeout.
+	opt.RescueStuckAfter = max(opt.RescueStuckAfter, opt.SendTimeout+min(30*time.Second, opt.SendTimeout))
 	if opt.RetryBase <= 0 {
 		opt.RetryBase = 10 * time.Second
 	}
@@ -158,8 +167,8 @@ func New(ctx context.Context, db *store.DB, opt Options) (*Queue, error) {
 		// 50 ms provider this gives ~70 emails/s against a ceiling of 80
 		// (River's default 100 ms cooldown halved that).
 		FetchCooldown:        min(opt.PollInterval, 5*time.Millisecond),
-		JobTimeout:           opt.SendTimeout + 30*time.Second,
-		RescueStuckJobsAfter: opt.RescueStuckAfter + 30*time.Second,
+		JobTimeout:           opt.SendTimeout + q.jobSlack(),
+		RescueStuckJobsAfter: opt.RescueStuckAfter,
 		MaxAttempts:          riverMaxAttempts,
 		Queues: map[string]river.QueueConfig{
 			queueEmail:    {MaxWorkers: opt.MaxConcurrentSends},
@@ -214,6 +223,11 @@ func New(ctx context.Context, db *store.DB, opt Options) (*Queue, error) {
 	}
 	return q, nil
 }
+
+// jobSlack is the time a job gets beyond SendTimeout to claim and record
+// its send: 30 s, or SendTimeout when that is shorter (operators who make
+// rescue fast, MOCPCR_JOB_RESCUE_AFTER, get a short send timeout too).
+func (q *Queue) jobSlack() time.Duration { return min(30*time.Second, q.opt.SendTimeout) }
 
 // riverMaxAttempts is River's own limit. Provider failures do not count
 // against it (they snooze, and the delivery log counts attempts against

@@ -41,7 +41,8 @@ var periodicName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
 // AddPeriodic registers fn to run every interval, once per cluster: River
 // elects one leader among the processes sharing the database, and only
 // the leader schedules periodic jobs (any process may work them). The
-// first run is one interval after the leader starts; a failing run is
+// first run is when a leader is elected (after a deploy, reminders do
+// not wait a whole interval), then every interval; a failing run is
 // retried a few times with backoff and logged. fn must honour ctx and
 // be safe to run again if a process dies mid-run.
 //
@@ -76,7 +77,9 @@ func (q *Queue) AddPeriodic(name string, interval time.Duration, fn func(ctx con
 				UniqueOpts: river.UniqueOpts{ByArgs: true, ByPeriod: interval},
 			}
 		},
-		&river.PeriodicJobOpts{ID: name},
+		// RunOnStart: a new leader runs it at once; UniqueOpts above keeps a
+		// leader change within one interval from running it twice.
+		&river.PeriodicJobOpts{ID: name, RunOnStart: true},
 	))
 	return nil
 }

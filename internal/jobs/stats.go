@@ -2,7 +2,10 @@ package jobs
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -37,15 +40,31 @@ type Stats struct {
 	// total duration: SendSeconds/Sends is the mean send latency.
 	Sends       int64
 	SendSeconds float64
-	// TokenRequests is the provider's token requests, when the provider
-	// reports them (the Graph client does).
-	TokenRequests int64
+	// OldestQueued is the age of the oldest email not yet delivered
+	// (queued, sending or waiting to retry), 0 when there is none.
+	OldestQueued time.Duration
+	// TokenRequests and TokenFailures are the provider's token requests
+	// and how many of them failed, when the provider reports them (the
+	// Graph client does).
+	TokenRequests, TokenFailures int64
 }
 
 // tokenCounter is implemented by providers that fetch tokens.
 type tokenCounter interface{ TokenRequests() int64 }
 
-// Stats returns the counters; QueueDepth needs one small query.
+// queueStatsTTL is how long the queue depth and oldest age are reused, so
+// several scrapers (or several metrics read one by one) cost one query.
+const queueStatsTTL = time.Second
+
+type queueStats struct {
+	mu     sync.Mutex
+	at     time.Time
+	depth  int64
+	oldest time.Time // zero when the queue is empty
+}
+
+// Stats returns the counters; QueueDepth and OldestQueued come from the
+// delivery log, read at most once a second (two index lookups).
 func (q *Queue) Stats(ctx context.Context) (Stats, error) {
 	s := Stats{
 		Sent:        q.stats.sent.Load(),
@@ -57,14 +76,47 @@ func (q *Queue) Stats(ctx context.Context) (Stats, error) {
 	}
 	switch p := q.opt.Provider.(type) {
 	case *graph.Client:
-		s.TokenRequests = p.Stats().TokenRequests
+		gs := p.Stats()
+		s.TokenRequests, s.TokenFailures = gs.TokenRequests, gs.TokenFailures
 	case tokenCounter:
 		s.TokenRequests = p.TokenRequests()
 	}
-	err := q.db.SQL.QueryRowContext(ctx, `SELECT count(*) FROM email_messages WHERE status IN ($1, $2, $3)`,
-		StatusQueued, StatusSending, StatusRetrying).Scan(&s.QueueDepth)
-	if err != nil {
-		return s, fmt.Errorf("email queue depth: %w", err)
+	qs := &q.queueStats
+	qs.mu.Lock()
+	defer qs.mu.Unlock()
+	now := time.Now()
+	if qs.at.IsZero() || now.Sub(qs.at) >= queueStatsTTL {
+		depth, oldest, err := q.readQueueStats(ctx)
+		if err != nil {
+			return s, err
+		}
+		qs.at, qs.depth, qs.oldest = now, depth, oldest
+	}
+	s.QueueDepth = qs.depth
+	if !qs.oldest.IsZero() {
+		s.OldestQueued = max(0, now.Sub(qs.oldest))
 	}
 	return s, nil
+}
+
+// readQueueStats counts undelivered emails and finds the oldest one; both
+// walk only the undelivered part of the (status, id) index.
+func (q *Queue) readQueueStats(ctx context.Context) (depth int64, oldest time.Time, err error) {
+	var minID sql.NullInt64
+	err = q.db.SQL.QueryRowContext(ctx, `SELECT count(*), min(id) FROM email_messages WHERE status IN ($1, $2, $3)`,
+		StatusQueued, StatusSending, StatusRetrying).Scan(&depth, &minID)
+	if err != nil {
+		return 0, oldest, fmt.Errorf("email queue depth: %w", err)
+	}
+	if !minID.Valid {
+		return depth, oldest, nil
+	}
+	err = q.db.SQL.QueryRowContext(ctx, `SELECT created_at FROM email_messages WHERE id = $1`, minID.Int64).Scan(&oldest)
+	if errors.Is(err, sql.ErrNoRows) {
+		return depth, time.Time{}, nil // delivered and pruned in between
+	}
+	if err != nil {
+		return 0, oldest, fmt.Errorf("oldest queued email: %w", err)
+	}
+	return depth, oldest, nil
 }

@@ -44,6 +44,7 @@ var accessTable = []struct {
 	{"GET /account", "/account", "signed-in"},
 	{"POST /account/tokens", "/account/tokens", "signed-in"},
 	{"POST /account/tokens/{id}/revoke", "/account/tokens/999999/revoke", "signed-in"},
+	{"POST /account/password", "/account/password", "signed-in"},
 	{"GET /api/v1/me", "/api/v1/me", "signed-in"},
 
 	// Administration.
@@ -52,6 +53,7 @@ var accessTable = []struct {
 	{"POST /admin/users", "/admin/users", "admin"},
 	{"GET /admin/users/{id}", "/admin/users/{user}", "admin"},
 	{"POST /admin/users/{id}", "/admin/users/{user}", "admin"},
+	{"POST /admin/users/{id}/password", "/admin/users/{user}/password", "admin"},
 	{"GET /admin/sites", "/admin/sites", "admin"},
 	{"POST /admin/sites", "/admin/sites", "admin"},
 	{"GET /api/v1/users", "/api/v1/users", "admin"},
@@ -152,6 +154,22 @@ var accessTable = []struct {
 	{"POST /admin/email/test", "/admin/email/test", "admin"},
 	{"GET /admin/mailbox", "/admin/mailbox", "admin"},
 	{"GET /admin/mailbox/{id}", "/admin/mailbox/999999", "admin"},
+
+	// Work pages: My work, the change list and export, the dashboard,
+	// and change administration (PSSR templates, reminders, units).
+	{"GET /{$}", "/", "signed-in"},
+	{"GET /changes", "/changes", "initiator,reviewer,approver,coordinator,admin,auditor"},
+	{"GET /changes.csv", "/changes.csv", "initiator,reviewer,approver,coordinator,admin,auditor"},
+	{"GET /dashboard", "/dashboard", "initiator,reviewer,approver,coordinator,admin,auditor"},
+	{"GET /admin/pssr-templates", "/admin/pssr-templates", "admin"},
+	{"POST /admin/pssr-templates", "/admin/pssr-templates", "admin"},
+	{"GET /admin/pssr-templates/new", "/admin/pssr-templates/new", "admin"},
+	{"GET /admin/pssr-templates/{id}", "/admin/pssr-templates/999999", "admin"},
+	{"POST /admin/pssr-templates/{id}", "/admin/pssr-templates/999999", "admin"},
+	{"GET /admin/reminders", "/admin/reminders", "admin"},
+	{"POST /admin/reminders", "/admin/reminders", "admin"},
+	{"GET /admin/units", "/admin/units", "admin"},
+	{"POST /admin/units", "/admin/units", "admin"},
 }
 
 // TestAccessTableCoversEveryRoute keeps the table honest: a new route

@@ -18,6 +18,8 @@ type accountData struct {
 	NewToken     string
 	NewTokenName string
 	TokenName    string
+	// HasPassword shows the change-password form to local accounts.
+	HasPassword bool
 }
 
 func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, u *auth.User, status int, d accountData, p *Page) {
@@ -28,6 +30,10 @@ func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, u *auth.U
 	}
 	if d.Sites, err = userSites(r, s, u); err != nil {
 		s.serverFault(w, r, "list sites", err)
+		return
+	}
+	if d.HasPassword, err = auth.HasPassword(r.Context(), s.DB.SQL, u.ID); err != nil {
+		s.serverFault(w, r, "load user", err)
 		return
 	}
 	if d.Sessions, err = auth.CountUserSessions(r.Context(), s.DB.SQL, u.ID); err != nil {

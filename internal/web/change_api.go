@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -125,6 +126,14 @@ func (s *Server) signedError(w http.ResponseWriter, r *http.Request, err, reauth
 	s.changeError(w, r, err)
 }
 
+// signedDecision is the body of an approver's decision; Password
+// signs it (empty for Entra ID users, who sign in again instead).
+type signedDecision struct {
+	Decision string `json:"decision"`
+	Comment  string `json:"comment"`
+	Password string `json:"password"`
+}
+
 // changeInput is the body of create and update. Absent fields are left
 // as they are on update.
 type changeInput struct {
@@ -177,74 +186,37 @@ func (in changeInput) fields() (change.Fields, error) {
 }
 
 func (s *Server) apiCreateChange(w http.ResponseWriter, r *http.Request) {
-	u := s.apiUserFor(w, r, auth.ActionCreateChange)
-	if u == nil {
-		return
-	}
-	var in changeInput
-	if !decodeChangeJSON(w, r, &in) {
-		return
-	}
-	f, err := in.fields()
-	if err != nil {
-		s.changeError(w, r, err)
-		return
-	}
-	c, err := s.Changes.Create(r.Context(), u, f)
-	if err != nil {
-		s.changeError(w, r, err)
-		return
-	}
-	conflicts, err := s.Changes.Conflicts(r.Context(), u, c.SiteID, c.UnitID, c.EquipmentTags, c.ID)
-	if err != nil {
-		s.changeError(w, r, err)
-		return
-	}
-	w.Header().Set("Location", fmt.Sprintf("/api/v1/changes/%d", c.ID))
-	writeJSON(w, http.StatusCreated, map[string]any{"change": c, "conflicts": conflicts})
+	changeCall(s, w, r, auth.ActionCreateChange, noID, func(ctx context.Context, u *auth.User, _ int64, in changeInput) (any, error) {
+		f, err := in.fields()
+		if err != nil {
+			return nil, err
+		}
+		c, err := s.Changes.Create(ctx, u, f)
+		if err != nil {
+			return nil, err
+		}
+		conflicts, err := s.Changes.Conflicts(ctx, u, c.SiteID, c.UnitID, c.EquipmentTags, c.ID)
+		if err != nil {
+			return nil, err
+		}
+		return created(map[string]any{"change": c, "conflicts": conflicts}, fmt.Sprintf("/api/v1/changes/%d", c.ID)), nil
+	})
 }
 
 func (s *Server) apiUpdateChange(w http.ResponseWriter, r *http.Request) {
-	u := s.apiUserFor(w, r, auth.ActionViewChanges)
-	if u == nil {
-		return
-	}
-	id, ok := pathID(w, r, "id")
-	if !ok {
-		return
-	}
-	var in changeInput
-	if !decodeChangeJSON(w, r, &in) {
-		return
-	}
-	f, err := in.fields()
-	if err != nil {
-		s.changeError(w, r, err)
-		return
-	}
-	c, err := s.Changes.Update(r.Context(), u, id, f)
-	if err != nil {
-		s.changeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, c)
+	changeCall(s, w, r, auth.ActionViewChanges, withID, func(ctx context.Context, u *auth.User, id int64, in changeInput) (any, error) {
+		f, err := in.fields()
+		if err != nil {
+			return nil, err
+		}
+		return s.Changes.Update(ctx, u, id, f)
+	})
 }
 
 func (s *Server) apiGetChange(w http.ResponseWriter, r *http.Request) {
-	u := s.apiUserFor(w, r, auth.ActionViewChanges)
-	if u == nil {
-		return
-	}
-	id, ok := pathID(w, r, "id")
-	if !ok {
-		return
-	}
-	d, err := s.Changes.Get(r.Context(), u, id)
-	if err != nil {
-		s.changeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, d)
+	changeCall(s, w, r, auth.ActionViewChanges, withID, func(ctx context.Context, u *auth.User, id int64, _ noBody) (any, error) {
+		return s.Changes.Get(ctx, u, id)
+	})
 }
 
 // listFilter reads List's filters from the query string.
@@ -284,21 +256,17 @@ func (s *Server) apiListChanges(w http.ResponseWriter, r *http.Request) {
 		s.apiListChangesCSV(w, r)
 		return
 	}
-	u := s.apiUserFor(w, r, auth.ActionViewChanges)
-	if u == nil {
-		return
-	}
-	f, err := listFilter(r)
-	if err != nil {
-		s.changeError(w, r, err)
-		return
-	}
-	cs, total, err := s.Changes.List(r.Context(), u, f)
-	if err != nil {
-		s.changeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"changes": cs, "total": total})
+	changeCall(s, w, r, auth.ActionViewChanges, noID, func(ctx context.Context, u *auth.User, _ int64, _ noBody) (any, error) {
+		f, err := listFilter(r)
+		if err != nil {
+			return nil, err
+		}
+		cs, total, err := s.Changes.List(ctx, u, f)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"changes": cs, "total": total}, nil
+	})
 }
 
 func (s *Server) apiListChangesCSV(w http.ResponseWriter, r *http.Request) {
@@ -325,184 +293,98 @@ func (s *Server) apiListChangesCSV(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiConflicts(w http.ResponseWriter, r *http.Request) {
-	u := s.apiUserFor(w, r, auth.ActionViewChanges)
-	if u == nil {
-		return
-	}
-	q := r.URL.Query()
-	site, err := strconv.ParseInt(q.Get("site_id"), 10, 64)
-	if err != nil {
-		writeJSONError(w, r, http.StatusUnprocessableEntity, "site_id: required, a number")
-		return
-	}
-	var unit int64
-	if v := q.Get("unit_id"); v != "" {
-		if unit, err = strconv.ParseInt(v, 10, 64); err != nil {
-			writeJSONError(w, r, http.StatusUnprocessableEntity, "unit_id: expected a number")
-			return
+	changeCall(s, w, r, auth.ActionViewChanges, noID, func(ctx context.Context, u *auth.User, _ int64, _ noBody) (any, error) {
+		q := r.URL.Query()
+		site, err := strconv.ParseInt(q.Get("site_id"), 10, 64)
+		if err != nil {
+			return nil, invalidInput("site_id: required, a number")
 		}
-	}
-	var tags []string
-	if v := q.Get("tags"); v != "" {
-		tags = strings.Split(v, ",")
-	}
-	cs, err := s.Changes.Conflicts(r.Context(), u, site, unit, tags, 0)
-	if err != nil {
-		s.changeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"conflicts": cs})
+		var unit int64
+		if v := q.Get("unit_id"); v != "" {
+			if unit, err = strconv.ParseInt(v, 10, 64); err != nil {
+				return nil, invalidInput("unit_id: expected a number")
+			}
+		}
+		var tags []string
+		if v := q.Get("tags"); v != "" {
+			tags = strings.Split(v, ",")
+		}
+		cs, err := s.Changes.Conflicts(ctx, u, site, unit, tags, 0)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"conflicts": cs}, nil
+	})
 }
 
 func (s *Server) apiSubmitChange(w http.ResponseWriter, r *http.Request) {
-	u := s.apiUserFor(w, r, auth.ActionViewChanges)
-	if u == nil {
-		return
-	}
-	id, ok := pathID(w, r, "id")
-	if !ok {
-		return
-	}
-	var in struct {
+	changeCall(s, w, r, auth.ActionViewChanges, withID, func(ctx context.Context, u *auth.User, id int64, in struct {
 		Screening *change.Screening `json:"screening"`
-	}
-	if !decodeChangeJSON(w, r, &in) {
-		return
-	}
-	if in.Screening == nil {
-		writeJSONError(w, r, http.StatusUnprocessableEntity, "screening: the screening questionnaire is required at submit")
-		return
-	}
-	c, err := s.Changes.Submit(r.Context(), u, id, *in.Screening)
-	if err != nil {
-		s.changeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, c)
+	}) (any, error) {
+		if in.Screening == nil {
+			return nil, invalidInput("screening: the screening questionnaire is required at submit")
+		}
+		return s.Changes.Submit(ctx, u, id, *in.Screening)
+	})
 }
 
 func (s *Server) apiTransition(w http.ResponseWriter, r *http.Request) {
-	u := s.apiUserFor(w, r, auth.ActionViewChanges)
-	if u == nil {
-		return
-	}
-	id, ok := pathID(w, r, "id")
-	if !ok {
-		return
-	}
-	var in struct {
+	changeCall(s, w, r, auth.ActionViewChanges, withID, func(ctx context.Context, u *auth.User, id int64, in struct {
 		Action   string `json:"action"`
 		Comment  string `json:"comment"`
 		Password string `json:"password"`
-	}
-	if !decodeChangeJSON(w, r, &in) {
-		return
-	}
-	var sig change.Signature
-	var reauthErr error
-	if change.Action(in.Action) == change.ActAuthorizeStartup {
-		sig, reauthErr = s.signature(r, in.Password)
-	}
-	c, err := s.Changes.Transition(r.Context(), u, id, change.TransitionRequest{
-		Action: change.Action(in.Action), Comment: in.Comment, Signature: sig})
-	if err != nil {
-		s.signedError(w, r, err, reauthErr)
-		return
-	}
-	writeJSON(w, http.StatusOK, c)
+	}) (any, error) {
+		var sig change.Signature
+		var reauthErr error
+		if change.Action(in.Action) == change.ActAuthorizeStartup {
+			sig, reauthErr = s.signature(r, in.Password)
+		}
+		c, err := s.Changes.Transition(ctx, u, id, change.TransitionRequest{
+			Action: change.Action(in.Action), Comment: in.Comment, Signature: sig})
+		return c, withReauth(err, reauthErr)
+	})
 }
 
 func (s *Server) apiAssignReviewer(w http.ResponseWriter, r *http.Request) {
-	u := s.apiUserFor(w, r, auth.ActionCoordinateChange)
-	if u == nil {
-		return
-	}
-	id, ok := pathID(w, r, "id")
-	if !ok {
-		return
-	}
-	var in struct {
+	changeCall(s, w, r, auth.ActionCoordinateChange, withID, func(ctx context.Context, u *auth.User, id int64, in struct {
 		Discipline string `json:"discipline"`
 		ReviewerID int64  `json:"reviewer_id"`
-	}
-	if !decodeChangeJSON(w, r, &in) {
-		return
-	}
-	if err := s.Changes.AssignReviewer(r.Context(), u, id, in.Discipline, in.ReviewerID); err != nil {
-		s.changeError(w, r, err)
-		return
-	}
-	s.apiGetChange(w, r)
+	}) (any, error) {
+		if err := s.Changes.AssignReviewer(ctx, u, id, in.Discipline, in.ReviewerID); err != nil {
+			return nil, err
+		}
+		return s.Changes.Get(ctx, u, id)
+	})
 }
 
 func (s *Server) apiSetApprovers(w http.ResponseWriter, r *http.Request) {
-	u := s.apiUserFor(w, r, auth.ActionCoordinateChange)
-	if u == nil {
-		return
-	}
-	id, ok := pathID(w, r, "id")
-	if !ok {
-		return
-	}
-	var in struct {
+	changeCall(s, w, r, auth.ActionCoordinateChange, withID, func(ctx context.Context, u *auth.User, id int64, in struct {
 		Stages [][]int64 `json:"stages"`
-	}
-	if !decodeChangeJSON(w, r, &in) {
-		return
-	}
-	if err := s.Changes.SetApprovers(r.Context(), u, id, in.Stages); err != nil {
-		s.changeError(w, r, err)
-		return
-	}
-	s.apiGetChange(w, r)
+	}) (any, error) {
+		if err := s.Changes.SetApprovers(ctx, u, id, in.Stages); err != nil {
+			return nil, err
+		}
+		return s.Changes.Get(ctx, u, id)
+	})
 }
 
 func (s *Server) apiDecideReview(w http.ResponseWriter, r *http.Request) {
-	u := s.apiUserFor(w, r, auth.ActionReviewChange)
-	if u == nil {
-		return
-	}
-	id, ok := pathID(w, r, "id")
-	if !ok {
-		return
-	}
-	var in struct {
+	changeCall(s, w, r, auth.ActionReviewChange, withID, func(ctx context.Context, u *auth.User, id int64, in struct {
 		Discipline string `json:"discipline"`
 		Decision   string `json:"decision"`
 		Comment    string `json:"comment"`
-	}
-	if !decodeChangeJSON(w, r, &in) {
-		return
-	}
-	if err := s.Changes.DecideReview(r.Context(), u, id, in.Discipline, change.Decision(in.Decision), in.Comment); err != nil {
-		s.changeError(w, r, err)
-		return
-	}
-	s.apiGetChange(w, r)
+	}) (any, error) {
+		if err := s.Changes.DecideReview(ctx, u, id, in.Discipline, change.Decision(in.Decision), in.Comment); err != nil {
+			return nil, err
+		}
+		return s.Changes.Get(ctx, u, id)
+	})
 }
 
 func (s *Server) apiDecideApproval(w http.ResponseWriter, r *http.Request) {
-	u := s.apiUserFor(w, r, auth.ActionApproveChange)
-	if u == nil {
-		return
-	}
-	id, ok := pathID(w, r, "id")
-	if !ok {
-		return
-	}
-	var in struct {
-		Decision string `json:"decision"`
-		Comment  string `json:"comment"`
-		Password string `json:"password"`
-	}
-	if !decodeChangeJSON(w, r, &in) {
-		return
-	}
-	sig, reauthErr := s.signature(r, in.Password)
-	a, err := s.Changes.Decide(r.Context(), u, id, change.Decision(in.Decision), in.Comment, sig)
-	if err != nil {
-		s.signedError(w, r, err, reauthErr)
-		return
-	}
-	writeJSON(w, http.StatusOK, a)
+	changeCall(s, w, r, auth.ActionApproveChange, withID, func(ctx context.Context, u *auth.User, id int64, in signedDecision) (any, error) {
+		sig, reauthErr := s.signature(r, in.Password)
+		a, err := s.Changes.Decide(ctx, u, id, change.Decision(in.Decision), in.Comment, sig)
+		return a, withReauth(err, reauthErr)
+	})
 }

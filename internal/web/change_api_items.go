@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"mime"
@@ -26,153 +27,81 @@ func (s *Server) apiListAttachments(w http.ResponseWriter, r *http.Request) {
 
 // detailPart answers with one part of a change's detail.
 func (s *Server) detailPart(w http.ResponseWriter, r *http.Request, part func(*change.Detail) any) {
-	u := s.apiUserFor(w, r, auth.ActionViewChanges)
-	if u == nil {
-		return
-	}
-	id, ok := pathID(w, r, "id")
-	if !ok {
-		return
-	}
-	d, err := s.Changes.Get(r.Context(), u, id)
-	if err != nil {
-		s.changeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, part(d))
+	changeCall(s, w, r, auth.ActionViewChanges, withID, func(ctx context.Context, u *auth.User, id int64, _ noBody) (any, error) {
+		return s.detailOf(ctx, u, id, part)
+	})
+}
+
+func acknowledgements(d *change.Detail) any {
+	return map[string]any{"acknowledgements": d.Acknowledgements}
 }
 
 func (s *Server) apiAddAction(w http.ResponseWriter, r *http.Request) {
-	u := s.apiUserFor(w, r, auth.ActionViewChanges)
-	if u == nil {
-		return
-	}
-	id, ok := pathID(w, r, "id")
-	if !ok {
-		return
-	}
-	var in struct {
+	changeCall(s, w, r, auth.ActionViewChanges, withID, func(ctx context.Context, u *auth.User, id int64, in struct {
 		Title         string `json:"title"`
 		Kind          string `json:"kind"`
 		OwnerID       int64  `json:"owner_id"`
 		DueOn         string `json:"due_on"`
 		BeforeStartup *bool  `json:"before_startup"`
-	}
-	if !decodeChangeJSON(w, r, &in) {
-		return
-	}
-	due, err := parseDate("due_on", in.DueOn)
-	if err != nil {
-		s.changeError(w, r, err)
-		return
-	}
-	if in.BeforeStartup == nil {
-		writeJSONError(w, r, http.StatusUnprocessableEntity, "before_startup: required, true when the action must be done before startup")
-		return
-	}
-	a, err := s.Changes.AddAction(r.Context(), u, id, change.NewAction{Title: in.Title, Kind: change.ActionKind(in.Kind),
-		OwnerID: in.OwnerID, DueOn: due, BeforeStartup: *in.BeforeStartup})
-	if err != nil {
-		s.changeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, a)
+	}) (any, error) {
+		due, err := parseDate("due_on", in.DueOn)
+		if err != nil {
+			return nil, err
+		}
+		if in.BeforeStartup == nil {
+			return nil, invalidInput("before_startup: required, true when the action must be done before startup")
+		}
+		a, err := s.Changes.AddAction(ctx, u, id, change.NewAction{Title: in.Title, Kind: change.ActionKind(in.Kind),
+			OwnerID: in.OwnerID, DueOn: due, BeforeStartup: *in.BeforeStartup})
+		if err != nil {
+			return nil, err
+		}
+		return created(a, ""), nil
+	})
 }
 
 func (s *Server) apiCompleteAction(w http.ResponseWriter, r *http.Request) {
-	u := s.apiUserFor(w, r, auth.ActionViewChanges)
-	if u == nil {
-		return
-	}
-	id, ok := pathID(w, r, "id")
-	if !ok {
-		return
-	}
-	var in struct {
+	changeCall(s, w, r, auth.ActionViewChanges, withID, func(ctx context.Context, u *auth.User, id int64, in struct {
 		Note string `json:"note"`
-	}
-	if !decodeChangeJSON(w, r, &in) {
-		return
-	}
-	a, err := s.Changes.CompleteAction(r.Context(), u, id, in.Note)
-	if err != nil {
-		s.changeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, a)
+	}) (any, error) {
+		return s.Changes.CompleteAction(ctx, u, id, in.Note)
+	})
 }
 
 func (s *Server) apiAnswerPSSR(w http.ResponseWriter, r *http.Request) {
-	u := s.apiUserFor(w, r, auth.ActionViewChanges)
-	if u == nil {
-		return
-	}
-	id, ok := pathID(w, r, "id")
-	if !ok {
-		return
-	}
-	var in struct {
+	changeCall(s, w, r, auth.ActionViewChanges, withID, func(ctx context.Context, u *auth.User, id int64, in struct {
 		Answer       string `json:"answer"`
 		Comment      string `json:"comment"`
 		AttachmentID int64  `json:"attachment_id"`
-	}
-	if !decodeChangeJSON(w, r, &in) {
-		return
-	}
-	it, err := s.Changes.AnswerPSSR(r.Context(), u, id, in.Answer, in.Comment, in.AttachmentID)
-	if err != nil {
-		s.changeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, it)
+	}) (any, error) {
+		return s.Changes.AnswerPSSR(ctx, u, id, in.Answer, in.Comment, in.AttachmentID)
+	})
 }
 
 func (s *Server) apiAddAcknowledgers(w http.ResponseWriter, r *http.Request) {
-	u := s.apiUserFor(w, r, auth.ActionViewChanges)
-	if u == nil {
-		return
-	}
-	id, ok := pathID(w, r, "id")
-	if !ok {
-		return
-	}
-	var in struct {
+	changeCall(s, w, r, auth.ActionViewChanges, withID, func(ctx context.Context, u *auth.User, id int64, in struct {
 		UserIDs []int64 `json:"user_ids"`
-	}
-	if !decodeChangeJSON(w, r, &in) {
-		return
-	}
-	if err := s.Changes.AddAcknowledgers(r.Context(), u, id, in.UserIDs); err != nil {
-		s.changeError(w, r, err)
-		return
-	}
-	s.detailPart(w, r, func(d *change.Detail) any { return map[string]any{"acknowledgements": d.Acknowledgements} })
+	}) (any, error) {
+		if err := s.Changes.AddAcknowledgers(ctx, u, id, in.UserIDs); err != nil {
+			return nil, err
+		}
+		return s.detailOf(ctx, u, id, acknowledgements)
+	})
 }
 
 func (s *Server) apiAcknowledge(w http.ResponseWriter, r *http.Request) {
-	u := s.apiUserFor(w, r, auth.ActionViewChanges)
-	if u == nil {
-		return
-	}
-	id, ok := pathID(w, r, "id")
-	if !ok {
-		return
-	}
-	if err := s.Changes.Acknowledge(r.Context(), u, id); err != nil {
-		s.changeError(w, r, err)
-		return
-	}
-	s.detailPart(w, r, func(d *change.Detail) any { return map[string]any{"acknowledgements": d.Acknowledgements} })
+	changeCall(s, w, r, auth.ActionViewChanges, withID, func(ctx context.Context, u *auth.User, id int64, _ noBody) (any, error) {
+		if err := s.Changes.Acknowledge(ctx, u, id); err != nil {
+			return nil, err
+		}
+		return s.detailOf(ctx, u, id, acknowledgements)
+	})
 }
 
 // apiUploadAttachment takes multipart/form-data with a "file" part, or a
 // raw body with the name in ?filename=.
 func (s *Server) apiUploadAttachment(w http.ResponseWriter, r *http.Request) {
-	u := s.apiUserFor(w, r, auth.ActionViewChanges)
-	if u == nil {
-		return
-	}
-	id, ok := pathID(w, r, "id")
+	u, id, ok := s.changeRequest(w, r, auth.ActionViewChanges, withID)
 	if !ok {
 		return
 	}
@@ -207,11 +136,7 @@ func (s *Server) apiUploadAttachment(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiDownloadAttachment(w http.ResponseWriter, r *http.Request) {
-	u := s.apiUserFor(w, r, auth.ActionViewChanges)
-	if u == nil {
-		return
-	}
-	id, ok := pathID(w, r, "id")
+	u, id, ok := s.changeRequest(w, r, auth.ActionViewChanges, withID)
 	if !ok {
 		return
 	}
@@ -231,251 +156,152 @@ func (s *Server) apiDownloadAttachment(w http.ResponseWriter, r *http.Request) {
 	w.Write(data)
 }
 
-func (s *Server) apiRequestExtension(w http.ResponseWriter, r *http.Request) {
-	u := s.apiUserFor(w, r, auth.ActionViewChanges)
-	if u == nil {
-		return
-	}
-	id, ok := pathID(w, r, "id")
-	if !ok {
-		return
-	}
-	var in struct {
-		ExpiresOn string `json:"expires_on"`
-		Reason    string `json:"reason"`
-	}
-	if !decodeChangeJSON(w, r, &in) {
-		return
-	}
-	t, err := parseDate("expires_on", in.ExpiresOn)
+// requiredDate is parseDate for a date that must be given.
+func requiredDate(field, v string) (time.Time, error) {
+	t, err := parseDate(field, v)
 	if err == nil && t == nil {
-		err = &change.Error{Code: change.EInvalid, Field: "expires_on", Message: "expires_on: required (YYYY-MM-DD)"}
-	}
-	if err == nil {
-		err = s.Changes.RequestExtension(r.Context(), u, id, *t, in.Reason)
+		err = &change.Error{Code: change.EInvalid, Field: field, Message: field + ": required (YYYY-MM-DD)"}
 	}
 	if err != nil {
-		s.changeError(w, r, err)
-		return
+		return time.Time{}, err
 	}
-	s.detailPart(w, r, func(d *change.Detail) any { return map[string]any{"extensions": d.Extensions} })
+	return *t, nil
+}
+
+func (s *Server) apiRequestExtension(w http.ResponseWriter, r *http.Request) {
+	changeCall(s, w, r, auth.ActionViewChanges, withID, func(ctx context.Context, u *auth.User, id int64, in struct {
+		ExpiresOn string `json:"expires_on"`
+		Reason    string `json:"reason"`
+	}) (any, error) {
+		t, err := requiredDate("expires_on", in.ExpiresOn)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.Changes.RequestExtension(ctx, u, id, t, in.Reason); err != nil {
+			return nil, err
+		}
+		return s.detailOf(ctx, u, id, func(d *change.Detail) any { return map[string]any{"extensions": d.Extensions} })
+	})
 }
 
 func (s *Server) apiDecideExtension(w http.ResponseWriter, r *http.Request) {
-	u := s.apiUserFor(w, r, auth.ActionApproveChange)
-	if u == nil {
-		return
-	}
-	id, ok := pathID(w, r, "id")
-	if !ok {
-		return
-	}
-	var in struct {
-		Decision string `json:"decision"`
-		Comment  string `json:"comment"`
-		Password string `json:"password"`
-	}
-	if !decodeChangeJSON(w, r, &in) {
-		return
-	}
-	sig, reauthErr := s.signature(r, in.Password)
-	if err := s.Changes.DecideExtension(r.Context(), u, id, change.Decision(in.Decision), in.Comment, sig); err != nil {
-		s.signedError(w, r, err, reauthErr)
-		return
-	}
-	s.detailPart(w, r, func(d *change.Detail) any { return map[string]any{"extensions": d.Extensions, "change": d.Change} })
+	changeCall(s, w, r, auth.ActionApproveChange, withID, func(ctx context.Context, u *auth.User, id int64, in signedDecision) (any, error) {
+		sig, reauthErr := s.signature(r, in.Password)
+		if err := s.Changes.DecideExtension(ctx, u, id, change.Decision(in.Decision), in.Comment, sig); err != nil {
+			return nil, withReauth(err, reauthErr)
+		}
+		return s.detailOf(ctx, u, id, func(d *change.Detail) any { return map[string]any{"extensions": d.Extensions, "change": d.Change} })
+	})
 }
 
 func (s *Server) apiAuditTrail(w http.ResponseWriter, r *http.Request) {
-	u := s.apiUserFor(w, r, auth.ActionViewChanges)
-	if u == nil {
-		return
-	}
-	id, ok := pathID(w, r, "id")
-	if !ok {
-		return
-	}
-	es, err := s.Changes.AuditTrail(r.Context(), u, id)
-	if err != nil {
-		s.changeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"entries": es})
+	changeCall(s, w, r, auth.ActionViewChanges, withID, func(ctx context.Context, u *auth.User, id int64, _ noBody) (any, error) {
+		es, err := s.Changes.AuditTrail(ctx, u, id)
+		return map[string]any{"entries": es}, err
+	})
 }
 
 func (s *Server) apiVerifyAudit(w http.ResponseWriter, r *http.Request) {
-	u := s.apiUserFor(w, r, auth.ActionViewAudit)
-	if u == nil {
-		return
-	}
-	rep, err := s.Changes.VerifyAudit(r.Context())
-	if err != nil {
-		s.changeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"ok": rep.OK(), "report": rep})
+	changeCall(s, w, r, auth.ActionViewAudit, noID, func(ctx context.Context, _ *auth.User, _ int64, _ noBody) (any, error) {
+		rep, err := s.Changes.VerifyAudit(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"ok": rep.OK(), "report": rep}, nil
+	})
 }
 
 func (s *Server) apiChangeDashboard(w http.ResponseWriter, r *http.Request) {
-	u := s.apiUserFor(w, r, auth.ActionViewDashboard)
-	if u == nil {
-		return
-	}
-	d, err := s.Changes.Dashboard(r.Context(), u)
-	if err != nil {
-		s.changeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"sites": d})
+	changeCall(s, w, r, auth.ActionViewDashboard, noID, func(ctx context.Context, u *auth.User, _ int64, _ noBody) (any, error) {
+		d, err := s.Changes.Dashboard(ctx, u)
+		return map[string]any{"sites": d}, err
+	})
 }
 
 func (s *Server) apiMyWork(w http.ResponseWriter, r *http.Request) {
-	u := s.apiUserFor(w, r, auth.ActionViewChanges)
-	if u == nil {
-		return
-	}
-	work, err := s.Changes.MyWork(r.Context(), u)
-	if err != nil {
-		s.changeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, work)
+	changeCall(s, w, r, auth.ActionViewChanges, noID, func(ctx context.Context, u *auth.User, _ int64, _ noBody) (any, error) {
+		return s.Changes.MyWork(ctx, u)
+	})
 }
 
 func (s *Server) apiListDelegations(w http.ResponseWriter, r *http.Request) {
-	u := s.apiUserFor(w, r, auth.ActionViewChanges)
-	if u == nil {
-		return
-	}
-	ds, err := s.Changes.Delegations(r.Context(), u)
-	if err != nil {
-		s.changeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"delegations": ds})
+	changeCall(s, w, r, auth.ActionViewChanges, noID, func(ctx context.Context, u *auth.User, _ int64, _ noBody) (any, error) {
+		ds, err := s.Changes.Delegations(ctx, u)
+		return map[string]any{"delegations": ds}, err
+	})
 }
 
 func (s *Server) apiCreateDelegation(w http.ResponseWriter, r *http.Request) {
-	u := s.apiUserFor(w, r, auth.ActionApproveChange)
-	if u == nil {
-		return
-	}
-	var in struct {
+	changeCall(s, w, r, auth.ActionApproveChange, noID, func(ctx context.Context, u *auth.User, _ int64, in struct {
 		DelegateID int64  `json:"delegate_id"`
 		StartsOn   string `json:"starts_on"`
 		EndsOn     string `json:"ends_on"`
 		Reason     string `json:"reason"`
-	}
-	if !decodeChangeJSON(w, r, &in) {
-		return
-	}
-	var start, end time.Time
-	for _, p := range []struct {
-		field, v string
-		dst      *time.Time
-	}{{"starts_on", in.StartsOn, &start}, {"ends_on", in.EndsOn, &end}} {
-		t, err := parseDate(p.field, p.v)
-		if err == nil && t == nil {
-			err = &change.Error{Code: change.EInvalid, Field: p.field, Message: p.field + ": required (YYYY-MM-DD)"}
-		}
+	}) (any, error) {
+		start, err := requiredDate("starts_on", in.StartsOn)
 		if err != nil {
-			s.changeError(w, r, err)
-			return
+			return nil, err
 		}
-		*p.dst = *t
-	}
-	d, err := s.Changes.CreateDelegation(r.Context(), u, in.DelegateID, start, end, in.Reason)
-	if err != nil {
-		s.changeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, d)
+		end, err := requiredDate("ends_on", in.EndsOn)
+		if err != nil {
+			return nil, err
+		}
+		d, err := s.Changes.CreateDelegation(ctx, u, in.DelegateID, start, end, in.Reason)
+		if err != nil {
+			return nil, err
+		}
+		return created(d, ""), nil
+	})
 }
 
 func (s *Server) apiRevokeDelegation(w http.ResponseWriter, r *http.Request) {
-	u := s.apiUserFor(w, r, auth.ActionApproveChange)
-	if u == nil {
-		return
-	}
-	id, ok := pathID(w, r, "id")
-	if !ok {
-		return
-	}
-	if err := s.Changes.RevokeDelegation(r.Context(), u, id); err != nil {
-		s.changeError(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	changeCall(s, w, r, auth.ActionApproveChange, withID, func(ctx context.Context, u *auth.User, id int64, _ noBody) (any, error) {
+		if err := s.Changes.RevokeDelegation(ctx, u, id); err != nil {
+			return nil, err
+		}
+		return apiReply{status: http.StatusNoContent}, nil
+	})
 }
 
 func (s *Server) apiListUnits(w http.ResponseWriter, r *http.Request) {
-	u := s.apiUserFor(w, r, auth.ActionViewChanges)
-	if u == nil {
-		return
-	}
-	var site int64
-	if v := r.URL.Query().Get("site_id"); v != "" {
-		var err error
-		if site, err = strconv.ParseInt(v, 10, 64); err != nil {
-			writeJSONError(w, r, http.StatusUnprocessableEntity, "site_id: expected a number")
-			return
+	changeCall(s, w, r, auth.ActionViewChanges, noID, func(ctx context.Context, u *auth.User, _ int64, _ noBody) (any, error) {
+		var site int64
+		if v := r.URL.Query().Get("site_id"); v != "" {
+			var err error
+			if site, err = strconv.ParseInt(v, 10, 64); err != nil {
+				return nil, invalidInput("site_id: expected a number")
+			}
 		}
-	}
-	us, err := s.Changes.Units(r.Context(), u, site)
-	if err != nil {
-		s.changeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"units": us})
+		us, err := s.Changes.Units(ctx, u, site)
+		return map[string]any{"units": us}, err
+	})
 }
 
 func (s *Server) apiCreateUnit(w http.ResponseWriter, r *http.Request) {
-	u := s.apiUserFor(w, r, auth.ActionManageSites)
-	if u == nil {
-		return
-	}
-	var in struct {
+	changeCall(s, w, r, auth.ActionManageSites, noID, func(ctx context.Context, u *auth.User, _ int64, in struct {
 		SiteID int64  `json:"site_id"`
 		Code   string `json:"code"`
 		Name   string `json:"name"`
-	}
-	if !decodeChangeJSON(w, r, &in) {
-		return
-	}
-	unit, err := s.Changes.CreateUnit(r.Context(), u, in.SiteID, in.Code, in.Name)
-	if err != nil {
-		s.changeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, unit)
+	}) (any, error) {
+		unit, err := s.Changes.CreateUnit(ctx, u, in.SiteID, in.Code, in.Name)
+		if err != nil {
+			return nil, err
+		}
+		return created(unit, ""), nil
+	})
 }
 
 func (s *Server) apiListPSSRTemplates(w http.ResponseWriter, r *http.Request) {
-	if s.apiUserFor(w, r, auth.ActionViewChanges) == nil {
-		return
-	}
-	ts, err := s.Changes.PSSRTemplates(r.Context())
-	if err != nil {
-		s.changeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"templates": ts})
+	changeCall(s, w, r, auth.ActionViewChanges, noID, func(ctx context.Context, _ *auth.User, _ int64, _ noBody) (any, error) {
+		ts, err := s.Changes.PSSRTemplates(ctx)
+		return map[string]any{"templates": ts}, err
+	})
 }
 
 func (s *Server) apiGetPSSRTemplate(w http.ResponseWriter, r *http.Request) {
-	if s.apiUserFor(w, r, auth.ActionViewChanges) == nil {
-		return
-	}
-	id, ok := pathID(w, r, "id")
-	if !ok {
-		return
-	}
-	t, err := s.Changes.PSSRTemplate(r.Context(), id)
-	if err != nil {
-		s.changeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, t)
+	changeCall(s, w, r, auth.ActionViewChanges, withID, func(ctx context.Context, _ *auth.User, id int64, _ noBody) (any, error) {
+		return s.Changes.PSSRTemplate(ctx, id)
+	})
 }
 
 type pssrTemplateInput struct {
@@ -496,61 +322,36 @@ func (s *Server) apiUpdatePSSRTemplate(w http.ResponseWriter, r *http.Request) {
 	s.savePSSRTemplate(w, r, id)
 }
 
+// savePSSRTemplate creates (id 0) or replaces template id.
 func (s *Server) savePSSRTemplate(w http.ResponseWriter, r *http.Request, id int64) {
-	u := s.apiUserFor(w, r, auth.ActionManageTemplates)
-	if u == nil {
-		return
-	}
-	var in pssrTemplateInput
-	if !decodeChangeJSON(w, r, &in) {
-		return
-	}
-	t, err := s.Changes.SavePSSRTemplate(r.Context(), u, change.PSSRTemplate{ID: id, Name: in.Name, IsDefault: in.IsDefault, Items: in.Items})
-	if err != nil {
-		s.changeError(w, r, err)
-		return
-	}
-	status := http.StatusOK
-	if id == 0 {
-		status = http.StatusCreated
-		w.Header().Set("Location", fmt.Sprintf("/api/v1/pssr-templates/%d", t.ID))
-	}
-	writeJSON(w, status, t)
+	changeCall(s, w, r, auth.ActionManageTemplates, noID, func(ctx context.Context, u *auth.User, _ int64, in pssrTemplateInput) (any, error) {
+		t, err := s.Changes.SavePSSRTemplate(ctx, u, change.PSSRTemplate{ID: id, Name: in.Name, IsDefault: in.IsDefault, Items: in.Items})
+		if err != nil {
+			return nil, err
+		}
+		if id != 0 {
+			return t, nil
+		}
+		return created(t, fmt.Sprintf("/api/v1/pssr-templates/%d", t.ID)), nil
+	})
 }
 
 func (s *Server) apiGetReminderSettings(w http.ResponseWriter, r *http.Request) {
-	if s.apiUserFor(w, r, auth.ActionViewChanges) == nil {
-		return
-	}
-	rs, err := s.Changes.ReminderSettings(r.Context())
-	if err != nil {
-		s.changeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, rs)
+	changeCall(s, w, r, auth.ActionViewChanges, noID, func(ctx context.Context, _ *auth.User, _ int64, _ noBody) (any, error) {
+		return s.Changes.ReminderSettings(ctx)
+	})
 }
 
 func (s *Server) apiUpdateReminderSettings(w http.ResponseWriter, r *http.Request) {
-	u := s.apiUserFor(w, r, auth.ActionManageReminders)
-	if u == nil {
-		return
-	}
-	var in struct {
+	changeCall(s, w, r, auth.ActionManageReminders, noID, func(ctx context.Context, u *auth.User, _ int64, in struct {
 		PendingAfterDays  int   `json:"pending_after_days"`
 		EscalateAfterDays int   `json:"escalate_after_days"`
 		ActionDueSoonDays int   `json:"action_due_soon_days"`
 		ExpiryWarningDays []int `json:"expiry_warning_days"`
 		RunHourUTC        int   `json:"run_hour_utc"`
-	}
-	if !decodeChangeJSON(w, r, &in) {
-		return
-	}
-	rs, err := s.Changes.UpdateReminderSettings(r.Context(), u, change.ReminderSettings{PendingAfterDays: in.PendingAfterDays,
-		EscalateAfterDays: in.EscalateAfterDays, ActionDueSoonDays: in.ActionDueSoonDays, ExpiryWarningDays: in.ExpiryWarningDays,
-		RunHourUTC: in.RunHourUTC})
-	if err != nil {
-		s.changeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, rs)
+	}) (any, error) {
+		return s.Changes.UpdateReminderSettings(ctx, u, change.ReminderSettings{PendingAfterDays: in.PendingAfterDays,
+			EscalateAfterDays: in.EscalateAfterDays, ActionDueSoonDays: in.ActionDueSoonDays, ExpiryWarningDays: in.ExpiryWarningDays,
+			RunHourUTC: in.RunHourUTC})
+	})
 }

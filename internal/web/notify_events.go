@@ -82,6 +82,11 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-ctx.Done():
 			return
+		case <-s.streamsClosed:
+			// The server is shutting down; the browser's EventSource
+			// reconnects on its own, to this process when it is back or to
+			// another replica.
+			return
 		case <-heartbeat.C:
 			fmt.Fprint(w, ": keep-alive\n\n")
 			if rc.Flush() != nil {

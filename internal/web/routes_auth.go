@@ -33,6 +33,7 @@ func (s *Server) authRoutes() {
 	s.handle("GET /account", s.accountPage)
 	s.handle("POST /account/tokens", s.accountCreateToken)
 	s.handle("POST /account/tokens/{id}/revoke", s.accountRevokeToken)
+	s.handle("POST /account/password", s.accountChangePassword)
 
 	// Administration.
 	s.handle("GET /admin", s.adminIndex)
@@ -40,6 +41,7 @@ func (s *Server) authRoutes() {
 	s.handle("POST /admin/users", s.adminCreateUser)
 	s.handle("GET /admin/users/{id}", s.adminUserEdit)
 	s.handle("POST /admin/users/{id}", s.adminUserSave)
+	s.handle("POST /admin/users/{id}/password", s.adminSetPassword)
 	s.handle("GET /admin/sites", s.adminSites)
 	s.handle("POST /admin/sites", s.adminCreateSite)
 

@@ -9,6 +9,7 @@ import (
 // opsRoutes registers the routes for operations: metrics, dashboard and
 // other cross-cutting pages.
 func (s *Server) opsRoutes() {
+	s.workRoutes()
 	// With MOCPCR_METRICS_ADDR set, metrics are served on that address
 	// instead (see app.Serve) and not here.
 	if s.Metrics != nil && s.Config.MetricsAddr == "" {

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
@@ -40,11 +41,14 @@ type Server struct {
 	// Changes is the MOC/PCR domain service, shared by the API and pages.
 	Changes *change.Service
 
-	mux         *http.ServeMux
-	pages       pages
-	patterns    []string
-	pageFillers []func(r *http.Request, p *Page)
-	openapi     []byte
+	mux *http.ServeMux
+	// streamsClosed ends every server-sent event stream; see CloseStreams.
+	streamsClosed chan struct{}
+	closeStreams  sync.Once
+	pages         pages
+	patterns      []string
+	pageFillers   []func(r *http.Request, p *Page)
+	openapi       []byte
 
 	notify notifyDeps
 }
@@ -63,7 +67,7 @@ type Deps struct {
 
 // New builds the server and registers every route.
 func New(cfg *config.Config, db *store.DB, logger *slog.Logger, deps Deps) (*Server, error) {
-	s := &Server{Config: cfg, DB: db, Logger: logger, Now: time.Now, Demo: deps.Demo, Metrics: deps.Metrics, mux: http.NewServeMux(),
+	s := &Server{Config: cfg, DB: db, Logger: logger, Now: time.Now, Demo: deps.Demo, Metrics: deps.Metrics, mux: http.NewServeMux(), streamsClosed: make(chan struct{}),
 		Sessions: auth.DefaultSessionConfig, Throttle: auth.DefaultThrottle, Changes: deps.Changes}
 	s.notify = notifyDeps(deps.Notify)
 	if s.Changes == nil {
@@ -79,6 +83,11 @@ func New(cfg *config.Config, db *store.DB, logger *slog.Logger, deps Deps) (*Ser
 	s.routes()
 	return s, nil
 }
+
+// CloseStreams ends the open server-sent event streams. http.Server's
+// Shutdown waits for every request to finish, and a live stream never
+// would; call this when shutdown begins (http.Server.RegisterOnShutdown).
+func (s *Server) CloseStreams() { s.closeStreams.Do(func() { close(s.streamsClosed) }) }
 
 // Handler is the complete HTTP handler with middleware applied.
 func (s *Server) Handler() http.Handler {

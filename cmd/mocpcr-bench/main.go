@@ -1,0 +1,143 @@
+// Command mocpcr-bench measures mocpcr the way it runs: it builds the
+// binary, loads a realistic data set, starts the server as a process and
+// prints one table (HTTP latency at 50 clients next to the in-process
+// query time, event-to-notification latency, email throughput against the
+// Entra/Graph fake, memory, binary size, start-up time) with the targets.
+//
+//	go run ./cmd/mocpcr-bench                 # SQLite, full data set
+//	go run ./cmd/mocpcr-bench -scale 0.1      # a quick run
+//	MOCPCR_TEST_DATABASE_URL=postgres://... go run ./cmd/mocpcr-bench   # SQLite and PostgreSQL
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+
+	"github.com/mocpcr/mocpcr/internal/store/storetest"
+)
+
+type options struct {
+	scale    float64
+	duration time.Duration
+	clients  int
+	pgURL    string
+	only     string
+	out      io.Writer
+}
+
+func main() {
+	var o options
+	flag.Float64Var(&o.scale, "scale", 1, "data set size: 1 = 10,000 changes, 1,000,000 notifications, 2,000 users")
+	flag.DurationVar(&o.duration, "duration", 10*time.Second, "load time per HTTP endpoint")
+	flag.IntVar(&o.clients, "clients", 50, "concurrent HTTP clients")
+	flag.StringVar(&o.pgURL, "pg", os.Getenv(storetest.EnvVar), "PostgreSQL URL (default $"+storetest.EnvVar+"); empty runs SQLite only")
+	flag.StringVar(&o.only, "db", "", "run only this database: sqlite or postgres")
+	flag.Parse()
+	o.out = os.Stdout
+	if o.scale <= 0 || o.scale > 10 {
+		fmt.Fprintln(os.Stderr, "mocpcr-bench: -scale must be in (0, 10]")
+		os.Exit(2)
+	}
+	if err := run(context.Background(), o); err != nil {
+		fmt.Fprintln(os.Stderr, "mocpcr-bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, o options) error {
+	dir, err := os.MkdirTemp("", "mocpcr-bench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	bin := filepath.Join(dir, "mocpcr")
+	logf("building %s (CGO_ENABLED=0, -s -w as make build)", bin)
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, "github.com/mocpcr/mocpcr/cmd/mocpcr")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("build: %v\n%s", err, out)
+	}
+	st, err := os.Stat(bin)
+	if err != nil {
+		return err
+	}
+	var results []*result
+	dbs := []string{"sqlite"}
+	if o.pgURL != "" {
+		dbs = append(dbs, "postgres")
+	} else {
+		logf("PostgreSQL skipped: set %s or -pg to include it", storetest.EnvVar)
+	}
+	for _, d := range dbs {
+		if o.only != "" && o.only != d {
+			continue
+		}
+		r, err := benchDatabase(ctx, o, bin, d, dir)
+		if err != nil {
+			return fmt.Errorf("%s: %w", d, err)
+		}
+		results = append(results, r)
+	}
+	printTable(o, results, st.Size())
+	return nil
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, time.Now().Format("15:04:05 ")+format+"\n", args...)
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
+
+func printTable(o options, rs []*result, binSize int64) {
+	w := o.out
+	fmt.Fprintf(w, "\nmocpcr benchmark: scale %g (%s), %d clients, %s per endpoint, %d CPU cores, %s\n\n",
+		o.scale, describeScale(o.scale), o.clients, o.duration, numCPU(), time.Now().UTC().Format("2006-01-02"))
+	fmt.Fprintln(w, "| measure | database | result | in-process query (1 client) p50 / p99 | target | met |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|")
+	for _, r := range rs {
+		for _, h := range r.http {
+			fmt.Fprintf(w, "| HTTP %s | %s | %.0f req/s, p50 %s, p99 %s | %s / %s | p99 < 50 ms | %s |\n",
+				h.name, r.db, h.rps, ms(h.p50), ms(h.p99), ms(h.sqlP50), ms(h.sqlP99), yes(h.p99 < 50*time.Millisecond))
+		}
+	}
+	for _, r := range rs {
+		fmt.Fprintf(w, "| event → notification (API) | %s | p50 %s, p99 %s | | | |\n", r.db, ms(r.eventAPI50), ms(r.eventAPI99))
+		fmt.Fprintf(w, "| event → notification (SSE) | %s | p50 %s, p99 %s | | | |\n", r.db, ms(r.eventSSE50), ms(r.eventSSE99))
+	}
+	for _, r := range rs {
+		for _, e := range r.email {
+			want := 4 / e.latency.Seconds()
+			fmt.Fprintf(w, "| email, Graph fake %s, cap 4 | %s | %.1f msg/s (%d emails) | | ≥ %.0f msg/s (90%% of 4/latency) | %s |\n",
+				e.latency, r.db, e.rate, e.n, 0.9*want, yes(e.rate >= 0.9*want))
+		}
+		fmt.Fprintf(w, "| token requests per 10,000 emails | %s | %s | | 1 per hour of sending | %s |\n", r.db, r.tokenNote, yes(r.tokenOK))
+	}
+	for _, r := range rs {
+		fmt.Fprintf(w, "| RSS idle (large DB) | %s | %.1f MB | | < 40 MB | %s |\n", r.db, r.rssIdle, yes(r.rssIdle < 40))
+		fmt.Fprintf(w, "| RSS under HTTP load (max) | %s | %.1f MB | | | |\n", r.db, r.rssLoad)
+		fmt.Fprintf(w, "| start-up to /readyz, empty DB | %s | %s | | | |\n", r.db, ms(r.startEmpty))
+		fmt.Fprintf(w, "| start-up to /readyz, large DB | %s | %s | | | |\n", r.db, ms(r.startLarge))
+		fmt.Fprintf(w, "| data load | %s | %s | | | |\n", r.db, r.loadTime.Round(100*time.Millisecond))
+	}
+	fmt.Fprintf(w, "| binary size (CGO_ENABLED=0, -s -w) | | %.1f MB | | | |\n", float64(binSize)/(1<<20))
+}
+
+func describeScale(s float64) string {
+	return fmt.Sprintf("%d changes, %d notifications, %d users", max(100, int(fullChanges*s)), max(1000, int(fullNotifications*s)), max(50, int(fullUsers*s)))
+}
+
+func yes(ok bool) string {
+	if ok {
+		return "yes"
+	}
+	return "**no**"
+}
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

@@ -1,0 +1,93 @@
+package metrics
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// EmailSnapshot is the email delivery state read once per scrape.
+type EmailSnapshot struct {
+	Sent, Failed, Retried, GivenUp int64
+	// QueueDepth is emails queued, sending or waiting to retry (cluster-wide).
+	QueueDepth int64
+	// OldestQueued is the age of the oldest undelivered email.
+	OldestQueued time.Duration
+	// TokenRequests and TokenFailures are requests to Microsoft Entra ID.
+	TokenRequests, TokenFailures int64
+}
+
+// Email exports email delivery: the send latency histogram (Observe, from
+// the worker) and the counters and queue gauges read from snapshot once
+// per scrape, however many series they feed.
+type Email struct {
+	duration *prometheus.HistogramVec
+	snapshot func() (EmailSnapshot, error)
+	descs    []emailDesc
+}
+
+type emailDesc struct {
+	desc  *prometheus.Desc
+	kind  prometheus.ValueType
+	value func(EmailSnapshot) float64
+	// queue marks values read from the database, left out of a scrape
+	// when that read fails (the process counters are still exported).
+	queue bool
+}
+
+// NewEmail registers the email metrics on r. snapshot is called once per
+// scrape; when it fails, the queue gauges are left out of that scrape.
+func (r *Registry) NewEmail(snapshot func() (EmailSnapshot, error)) *Email {
+	e := &Email{
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "mocpcr_email_send_duration_seconds",
+			Help:    "Duration of each provider send call (Microsoft Graph sendMail, token included), by outcome.",
+			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"outcome"}),
+		snapshot: snapshot,
+	}
+	d := func(name, help string, kind prometheus.ValueType, v func(EmailSnapshot) float64) {
+		e.descs = append(e.descs, emailDesc{prometheus.NewDesc(name, help, nil, nil), kind, v, kind == prometheus.GaugeValue})
+	}
+	d("mocpcr_email_sent_total", "Emails the provider accepted (this process).", prometheus.CounterValue,
+		func(s EmailSnapshot) float64 { return float64(s.Sent) })
+	d("mocpcr_email_failed_total", "Emails that failed permanently (this process).", prometheus.CounterValue,
+		func(s EmailSnapshot) float64 { return float64(s.Failed) })
+	d("mocpcr_email_retried_total", "Failed email attempts scheduled for retry (this process).", prometheus.CounterValue,
+		func(s EmailSnapshot) float64 { return float64(s.Retried) })
+	d("mocpcr_email_given_up_total", "Emails given up after the maximum attempts (this process).", prometheus.CounterValue,
+		func(s EmailSnapshot) float64 { return float64(s.GivenUp) })
+	d("mocpcr_email_queue_depth", "Emails queued, sending or waiting to retry (all replicas).", prometheus.GaugeValue,
+		func(s EmailSnapshot) float64 { return float64(s.QueueDepth) })
+	d("mocpcr_email_queue_oldest_seconds", "Age of the oldest email not yet delivered (all replicas); 0 when none.", prometheus.GaugeValue,
+		func(s EmailSnapshot) float64 { return s.OldestQueued.Seconds() })
+	d("mocpcr_graph_token_requests_total", "Token requests to Microsoft Entra ID (this process).", prometheus.CounterValue,
+		func(s EmailSnapshot) float64 { return float64(s.TokenRequests) })
+	d("mocpcr_graph_token_failures_total", "Token requests to Microsoft Entra ID that failed (this process).", prometheus.CounterValue,
+		func(s EmailSnapshot) float64 { return float64(s.TokenFailures) })
+	r.reg.MustRegister(e, e.duration)
+	return e
+}
+
+// ObserveSend records one provider call.
+func (e *Email) ObserveSend(outcome string, d time.Duration) {
+	e.duration.WithLabelValues(outcome).Observe(d.Seconds())
+}
+
+// Describe implements prometheus.Collector.
+func (e *Email) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range e.descs {
+		ch <- d.desc
+	}
+}
+
+// Collect implements prometheus.Collector: one snapshot per scrape.
+func (e *Email) Collect(ch chan<- prometheus.Metric) {
+	s, err := e.snapshot()
+	for _, d := range e.descs {
+		if err != nil && d.queue {
+			continue
+		}
+		ch <- prometheus.MustNewConstMetric(d.desc, d.kind, d.value(s))
+	}
+}

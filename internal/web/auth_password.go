@@ -1,0 +1,105 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/mocpcr/mocpcr/internal/auth"
+	"github.com/mocpcr/mocpcr/internal/config"
+)
+
+// accountChangePassword lets a local user change their own password. The
+// current password is checked through the sign-in throttle, and every
+// other browser is signed out so a stolen session ends with the old
+// password.
+func (s *Server) accountChangePassword(w http.ResponseWriter, r *http.Request) {
+	u, ok := s.require(w, r, auth.ActionUseAccount)
+	if !ok {
+		return
+	}
+	has, err := auth.HasPassword(r.Context(), s.DB.SQL, u.ID)
+	if err != nil {
+		s.serverFault(w, r, "load user", err)
+		return
+	}
+	if !has {
+		s.refuse(w, r, http.StatusBadRequest, "Your account signs in with Microsoft; its password is managed there.")
+		return
+	}
+	current, next, confirm := r.PostFormValue("current_password"), r.PostFormValue("new_password"), r.PostFormValue("confirm_password")
+	errs := map[string]string{}
+	hash, err := auth.HashPassword(next)
+	switch {
+	case err != nil:
+		errs["new_password"] = "New password: " + invalidText(err)
+	case next != confirm:
+		errs["confirm_password"] = "Repeat the new password exactly"
+	case next == current:
+		errs["new_password"] = "New password must differ from the current one"
+	}
+	if len(errs) == 0 {
+		err := auth.CheckUserPassword(r.Context(), s.DB, u.ID, current, s.Now(), s.Throttle)
+		var throttled *auth.ThrottledError
+		switch {
+		case errors.As(err, &throttled):
+			errs["current_password"] = throttled.Error()
+		case errors.Is(err, auth.ErrBadCredentials):
+			errs["current_password"] = "Current password is not correct"
+		case err != nil:
+			s.serverFault(w, r, "check password", err)
+			return
+		}
+	}
+	if len(errs) > 0 {
+		s.renderAccount(w, r, u, http.StatusBadRequest, accountData{}, &Page{Errors: errs})
+		return
+	}
+	if err := auth.SetPassword(r.Context(), s.DB.SQL, u.ID, hash); err != nil {
+		s.serverFault(w, r, "set password", err)
+		return
+	}
+	var keep int64
+	if sess := auth.SessionFrom(r.Context()); sess != nil {
+		keep = sess.ID
+	}
+	if _, err := auth.DeleteOtherSessions(r.Context(), s.DB.SQL, u.ID, keep); err != nil {
+		s.serverFault(w, r, "end other sessions", err)
+		return
+	}
+	s.Logger.InfoContext(r.Context(), "password changed", "user_id", u.ID)
+	s.renderAccount(w, r, u, http.StatusOK, accountData{}, &Page{Flash: "Password changed. Other browsers were signed out."})
+}
+
+// adminSetPassword sets a new password for a local user who forgot theirs
+// and ends all their sessions.
+func (s *Server) adminSetPassword(w http.ResponseWriter, r *http.Request) {
+	admin, ok := s.require(w, r, auth.ActionManageUsers)
+	if !ok {
+		return
+	}
+	u, ok := s.pathUser(w, r)
+	if !ok {
+		return
+	}
+	if s.Config.AuthProvider == config.AuthEntra {
+		s.refuse(w, r, http.StatusBadRequest, "Users sign in with Microsoft Entra ID here; reset passwords in the Entra admin center.")
+		return
+	}
+	hash, err := auth.HashPassword(r.PostFormValue("new_password"))
+	if err != nil {
+		f := userForm{Email: u.Email, Name: u.Name, SiteIDs: u.SiteIDs, ManagerID: u.ManagerID, Disabled: u.Disabled, Roles: u.Roles}
+		s.renderUserEdit(w, r, http.StatusBadRequest, u, f, map[string]string{"new_password": "New password: " + invalidText(err)}, false)
+		return
+	}
+	if err := auth.SetPassword(r.Context(), s.DB.SQL, u.ID, hash); err != nil {
+		s.serverFault(w, r, "set password", err)
+		return
+	}
+	if _, err := auth.DeleteUserSessions(r.Context(), s.DB.SQL, u.ID); err != nil {
+		s.serverFault(w, r, "end sessions", err)
+		return
+	}
+	s.Logger.InfoContext(r.Context(), "password set by admin", "user_id", u.ID, "by", admin.ID)
+	http.Redirect(w, r, "/admin/users/"+strconv.FormatInt(u.ID, 10)+"?saved=1", http.StatusSeeOther)
+}

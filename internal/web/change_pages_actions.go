@@ -42,7 +42,9 @@ func (s *Server) pageSignature(w http.ResponseWriter, r *http.Request, number, p
 // the domain refused for want of a signature.
 func signatureError(err, reauthErr error) error {
 	if change.ErrorCode(err) == change.EReauth && reauthErr != nil {
-		return &change.Error{Code: change.EReauth, Field: "password", Message: "password: " + reauthErr.Error()}
+		// "password is not correct" reads as "Password is not correct".
+		msg := strings.TrimPrefix(reauthErr.Error(), "password ")
+		return &change.Error{Code: change.EReauth, Field: "password", Message: "password: " + msg}
 	}
 	return err
 }

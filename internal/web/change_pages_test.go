@@ -14,8 +14,10 @@ import (
 
 	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/change"
+	"github.com/mocpcr/mocpcr/internal/mail/graphtest"
 	"github.com/mocpcr/mocpcr/internal/store"
 	"github.com/mocpcr/mocpcr/internal/store/storetest"
+	"github.com/mocpcr/mocpcr/internal/web"
 )
 
 // pageFixture is a site with four people and changes parked at the
@@ -370,4 +372,72 @@ func excerpt(body string) string {
 		body = body[:1500]
 	}
 	return body
+}
+
+// An Entra ID approver signs by signing in at Microsoft again: the page
+// asks for no password, a stale sign-in is sent to the re-auth URL that
+// returns to the change page, and a fresh one signs.
+func TestChangePageDecisionEntraReauth(t *testing.T) {
+	db := storetest.Open(t, store.SQLite)
+	site, fake := newEntraSite(t, db)
+	fake.SetSignInUser(graphtest.SignInUser{OID: "oid-arno", Name: "Arno Approver", PreferredUsername: "arno@contoso.example", Roles: []string{"approver"}})
+	ctx := context.Background()
+	st, err := auth.CreateSite(ctx, db.SQL, "NRF", "North Refinery")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := site.browser()
+	b.entraLogin("/")
+	arno, err := auth.UserByEmail(ctx, db.SQL, "arno@contoso.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ini := site.user("ini@example.com", auth.RoleInitiator)
+	coord := site.user("coord@example.com", auth.RoleCoordinator)
+	svc := site.web.Changes
+	svc.Now = site.clock.Now
+	c, err := svc.Create(ctx, ini, change.Fields{Kind: ptr(change.KindPCR), Title: ptr("Revise OP-114"), Description: ptr("d"),
+		SiteID: ptr(st.ID), Reason: ptr("r"), RiskRanking: ptr("low"), TechnicalBasis: ptr("tb"), SafetyHealthImpact: ptr("sh"),
+		ProcedureChanges: ptr("pc"), TimePeriod: ptr("tp"), AuthorizationRequired: ptr("ar")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Submit(ctx, ini, c.ID, change.Screening{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.SetApprovers(ctx, coord, c.ID, [][]int64{{arno.ID}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Transition(ctx, coord, c.ID, change.TransitionRequest{Action: change.ActStartReview}); err != nil {
+		t.Fatal(err)
+	}
+	page := b.get("/changes/" + c.Number)
+	if !strings.Contains(page.Body, `id="f-decision"`) || strings.Contains(page.Body, `id="reauth_password"`) ||
+		!strings.Contains(page.Body, "sign in with Microsoft again") {
+		t.Fatalf("decision form for an Entra ID user:\n%s", excerpt(page.Body))
+	}
+	csrf := csrfRE.FindStringSubmatch(page.Body)[1]
+	site.clock.Advance(web.SignatureWindow + time.Second)
+	r := b.post("/changes/"+c.Number+"/decision", url.Values{"csrf_token": {csrf}, "decision": {"approved"}})
+	want := "/auth/login?prompt=login&return=" + url.QueryEscape("/changes/"+c.Number)
+	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != want {
+		t.Fatalf("stale sign-in: %d %q, want a redirect to %q", r.StatusCode, r.Header.Get("Location"), want)
+	}
+	b.follow = true
+	end := b.get(r.Header.Get("Location"))
+	b.follow = false
+	if end.Request.URL.Path != "/changes/"+c.Number {
+		t.Fatalf("after signing in again the browser is at %s", end.Request.URL)
+	}
+	r = b.post("/changes/"+c.Number+"/decision", url.Values{"csrf_token": {csrf}, "decision": {"approved"}})
+	if r.StatusCode != http.StatusSeeOther || !strings.Contains(r.Header.Get("Location"), "done=approved") {
+		t.Fatalf("fresh sign-in: %d %q\n%s", r.StatusCode, r.Header.Get("Location"), excerpt(r.Body))
+	}
+	d, err := svc.Get(ctx, arno, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Approvals) != 1 || d.Approvals[0].SignatureMethod != "entra" || d.Approvals[0].SignedName != "Arno Approver" {
+		t.Errorf("approval = %+v", d.Approvals)
+	}
 }

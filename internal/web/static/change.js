@@ -50,6 +50,9 @@
   var box = document.getElementById("conflicts");
   var editing = form.getAttribute("action") === null ? location.pathname.split("/")[2] : "";
   var timer = null, seq = 0;
+  var stageLabels = { draft: "Draft", screening: "Screening", review: "Review", approval: "Approval",
+    implementation: "Implementation", pssr: "PSSR", closeout: "Close-out", closed: "Closed",
+    returned: "Returned for revision", voided: "Voided" };
   function siteID() {
     if (site) return site.value;
     var u = unit && unit.selectedOptions[0];
@@ -69,7 +72,7 @@
       li.appendChild(document.createTextNode(" " + c.title + " "));
       var s = document.createElement("span");
       s.className = "pill stage stage-" + c.stage;
-      s.textContent = c.stage;
+      s.textContent = stageLabels[c.stage] || c.stage;
       li.appendChild(s);
       if (c.equipment_tags && c.equipment_tags.length) {
         var t = document.createElement("span");

@@ -71,7 +71,14 @@ func (b *browser) submit(button, waitFor string) {
 // makes Chromium encode PNG (lower qualities give JPEG bytes).
 func (b *browser) snap(name string) {
 	b.t.Helper()
+	// A viewport as tall as the page keeps sticky bars at the bottom of
+	// the picture instead of across the middle.
+	w := js[int64](b, "window.innerWidth")
+	h := js[int64](b, "window.innerHeight")
+	full := js[int64](b, "Math.ceil(document.documentElement.scrollHeight)")
+	b.do(chromedp.EmulateViewport(w, full))
 	buf := get(b, chromedp.FullScreenshot(100))
+	b.do(chromedp.EmulateViewport(w, h))
 	if err := os.WriteFile(filepath.Join(artifactsDir(b.t), name+".png"), buf, 0o644); err != nil {
 		b.t.Errorf("save screenshot: %v", err)
 	}

@@ -227,6 +227,8 @@ func TestChangeJourney(t *testing.T) {
 	}
 	changeURL := srv.url("/changes/" + number)
 
+	ines.snap("change-draft")
+
 	// 3. Submit with screening: mechanical review, PSSR needed.
 	ines.tick("#f-submit", "Mechanical")
 	ines.tick("#f-submit", "Pre-startup safety review")

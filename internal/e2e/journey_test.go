@@ -301,6 +301,11 @@ func TestChangeJourney(t *testing.T) {
 	if len(items) < 3 {
 		t.Fatalf("PSSR items = %v", items)
 	}
+	// The walkdown on a tablet held upright, before any answer.
+	cora.do(chromedp.EmulateViewport(820, 1180))
+	cora.do(chromedp.ScrollIntoView(chromedp.CSS("#pssr")))
+	cora.snap("change-pssr-tablet")
+	cora.do(chromedp.EmulateViewport(1280, 900))
 	evidence := filepath.Join(t.TempDir(), "seal-datasheet.pdf")
 	if err := os.WriteFile(evidence, []byte("%PDF-1.4\n% seal data sheet\n"), 0o644); err != nil {
 		t.Fatal(err)

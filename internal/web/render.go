@@ -42,6 +42,8 @@ var templateFuncs = template.FuncMap{
 		return m
 	},
 	"title": func(s string) string { return strings.ToUpper(s[:1]) + strings.ReplaceAll(s[1:], "_", " ") },
+	// changeURL links to a change page (change_pages_url.go).
+	"changeURL": changeURL,
 }
 
 // pages holds one template set per page: the shared layout plus the page's

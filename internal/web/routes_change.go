@@ -42,4 +42,5 @@ func (s *Server) changeRoutes() {
 	s.handle("PUT /api/v1/pssr-templates/{id}", s.apiUpdatePSSRTemplate)
 	s.handle("GET /api/v1/reminder-settings", s.apiGetReminderSettings)
 	s.handle("PUT /api/v1/reminder-settings", s.apiUpdateReminderSettings)
+	s.changePageRoutes()
 }

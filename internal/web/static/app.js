@@ -46,6 +46,17 @@
     li.appendChild(main);
     list.insertBefore(li, list.firstChild);
   }
-  es.addEventListener("notification", onData);
-  es.addEventListener("unread", onData);
+  function listen(src) {
+    src.addEventListener("notification", onData);
+    src.addEventListener("unread", onData);
+  }
+  listen(es);
+  // Close the stream when the page is left: a stream left open by a page
+  // the browser keeps (back-forward cache) holds one of the six
+  // connections a browser allows per server, and the seventh page load
+  // waits for it. Reopen it if the page is shown again from that cache.
+  window.addEventListener("pagehide", function () { es.close(); });
+  window.addEventListener("pageshow", function (ev) {
+    if (ev.persisted) { es = new EventSource("/events"); listen(es); }
+  });
 })();

@@ -1,0 +1,637 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mocpcr/mocpcr/internal/auth"
+	"github.com/mocpcr/mocpcr/internal/change"
+)
+
+// changePageRoutes registers the HTML pages of one change: the guided
+// form, the change page with one small form per action, and the print
+// view. Every POST redirects back with a flash message (PRG) or
+// re-renders the page with the errors beside the fields.
+func (s *Server) changePageRoutes() {
+	s.handle("GET /changes/new", s.pageNewChange)
+	s.handle("POST /changes/new", s.pageCreateChange)
+	s.handle("GET /changes/{ref}", s.pageChange)
+	s.handle("GET /changes/{ref}/edit", s.pageEditChange)
+	s.handle("POST /changes/{ref}/edit", s.pageUpdateChange)
+	s.handle("GET /changes/{ref}/print", s.pagePrintChange)
+	s.handle("POST /changes/{ref}/submit", s.pageSubmitChange)
+	s.handle("POST /changes/{ref}/transition", s.pageTransition)
+	s.handle("POST /changes/{ref}/reviewers", s.pageAssignReviewers)
+	s.handle("POST /changes/{ref}/approvers", s.pageSetApprovers)
+	s.handle("POST /changes/{ref}/review", s.pageReview)
+	s.handle("POST /changes/{ref}/decision", s.pageDecision)
+	s.handle("POST /changes/{ref}/actions", s.pageAddAction)
+	s.handle("POST /changes/{ref}/actions/{aid}/complete", s.pageCompleteAction)
+	s.handle("POST /changes/{ref}/pssr/{item}", s.pageAnswerPSSR)
+	s.handle("POST /changes/{ref}/acknowledgers", s.pageAddAcknowledgers)
+	s.handle("POST /changes/{ref}/acknowledge", s.pageAcknowledge)
+	s.handle("POST /changes/{ref}/attachments", s.pageUploadAttachment)
+	s.handle("GET /changes/{ref}/attachments/{aid}", s.pageDownloadAttachment)
+	s.handle("POST /changes/{ref}/extensions", s.pageRequestExtension)
+	s.handle("POST /changes/{ref}/extensions/decision", s.pageDecideExtension)
+}
+
+// flashMessages are the messages a redirect may ask the change page to
+// show (?done=key). A fixed list, so a link cannot put words in our mouth.
+var flashMessages = map[string]string{
+	"created":                 "Draft saved. Check the details, then submit it for screening when ready.",
+	"saved":                   "Draft saved.",
+	"submitted":               "Submitted for screening. The MOC coordinators have been notified.",
+	"closed-rik":              "Logged as a replacement in kind and closed.",
+	"reviewers":               "Reviewers saved.",
+	"approvers":               "Approvers saved.",
+	"reviewed":                "Your review is recorded.",
+	"approved":                "Your approval is signed and recorded.",
+	"rejected":                "Your rejection is signed and recorded; the change went back to the initiator.",
+	"review-rej":              "Your review is recorded; the change went back to the initiator.",
+	"action-added":            "Action item added; its owner has been notified.",
+	"action-done":             "Action item marked done.",
+	"pssr":                    "PSSR answer recorded.",
+	"pssr-no":                 "PSSR answer recorded. The deficiency was added as a pre-startup action; it must be closed before startup.",
+	"roster":                  "Added to the acknowledgement roster; they have been notified.",
+	"acked":                   "Your acknowledgement is recorded.",
+	"attached":                "File attached.",
+	"ext-asked":               "Extension requested; an approver must approve it.",
+	"ext-decided":             "Extension decision signed and recorded.",
+	"start_review":            "Review started. The reviewers have been notified.",
+	"return":                  "Returned to the initiator for revision.",
+	"void":                    "Change voided.",
+	"complete_implementation": "Implementation marked complete.",
+	"authorize_startup":       "Startup authorised and signed.",
+	"close":                   "Change closed.",
+	"revert":                  "Temporary change recorded as reverted.",
+	"make_permanent":          "Change converted to permanent.",
+}
+
+// redirectChange sends the browser back to the change page with a flash
+// message, after a successful POST.
+func redirectChange(w http.ResponseWriter, r *http.Request, number, done, anchor string) {
+	u := changeURL(number)
+	if done != "" {
+		u += "?done=" + url.QueryEscape(done)
+	}
+	if anchor != "" {
+		u += "#" + anchor
+	}
+	http.Redirect(w, r, u, http.StatusSeeOther)
+}
+
+// loadChangePage finds the change named in the path ({ref}: its number
+// or numeric id) as the user sees it. It answers (404 page, sign-in
+// redirect) and returns nil when there is nothing to show.
+func (s *Server) loadChangePage(w http.ResponseWriter, r *http.Request, a auth.Action) (*auth.User, *change.Detail) {
+	u, ok := s.require(w, r, a)
+	if !ok {
+		return nil, nil
+	}
+	ref := r.PathValue("ref")
+	var d *change.Detail
+	var err error
+	if id, perr := strconv.ParseInt(ref, 10, 64); perr == nil {
+		d, err = s.Changes.Get(r.Context(), u, id)
+	} else {
+		d, err = s.Changes.GetByNumber(r.Context(), u, ref)
+	}
+	if err != nil {
+		s.changePageError(w, r, err)
+		return nil, nil
+	}
+	return u, d
+}
+
+// changePageError answers a domain error that is not about a form field:
+// a page saying what happened, with the status the API would use.
+func (s *Server) changePageError(w http.ResponseWriter, r *http.Request, err error) {
+	var de *change.Error
+	if !errors.As(err, &de) {
+		s.Logger.ErrorContext(r.Context(), "change page", "path", r.URL.Path, "err", err)
+		s.refuse(w, r, http.StatusInternalServerError, "Something went wrong on our side. Try again; if it keeps happening, tell an administrator.")
+		return
+	}
+	switch de.Code {
+	case change.ENotFound:
+		s.render(w, r, http.StatusNotFound, "notfound.html", &Page{Title: "Not found"})
+	case change.EForbidden, change.EReauth:
+		s.refuse(w, r, http.StatusForbidden, de.Message)
+	case change.EConflict:
+		s.refuse(w, r, http.StatusConflict, de.Message)
+	default:
+		s.refuse(w, r, http.StatusUnprocessableEntity, de.Message)
+	}
+}
+
+// statusOf is the HTTP status of a domain error, for a re-rendered form.
+func statusOf(err error) int {
+	switch change.ErrorCode(err) {
+	case change.EInvalid:
+		return http.StatusUnprocessableEntity
+	case change.EForbidden, change.EReauth:
+		return http.StatusForbidden
+	case change.EConflict:
+		return http.StatusConflict
+	case change.ENotFound:
+		return http.StatusNotFound
+	}
+	return http.StatusInternalServerError
+}
+
+// fieldLabels are the names people read for the domain's field names.
+var fieldLabels = map[string]string{
+	"kind": "Kind", "duration": "Duration", "title": "Title", "description": "Description", "site_id": "Site",
+	"unit_id": "Unit", "equipment_tags": "Equipment tags", "reason": "Reason for the change", "risk_ranking": "Risk ranking",
+	"technical_basis": "Technical basis", "safety_health_impact": "Impact on safety and health",
+	"procedure_changes": "Changes to operating procedures", "time_period": "Time period",
+	"authorization_required": "Authorisation required", "expires_on": "Expiry date", "review_deadline": "Review deadline",
+	"comment": "Comment", "password": "Password", "decision": "Decision", "discipline": "Discipline",
+	"reviewer_id": "Reviewer", "approvers": "Approvers", "title_action": "Title", "owner_id": "Owner", "due_on": "Due date",
+	"answer": "Answer", "attachment_id": "Evidence", "user_ids": "People", "file": "File", "reason_ext": "Reason",
+	"screening.disciplines": "Affected disciplines", "screening.pssr_needed": "PSSR needed", "note": "Note",
+}
+
+func fieldLabel(f string) string {
+	if l, ok := fieldLabels[f]; ok {
+		return l
+	}
+	if strings.HasPrefix(f, "stages[") {
+		return "Approvers"
+	}
+	return strings.ReplaceAll(f, "_", " ")
+}
+
+// humanMessage turns "comment: is required when rejecting" into
+// "Comment is required when rejecting".
+func humanMessage(field, msg string) string {
+	rest, ok := strings.CutPrefix(msg, field+": ")
+	if !ok {
+		return msg
+	}
+	label := fieldLabel(field)
+	for _, p := range []string{"is ", "must ", "cannot ", "has "} {
+		if strings.HasPrefix(rest, p) {
+			return label + " " + rest
+		}
+	}
+	return label + ": " + rest
+}
+
+// formErrors places a domain error on a page: beside the element the
+// field maps to (ids maps a domain field name to the element id), or,
+// for errors about the state of the change, at the form itself (formID).
+func formErrors(err error, formID string, ids map[string]string) map[string]string {
+	var de *change.Error
+	if !errors.As(err, &de) {
+		return map[string]string{formID: "Something went wrong on our side; nothing was saved. Try again."}
+	}
+	if de.Field != "" {
+		if id, ok := ids[de.Field]; ok {
+			return map[string]string{id: humanMessage(de.Field, de.Message)}
+		}
+		if strings.HasPrefix(de.Field, "stages[") {
+			if id, ok := ids["approvers"]; ok {
+				return map[string]string{id: humanMessage(de.Field, de.Message)}
+			}
+		}
+	}
+	return map[string]string{formID: humanMessage(de.Field, de.Message)}
+}
+
+// changeView is what change_view.html and change_print.html show.
+type changeView struct {
+	D        *change.Detail
+	C        *change.Change
+	Can      map[string]bool
+	Steps    []stageStep
+	Timeline []timelineEntry
+	// Conflicts are the other open changes on the same unit or equipment.
+	Conflicts []change.Change
+	// Input is what the user typed into a form that failed, by element id.
+	Input map[string]string
+	// Missing names the fields still empty that submit requires.
+	Missing []string
+	// Users to choose from (enabled, on the change's site).
+	Reviewers, Approvers, People []*auth.User
+	Disciplines                  []string
+	// Current-round reviews and approvals, and earlier rounds' history.
+	Reviews      []change.Review
+	Approvals    []change.Approval
+	PastReviews  []change.Review
+	PastApproval []change.Approval
+	// ApproverStage marks the approvers chosen so far, by stage.
+	ApproverStage map[int64]int
+	// MyReview is the review waiting for the user, if any.
+	MyReview *change.Review
+	// NeedsPassword: the user signs with their password (local account);
+	// otherwise (Entra ID) they are sent to sign in again.
+	NeedsPassword bool
+	Attachments   map[int64]change.Attachment
+	OpenPSSR      int
+	Deficiencies  int
+	Today         time.Time
+	Me            *auth.User
+}
+
+// Has reports whether the user may take action a (for the templates).
+func (v *changeView) Has(a string) bool { return v.Can[a] }
+
+// stageStep is one step of the stage indicator.
+type stageStep struct {
+	No    int
+	Label string
+	// State is "done", "current" or "todo".
+	State string
+}
+
+func stageSteps(c *change.Change) []stageStep {
+	order := []change.Stage{change.StageDraft, change.StageScreening, change.StageReview, change.StageApproval,
+		change.StageImplementation, change.StagePSSR, change.StageCloseout, change.StageClosed}
+	if c.Kind == change.KindPCR || (c.Stage != change.StageDraft && c.Stage != change.StageReturned && !c.PSSRRequired && c.SubmittedAt != nil) {
+		order = slices.DeleteFunc(order, func(s change.Stage) bool { return s == change.StagePSSR })
+	}
+	cur := c.Stage
+	if cur == change.StageReturned {
+		cur = change.StageDraft
+	}
+	idx := slices.Index(order, cur)
+	steps := make([]stageStep, 0, len(order))
+	for i, st := range order {
+		label := st.Label()
+		state := "todo"
+		switch {
+		case c.Stage == change.StageVoided:
+			state = "todo"
+		case i < idx:
+			state = "done"
+		case i == idx:
+			state = "current"
+			if st == change.StageClosed {
+				state = "done"
+			}
+			if c.Stage == change.StageReturned {
+				label = "Returned"
+			}
+		}
+		steps = append(steps, stageStep{No: i + 1, Label: label, State: state})
+	}
+	return steps
+}
+
+// missingForSubmit lists what the site procedure and OSHA 1910.119(l)(2)
+// need before submit and is still empty (shown as a checklist; the
+// domain enforces it).
+func missingForSubmit(c *change.Change) []string {
+	var out []string
+	for _, f := range [][2]string{
+		{"title", c.Title}, {"description", c.Description}, {"reason", c.Reason}, {"risk_ranking", c.RiskRanking},
+		{"technical_basis", c.TechnicalBasis}, {"safety_health_impact", c.SafetyHealthImpact},
+		{"procedure_changes", c.ProcedureChanges}, {"time_period", c.TimePeriod},
+		{"authorization_required", c.AuthorizationRequired},
+	} {
+		if strings.TrimSpace(f[1]) == "" {
+			out = append(out, fieldLabel(f[0]))
+		}
+	}
+	return out
+}
+
+// buildChangeView gathers everything the change page shows.
+func (s *Server) buildChangeView(r *http.Request, u *auth.User, d *change.Detail) (*changeView, error) {
+	ctx := r.Context()
+	c := d.Change
+	v := &changeView{D: d, C: c, Can: map[string]bool{}, Steps: stageSteps(c), Input: map[string]string{},
+		Disciplines: change.Disciplines, ApproverStage: map[int64]int{}, Attachments: map[int64]change.Attachment{},
+		Today: s.Now().UTC(), Me: u}
+	for _, a := range d.AllowedActions {
+		v.Can[string(a)] = true
+	}
+	trail, err := s.Changes.AuditTrail(ctx, u, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	v.Timeline = timeline(trail)
+	if c.Stage.IsOpen() {
+		if v.Conflicts, err = s.Changes.Conflicts(ctx, u, c.SiteID, c.UnitID, c.EquipmentTags, c.ID); err != nil {
+			return nil, err
+		}
+	}
+	if c.Stage == change.StageDraft || c.Stage == change.StageReturned {
+		v.Missing = missingForSubmit(c)
+	}
+	for _, rv := range d.Reviews {
+		if rv.Round == c.Round {
+			v.Reviews = append(v.Reviews, rv)
+			if rv.ReviewerID == u.ID && rv.DecidedAt == nil && v.MyReview == nil && c.Stage == change.StageReview {
+				rv := rv
+				v.MyReview = &rv
+			}
+		} else {
+			v.PastReviews = append(v.PastReviews, rv)
+		}
+	}
+	for _, ap := range d.Approvals {
+		if ap.Round == c.Round {
+			v.Approvals = append(v.Approvals, ap)
+			v.ApproverStage[ap.ApproverID] = ap.StageNo
+		} else {
+			v.PastApproval = append(v.PastApproval, ap)
+		}
+	}
+	for _, a := range d.Attachments {
+		v.Attachments[a.ID] = a
+	}
+	for _, it := range d.PSSR {
+		if it.Answer == "" {
+			v.OpenPSSR++
+		}
+	}
+	for _, a := range d.Actions {
+		if a.Kind == change.ActionDeficiency && a.Status == change.ActionOpen {
+			v.Deficiencies++
+		}
+	}
+	if v.Can["assign"] || v.Can["add_action"] || v.Can["manage_roster"] {
+		users, err := auth.ListUsers(ctx, s.DB.SQL)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range users {
+			if p.Disabled || !p.OnSite(c.SiteID) {
+				continue
+			}
+			v.People = append(v.People, p)
+			if p.ID == c.InitiatorID {
+				continue
+			}
+			if p.Has(auth.RoleReviewer) {
+				v.Reviewers = append(v.Reviewers, p)
+			}
+			if p.Has(auth.RoleApprover) {
+				v.Approvers = append(v.Approvers, p)
+			}
+		}
+	}
+	hasPassword, err := auth.HasPassword(ctx, s.DB.SQL, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	v.NeedsPassword = s.Entra == nil || u.EntraOID == "" || hasPassword && auth.SessionFrom(ctx) != nil && auth.SessionFrom(ctx).Method != auth.MethodEntra
+	return v, nil
+}
+
+// pageChange shows one change with everything hanging off it.
+func (s *Server) pageChange(w http.ResponseWriter, r *http.Request) {
+	u, d := s.loadChangePage(w, r, auth.ActionViewChanges)
+	if d == nil {
+		return
+	}
+	if ref := r.PathValue("ref"); ref != d.Change.Number {
+		// Notification links use the numeric id; the page lives at its number.
+		target := changeURL(d.Change)
+		if r.URL.RawQuery != "" {
+			target += "?" + r.URL.RawQuery
+		}
+		http.Redirect(w, r, target, http.StatusSeeOther)
+		return
+	}
+	s.renderChange(w, r, http.StatusOK, u, d, nil, nil)
+}
+
+// renderChange renders the change page; errs and input come from a
+// failed form.
+func (s *Server) renderChange(w http.ResponseWriter, r *http.Request, status int, u *auth.User, d *change.Detail, errs, input map[string]string) {
+	v, err := s.buildChangeView(r, u, d)
+	if err != nil {
+		s.changePageError(w, r, err)
+		return
+	}
+	for k, val := range input {
+		v.Input[k] = val
+	}
+	// A refusal from a form the page no longer shows (the change moved on,
+	// or the user may not do that) is shown at the top instead.
+	for k, msg := range errs {
+		if strings.HasPrefix(k, "f-") && !v.formShown(k) {
+			delete(errs, k)
+			errs["page-error"] = msg
+		}
+	}
+	p := &Page{Title: d.Change.Number + " " + d.Change.Title, Errors: errs, Data: v}
+	noStore(w)
+	if len(errs) == 0 {
+		p.Flash = flashMessages[r.URL.Query().Get("done")]
+	}
+	s.render(w, r, status, "change_view.html", p)
+}
+
+// failChange re-renders the change page after a failed POST: the change
+// as it is now, the errors beside the fields, and what the user typed.
+func (s *Server) failChange(w http.ResponseWriter, r *http.Request, u *auth.User, d *change.Detail, err error, formID string, ids map[string]string, input map[string]string) {
+	if change.ErrorCode(err) == "" {
+		s.Logger.ErrorContext(r.Context(), "change page action", "path", r.URL.Path, "err", err)
+	}
+	if fresh, gerr := s.Changes.Get(r.Context(), u, d.Change.ID); gerr == nil {
+		d = fresh
+	}
+	s.renderChange(w, r, statusOf(err), u, d, formErrors(err, formID, ids), input)
+}
+
+// noStore keeps a change page out of caches and the back-forward cache:
+// it changes with every decision, carries the form's security token, and
+// a page parked in the back-forward cache would keep its live
+// notification stream open, using up the browser's six connections to
+// the server.
+func noStore(w http.ResponseWriter) { w.Header().Set("Cache-Control", "no-store") }
+
+// pagePrintChange is a clean, printable summary for audits.
+func (s *Server) pagePrintChange(w http.ResponseWriter, r *http.Request) {
+	u, d := s.loadChangePage(w, r, auth.ActionViewChanges)
+	if d == nil {
+		return
+	}
+	v, err := s.buildChangeView(r, u, d)
+	if err != nil {
+		s.changePageError(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "change_print.html", &Page{Title: d.Change.Number + " (print)", Data: v})
+}
+
+// Overdue reports whether an open action item is past its due date.
+func (v *changeView) Overdue(a change.ActionItem) bool {
+	return a.Status == change.ActionOpen && a.DueOn != nil && a.DueOn.Before(dateOnlyUTC(v.Today))
+}
+
+// CanComplete reports whether the user may mark the action item done.
+func (v *changeView) CanComplete(a change.ActionItem) bool {
+	return a.Status == change.ActionOpen && v.C.Stage.IsOpen() && change.CanCompleteAction(v.Me, &a)
+}
+
+// AttachmentName names an attachment of the change, for PSSR evidence.
+func (v *changeView) AttachmentName(id int64) string { return v.Attachments[id].Filename }
+
+// ReviewerSelected says whether reviewer id is the choice shown for a
+// discipline: the user's last input, else the assigned reviewer.
+func (v *changeView) ReviewerSelected(discipline string, assigned, id int64) bool {
+	if in, ok := v.Input["reviewer-"+discipline]; ok {
+		return in == strconv.FormatInt(id, 10)
+	}
+	return assigned == id
+}
+
+// ApproverChecked says whether approver id is ticked for stage (1 or 2).
+func (v *changeView) ApproverChecked(stage int, id int64) bool {
+	if len(v.Input) > 0 {
+		return v.Input[fmt.Sprintf("stage%d-%d", stage, id)] == "yes"
+	}
+	return v.ApproverStage[id] == stage
+}
+
+// ScreenChecked says whether a screening box is ticked: the user's last
+// input, else the answers of the previous submission.
+func (v *changeView) ScreenChecked(key string) bool {
+	if len(v.Input) > 0 {
+		return v.Input["sc-"+key] == "yes"
+	}
+	sc := v.C.Screening
+	if sc == nil {
+		return false
+	}
+	switch key {
+	case "replacement_in_kind":
+		return sc.ReplacementInKind
+	case "psi_changes":
+		return sc.PSIChanges
+	case "procedures_change":
+		return sc.ProceduresChange
+	case "hazard_review_needed":
+		return sc.HazardReviewNeeded
+	case "pssr_needed":
+		return sc.PSSRNeeded
+	}
+	if d, ok := strings.CutPrefix(key, "d-"); ok {
+		return slices.Contains(sc.Disciplines, d)
+	}
+	return false
+}
+
+// ScreeningFacts lists the screening answers in words.
+func (v *changeView) ScreeningFacts() []string { return screeningFacts(v.C.Screening) }
+
+// Label is the display name of a discipline.
+func (v *changeView) Label(discipline string) string { return disciplineLabel(discipline) }
+
+// AnswerLabel is Yes, No or N/A.
+func (v *changeView) AnswerLabel(a string) string { return answerLabel(a) }
+
+// formShown reports whether the change page shows the form with this id
+// to the user now.
+func (v *changeView) formShown(id string) bool {
+	switch {
+	case id == "f-submit":
+		return v.Can["submit"]
+	case id == "f-review":
+		return v.MyReview != nil
+	case id == "f-decision":
+		return v.Can["approve"]
+	case id == "f-acknowledge":
+		return v.Can["acknowledge"]
+	case id == "f-reviewers":
+		return v.Can["assign"] && len(v.Reviews) > 0
+	case id == "f-approvers":
+		return v.Can["assign"]
+	case id == "f-action":
+		return v.Can["add_action"]
+	case id == "f-roster":
+		return v.Can["manage_roster"]
+	case id == "f-attach":
+		return v.Can["attach"]
+	case id == "f-extension":
+		return v.Can["request_extension"]
+	case id == "f-extdecision":
+		return v.Can["decide_extension"]
+	case strings.HasPrefix(id, "f-t-"):
+		return v.Can[strings.TrimPrefix(id, "f-t-")]
+	case strings.HasPrefix(id, "f-pssr-"):
+		return v.Can["answer_pssr"]
+	case strings.HasPrefix(id, "f-action-"):
+		n, _ := strconv.ParseInt(strings.TrimPrefix(id, "f-action-"), 10, 64)
+		for _, a := range v.D.Actions {
+			if a.ID == n {
+				return v.CanComplete(a)
+			}
+		}
+	}
+	return false
+}
+
+// AnyNext reports whether the "What you can do now" card has a form.
+func (v *changeView) AnyNext() bool {
+	return v.Can["submit"] || v.MyReview != nil || v.Can["approve"] || v.Can["acknowledge"] || len(v.Transitions()) > 0
+}
+
+// Transitions are the stage moves the user may make now, in the order
+// the page shows them, with what each needs.
+func (v *changeView) Transitions() []transitionButton {
+	var out []transitionButton
+	for _, t := range transitionButtons {
+		if v.Can[t.Action] {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// MainTransitions are the allowed stage moves that take the change forward.
+func (v *changeView) MainTransitions() []transitionButton {
+	return slices.DeleteFunc(v.Transitions(), func(t transitionButton) bool { return t.Danger })
+}
+
+// DangerTransitions are the allowed moves that send it back or stop it
+// (return, void); the page folds them away.
+func (v *changeView) DangerTransitions() []transitionButton {
+	return slices.DeleteFunc(v.Transitions(), func(t transitionButton) bool { return !t.Danger })
+}
+
+// DangerOpen reports whether a folded-away form has an error to show.
+func (v *changeView) DangerOpen(errs map[string]string) bool {
+	for _, t := range v.DangerTransitions() {
+		if errs["f-t-"+t.Action] != "" || errs["t-"+t.Action+"-comment"] != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// transitionButton describes one stage move on the page.
+type transitionButton struct {
+	Action, Label, Help string
+	// Comment: "" none, "optional" or "required" (with CommentLabel).
+	Comment, CommentLabel string
+	Sign, Danger          bool
+}
+
+var transitionButtons = []transitionButton{
+	{Action: "start_review", Label: "Start review", Help: "Every discipline review needs a reviewer, and at least one approver must be named: see Reviews and Approvals below."},
+	{Action: "complete_implementation", Label: "Complete implementation", Help: "Every pre-startup action must be done first."},
+	{Action: "authorize_startup", Label: "Authorise startup", Help: "Every PSSR item answered, every deficiency and pre-startup action closed, the roster signed off. Your signature is recorded.", Sign: true},
+	{Action: "close", Label: "Close the change", Help: "Every action must be done. A temporary change must be reverted or made permanent first.", Comment: "optional", CommentLabel: "Close-out note"},
+	{Action: "revert", Label: "Record that it was reverted", Help: "The temporary change has been taken out and the plant is back as it was.", Comment: "optional", CommentLabel: "How it was reverted"},
+	{Action: "make_permanent", Label: "Make permanent", Help: "Keep the temporary change for good; the expiry date is removed.", Comment: "optional", CommentLabel: "Why it stays"},
+	{Action: "return", Label: "Return for revision", Help: "Send the change back to the initiator.", Comment: "required", CommentLabel: "What must be revised", Danger: true},
+	{Action: "void", Label: "Void the change", Help: "Stop the change for good. This cannot be undone.", Comment: "required", CommentLabel: "Reason for voiding", Danger: true},
+}
+
+func dateOnlyUTC(t time.Time) time.Time {
+	t = t.UTC()
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/config"
@@ -32,7 +33,7 @@ func (s *Server) accountChangePassword(w http.ResponseWriter, r *http.Request) {
 	hash, err := auth.HashPassword(next)
 	switch {
 	case err != nil:
-		errs["new_password"] = "New password: " + invalidText(err)
+		errs["new_password"] = newPasswordText(err)
 	case next != confirm:
 		errs["confirm_password"] = "Repeat the new password exactly"
 	case next == current:
@@ -89,7 +90,7 @@ func (s *Server) adminSetPassword(w http.ResponseWriter, r *http.Request) {
 	hash, err := auth.HashPassword(r.PostFormValue("new_password"))
 	if err != nil {
 		f := userForm{Email: u.Email, Name: u.Name, SiteIDs: u.SiteIDs, ManagerID: u.ManagerID, Disabled: u.Disabled, Roles: u.Roles}
-		s.renderUserEdit(w, r, http.StatusBadRequest, u, f, map[string]string{"new_password": "New password: " + invalidText(err)}, false)
+		s.renderUserEdit(w, r, http.StatusBadRequest, u, f, map[string]string{"new_password": newPasswordText(err)}, false)
 		return
 	}
 	if err := auth.SetPassword(r.Context(), s.DB.SQL, u.ID, hash); err != nil {
@@ -102,4 +103,14 @@ func (s *Server) adminSetPassword(w http.ResponseWriter, r *http.Request) {
 	}
 	s.Logger.InfoContext(r.Context(), "password set by admin", "user_id", u.ID, "by", admin.ID)
 	http.Redirect(w, r, "/admin/users/"+strconv.FormatInt(u.ID, 10)+"?saved=1", http.StatusSeeOther)
+}
+
+// newPasswordText says why a new password was refused, naming the field
+// once: "New password must be at least 10 characters".
+func newPasswordText(err error) string {
+	msg := invalidText(err)
+	if rest, ok := strings.CutPrefix(msg, "Password "); ok {
+		return "New password " + rest
+	}
+	return "New password: " + msg
 }

@@ -26,7 +26,7 @@ func TestChangeOwnPassword(t *testing.T) {
 			msg   string
 		}{
 			{url.Values{"current_password": {"wrong password!"}, "new_password": {newPW}, "confirm_password": {newPW}}, "current_password", "Current password is not correct"},
-			{url.Values{"current_password": {testPassword}, "new_password": {"short"}, "confirm_password": {"short"}}, "new_password", "at least 10 characters"},
+			{url.Values{"current_password": {testPassword}, "new_password": {"short"}, "confirm_password": {"short"}}, "new_password", "New password must be at least 10 characters"},
 			{url.Values{"current_password": {testPassword}, "new_password": {newPW}, "confirm_password": {newPW + "x"}}, "confirm_password", "Repeat the new password exactly"},
 		}
 		for _, tc := range cases {

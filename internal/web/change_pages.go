@@ -169,9 +169,18 @@ func fieldLabel(f string) string {
 	return strings.ReplaceAll(f, "_", " ")
 }
 
+// rawWords are API names that domain messages use and a page must not
+// show: the page says what the form calls them.
+var rawWords = strings.NewReplacer(
+	"answer replacement_in_kind", "tick “Replacement in kind”",
+	"hazard_review review", "hazard review",
+	"hazard_review", "hazard review",
+)
+
 // humanMessage turns "comment: is required when rejecting" into
 // "Comment is required when rejecting".
 func humanMessage(field, msg string) string {
+	msg = rawWords.Replace(msg)
 	rest, ok := strings.CutPrefix(msg, field+": ")
 	if !ok {
 		return msg
@@ -243,6 +252,28 @@ type changeView struct {
 
 // Has reports whether the user may take action a (for the templates).
 func (v *changeView) Has(a string) bool { return v.Can[a] }
+
+// WaitingOn says, when nothing waits for the user, who or what the
+// change waits for, so nobody has to guess the next step.
+func (v *changeView) WaitingOn() string {
+	switch v.C.Stage {
+	case change.StageDraft, change.StageReturned:
+		return "The initiator completes the change and submits it for screening."
+	case change.StageScreening:
+		return "Next, an MOC coordinator assigns a reviewer to each review, names the approvers and starts the review."
+	case change.StageReview:
+		return "Waiting for the reviewers: see Reviews below."
+	case change.StageApproval:
+		return "Waiting for the approvers to sign: see Approvals and signatures below."
+	case change.StageImplementation:
+		return "The work is being done. When every pre-startup action is done, the initiator or an MOC coordinator marks implementation complete."
+	case change.StagePSSR:
+		return "Waiting for the pre-startup safety review: coordinators, approvers or reviewers answer the checklist, then an MOC coordinator or approver authorises startup."
+	case change.StageCloseout:
+		return "Waiting for an MOC coordinator to close the change once every action is done."
+	}
+	return ""
+}
 
 // stageStep is one step of the stage indicator.
 type stageStep struct {

@@ -163,6 +163,8 @@ func (s *Server) pageSetApprovers(w http.ResponseWriter, r *http.Request) {
 	_ = r.ParseForm()
 	var stages [][]int64
 	input := map[string]string{}
+	seen := map[int64]bool{}
+	twice := false
 	for _, name := range []string{"stage1", "stage2"} {
 		var ids []int64
 		for _, v := range r.PostForm[name] {
@@ -170,17 +172,26 @@ func (s *Server) pageSetApprovers(w http.ResponseWriter, r *http.Request) {
 			if err != nil {
 				continue
 			}
+			twice = twice || seen[id]
+			seen[id] = true
 			ids = append(ids, id)
 			input[name+"-"+v] = "yes"
 		}
-		if len(ids) > 0 {
-			stages = append(stages, ids)
-		}
+		stages = append(stages, ids)
+	}
+	if len(stages[1]) == 0 {
+		stages = stages[:1]
 	}
 	var err error
-	if len(stages) == 0 {
-		err = &change.Error{Code: change.EInvalid, Field: "approvers", Message: "approvers: choose at least one approver for stage 1"}
-	} else {
+	switch {
+	case len(stages[0]) == 0:
+		// Stage 2 alone would silently become stage 1.
+		err = &change.Error{Code: change.EInvalid, Field: "approvers", Message: "approvers: choose at least one approver for stage 1 (stage 2 signs after it)"}
+	case twice:
+		// One person in both stages would sign twice, and the form could
+		// only show one of the two ticks afterwards.
+		err = &change.Error{Code: change.EInvalid, Field: "approvers", Message: "approvers: tick each person in one stage only"}
+	default:
 		err = s.Changes.SetApprovers(r.Context(), u, d.Change.ID, stages)
 	}
 	if err != nil {

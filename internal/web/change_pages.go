@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -177,10 +178,15 @@ var rawWords = strings.NewReplacer(
 	"hazard_review", "hazard review",
 )
 
+// attachAndName is the API's advice for missing PSSR evidence; the page
+// has a file field and a list of attached files instead.
+var attachAndName = regexp.MustCompile(`attach a file to [A-Z]+-\d{4}-\d+ and name it here`)
+
 // humanMessage turns "comment: is required when rejecting" into
 // "Comment is required when rejecting".
 func humanMessage(field, msg string) string {
 	msg = rawWords.Replace(msg)
+	msg = attachAndName.ReplaceAllString(msg, "choose a file, or one already attached to the change")
 	rest, ok := strings.CutPrefix(msg, field+": ")
 	if !ok {
 		return msg

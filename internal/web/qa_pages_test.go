@@ -87,6 +87,14 @@ func TestChangePageSpeaksTheFormsWords(t *testing.T) {
 			t.Errorf("approvers in stage 1: %d, want 303", r.StatusCode)
 		}
 
+		// PSSR Yes without evidence: the page has a file field and a list
+		// of attached files, not the API's "name it here".
+		item := strconv.FormatInt(f.pssrItem, 10)
+		r = f.coord2.post("/changes/"+f.pssr.Number+"/pssr/"+item, url.Values{"csrf_token": {csrfCoord}, "answer": {"yes"}})
+		if got := errorBeside(r.Body, "pssr-"+item+"-evidence"); !strings.Contains(got, "choose a file, or one already attached") || strings.Contains(got, "name it here") {
+			t.Errorf("PSSR yes without evidence: %d %q", r.StatusCode, got)
+		}
+
 		// The initiator, with nothing to do during screening, is told what
 		// happens next.
 		r = f.ini2.get("/changes/" + f.screening.Number)

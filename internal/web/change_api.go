@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -74,12 +75,38 @@ func decodeChangeJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 	var te *json.UnmarshalTypeError
 	msg := "body: expected a JSON object: " + err.Error()
 	if errors.As(err, &te) {
-		msg = fmt.Sprintf("%s: expected %s, got %s", te.Field, te.Type, te.Value)
+		msg = fmt.Sprintf("%s: expected %s, got %s", te.Field, jsonKind(te.Type), te.Value)
 	} else if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
 		msg = strings.Trim(f, `"`) + ": unknown field"
 	}
 	writeJSONError(w, r, http.StatusUnprocessableEntity, msg)
 	return false
+}
+
+// jsonKind names a Go type the way a JSON client thinks of it: "a whole
+// number", not "int64".
+func jsonKind(t reflect.Type) string {
+	if t == nil {
+		return "a different JSON type"
+	}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Slice, reflect.Array:
+		return "an array of " + strings.TrimPrefix(strings.TrimPrefix(jsonKind(t.Elem()), "a "), "an ") + "s"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	case reflect.Pointer:
+		return jsonKind(t.Elem())
+	}
+	return t.String()
 }
 
 // parseDate parses YYYY-MM-DD; empty gives nil.

@@ -51,6 +51,7 @@ func TestChangeCallSteps(t *testing.T) {
 		{"no permission before a bad id", reviewer, "x", `{}`, 403, "permission"},
 		{"bad id before a bad body", approver, "x", `{"zzz":1}`, 404, `id: \"x\" is not an id`},
 		{"unknown field named", approver, "3", `{"zzz":1}`, 422, "zzz: unknown field"},
+		{"wrong type named in JSON words", approver, "3", `{"note":5}`, 422, "note: expected a string, got number"},
 		{"called with user, id and body", approver, "3", `{"note":"hi"}`, 200, `{"id":3,"note":"hi","user":7}`},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -140,7 +140,7 @@ func (s *Server) adminEmailLogPage(w http.ResponseWriter, r *http.Request) {
 		}
 		d.NextURL = "/admin/email/log?" + v.Encode()
 	}
-	s.render(w, r, http.StatusOK, "admin_email_log.html", &Page{Title: "Email delivery log", Flash: r.URL.Query().Get("flash"), Data: d})
+	s.render(w, r, http.StatusOK, "admin_email_log.html", &Page{Title: "Email delivery log", Data: d})
 }
 
 func (s *Server) adminEmailRetryForm(w http.ResponseWriter, r *http.Request) {
@@ -222,7 +222,7 @@ func (s *Server) adminEmailPage(w http.ResponseWriter, r *http.Request) {
 	if s.pageAdmin(w, r, auth.ActionViewEmailAdmin) == nil {
 		return
 	}
-	s.render(w, r, http.StatusOK, "admin_email.html", &Page{Title: "Email", Flash: r.URL.Query().Get("flash"), Data: s.emailAdminData(r)})
+	s.render(w, r, http.StatusOK, "admin_email.html", &Page{Title: "Email", Data: s.emailAdminData(r)})
 }
 
 func (s *Server) adminEmailCheck(w http.ResponseWriter, r *http.Request) {
@@ -281,7 +281,7 @@ func (s *Server) adminEmailTest(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
-	http.Redirect(w, r, "/admin/email/log?flash="+url.QueryEscape(fmt.Sprintf("Test email %d to %s is queued; its outcome shows here.", id, d.TestTo)), http.StatusSeeOther)
+	redirectWithFlash(w, r, "/admin/email/log", fmt.Sprintf("Test email %d to %s is queued; its outcome shows here.", id, d.TestTo))
 }
 
 // devMessage is one row of the dev mailbox.

@@ -205,7 +205,7 @@ func (s *Server) notificationsPage(w http.ResponseWriter, r *http.Request) {
 		}
 		d.NextURL = "/notifications?" + v.Encode()
 	}
-	s.render(w, r, http.StatusOK, "notifications.html", &Page{Title: "Notifications", Flash: r.URL.Query().Get("flash"), Data: d})
+	s.render(w, r, http.StatusOK, "notifications.html", &Page{Title: "Notifications", Data: d})
 }
 
 // back redirects a form post to the page it came from, if that page is
@@ -215,14 +215,7 @@ func back(w http.ResponseWriter, r *http.Request, fallback, flash string) {
 	if !strings.HasPrefix(to, "/") || strings.HasPrefix(to, "//") {
 		to = fallback
 	}
-	if flash != "" {
-		sep := "?"
-		if strings.Contains(to, "?") {
-			sep = "&"
-		}
-		to += sep + "flash=" + url.QueryEscape(flash)
-	}
-	http.Redirect(w, r, to, http.StatusSeeOther)
+	redirectWithFlash(w, r, to, flash)
 }
 
 func (s *Server) notificationFormRead(read bool) http.HandlerFunc {
@@ -272,7 +265,7 @@ func (s *Server) prefsPage(w http.ResponseWriter, r *http.Request) {
 	if u == nil {
 		return
 	}
-	s.renderPrefs(w, r, u, http.StatusOK, nil, r.URL.Query().Get("flash"))
+	s.renderPrefs(w, r, u, http.StatusOK, nil, "")
 }
 
 func (s *Server) renderPrefs(w http.ResponseWriter, r *http.Request, u *auth.User, status int, errs map[string]string, flash string) {
@@ -313,7 +306,7 @@ func (s *Server) prefsForm(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
-	http.Redirect(w, r, "/account/notifications?flash="+url.QueryEscape("Your email settings are saved."), http.StatusSeeOther)
+	redirectWithFlash(w, r, "/account/notifications", "Your email settings are saved.")
 }
 
 // sseHeartbeat keeps proxies from closing an idle stream.

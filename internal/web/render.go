@@ -103,6 +103,9 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	if p.User == nil {
 		p.User = auth.UserFrom(r.Context())
 	}
+	if p.Flash == "" {
+		p.Flash = takeFlash(w, r)
+	}
 	p.RequestID = requestid.From(r.Context())
 	p.Now = s.Now()
 	for _, fill := range s.pageFillers {

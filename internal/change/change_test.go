@@ -267,6 +267,10 @@ func TestSelfApprovalRefusedAndDelegationRecorded(t *testing.T) {
 			t.Fatalf("initiator as approver: %v", err)
 		}
 		ok(t, s.AssignReviewer(ctx, f.Coordinator, c.ID, "process", f.Reviewer.ID))
+		if err := s.SetApprovers(ctx, f.Coordinator, c.ID, [][]int64{{f.Approver.ID}, {f.Approver2.ID, f.Approver.ID}}); change.ErrorCode(err) != change.EInvalid ||
+			!strings.Contains(err.Error(), "signs once per round") {
+			t.Fatalf("one approver in two stages: %v", err)
+		}
 		ok(t, s.SetApprovers(ctx, f.Coordinator, c.ID, [][]int64{{f.Approver.ID}, {f.Approver2.ID}}))
 		must(s.Transition(ctx, f.Coordinator, c.ID, change.TransitionRequest{Action: change.ActStartReview}))(t)
 		ok(t, s.DecideReview(ctx, f.Reviewer, c.ID, "process", change.DecisionReviewed, ""))

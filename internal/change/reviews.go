@@ -134,9 +134,18 @@ func (s *Service) SetApprovers(ctx context.Context, actor *auth.User, id int64, 
 			return err
 		}
 		var desc []string
+		// A person signs once per round: the same approver in two stages
+		// would add a second signature that means nothing new.
+		stageOf := map[int64]int{}
 		for i, st := range stages {
 			if len(st) == 0 {
 				return invalid(fmt.Sprintf("stages[%d]", i), "an approval stage needs at least one approver")
+			}
+			for _, uid := range st {
+				if prev, ok := stageOf[uid]; ok && prev != i {
+					return invalid(fmt.Sprintf("stages[%d]", i), "an approver signs once per round, but user %d is in stages %d and %d", uid, prev+1, i+1)
+				}
+				stageOf[uid] = i
 			}
 			var names []string
 			for _, uid := range st {

@@ -438,9 +438,10 @@ func (s *Service) Update(ctx context.Context, actor *auth.User, id int64, f Fiel
 	return loadChange(ctx, s.DB.SQL, id)
 }
 
-// requiredBeforeSubmit names the fields OSHA 1910.119(l)(2) and the site
-// procedure require before a change is submitted.
-func requiredBeforeSubmit(c *Change) []string {
+// MissingBeforeSubmit names (by JSON field) the fields OSHA 1910.119(l)(2)
+// and the site procedure require before a change is submitted and that
+// are still empty. Submit enforces it; pages show it as a checklist.
+func MissingBeforeSubmit(c *Change) []string {
 	var missing []string
 	for _, f := range [][2]string{
 		{"title", c.Title}, {"description", c.Description}, {"reason", c.Reason}, {"risk_ranking", c.RiskRanking},
@@ -482,7 +483,7 @@ func validateScreening(c *Change, sc *Screening) error {
 func (s *Service) Submit(ctx context.Context, actor *auth.User, id int64, sc Screening) (*Change, error) {
 	err := s.changeTx(ctx, actor, id, ActSubmit, func(tx *sql.Tx, d *Detail) error {
 		c := d.Change
-		if missing := requiredBeforeSubmit(c); len(missing) > 0 {
+		if missing := MissingBeforeSubmit(c); len(missing) > 0 {
 			return &Error{Code: EInvalid, Field: missing[0],
 				Message: fmt.Sprintf("%s: required before submit (missing: %s)", missing[0], strings.Join(missing, ", "))}
 		}

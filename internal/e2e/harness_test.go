@@ -114,25 +114,7 @@ func newBrowser(t *testing.T) *browser {
 	}
 	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	b := &browser{t: t}
-	listener := chromedp.WithListener(func(ev any) {
-		switch e := ev.(type) {
-		case *runtime.EventExceptionThrown:
-			d := e.ExceptionDetails
-			msg := d.Text
-			if d.Exception != nil {
-				msg += " " + d.Exception.Description
-			}
-			b.addError(fmt.Sprintf("exception at %s:%d: %s", d.URL, d.LineNumber, msg))
-		case *runtime.EventConsoleAPICalled:
-			if e.Type == runtime.ConsoleAPICalledTypeError {
-				var parts []string
-				for _, a := range e.Args {
-					parts = append(parts, fmt.Sprint(a.Value, a.Description))
-				}
-				b.addError("console.error: " + strings.Join(parts, " "))
-			}
-		}
-	})
+	listener := chromedp.WithListener(b.recordErrors)
 	ctx, cancel := chromedp.NewContext(actx, listener)
 	// One limit for the whole browser: a hung page fails the test instead
 	// of hanging CI.
@@ -143,6 +125,28 @@ func newBrowser(t *testing.T) *browser {
 		t.Fatalf("start chromium: %v", err)
 	}
 	return b
+}
+
+// recordErrors is the tab's event listener: uncaught exceptions and
+// console.error calls become test failures in noConsoleErrors.
+func (b *browser) recordErrors(ev any) {
+	switch e := ev.(type) {
+	case *runtime.EventExceptionThrown:
+		d := e.ExceptionDetails
+		msg := d.Text
+		if d.Exception != nil {
+			msg += " " + d.Exception.Description
+		}
+		b.addError(fmt.Sprintf("exception at %s:%d: %s", d.URL, d.LineNumber, msg))
+	case *runtime.EventConsoleAPICalled:
+		if e.Type == runtime.ConsoleAPICalledTypeError {
+			var parts []string
+			for _, a := range e.Args {
+				parts = append(parts, fmt.Sprint(a.Value, a.Description))
+			}
+			b.addError("console.error: " + strings.Join(parts, " "))
+		}
+	}
 }
 
 func (b *browser) addError(s string) {

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
 
@@ -20,25 +19,7 @@ const demoPassword = "mocpcr-demo"
 func (b *browser) person(t *testing.T) *browser {
 	t.Helper()
 	p := &browser{t: t}
-	ctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext(), chromedp.WithListener(func(ev any) {
-		switch e := ev.(type) {
-		case *runtime.EventExceptionThrown:
-			d := e.ExceptionDetails
-			msg := d.Text
-			if d.Exception != nil {
-				msg += " " + d.Exception.Description
-			}
-			p.addError(fmt.Sprintf("exception at %s:%d: %s", d.URL, d.LineNumber, msg))
-		case *runtime.EventConsoleAPICalled:
-			if e.Type == runtime.ConsoleAPICalledTypeError {
-				var parts []string
-				for _, a := range e.Args {
-					parts = append(parts, fmt.Sprint(a.Value, a.Description))
-				}
-				p.addError("console.error: " + strings.Join(parts, " "))
-			}
-		}
-	}))
+	ctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext(), chromedp.WithListener(p.recordErrors))
 	t.Cleanup(cancel)
 	p.ctx = ctx
 	if err := chromedp.Do(ctx); err != nil {

@@ -323,20 +323,12 @@ func stageSteps(c *change.Change) []stageStep {
 	return steps
 }
 
-// missingForSubmit lists what the site procedure and OSHA 1910.119(l)(2)
-// need before submit and is still empty (shown as a checklist; the
-// domain enforces it).
+// missingForSubmit is the domain's list of empty required fields, in the
+// page's words.
 func missingForSubmit(c *change.Change) []string {
-	var out []string
-	for _, f := range [][2]string{
-		{"title", c.Title}, {"description", c.Description}, {"reason", c.Reason}, {"risk_ranking", c.RiskRanking},
-		{"technical_basis", c.TechnicalBasis}, {"safety_health_impact", c.SafetyHealthImpact},
-		{"procedure_changes", c.ProcedureChanges}, {"time_period", c.TimePeriod},
-		{"authorization_required", c.AuthorizationRequired},
-	} {
-		if strings.TrimSpace(f[1]) == "" {
-			out = append(out, fieldLabel(f[0]))
-		}
+	out := change.MissingBeforeSubmit(c)
+	for i, f := range out {
+		out[i] = fieldLabel(f)
 	}
 	return out
 }

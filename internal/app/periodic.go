@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
+	"github.com/mocpcr/mocpcr/internal/notify"
 )
 
 // addPeriodicJobs registers the cluster-wide periodic work. The queue runs
@@ -21,6 +22,26 @@ func (a *App) addPeriodicJobs() error {
 		sent, err := a.Changes.RunReminders(ctx, now)
 		if sent > 0 {
 			a.Logger.InfoContext(ctx, "reminders sent", "count", sent)
+		}
+		return err
+	}); err != nil {
+		return err
+	}
+	// Daily digests of reminders go out from one hour after the reminder
+	// run hour (UTC), once per user and day (see notify.Digest.Run).
+	digest := notify.Digest{DB: a.DB, Jobs: a.Jobs, BaseURL: a.Config.BaseURL}
+	if err := a.Jobs.AddPeriodic("notify.digest", 15*time.Minute, func(ctx context.Context) error {
+		rs, err := a.Changes.ReminderSettings(ctx)
+		if err != nil {
+			return err
+		}
+		now := a.Changes.Now()
+		if !digest.Due(now, notify.DigestHour(rs.RunHourUTC)) {
+			return nil
+		}
+		sent, err := digest.Run(ctx, now)
+		if sent > 0 {
+			a.Logger.InfoContext(ctx, "daily digests queued", "count", sent)
 		}
 		return err
 	}); err != nil {

@@ -35,6 +35,8 @@ const (
 	KindNotification = "notification"
 	KindTest         = "test"
 	KindSystem       = "system"
+	// KindDigest is a user's daily digest of reminders.
+	KindDigest = "digest"
 )
 
 // OutgoingEmail is one email to queue.

@@ -94,7 +94,9 @@ type Notifier struct {
 
 // Notify writes the event's notifications in tx: one in-app notification
 // per recipient, always, and one email job per recipient who is not
-// disabled and has not turned this type's email off. Duplicate recipients
+// disabled and has not turned this type's email off. A recipient who chose
+// the daily digest gets no email for a digest type (IsDigestType): the
+// notification is held for the digest instead. Duplicate recipients
 // are notified once. If tx rolls back, none of it exists.
 func (n *Notifier) Notify(ctx context.Context, tx *sql.Tx, ev Event) error {
 	if ev.Type == "" || strings.TrimSpace(ev.Title) == "" {
@@ -137,6 +139,11 @@ func (n *Notifier) Notify(ctx context.Context, tx *sql.Tx, ev Event) error {
 			return fmt.Errorf("notify user %d: %w", uid, err)
 		}
 		if !on {
+			continue
+		}
+		if held, err := holdForDigest(ctx, tx, uid, id, ev.Type, now()); err != nil {
+			return fmt.Errorf("notify user %d: %w", uid, err)
+		} else if held {
 			continue
 		}
 		if err := n.Emails.EnqueueTx(ctx, tx, Email{

@@ -142,7 +142,12 @@ func (s *Server) apiPrefs(w http.ResponseWriter, r *http.Request) {
 		s.apiInternal(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"preferences": prefs})
+	digest, err := notify.DailyDigest(r.Context(), s.DB.SQL, u.ID)
+	if err != nil {
+		s.apiInternal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"preferences": prefs, "daily_digest": digest})
 }
 
 func (s *Server) apiSetPrefs(w http.ResponseWriter, r *http.Request) {
@@ -151,15 +156,23 @@ func (s *Server) apiSetPrefs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var body struct {
-		Email map[notify.Type]bool `json:"email"`
+		Email       map[notify.Type]bool `json:"email"`
+		DailyDigest *bool                `json:"daily_digest"`
 	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&body); err != nil || body.Email == nil {
-		writeJSONError(w, r, http.StatusBadRequest, `body must be JSON like {"email": {"change.approved": false}}: email maps a notification type to true or false`)
+	if err := dec.Decode(&body); err != nil || (body.Email == nil && body.DailyDigest == nil) {
+		writeJSONError(w, r, http.StatusBadRequest, `body must be JSON like {"email": {"change.approved": false}, "daily_digest": true}: email maps a notification type to true or false, daily_digest is true or false; give at least one`)
 		return
 	}
-	err := s.DB.Tx(r.Context(), func(tx *sqlTx) error { return notify.SetPrefs(r.Context(), tx, u.ID, body.Email, s.Now()) })
+	err := s.DB.Tx(r.Context(), func(tx *sqlTx) error {
+		if body.DailyDigest != nil {
+			if err := notify.SetDailyDigest(r.Context(), tx, u.ID, *body.DailyDigest, s.Now()); err != nil {
+				return err
+			}
+		}
+		return notify.SetPrefs(r.Context(), tx, u.ID, body.Email, s.Now())
+	})
 	if errors.Is(err, notify.ErrInvalid) {
 		writeJSONError(w, r, http.StatusBadRequest, strings.TrimPrefix(err.Error(), "invalid: "))
 		return
@@ -275,7 +288,20 @@ func (s *Server) renderPrefs(w http.ResponseWriter, r *http.Request, u *auth.Use
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
-	s.render(w, r, status, "notification_prefs.html", &Page{Title: "Notification settings", Errors: errs, Flash: flash, Data: prefs})
+	digest, err := notify.DailyDigest(r.Context(), s.DB.SQL, u.ID)
+	if err != nil {
+		s.Logger.ErrorContext(r.Context(), "preferences page", "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	s.render(w, r, status, "notification_prefs.html", &Page{Title: "Notification settings", Errors: errs, Flash: flash,
+		Data: prefsData{Prefs: prefs, DailyDigest: digest}})
+}
+
+// prefsData is the notification settings page's content.
+type prefsData struct {
+	Prefs       []notify.Pref
+	DailyDigest bool
 }
 
 // prefsForm saves the checkboxes: a checked box is email on. Every type
@@ -296,7 +322,13 @@ func (s *Server) prefsForm(w http.ResponseWriter, r *http.Request) {
 		}
 		email[t] = r.PostForm.Get("email."+string(t)) != ""
 	}
-	err := s.DB.Tx(r.Context(), func(tx *sqlTx) error { return notify.SetPrefs(r.Context(), tx, u.ID, email, s.Now()) })
+	digest := r.PostForm.Get("daily_digest") != ""
+	err := s.DB.Tx(r.Context(), func(tx *sqlTx) error {
+		if err := notify.SetDailyDigest(r.Context(), tx, u.ID, digest, s.Now()); err != nil {
+			return err
+		}
+		return notify.SetPrefs(r.Context(), tx, u.ID, email, s.Now())
+	})
 	if errors.Is(err, notify.ErrInvalid) {
 		s.renderPrefs(w, r, u, http.StatusBadRequest, map[string]string{"email": strings.TrimPrefix(err.Error(), "invalid: ")}, "")
 		return

@@ -39,6 +39,8 @@ var templateFuncs = template.FuncMap{
 	"title": func(s string) string { return strings.ToUpper(s[:1]) + strings.ReplaceAll(s[1:], "_", " ") },
 	// changeURL links to a change page (change_pages_url.go).
 	"changeURL": changeURL,
+	// options writes a select's []option (prerender.go).
+	"options": optionsHTML,
 }
 
 // dateString is t's UTC date as YYYY-MM-DD, "" for the zero time (the

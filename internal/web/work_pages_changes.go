@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"fmt"
+	"html/template"
 	"net/http"
 	"net/url"
 	"slices"
@@ -232,11 +233,13 @@ type changesData struct {
 	Sites, Units, Owners, ExpiringOptions []option
 	Columns                               []column
 	Rows                                  []changeListRow
-	Total, From, To                       int
-	Pages                                 []pageLink
-	PrevURL, NextURL                      string
-	CSVURL, ClearURL                      string
-	Filtered, CanCreate                   bool
+	// RowsHTML is Rows as table rows (prerender.go).
+	RowsHTML            template.HTML
+	Total, From, To     int
+	Pages               []pageLink
+	PrevURL, NextURL    string
+	CSVURL, ClearURL    string
+	Filtered, CanCreate bool
 	// OpenFilters says whether the "More filters" part starts open.
 	OpenFilters bool
 }
@@ -320,6 +323,7 @@ func (s *Server) changesPage(w http.ResponseWriter, r *http.Request) {
 	for i := range cs {
 		d.Rows = append(d.Rows, newChangeListRow(&cs[i], today))
 	}
+	d.RowsHTML = changeRowsHTML(d.Rows)
 	if total > 0 && len(cs) > 0 {
 		d.From, d.To = f.Offset+1, f.Offset+len(cs)
 	}

@@ -34,7 +34,7 @@ type ReminderSettings struct {
 func (s *Service) ReminderSettings(ctx context.Context) (*ReminderSettings, error) {
 	rs := &ReminderSettings{}
 	var days string
-	err := s.DB.SQL.QueryRowContext(ctx, `SELECT pending_after_days, escalate_after_days, action_due_soon_days, expiry_warning_days,
+	err := s.DB.Prepared().QueryRowContext(ctx, `SELECT pending_after_days, escalate_after_days, action_due_soon_days, expiry_warning_days,
 		run_hour_utc, updated_at FROM reminder_settings WHERE id = 1`).Scan(&rs.PendingAfterDays, &rs.EscalateAfterDays,
 		&rs.ActionDueSoonDays, &days, &rs.RunHourUTC, &rs.UpdatedAt)
 	if err != nil {

@@ -38,6 +38,20 @@ type DB struct {
 	Dialect Dialect
 	// Path is the SQLite file, empty on PostgreSQL.
 	Path string
+
+	stmts *stmtCache // SQLite only; see Prepared
+}
+
+// Prepared runs queries as statements kept prepared by their SQL text, for
+// the hottest read paths. On SQLite that saves parsing and planning the
+// query on every call; PostgreSQL's driver (pgx) already keeps a statement
+// cache per connection, so there it is db.SQL itself. Use it with fixed SQL
+// text (arguments as placeholders), never with values spliced in.
+func (db *DB) Prepared() Querier {
+	if db.stmts == nil {
+		return db.SQL
+	}
+	return db.stmts
 }
 
 // Options says which database to open.
@@ -92,7 +106,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("open SQLite database %s: %w", path, err)
 	}
-	return &DB{SQL: db, Dialect: SQLite, Path: path}, nil
+	return &DB{SQL: db, Dialect: SQLite, Path: path, stmts: newStmtCache(db)}, nil
 }
 
 func openPostgres(ctx context.Context, rawURL string) (*DB, error) {
@@ -142,6 +156,9 @@ func redactURL(raw string) string {
 
 // Close releases the database.
 func (db *DB) Close() error {
+	if db.stmts != nil {
+		db.stmts.close()
+	}
 	err := db.SQL.Close()
 	if db.Pool != nil {
 		db.Pool.Close()

@@ -134,3 +134,48 @@ func TestBrokenPostgresURLGivesOneClearError(t *testing.T) {
 		t.Errorf("unparseable URL: %v", err)
 	}
 }
+
+func TestPreparedQuerierBehavesLikeSQL(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		q := db.Prepared()
+		if _, err := q.ExecContext(ctx, `CREATE TABLE prep_kv (k BIGINT PRIMARY KEY, v TEXT NOT NULL)`); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 3 {
+			res, err := q.ExecContext(ctx, `INSERT INTO prep_kv (k, v) VALUES ($1, $2)`, i, fmt.Sprint("v", i))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n, _ := res.RowsAffected(); n != 1 {
+				t.Fatalf("insert affected %d rows, want 1", n)
+			}
+		}
+		var got []string
+		for range 2 { // the second round runs the prepared statement again
+			got = got[:0]
+			rows, err := q.QueryContext(ctx, `SELECT v FROM prep_kv WHERE k >= $1 ORDER BY k`, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for rows.Next() {
+				var v string
+				if err := rows.Scan(&v); err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, v)
+			}
+			rows.Close()
+			if strings.Join(got, ",") != "v1,v2" {
+				t.Fatalf("rows = %v, want [v1 v2]", got)
+			}
+		}
+		var v string
+		if err := q.QueryRowContext(ctx, `SELECT v FROM prep_kv WHERE k = $1`, 9).Scan(&v); err != sql.ErrNoRows {
+			t.Errorf("missing row: %v, want sql.ErrNoRows", err)
+		}
+		if _, err := q.QueryContext(ctx, `SELECT nope FROM prep_kv`); err == nil || !strings.Contains(err.Error(), "nope") {
+			t.Errorf("bad query: error %v, want one naming the column", err)
+		}
+	})
+}

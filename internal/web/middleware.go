@@ -110,7 +110,7 @@ func (s *Server) withUser(next http.Handler) http.Handler {
 				writeJSONError(w, r, http.StatusUnauthorized, "Authorization header must be \"Bearer <API token>\"")
 				return
 			}
-			u, err := s.users.UserByAPIToken(r.Context(), s.DB.SQL, strings.TrimSpace(tok), s.Now())
+			u, err := s.users.UserByAPIToken(r.Context(), s.DB.Prepared(), strings.TrimSpace(tok), s.Now())
 			if errors.Is(err, store.ErrNotFound) {
 				writeJSONError(w, r, http.StatusUnauthorized, "API token is not valid or was revoked")
 				return
@@ -154,14 +154,14 @@ func (s *Server) sessionUser(r *http.Request) (*auth.Session, *auth.User, error)
 	if err != nil || c.Value == "" {
 		return nil, nil, nil
 	}
-	sess, err := auth.SessionByToken(r.Context(), s.DB.SQL, c.Value, s.Now(), s.Sessions)
+	sess, err := auth.SessionByToken(r.Context(), s.DB.Prepared(), c.Value, s.Now(), s.Sessions)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil, nil
 	}
 	if err != nil {
 		return nil, nil, err
 	}
-	u, err := s.users.UserByID(r.Context(), s.DB.SQL, sess.UserID)
+	u, err := s.users.UserByID(r.Context(), s.DB.Prepared(), sess.UserID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil, nil
 	}

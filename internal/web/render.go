@@ -21,12 +21,7 @@ var staticFiles embed.FS
 
 // templateFuncs are available in every template.
 var templateFuncs = template.FuncMap{
-	"date": func(t time.Time) string {
-		if t.IsZero() {
-			return ""
-		}
-		return t.UTC().Format("2006-01-02")
-	},
+	"date": dateString,
 	"datetime": func(t time.Time) string {
 		if t.IsZero() {
 			return ""
@@ -44,6 +39,17 @@ var templateFuncs = template.FuncMap{
 	"title": func(s string) string { return strings.ToUpper(s[:1]) + strings.ReplaceAll(s[1:], "_", " ") },
 	// changeURL links to a change page (change_pages_url.go).
 	"changeURL": changeURL,
+	// options writes a select's []option (prerender.go).
+	"options": optionsHTML,
+}
+
+// dateString is t's UTC date as YYYY-MM-DD, "" for the zero time (the
+// template func date).
+func dateString(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02")
 }
 
 // pages holds one template set per page: the shared layout plus the page's

@@ -95,7 +95,7 @@ func (s *Server) CloseStreams() { s.closeStreams.Do(func() { close(s.streamsClos
 
 // Handler is the complete HTTP handler with middleware applied.
 func (s *Server) Handler() http.Handler {
-	return s.withRequestID(s.withLogging(s.withRecover(s.withUser(s.withMetrics(s.mux)))))
+	return s.withRequestID(s.withLogging(s.withRecover(s.withReadGate(s.withUser(s.withMetrics(s.mux))))))
 }
 
 // handle registers a route and remembers its pattern, so a test can check

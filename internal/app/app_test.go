@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -143,5 +144,23 @@ func TestShutdownEndsLiveStreams(t *testing.T) {
 	}
 	if _, err := io.ReadAll(resp.Body); err != nil {
 		t.Errorf("stream did not end cleanly: %v", err)
+	}
+}
+
+// An admin reading the start-up log must not think mail is going out when
+// it is kept in the dev mailbox.
+func TestStartupLogSaysWhereMailGoes(t *testing.T) {
+	var logs strings.Builder
+	cfg, err := config.Load(config.MapEnv(map[string]string{"MOCPCR_DATA_DIR": t.TempDir()}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.New(context.Background(), cfg, slog.New(slog.NewTextHandler(&logs, nil)), app.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if !strings.Contains(logs.String(), "emails are NOT leaving this machine") {
+		t.Errorf("start-up log does not say mail stays local:\n%s", logs.String())
 	}
 }

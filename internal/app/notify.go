@@ -58,6 +58,11 @@ func (a *App) initNotify(ctx context.Context) (web.NotifyDeps, error) {
 	if err != nil {
 		return web.NotifyDeps{}, err
 	}
+	if a.Config.EmailProvider == config.EmailGraph {
+		a.Logger.Info("email goes out through Microsoft Graph", "sender", a.Config.MailSender, "graph", a.Config.GraphEndpoint)
+	} else {
+		a.Logger.Warn("EMAIL_PROVIDER=dev: emails are NOT leaving this machine; they are kept in the dev mailbox (Admin → Dev mailbox, /admin/mailbox). Set EMAIL_PROVIDER=graph to send through Microsoft 365")
+	}
 	opt := jobs.Options{
 		Provider: a.Mail, Sender: a.Config.MailSender,
 		MaxConcurrentSends: a.Config.MailboxConcurrent, MaxAttempts: a.Config.EmailMaxAttempts,

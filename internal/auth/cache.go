@@ -45,6 +45,10 @@ type UserCache struct {
 	// clock does not keep stale entries alive.
 	Clock func() time.Time
 
+	// Touches, when set, batches the tokens' last-use writes (see
+	// Touches); nil writes each at once.
+	Touches *Touches
+
 	mu     sync.Mutex
 	users  map[int64]userEntry
 	tokens map[string]tokenEntry
@@ -145,8 +149,12 @@ func (c *UserCache) UserByAPIToken(ctx context.Context, q store.Querier, tok str
 		}
 		e.gen, e.expires = gen, at.Add(c.ttl)
 	}
-	if !e.lastUsed.Valid || now.Sub(e.lastUsed.Time) > time.Minute {
-		touchAPIToken(ctx, q, e.tokenID, now)
+	if !e.lastUsed.Valid || now.Sub(e.lastUsed.Time) > touchEvery {
+		if c.Touches != nil {
+			c.Touches.touchToken(e.tokenID, now)
+		} else {
+			touchAPIToken(ctx, q, e.tokenID, now)
+		}
 		e.lastUsed = sql.NullTime{Time: now.UTC(), Valid: true}
 	}
 	c.mu.Lock()

@@ -53,6 +53,13 @@ type UserCache struct {
 	users  map[int64]userEntry
 	tokens map[string]tokenEntry
 	all    userEntries
+	sites  siteEntries
+}
+
+type siteEntries struct {
+	sites   []Site
+	gen     uint64
+	expires time.Time
 }
 
 type userEntries struct {
@@ -125,6 +132,31 @@ func (c *UserCache) ListUsers(ctx context.Context, q store.Querier) ([]*User, er
 	c.all = userEntries{users: users, gen: gen, expires: now.Add(c.ttl)}
 	c.mu.Unlock()
 	return users, nil
+}
+
+// ListSites is ListSites served from the cache when fresh. A site created
+// through this process shows at once; one created elsewhere within the
+// TTL. The slice is shared between callers and must not be modified.
+func (c *UserCache) ListSites(ctx context.Context, q store.Querier) ([]Site, error) {
+	gen := userGen.Load()
+	now := c.Clock()
+	c.mu.Lock()
+	e := c.sites
+	c.mu.Unlock()
+	if e.sites != nil && e.gen == gen && now.Before(e.expires) {
+		return e.sites, nil
+	}
+	sites, err := ListSites(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if sites == nil {
+		sites = []Site{}
+	}
+	c.mu.Lock()
+	c.sites = siteEntries{sites: sites, gen: gen, expires: now.Add(c.ttl)}
+	c.mu.Unlock()
+	return sites, nil
 }
 
 // UserByAPIToken is UserByAPIToken served from the cache when fresh: a

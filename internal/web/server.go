@@ -57,6 +57,8 @@ type Server struct {
 	// touches batches session last-seen and token last-use writes; see
 	// RunTouches.
 	touches *auth.Touches
+	// unread serves the pages' unread badge (see notify.UnreadCache).
+	unread *notify.UnreadCache
 }
 
 // Deps are the optional components the server is built with.
@@ -75,7 +77,8 @@ type Deps struct {
 func New(cfg *config.Config, db *store.DB, logger *slog.Logger, deps Deps) (*Server, error) {
 	s := &Server{Config: cfg, DB: db, Logger: logger, Now: time.Now, Demo: deps.Demo, Metrics: deps.Metrics, mux: http.NewServeMux(), streamsClosed: make(chan struct{}),
 		Sessions: auth.DefaultSessionConfig, Throttle: auth.DefaultThrottle, Changes: deps.Changes,
-		users: auth.NewUserCache(auth.DefaultCacheTTL), touches: auth.NewTouches()}
+		users: auth.NewUserCache(auth.DefaultCacheTTL), touches: auth.NewTouches(),
+		unread: notify.NewUnreadCache(auth.DefaultCacheTTL)}
 	s.users.Touches = s.touches
 	s.notify = notifyDeps(deps.Notify)
 	if s.Changes == nil {

@@ -3,7 +3,7 @@ package store
 import "strings"
 
 // stablePlanSQL wraps every $N placeholder of a SQLite statement in a
-// unary plus (+$N), outside string literals and quoted names.
+// unary plus (+$N), outside string literals, quoted names and comments.
 //
 // Why: with statistics present (ANALYZE writes sqlite_stat4, and SQLite
 // is built with STAT4), SQLite plans an equality on an indexed column
@@ -32,6 +32,24 @@ func stablePlanSQL(query string) string {
 			}
 		case c == '\'' || c == '"':
 			quote = c
+		case c == '-' && strings.HasPrefix(query[i:], "--"):
+			end := strings.IndexByte(query[i:], '\n')
+			if end < 0 {
+				end = len(query) - i
+			}
+			b.WriteString(query[i : i+end])
+			i += end - 1
+			continue
+		case c == '/' && strings.HasPrefix(query[i:], "/*"):
+			end := strings.Index(query[i+2:], "*/")
+			if end < 0 {
+				end = len(query) - i
+			} else {
+				end += 4
+			}
+			b.WriteString(query[i : i+end])
+			i += end - 1
+			continue
 		case c == '$' && i+1 < len(query) && query[i+1] >= '0' && query[i+1] <= '9':
 			b.WriteByte('+')
 		}

@@ -16,6 +16,9 @@ func TestStablePlanSQL(t *testing.T) {
 		{`SELECT '$1', "$2" FROM t WHERE x = $1 || 'it''s $3'`, `SELECT '$1', "$2" FROM t WHERE x = +$1 || 'it''s $3'`},
 		{`UPDATE t SET v = -$1 WHERE k = $2`, `UPDATE t SET v = -+$1 WHERE k = +$2`},
 		{`SELECT $ FROM t`, `SELECT $ FROM t`},
+		{"SELECT a -- don't $1\nFROM t WHERE b = '$2' AND c = $3", "SELECT a -- don't $1\nFROM t WHERE b = '$2' AND c = +$3"},
+		{"SELECT /* it's $1 */ a FROM t WHERE b = $1 -- $2", "SELECT /* it's $1 */ a FROM t WHERE b = +$1 -- $2"},
+		{"SELECT a /* unterminated $1", "SELECT a /* unterminated $1"},
 	} {
 		if got := stablePlanSQL(c.in); got != c.want {
 			t.Errorf("stablePlanSQL(%q) = %q, want %q", c.in, got, c.want)

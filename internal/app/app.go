@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/mocpcr/mocpcr/internal/auth"
 	"log/slog"
 	"net"
 	"net/http"
@@ -133,9 +134,16 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	hubCtx, stopHub := context.WithCancel(context.WithoutCancel(ctx))
 	hubDone := make(chan struct{})
 	go func() { a.Hub.Run(hubCtx); close(hubDone) }()
+	// Session and token use is written in batches; the last batch is
+	// written when Serve returns.
+	touchCtx, stopTouches := context.WithCancel(context.WithoutCancel(ctx))
+	touchesDone := make(chan struct{})
+	go func() { a.Web.RunTouches(touchCtx, auth.DefaultTouchFlushInterval); close(touchesDone) }()
 	defer func() {
 		stopHub()
 		<-hubDone
+		stopTouches()
+		<-touchesDone
 		jobCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
 		if err := a.Jobs.Stop(jobCtx); err != nil {

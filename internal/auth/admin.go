@@ -209,6 +209,7 @@ func CreateSite(ctx context.Context, q store.Querier, code, name string) (*Site,
 	if err != nil {
 		return nil, fmt.Errorf("create site: %w", err)
 	}
+	UsersChanged() // cached site lists (UserCache.ListSites)
 	return s, nil
 }
 

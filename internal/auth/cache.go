@@ -45,10 +45,21 @@ type UserCache struct {
 	// clock does not keep stale entries alive.
 	Clock func() time.Time
 
+	// Touches, when set, batches the tokens' last-use writes (see
+	// Touches); nil writes each at once.
+	Touches *Touches
+
 	mu     sync.Mutex
 	users  map[int64]userEntry
 	tokens map[string]tokenEntry
 	all    userEntries
+	sites  siteEntries
+}
+
+type siteEntries struct {
+	sites   []Site
+	gen     uint64
+	expires time.Time
 }
 
 type userEntries struct {
@@ -123,6 +134,31 @@ func (c *UserCache) ListUsers(ctx context.Context, q store.Querier) ([]*User, er
 	return users, nil
 }
 
+// ListSites is ListSites served from the cache when fresh. A site created
+// through this process shows at once; one created elsewhere within the
+// TTL. The slice is shared between callers and must not be modified.
+func (c *UserCache) ListSites(ctx context.Context, q store.Querier) ([]Site, error) {
+	gen := userGen.Load()
+	now := c.Clock()
+	c.mu.Lock()
+	e := c.sites
+	c.mu.Unlock()
+	if e.sites != nil && e.gen == gen && now.Before(e.expires) {
+		return e.sites, nil
+	}
+	sites, err := ListSites(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if sites == nil {
+		sites = []Site{}
+	}
+	c.mu.Lock()
+	c.sites = siteEntries{sites: sites, gen: gen, expires: now.Add(c.ttl)}
+	c.mu.Unlock()
+	return sites, nil
+}
+
 // UserByAPIToken is UserByAPIToken served from the cache when fresh: a
 // revoked token or a disabled user is refused as soon as this process
 // made the change (within the TTL when another process did). The token's
@@ -145,8 +181,12 @@ func (c *UserCache) UserByAPIToken(ctx context.Context, q store.Querier, tok str
 		}
 		e.gen, e.expires = gen, at.Add(c.ttl)
 	}
-	if !e.lastUsed.Valid || now.Sub(e.lastUsed.Time) > time.Minute {
-		touchAPIToken(ctx, q, e.tokenID, now)
+	if !e.lastUsed.Valid || now.Sub(e.lastUsed.Time) > touchEvery {
+		if c.Touches != nil {
+			c.Touches.touchToken(e.tokenID, now)
+		} else {
+			touchAPIToken(ctx, q, e.tokenID, now)
+		}
 		e.lastUsed = sql.NullTime{Time: now.UTC(), Valid: true}
 	}
 	c.mu.Lock()

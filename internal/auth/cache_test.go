@@ -212,3 +212,41 @@ func TestUserCacheListUsersSeesNewUser(t *testing.T) {
 		}
 	})
 }
+
+// The cached site list shows a site created in this process at once, and
+// one created behind its back (another replica) after the TTL.
+func TestUserCacheListSites(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		f := newCacheFixture(t, db)
+		codes := func() []string {
+			t.Helper()
+			sites, err := f.c.ListSites(ctx, db.SQL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out []string
+			for _, s := range sites {
+				out = append(out, s.Code)
+			}
+			return out
+		}
+		before := len(codes())
+		if _, err := auth.CreateSite(ctx, db.SQL, "ZZA", "Site A"); err != nil {
+			t.Fatal(err)
+		}
+		if got := codes(); len(got) != before+1 || got[len(got)-1] != "ZZA" {
+			t.Fatalf("after CreateSite: %v", got)
+		}
+		if _, err := db.SQL.ExecContext(ctx, `INSERT INTO sites (code, name) VALUES ('ZZB', 'Site B')`); err != nil {
+			t.Fatal(err)
+		}
+		if got := codes(); len(got) != before+1 {
+			t.Fatalf("within the TTL the cache should still serve %d sites, got %v", before+1, got)
+		}
+		f.clock = f.clock.Add(auth.DefaultCacheTTL)
+		if got := codes(); len(got) != before+2 || got[len(got)-1] != "ZZB" {
+			t.Fatalf("after the TTL: %v", got)
+		}
+	})
+}

@@ -70,6 +70,13 @@ func CreateSession(ctx context.Context, q store.Querier, userID int64, method st
 // store.ErrNotFound when there is none, it timed out, or its user is
 // disabled. An expired session is deleted on the way.
 func SessionByToken(ctx context.Context, q store.Querier, tok string, now time.Time, cfg SessionConfig) (*Session, error) {
+	return SessionByTokenBatched(ctx, q, tok, now, cfg, nil)
+}
+
+// SessionByTokenBatched is SessionByToken with the last-seen time kept in
+// touches (see Touches) instead of written at once; nil touches writes it
+// at once. A pending time in touches counts for the idle timeout.
+func SessionByTokenBatched(ctx context.Context, q store.Querier, tok string, now time.Time, cfg SessionConfig, touches *Touches) (*Session, error) {
 	if tok == "" {
 		return nil, store.ErrNotFound
 	}
@@ -85,14 +92,26 @@ func SessionByToken(ctx context.Context, q store.Querier, tok string, now time.T
 	if err != nil {
 		return nil, fmt.Errorf("load session: %w", err)
 	}
+	if touches != nil {
+		if at, ok := touches.session(s.ID); ok && at.After(s.LastSeenAt) {
+			s.LastSeenAt = at
+		}
+	}
 	if disabled || now.Sub(s.LastSeenAt) >= cfg.IdleTimeout || now.Sub(s.CreatedAt) >= cfg.AbsoluteTimeout {
 		_, _ = q.ExecContext(ctx, `DELETE FROM sessions WHERE id = $1`, s.ID)
+		if touches != nil {
+			touches.forgetSession(s.ID)
+		}
 		return nil, store.ErrNotFound
 	}
 	// A write per page view would serialise every request on SQLite's
 	// single writer; a minute of slack on an 8-hour idle limit is harmless.
-	if now.Sub(s.LastSeenAt) > time.Minute {
+	if now.Sub(s.LastSeenAt) > touchEvery {
 		s.LastSeenAt = now.UTC()
+		if touches != nil {
+			touches.touchSession(s.ID, s.LastSeenAt)
+			return s, nil
+		}
 		if _, err := q.ExecContext(ctx, `UPDATE sessions SET last_seen_at = $1 WHERE id = $2`, s.LastSeenAt, s.ID); err != nil {
 			return nil, fmt.Errorf("touch session: %w", err)
 		}

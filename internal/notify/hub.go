@@ -80,6 +80,7 @@ func (s *Subscription) Close() {
 
 // Publish signals userID's subscribers in this process. It never blocks.
 func (h *Hub) Publish(userID int64) {
+	unreadChanged()
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for s := range h.subs[userID] {

@@ -168,6 +168,7 @@ func SetRead(ctx context.Context, q store.Querier, userID, id int64, read bool, 
 	if err != nil {
 		return Notification{}, fmt.Errorf("mark notification %d: %w", id, err)
 	}
+	unreadChanged()
 	return Get(ctx, q, userID, id)
 }
 
@@ -178,5 +179,6 @@ func MarkAllRead(ctx context.Context, q store.Querier, userID int64, now time.Ti
 	if err != nil {
 		return 0, fmt.Errorf("mark all notifications read: %w", err)
 	}
+	unreadChanged()
 	return res.RowsAffected()
 }

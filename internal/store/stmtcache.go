@@ -49,7 +49,7 @@ func (c *stmtCache) stmt(ctx context.Context, query string) *sql.Stmt {
 		return nil
 	}
 	// Prepared outside the request's context: the statement outlives it.
-	st, err := c.db.PrepareContext(context.WithoutCancel(ctx), query)
+	st, err := c.db.PrepareContext(context.WithoutCancel(ctx), stablePlanSQL(query))
 	if err != nil {
 		return nil
 	}

@@ -28,6 +28,11 @@ func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, u *auth.U
 		s.serverFault(w, r, "list API tokens", err)
 		return
 	}
+	for i, t := range d.Tokens {
+		if at, ok := s.touches.TokenUsedAt(t.ID); ok && (t.LastUsedAt == nil || at.After(*t.LastUsedAt)) {
+			d.Tokens[i].LastUsedAt = &at
+		}
+	}
 	if d.Sites, err = userSites(r, s, u); err != nil {
 		s.serverFault(w, r, "list sites", err)
 		return

@@ -154,7 +154,7 @@ func (s *Server) sessionUser(r *http.Request) (*auth.Session, *auth.User, error)
 	if err != nil || c.Value == "" {
 		return nil, nil, nil
 	}
-	sess, err := auth.SessionByToken(r.Context(), s.DB.Prepared(), c.Value, s.Now(), s.Sessions)
+	sess, err := auth.SessionByTokenBatched(r.Context(), s.DB.Prepared(), c.Value, s.Now(), s.Sessions, s.touches)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil, nil
 	}

@@ -64,7 +64,7 @@ func (s *Server) fillUnreadCount(r *http.Request, p *Page) {
 	if p.User == nil {
 		return
 	}
-	n, err := notify.UnreadCount(r.Context(), s.DB.Prepared(), p.User.ID)
+	n, err := s.unread.Count(r.Context(), s.DB.Prepared(), p.User.ID)
 	if err != nil {
 		s.Logger.WarnContext(r.Context(), "unread badge", "err", err)
 		return

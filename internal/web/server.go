@@ -54,6 +54,11 @@ type Server struct {
 	// users caches API token and user lookups for a few seconds (see
 	// auth.DefaultCacheTTL for the trade-off).
 	users *auth.UserCache
+	// touches batches session last-seen and token last-use writes; see
+	// RunTouches.
+	touches *auth.Touches
+	// unread serves the pages' unread badge (see notify.UnreadCache).
+	unread *notify.UnreadCache
 }
 
 // Deps are the optional components the server is built with.
@@ -72,7 +77,9 @@ type Deps struct {
 func New(cfg *config.Config, db *store.DB, logger *slog.Logger, deps Deps) (*Server, error) {
 	s := &Server{Config: cfg, DB: db, Logger: logger, Now: time.Now, Demo: deps.Demo, Metrics: deps.Metrics, mux: http.NewServeMux(), streamsClosed: make(chan struct{}),
 		Sessions: auth.DefaultSessionConfig, Throttle: auth.DefaultThrottle, Changes: deps.Changes,
-		users: auth.NewUserCache(auth.DefaultCacheTTL)}
+		users: auth.NewUserCache(auth.DefaultCacheTTL), touches: auth.NewTouches(),
+		unread: notify.NewUnreadCache(auth.DefaultCacheTTL)}
+	s.users.Touches = s.touches
 	s.notify = notifyDeps(deps.Notify)
 	if s.Changes == nil {
 		s.Changes = change.New(db, &notify.Notifier{BaseURL: cfg.BaseURL, Dialect: db.Dialect})
@@ -92,6 +99,18 @@ func New(cfg *config.Config, db *store.DB, logger *slog.Logger, deps Deps) (*Ser
 // Shutdown waits for every request to finish, and a live stream never
 // would; call this when shutdown begins (http.Server.RegisterOnShutdown).
 func (s *Server) CloseStreams() { s.closeStreams.Do(func() { close(s.streamsClosed) }) }
+
+// RunTouches writes the batched session last-seen and API token last-use
+// times every interval until ctx ends, then once more (see auth.Touches).
+// Until it runs they stay in memory, where this server reads them back.
+func (s *Server) RunTouches(ctx context.Context, interval time.Duration) {
+	s.touches.Run(ctx, s.DB, interval, func(err error) {
+		s.Logger.WarnContext(ctx, "recording session and token use", "err", err)
+	})
+}
+
+// FlushTouches writes the batched session and token times now.
+func (s *Server) FlushTouches(ctx context.Context) error { return s.touches.Flush(ctx, s.DB) }
 
 // Handler is the complete HTTP handler with middleware applied.
 func (s *Server) Handler() http.Handler {

@@ -396,7 +396,7 @@ func (s *Server) changesCSV(w http.ResponseWriter, r *http.Request) {
 
 // siteOptions are the sites the user belongs to.
 func (s *Server) siteOptions(r *http.Request, u *auth.User, cur string) ([]option, error) {
-	sites, err := auth.ListSites(r.Context(), s.DB.SQL)
+	sites, err := s.users.ListSites(r.Context(), s.DB.Prepared())
 	if err != nil {
 		return nil, err
 	}

@@ -202,11 +202,15 @@ func TestHubSignalsOnCommitOnly(t *testing.T) {
 		a := mkUser(t, db, "ann@example.com")
 		h := notify.NewHub(db, nil)
 		h.PollInterval = 20 * time.Millisecond
+		// Subscribe before the hub starts, so its start-up signal (sent once
+		// it listens or has primed its poll) is certain to arrive and can be
+		// waited for; a slow LISTEN on a busy machine must not leave it to
+		// land in the "before commit" window below.
+		sub := h.Subscribe(a.ID)
+		defer sub.Close()
 		done := make(chan struct{})
 		go func() { h.Run(ctx); close(done) }()
 		t.Cleanup(func() { cancel(); <-done })
-		sub := h.Subscribe(a.ID)
-		defer sub.Close()
 		drain := func(d time.Duration) bool {
 			select {
 			case <-sub.C:
@@ -215,7 +219,9 @@ func TestHubSignalsOnCommitOnly(t *testing.T) {
 				return false
 			}
 		}
-		drain(500 * time.Millisecond) // the start-up signal
+		if !drain(10 * time.Second) {
+			t.Fatal("no start-up signal from the hub")
+		}
 		n := &notify.Notifier{Dialect: db.Dialect}
 		tx, err := db.SQL.BeginTx(ctx, nil)
 		if err != nil {

@@ -208,13 +208,31 @@ func (s *Server) adminUserEdit(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	s.renderUserEdit(w, r, http.StatusOK, u, userFormOf(u), nil, r.URL.Query().Get("saved") != "")
+}
+
+// userFormOf fills the edit form from a stored user. Roles that come from
+// Entra ID are left out: the form edits only the roles assigned here.
+func userFormOf(u *auth.User) userForm {
 	f := userForm{Email: u.Email, Name: u.Name, SiteIDs: u.SiteIDs, ManagerID: u.ManagerID, Disabled: u.Disabled}
 	for _, role := range u.Roles {
 		if !slices.Contains(u.EntraRoles, role) {
 			f.Roles = append(f.Roles, role)
 		}
 	}
-	s.renderUserEdit(w, r, http.StatusOK, u, f, nil, r.URL.Query().Get("saved") != "")
+	return f
+}
+
+// requireUserAdmin is the opening of every handler that manages the user
+// in the path: the caller must manage users, the user must exist.
+func (s *Server) requireUserAdmin(w http.ResponseWriter, r *http.Request) (admin, u *auth.User, ok bool) {
+	if admin, ok = s.require(w, r, auth.ActionManageUsers); !ok {
+		return nil, nil, false
+	}
+	if u, ok = s.pathUser(w, r); !ok {
+		return nil, nil, false
+	}
+	return admin, u, true
 }
 
 func (s *Server) renderUserEdit(w http.ResponseWriter, r *http.Request, status int, u *auth.User, f userForm, errs map[string]string, saved bool) {
@@ -232,11 +250,7 @@ func (s *Server) renderUserEdit(w http.ResponseWriter, r *http.Request, status i
 }
 
 func (s *Server) adminUserSave(w http.ResponseWriter, r *http.Request) {
-	admin, ok := s.require(w, r, auth.ActionManageUsers)
-	if !ok {
-		return
-	}
-	u, ok := s.pathUser(w, r)
+	admin, u, ok := s.requireUserAdmin(w, r)
 	if !ok {
 		return
 	}

@@ -160,11 +160,7 @@ type updateUserJSON struct {
 }
 
 func (s *Server) apiUpdateUser(w http.ResponseWriter, r *http.Request) {
-	admin, ok := s.require(w, r, auth.ActionManageUsers)
-	if !ok {
-		return
-	}
-	u, ok := s.pathUser(w, r)
+	admin, u, ok := s.requireUserAdmin(w, r)
 	if !ok {
 		return
 	}

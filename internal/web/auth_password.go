@@ -75,11 +75,7 @@ func (s *Server) accountChangePassword(w http.ResponseWriter, r *http.Request) {
 // adminSetPassword sets a new password for a local user who forgot theirs
 // and ends all their sessions.
 func (s *Server) adminSetPassword(w http.ResponseWriter, r *http.Request) {
-	admin, ok := s.require(w, r, auth.ActionManageUsers)
-	if !ok {
-		return
-	}
-	u, ok := s.pathUser(w, r)
+	admin, u, ok := s.requireUserAdmin(w, r)
 	if !ok {
 		return
 	}
@@ -89,8 +85,7 @@ func (s *Server) adminSetPassword(w http.ResponseWriter, r *http.Request) {
 	}
 	hash, err := auth.HashPassword(r.PostFormValue("new_password"))
 	if err != nil {
-		f := userForm{Email: u.Email, Name: u.Name, SiteIDs: u.SiteIDs, ManagerID: u.ManagerID, Disabled: u.Disabled, Roles: u.Roles}
-		s.renderUserEdit(w, r, http.StatusBadRequest, u, f, map[string]string{"new_password": newPasswordText(err)}, false)
+		s.renderUserEdit(w, r, http.StatusBadRequest, u, userFormOf(u), map[string]string{"new_password": newPasswordText(err)}, false)
 		return
 	}
 	if err := auth.SetPassword(r.Context(), s.DB.SQL, u.ID, hash); err != nil {

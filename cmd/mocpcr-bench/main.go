@@ -130,8 +130,15 @@ func printTable(o options, rs []*result, binSize int64) {
 	fmt.Fprintln(w, "|---|---|---|---|---|---|")
 	for _, r := range rs {
 		for _, h := range r.http {
-			fmt.Fprintf(w, "| HTTP %s | %s | %.0f req/s, p50 %s, p99 %s | %s / %s | p99 < 50 ms | %s |\n",
-				h.name, r.db, h.rps, ms(h.p50), ms(h.p99), ms(h.sqlP50), ms(h.sqlP99), yes(h.p99 < 50*time.Millisecond))
+			// The target is for SQLite on 2 cores; PostgreSQL
+			// shares those cores with its own server here, so its rows
+			// are for comparison.
+			target, met := "p99 < 50 ms", yes(h.p99 < 50*time.Millisecond)
+			if r.db != "sqlite" {
+				target, met = "none (SQLite's is p99 < 50 ms)", "under 50 ms: "+strings.Trim(met, "*")
+			}
+			fmt.Fprintf(w, "| HTTP %s | %s | %.0f req/s, p50 %s, p99 %s | %s / %s | %s | %s |\n",
+				h.name, r.db, h.rps, ms(h.p50), ms(h.p99), ms(h.sqlP50), ms(h.sqlP99), target, met)
 		}
 	}
 	for _, r := range rs {

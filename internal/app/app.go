@@ -129,6 +129,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	// Background work runs while the server does: the job queue (email,
 	// periodic jobs) and the live notification hub.
 	if err := a.Jobs.Start(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil // asked to stop while starting: a clean stop, not a failure
+		}
 		return err
 	}
 	hubCtx, stopHub := context.WithCancel(context.WithoutCancel(ctx))

@@ -246,8 +246,8 @@ func (u *User) setRoles(held map[Role]string) {
 	}
 }
 
-// tokenPrefix makes leaked tokens recognisable to secret scanners.
-const tokenPrefix = "mocpcr_"
+// APITokenPrefix makes leaked tokens recognisable to secret scanners.
+const APITokenPrefix = "mocpcr_"
 
 // CreateAPIToken mints a personal API token for a user. The plaintext is
 // returned once; only its hash is stored.
@@ -259,7 +259,7 @@ func CreateAPIToken(ctx context.Context, q store.Querier, userID int64, name str
 	if _, err := rand.Read(b); err != nil {
 		return "", err
 	}
-	tok := tokenPrefix + base64.RawURLEncoding.EncodeToString(b)
+	tok := APITokenPrefix + base64.RawURLEncoding.EncodeToString(b)
 	if _, err := q.ExecContext(ctx, `INSERT INTO api_tokens (user_id, name, token_hash) VALUES ($1, $2, $3)`,
 		userID, name, HashToken(tok)); err != nil {
 		return "", fmt.Errorf("create API token: %w", err)
@@ -292,7 +292,7 @@ func UserByAPIToken(ctx context.Context, q store.Querier, tok string, now time.T
 }
 
 // validTokenForm reports whether tok looks like an API token at all.
-func validTokenForm(tok string) bool { return strings.HasPrefix(tok, tokenPrefix) }
+func validTokenForm(tok string) bool { return strings.HasPrefix(tok, APITokenPrefix) }
 
 func nullString(s string) any {
 	if s == "" {

@@ -168,7 +168,15 @@ func (d *Detail) requirePreStartupDone() error {
 	return nil
 }
 
+// requireRosterDone holds startup until everyone on the training and
+// acknowledgement roster has signed off. When operating procedures
+// change, 1910.119(l)(3) wants the operators trained before startup, so
+// an empty roster holds it too: "training complete" must name someone.
 func (d *Detail) requireRosterDone() error {
+	if sc := d.Change.Screening; sc != nil && sc.ProceduresChange && len(d.Acknowledgements) == 0 {
+		return &Error{Code: EConflict, Field: "acknowledgers", Message: "the training and acknowledgement roster is empty: " +
+			"operating procedures change, so add the people who operate the process and have them sign off before startup"}
+	}
 	for _, a := range d.Acknowledgements {
 		if a.AcknowledgedAt == nil {
 			return conflict("%s has not acknowledged the change yet: the roster must sign off before startup", a.UserName)

@@ -57,6 +57,9 @@ func TestWorkPagesInBrowser(t *testing.T) {
 		t.Errorf("sorted by title, first row %q", first)
 	}
 	b.screenshot("changes-sorted")
+	if here := b.text(`nav a[aria-current="page"]`); here != "Changes" {
+		t.Errorf("navigation marks %q as the current page on the change list, want Changes", here)
+	}
 	b.do(chromedp.EmulateViewport(820, 1180))
 	b.screenshot("changes-tablet")
 	b.do(chromedp.EmulateViewport(1280, 900))
@@ -64,6 +67,9 @@ func TestWorkPagesInBrowser(t *testing.T) {
 	b.do(chromedp.Navigate(srv.url("/dashboard")), chromedp.WaitVisible(chromedp.CSS("section.dash")))
 	if !strings.Contains(b.text("section.dash"), "Open changes by stage") {
 		t.Error("dashboard lacks the stage chart")
+	}
+	if here := b.text(`nav a[aria-current="page"]`); here != "Dashboard" {
+		t.Errorf("navigation marks %q as the current page on the dashboard, want Dashboard", here)
 	}
 	b.screenshot("dashboard")
 	b.noConsoleErrors()

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"encoding/base64"
 	"errors"
 	"net/http"
 	"strconv"
@@ -77,11 +78,48 @@ func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.renderAccount(w, r, u, http.StatusOK, accountData{}, nil)
+	var d accountData
+	if d.NewTokenName, d.NewToken = s.takeNewToken(w, r); d.NewToken != "" {
+		w.Header().Set("Cache-Control", "no-store")
+	}
+	s.renderAccount(w, r, u, http.StatusOK, d, nil)
 }
 
-// accountCreateToken mints a personal API token and shows it once, in
-// this response only; it is never stored or shown again.
+// newTokenCookie carries a just-created API token from the POST to the
+// one GET that shows it, so reloading the account page neither mints a
+// second token nor shows the first again. A cookie rather than server
+// memory so the GET may land on another replica; it lives minutes, is
+// scoped to /account and never reaches a script.
+const newTokenCookie = "mocpcr_new_token"
+
+func (s *Server) giveNewToken(w http.ResponseWriter, name, tok string) {
+	http.SetCookie(w, &http.Cookie{
+		Name: newTokenCookie, Value: base64.RawURLEncoding.EncodeToString([]byte(name + "\x00" + tok)),
+		Path: "/account", MaxAge: 300, HttpOnly: true, Secure: s.secureCookies(), SameSite: http.SameSiteStrictMode,
+	})
+}
+
+// takeNewToken returns the token giveNewToken left, once.
+func (s *Server) takeNewToken(w http.ResponseWriter, r *http.Request) (name, tok string) {
+	c, err := r.Cookie(newTokenCookie)
+	if err != nil {
+		return "", ""
+	}
+	http.SetCookie(w, &http.Cookie{Name: newTokenCookie, Path: "/account", MaxAge: -1, HttpOnly: true,
+		Secure: s.secureCookies(), SameSite: http.SameSiteStrictMode})
+	b, err := base64.RawURLEncoding.DecodeString(c.Value)
+	if err != nil {
+		return "", ""
+	}
+	name, tok, ok := strings.Cut(string(b), "\x00")
+	if !ok || !strings.HasPrefix(tok, auth.APITokenPrefix) {
+		return "", ""
+	}
+	return name, tok
+}
+
+// accountCreateToken mints a personal API token and shows it once, on
+// the page it redirects to; it is never stored or shown again.
 func (s *Server) accountCreateToken(w http.ResponseWriter, r *http.Request) {
 	u, ok := s.require(w, r, auth.ActionUseAccount)
 	if !ok {
@@ -101,8 +139,8 @@ func (s *Server) accountCreateToken(w http.ResponseWriter, r *http.Request) {
 		s.serverFault(w, r, "create API token", err)
 		return
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	s.renderAccount(w, r, u, http.StatusOK, accountData{NewToken: tok, NewTokenName: name}, nil)
+	s.giveNewToken(w, name, tok)
+	http.Redirect(w, r, "/account#new-token", http.StatusSeeOther)
 }
 
 func (s *Server) accountRevokeToken(w http.ResponseWriter, r *http.Request) {

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"slices"
@@ -39,18 +38,6 @@ func toUserJSON(u *auth.User) userJSON {
 		j.ManagerID = &u.ManagerID
 	}
 	return j
-}
-
-// decodeJSON reads a JSON body, refusing unknown fields so typos are
-// reported instead of ignored.
-func decodeJSON(w http.ResponseWriter, r *http.Request, v any) bool {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		writeJSONError(w, r, http.StatusBadRequest, "request body must be a JSON object as described in the OpenAPI document: "+err.Error())
-		return false
-	}
-	return true
 }
 
 func parseRoles(names []string) ([]auth.Role, error) {
@@ -113,7 +100,7 @@ func (s *Server) apiCreateUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var in createUserJSON
-	if !decodeJSON(w, r, &in) {
+	if !decodeBody(w, r, &in) {
 		return
 	}
 	roles, err := parseRoles(in.Roles)
@@ -165,7 +152,7 @@ func (s *Server) apiUpdateUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var in updateUserJSON
-	if !decodeJSON(w, r, &in) {
+	if !decodeBody(w, r, &in) {
 		return
 	}
 	up := auth.UserUpdate{Name: u.Name, SiteIDs: u.SiteIDs, ManagerID: u.ManagerID, Disabled: u.Disabled}
@@ -235,7 +222,7 @@ func (s *Server) apiCreateSite(w http.ResponseWriter, r *http.Request) {
 		Code string `json:"code"`
 		Name string `json:"name"`
 	}
-	if !decodeJSON(w, r, &in) {
+	if !decodeBody(w, r, &in) {
 		return
 	}
 	site, err := auth.CreateSite(r.Context(), s.DB.SQL, in.Code, in.Name)

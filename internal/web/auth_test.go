@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -157,8 +158,8 @@ func TestCSRFProtection(t *testing.T) {
 			t.Errorf("POST with wrong token: %d, want 403", s)
 		}
 		// The header form works for scripts.
-		if s := send(url.Values{}, map[string]string{"Sec-Fetch-Site": "same-origin", "X-CSRF-Token": token}); s != http.StatusOK {
-			t.Errorf("POST with X-CSRF-Token: %d, want 200", s)
+		if s := send(url.Values{}, map[string]string{"Sec-Fetch-Site": "same-origin", "X-CSRF-Token": token}); s != http.StatusSeeOther {
+			t.Errorf("POST with X-CSRF-Token: %d, want 303 (token created, then its page)", s)
 		}
 		toks, _ := auth.ListAPITokens(t.Context(), db.SQL, ines.ID)
 		if len(toks) != 1 {
@@ -268,13 +269,23 @@ func TestAPITokensCreateUseRevoke(t *testing.T) {
 		b := site.browser()
 		b.login("ines@example.com")
 		r := b.post("/account/tokens", url.Values{"csrf_token": {b.csrf()}, "token_name": {"report script"}})
+		// Post, redirect, get: reloading the page that shows the token
+		// must not mint another.
+		if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/account#new-token" || tokenRE.MatchString(r.Body) {
+			t.Fatalf("create token: %d %q\n%s", r.StatusCode, r.Header.Get("Location"), r.Body)
+		}
+		r = b.get("/account")
 		m := tokenRE.FindStringSubmatch(r.Body)
-		if r.StatusCode != 200 || m == nil || !strings.Contains(r.Body, "shown only this once") {
-			t.Fatalf("create token: %d\n%s", r.StatusCode, r.Body)
+		if m == nil || !strings.Contains(r.Body, "shown only this once") || !strings.Contains(r.Body, "report script") ||
+			r.Header.Get("Cache-Control") != "no-store" {
+			t.Fatalf("account page after creating a token: %d cache %q\n%s", r.StatusCode, r.Header.Get("Cache-Control"), r.Body)
 		}
 		tok := m[1]
-		if strings.Contains(b.get("/account").Body, tok) {
-			t.Fatal("token shown again on a later visit")
+		if again := b.get("/account"); strings.Contains(again.Body, tok) || strings.Contains(again.Body, "shown only this once") {
+			t.Fatal("token shown again on a later visit (reload)")
+		}
+		if n := strings.Count(b.get("/account").Body, `action="/account/tokens/`); n != 1 {
+			t.Fatalf("%d tokens listed after one create, want 1", n)
 		}
 		api := bearer(t, site.URL, "GET", "/api/v1/me", tok, nil)
 		if api.StatusCode != 200 || !strings.Contains(api.Body, `"email":"ines@example.com"`) {
@@ -372,3 +383,45 @@ func TestAdminManagesUsersAndSites(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// Every API refusal has one shape, {error, code, field, request_id},
+// whichever layer refused: the auth API's own checks here, the change
+// API's domain errors in change_api_call_test.go.
+func TestUsersAPIRefusalsNameTheField(t *testing.T) {
+	db := storetest.Open(t, store.SQLite)
+	site := newSite(t, db, nil)
+	admin := site.user("adam@example.com", auth.RoleAdmin)
+	tok, err := auth.CreateAPIToken(t.Context(), db.SQL, admin.ID, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name, body string
+		status     int
+		code       string
+		field      string
+	}{
+		{"unknown role", `{"email":"a@example.com","name":"A","password":"long enough pw","roles":["wizard"]}`, 400, "invalid", "roles"},
+		{"no password", `{"email":"a@example.com","name":"A"}`, 400, "invalid", "password"},
+		{"no such site", `{"email":"a@example.com","name":"A","password":"long enough pw","site_ids":[999]}`, 400, "invalid", "site_ids"},
+		{"wrong type", `{"email":"a@example.com","name":7}`, 422, "invalid", "name"},
+		{"typo", `{"emial":"a@example.com"}`, 422, "invalid", "emial"},
+		{"not JSON", `email=a@example.com`, 422, "invalid", "body"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := bearer(t, site.URL, "POST", "/api/v1/users", tok, strings.NewReader(c.body))
+			var e map[string]string
+			if err := json.Unmarshal([]byte(r.Body), &e); err != nil {
+				t.Fatalf("%d %q: %v", r.StatusCode, r.Body, err)
+			}
+			if r.StatusCode != c.status || e["code"] != c.code || e["field"] != c.field || e["request_id"] == "" ||
+				!strings.HasPrefix(e["error"], c.field+": ") {
+				t.Fatalf("got %d %v, want %d code %q field %q", r.StatusCode, e, c.status, c.code, c.field)
+			}
+		})
+	}
+	r := bearer(t, site.URL, "GET", "/api/v1/users", "", nil)
+	if r.StatusCode != 401 || !strings.Contains(r.Body, `"code":"unauthenticated"`) {
+		t.Fatalf("anonymous: %d %s", r.StatusCode, r.Body)
+	}
+}

@@ -2,12 +2,9 @@ package web
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -32,11 +29,7 @@ func (s *Server) changeError(w http.ResponseWriter, r *http.Request, err error) 
 		case change.ENotFound:
 			status = http.StatusNotFound
 		}
-		writeJSON(w, status, struct {
-			Error string `json:"error"`
-			Code  string `json:"code"`
-			Field string `json:"field,omitempty"`
-		}{de.Message, string(de.Code), de.Field})
+		writeAPIError(w, r, status, apiError{Error: de.Message, Code: string(de.Code), Field: de.Field})
 		return
 	}
 	s.Logger.ErrorContext(r.Context(), "change API", "path", r.URL.Path, "err", err)
@@ -61,52 +54,6 @@ func pathID(w http.ResponseWriter, r *http.Request, name string) (int64, bool) {
 		return 0, false
 	}
 	return id, true
-}
-
-// decodeChangeJSON reads a JSON body strictly (unknown fields are refused, so a
-// typo is reported rather than ignored) and answers 422 naming the field.
-func decodeChangeJSON(w http.ResponseWriter, r *http.Request, v any) bool {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
-	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
-	if err == nil || errors.Is(err, io.EOF) {
-		return true
-	}
-	var te *json.UnmarshalTypeError
-	msg := "body: expected a JSON object: " + err.Error()
-	if errors.As(err, &te) {
-		msg = fmt.Sprintf("%s: expected %s, got %s", te.Field, jsonKind(te.Type), te.Value)
-	} else if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-		msg = strings.Trim(f, `"`) + ": unknown field"
-	}
-	writeJSONError(w, r, http.StatusUnprocessableEntity, msg)
-	return false
-}
-
-// jsonKind names a Go type the way a JSON client thinks of it: "a whole
-// number", not "int64".
-func jsonKind(t reflect.Type) string {
-	if t == nil {
-		return "a different JSON type"
-	}
-	switch t.Kind() {
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return "a whole number"
-	case reflect.Float32, reflect.Float64:
-		return "a number"
-	case reflect.String:
-		return "a string"
-	case reflect.Bool:
-		return "true or false"
-	case reflect.Slice, reflect.Array:
-		return "an array of " + strings.TrimPrefix(strings.TrimPrefix(jsonKind(t.Elem()), "a "), "an ") + "s"
-	case reflect.Map, reflect.Struct:
-		return "an object"
-	case reflect.Pointer:
-		return jsonKind(t.Elem())
-	}
-	return t.String()
 }
 
 // parseDate parses YYYY-MM-DD; empty gives nil.
@@ -142,12 +89,12 @@ func (s *Server) signature(r *http.Request, password string) (change.Signature, 
 // needed and where) is more useful than the domain's.
 func (s *Server) signedError(w http.ResponseWriter, r *http.Request, err, reauthErr error) {
 	if change.ErrorCode(err) == change.EReauth && reauthErr != nil {
-		body := map[string]any{"error": "password: " + reauthErr.Error(), "code": string(change.EReauth), "field": "password"}
+		e := apiError{Error: "password: " + reauthErr.Error(), Code: string(change.EReauth), Field: "password"}
 		var rr *ReauthRequired
 		if errors.As(reauthErr, &rr) {
-			body["reauth_url"] = rr.URL
+			e.ReauthURL = rr.URL
 		}
-		writeJSON(w, http.StatusForbidden, body)
+		writeAPIError(w, r, http.StatusForbidden, e)
 		return
 	}
 	s.changeError(w, r, err)

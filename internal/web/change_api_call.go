@@ -77,7 +77,7 @@ func changeCall[In any](s *Server, w http.ResponseWriter, r *http.Request, actio
 		return
 	}
 	var in In
-	if _, none := any(in).(noBody); !none && !decodeChangeJSON(w, r, &in) {
+	if _, none := any(in).(noBody); !none && !decodeBody(w, r, &in) {
 		return
 	}
 	v, err := do(r.Context(), u, id, in)

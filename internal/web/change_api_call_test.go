@@ -47,11 +47,12 @@ func TestChangeCallSteps(t *testing.T) {
 		status   int
 		want     string // in the body
 	}{
-		{"anonymous before a bad id", nil, "x", `{"zzz":1}`, 401, "sign in first"},
+		{"anonymous before a bad id", nil, "x", `{"zzz":1}`, 401, `"code":"unauthenticated"`},
 		{"no permission before a bad id", reviewer, "x", `{}`, 403, "permission"},
-		{"bad id before a bad body", approver, "x", `{"zzz":1}`, 404, `id: \"x\" is not an id`},
-		{"unknown field named", approver, "3", `{"zzz":1}`, 422, "zzz: unknown field"},
-		{"wrong type named in JSON words", approver, "3", `{"note":5}`, 422, "note: expected a string, got number"},
+		{"bad id before a bad body", approver, "x", `{"zzz":1}`, 404, `id: \"x\" is not an id","code":"not_found"`},
+		{"unknown field named", approver, "3", `{"zzz":1}`, 422, `"error":"zzz: unknown field","code":"invalid","field":"zzz"`},
+		{"wrong type named in JSON words", approver, "3", `{"note":5}`, 422, `"error":"note: expected a string, got number","code":"invalid","field":"note"`},
+		{"malformed JSON is the body's fault", approver, "3", `{"note":`, 422, `"code":"invalid","field":"body"`},
 		{"called with user, id and body", approver, "3", `{"note":"hi"}`, 200, `{"id":3,"note":"hi","user":7}`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -88,12 +89,13 @@ func TestChangeCallRendering(t *testing.T) {
 	}{
 		{"created with location", created(map[string]any{"a": 1.0}, "/x/1"), nil, 201, "/x/1", map[string]any{"a": 1.0}},
 		{"no content", apiReply{status: http.StatusNoContent}, nil, 204, "", nil},
-		{"handler refusal has the plain error shape", nil, invalidInput("screening: required"), 422, "", map[string]any{"error": "screening: required"}},
+		{"handler refusal names its field", nil, invalidInput("screening: required"), 422, "", map[string]any{"error": "screening: required", "code": "invalid", "field": "screening"}},
+		{"handler refusal without a field", nil, invalidInput("Nothing to do"), 422, "", map[string]any{"error": "Nothing to do", "code": "invalid"}},
 		{"domain error is mapped", nil, domainErr, 409, "", map[string]any{"error": "stage: not now", "code": "conflict", "field": "stage"}},
 		{"signature failure names the password", nil, withReauth(&change.Error{Code: change.EReauth, Message: "sign"}, errors.New("wrong password")), 403, "",
 			map[string]any{"error": "password: wrong password", "code": "reauth_required", "field": "password"}},
 		{"signature not the problem", nil, withReauth(domainErr, errors.New("wrong password")), 409, "", map[string]any{"error": "stage: not now", "code": "conflict", "field": "stage"}},
-		{"internal error is hidden", nil, errors.New("db on fire"), 500, "", map[string]any{"error": "internal error"}},
+		{"internal error is hidden", nil, errors.New("db on fire"), 500, "", map[string]any{"error": "internal error", "code": "internal"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			w := callChange(t, u, "1", "", func(context.Context, *auth.User, int64, noBody) (any, error) { return c.v, c.err })
@@ -109,6 +111,9 @@ func TestChangeCallRendering(t *testing.T) {
 			var got map[string]any
 			if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil {
 				t.Fatalf("body %q: %v", w.Body, err)
+			}
+			if c.status >= 400 && got["request_id"] == "" {
+				t.Errorf("error without request_id: %v", got)
 			}
 			delete(got, "request_id")
 			if b1, b2 := mustJSON(t, got), mustJSON(t, c.body); b1 != b2 {

@@ -329,6 +329,14 @@ func TestFullPCRThroughAPI(t *testing.T) {
 			t.Fatalf("actions %v", acts)
 		}
 		c.call("initiator", "POST", fmt.Sprintf("/api/v1/actions/%d/complete", num(acts[0].(map[string]any)["id"])), map[string]any{}, 200)
+		// Procedures change: 1910.119(l)(3) wants operators trained
+		// before startup, so an empty roster holds it.
+		if e := c.call("initiator", "POST", base+"/transitions", map[string]any{"action": "complete_implementation"}, 409); e["field"] != "acknowledgers" ||
+			!strings.Contains(e["error"].(string), "roster is empty") {
+			t.Fatalf("startup with an empty roster: %v", e)
+		}
+		c.call("initiator", "POST", base+"/acknowledgers", map[string]any{"user_ids": []int64{f.Reviewer2.ID}}, 200)
+		c.call("reviewer2", "POST", base+"/acknowledge", nil, 200)
 		got = c.call("initiator", "POST", base+"/transitions", map[string]any{"action": "complete_implementation"}, 200)
 		if got["stage"] != "closeout" {
 			t.Fatalf("PCR after implementation: %v (PCRs have no PSSR)", got["stage"])

@@ -347,7 +347,7 @@ func (s *Server) buildChangeView(r *http.Request, u *auth.User, d *change.Detail
 	if err != nil {
 		return nil, err
 	}
-	v.Timeline = timeline(trail)
+	v.Timeline = timeline(trail, d.Actions)
 	if c.Stage.IsOpen() {
 		if v.Conflicts, err = s.Changes.Conflicts(ctx, u, c.SiteID, c.UnitID, c.EquipmentTags, c.ID); err != nil {
 			return nil, err

@@ -2,6 +2,7 @@ package web
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"time"
 
@@ -18,10 +19,25 @@ type timelineEntry struct {
 }
 
 // timeline turns the audit trail into sentences people read, newest last:
-// "Rita Reviewer recorded the mechanical review: reviewed".
-func timeline(entries []change.AuditEntry) []timelineEntry {
+// "Rita Reviewer recorded the mechanical review: reviewed". The trail
+// names action items by id ("action 12", as recorded and hash-chained);
+// the sentence names them by their title, from the change's actions.
+func timeline(entries []change.AuditEntry, actions []change.ActionItem) []timelineEntry {
+	titles := make(map[string]string, len(actions))
+	for _, a := range actions {
+		titles[fmt.Sprintf("action %d", a.ID)] = a.Title
+	}
 	out := make([]timelineEntry, 0, len(entries))
 	for _, e := range entries {
+		if e.Action == "action_done" {
+			if t, ok := titles[e.Field]; ok {
+				e.Field = "the action “" + clip(t, 120) + "”"
+			}
+		} else if e.Action == "action_added" {
+			if _, ok := titles[e.Field]; ok {
+				e.Field = "an action"
+			}
+		}
 		out = append(out, describeAudit(e))
 	}
 	return out

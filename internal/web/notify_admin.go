@@ -128,8 +128,7 @@ func (s *Server) adminEmailLogPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		s.Logger.ErrorContext(r.Context(), "email log", "err", err)
-		http.Error(w, "internal error", http.StatusInternalServerError)
+		s.serverFault(w, r, "email log", err)
 		return
 	}
 	d := emailLogData{Emails: list, Status: f.Status, Statuses: jobs.Statuses}
@@ -157,8 +156,7 @@ func (s *Server) adminEmailRetryForm(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, store.ErrNotFound):
 		s.render(w, r, http.StatusNotFound, "notfound.html", &Page{Title: "Not found", Data: "There is no such email."})
 	case err != nil && !errors.Is(err, jobs.ErrNotRetryable):
-		s.Logger.ErrorContext(r.Context(), "retry email", "err", err)
-		http.Error(w, "internal error", http.StatusInternalServerError)
+		s.serverFault(w, r, "retry email", err)
 	case err != nil:
 		back(w, r, "/admin/email/log", err.Error())
 	default:
@@ -271,14 +269,12 @@ func (s *Server) adminEmailTest(w http.ResponseWriter, r *http.Request) {
 		Body:  fmt.Sprintf("%s sent this test email from the Email admin page at %s. If you can read it, email delivery works.", u.Name, s.Now().UTC().Format("2006-01-02 15:04 UTC")),
 	})
 	if err != nil {
-		s.Logger.ErrorContext(r.Context(), "render test email", "err", err)
-		http.Error(w, "internal error", http.StatusInternalServerError)
+		s.serverFault(w, r, "render test email", err)
 		return
 	}
 	id, err := s.notify.Jobs.EnqueueEmail(r.Context(), jobs.OutgoingEmail{Kind: jobs.KindTest, To: mailpkg.Address{Email: d.TestTo}, Subject: "mocpcr test email", HTMLBody: html})
 	if err != nil {
-		s.Logger.ErrorContext(r.Context(), "queue test email", "err", err)
-		http.Error(w, "internal error", http.StatusInternalServerError)
+		s.serverFault(w, r, "queue test email", err)
 		return
 	}
 	redirectWithFlash(w, r, "/admin/email/log", fmt.Sprintf("Test email %d to %s is queued; its outcome shows here.", id, d.TestTo))
@@ -301,8 +297,7 @@ func (s *Server) adminMailboxPage(w http.ResponseWriter, r *http.Request) {
 	}
 	rows, err := s.DB.SQL.QueryContext(r.Context(), `SELECT id, sender, to_addrs, cc_addrs, subject, created_at FROM dev_mailbox ORDER BY id DESC LIMIT 200`)
 	if err != nil {
-		s.Logger.ErrorContext(r.Context(), "dev mailbox", "err", err)
-		http.Error(w, "internal error", http.StatusInternalServerError)
+		s.serverFault(w, r, "dev mailbox", err)
 		return
 	}
 	defer rows.Close()
@@ -310,8 +305,7 @@ func (s *Server) adminMailboxPage(w http.ResponseWriter, r *http.Request) {
 	for rows.Next() {
 		var m devMessage
 		if err := rows.Scan(&m.ID, &m.Sender, &m.To, &m.Cc, &m.Subject, &m.CreatedAt); err != nil {
-			s.Logger.ErrorContext(r.Context(), "dev mailbox", "err", err)
-			http.Error(w, "internal error", http.StatusInternalServerError)
+			s.serverFault(w, r, "dev mailbox", err)
 			return
 		}
 		list = append(list, m)
@@ -337,8 +331,7 @@ func (s *Server) adminMailboxMessage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		s.Logger.ErrorContext(r.Context(), "dev mailbox message", "err", err)
-		http.Error(w, "internal error", http.StatusInternalServerError)
+		s.serverFault(w, r, "dev mailbox message", err)
 		return
 	}
 	// The body is shown in a sandboxed iframe (srcdoc, no scripts), so

@@ -206,8 +206,7 @@ func (s *Server) notificationsPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		s.Logger.ErrorContext(r.Context(), "notifications page", "err", err)
-		http.Error(w, "internal error", http.StatusInternalServerError)
+		s.serverFault(w, r, "notifications page", err)
 		return
 	}
 	d := inboxData{Items: p.Items, UnreadOnly: opt.UnreadOnly}
@@ -265,8 +264,7 @@ func (s *Server) notificationFormReadAll(w http.ResponseWriter, r *http.Request)
 	}
 	n, err := notify.MarkAllRead(r.Context(), s.DB.SQL, u.ID, s.Now())
 	if err != nil {
-		s.Logger.ErrorContext(r.Context(), "mark all read", "err", err)
-		http.Error(w, "internal error", http.StatusInternalServerError)
+		s.serverFault(w, r, "mark all read", err)
 		return
 	}
 	s.publish(u.ID)
@@ -284,14 +282,12 @@ func (s *Server) prefsPage(w http.ResponseWriter, r *http.Request) {
 func (s *Server) renderPrefs(w http.ResponseWriter, r *http.Request, u *auth.User, status int, errs map[string]string, flash string) {
 	prefs, err := notify.Prefs(r.Context(), s.DB.SQL, u.ID)
 	if err != nil {
-		s.Logger.ErrorContext(r.Context(), "preferences page", "err", err)
-		http.Error(w, "internal error", http.StatusInternalServerError)
+		s.serverFault(w, r, "preferences page", err)
 		return
 	}
 	digest, err := notify.DailyDigest(r.Context(), s.DB.SQL, u.ID)
 	if err != nil {
-		s.Logger.ErrorContext(r.Context(), "preferences page", "err", err)
-		http.Error(w, "internal error", http.StatusInternalServerError)
+		s.serverFault(w, r, "preferences page", err)
 		return
 	}
 	s.render(w, r, status, "notification_prefs.html", &Page{Title: "Notification settings", Errors: errs, Flash: flash,
@@ -334,8 +330,7 @@ func (s *Server) prefsForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		s.Logger.ErrorContext(r.Context(), "save preferences", "err", err)
-		http.Error(w, "internal error", http.StatusInternalServerError)
+		s.serverFault(w, r, "save preferences", err)
 		return
 	}
 	redirectWithFlash(w, r, "/account/notifications", "Your email settings are saved.")

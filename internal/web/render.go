@@ -92,6 +92,24 @@ type Page struct {
 	UnreadCount int
 	RequestID   string
 	Now         time.Time
+	// Section is the main navigation entry this page belongs to, marked
+	// aria-current so people see where they are.
+	Section string
+}
+
+// section names the navigation entry of a path.
+func section(path string) string {
+	switch {
+	case path == "/":
+		return "work"
+	case path == "/changes" || strings.HasPrefix(path, "/changes/"):
+		return "changes"
+	case path == "/dashboard":
+		return "dashboard"
+	case path == "/admin" || strings.HasPrefix(path, "/admin/"):
+		return "admin"
+	}
+	return ""
 }
 
 // HasErrors reports whether the form had problems.
@@ -114,6 +132,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	}
 	p.RequestID = requestid.From(r.Context())
 	p.Now = s.Now()
+	p.Section = section(r.URL.Path)
 	for _, fill := range s.pageFillers {
 		fill(r, p)
 	}

@@ -25,8 +25,10 @@ const Channel = "mocpcr_notifications"
 //     dedicated connection: an event on one replica reaches browsers
 //     connected to any replica.
 //   - SQLite: the hub polls the newest notification id (an index lookup)
-//     while anyone is subscribed. It sees only committed rows, and also
-//     sees rows written by another process on the same file.
+//     while anyone is subscribed: at once after any transaction this
+//     process commits (store.DB.OnCommit), and every PollInterval for
+//     rows another process (the CLI) wrote to the same file. It sees
+//     only committed rows.
 type Hub struct {
 	db  *store.DB
 	log *slog.Logger
@@ -35,6 +37,8 @@ type Hub struct {
 
 	mu   sync.Mutex
 	subs map[int64]map[*Subscription]struct{}
+	// wake holds at most one pending "a transaction committed" signal.
+	wake chan struct{}
 }
 
 // NewHub returns a hub for db. Call Run to start it.
@@ -42,7 +46,8 @@ func NewHub(db *store.DB, logger *slog.Logger) *Hub {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Hub{db: db, log: logger, PollInterval: 100 * time.Millisecond, subs: map[int64]map[*Subscription]struct{}{}}
+	return &Hub{db: db, log: logger, PollInterval: 100 * time.Millisecond, subs: map[int64]map[*Subscription]struct{}{},
+		wake: make(chan struct{}, 1)}
 }
 
 // Subscription receives a signal on C whenever its user may have new
@@ -121,6 +126,14 @@ func (h *Hub) Run(ctx context.Context) error {
 }
 
 func (h *Hub) poll(ctx context.Context) error {
+	wake := func() {
+		select {
+		case h.wake <- struct{}{}:
+		default: // a look is already due
+		}
+	}
+	defer h.db.OnCommit(wake)()
+	wake() // first look at once, not a tick later
 	var last int64
 	primed := false
 	t := time.NewTicker(h.PollInterval)
@@ -130,6 +143,7 @@ func (h *Hub) poll(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
+		case <-h.wake:
 		}
 		if h.subscribers() == 0 {
 			primed = false

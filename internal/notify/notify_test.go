@@ -241,3 +241,35 @@ func TestHubSignalsOnCommitOnly(t *testing.T) {
 		}
 	})
 }
+
+// On SQLite a commit in this process wakes the hub at once; the poll
+// interval only matters for rows another process wrote. An hour-long
+// interval proves the signal did not come from a tick.
+func TestHubWakesOnCommitInProcess(t *testing.T) {
+	db := storetest.Open(t, store.SQLite)
+	ctx, cancel := context.WithCancel(context.Background())
+	a := mkUser(t, db, "ann@example.com")
+	h := notify.NewHub(db, nil)
+	h.PollInterval = time.Hour
+	sub := h.Subscribe(a.ID)
+	defer sub.Close()
+	done := make(chan struct{})
+	go func() { h.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	select {
+	case <-sub.C: // start-up signal
+	case <-time.After(10 * time.Second):
+		t.Fatal("no start-up signal from the hub")
+	}
+	n := &notify.Notifier{Dialect: db.Dialect}
+	if err := db.Tx(ctx, func(tx *sql.Tx) error {
+		return n.Notify(ctx, tx, notify.Event{Type: notify.TypeReminder, Title: "hi", Recipients: []int64{a.ID}})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-sub.C:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no signal after an in-process commit")
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -40,6 +41,37 @@ type DB struct {
 	Path string
 
 	stmts *stmtCache // SQLite only; see Prepared
+
+	commitMu    sync.Mutex
+	commitHooks map[*func()]struct{}
+}
+
+// OnCommit calls fn after every transaction Tx commits in this process,
+// until the returned function is called. fn runs on the committing
+// goroutine, so it must not block: it is for signals ("look again"), such
+// as waking the SQLite live-notification poller at once instead of at its
+// next tick. Writes by other processes are not seen here.
+func (db *DB) OnCommit(fn func()) (stop func()) {
+	key := &fn
+	db.commitMu.Lock()
+	if db.commitHooks == nil {
+		db.commitHooks = map[*func()]struct{}{}
+	}
+	db.commitHooks[key] = struct{}{}
+	db.commitMu.Unlock()
+	return func() {
+		db.commitMu.Lock()
+		delete(db.commitHooks, key)
+		db.commitMu.Unlock()
+	}
+}
+
+func (db *DB) committed() {
+	db.commitMu.Lock()
+	defer db.commitMu.Unlock()
+	for fn := range db.commitHooks {
+		(*fn)()
+	}
 }
 
 // Prepared runs queries as statements kept prepared by their SQL text, for
@@ -188,6 +220,7 @@ func (db *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
 	if err = tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	db.committed()
 	return nil
 }
 

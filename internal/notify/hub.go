@@ -5,14 +5,17 @@ import (
 	"errors"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/mocpcr/mocpcr/internal/store"
 )
 
-// Channel is the PostgreSQL NOTIFY channel Notify signals on; the payload
-// is the recipient's user id.
+// Channel is the PostgreSQL NOTIFY channel Notify signals on. The payload
+// is "schema:user id": channels are per database, not per schema, so two
+// installations sharing a database in separate schemas (and parallel
+// tests) would otherwise wake each other's users.
 const Channel = "mocpcr_notifications"
 
 // Hub tells open browsers that a user has new notifications. It carries
@@ -207,6 +210,10 @@ func (h *Hub) listenOnce(ctx context.Context) error {
 	// A connection that was LISTENing must not go back to the pool.
 	conn := pc.Hijack()
 	defer conn.Close(context.WithoutCancel(ctx))
+	var schema string
+	if err := conn.QueryRow(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
+		return err
+	}
 	if _, err := conn.Exec(ctx, "LISTEN "+Channel); err != nil {
 		return err
 	}
@@ -220,8 +227,23 @@ func (h *Hub) listenOnce(ctx context.Context) error {
 			}
 			return err
 		}
-		if uid, err := strconv.ParseInt(n.Payload, 10, 64); err == nil {
+		if uid, ok := payloadUser(n.Payload, schema); ok {
 			h.Publish(uid)
 		}
 	}
+}
+
+// payloadUser reads the user id out of a signal for this schema. A bare
+// id is a signal from a replica older than the schema prefix, during a
+// rolling upgrade: taken, as a needless wake-up costs nothing.
+func payloadUser(payload, schema string) (int64, bool) {
+	id := payload
+	if s, rest, ok := strings.Cut(payload, ":"); ok {
+		if s != schema {
+			return 0, false
+		}
+		id = rest
+	}
+	uid, err := strconv.ParseInt(id, 10, 64)
+	return uid, err == nil
 }

@@ -122,7 +122,7 @@ func (n *Notifier) Notify(ctx context.Context, tx *sql.Tx, ev Event) error {
 			return fmt.Errorf("notify user %d: %w", uid, err)
 		}
 		if n.Dialect == store.Postgres {
-			if _, err := tx.ExecContext(ctx, `SELECT pg_notify($1, $2)`, Channel, fmt.Sprint(uid)); err != nil {
+			if _, err := tx.ExecContext(ctx, `SELECT pg_notify($1, current_schema() || ':' || $2)`, Channel, fmt.Sprint(uid)); err != nil {
 				return fmt.Errorf("notify user %d: %w", uid, err)
 			}
 		}

@@ -30,8 +30,8 @@ func BenchmarkCommitToAPI(b *testing.B) {
 }
 
 // BenchmarkCommitToStream is the time from an event's commit to its
-// notification arriving on an open live stream (SQLite: hub polls every
-// 20 ms here, 100 ms by default; PostgreSQL: LISTEN/NOTIFY).
+// notification arriving on an open live stream (SQLite: the hub is woken
+// by each commit in the process; PostgreSQL: LISTEN/NOTIFY).
 func BenchmarkCommitToStream(b *testing.B) {
 	for _, d := range storetest.Dialects() {
 		b.Run(string(d), func(b *testing.B) {

@@ -33,9 +33,6 @@ func emailCommand(ctx context.Context, env *environment, args []string) int {
 	return 2
 }
 
-// emailVars are the guide's verification checklist, in its order.
-var emailVars = []string{"EMAIL_PROVIDER", "AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "GRAPH_MAIL_SENDER"}
-
 // emailCheck validates the variables like the guide's checklist, one line
 // each, then acquires a token. Exit 0 only when everything is right.
 func emailCheck(ctx context.Context, env *environment, args []string) int {
@@ -52,11 +49,18 @@ func emailCheck(ctx context.Context, env *environment, args []string) int {
 	provider, _ := env.getenv("EMAIL_PROVIDER")
 	provider = strings.ToLower(strings.TrimSpace(provider))
 	if err == nil && cfg.EmailProvider == config.EmailDev {
+		// The guide's variables set but EMAIL_PROVIDER forgotten: the
+		// admin means Graph, and mail would silently stay here.
+		if set := cfg.GraphVarsWithoutProvider(); len(set) > 0 {
+			fmt.Fprintf(env.stdout, "FAIL  EMAIL_PROVIDER must be the literal string graph, got %q (%s set for Graph, but mail stays in the dev mailbox)\n",
+				provider, strings.Join(set, ", "))
+			return 1
+		}
 		fmt.Fprintln(env.stdout, "OK    EMAIL_PROVIDER=dev: mail stays on this machine (the dev mailbox, /admin/mailbox); set EMAIL_PROVIDER=graph to send through Microsoft Graph")
 		return 0
 	}
 	ok := true
-	for _, v := range emailVars {
+	for _, v := range config.EmailVars {
 		var msgs []string
 		for _, p := range probs {
 			if p.Var == v {
@@ -78,7 +82,7 @@ func emailCheck(ctx context.Context, env *environment, args []string) int {
 	// Problems with other variables still stop the server; show them too.
 	for _, p := range probs {
 		known := false
-		for _, v := range emailVars {
+		for _, v := range config.EmailVars {
 			known = known || p.Var == v
 		}
 		if !known {
@@ -103,6 +107,9 @@ func emailCheck(ctx context.Context, env *environment, args []string) int {
 		return 1
 	}
 	fmt.Fprintf(env.stdout, "OK    token acquired from %s, valid until %s\n", cfg.AuthorityHost, st.ExpiresAt.UTC().Format("2006-01-02 15:04 UTC"))
+	for _, w := range cfg.Warnings() {
+		fmt.Fprintf(env.stdout, "WARN  %s\n", w.Message)
+	}
 	fmt.Fprintln(env.stdout, "Mail.Send consent and the sender mailbox are proven only by sending: run 'mocpcr email test --to ADDRESS'.")
 	return 0
 }

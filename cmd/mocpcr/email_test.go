@@ -23,8 +23,26 @@ func TestEmailCheck(t *testing.T) {
 	if code != 0 || strings.Count(out, "OK    ") != 6 || !strings.Contains(out, "token acquired") {
 		t.Errorf("good config: exit %d\n%s", code, out)
 	}
-
+	// Links in emails need the public address; a warning, not a failure.
+	if !strings.Contains(out, "WARN  MOCPCR_BASE_URL is not set, so links in emails point at http://127.0.0.1:8080") {
+		t.Errorf("no warning about email links without MOCPCR_BASE_URL:\n%s", out)
+	}
 	env := graphEnv(srv.URL)
+	env["MOCPCR_BASE_URL"] = "https://moc.example.com"
+	if code, out, _ = runCmd(t, env, "email", "check"); code != 0 || strings.Contains(out, "WARN") {
+		t.Errorf("with MOCPCR_BASE_URL: exit %d\n%s", code, out)
+	}
+
+	// The guide followed, EMAIL_PROVIDER forgotten: mail would stay local.
+	env = graphEnv(srv.URL)
+	delete(env, "EMAIL_PROVIDER")
+	env["MOCPCR_DATA_DIR"] = t.TempDir()
+	code, out, _ = runCmd(t, env, "email", "check")
+	if code == 0 || !strings.Contains(out, `FAIL  EMAIL_PROVIDER must be the literal string graph, got ""`) {
+		t.Errorf("EMAIL_PROVIDER unset with the Graph variables: exit %d\n%s", code, out)
+	}
+
+	env = graphEnv(srv.URL)
 	env["AZURE_CLIENT_SECRET"] = graphtest.SecretID
 	delete(env, "GRAPH_MAIL_SENDER")
 	code, out, _ = runCmd(t, env, "email", "check")

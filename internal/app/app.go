@@ -81,15 +81,38 @@ func (a *App) init(ctx context.Context, opt Options) error {
 	if err != nil {
 		return err
 	}
-	if empty && (a.Config.Embedded() || opt.Demo) {
+	// Demo people have made-up addresses (…@demo.mocpcr.local): seeding
+	// them where email really leaves would send mail that bounces back
+	// to the sender mailbox, and their passwords are public.
+	realSite := a.Config.EmailProvider != config.EmailDev || a.Config.AuthProvider != config.AuthLocal
+	if opt.Demo && realSite {
+		return fmt.Errorf("--demo seeds sample people with made-up addresses and a public password: run it with EMAIL_PROVIDER=dev and local sign-in (AUTH_PROVIDER unset), not on a site that sends real email or signs in with Entra ID")
+	}
+	switch {
+	case empty && (a.Config.Embedded() || opt.Demo) && !realSite:
 		if err := demo.Seed(ctx, a.DB, change.SeedDemo); err != nil {
 			return fmt.Errorf("seed demo data: %w", err)
 		}
 		a.Logger.Info("demo site seeded: sign in with a demo account", "password", demo.Password, "example", demo.Accounts[0].Email)
+	case empty && a.Config.AuthProvider == config.AuthLocal:
+		a.Logger.Warn("no users yet: create the first administrator with: mocpcr user create --email you@example.com --name \"Your Name\" --role admin")
+	case empty:
+		a.Logger.Info("no users yet: people are added at their first Microsoft sign-in; give someone the Admin app role in Entra ID, or run: mocpcr user create --email you@example.com --name \"Your Name\" --role admin")
 	}
 	a.Demo, err = a.isDemo(ctx)
 	if err != nil {
 		return err
+	}
+	if a.Demo && a.Config.EmailProvider != config.EmailDev {
+		a.Logger.Warn("this database holds the demo site's sample people; emails to their made-up addresses (…@demo.mocpcr.local) will bounce")
+	}
+	for _, w := range a.Config.Warnings() {
+		a.Logger.Warn(w.Message, "variable", w.Var)
+	}
+	if a.Config.AuthProvider == config.AuthEntra {
+		a.Logger.Info("sign-in: Microsoft Entra ID; the app registration needs the redirect URI "+a.Config.BaseURL+"/auth/callback (README: Sign-in)", "provider", config.AuthEntra)
+	} else {
+		a.Logger.Info("sign-in: local accounts (email and password); set AUTH_PROVIDER=entra for Microsoft sign-in (README: Sign-in)", "provider", config.AuthLocal)
 	}
 	a.Metrics = metrics.New(opt.Version)
 	notifyDeps, err := a.initNotify(ctx)

@@ -164,3 +164,40 @@ func TestStartupLogSaysWhereMailGoes(t *testing.T) {
 		t.Errorf("start-up log does not say mail stays local:\n%s", logs.String())
 	}
 }
+
+// A site whose email really leaves (or that signs in with Entra ID) is
+// never seeded with the demo people: their addresses are made up and
+// their password public. The start-up log says how to add the first
+// administrator instead.
+func TestNoDemoWhereEmailIsReal(t *testing.T) {
+	env := map[string]string{"EMAIL_PROVIDER": "graph", "AZURE_TENANT_ID": "10091248-3181-4c3e-9c5b-1f2e3d4c5b6a",
+		"AZURE_CLIENT_ID": "3dd121a7-9c06-4d4e-8a2b-1c2d3e4f5a6b", "AZURE_CLIENT_SECRET": "abc8Q~not-a-real-secret",
+		"GRAPH_MAIL_SENDER": "no-reply@example.com"}
+	load := func() *config.Config {
+		env["MOCPCR_DATA_DIR"] = t.TempDir()
+		cfg, err := config.Load(config.MapEnv(env))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cfg
+	}
+	var logs strings.Builder
+	a, err := app.New(context.Background(), load(), slog.New(slog.NewTextHandler(&logs, nil)), app.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if a.Demo || countUsers(t, a) != 0 {
+		t.Errorf("embedded database with Graph email was seeded (demo %v, %d users)", a.Demo, countUsers(t, a))
+	}
+	for _, want := range []string{"create the first administrator with: mocpcr user create", "MOCPCR_BASE_URL is not set",
+		"sign-in: local accounts"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("start-up log lacks %q:\n%s", want, logs.String())
+		}
+	}
+	if _, err := app.New(context.Background(), load(), slog.New(slog.DiscardHandler), app.Options{Demo: true}); err == nil ||
+		!strings.Contains(err.Error(), "--demo seeds sample people") {
+		t.Errorf("--demo with Graph email: %v", err)
+	}
+}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/mocpcr/mocpcr/internal/app"
 	"github.com/mocpcr/mocpcr/internal/auth"
+	"github.com/mocpcr/mocpcr/internal/change"
 	"github.com/mocpcr/mocpcr/internal/config"
 	"github.com/mocpcr/mocpcr/internal/demo"
 	"github.com/mocpcr/mocpcr/internal/mail/graphtest"
@@ -71,6 +72,11 @@ func TestEmailLogsCarryRequestIDAndMetricsAreComplete(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := app.New(ctx, cfg, slog.New(slog.NewJSONHandler(&logs, nil)), app.Options{})
 	if err != nil {
+		t.Fatal(err)
+	}
+	// The demo people, for their roles; a site sending real email is
+	// never seeded with them on its own.
+	if err := demo.Seed(ctx, a.DB, change.SeedDemo); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan struct{})

@@ -11,6 +11,7 @@ import (
 	"net/mail"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -52,9 +53,12 @@ const (
 // Config is every setting mocpcr reads. It is built by Load and passed
 // explicitly; there is no global configuration.
 type Config struct {
-	Addr        string // MOCPCR_ADDR
-	DataDir     string // MOCPCR_DATA_DIR
-	BaseURL     string // MOCPCR_BASE_URL
+	Addr    string // MOCPCR_ADDR
+	DataDir string // MOCPCR_DATA_DIR
+	BaseURL string // MOCPCR_BASE_URL, or one made from Addr
+	// BaseURLSet is true when MOCPCR_BASE_URL was given (links in emails
+	// then point where users can open them).
+	BaseURLSet  bool
 	DatabaseURL Secret // DATABASE_URL; may contain a password
 	LogLevel    string // MOCPCR_LOG_LEVEL
 	LogFormat   string // MOCPCR_LOG_FORMAT: auto, text or json
@@ -85,6 +89,42 @@ func (c *Config) Embedded() bool { return c.DatabaseURL == "" }
 // AzureConfigured reports whether the app registration is fully given.
 func (c *Config) AzureConfigured() bool {
 	return c.TenantID != "" && c.ClientID != "" && c.ClientSecret != ""
+}
+
+// EmailVars are the setup guide's variables, in its checklist's order.
+var EmailVars = []string{"EMAIL_PROVIDER", "AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "GRAPH_MAIL_SENDER"}
+
+// GraphVarsWithoutProvider names the guide's Graph variables that are set
+// although EMAIL_PROVIDER is not graph: the admin followed the guide but
+// mail still stays in the dev mailbox.
+func (c *Config) GraphVarsWithoutProvider() []string {
+	if c.EmailProvider == EmailGraph {
+		return nil
+	}
+	var set []string
+	for name, v := range map[string]string{"AZURE_TENANT_ID": c.TenantID, "AZURE_CLIENT_ID": c.ClientID,
+		"AZURE_CLIENT_SECRET": c.ClientSecret.Value(), "GRAPH_MAIL_SENDER": c.MailSender} {
+		if v != "" {
+			set = append(set, name)
+		}
+	}
+	slices.Sort(set)
+	return set
+}
+
+// Warnings are settings that work but are probably not what the
+// administrator wants; they are logged at start and shown by email check.
+func (c *Config) Warnings() []Problem {
+	var w []Problem
+	if set := c.GraphVarsWithoutProvider(); len(set) > 0 {
+		w = append(w, Problem{Var: "EMAIL_PROVIDER", Message: fmt.Sprintf("EMAIL_PROVIDER is %q but %s %s set: emails stay in the dev mailbox (Admin → Dev mailbox); set EMAIL_PROVIDER=graph to send them through Microsoft 365",
+			c.EmailProvider, strings.Join(set, ", "), map[bool]string{true: "is", false: "are"}[len(set) == 1])})
+	}
+	if c.EmailProvider == EmailGraph && !c.BaseURLSet {
+		w = append(w, Problem{Var: "MOCPCR_BASE_URL", Message: "MOCPCR_BASE_URL is not set, so links in emails point at " + c.BaseURL +
+			", which recipients cannot open; set it to the address users open, for example https://moc.example.com"})
+	}
+	return w
 }
 
 // Problem is one thing wrong with one variable.
@@ -160,6 +200,7 @@ func Load(env Environment) (*Config, error) {
 	if _, port, err := net.SplitHostPort(c.Addr); err != nil || port == "" {
 		add("MOCPCR_ADDR", "MOCPCR_ADDR must be host:port to listen on (for example 127.0.0.1:8080 or :8080), got %q", c.Addr)
 	}
+	c.BaseURLSet = c.BaseURL != ""
 	if c.BaseURL == "" {
 		c.BaseURL = baseURLFromAddr(c.Addr)
 	} else if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -204,15 +245,11 @@ func Load(env Environment) (*Config, error) {
 		}
 		c.SecretExpiresOn = t
 	}
-	if c.AuthorityHost != "" {
-		if u, err := url.Parse(c.AuthorityHost); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			add("AZURE_AUTHORITY_HOST", "AZURE_AUTHORITY_HOST must be an https URL such as https://login.microsoftonline.com (https://login.microsoftonline.us for US Government), got %q", c.AuthorityHost)
-		}
+	if !secureEndpoint(c.AuthorityHost) {
+		add("AZURE_AUTHORITY_HOST", "AZURE_AUTHORITY_HOST must be an https URL such as https://login.microsoftonline.com (https://login.microsoftonline.us for US Government), got %s", glimpse(c.AuthorityHost))
 	}
-	if c.GraphEndpoint != "" {
-		if u, err := url.Parse(c.GraphEndpoint); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			add("GRAPH_ENDPOINT", "GRAPH_ENDPOINT must be an https URL such as https://graph.microsoft.com (https://graph.microsoft.us for US Government), got %q", c.GraphEndpoint)
-		}
+	if !secureEndpoint(c.GraphEndpoint) {
+		add("GRAPH_ENDPOINT", "GRAPH_ENDPOINT must be an https URL such as https://graph.microsoft.com (https://graph.microsoft.us for US Government), got %s", glimpse(c.GraphEndpoint))
 	}
 
 	switch c.EmailProvider {
@@ -224,18 +261,16 @@ func Load(env Environment) (*Config, error) {
 			probs = append(probs, p)
 		}
 	default:
-		add("EMAIL_PROVIDER", "EMAIL_PROVIDER must be %q (Microsoft Graph) or %q (built-in dev mailbox, the default), got %q", EmailGraph, EmailDev, c.EmailProvider)
+		add("EMAIL_PROVIDER", "EMAIL_PROVIDER must be %q (Microsoft Graph) or %q (built-in dev mailbox, the default), got %s", EmailGraph, EmailDev, glimpse(c.EmailProvider))
 	}
 
 	switch c.AuthProvider {
 	case "":
-		// Entra ID sign-in is the default whenever the app registration is
-		// complete: a site that set up Graph email expects SSO as well.
-		if c.AzureConfigured() {
-			c.AuthProvider = AuthEntra
-		} else {
-			c.AuthProvider = AuthLocal
-		}
+		// Local accounts unless Entra ID sign-in is asked for: the setup
+		// guide registers the app for email only (no redirect URI, no app
+		// roles), so switching sign-in over because its variables are set
+		// would lock everyone out of a site that followed it.
+		c.AuthProvider = AuthLocal
 	case AuthLocal:
 	case AuthEntra:
 		if c.EmailProvider != EmailGraph { // otherwise already reported above
@@ -262,19 +297,23 @@ func azureProblems(c *Config, needSender bool) Problems {
 	case c.TenantID == "":
 		add("AZURE_TENANT_ID", "AZURE_TENANT_ID env variable is missing: expected a UUID (e.g. 10091248-3181-...) from App registration → Directory (tenant) ID")
 	case !IsUUID(c.TenantID):
-		add("AZURE_TENANT_ID", "AZURE_TENANT_ID must be a UUID (e.g. 10091248-3181-...) from App registration → Directory (tenant) ID, got %q", c.TenantID)
+		add("AZURE_TENANT_ID", "AZURE_TENANT_ID must be a UUID (e.g. 10091248-3181-...) from App registration → Directory (tenant) ID, got %s", glimpse(c.TenantID))
 	}
 	switch {
 	case c.ClientID == "":
 		add("AZURE_CLIENT_ID", "AZURE_CLIENT_ID env variable is missing: expected a UUID (e.g. 3dd121a7-9c06-...) from App registration → Application (client) ID")
 	case !IsUUID(c.ClientID):
-		add("AZURE_CLIENT_ID", "AZURE_CLIENT_ID must be a UUID (e.g. 3dd121a7-9c06-...) from App registration → Application (client) ID, got %q", c.ClientID)
+		add("AZURE_CLIENT_ID", "AZURE_CLIENT_ID must be a UUID (e.g. 3dd121a7-9c06-...) from App registration → Application (client) ID, got %s", glimpse(c.ClientID))
 	}
 	switch {
 	case c.ClientSecret == "":
 		add("AZURE_CLIENT_SECRET", "AZURE_CLIENT_SECRET env variable is missing: expected the secret Value (e.g. mXK8Q~8vJ...) from Certificates & secrets → Value column")
 	case IsUUID(c.ClientSecret.Value()):
 		add("AZURE_CLIENT_SECRET", "AZURE_CLIENT_SECRET looks like a GUID: that is the Secret ID, not the secret. Copy the Value column (e.g. mXK8Q~8vJ...) from Certificates & secrets; if it is no longer shown, create a new client secret")
+	case strings.HasSuffix(c.ClientSecret.Value(), "\r"):
+		add("AZURE_CLIENT_SECRET", "AZURE_CLIENT_SECRET ends with a carriage return: the env file was saved with Windows line endings; save it with Unix (LF) line endings")
+	case quoted(c.ClientSecret.Value()):
+		add("AZURE_CLIENT_SECRET", "AZURE_CLIENT_SECRET is wrapped in quotes, which become part of the value (docker --env-file and compose env files keep them); remove the quotes")
 	case strings.TrimSpace(c.ClientSecret.Value()) != c.ClientSecret.Value():
 		add("AZURE_CLIENT_SECRET", "AZURE_CLIENT_SECRET has leading or trailing spaces; copy the Value column again without them")
 	}
@@ -283,10 +322,44 @@ func azureProblems(c *Config, needSender bool) Problems {
 		case c.MailSender == "":
 			add("GRAPH_MAIL_SENDER", "GRAPH_MAIL_SENDER env variable is missing")
 		case !isEmail(c.MailSender):
-			add("GRAPH_MAIL_SENDER", "GRAPH_MAIL_SENDER must be a full email address (e.g. no-reply@yourcompany.com) of a licensed or shared Exchange Online mailbox, got %q", c.MailSender)
+			add("GRAPH_MAIL_SENDER", "GRAPH_MAIL_SENDER must be a full email address (e.g. no-reply@yourcompany.com) of a licensed or shared Exchange Online mailbox, got %s", glimpse(c.MailSender))
 		}
 	}
 	return probs
+}
+
+// glimpse quotes a value for a message about a variable that may hold
+// something secret by mistake (a client secret pasted into AZURE_CLIENT_ID):
+// short values in full, since "contoso.onmicrosoft.com" in AZURE_TENANT_ID
+// is its own explanation; long ones, and anything with the "~" every
+// Entra ID client secret has, by their first characters and length.
+func glimpse(v string) string {
+	if r := []rune(v); len(r) >= 30 || strings.Contains(v, "~") {
+		return fmt.Sprintf("%q… (%d characters)", string(r[:4]), len(r))
+	}
+	return strconv.Quote(v)
+}
+
+func quoted(v string) bool {
+	return len(v) >= 2 && (v[0] == '"' && v[len(v)-1] == '"' || v[0] == '\'' && v[len(v)-1] == '\'')
+}
+
+// secureEndpoint accepts https URLs, and http only on a loopback host
+// (a local fake of Entra ID and Graph): the client secret and tokens
+// travel to these addresses.
+func secureEndpoint(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	switch u.Scheme {
+	case "https":
+		return true
+	case "http":
+		ip := net.ParseIP(u.Hostname())
+		return u.Hostname() == "localhost" || ip != nil && ip.IsLoopback()
+	}
+	return false
 }
 
 func isEmail(s string) bool {

@@ -65,8 +65,40 @@ func TestGraphConfigValid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.ClientSecret.Value() != secret || c.AuthProvider != config.AuthEntra {
+	// The guide registers the app for email only: its variables must not
+	// switch sign-in to Entra ID (no redirect URI is registered).
+	if c.ClientSecret.Value() != secret || c.AuthProvider != config.AuthLocal {
 		t.Errorf("secret or auth default wrong: auth=%q", c.AuthProvider)
+	}
+	if w := c.Warnings(); len(w) != 1 || w[0].Var != "MOCPCR_BASE_URL" || !strings.Contains(w[0].Message, "links in emails point at http://127.0.0.1:8080") {
+		t.Errorf("warnings = %v, want one about MOCPCR_BASE_URL", w)
+	}
+	env := graphEnv(map[string]string{"MOCPCR_BASE_URL": "https://moc.example.com"})
+	if c, err := config.Load(env); err != nil || len(c.Warnings()) != 0 {
+		t.Errorf("with a base URL: %v, warnings %v", err, c.Warnings())
+	}
+	env = graphEnv(map[string]string{"EMAIL_PROVIDER": ""})
+	c, err = config.Load(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := c.Warnings(); len(w) != 1 || w[0].Var != "EMAIL_PROVIDER" ||
+		!strings.Contains(w[0].Message, "AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, AZURE_TENANT_ID, GRAPH_MAIL_SENDER are set: emails stay in the dev mailbox") {
+		t.Errorf("guide followed but EMAIL_PROVIDER unset: warnings %v", w)
+	}
+}
+
+// A value in the wrong variable must not print a secret that was pasted
+// there: long values are shown by their first characters only.
+func TestMisplacedSecretIsNotEchoed(t *testing.T) {
+	for _, v := range []string{"AZURE_CLIENT_ID", "AZURE_TENANT_ID", "GRAPH_MAIL_SENDER", "EMAIL_PROVIDER", "GRAPH_ENDPOINT", "AZURE_AUTHORITY_HOST"} {
+		_, err := config.Load(graphEnv(map[string]string{v: secret}))
+		if err == nil || strings.Contains(err.Error(), secret) || strings.Contains(err.Error(), secret[6:]) {
+			t.Errorf("%s holding the secret: %v", v, err)
+		}
+		if err != nil && !strings.Contains(err.Error(), v) {
+			t.Errorf("%s holding the secret: the message does not name the variable: %v", v, err)
+		}
 	}
 }
 
@@ -86,6 +118,14 @@ func TestValidationMessages(t *testing.T) {
 			[]string{"AZURE_CLIENT_ID env variable is missing: expected a UUID (e.g. 3dd121a7-9c06-...) from App registration → Application (client) ID"}},
 		{"secret is the Secret ID", graphEnv(map[string]string{"AZURE_CLIENT_SECRET": "6f1d3c2b-1a2b-4c3d-9e8f-0a1b2c3d4e5f"}),
 			[]string{"AZURE_CLIENT_SECRET looks like a GUID: that is the Secret ID, not the secret. Copy the Value column"}},
+		{"secret with a Windows line ending", graphEnv(map[string]string{"AZURE_CLIENT_SECRET": secret + "\r"}),
+			[]string{"AZURE_CLIENT_SECRET ends with a carriage return: the env file was saved with Windows line endings"}},
+		{"secret in quotes", graphEnv(map[string]string{"AZURE_CLIENT_SECRET": `"` + secret + `"`}),
+			[]string{"AZURE_CLIENT_SECRET is wrapped in quotes, which become part of the value"}},
+		{"authority over plain http", graphEnv(map[string]string{"AZURE_AUTHORITY_HOST": "http://login.microsoftonline.com"}),
+			[]string{`AZURE_AUTHORITY_HOST must be an https URL such as https://login.microsoftonline.com`}},
+		{"graph over plain http", graphEnv(map[string]string{"GRAPH_ENDPOINT": "http://graph.microsoft.com"}),
+			[]string{`GRAPH_ENDPOINT must be an https URL such as https://graph.microsoft.com`}},
 		{"secret missing", graphEnv(map[string]string{"AZURE_CLIENT_SECRET": "<unset>"}),
 			[]string{"AZURE_CLIENT_SECRET env variable is missing: expected the secret Value"}},
 		{"unknown provider", config.MapEnv(map[string]string{"EMAIL_PROVIDER": "ses"}),

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
+	"github.com/mocpcr/mocpcr/internal/config"
 )
 
 // Cookie names.
@@ -188,4 +189,5 @@ func (s *Server) fillAuthPage(r *http.Request, p *Page) {
 		p.CSRFToken = sess.CSRFToken
 	}
 	p.Demo = p.Demo || s.Demo
+	p.DevMail = s.Config.EmailProvider == config.EmailDev
 }

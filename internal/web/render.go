@@ -82,6 +82,8 @@ type Page struct {
 	User      *auth.User
 	CSRFToken string
 	Demo      bool
+	// DevMail: emails are kept in the dev mailbox, not sent.
+	DevMail bool
 	// Flash is a one-line message shown at the top (after a redirect).
 	Flash string
 	// Errors maps a form field name to what is wrong with it.

@@ -150,3 +150,33 @@ func TestGraphForbiddenGivesUpAtOnce(t *testing.T) {
 		}
 	})
 }
+
+// A 401 even after the client fetched a new token and retried is no
+// longer the end of the email: it is retried with backoff, as an attempt
+// that counts, and sent once Graph takes the token again (the guide:
+// "Should auto-recover on next call").
+func TestGraphUnauthorizedAfterRetryIsRetriedWithBackoff(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		g := newGraphSetup(t, db, 1)
+		g.fake.FailUnauthorized(2) // the first send and the client's own retry
+		g.notify(t, db, "token rejected twice")
+		g.queue.Start(context.Background())
+		waitFor(t, 30*time.Second, "sent", func() bool {
+			return countWhere(t, db, `SELECT count(*) FROM email_messages WHERE status = 'sent'`) == 1
+		})
+		list, _ := jobs.ListEmails(context.Background(), db.SQL, jobs.EmailFilter{})
+		e, atts, _ := jobs.GetEmail(context.Background(), db.SQL, list[0].ID)
+		if e.Attempts != 2 || len(atts) != 2 {
+			t.Fatalf("email = %+v, attempts = %+v, want 2 attempts", e, atts)
+		}
+		if atts[0].Outcome != jobs.StatusRetrying || atts[0].HTTPStatus != 401 || !strings.HasPrefix(atts[0].ErrorMessage, "Graph email failed: 401 ") {
+			t.Errorf("first attempt = %+v, want a retrying 401 in the guide's words", atts[0])
+		}
+		if atts[1].Outcome != jobs.StatusSent {
+			t.Errorf("second attempt = %+v, want sent", atts[1])
+		}
+		if n := g.fake.SendRequests(); n != 3 {
+			t.Errorf("sendMail requests = %d, want 3 (401, the client's retry 401, then the queue's retry)", n)
+		}
+	})
+}

@@ -320,8 +320,14 @@ func (c *Client) post(ctx context.Context, token string, body []byte) (mail.Resu
 			hint = "Microsoft Graph is unavailable; the email will be retried"
 		}
 	case s == http.StatusUnauthorized:
-		e.Misconfigured = true
-		hint = "the access token was rejected even after fetching a new one; check that the system clock is accurate and that AZURE_TENANT_ID is the sender's tenant"
+		// Only the 401 after the retry with a new token gets here. It is
+		// retryable: a token revoked or expired mid-request, or a replica
+		// or service out of step, usually recovers on the next call (the
+		// guide: "Should auto-recover on next call"). A lasting cause (a
+		// wrong clock, the sender in another tenant) still ends in the
+		// queue's give-up after MOCPCR_EMAIL_MAX_ATTEMPTS attempts.
+		e.Retryable = true
+		hint = "the access token was rejected even after fetching a new one; this usually recovers by itself: if it lasts, check that the system clock is accurate and that AZURE_TENANT_ID is the sender's tenant"
 	case s == http.StatusForbidden:
 		e.Misconfigured = true
 		hint = "Mail.Send permission not granted, or admin consent not given: in the Azure Portal open the app registration → API permissions → add Microsoft Graph Mail.Send (Application) → Grant admin consent"

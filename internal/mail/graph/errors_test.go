@@ -56,6 +56,16 @@ func TestTroubleshootingMessages(t *testing.T) {
 			status:    400, code: "invalid_request",
 		},
 		{
+			// A US Government tenant: AZURE_AUTHORITY_HOST was changed,
+			// GRAPH_ENDPOINT was left at the global Graph.
+			name:      "GRAPH_ENDPOINT of another cloud than AZURE_AUTHORITY_HOST",
+			configure: func(c *graph.Config) { c.GraphEndpoint = graphtest.GlobalGraph },
+			fault:     func(s *graphtest.Server) { s.SetNationalCloud("https://graph.microsoft.us") },
+			prefix:    "Graph token request failed: invalid_resource: AADSTS500011: The resource principal named https://graph.microsoft.com was not found in the tenant",
+			contains:  []string{"check that GRAPH_ENDPOINT and AZURE_AUTHORITY_HOST match the same cloud", "GRAPH_ENDPOINT (https://graph.microsoft.com)"},
+			status:    400, code: "invalid_resource",
+		},
+		{
 			name:     "Mail.Send not granted",
 			fault:    func(s *graphtest.Server) { s.SetAccessDenied(true) },
 			prefix:   "Graph email failed: 403 ErrorAccessDenied: Access is denied. Check credentials and try again. (request-id: ",

@@ -235,6 +235,12 @@ func (c *Client) tokenError(status int, code, description string, aadsts int) *m
 		hint = "the application was not found in the tenant: check AZURE_CLIENT_ID and AZURE_TENANT_ID"
 	case aadsts == 90002:
 		hint = "the tenant was not found: check AZURE_TENANT_ID (and AZURE_AUTHORITY_HOST for a national cloud)"
+	case aadsts == 500011 || code == "invalid_resource":
+		// The scope is GRAPH_ENDPOINT + "/.default": the Entra ID at
+		// AZURE_AUTHORITY_HOST does not know that Graph, which is what a
+		// national cloud answers when only one of the two was changed.
+		hint = "Microsoft Entra ID at AZURE_AUTHORITY_HOST (" + c.cfg.AuthorityHost + ") does not know the Microsoft Graph of GRAPH_ENDPOINT (" + c.cfg.GraphEndpoint +
+			"): check that GRAPH_ENDPOINT and AZURE_AUTHORITY_HOST match the same cloud (both global, or both the same national cloud)"
 	case aadsts == 70011 || aadsts == 1002012 || code == "invalid_scope":
 		hint = "the scope was rejected: check GRAPH_ENDPOINT"
 	case code == "canceled":

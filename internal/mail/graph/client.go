@@ -314,10 +314,12 @@ func (c *Client) post(ctx context.Context, token string, body []byte) (mail.Resu
 		s == http.StatusServiceUnavailable || s == http.StatusGatewayTimeout:
 		e.Retryable = true
 		e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), c.cfg.Now())
+		// The hints say what happened, not what happens next: the queue
+		// retries, `mocpcr email test` does not, and each says so itself.
 		if s == http.StatusTooManyRequests {
-			hint = "Microsoft Graph is throttling this mailbox; the email will be retried"
+			hint = "Microsoft Graph is throttling this mailbox (temporary)"
 		} else {
-			hint = "Microsoft Graph is unavailable; the email will be retried"
+			hint = "Microsoft Graph is unavailable (temporary)"
 		}
 	case s == http.StatusUnauthorized:
 		// Only the 401 after the retry with a new token gets here. It is
@@ -337,7 +339,7 @@ func (c *Client) post(ctx context.Context, token string, body []byte) (mail.Resu
 	case s == http.StatusRequestEntityTooLarge:
 		hint = "the message is too large for Microsoft Graph"
 	default:
-		hint = "Microsoft Graph rejected the message; it will not be retried"
+		hint = "Microsoft Graph rejected the message; sending it again will not help"
 	}
 	e.Text = fmt.Sprintf("Graph email failed: %d %s: %s%s — %s", e.Status, e.Code, e.Message, idSuffix(requestID, clientRequestID), hint)
 	return mail.Result{}, e
@@ -347,9 +349,9 @@ func (c *Client) post(ctx context.Context, token string, body []byte) (mail.Resu
 func (c *Client) networkError(err error, clientRequestID string) *mail.Error {
 	code := networkCode(err)
 	msg := c.redact(err.Error())
-	hint := "check that this server can reach " + c.cfg.GraphEndpoint + "; the email will be retried"
+	hint := "check that this server can reach " + c.cfg.GraphEndpoint
 	if code == "canceled" {
-		hint = "the send was cancelled before Graph answered (shutdown or caller deadline); the email will be retried"
+		hint = "the send was cancelled before Graph answered (shutdown or caller deadline)"
 	}
 	return &mail.Error{
 		Code:            code,

@@ -177,6 +177,11 @@ func TestRetryClassification(t *testing.T) {
 			if f.srv.SendRequests() != 1 {
 				t.Errorf("sendMail requests = %d, want 1: the client must not retry by itself", f.srv.SendRequests())
 			}
+			// Whether the email is retried is the caller's to say (the
+			// queue retries, `mocpcr email test` does not).
+			if strings.Contains(e.Error(), "retried") {
+				t.Errorf("error %q promises what the caller does", e)
+			}
 		})
 	}
 }
@@ -236,6 +241,9 @@ func TestNetworkFailuresAreRetryable(t *testing.T) {
 			}
 			if !strings.Contains(e.Error(), "check that this server can reach "+f.srv.URL) {
 				t.Errorf("no reachability hint in %q", e)
+			}
+			if strings.Contains(e.Error(), "retried") {
+				t.Errorf("error %q promises what the caller does", e)
 			}
 		})
 	}

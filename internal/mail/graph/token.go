@@ -244,9 +244,9 @@ func (c *Client) tokenError(status int, code, description string, aadsts int) *m
 	case aadsts == 70011 || aadsts == 1002012 || code == "invalid_scope":
 		hint = "the scope was rejected: check GRAPH_ENDPOINT"
 	case code == "canceled":
-		hint = "the wait for a token was cancelled (shutdown or caller deadline); emails will be retried"
+		hint = "the wait for a token was cancelled (shutdown or caller deadline)"
 	case retryable:
-		hint = "Microsoft Entra ID could not be reached or failed; check that this server can reach " + c.cfg.AuthorityHost + "; emails will be retried"
+		hint = "Microsoft Entra ID could not be reached or failed (temporary); check that this server can reach " + c.cfg.AuthorityHost
 	default:
 		hint = "check AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET, and that the secret has not expired"
 	}

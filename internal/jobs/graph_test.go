@@ -3,6 +3,7 @@ package jobs_test
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -32,10 +33,11 @@ func newGraphSetup(t *testing.T, db *store.DB, users int) *graphSetup {
 	t.Helper()
 	g := &graphSetup{fake: graphtest.New(), log: &syncBuffer{}}
 	t.Cleanup(g.fake.Close)
-	logger := slog.New(slog.NewTextHandler(g.log, nil))
+	logger := slog.New(slog.NewJSONHandler(g.log, nil))
 	client, err := graph.New(graph.Config{
 		TenantID: graphtest.TenantID, ClientID: graphtest.ClientID, ClientSecret: graphtest.ClientSecret,
 		Sender: graphtest.Sender, AuthorityHost: g.fake.URL, GraphEndpoint: g.fake.URL, RequestTimeout: 5 * time.Second,
+		Logger: logger,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -179,4 +181,55 @@ func TestGraphUnauthorizedAfterRetryIsRetriedWithBackoff(t *testing.T) {
 			t.Errorf("sendMail requests = %d, want 3 (401, the client's retry 401, then the queue's retry)", n)
 		}
 	})
+}
+
+// Each failed attempt is logged once, by the worker, at the level its
+// outcome deserves, with the email's id, the request id and Graph's
+// request id; the Graph client adds no line of its own.
+func TestGraphOneLogLinePerFailedAttempt(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		g := newGraphSetup(t, db, 1)
+		g.fake.FailUnavailable(2, "")
+		g.notify(t, db, "two 503s")
+		g.queue.Start(context.Background())
+		waitFor(t, 30*time.Second, "sent", func() bool {
+			return countWhere(t, db, `SELECT count(*) FROM email_messages WHERE status = 'sent'`) == 1
+		})
+		lines := logRecords(t, g.log)
+		var failures []map[string]any
+		for _, rec := range lines {
+			if rec["level"] != "INFO" {
+				failures = append(failures, rec)
+			}
+			if m, _ := rec["msg"].(string); strings.HasPrefix(m, "graph ") {
+				t.Errorf("the Graph client logged %q; the worker's line is the one", m)
+			}
+		}
+		if len(failures) != 2 {
+			t.Fatalf("%d warning/error lines for 2 failed attempts:\n%s", len(failures), g.log.String())
+		}
+		for _, rec := range failures {
+			if rec["level"] != "WARN" || !strings.HasPrefix(rec["msg"].(string), "Graph email failed: 503 ") ||
+				rec["email_id"] == nil || rec["graph_request_id"] == "" || rec["graph_request_id"] == nil || rec["retry_in"] == nil {
+				t.Errorf("retry line = %v, want one WARN in the guide's words with email_id, graph_request_id and retry_in", rec)
+			}
+			if _, ok := rec["request_id"]; !ok {
+				t.Errorf("retry line lacks request_id: %v", rec)
+			}
+		}
+	})
+}
+
+// logRecords parses a JSON log.
+func logRecords(t *testing.T, buf *syncBuffer) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("log line is not JSON: %q", line)
+		}
+		out = append(out, rec)
+	}
+	return out
 }

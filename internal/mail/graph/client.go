@@ -81,6 +81,9 @@ func New(cfg Config) (*Client, error) {
 		now:        cfg.Now,
 		timeout:    cfg.RequestTimeout,
 		failureTTL: cfg.TokenFailureTTL,
+		refreshFailed: func(err error, validUntil time.Time) {
+			c.log.Warn("graph token refresh failed; the current token is used until it expires", "error", err.Error(), "expires_at", validUntil)
+		},
 	}
 	return c, nil
 }
@@ -142,7 +145,8 @@ func (c *Client) Send(ctx context.Context, msg mail.Message) (mail.Result, error
 	res, err := c.send(ctx, msg)
 	if err != nil {
 		c.stats.failed.Add(1)
-		c.log.Warn("graph email failed", "error", err.Error(), "recipients", len(msg.To)+len(msg.Cc))
+		// Debug: the caller logs the failure once, with the email's ids.
+		c.log.Debug("graph email failed", "error", err.Error(), "recipients", len(msg.To)+len(msg.Cc))
 		return res, err
 	}
 	c.stats.sent.Add(1)
@@ -178,7 +182,7 @@ func (c *Client) send(ctx context.Context, msg mail.Message) (mail.Result, error
 	}
 	// The token was rejected (revoked, clock skew, expired mid-request):
 	// drop it, fetch a new one and retry this email once.
-	c.log.Info("graph rejected the access token; fetching a new one and retrying once", "request_id", gerr.RequestID)
+	c.log.Debug("graph rejected the access token; fetching a new one and retrying once", "request_id", gerr.RequestID)
 	c.tokens.invalidate(tok.value)
 	if tok, err = c.token(ctx); err != nil {
 		return mail.Result{}, err

@@ -51,6 +51,10 @@ type tokenCache struct {
 	now        func() time.Time
 	timeout    time.Duration
 	failureTTL time.Duration
+	// refreshFailed, when set, is told about a failed fetch that no
+	// caller waited for: a refresh while the current token, valid until
+	// the time given, is still handed out.
+	refreshFailed func(err error, validUntil time.Time)
 
 	mu        sync.Mutex
 	tok       accessToken
@@ -118,15 +122,21 @@ func (c *tokenCache) run(f *tokenFlight) {
 	tok, err := c.fetch(ctx)
 
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	var background bool
+	var validUntil time.Time
 	if err != nil {
 		c.fail, c.failUntil = err, c.now().Add(c.failureTTL)
+		background, validUntil = c.tok.validAt(c.now()), c.tok.expiry
 	} else {
 		c.tok, c.fail = tok, nil
 	}
 	c.flight = nil
 	f.tok, f.err = tok, err
 	close(f.done)
+	c.mu.Unlock()
+	if background && c.refreshFailed != nil {
+		c.refreshFailed(err, validUntil)
+	}
 }
 
 // invalidate drops value from the cache after Graph rejected it, so that
@@ -158,7 +168,9 @@ func (c *Client) requestToken(ctx context.Context) (accessToken, error) {
 	tok, err := c.doTokenRequest(ctx)
 	if err != nil {
 		c.stats.tokenFailures.Add(1)
-		c.log.Warn("graph token request failed", "error", err.Error())
+		// Debug: the emails waiting for this token report the failure;
+		// a background refresh failure is warned about by the cache.
+		c.log.Debug("graph token request failed", "error", err.Error())
 		return accessToken{}, err
 	}
 	c.log.Debug("graph token acquired", "expires_at", tok.expiry, "refresh_at", tok.refreshAt)

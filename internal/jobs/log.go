@@ -152,3 +152,50 @@ func GetEmail(ctx context.Context, q store.Querier, id int64) (EmailRecord, []At
 	}
 	return e, atts, rows.Err()
 }
+
+// Attention is what the email admin pages point out: emails waiting for
+// the configuration to be fixed, and emails that failed or were given up.
+type Attention struct {
+	// WaitingConfig, Failed and GivenUp count the emails in each status.
+	WaitingConfig, Failed, GivenUp int64
+	// WaitingError is the last error of the newest waiting email, in the
+	// setup guide's words; empty when none waits.
+	WaitingError string
+}
+
+// ReadAttention counts the emails an administrator should act on. It reads
+// only those statuses' part of the (status, id) index.
+func ReadAttention(ctx context.Context, q store.Querier) (Attention, error) {
+	var a Attention
+	rows, err := q.QueryContext(ctx, `SELECT status, count(*) FROM email_messages WHERE status IN ($1, $2, $3) GROUP BY status`,
+		StatusWaitingConfig, StatusFailed, StatusGivenUp)
+	if err != nil {
+		return a, fmt.Errorf("count emails to act on: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var status string
+		var n int64
+		if err := rows.Scan(&status, &n); err != nil {
+			return a, fmt.Errorf("count emails to act on: %w", err)
+		}
+		switch status {
+		case StatusWaitingConfig:
+			a.WaitingConfig = n
+		case StatusFailed:
+			a.Failed = n
+		case StatusGivenUp:
+			a.GivenUp = n
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return a, fmt.Errorf("count emails to act on: %w", err)
+	}
+	if a.WaitingConfig > 0 {
+		err := q.QueryRowContext(ctx, `SELECT last_error FROM email_messages WHERE status = $1 ORDER BY id DESC LIMIT 1`, StatusWaitingConfig).Scan(&a.WaitingError)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return a, fmt.Errorf("last configuration error: %w", err)
+		}
+	}
+	return a, nil
+}

@@ -156,7 +156,9 @@ type emailWorker struct {
 // accepted a message impossible except in one window:
 //
 //  1. claim: the row moves to "sending" (attempts+1) only if it is not
-//     already sent or finally failed; a sent row is never sent again.
+//     already sent or finally failed, and only for the email's current
+//     job (a retry may replace a snoozed job); a sent row is never sent
+//     again.
 //  2. send through the provider.
 //  3. record the outcome ("sent" with Graph's request id, or the error).
 //
@@ -588,6 +590,7 @@ func (q *Queue) wakeWaiting(ctx context.Context) (int, error) {
 			return total, err
 		}
 		afterID = ids[len(ids)-1]
+		n := 0
 		err = q.db.Tx(ctx, func(tx *sql.Tx) error {
 			for _, id := range ids {
 				ok, err := q.wakeTx(ctx, tx, id)
@@ -595,7 +598,7 @@ func (q *Queue) wakeWaiting(ctx context.Context) (int, error) {
 					return err
 				}
 				if ok {
-					total++
+					n++
 				}
 			}
 			return nil
@@ -603,6 +606,7 @@ func (q *Queue) wakeWaiting(ctx context.Context) (int, error) {
 		if err != nil {
 			return total, err
 		}
+		total += n
 		if len(ids) < retryBatch {
 			return total, nil
 		}

@@ -160,6 +160,15 @@ func emailTest(ctx context.Context, env *environment, args []string) int {
 	res, err := p.Send(ctx, mailpkg.Message{To: []mailpkg.Address{{Email: *to}}, Subject: "mocpcr test email", HTMLBody: html})
 	if err != nil {
 		fmt.Fprintf(env.stdout, "FAIL  %v\n", err)
+		// The provider's text says what failed; whether anything retries
+		// is the caller's to say, and this command sends once.
+		if me, ok := mailpkg.AsError(err); ok && me.Retryable {
+			again := "in a minute"
+			if me.RetryAfter > 0 {
+				again = "after " + me.RetryAfter.String() + " (Graph's Retry-After)"
+			}
+			fmt.Fprintf(env.stdout, "      Not retried: this command sends once. The failure is usually temporary: run it again %s. (Emails the server queues are retried by themselves.)\n", again)
+		}
 		return 1
 	}
 	if p.Name() == config.EmailDev {

@@ -106,7 +106,7 @@ func (a *App) registerJobMetrics() func(outcome string, d time.Duration) {
 		s, err := q.Stats(ctx)
 		return metrics.EmailSnapshot{
 			Sent: s.Sent, Failed: s.Failed, Retried: s.Retried, GivenUp: s.GivenUp,
-			QueueDepth: s.QueueDepth, OldestQueued: s.OldestQueued,
+			QueueDepth: s.QueueDepth, WaitingConfig: s.WaitingConfig, OldestQueued: s.OldestQueued,
 			TokenRequests: s.TokenRequests, TokenFailures: s.TokenFailures,
 		}, err
 	})

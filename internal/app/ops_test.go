@@ -166,6 +166,7 @@ func TestEmailLogsCarryRequestIDAndMetricsAreComplete(t *testing.T) {
 		"mocpcr_email_retried_total 1",
 		"mocpcr_email_given_up_total 0",
 		"mocpcr_email_queue_depth 1",
+		"mocpcr_email_waiting_config 0",
 		"mocpcr_email_queue_oldest_seconds ",
 		"mocpcr_graph_token_requests_total 1",
 		"mocpcr_graph_token_failures_total 0",

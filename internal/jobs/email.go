@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -22,12 +23,32 @@ const (
 	StatusSending  = "sending"
 	StatusSent     = "sent"
 	StatusRetrying = "retrying"
-	// StatusFailed is a permanent failure (400, 403, 404 ...): retrying
-	// cannot help until an admin fixes something.
+	// StatusFailed is a permanent failure of the message itself (400,
+	// 413 ...): sending it again cannot help. An admin may still retry it.
 	StatusFailed = "failed"
 	// StatusGivenUp is a retryable failure that lasted for MaxAttempts
-	// attempts.
+	// attempts, or a configuration problem that was not fixed within
+	// Options.ConfigWaitLimit.
 	StatusGivenUp = "given_up"
+	// StatusWaitingConfig is an email that failed because of the
+	// provider's configuration (a token request Entra ID refused, Graph's
+	// 403 or 404: mail.Error.Misconfigured). Every email fails the same way
+	// until an administrator fixes it, so the failure does not use up the
+	// email's attempts: it stays in the queue and is tried again every
+	// Options.ConfigRetryInterval, and at once when a process starts.
+	StatusWaitingConfig = "waiting_config"
+)
+
+// Defaults for emails waiting for the email configuration to be fixed.
+const (
+	// DefaultConfigRetryInterval is how often such an email is tried again.
+	DefaultConfigRetryInterval = 5 * time.Minute
+	// DefaultConfigWaitLimit is how long after it was queued (or queued
+	// again by an admin) such an email is given up: long enough to span a
+	// weekend's wait for the administrator who can fix the secret or the
+	// consent, short enough that an email is not sent days after it
+	// mattered.
+	DefaultConfigWaitLimit = 72 * time.Hour
 )
 
 // Kinds of email in the delivery log.
@@ -84,8 +105,8 @@ func (q *Queue) EnqueueEmailTx(ctx context.Context, tx *sql.Tx, e OutgoingEmail)
 	now := q.opt.Now().UTC()
 	var id int64
 	err := tx.QueryRowContext(ctx, `
-		INSERT INTO email_messages (notification_id, user_id, kind, to_email, to_name, subject, html_body, status, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id`,
+		INSERT INTO email_messages (notification_id, user_id, kind, to_email, to_name, subject, html_body, status, created_at, updated_at, queued_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9) RETURNING id`,
 		nullID(e.NotificationID), nullID(e.UserID), e.Kind, e.To.Email, e.To.Name, e.Subject, e.HTMLBody, StatusQueued, now,
 	).Scan(&id)
 	if err != nil {
@@ -135,7 +156,9 @@ type emailWorker struct {
 // accepted a message impossible except in one window:
 //
 //  1. claim: the row moves to "sending" (attempts+1) only if it is not
-//     already sent or finally failed; a sent row is never sent again.
+//     already sent or finally failed, and only for the email's current
+//     job (a retry may replace a snoozed job); a sent row is never sent
+//     again.
 //  2. send through the provider.
 //  3. record the outcome ("sent" with Graph's request id, or the error).
 //
@@ -157,7 +180,7 @@ func (w *emailWorker) Work(ctx context.Context, job *river.Job[sendEmailArgs]) e
 		// A process without a provider must not burn attempts.
 		return river.JobSnooze(time.Minute)
 	}
-	m, err := q.claim(ctx, id)
+	m, err := q.claim(ctx, id, job.ID)
 	if errors.Is(err, errNotSendable) {
 		return river.JobCancel(err)
 	}
@@ -215,10 +238,14 @@ func (w *emailWorker) Work(ctx context.Context, job *river.Job[sendEmailArgs]) e
 			me.Code = "timeout"
 		}
 	}
+	if me.Misconfigured {
+		return q.waitForConfig(ctx, rctx, m, start, end, me, reqID, observe)
+	}
 	text := me.Error()
 	if !me.Retryable {
-		q.log.ErrorContext(ctx, text, "email_id", id, "request_id", reqID, "to", m.ToEmail, "http_status", me.Status, "graph_request_id", me.RequestID)
-		if err := q.recordFailure(rctx, m, start, end, me, StatusFailed, time.Time{}); err != nil {
+		q.log.ErrorContext(ctx, text, "email_id", id, "request_id", reqID, "to", m.ToEmail, "http_status", me.Status, "graph_request_id", me.RequestID,
+			"attempt", m.Attempts, "outcome", StatusFailed)
+		if err := q.recordFailure(rctx, m, start, end, me, StatusFailed, time.Time{}, false); err != nil {
 			return err
 		}
 		q.stats.failed.Add(1)
@@ -226,8 +253,9 @@ func (w *emailWorker) Work(ctx context.Context, job *river.Job[sendEmailArgs]) e
 		return river.JobCancel(errors.New(text))
 	}
 	if m.Attempts-m.AttemptsBase >= q.opt.MaxAttempts {
-		q.log.ErrorContext(ctx, "email given up after "+fmt.Sprint(m.Attempts-m.AttemptsBase)+" attempts: "+text, "email_id", id, "request_id", reqID, "to", m.ToEmail, "http_status", me.Status, "graph_request_id", me.RequestID)
-		if err := q.recordFailure(rctx, m, start, end, me, StatusGivenUp, time.Time{}); err != nil {
+		q.log.ErrorContext(ctx, "email given up after "+fmt.Sprint(m.Attempts-m.AttemptsBase)+" attempts: "+text, "email_id", id, "request_id", reqID, "to", m.ToEmail, "http_status", me.Status, "graph_request_id", me.RequestID,
+			"attempt", m.Attempts, "outcome", StatusGivenUp)
+		if err := q.recordFailure(rctx, m, start, end, me, StatusGivenUp, time.Time{}, false); err != nil {
 			return err
 		}
 		q.stats.givenUp.Add(1)
@@ -236,8 +264,8 @@ func (w *emailWorker) Work(ctx context.Context, job *river.Job[sendEmailArgs]) e
 	}
 	delay := q.retryDelay(m.Attempts-m.AttemptsBase, me.RetryAfter)
 	q.log.WarnContext(ctx, text, "email_id", id, "request_id", reqID, "to", m.ToEmail, "http_status", me.Status, "graph_request_id", me.RequestID,
-		"attempt", m.Attempts, "retry_in", delay.Round(time.Millisecond).String())
-	if err := q.recordFailure(rctx, m, start, end, me, StatusRetrying, end.Add(delay)); err != nil {
+		"attempt", m.Attempts, "outcome", StatusRetrying, "retry_in", delay.Round(time.Millisecond).String())
+	if err := q.recordFailure(rctx, m, start, end, me, StatusRetrying, end.Add(delay), false); err != nil {
 		return err
 	}
 	q.stats.retried.Add(1)
@@ -246,6 +274,49 @@ func (w *emailWorker) Work(ctx context.Context, job *river.Job[sendEmailArgs]) e
 	// the delivery log counts provider attempts against MaxAttempts, and
 	// Graph's Retry-After is honoured to the millisecond.
 	return river.JobSnooze(delay)
+}
+
+// waitForConfig handles a failure that lies in the provider's setup: the
+// email waits, without using up its attempts, until an administrator has
+// fixed the configuration (and restarted, as the setup guide says, which
+// tries it again at once; see Start), or until ConfigWaitLimit after it was
+// queued, when it is given up with that reason.
+func (q *Queue) waitForConfig(ctx, rctx context.Context, m message, start, end time.Time, me *mail.Error, reqID string, observe func(string)) error {
+	if waited := end.Sub(m.QueuedAt); waited >= q.opt.ConfigWaitLimit {
+		// The guide's message stays first: administrators search for it.
+		gaveUp := *me
+		gaveUp.Text = me.Error() + " — given up: the email configuration was not fixed within " + waitText(q.opt.ConfigWaitLimit) + " of the email being queued"
+		q.log.ErrorContext(ctx, gaveUp.Text, "email_id", m.ID, "request_id", reqID, "to", m.ToEmail, "http_status", me.Status,
+			"graph_request_id", me.RequestID, "attempt", m.Attempts, "outcome", StatusGivenUp)
+		if err := q.recordFailure(rctx, m, start, end, &gaveUp, StatusGivenUp, time.Time{}, false); err != nil {
+			return err
+		}
+		q.stats.givenUp.Add(1)
+		observe(StatusGivenUp)
+		return river.JobCancel(errors.New(gaveUp.Text))
+	}
+	delay := time.Duration(float64(q.opt.ConfigRetryInterval) * q.opt.Jitter())
+	// Error, not Warn: nothing gets better until someone acts on it.
+	q.log.ErrorContext(ctx, me.Error(), "email_id", m.ID, "request_id", reqID, "to", m.ToEmail, "http_status", me.Status,
+		"graph_request_id", me.RequestID, "attempt", m.Attempts, "outcome", StatusWaitingConfig, "retry_in", delay.Round(time.Second).String())
+	if err := q.recordFailure(rctx, m, start, end, me, StatusWaitingConfig, end.Add(delay), true); err != nil {
+		return err
+	}
+	q.stats.waitingConfig.Add(1)
+	observe(StatusWaitingConfig)
+	// A snooze does not count against River's attempts either.
+	return river.JobSnooze(delay)
+}
+
+// waitText is a wait limit in words: "3 days", or a duration.
+func waitText(d time.Duration) string {
+	if d >= 24*time.Hour && d%(24*time.Hour) == 0 {
+		if n := int(d / (24 * time.Hour)); n > 1 {
+			return fmt.Sprintf("%d days", n)
+		}
+		return "1 day"
+	}
+	return d.String()
 }
 
 // Timeout lets the send timeout, not River's default, bound the job: the
@@ -272,24 +343,35 @@ type message struct {
 	HTMLBody                 string
 	Status                   string
 	Attempts, AttemptsBase   int
+	// QueuedAt is when the email was queued, or queued again by an admin.
+	QueuedAt time.Time
 }
 
-// claim moves a queued, retrying or interrupted ("sending") message to
-// "sending" and counts the attempt. A sent message is returned as is, so
-// the worker can refuse to send it again.
-func (q *Queue) claim(ctx context.Context, id int64) (message, error) {
+// claim moves a queued, retrying, waiting (for configuration) or
+// interrupted ("sending") message to "sending" and counts the attempt. A
+// sent message is returned as is, so the worker can refuse to send it
+// again. Only the email's current job (email_messages.job_id) may claim
+// it: a job that a retry replaced (see wakeTx) is refused, so that two
+// jobs never send one email.
+func (q *Queue) claim(ctx context.Context, id, jobID int64) (message, error) {
 	var m message
 	err := q.db.Tx(ctx, func(tx *sql.Tx) error {
+		// queued_at, or created_at for a row that lacks it.
+		var queuedAt sql.NullTime
 		err := tx.QueryRowContext(ctx, `
 			UPDATE email_messages SET status = $1, attempts = attempts + 1, updated_at = $2
-			WHERE id = $3 AND status IN ($4, $5, $6)
-			RETURNING id, to_email, to_name, subject, html_body, status, attempts, attempts_base`,
-			StatusSending, q.opt.Now().UTC(), id, StatusQueued, StatusRetrying, StatusSending,
-		).Scan(&m.ID, &m.ToEmail, &m.ToName, &m.Subject, &m.HTMLBody, &m.Status, &m.Attempts, &m.AttemptsBase)
+			WHERE id = $3 AND status IN ($4, $5, $6, $7) AND (job_id IS NULL OR job_id = $8)
+			RETURNING id, to_email, to_name, subject, html_body, status, attempts, attempts_base, queued_at, created_at`,
+			StatusSending, q.opt.Now().UTC(), id, StatusQueued, StatusRetrying, StatusSending, StatusWaitingConfig, jobID,
+		).Scan(&m.ID, &m.ToEmail, &m.ToName, &m.Subject, &m.HTMLBody, &m.Status, &m.Attempts, &m.AttemptsBase, &queuedAt, &m.QueuedAt)
+		if queuedAt.Valid {
+			m.QueuedAt = queuedAt.Time
+		}
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		err = tx.QueryRowContext(ctx, `SELECT status FROM email_messages WHERE id = $1`, id).Scan(&m.Status)
+		var current sql.NullInt64
+		err = tx.QueryRowContext(ctx, `SELECT status, job_id FROM email_messages WHERE id = $1`, id).Scan(&m.Status, &current)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("email %d: %w (deleted)", id, errNotSendable)
 		}
@@ -298,6 +380,9 @@ func (q *Queue) claim(ctx context.Context, id int64) (message, error) {
 		}
 		if m.Status == StatusSent {
 			return nil
+		}
+		if current.Valid && current.Int64 != jobID {
+			return fmt.Errorf("email %d is worked by job %d, not %d: %w", id, current.Int64, jobID, errNotSendable)
 		}
 		return fmt.Errorf("email %d is %s: %w", id, m.Status, errNotSendable)
 	})
@@ -325,15 +410,23 @@ func (q *Queue) recordSent(ctx context.Context, m message, start, end time.Time,
 	})
 }
 
-func (q *Queue) recordFailure(ctx context.Context, m message, start, end time.Time, me *mail.Error, status string, next time.Time) error {
+// recordFailure writes a failed attempt. With uncounted, the attempt is
+// recorded but does not use up the email's MaxAttempts (attempts_base
+// moves with attempts).
+func (q *Queue) recordFailure(ctx context.Context, m message, start, end time.Time, me *mail.Error, status string, next time.Time, uncounted bool) error {
 	var nextAt any
 	if !next.IsZero() {
 		nextAt = next.UTC()
 	}
+	credit := 0
+	if uncounted {
+		credit = 1
+	}
 	return q.db.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `
-			UPDATE email_messages SET status = $1, last_error = $2, updated_at = $3, next_attempt_at = $4, request_id = $5
-			WHERE id = $6`, status, me.Error(), end.UTC(), nextAt, me.RequestID, m.ID); err != nil {
+			UPDATE email_messages SET status = $1, last_error = $2, updated_at = $3, next_attempt_at = $4, request_id = $5,
+				attempts_base = attempts_base + $6
+			WHERE id = $7`, status, me.Error(), end.UTC(), nextAt, me.RequestID, credit, m.ID); err != nil {
 			return fmt.Errorf("record failed email %d: %w", m.ID, err)
 		}
 		return insertAttempt(ctx, tx, m, start, end, status, me)
@@ -356,11 +449,14 @@ func insertAttempt(ctx context.Context, tx *sql.Tx, m message, start, end time.T
 }
 
 // ErrNotRetryable is returned by RetryEmail for an email that is not
-// failed or given up.
-var ErrNotRetryable = errors.New("only failed or given-up emails can be retried")
+// failed, given up or waiting for the configuration to be fixed.
+var ErrNotRetryable = errors.New("only failed, given-up or waiting-for-configuration emails can be retried")
 
 // RetryEmail queues a failed or given-up email again now, with a fresh
-// set of attempts. Returns store.ErrNotFound for an unknown id.
+// set of attempts (and a fresh ConfigWaitLimit), or tries an email that is
+// waiting for the configuration to be fixed now instead of at its next
+// slow retry. Returns store.ErrNotFound for an unknown id, ErrNotRetryable
+// for any other status: a sent email is never sent again.
 func (q *Queue) RetryEmail(ctx context.Context, id int64) error {
 	return q.db.Tx(ctx, func(tx *sql.Tx) error {
 		var status string
@@ -371,14 +467,173 @@ func (q *Queue) RetryEmail(ctx context.Context, id int64) error {
 		if err != nil {
 			return fmt.Errorf("retry email %d: %w", id, err)
 		}
-		if status != StatusFailed && status != StatusGivenUp {
-			return fmt.Errorf("email %d is %s: %w", id, status, ErrNotRetryable)
+		switch status {
+		case StatusFailed, StatusGivenUp:
+			_, err := q.requeueTx(ctx, tx, id)
+			return err
+		case StatusWaitingConfig:
+			_, err := q.wakeTx(ctx, tx, id)
+			return err
 		}
-		if _, err := tx.ExecContext(ctx, `
-			UPDATE email_messages SET status = $1, attempts_base = attempts, next_attempt_at = NULL, updated_at = $2 WHERE id = $3`,
-			StatusQueued, q.opt.Now().UTC(), id); err != nil {
-			return fmt.Errorf("retry email %d: %w", id, err)
-		}
-		return q.insertJobTx(ctx, tx, id)
+		return fmt.Errorf("email %d is %s: %w", id, status, ErrNotRetryable)
 	})
+}
+
+// requeueTx queues a failed or given-up email again with a fresh set of
+// attempts and a new job. It reports false, changing nothing, when the
+// email is no longer failed or given up (a concurrent retry got there
+// first): a status guard in the UPDATE itself, so a sent email can never
+// be queued again.
+func (q *Queue) requeueTx(ctx context.Context, tx *sql.Tx, id int64) (bool, error) {
+	now := q.opt.Now().UTC()
+	res, err := tx.ExecContext(ctx, `
+		UPDATE email_messages SET status = $1, attempts_base = attempts, next_attempt_at = NULL, updated_at = $2, queued_at = $2
+		WHERE id = $3 AND status IN ($4, $5)`,
+		StatusQueued, now, id, StatusFailed, StatusGivenUp)
+	if err != nil {
+		return false, fmt.Errorf("retry email %d: %w", id, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return false, err
+	}
+	return true, q.insertJobTx(ctx, tx, id)
+}
+
+// wakeTx gives an email waiting for the configuration a new job that
+// runs now, instead of its snoozed one. The new job becomes the email's
+// current job (job_id), so the old one, when its time comes, is refused by
+// claim and cancels itself: one email never has two jobs that may send
+// it. (River's JobRetry cannot do this: it leaves a job that is running
+// alone, and a job that has just recorded its wait is still running for a
+// moment before River snoozes it.) An email that is not waiting any more,
+// being tried right now for instance, is left alone.
+func (q *Queue) wakeTx(ctx context.Context, tx *sql.Tx, id int64) (bool, error) {
+	res, err := tx.ExecContext(ctx, `UPDATE email_messages SET next_attempt_at = NULL WHERE id = $1 AND status = $2`,
+		id, StatusWaitingConfig)
+	if err != nil {
+		return false, fmt.Errorf("retry email %d: %w", id, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return false, err
+	}
+	return true, q.insertJobTx(ctx, tx, id)
+}
+
+// RetryResult says what RetryFailed did.
+type RetryResult struct {
+	// Requeued is failed and given-up emails queued again with a fresh
+	// set of attempts.
+	Requeued int `json:"requeued"`
+	// WaitingRetried is emails waiting for the configuration to be fixed
+	// that are tried again now rather than at their next slow retry.
+	WaitingRetried int `json:"waiting_retried"`
+}
+
+// retryBatch is how many emails one transaction of RetryFailed handles, so
+// that a long backlog does not hold SQLite's write lock for long.
+const retryBatch = 200
+
+// RetryFailed is "Retry all" for an administrator who has fixed the email
+// configuration: every failed and given-up email is queued again with a
+// fresh set of attempts, and every email waiting for the configuration is
+// tried now. Sent emails (and emails queued, sending or retrying) are not
+// touched: a sent email is never sent again.
+func (q *Queue) RetryFailed(ctx context.Context) (RetryResult, error) {
+	var res RetryResult
+	// The cursor keeps the loop finite when a requeued email fails again
+	// before the loop ends.
+	afterID := int64(0)
+	for {
+		ids, err := q.emailIDs(ctx, afterID, retryBatch, StatusFailed, StatusGivenUp)
+		if err != nil {
+			return res, err
+		}
+		if len(ids) == 0 {
+			break
+		}
+		afterID = ids[len(ids)-1]
+		n := 0
+		err = q.db.Tx(ctx, func(tx *sql.Tx) error {
+			for _, id := range ids {
+				ok, err := q.requeueTx(ctx, tx, id)
+				if err != nil {
+					return err
+				}
+				if ok {
+					n++
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return res, err
+		}
+		res.Requeued += n
+		if len(ids) < retryBatch {
+			break
+		}
+	}
+	n, err := q.wakeWaiting(ctx)
+	res.WaitingRetried = n
+	return res, err
+}
+
+// wakeWaiting tries every email waiting for the configuration now. Start
+// calls it: the setup guide's fix for a wrong or expired secret ends with
+// "restart the application server" and "confirm emails are being sent".
+func (q *Queue) wakeWaiting(ctx context.Context) (int, error) {
+	total := 0
+	afterID := int64(0)
+	for {
+		ids, err := q.emailIDs(ctx, afterID, retryBatch, StatusWaitingConfig)
+		if err != nil || len(ids) == 0 {
+			return total, err
+		}
+		afterID = ids[len(ids)-1]
+		n := 0
+		err = q.db.Tx(ctx, func(tx *sql.Tx) error {
+			for _, id := range ids {
+				ok, err := q.wakeTx(ctx, tx, id)
+				if err != nil {
+					return err
+				}
+				if ok {
+					n++
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return total, err
+		}
+		total += n
+		if len(ids) < retryBatch {
+			return total, nil
+		}
+	}
+}
+
+// emailIDs returns up to limit ids above afterID of emails in the given
+// statuses, oldest first.
+func (q *Queue) emailIDs(ctx context.Context, afterID int64, limit int, statuses ...string) ([]int64, error) {
+	args := []any{afterID, limit}
+	ph := make([]string, len(statuses))
+	for i, st := range statuses {
+		args = append(args, st)
+		ph[i] = fmt.Sprintf("$%d", i+3)
+	}
+	rows, err := q.db.SQL.QueryContext(ctx, `SELECT id FROM email_messages WHERE id > $1 AND status IN (`+strings.Join(ph, ", ")+`) ORDER BY id LIMIT $2`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list emails to retry: %w", err)
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("list emails to retry: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }

@@ -339,3 +339,143 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// "Retry all" after the administrator fixed the configuration: failed and
+// given-up emails are queued again with fresh attempts, emails waiting for
+// the configuration are tried now, and a sent email is never sent again.
+func TestRetryFailedRequeuesFailedAndGivenUpButNeverSent(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		var fixed atomic.Bool
+		f := newFake()
+		f.fail = func(_ int64, msg mail.Message) error {
+			if fixed.Load() {
+				return nil
+			}
+			switch msg.To[0].Email {
+			case "failed@example.com":
+				return graphErr(400, false, 0, "ErrorInvalidRecipients")
+			case "gaveup@example.com":
+				return graphErr(503, true, 0, "ServiceUnavailable")
+			case "waiting@example.com":
+				e := graphErr(403, false, 0, "ErrorAccessDenied")
+				e.Misconfigured = true
+				return e
+			}
+			return nil
+		}
+		// The slow retry is far beyond the test: only RetryFailed can
+		// send the waiting email in time.
+		q := newQueue(t, db, f, func(o *jobs.Options) { o.MaxAttempts = 2; o.ConfigRetryInterval = time.Hour })
+		ids := map[string]int64{}
+		for _, to := range []string{"sent@example.com", "failed@example.com", "gaveup@example.com", "waiting@example.com"} {
+			id, err := q.EnqueueEmail(context.Background(), jobs.OutgoingEmail{To: addr(to), Subject: "s " + to, HTMLBody: "<p>x</p>"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids[to] = id
+		}
+		want := map[string]string{"sent@example.com": jobs.StatusSent, "failed@example.com": jobs.StatusFailed,
+			"gaveup@example.com": jobs.StatusGivenUp, "waiting@example.com": jobs.StatusWaitingConfig}
+		q.Start(context.Background())
+		waitFor(t, 30*time.Second, "every email in its state", func() bool {
+			for to, st := range want {
+				if statusOf(t, db, ids[to]).Status != st {
+					return false
+				}
+			}
+			return true
+		})
+		sentBefore := statusOf(t, db, ids["sent@example.com"])
+
+		fixed.Store(true)
+		res, err := q.RetryFailed(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Requeued != 2 || res.WaitingRetried != 1 {
+			t.Errorf("RetryFailed = %+v, want 2 requeued and 1 waiting retried", res)
+		}
+		waitFor(t, 30*time.Second, "all four sent", func() bool {
+			return countWhere(t, db, `SELECT count(*) FROM email_messages WHERE status = 'sent'`) == 4
+		})
+		total, dup := f.deliveredCount()
+		if total != 4 || len(dup) > 0 {
+			t.Errorf("delivered %d (duplicates %v), want each of the 4 once", total, dup)
+		}
+		if e := statusOf(t, db, ids["sent@example.com"]); e.Attempts != sentBefore.Attempts || !e.UpdatedAt.Equal(sentBefore.UpdatedAt) {
+			t.Errorf("the sent email was touched: before %+v, after %+v", sentBefore, e)
+		}
+		// A requeued email gets a fresh set of attempts (and a new wait).
+		if e := statusOf(t, db, ids["gaveup@example.com"]); e.Attempts != 3 || !e.QueuedAt.After(e.CreatedAt) {
+			t.Errorf("given-up email after retry = %+v, want 3 attempts (2 given up, 1 sent) and a new queued_at", e)
+		}
+
+		// Nothing failed any more: a second "Retry all" touches nothing.
+		if res, err := q.RetryFailed(context.Background()); err != nil || res != (jobs.RetryResult{}) {
+			t.Errorf("second RetryFailed = %+v, %v, want nothing", res, err)
+		}
+		time.Sleep(300 * time.Millisecond) // let any wrongly queued job run
+		if total, _ := f.deliveredCount(); total != 4 {
+			t.Errorf("delivered %d after the second Retry all, want still 4", total)
+		}
+	})
+}
+
+// A waiting email retried by hand is tried now, even right after it
+// recorded its wait (when its own job is still finishing), and however
+// often it is retried it is never sent twice: the job a retry replaced is
+// refused when it runs.
+func TestRetryEmailWakesAWaitingEmailAndNeverSendsItTwice(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		var fixed atomic.Bool
+		f := newFake()
+		f.latency = 20 * time.Millisecond
+		f.fail = func(int64, mail.Message) error {
+			if fixed.Load() {
+				return nil
+			}
+			e := graphErr(0, false, 0, "invalid_client")
+			e.Misconfigured = true
+			return e
+		}
+		q := newQueue(t, db, f, func(o *jobs.Options) { o.ConfigRetryInterval = time.Hour })
+		ids := enqueue(t, q, 1)
+		q.Start(context.Background())
+		waitFor(t, 30*time.Second, "waiting", func() bool { return statusOf(t, db, ids[0]).Status == jobs.StatusWaitingConfig })
+		e := statusOf(t, db, ids[0])
+		if !e.Retryable() || !e.WaitingForConfig() {
+			t.Errorf("a waiting email should offer Retry now: %+v", e)
+		}
+		// Still misconfigured: each retry is one more try, now.
+		for range 3 {
+			before := f.calls.Load()
+			if err := q.RetryEmail(context.Background(), ids[0]); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, 30*time.Second, "the retry's try", func() bool {
+				return f.calls.Load() > before && statusOf(t, db, ids[0]).Status == jobs.StatusWaitingConfig
+			})
+		}
+		// Fixed, and an impatient admin: many retries at once.
+		fixed.Store(true)
+		for range 20 {
+			if err := q.RetryEmail(context.Background(), ids[0]); err != nil && !errors.Is(err, jobs.ErrNotRetryable) {
+				t.Fatal(err)
+			}
+		}
+		waitFor(t, 30*time.Second, "sent", func() bool { return statusOf(t, db, ids[0]).Status == jobs.StatusSent })
+		// Every replaced job has had its turn (they were made to run now).
+		waitFor(t, 30*time.Second, "no job left to run", func() bool {
+			return countWhere(t, db, `SELECT count(*) FROM river_job WHERE kind = 'mocpcr.send_email' AND state IN ('available', 'running')`) == 0
+		})
+		if total, dup := f.deliveredCount(); total != 1 || len(dup) > 0 {
+			t.Errorf("delivered %d times, want once", total)
+		}
+		if m := f.maxSeen.Load(); m != 1 {
+			t.Errorf("%d sends of the one email at once, want 1", m)
+		}
+		if err := q.RetryEmail(context.Background(), ids[0]); !errors.Is(err, jobs.ErrNotRetryable) {
+			t.Errorf("retry of a sent email: %v, want ErrNotRetryable", err)
+		}
+	})
+}

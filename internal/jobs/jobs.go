@@ -47,8 +47,17 @@ type Options struct {
 	// process (GRAPH_MAX_CONCURRENT_SENDS). Default 4.
 	MaxConcurrentSends int
 	// MaxAttempts is how many delivery attempts an email gets before it is
-	// given up (MOCPCR_EMAIL_MAX_ATTEMPTS). Default 10.
+	// given up (MOCPCR_EMAIL_MAX_ATTEMPTS). Default 10. Attempts that fail
+	// because of the provider's configuration do not count (see
+	// StatusWaitingConfig).
 	MaxAttempts int
+	// ConfigRetryInterval is how often an email waiting for the email
+	// configuration to be fixed is tried again, ±25 % jitter. Default
+	// DefaultConfigRetryInterval (5 minutes).
+	ConfigRetryInterval time.Duration
+	// ConfigWaitLimit is how long after it was queued an email waiting for
+	// the configuration is given up. Default DefaultConfigWaitLimit (3 days).
+	ConfigWaitLimit time.Duration
 	// SendTimeout bounds one provider call. Default 30 s.
 	SendTimeout time.Duration
 	// RescueStuckAfter is how long a job may stay running before River's
@@ -70,7 +79,7 @@ type Options struct {
 	ClientID string
 	Logger   *slog.Logger
 	// ObserveSend, when set, is told the outcome (StatusSent,
-	// StatusRetrying, StatusFailed or StatusGivenUp) and duration of
+	// StatusRetrying, StatusWaitingConfig, StatusFailed or StatusGivenUp) and duration of
 	// every provider call, for the latency histogram.
 	ObserveSend func(outcome string, d time.Duration)
 	// Now is the clock for the delivery log; tests replace it.
@@ -120,6 +129,12 @@ func New(ctx context.Context, db *store.DB, opt Options) (*Queue, error) {
 	}
 	if opt.MaxAttempts <= 0 {
 		opt.MaxAttempts = 10
+	}
+	if opt.ConfigRetryInterval <= 0 {
+		opt.ConfigRetryInterval = DefaultConfigRetryInterval
+	}
+	if opt.ConfigWaitLimit <= 0 {
+		opt.ConfigWaitLimit = DefaultConfigWaitLimit
 	}
 	if opt.SendTimeout <= 0 {
 		opt.SendTimeout = 30 * time.Second
@@ -275,11 +290,23 @@ func (h levelFloor) WithGroup(n string) slog.Handler {
 
 // Start begins working jobs: queued and retrying email from before a
 // restart is picked up, and jobs a dead process left running are rescued
-// after Options.RescueStuckAfter.
+// after Options.RescueStuckAfter. Emails waiting for the email
+// configuration to be fixed are tried at once rather than at their next
+// slow retry: a restart is how the setup guide has the administrator apply
+// a new secret.
 func (q *Queue) Start(ctx context.Context) error {
 	q.mu.Lock()
 	q.started = true
 	q.mu.Unlock()
+	if q.opt.Provider != nil {
+		n, err := q.wakeWaiting(ctx)
+		if err != nil {
+			// Not fatal: they are still tried at their next slow retry.
+			q.log.WarnContext(ctx, "could not retry the emails waiting for the email configuration now; they are tried again within "+q.opt.ConfigRetryInterval.String(), "err", err)
+		} else if n > 0 {
+			q.log.InfoContext(ctx, "emails waiting for the email configuration to be fixed are tried again now", "emails", n)
+		}
+	}
 	if err := q.worker.Start(ctx); err != nil {
 		return fmt.Errorf("start job queue: %w", err)
 	}
@@ -319,3 +346,9 @@ func (q *Queue) Provider() mail.Provider { return q.opt.Provider }
 
 // Sender is the sender mailbox the queue's limit applies to.
 func (q *Queue) Sender() string { return q.opt.Sender }
+
+// ConfigWait is how often an email waiting for the email configuration is
+// tried again, and how long after it was queued it is given up.
+func (q *Queue) ConfigWait() (interval, limit time.Duration) {
+	return q.opt.ConfigRetryInterval, q.opt.ConfigWaitLimit
+}

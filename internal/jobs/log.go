@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/mocpcr/mocpcr/internal/store"
@@ -13,26 +14,36 @@ import (
 
 // EmailRecord is one row of the delivery log.
 type EmailRecord struct {
-	ID             int64      `json:"id"`
-	NotificationID int64      `json:"notification_id,omitempty"`
-	UserID         int64      `json:"user_id,omitempty"`
-	Kind           string     `json:"kind"`
-	ToEmail        string     `json:"to"`
-	ToName         string     `json:"to_name,omitempty"`
-	Subject        string     `json:"subject"`
-	Status         string     `json:"status"`
-	Attempts       int        `json:"attempts"`
-	LastError      string     `json:"last_error,omitempty"`
-	JobID          int64      `json:"job_id,omitempty"`
-	RequestID      string     `json:"request_id,omitempty"`
-	CreatedAt      time.Time  `json:"created_at"`
-	UpdatedAt      time.Time  `json:"updated_at"`
-	NextAttemptAt  *time.Time `json:"next_attempt_at,omitempty"`
-	SentAt         *time.Time `json:"sent_at,omitempty"`
+	ID             int64     `json:"id"`
+	NotificationID int64     `json:"notification_id,omitempty"`
+	UserID         int64     `json:"user_id,omitempty"`
+	Kind           string    `json:"kind"`
+	ToEmail        string    `json:"to"`
+	ToName         string    `json:"to_name,omitempty"`
+	Subject        string    `json:"subject"`
+	Status         string    `json:"status"`
+	Attempts       int       `json:"attempts"`
+	LastError      string    `json:"last_error,omitempty"`
+	JobID          int64     `json:"job_id,omitempty"`
+	RequestID      string    `json:"request_id,omitempty"`
+	CreatedAt      time.Time `json:"created_at"`
+	// QueuedAt is when the email was queued, or queued again by an admin;
+	// an email waiting for the configuration is given up a fixed time
+	// after it.
+	QueuedAt      time.Time  `json:"queued_at"`
+	UpdatedAt     time.Time  `json:"updated_at"`
+	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
+	SentAt        *time.Time `json:"sent_at,omitempty"`
 }
 
 // Retryable reports whether an admin may retry the email now.
-func (e EmailRecord) Retryable() bool { return e.Status == StatusFailed || e.Status == StatusGivenUp }
+func (e EmailRecord) Retryable() bool {
+	return e.Status == StatusFailed || e.Status == StatusGivenUp || e.Status == StatusWaitingConfig
+}
+
+// WaitingForConfig reports whether the email waits for the email
+// configuration to be fixed.
+func (e EmailRecord) WaitingForConfig() bool { return e.Status == StatusWaitingConfig }
 
 // Attempt is one delivery attempt.
 type Attempt struct {
@@ -48,7 +59,7 @@ type Attempt struct {
 }
 
 // Statuses lists every delivery status, for filters.
-var Statuses = []string{StatusQueued, StatusSending, StatusSent, StatusRetrying, StatusFailed, StatusGivenUp}
+var Statuses = []string{StatusQueued, StatusSending, StatusSent, StatusRetrying, StatusWaitingConfig, StatusFailed, StatusGivenUp}
 
 // EmailFilter selects delivery log rows, newest first.
 type EmailFilter struct {
@@ -63,14 +74,14 @@ type EmailFilter struct {
 }
 
 const emailColumns = `id, notification_id, user_id, kind, to_email, to_name, subject, status, attempts, last_error,
-	job_id, request_id, created_at, updated_at, next_attempt_at, sent_at`
+	job_id, request_id, created_at, updated_at, next_attempt_at, sent_at, queued_at`
 
 func scanEmail(sc interface{ Scan(...any) error }) (EmailRecord, error) {
 	var e EmailRecord
 	var nid, uid, jid sql.NullInt64
-	var next, sent sql.NullTime
+	var next, sent, queued sql.NullTime
 	err := sc.Scan(&e.ID, &nid, &uid, &e.Kind, &e.ToEmail, &e.ToName, &e.Subject, &e.Status, &e.Attempts, &e.LastError,
-		&jid, &e.RequestID, &e.CreatedAt, &e.UpdatedAt, &next, &sent)
+		&jid, &e.RequestID, &e.CreatedAt, &e.UpdatedAt, &next, &sent, &queued)
 	e.NotificationID, e.UserID, e.JobID = nid.Int64, uid.Int64, jid.Int64
 	if next.Valid {
 		t := next.Time.UTC()
@@ -80,14 +91,20 @@ func scanEmail(sc interface{ Scan(...any) error }) (EmailRecord, error) {
 		t := sent.Time.UTC()
 		e.SentAt = &t
 	}
-	e.CreatedAt, e.UpdatedAt = e.CreatedAt.UTC(), e.UpdatedAt.UTC()
+	// queued_at is set on every row since it was added (migration 00080);
+	// created_at stands in should one lack it.
+	e.QueuedAt = e.CreatedAt
+	if queued.Valid {
+		e.QueuedAt = queued.Time
+	}
+	e.CreatedAt, e.UpdatedAt, e.QueuedAt = e.CreatedAt.UTC(), e.UpdatedAt.UTC(), e.QueuedAt.UTC()
 	return e, err
 }
 
 // ListEmails returns delivery log rows, newest first.
 func ListEmails(ctx context.Context, q store.Querier, f EmailFilter) ([]EmailRecord, error) {
 	if f.Status != "" && !slices.Contains(Statuses, f.Status) {
-		return nil, fmt.Errorf("status must be one of queued, sending, sent, retrying, failed, given_up, got %q", f.Status)
+		return nil, fmt.Errorf("status must be one of %s, got %q", strings.Join(Statuses, ", "), f.Status)
 	}
 	if f.Limit <= 0 || f.Limit > 200 {
 		f.Limit = 50
@@ -134,4 +151,51 @@ func GetEmail(ctx context.Context, q store.Querier, id int64) (EmailRecord, []At
 		atts = append(atts, a)
 	}
 	return e, atts, rows.Err()
+}
+
+// Attention is what the email admin pages point out: emails waiting for
+// the configuration to be fixed, and emails that failed or were given up.
+type Attention struct {
+	// WaitingConfig, Failed and GivenUp count the emails in each status.
+	WaitingConfig, Failed, GivenUp int64
+	// WaitingError is the last error of the newest waiting email, in the
+	// setup guide's words; empty when none waits.
+	WaitingError string
+}
+
+// ReadAttention counts the emails an administrator should act on. It reads
+// only those statuses' part of the (status, id) index.
+func ReadAttention(ctx context.Context, q store.Querier) (Attention, error) {
+	var a Attention
+	rows, err := q.QueryContext(ctx, `SELECT status, count(*) FROM email_messages WHERE status IN ($1, $2, $3) GROUP BY status`,
+		StatusWaitingConfig, StatusFailed, StatusGivenUp)
+	if err != nil {
+		return a, fmt.Errorf("count emails to act on: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var status string
+		var n int64
+		if err := rows.Scan(&status, &n); err != nil {
+			return a, fmt.Errorf("count emails to act on: %w", err)
+		}
+		switch status {
+		case StatusWaitingConfig:
+			a.WaitingConfig = n
+		case StatusFailed:
+			a.Failed = n
+		case StatusGivenUp:
+			a.GivenUp = n
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return a, fmt.Errorf("count emails to act on: %w", err)
+	}
+	if a.WaitingConfig > 0 {
+		err := q.QueryRowContext(ctx, `SELECT last_error FROM email_messages WHERE status = $1 ORDER BY id DESC LIMIT 1`, StatusWaitingConfig).Scan(&a.WaitingError)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return a, fmt.Errorf("last configuration error: %w", err)
+		}
+	}
+	return a, nil
 }

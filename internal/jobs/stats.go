@@ -14,6 +14,7 @@ import (
 
 type counters struct {
 	sent, failed, retried, givenUp atomic.Int64
+	waitingConfig                  atomic.Int64
 	sends, sendNanos               atomic.Int64
 }
 
@@ -31,11 +32,18 @@ type Stats struct {
 	Failed int64
 	// Retried is failed attempts that were scheduled to be tried again.
 	Retried int64
-	// GivenUp is emails that ran out of attempts.
+	// GivenUp is emails that ran out of attempts (or of time waiting for
+	// the configuration to be fixed).
 	GivenUp int64
-	// QueueDepth is emails queued, sending or waiting to retry (all
-	// processes, from the delivery log).
+	// ConfigFailures is failed attempts that were put to wait for the
+	// email configuration to be fixed (this process).
+	ConfigFailures int64
+	// QueueDepth is emails queued, sending, waiting to retry or waiting
+	// for the configuration (all processes, from the delivery log).
 	QueueDepth int64
+	// WaitingConfig is the emails of QueueDepth that wait for the email
+	// configuration to be fixed (all processes).
+	WaitingConfig int64
 	// Sends and SendSeconds are the number of provider calls and their
 	// total duration: SendSeconds/Sends is the mean send latency.
 	Sends       int64
@@ -57,22 +65,24 @@ type tokenCounter interface{ TokenRequests() int64 }
 const queueStatsTTL = time.Second
 
 type queueStats struct {
-	mu     sync.Mutex
-	at     time.Time
-	depth  int64
-	oldest time.Time // zero when the queue is empty
+	mu      sync.Mutex
+	at      time.Time
+	depth   int64
+	waiting int64
+	oldest  time.Time // zero when the queue is empty
 }
 
 // Stats returns the counters; QueueDepth and OldestQueued come from the
 // delivery log, read at most once a second (two index lookups).
 func (q *Queue) Stats(ctx context.Context) (Stats, error) {
 	s := Stats{
-		Sent:        q.stats.sent.Load(),
-		Failed:      q.stats.failed.Load(),
-		Retried:     q.stats.retried.Load(),
-		GivenUp:     q.stats.givenUp.Load(),
-		Sends:       q.stats.sends.Load(),
-		SendSeconds: time.Duration(q.stats.sendNanos.Load()).Seconds(),
+		Sent:           q.stats.sent.Load(),
+		Failed:         q.stats.failed.Load(),
+		Retried:        q.stats.retried.Load(),
+		GivenUp:        q.stats.givenUp.Load(),
+		ConfigFailures: q.stats.waitingConfig.Load(),
+		Sends:          q.stats.sends.Load(),
+		SendSeconds:    time.Duration(q.stats.sendNanos.Load()).Seconds(),
 	}
 	switch p := q.opt.Provider.(type) {
 	case *graph.Client:
@@ -86,37 +96,38 @@ func (q *Queue) Stats(ctx context.Context) (Stats, error) {
 	defer qs.mu.Unlock()
 	now := time.Now()
 	if qs.at.IsZero() || now.Sub(qs.at) >= queueStatsTTL {
-		depth, oldest, err := q.readQueueStats(ctx)
+		depth, waiting, oldest, err := q.readQueueStats(ctx)
 		if err != nil {
 			return s, err
 		}
-		qs.at, qs.depth, qs.oldest = now, depth, oldest
+		qs.at, qs.depth, qs.waiting, qs.oldest = now, depth, waiting, oldest
 	}
-	s.QueueDepth = qs.depth
+	s.QueueDepth, s.WaitingConfig = qs.depth, qs.waiting
 	if !qs.oldest.IsZero() {
 		s.OldestQueued = max(0, now.Sub(qs.oldest))
 	}
 	return s, nil
 }
 
-// readQueueStats counts undelivered emails and finds the oldest one; both
-// walk only the undelivered part of the (status, id) index.
-func (q *Queue) readQueueStats(ctx context.Context) (depth int64, oldest time.Time, err error) {
+// readQueueStats counts undelivered emails (and those of them waiting for
+// the configuration) and finds the oldest one; both walk only the
+// undelivered part of the (status, id) index.
+func (q *Queue) readQueueStats(ctx context.Context) (depth, waiting int64, oldest time.Time, err error) {
 	var minID sql.NullInt64
-	err = q.db.SQL.QueryRowContext(ctx, `SELECT count(*), min(id) FROM email_messages WHERE status IN ($1, $2, $3)`,
-		StatusQueued, StatusSending, StatusRetrying).Scan(&depth, &minID)
+	err = q.db.SQL.QueryRowContext(ctx, `SELECT count(*), min(id), count(CASE WHEN status = $4 THEN 1 END) FROM email_messages WHERE status IN ($1, $2, $3, $4)`,
+		StatusQueued, StatusSending, StatusRetrying, StatusWaitingConfig).Scan(&depth, &minID, &waiting)
 	if err != nil {
-		return 0, oldest, fmt.Errorf("email queue depth: %w", err)
+		return 0, 0, oldest, fmt.Errorf("email queue depth: %w", err)
 	}
 	if !minID.Valid {
-		return depth, oldest, nil
+		return depth, waiting, oldest, nil
 	}
 	err = q.db.SQL.QueryRowContext(ctx, `SELECT created_at FROM email_messages WHERE id = $1`, minID.Int64).Scan(&oldest)
 	if errors.Is(err, sql.ErrNoRows) {
-		return depth, time.Time{}, nil // delivered and pruned in between
+		return depth, waiting, time.Time{}, nil // delivered and pruned in between
 	}
 	if err != nil {
-		return 0, oldest, fmt.Errorf("oldest queued email: %w", err)
+		return 0, 0, oldest, fmt.Errorf("oldest queued email: %w", err)
 	}
-	return depth, oldest, nil
+	return depth, waiting, oldest, nil
 }

@@ -9,8 +9,12 @@ import (
 // EmailSnapshot is the email delivery state read once per scrape.
 type EmailSnapshot struct {
 	Sent, Failed, Retried, GivenUp int64
-	// QueueDepth is emails queued, sending or waiting to retry (cluster-wide).
+	// QueueDepth is emails queued, sending, waiting to retry or waiting
+	// for the configuration (cluster-wide).
 	QueueDepth int64
+	// WaitingConfig is the emails of QueueDepth waiting for the email
+	// configuration to be fixed (cluster-wide).
+	WaitingConfig int64
 	// OldestQueued is the age of the oldest undelivered email.
 	OldestQueued time.Duration
 	// TokenRequests and TokenFailures are requests to Microsoft Entra ID.
@@ -57,8 +61,10 @@ func (r *Registry) NewEmail(snapshot func() (EmailSnapshot, error)) *Email {
 		func(s EmailSnapshot) float64 { return float64(s.Retried) })
 	d("mocpcr_email_given_up_total", "Emails given up after the maximum attempts (this process).", prometheus.CounterValue,
 		func(s EmailSnapshot) float64 { return float64(s.GivenUp) })
-	d("mocpcr_email_queue_depth", "Emails queued, sending or waiting to retry (all replicas).", prometheus.GaugeValue,
+	d("mocpcr_email_queue_depth", "Emails queued, sending, waiting to retry or waiting for the email configuration (all replicas).", prometheus.GaugeValue,
 		func(s EmailSnapshot) float64 { return float64(s.QueueDepth) })
+	d("mocpcr_email_waiting_config", "Emails waiting for the email configuration to be fixed: a refused token request, Graph 403 or 404 (all replicas). Alert on > 0.", prometheus.GaugeValue,
+		func(s EmailSnapshot) float64 { return float64(s.WaitingConfig) })
 	d("mocpcr_email_queue_oldest_seconds", "Age of the oldest email not yet delivered (all replicas); 0 when none.", prometheus.GaugeValue,
 		func(s EmailSnapshot) float64 { return s.OldestQueued.Seconds() })
 	d("mocpcr_graph_token_requests_total", "Token requests to Microsoft Entra ID (this process).", prometheus.CounterValue,

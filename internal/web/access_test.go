@@ -147,8 +147,10 @@ var accessTable = []struct {
 	// Email administration.
 	{"GET /api/v1/admin/emails", "/api/v1/admin/emails", "admin"},
 	{"POST /api/v1/admin/emails/{id}/retry", "/api/v1/admin/emails/999999/retry", "admin"},
+	{"POST /api/v1/admin/emails/retry-failed", "/api/v1/admin/emails/retry-failed", "admin"},
 	{"GET /admin/email/log", "/admin/email/log", "admin"},
 	{"POST /admin/email/log/{id}/retry", "/admin/email/log/999999/retry", "admin"},
+	{"POST /admin/email/log/retry-failed", "/admin/email/log/retry-failed", "admin"},
 	{"GET /admin/email", "/admin/email", "admin"},
 	{"POST /admin/email/check", "/admin/email/check", "admin"},
 	{"POST /admin/email/test", "/admin/email/test", "admin"},

@@ -75,7 +75,7 @@ func emptyIfNil(l []jobs.EmailRecord) []jobs.EmailRecord {
 
 func (s *Server) retryEmail(ctx context.Context, id int64) error {
 	if s.notify.Jobs == nil {
-		return errors.New("the email queue is not running in this process")
+		return errNoQueue
 	}
 	return s.notify.Jobs.RetryEmail(ctx, id)
 }
@@ -112,10 +112,99 @@ type emailLogData struct {
 	Status   string
 	Statuses []string
 	NextURL  string
+	// Attention counts the emails waiting for the configuration, failed
+	// and given up, for the banner and the "Retry all" button.
+	Attention jobs.Attention
+	// CanRetry is whether the viewer may retry emails.
+	CanRetry bool
+	// ConfigRetry and ConfigLimit are how often an email waiting for the
+	// configuration is tried again and how long after it was queued it is
+	// given up.
+	ConfigRetry, ConfigLimit time.Duration
+}
+
+// GiveUpAt is when an email waiting for the configuration is given up.
+func (d emailLogData) GiveUpAt(e jobs.EmailRecord) time.Time { return e.QueuedAt.Add(d.ConfigLimit) }
+
+// configWait is the queue's schedule for emails waiting for the email
+// configuration: its own, or the defaults when no queue runs here.
+func (s *Server) configWait() (interval, limit time.Duration) {
+	if s.notify.Jobs != nil {
+		return s.notify.Jobs.ConfigWait()
+	}
+	return jobs.DefaultConfigRetryInterval, jobs.DefaultConfigWaitLimit
+}
+
+// errNoQueue answers requests that need the email queue in a process
+// that does not run one.
+var errNoQueue = errors.New("the email queue is not running in this process")
+
+func (s *Server) retryFailedEmails(ctx context.Context) (jobs.RetryResult, error) {
+	if s.notify.Jobs == nil {
+		return jobs.RetryResult{}, errNoQueue
+	}
+	return s.notify.Jobs.RetryFailed(ctx)
+}
+
+// apiAdminRetryFailedEmails is "Retry all": after fixing the email
+// configuration, every failed and given-up email is queued again with a
+// fresh set of attempts, and every email waiting for the configuration is
+// tried now. Sent emails are never sent again.
+func (s *Server) apiAdminRetryFailedEmails(w http.ResponseWriter, r *http.Request) {
+	if s.apiAdmin(w, r, auth.ActionSendEmailAdmin) == nil {
+		return
+	}
+	res, err := s.retryFailedEmails(r.Context())
+	switch {
+	case errors.Is(err, errNoQueue):
+		writeJSONError(w, r, http.StatusServiceUnavailable, err.Error())
+	case err != nil:
+		s.apiInternal(w, r, err)
+	default:
+		writeJSON(w, http.StatusOK, res)
+	}
+}
+
+func (s *Server) adminEmailRetryFailedForm(w http.ResponseWriter, r *http.Request) {
+	if s.pageAdmin(w, r, auth.ActionSendEmailAdmin) == nil {
+		return
+	}
+	res, err := s.retryFailedEmails(r.Context())
+	switch {
+	case errors.Is(err, errNoQueue):
+		back(w, r, "/admin/email/log", "Nothing was retried: "+err.Error()+".")
+	case err != nil:
+		s.serverFault(w, r, "retry failed emails", err)
+	default:
+		back(w, r, "/admin/email/log", retryFailedMessage(res))
+	}
+}
+
+// retryFailedMessage says what "Retry all" did.
+func retryFailedMessage(res jobs.RetryResult) string {
+	if res == (jobs.RetryResult{}) {
+		return "Nothing to retry: no email is failed, given up or waiting for the email configuration."
+	}
+	var parts []string
+	if res.Requeued > 0 {
+		parts = append(parts, fmt.Sprintf("%d failed or given-up %s queued again with a fresh set of attempts", res.Requeued, plural(res.Requeued, "email", "emails")))
+	}
+	if res.WaitingRetried > 0 {
+		parts = append(parts, fmt.Sprintf("%d %s waiting for the email configuration tried again now", res.WaitingRetried, plural(res.WaitingRetried, "email", "emails")))
+	}
+	return strings.Join(parts, "; ") + ". Sent emails are never sent again."
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 func (s *Server) adminEmailLogPage(w http.ResponseWriter, r *http.Request) {
-	if s.pageAdmin(w, r, auth.ActionViewEmailAdmin) == nil {
+	u := s.pageAdmin(w, r, auth.ActionViewEmailAdmin)
+	if u == nil {
 		return
 	}
 	f, err := emailFilter(r)
@@ -131,7 +220,12 @@ func (s *Server) adminEmailLogPage(w http.ResponseWriter, r *http.Request) {
 		s.serverFault(w, r, "email log", err)
 		return
 	}
-	d := emailLogData{Emails: list, Status: f.Status, Statuses: jobs.Statuses}
+	d := emailLogData{Emails: list, Status: f.Status, Statuses: jobs.Statuses, CanRetry: auth.Can(u, auth.ActionSendEmailAdmin)}
+	d.ConfigRetry, d.ConfigLimit = s.configWait()
+	if d.Attention, err = jobs.ReadAttention(r.Context(), s.DB.SQL); err != nil {
+		s.serverFault(w, r, "email log", err)
+		return
+	}
 	if len(list) == f.Limit {
 		v := url.Values{"before": {strconv.FormatInt(list[len(list)-1].ID, 10)}}
 		if f.Status != "" {
@@ -180,6 +274,38 @@ type emailAdminData struct {
 	CheckOK        bool
 	TestTo         string
 	Stats          jobs.Stats
+	// Attention counts the emails waiting for the configuration, failed
+	// and given up; WaitingWarning says what to do about the waiting ones.
+	Attention      jobs.Attention
+	WaitingWarning string
+}
+
+// WaitingWarning tells an admin that emails wait for the email
+// configuration to be fixed, with the guide's message of the newest one.
+// Empty when none waits.
+func WaitingWarning(a jobs.Attention, interval, limit time.Duration) string {
+	if a.WaitingConfig == 0 {
+		return ""
+	}
+	n := fmt.Sprintf("%d emails are", a.WaitingConfig)
+	if a.WaitingConfig == 1 {
+		n = "1 email is"
+	}
+	return fmt.Sprintf("%s waiting for the email configuration to be fixed: %s. Fix what the message names (see the troubleshooting table of the setup guide), then restart mocpcr or use Retry all in the delivery log: waiting emails are tried again at once. Until then they are tried every %s, and given up %s after they were queued.",
+		n, a.WaitingError, durationText(interval), durationText(limit))
+}
+
+// durationText is a duration in words: "5 minutes", "3 days".
+func durationText(d time.Duration) string {
+	switch {
+	case d >= 24*time.Hour && d%(24*time.Hour) == 0:
+		return fmt.Sprintf("%d %s", int(d/(24*time.Hour)), plural(int(d/(24*time.Hour)), "day", "days"))
+	case d >= time.Hour && d%time.Hour == 0:
+		return fmt.Sprintf("%d %s", int(d/time.Hour), plural(int(d/time.Hour), "hour", "hours"))
+	case d >= time.Minute && d%time.Minute == 0:
+		return fmt.Sprintf("%d %s", int(d/time.Minute), plural(int(d/time.Minute), "minute", "minutes"))
+	}
+	return d.String()
 }
 
 // SecretWarning says what an admin must do about the client secret's
@@ -212,6 +338,14 @@ func (s *Server) emailAdminData(r *http.Request) emailAdminData {
 	}
 	if s.notify.Jobs != nil {
 		d.Stats, _ = s.notify.Jobs.Stats(r.Context())
+	}
+	// Read from the delivery log, so every replica's admin page shows it.
+	if a, err := jobs.ReadAttention(r.Context(), s.DB.SQL); err == nil {
+		d.Attention = a
+		interval, limit := s.configWait()
+		d.WaitingWarning = WaitingWarning(a, interval, limit)
+	} else {
+		s.Logger.WarnContext(r.Context(), "email admin page", "err", err)
 	}
 	return d
 }

@@ -47,8 +47,10 @@ func (s *Server) notifyRoutes() {
 	// Email administration.
 	s.handle("GET /api/v1/admin/emails", s.apiAdminEmails)
 	s.handle("POST /api/v1/admin/emails/{id}/retry", s.apiAdminRetryEmail)
+	s.handle("POST /api/v1/admin/emails/retry-failed", s.apiAdminRetryFailedEmails)
 	s.handle("GET /admin/email/log", s.adminEmailLogPage)
 	s.handle("POST /admin/email/log/{id}/retry", s.adminEmailRetryForm)
+	s.handle("POST /admin/email/log/retry-failed", s.adminEmailRetryFailedForm)
 	s.handle("GET /admin/email", s.adminEmailPage)
 	s.handle("POST /admin/email/check", s.adminEmailCheck)
 	s.handle("POST /admin/email/test", s.adminEmailTest)

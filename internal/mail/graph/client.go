@@ -81,6 +81,9 @@ func New(cfg Config) (*Client, error) {
 		now:        cfg.Now,
 		timeout:    cfg.RequestTimeout,
 		failureTTL: cfg.TokenFailureTTL,
+		refreshFailed: func(err error, validUntil time.Time) {
+			c.log.Warn("graph token refresh failed; the current token is used until it expires", "error", err.Error(), "expires_at", validUntil)
+		},
 	}
 	return c, nil
 }
@@ -142,7 +145,8 @@ func (c *Client) Send(ctx context.Context, msg mail.Message) (mail.Result, error
 	res, err := c.send(ctx, msg)
 	if err != nil {
 		c.stats.failed.Add(1)
-		c.log.Warn("graph email failed", "error", err.Error(), "recipients", len(msg.To)+len(msg.Cc))
+		// Debug: the caller logs the failure once, with the email's ids.
+		c.log.Debug("graph email failed", "error", err.Error(), "recipients", len(msg.To)+len(msg.Cc))
 		return res, err
 	}
 	c.stats.sent.Add(1)
@@ -178,7 +182,7 @@ func (c *Client) send(ctx context.Context, msg mail.Message) (mail.Result, error
 	}
 	// The token was rejected (revoked, clock skew, expired mid-request):
 	// drop it, fetch a new one and retry this email once.
-	c.log.Info("graph rejected the access token; fetching a new one and retrying once", "request_id", gerr.RequestID)
+	c.log.Debug("graph rejected the access token; fetching a new one and retrying once", "request_id", gerr.RequestID)
 	c.tokens.invalidate(tok.value)
 	if tok, err = c.token(ctx); err != nil {
 		return mail.Result{}, err
@@ -314,14 +318,22 @@ func (c *Client) post(ctx context.Context, token string, body []byte) (mail.Resu
 		s == http.StatusServiceUnavailable || s == http.StatusGatewayTimeout:
 		e.Retryable = true
 		e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), c.cfg.Now())
+		// The hints say what happened, not what happens next: the queue
+		// retries, `mocpcr email test` does not, and each says so itself.
 		if s == http.StatusTooManyRequests {
-			hint = "Microsoft Graph is throttling this mailbox; the email will be retried"
+			hint = "Microsoft Graph is throttling this mailbox (temporary)"
 		} else {
-			hint = "Microsoft Graph is unavailable; the email will be retried"
+			hint = "Microsoft Graph is unavailable (temporary)"
 		}
 	case s == http.StatusUnauthorized:
-		e.Misconfigured = true
-		hint = "the access token was rejected even after fetching a new one; check that the system clock is accurate and that AZURE_TENANT_ID is the sender's tenant"
+		// Only the 401 after the retry with a new token gets here. It is
+		// retryable: a token revoked or expired mid-request, or a replica
+		// or service out of step, usually recovers on the next call (the
+		// guide: "Should auto-recover on next call"). A lasting cause (a
+		// wrong clock, the sender in another tenant) still ends in the
+		// queue's give-up after MOCPCR_EMAIL_MAX_ATTEMPTS attempts.
+		e.Retryable = true
+		hint = "the access token was rejected even after fetching a new one; this usually recovers by itself: if it lasts, check that the system clock is accurate and that AZURE_TENANT_ID is the sender's tenant"
 	case s == http.StatusForbidden:
 		e.Misconfigured = true
 		hint = "Mail.Send permission not granted, or admin consent not given: in the Azure Portal open the app registration → API permissions → add Microsoft Graph Mail.Send (Application) → Grant admin consent"
@@ -331,7 +343,7 @@ func (c *Client) post(ctx context.Context, token string, body []byte) (mail.Resu
 	case s == http.StatusRequestEntityTooLarge:
 		hint = "the message is too large for Microsoft Graph"
 	default:
-		hint = "Microsoft Graph rejected the message; it will not be retried"
+		hint = "Microsoft Graph rejected the message; sending it again will not help"
 	}
 	e.Text = fmt.Sprintf("Graph email failed: %d %s: %s%s — %s", e.Status, e.Code, e.Message, idSuffix(requestID, clientRequestID), hint)
 	return mail.Result{}, e
@@ -341,9 +353,9 @@ func (c *Client) post(ctx context.Context, token string, body []byte) (mail.Resu
 func (c *Client) networkError(err error, clientRequestID string) *mail.Error {
 	code := networkCode(err)
 	msg := c.redact(err.Error())
-	hint := "check that this server can reach " + c.cfg.GraphEndpoint + "; the email will be retried"
+	hint := "check that this server can reach " + c.cfg.GraphEndpoint
 	if code == "canceled" {
-		hint = "the send was cancelled before Graph answered (shutdown or caller deadline); the email will be retried"
+		hint = "the send was cancelled before Graph answered (shutdown or caller deadline)"
 	}
 	return &mail.Error{
 		Code:            code,

@@ -59,7 +59,12 @@ type Config struct {
 	HTTPClient *http.Client
 	// Now is the clock for token expiry and Retry-After dates; default time.Now.
 	Now func() time.Time
-	// Logger receives send and token events; default discards.
+	// Logger receives send and token events; default discards. A failed
+	// send or token request is returned to the caller, which logs it once
+	// with its context (the queue: email_id, request_id), so the client
+	// logs those at Debug only. It warns about what no caller sees: a
+	// background token refresh that failed while the current token still
+	// works.
 	Logger *slog.Logger
 }
 

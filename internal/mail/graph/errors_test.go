@@ -23,6 +23,9 @@ func TestTroubleshootingMessages(t *testing.T) {
 		contains  []string
 		status    int
 		code      string
+		// retryable is the classification; every failure here is
+		// misconfigured except the ones that are retryable.
+		retryable bool
 	}{
 		{
 			name:      "secret ID pasted instead of the secret value",
@@ -53,6 +56,16 @@ func TestTroubleshootingMessages(t *testing.T) {
 			status:    400, code: "invalid_request",
 		},
 		{
+			// A US Government tenant: AZURE_AUTHORITY_HOST was changed,
+			// GRAPH_ENDPOINT was left at the global Graph.
+			name:      "GRAPH_ENDPOINT of another cloud than AZURE_AUTHORITY_HOST",
+			configure: func(c *graph.Config) { c.GraphEndpoint = graphtest.GlobalGraph },
+			fault:     func(s *graphtest.Server) { s.SetNationalCloud("https://graph.microsoft.us") },
+			prefix:    "Graph token request failed: invalid_resource: AADSTS500011: The resource principal named https://graph.microsoft.com was not found in the tenant",
+			contains:  []string{"check that GRAPH_ENDPOINT and AZURE_AUTHORITY_HOST match the same cloud", "GRAPH_ENDPOINT (https://graph.microsoft.com)"},
+			status:    400, code: "invalid_resource",
+		},
+		{
 			name:     "Mail.Send not granted",
 			fault:    func(s *graphtest.Server) { s.SetAccessDenied(true) },
 			prefix:   "Graph email failed: 403 ErrorAccessDenied: Access is denied. Check credentials and try again. (request-id: ",
@@ -77,8 +90,8 @@ func TestTroubleshootingMessages(t *testing.T) {
 			name:     "401 even after a new token",
 			fault:    func(s *graphtest.Server) { s.FailUnauthorized(2) },
 			prefix:   "Graph email failed: 401 InvalidAuthenticationToken: Lifetime validation failed, the token is expired. (request-id: ",
-			contains: []string{"system clock is accurate"},
-			status:   401, code: "InvalidAuthenticationToken",
+			contains: []string{"usually recovers by itself", "system clock is accurate"},
+			status:   401, code: "InvalidAuthenticationToken", retryable: true,
 		},
 	}
 	for _, tt := range tests {
@@ -104,9 +117,9 @@ func TestTroubleshootingMessages(t *testing.T) {
 			if strings.ContainsAny(e.Error(), "\r\n") {
 				t.Errorf("error text spans lines: %q", e)
 			}
-			if e.Status != tt.status || e.Code != tt.code || e.Retryable || !e.Misconfigured {
-				t.Errorf("Status %d Code %q Retryable %t Misconfigured %t, want %d %q permanent misconfigured",
-					e.Status, e.Code, e.Retryable, e.Misconfigured, tt.status, tt.code)
+			if e.Status != tt.status || e.Code != tt.code || e.Retryable != tt.retryable || e.Misconfigured == tt.retryable {
+				t.Errorf("Status %d Code %q Retryable %t Misconfigured %t, want %d %q Retryable %t Misconfigured %t",
+					e.Status, e.Code, e.Retryable, e.Misconfigured, tt.status, tt.code, tt.retryable, !tt.retryable)
 			}
 			if e.Status >= 403 && !strings.Contains(e.Error(), "(request-id: "+e.RequestID+")") {
 				t.Errorf("request-id %q not in %q", e.RequestID, e)
@@ -163,6 +176,11 @@ func TestRetryClassification(t *testing.T) {
 			}
 			if f.srv.SendRequests() != 1 {
 				t.Errorf("sendMail requests = %d, want 1: the client must not retry by itself", f.srv.SendRequests())
+			}
+			// Whether the email is retried is the caller's to say (the
+			// queue retries, `mocpcr email test` does not).
+			if strings.Contains(e.Error(), "retried") {
+				t.Errorf("error %q promises what the caller does", e)
 			}
 		})
 	}
@@ -223,6 +241,9 @@ func TestNetworkFailuresAreRetryable(t *testing.T) {
 			}
 			if !strings.Contains(e.Error(), "check that this server can reach "+f.srv.URL) {
 				t.Errorf("no reachability hint in %q", e)
+			}
+			if strings.Contains(e.Error(), "retried") {
+				t.Errorf("error %q promises what the caller does", e)
 			}
 		})
 	}

@@ -314,12 +314,15 @@ func TestUnauthorizedFetchesANewTokenAndRetriesOnce(t *testing.T) {
 		t.Error("the retry after 401 did not use a new token")
 	}
 
-	// Two 401s in a row: one retry only, then the guide's 401 message.
+	// Two 401s in a row: one retry only, then the guide's 401 message. It
+	// is retryable (the guide: "Should auto-recover on next call"), and no
+	// misconfiguration: the queue retries it with backoff, counting the
+	// attempt, instead of failing the email.
 	f.srv.FailUnauthorized(2)
 	_, err := f.send(t)
 	e := mustMailError(t, err)
-	if e.Status != 401 || e.Retryable {
-		t.Errorf("Status %d Retryable %t, want 401 permanent", e.Status, e.Retryable)
+	if e.Status != 401 || !e.Retryable || e.Misconfigured {
+		t.Errorf("Status %d Retryable %t Misconfigured %t, want 401 retryable, not misconfigured", e.Status, e.Retryable, e.Misconfigured)
 	}
 	if n := f.srv.SendRequests(); n != 5 {
 		t.Errorf("sendMail requests = %d, want 5 (exactly one retry)", n)

@@ -51,6 +51,10 @@ type tokenCache struct {
 	now        func() time.Time
 	timeout    time.Duration
 	failureTTL time.Duration
+	// refreshFailed, when set, is told about a failed fetch that no
+	// caller waited for: a refresh while the current token, valid until
+	// the time given, is still handed out.
+	refreshFailed func(err error, validUntil time.Time)
 
 	mu        sync.Mutex
 	tok       accessToken
@@ -118,15 +122,21 @@ func (c *tokenCache) run(f *tokenFlight) {
 	tok, err := c.fetch(ctx)
 
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	var background bool
+	var validUntil time.Time
 	if err != nil {
 		c.fail, c.failUntil = err, c.now().Add(c.failureTTL)
+		background, validUntil = c.tok.validAt(c.now()), c.tok.expiry
 	} else {
 		c.tok, c.fail = tok, nil
 	}
 	c.flight = nil
 	f.tok, f.err = tok, err
 	close(f.done)
+	c.mu.Unlock()
+	if background && c.refreshFailed != nil {
+		c.refreshFailed(err, validUntil)
+	}
 }
 
 // invalidate drops value from the cache after Graph rejected it, so that
@@ -158,7 +168,9 @@ func (c *Client) requestToken(ctx context.Context) (accessToken, error) {
 	tok, err := c.doTokenRequest(ctx)
 	if err != nil {
 		c.stats.tokenFailures.Add(1)
-		c.log.Warn("graph token request failed", "error", err.Error())
+		// Debug: the emails waiting for this token report the failure;
+		// a background refresh failure is warned about by the cache.
+		c.log.Debug("graph token request failed", "error", err.Error())
 		return accessToken{}, err
 	}
 	c.log.Debug("graph token acquired", "expires_at", tok.expiry, "refresh_at", tok.refreshAt)
@@ -235,12 +247,18 @@ func (c *Client) tokenError(status int, code, description string, aadsts int) *m
 		hint = "the application was not found in the tenant: check AZURE_CLIENT_ID and AZURE_TENANT_ID"
 	case aadsts == 90002:
 		hint = "the tenant was not found: check AZURE_TENANT_ID (and AZURE_AUTHORITY_HOST for a national cloud)"
+	case aadsts == 500011 || code == "invalid_resource":
+		// The scope is GRAPH_ENDPOINT + "/.default": the Entra ID at
+		// AZURE_AUTHORITY_HOST does not know that Graph, which is what a
+		// national cloud answers when only one of the two was changed.
+		hint = "Microsoft Entra ID at AZURE_AUTHORITY_HOST (" + c.cfg.AuthorityHost + ") does not know the Microsoft Graph of GRAPH_ENDPOINT (" + c.cfg.GraphEndpoint +
+			"): check that GRAPH_ENDPOINT and AZURE_AUTHORITY_HOST match the same cloud (both global, or both the same national cloud)"
 	case aadsts == 70011 || aadsts == 1002012 || code == "invalid_scope":
 		hint = "the scope was rejected: check GRAPH_ENDPOINT"
 	case code == "canceled":
-		hint = "the wait for a token was cancelled (shutdown or caller deadline); emails will be retried"
+		hint = "the wait for a token was cancelled (shutdown or caller deadline)"
 	case retryable:
-		hint = "Microsoft Entra ID could not be reached or failed; check that this server can reach " + c.cfg.AuthorityHost + "; emails will be retried"
+		hint = "Microsoft Entra ID could not be reached or failed (temporary); check that this server can reach " + c.cfg.AuthorityHost
 	default:
 		hint = "check AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET, and that the secret has not expired"
 	}

@@ -35,6 +35,10 @@ const (
 
 	// GraphMailboxConcurrency is Graph's per-mailbox concurrent request limit.
 	GraphMailboxConcurrency = 4
+
+	// GlobalGraph is Microsoft Graph in the global cloud, the resource the
+	// fake's token endpoint knows unless SetNationalCloud says otherwise.
+	GlobalGraph = "https://graph.microsoft.com"
 )
 
 // TokenMode selects how the token endpoint behaves.
@@ -86,7 +90,8 @@ type Server struct {
 	tokenHold     chan struct{} // non-nil: token requests wait until it closes
 	sendLatency   time.Duration
 	concLimit     int
-	resources     []string // token audiences besides URL and Graph's own
+	resources     []string // token audiences besides URL and graphResource
+	graphResource string   // the Graph of this cloud: https://graph.microsoft.com unless SetNationalCloud
 	tokens        map[string]issuedToken
 	mailboxes     map[string]mailboxKind
 	faults        faults
@@ -134,6 +139,7 @@ func NewUnstarted() *Server {
 		clientID:      ClientID,
 		clientSecret:  ClientSecret,
 		tokenLifetime: 3599 * time.Second,
+		graphResource: GlobalGraph,
 		concLimit:     GraphMailboxConcurrency,
 		tokens:        make(map[string]issuedToken),
 		mailboxes:     map[string]mailboxKind{strings.ToLower(Sender): licensed},
@@ -236,12 +242,26 @@ func (s *Server) ExpireTokens() {
 }
 
 // AcceptResource lets the token endpoint issue tokens for scope
-// resource + "/.default", besides the fake's own URL and
-// https://graph.microsoft.com.
+// resource + "/.default", besides the fake's own URL and the cloud's Graph
+// (https://graph.microsoft.com unless SetNationalCloud).
 func (s *Server) AcceptResource(resource string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.resources = append(s.resources, resource)
+}
+
+// SetNationalCloud makes the token endpoint behave as the Entra ID of a
+// national cloud whose Microsoft Graph is graphResource, e.g.
+// https://graph.microsoft.us for US Government: it issues tokens for that
+// resource (and the fake's own URL), and refuses the global
+// https://graph.microsoft.com with 400 invalid_resource AADSTS500011 ("The
+// resource principal named ... was not found in the tenant"), as the real
+// login.microsoftonline.us does when only AZURE_AUTHORITY_HOST was changed
+// and GRAPH_ENDPOINT still names the global Graph.
+func (s *Server) SetNationalCloud(graphResource string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.graphResource = graphResource
 }
 
 // SetMailboxConcurrencyLimit sets how many concurrent sendMail requests

@@ -89,6 +89,33 @@ func TestTokenEndpoint(t *testing.T) {
 	})
 }
 
+// A national cloud's Entra ID knows its own Graph and refuses the global
+// one with Entra ID's invalid_resource body (AADSTS500011), the answer an
+// installation gets when only one of AZURE_AUTHORITY_HOST and
+// GRAPH_ENDPOINT was changed.
+func TestNationalCloudRefusesTheGlobalGraph(t *testing.T) {
+	s := graphtest.New()
+	t.Cleanup(s.Close)
+	s.SetNationalCloud("https://graph.microsoft.us")
+	tokenURL := s.URL + "/" + graphtest.TenantID + "/oauth2/v2.0/token"
+
+	form := goodForm(s)
+	form.Set("scope", graphtest.GlobalGraph+"/.default")
+	status, body := postForm(t, tokenURL, form)
+	desc, _ := body["error_description"].(string)
+	codes, _ := body["error_codes"].([]any)
+	if status != 400 || body["error"] != "invalid_resource" || len(codes) != 1 || codes[0] != float64(500011) ||
+		!strings.HasPrefix(desc, "AADSTS500011: The resource principal named https://graph.microsoft.com was not found in the tenant") ||
+		!strings.Contains(desc, "Trace ID: ") || !strings.Contains(desc, "Correlation ID: ") {
+		t.Errorf("global Graph in a national cloud: %d %v", status, body)
+	}
+
+	form.Set("scope", "https://graph.microsoft.us/.default")
+	if status, body := postForm(t, tokenURL, form); status != 200 || body["access_token"] == "" {
+		t.Errorf("the cloud's own Graph: %d %v", status, body)
+	}
+}
+
 func sendMail(t *testing.T, s *graphtest.Server, sender, token, body string) (int, http.Header, map[string]any) {
 	t.Helper()
 	req, _ := http.NewRequest("POST", s.URL+"/v1.0/users/"+url.PathEscape(sender)+"/sendMail", strings.NewReader(body))

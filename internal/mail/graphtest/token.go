@@ -115,7 +115,7 @@ func (s *Server) clientCredentials(w http.ResponseWriter, r *http.Request, tenan
 	}
 	s.mu.Lock()
 	clientID, secret, expired, lifetime, now := s.clientID, s.clientSecret, s.secretExpired, s.tokenLifetime, s.now()
-	audiences := append([]string{s.URL, "https://graph.microsoft.com"}, s.resources...)
+	audiences := append([]string{s.URL, s.graphResource}, s.resources...)
 	s.mu.Unlock()
 
 	id := f.Get("client_id")

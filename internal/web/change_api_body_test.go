@@ -58,3 +58,38 @@ func TestChangeAPIRefusesMalformedBodies(t *testing.T) {
 }
 
 func jsonNum(v any) string { b, _ := json.Marshal(v); return string(b) }
+
+// Create and update answer every invalid field at once in "errors"; the
+// first stays in "error" and "field".
+func TestChangeAPIReportsEveryInvalidField(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f, c := newChangeAPI(t, db)
+		fieldsOf := func(e map[string]any) []string {
+			var out []string
+			list, _ := e["errors"].([]any)
+			for _, x := range list {
+				m := x.(map[string]any)
+				if msg, _ := m["error"].(string); !strings.HasPrefix(msg, m["field"].(string)+": ") {
+					t.Errorf("error %q does not start with its field %q", msg, m["field"])
+				}
+				out = append(out, m["field"].(string))
+			}
+			return out
+		}
+		status, e := c.raw("initiator", "POST", "/api/v1/changes", `{}`)
+		if got := fieldsOf(e); status != 422 || e["field"] != "kind" || e["error"] != "kind: is required: MOC or PCR" ||
+			strings.Join(got, ",") != "kind,title,site_id" {
+			t.Fatalf("empty create: %d %v", status, e)
+		}
+		status, e = c.raw("initiator", "POST", "/api/v1/changes",
+			`{"kind":"MOC","duration":"temporary","site_id":`+jsonNum(f.NRF)+`,"risk_ranking":"extreme","expires_on":"31/12/2030"}`)
+		if got := fieldsOf(e); status != 422 || e["field"] != "title" || strings.Join(got, ",") != "title,risk_ranking,expires_on" {
+			t.Fatalf("create with a bad date: %d %v", status, e)
+		}
+		ch := c.call("initiator", "POST", "/api/v1/changes", newChangeBody("MOC", f.NRF, f.CDU), 201)["change"].(map[string]any)
+		status, e = c.raw("initiator", "PATCH", "/api/v1/changes/"+jsonNum(ch["id"]), `{"title":"","duration":"forever"}`)
+		if got := fieldsOf(e); status != 422 || e["field"] != "duration" || strings.Join(got, ",") != "duration,title" {
+			t.Fatalf("update: %d %v", status, e)
+		}
+	})
+}

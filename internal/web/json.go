@@ -20,10 +20,20 @@ type apiError struct {
 	Error string `json:"error"`
 	Code  string `json:"code"`
 	Field string `json:"field,omitempty"`
+	// Errors lists every invalid field when the request's fields were
+	// checked together (creating or editing a change); the first is Error
+	// and Field, kept for clients that read only those.
+	Errors []apiFieldError `json:"errors,omitempty"`
 	// ReauthURL is where an Entra ID user signs in again before a
 	// signature (code reauth_required).
 	ReauthURL string `json:"reauth_url,omitempty"`
 	RequestID string `json:"request_id,omitempty"`
+}
+
+// apiFieldError is one invalid field in apiError.Errors.
+type apiFieldError struct {
+	Field string `json:"field"`
+	Error string `json:"error"`
 }
 
 // statusCode is the Code of an error answered only with a status. The

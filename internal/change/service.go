@@ -161,17 +161,36 @@ func (s *Service) Get(ctx context.Context, actor *auth.User, id int64) (*Detail,
 	return s.loadDetail(ctx, s.DB.SQL, actor, id)
 }
 
-// GetByNumber is Get by human-readable number (MOC-2026-0042).
-func (s *Service) GetByNumber(ctx context.Context, actor *auth.User, number string) (*Detail, error) {
-	var id int64
-	err := s.DB.SQL.QueryRowContext(ctx, `SELECT id FROM changes WHERE number = $1`, strings.ToUpper(strings.TrimSpace(number))).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("change %s not found", number)
-	}
+// GetByRef is Get by a reference from a path: a number (MOC-2026-0042) or an id (see Resolve).
+func (s *Service) GetByRef(ctx context.Context, actor *auth.User, ref string) (*Detail, error) {
+	id, err := s.Resolve(ctx, actor, ref)
 	if err != nil {
 		return nil, err
 	}
 	return s.Get(ctx, actor, id)
+}
+
+var numberPattern = regexp.MustCompile(`^[A-Z]+-\d{4}-\d+$`)
+
+// Resolve returns the id of the change ref names, the way paths name a
+// change (pages and API alike): by its number (MOC-2026-0042, any case)
+// or by its numeric id. A change actor cannot see is not found, as Get
+// would say.
+func (s *Service) Resolve(ctx context.Context, actor *auth.User, ref string) (int64, error) {
+	ref = strings.ToUpper(strings.TrimSpace(ref))
+	query := `SELECT id, site_id FROM changes WHERE number = $1`
+	var arg any = ref
+	if n, err := strconv.ParseInt(ref, 10, 64); err == nil && n > 0 {
+		query, arg = `SELECT id, site_id FROM changes WHERE id = $1`, n
+	} else if !numberPattern.MatchString(ref) {
+		return 0, notFound("%q is neither a change id (like 42) nor a change number (like MOC-2026-0042)", ref)
+	}
+	var id, site int64
+	err := s.DB.SQL.QueryRowContext(ctx, query, arg).Scan(&id, &site)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && (actor == nil || !actor.OnSite(site))) {
+		return 0, notFound("change %s not found", ref)
+	}
+	return id, err
 }
 
 func (s *Service) loadDetail(ctx context.Context, q store.Querier, actor *auth.User, id int64) (*Detail, error) {

@@ -181,13 +181,13 @@ func (s *Server) apiCreateChange(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiUpdateChange(w http.ResponseWriter, r *http.Request) {
-	changeCall(s, w, r, auth.ActionViewChanges, withID, func(ctx context.Context, u *auth.User, id int64, in changeInput) (any, error) {
+	changeCall(s, w, r, auth.ActionViewChanges, withChange, func(ctx context.Context, u *auth.User, id int64, in changeInput) (any, error) {
 		return s.Changes.Update(ctx, u, id, in.fields())
 	})
 }
 
 func (s *Server) apiGetChange(w http.ResponseWriter, r *http.Request) {
-	changeCall(s, w, r, auth.ActionViewChanges, withID, func(ctx context.Context, u *auth.User, id int64, _ noBody) (any, error) {
+	changeCall(s, w, r, auth.ActionViewChanges, withChange, func(ctx context.Context, u *auth.User, id int64, _ noBody) (any, error) {
 		return s.Changes.Get(ctx, u, id)
 	})
 }
@@ -291,7 +291,7 @@ func (s *Server) apiConflicts(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiSubmitChange(w http.ResponseWriter, r *http.Request) {
-	changeCall(s, w, r, auth.ActionViewChanges, withID, func(ctx context.Context, u *auth.User, id int64, in struct {
+	changeCall(s, w, r, auth.ActionViewChanges, withChange, func(ctx context.Context, u *auth.User, id int64, in struct {
 		Screening *change.Screening `json:"screening"`
 	}) (any, error) {
 		if in.Screening == nil {
@@ -302,7 +302,7 @@ func (s *Server) apiSubmitChange(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiTransition(w http.ResponseWriter, r *http.Request) {
-	changeCall(s, w, r, auth.ActionViewChanges, withID, func(ctx context.Context, u *auth.User, id int64, in struct {
+	changeCall(s, w, r, auth.ActionViewChanges, withChange, func(ctx context.Context, u *auth.User, id int64, in struct {
 		Action   string `json:"action"`
 		Comment  string `json:"comment"`
 		Password string `json:"password"`
@@ -319,7 +319,7 @@ func (s *Server) apiTransition(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiAssignReviewer(w http.ResponseWriter, r *http.Request) {
-	changeCall(s, w, r, auth.ActionCoordinateChange, withID, func(ctx context.Context, u *auth.User, id int64, in struct {
+	changeCall(s, w, r, auth.ActionCoordinateChange, withChange, func(ctx context.Context, u *auth.User, id int64, in struct {
 		Discipline string `json:"discipline"`
 		ReviewerID int64  `json:"reviewer_id"`
 	}) (any, error) {
@@ -331,7 +331,7 @@ func (s *Server) apiAssignReviewer(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiSetApprovers(w http.ResponseWriter, r *http.Request) {
-	changeCall(s, w, r, auth.ActionCoordinateChange, withID, func(ctx context.Context, u *auth.User, id int64, in struct {
+	changeCall(s, w, r, auth.ActionCoordinateChange, withChange, func(ctx context.Context, u *auth.User, id int64, in struct {
 		Stages [][]int64 `json:"stages"`
 	}) (any, error) {
 		if err := s.Changes.SetApprovers(ctx, u, id, in.Stages); err != nil {
@@ -342,7 +342,7 @@ func (s *Server) apiSetApprovers(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiDecideReview(w http.ResponseWriter, r *http.Request) {
-	changeCall(s, w, r, auth.ActionReviewChange, withID, func(ctx context.Context, u *auth.User, id int64, in struct {
+	changeCall(s, w, r, auth.ActionReviewChange, withChange, func(ctx context.Context, u *auth.User, id int64, in struct {
 		Discipline string `json:"discipline"`
 		Decision   string `json:"decision"`
 		Comment    string `json:"comment"`
@@ -355,7 +355,7 @@ func (s *Server) apiDecideReview(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiDecideApproval(w http.ResponseWriter, r *http.Request) {
-	changeCall(s, w, r, auth.ActionApproveChange, withID, func(ctx context.Context, u *auth.User, id int64, in signedDecision) (any, error) {
+	changeCall(s, w, r, auth.ActionApproveChange, withChange, func(ctx context.Context, u *auth.User, id int64, in signedDecision) (any, error) {
 		sig, reauthErr := s.signature(r, in.Password)
 		a, err := s.Changes.Decide(ctx, u, id, change.Decision(in.Decision), in.Comment, sig)
 		return a, withReauth(err, reauthErr)

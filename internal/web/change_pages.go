@@ -96,14 +96,8 @@ func (s *Server) loadChangePage(w http.ResponseWriter, r *http.Request, a auth.A
 	if !ok {
 		return nil, nil
 	}
-	ref := r.PathValue("ref")
-	var d *change.Detail
-	var err error
-	if id, perr := strconv.ParseInt(ref, 10, 64); perr == nil {
-		d, err = s.Changes.Get(r.Context(), u, id)
-	} else {
-		d, err = s.Changes.GetByNumber(r.Context(), u, ref)
-	}
+	// The API's change paths resolve the same way (changeRequest).
+	d, err := s.Changes.GetByRef(r.Context(), u, r.PathValue("ref"))
 	if err != nil {
 		s.changePageError(w, r, err)
 		return nil, nil

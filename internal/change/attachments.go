@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
@@ -89,12 +90,107 @@ func SniffContentType(filename string, data []byte) (string, bool) {
 	return "", false
 }
 
+// refusedExtensions are names that run a program or script, or render
+// as a page that can run one, when a downloaded file is opened: refused
+// whatever the bytes are (a text file named evil.exe is still a trap).
+var refusedExtensions = map[string]bool{
+	".exe": true, ".bat": true, ".cmd": true, ".com": true, ".scr": true, ".pif": true, ".cpl": true, ".msi": true,
+	".msp": true, ".dll": true, ".sys": true, ".lnk": true, ".reg": true, ".hta": true, ".msc": true, ".jar": true,
+	".js": true, ".mjs": true, ".jse": true, ".vbs": true, ".vbe": true, ".wsf": true, ".wsh": true, ".ps1": true,
+	".psm1": true, ".sh": true, ".bash": true, ".py": true, ".pl": true, ".php": true, ".app": true, ".apk": true,
+	".html": true, ".htm": true, ".shtml": true, ".xhtml": true, ".xht": true, ".svg": true, ".svgz": true,
+	".xml": true, ".xsl": true, ".mht": true, ".mhtml": true,
+	".docm": true, ".xlsm": true, ".pptm": true, // Office with macros
+}
+
+// typeExtensions are the names each accepted type may have, so the name
+// a downloader's system opens the file by agrees with what it holds.
+// Office types are matched by SniffContentType itself.
+var typeExtensions = map[string][]string{
+	"application/pdf":    {".pdf"},
+	"image/png":          {".png"},
+	"image/jpeg":         {".jpg", ".jpeg", ".jpe", ".jfif"},
+	"image/gif":          {".gif"},
+	"image/webp":         {".webp"},
+	"text/csv":           {".csv"},
+	"text/plain":         {"", ".txt", ".text", ".log", ".md", ".json", ".tsv", ".ini", ".cfg", ".conf", ".dat"},
+	officeTypes[".docx"]: {".docx"},
+	officeTypes[".xlsx"]: {".xlsx"},
+	officeTypes[".pptx"]: {".pptx"},
+	officeTypes[".doc"]:  {".doc"},
+	officeTypes[".xls"]:  {".xls"},
+	officeTypes[".ppt"]:  {".ppt"},
+}
+
+// typeWords names a content type for a person.
+func typeWords(ct string) string {
+	base, _, _ := strings.Cut(ct, ";")
+	switch {
+	case base == "application/pdf":
+		return "a PDF"
+	case strings.HasPrefix(base, "image/"):
+		return "a " + strings.ToUpper(strings.TrimPrefix(base, "image/")) + " image"
+	case base == "text/plain", base == "text/csv":
+		return "text"
+	}
+	return "an Office document"
+}
+
+// refusedName refuses a file whose name would run it when opened,
+// before its bytes are looked at.
+func refusedName(filename string) *Error {
+	if ext := strings.ToLower(filepath.Ext(filename)); refusedExtensions[ext] {
+		return invalid("file", "%s is not accepted: %s files can run programs or scripts when opened. "+
+			"Attach a PDF, image, Office document, text or CSV", filename, ext)
+	}
+	return nil
+}
+
+// mismatchedName refuses a file whose name disagrees with its type ct
+// (as sniffed): the name is what the downloader's system opens it by.
+func mismatchedName(filename, ct string) *Error {
+	ext := strings.ToLower(filepath.Ext(filename))
+	base, _, _ := strings.Cut(ct, ";")
+	if slices.Contains(typeExtensions[base], ext) {
+		return nil
+	}
+	want := strings.TrimPrefix(strings.Join(typeExtensions[base], ", "), ", ") // text may have none
+	return invalid("file", "%s holds %s, which its name does not say: rename it to end in %s", filename, typeWords(ct), want)
+}
+
+// DownloadType is the Content-Type to serve a stored attachment with:
+// its type when it is one AddAttachment accepts, else a plain download
+// (application/octet-stream), so nothing stored renders in the browser.
+func DownloadType(ct string) string {
+	base, _, _ := strings.Cut(ct, ";")
+	if _, ok := typeExtensions[base]; ok {
+		return ct
+	}
+	return "application/octet-stream"
+}
+
+// DownloadName is the file name to offer a stored attachment under: its
+// own, unless the name is one AddAttachment now refuses (stored before
+// the rule), which gets ".txt" or ".bin" added so opening it does not run it.
+func DownloadName(filename, ct string) string {
+	if ext := strings.ToLower(filepath.Ext(strings.TrimRight(filename, ". "))); refusedExtensions[ext] {
+		if strings.HasPrefix(ct, "text/") {
+			return filename + ".txt"
+		}
+		return filename + ".bin"
+	}
+	return filename
+}
+
 // AddAttachment stores a file on the change (in the database, so every
 // replica serves it). The type is sniffed from the bytes and must be on
-// the allow-list; the size is limited by MaxAttachmentBytes.
+// the allow-list, and the name must not be a program's or script's and
+// must agree with the type; the size is limited by MaxAttachmentBytes.
 func (s *Service) AddAttachment(ctx context.Context, actor *auth.User, changeID int64, filename string, data []byte) (*Attachment, error) {
 	filename = strings.TrimSpace(filepath.Base(strings.ReplaceAll(filename, "\\", "/")))
-	if filename == "" || filename == "." || filename == "/" {
+	// Windows drops trailing dots and spaces: "evil.exe." saves as evil.exe.
+	filename = strings.TrimRight(filename, ". ")
+	if filename == "" || filename == "/" {
 		return nil, invalid("file", "a file name is required")
 	}
 	if len(data) == 0 {
@@ -103,9 +199,15 @@ func (s *Service) AddAttachment(ctx context.Context, actor *auth.User, changeID 
 	if int64(len(data)) > s.MaxAttachmentBytes {
 		return nil, invalid("file", "%s is %d bytes: the limit is %d MB", filename, len(data), s.MaxAttachmentBytes>>20)
 	}
+	if err := refusedName(filename); err != nil {
+		return nil, err
+	}
 	ct, ok := SniffContentType(filename, data)
 	if !ok {
 		return nil, invalid("file", "%s is not an accepted type: PDF, images (PNG, JPEG, GIF, WebP), Office documents, text or CSV", filename)
+	}
+	if err := mismatchedName(filename, ct); err != nil {
+		return nil, err
 	}
 	sum := sha256.Sum256(data)
 	var id int64

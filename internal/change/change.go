@@ -168,7 +168,18 @@ type Fields struct {
 	AuthorizationRequired *string
 	ExpiresOn             **time.Time
 	ReviewDeadline        **time.Time
+	// Problems are fields the caller could not read (a date that does not
+	// parse; leave the field nil). Create and Update report them with
+	// every other invalid field, all at once, and save nothing.
+	Problems []FieldError
 }
+
+// FieldOrder is the order of the fields of a change on its form; a
+// refusal lists invalid fields in it, so the first reported is the
+// first the user meets.
+var FieldOrder = []string{"kind", "duration", "title", "description", "site_id", "unit_id", "equipment_tags",
+	"reason", "risk_ranking", "technical_basis", "safety_health_impact", "procedure_changes", "time_period",
+	"authorization_required", "expires_on", "review_deadline"}
 
 // Review is one discipline review of one round.
 type Review struct {

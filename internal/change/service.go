@@ -161,17 +161,36 @@ func (s *Service) Get(ctx context.Context, actor *auth.User, id int64) (*Detail,
 	return s.loadDetail(ctx, s.DB.SQL, actor, id)
 }
 
-// GetByNumber is Get by human-readable number (MOC-2026-0042).
-func (s *Service) GetByNumber(ctx context.Context, actor *auth.User, number string) (*Detail, error) {
-	var id int64
-	err := s.DB.SQL.QueryRowContext(ctx, `SELECT id FROM changes WHERE number = $1`, strings.ToUpper(strings.TrimSpace(number))).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("change %s not found", number)
-	}
+// GetByRef is Get by a reference from a path: a number (MOC-2026-0042) or an id (see Resolve).
+func (s *Service) GetByRef(ctx context.Context, actor *auth.User, ref string) (*Detail, error) {
+	id, err := s.Resolve(ctx, actor, ref)
 	if err != nil {
 		return nil, err
 	}
 	return s.Get(ctx, actor, id)
+}
+
+var numberPattern = regexp.MustCompile(`^[A-Z]+-\d{4}-\d+$`)
+
+// Resolve returns the id of the change ref names, the way paths name a
+// change (pages and API alike): by its number (MOC-2026-0042, any case)
+// or by its numeric id. A change actor cannot see is not found, as Get
+// would say.
+func (s *Service) Resolve(ctx context.Context, actor *auth.User, ref string) (int64, error) {
+	ref = strings.ToUpper(strings.TrimSpace(ref))
+	query := `SELECT id, site_id FROM changes WHERE number = $1`
+	var arg any = ref
+	if n, err := strconv.ParseInt(ref, 10, 64); err == nil && n > 0 {
+		query, arg = `SELECT id, site_id FROM changes WHERE id = $1`, n
+	} else if !numberPattern.MatchString(ref) {
+		return 0, notFound("%q is neither a change id (like 42) nor a change number (like MOC-2026-0042)", ref)
+	}
+	var id, site int64
+	err := s.DB.SQL.QueryRowContext(ctx, query, arg).Scan(&id, &site)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && (actor == nil || !actor.OnSite(site))) {
+		return 0, notFound("change %s not found", ref)
+	}
+	return id, err
 }
 
 func (s *Service) loadDetail(ctx context.Context, q store.Querier, actor *auth.User, id int64) (*Detail, error) {
@@ -214,22 +233,29 @@ func (s *Service) loadDetail(ctx context.Context, q store.Querier, actor *auth.U
 var tagPattern = regexp.MustCompile(`^[A-Z0-9][A-Z0-9._/-]{0,39}$`)
 
 // apply copies the set fields of f onto c and validates the result as a
-// draft (submit checks more).
+// draft (submit checks more). It checks every field and reports all the
+// invalid ones together with f.Problems (see Problems); a check that
+// builds on an invalid field (the unit of a site) is skipped.
 func (s *Service) apply(ctx context.Context, q store.Querier, actor *auth.User, c *Change, f Fields, creating bool) error {
+	var p Problems
+	for _, e := range f.Problems {
+		p.Add(e)
+	}
 	if f.Kind != nil {
 		if !creating && *f.Kind != c.Kind {
-			return invalid("kind", "cannot change after creation (file a new %s instead)", *f.Kind)
+			p.Invalid("kind", "cannot change after creation (file a new %s instead)", *f.Kind)
+		} else {
+			c.Kind = Kind(strings.ToUpper(string(*f.Kind)))
 		}
-		c.Kind = Kind(strings.ToUpper(string(*f.Kind)))
 	}
 	if c.Kind != KindMOC && c.Kind != KindPCR {
-		return invalid("kind", "must be MOC or PCR, got %q", c.Kind)
+		p.Invalid("kind", "must be MOC or PCR, got %q", c.Kind)
 	}
 	if f.Duration != nil {
 		c.Duration = Duration(strings.ToLower(string(*f.Duration)))
 	}
 	if !slices.Contains([]Duration{DurationPermanent, DurationTemporary, DurationEmergency}, c.Duration) {
-		return invalid("duration", "must be permanent, temporary or emergency, got %q", c.Duration)
+		p.Invalid("duration", "must be permanent, temporary or emergency, got %q", c.Duration)
 	}
 	set := func(dst *string, src *string) {
 		if src != nil {
@@ -248,45 +274,16 @@ func (s *Service) apply(ctx context.Context, q store.Querier, actor *auth.User, 
 		c.RiskRanking = strings.ToLower(strings.TrimSpace(*f.RiskRanking))
 	}
 	if c.Title == "" {
-		return invalid("title", "is required")
+		p.Invalid("title", "is required")
 	}
 	if len(c.Title) > 200 {
-		return invalid("title", "must be at most 200 characters")
+		p.Invalid("title", "must be at most 200 characters")
 	}
 	if c.RiskRanking != "" && !slices.Contains(RiskRankings, c.RiskRanking) {
-		return invalid("risk_ranking", "must be one of %s, got %q", strings.Join(RiskRankings, ", "), c.RiskRanking)
+		p.Invalid("risk_ranking", "must be one of %s, got %q", strings.Join(RiskRankings, ", "), c.RiskRanking)
 	}
-	if f.SiteID != nil {
-		if !creating && *f.SiteID != c.SiteID {
-			return invalid("site_id", "cannot move a change to another site")
-		}
-		c.SiteID = *f.SiteID
-	}
-	if c.SiteID == 0 {
-		return invalid("site_id", "is required")
-	}
-	if !actor.OnSite(c.SiteID) {
-		return invalid("site_id", "you are not a member of site %d", c.SiteID)
-	}
-	if err := q.QueryRowContext(ctx, `SELECT code FROM sites WHERE id = $1`, c.SiteID).Scan(&c.SiteCode); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return invalid("site_id", "no site with id %d", c.SiteID)
-		}
+	if err := s.applySite(ctx, q, actor, c, f, creating, &p); err != nil {
 		return err
-	}
-	if f.UnitID != nil {
-		c.UnitID = *f.UnitID
-	}
-	c.UnitCode = ""
-	if c.UnitID != 0 {
-		var siteID int64
-		err := q.QueryRowContext(ctx, `SELECT site_id, code FROM units WHERE id = $1`, c.UnitID).Scan(&siteID, &c.UnitCode)
-		if errors.Is(err, sql.ErrNoRows) || (err == nil && siteID != c.SiteID) {
-			return invalid("unit_id", "no unit %d at site %s", c.UnitID, c.SiteCode)
-		}
-		if err != nil {
-			return err
-		}
 	}
 	if f.EquipmentTags != nil {
 		c.EquipmentTags = []string{}
@@ -296,7 +293,7 @@ func (s *Service) apply(ctx context.Context, q store.Querier, actor *auth.User, 
 				continue
 			}
 			if !tagPattern.MatchString(t) {
-				return invalid("equipment_tags", "%q is not a tag like P-101A (letters, digits, - _ . /; at most 40)", t)
+				p.Invalid("equipment_tags", "%q is not a tag like P-101A (letters, digits, - _ . /; at most 40)", t)
 			}
 			if !slices.Contains(c.EquipmentTags, t) {
 				c.EquipmentTags = append(c.EquipmentTags, t)
@@ -312,23 +309,70 @@ func (s *Service) apply(ctx context.Context, q store.Querier, actor *auth.User, 
 	today := dateOnly(s.Now())
 	if c.Duration.IsTemporary() {
 		if c.ExpiresOn == nil {
-			return invalid("expires_on", "a %s change needs an expiry date (YYYY-MM-DD)", c.Duration)
-		}
-		if (creating || f.ExpiresOn != nil) && !c.ExpiresOn.After(today) {
-			return invalid("expires_on", "must be after today (%s)", today.Format(time.DateOnly))
+			p.Invalid("expires_on", "a %s change needs an expiry date (YYYY-MM-DD)", c.Duration)
+		} else if (creating || f.ExpiresOn != nil) && !c.ExpiresOn.After(today) {
+			p.Invalid("expires_on", "must be after today (%s)", today.Format(time.DateOnly))
 		}
 	} else {
 		c.ExpiresOn = nil
 	}
 	if c.Duration == DurationEmergency {
 		if c.ReviewDeadline == nil {
-			return invalid("review_deadline", "an emergency change needs the date its full review is due (YYYY-MM-DD)")
-		}
-		if (creating || f.ReviewDeadline != nil) && c.ReviewDeadline.Before(today) {
-			return invalid("review_deadline", "must not be in the past")
+			p.Invalid("review_deadline", "an emergency change needs the date its full review is due (YYYY-MM-DD)")
+		} else if (creating || f.ReviewDeadline != nil) && c.ReviewDeadline.Before(today) {
+			p.Invalid("review_deadline", "must not be in the past")
 		}
 	} else {
 		c.ReviewDeadline = nil
+	}
+	return p.Err(FieldOrder...)
+}
+
+// applySite is apply for the site and the unit, which need the database;
+// it returns only database errors, and adds the rest to p.
+func (s *Service) applySite(ctx context.Context, q store.Querier, actor *auth.User, c *Change, f Fields, creating bool, p *Problems) error {
+	if p.Has("site_id") {
+		return nil // the edge could not read it: nothing to check it, or a unit, against
+	}
+	if f.SiteID != nil {
+		if !creating && *f.SiteID != c.SiteID {
+			p.Invalid("site_id", "cannot move a change to another site")
+			return nil
+		}
+		c.SiteID = *f.SiteID
+	}
+	if c.SiteID == 0 {
+		p.Invalid("site_id", "is required")
+		return nil
+	}
+	if !actor.OnSite(c.SiteID) {
+		p.Invalid("site_id", "you are not a member of site %d", c.SiteID)
+		return nil
+	}
+	if err := q.QueryRowContext(ctx, `SELECT code FROM sites WHERE id = $1`, c.SiteID).Scan(&c.SiteCode); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			p.Invalid("site_id", "no site with id %d", c.SiteID)
+			return nil
+		}
+		return err
+	}
+	if p.Has("unit_id") {
+		return nil
+	}
+	if f.UnitID != nil {
+		c.UnitID = *f.UnitID
+	}
+	c.UnitCode = ""
+	if c.UnitID != 0 {
+		var siteID int64
+		err := q.QueryRowContext(ctx, `SELECT site_id, code FROM units WHERE id = $1`, c.UnitID).Scan(&siteID, &c.UnitCode)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && siteID != c.SiteID) {
+			p.Invalid("unit_id", "no unit %d at site %s", c.UnitID, c.SiteCode)
+			return nil
+		}
+		if err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -348,7 +392,8 @@ func (s *Service) Create(ctx context.Context, actor *auth.User, f Fields) (*Chan
 		return nil, forbidden("only an initiator or an MOC coordinator may create a change")
 	}
 	if f.Kind == nil {
-		return nil, invalid("kind", "is required: MOC or PCR")
+		// Reported with the other invalid fields (apply), not alone.
+		f.Problems = append(slices.Clone(f.Problems), FieldError{Field: "kind", Message: "kind: is required: MOC or PCR"})
 	}
 	if f.Duration == nil {
 		p := DurationPermanent

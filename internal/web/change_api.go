@@ -29,7 +29,11 @@ func (s *Server) changeError(w http.ResponseWriter, r *http.Request, err error) 
 		case change.ENotFound:
 			status = http.StatusNotFound
 		}
-		writeAPIError(w, r, status, apiError{Error: de.Message, Code: string(de.Code), Field: de.Field})
+		e := apiError{Error: de.Message, Code: string(de.Code), Field: de.Field}
+		for _, fe := range de.Fields {
+			e.Errors = append(e.Errors, apiFieldError{Field: fe.Field, Error: fe.Message})
+		}
+		writeAPIError(w, r, status, e)
 		return
 	}
 	s.Logger.ErrorContext(r.Context(), "change API", "path", r.URL.Path, "err", err)
@@ -129,7 +133,9 @@ type changeInput struct {
 	ReviewDeadline        *string   `json:"review_deadline"`
 }
 
-func (in changeInput) fields() (change.Fields, error) {
+// fields converts the body for the domain; a date that does not parse
+// becomes one of f.Problems, reported with the domain's own findings.
+func (in changeInput) fields() change.Fields {
 	f := change.Fields{Title: in.Title, Description: in.Description, SiteID: in.SiteID, UnitID: in.UnitID,
 		EquipmentTags: in.EquipmentTags, Reason: in.Reason, RiskRanking: in.RiskRanking, TechnicalBasis: in.TechnicalBasis,
 		SafetyHealthImpact: in.SafetyHealthImpact, ProcedureChanges: in.ProcedureChanges, TimePeriod: in.TimePeriod,
@@ -152,20 +158,17 @@ func (in changeInput) fields() (change.Fields, error) {
 		}
 		t, err := parseDate(p.field, *p.in)
 		if err != nil {
-			return f, err
+			f.Problems = append(f.Problems, change.FieldError{Field: p.field, Message: err.Error()})
+			continue
 		}
 		*p.out = &t
 	}
-	return f, nil
+	return f
 }
 
 func (s *Server) apiCreateChange(w http.ResponseWriter, r *http.Request) {
 	changeCall(s, w, r, auth.ActionCreateChange, noID, func(ctx context.Context, u *auth.User, _ int64, in changeInput) (any, error) {
-		f, err := in.fields()
-		if err != nil {
-			return nil, err
-		}
-		c, err := s.Changes.Create(ctx, u, f)
+		c, err := s.Changes.Create(ctx, u, in.fields())
 		if err != nil {
 			return nil, err
 		}
@@ -178,17 +181,13 @@ func (s *Server) apiCreateChange(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiUpdateChange(w http.ResponseWriter, r *http.Request) {
-	changeCall(s, w, r, auth.ActionViewChanges, withID, func(ctx context.Context, u *auth.User, id int64, in changeInput) (any, error) {
-		f, err := in.fields()
-		if err != nil {
-			return nil, err
-		}
-		return s.Changes.Update(ctx, u, id, f)
+	changeCall(s, w, r, auth.ActionViewChanges, withChange, func(ctx context.Context, u *auth.User, id int64, in changeInput) (any, error) {
+		return s.Changes.Update(ctx, u, id, in.fields())
 	})
 }
 
 func (s *Server) apiGetChange(w http.ResponseWriter, r *http.Request) {
-	changeCall(s, w, r, auth.ActionViewChanges, withID, func(ctx context.Context, u *auth.User, id int64, _ noBody) (any, error) {
+	changeCall(s, w, r, auth.ActionViewChanges, withChange, func(ctx context.Context, u *auth.User, id int64, _ noBody) (any, error) {
 		return s.Changes.Get(ctx, u, id)
 	})
 }
@@ -292,7 +291,7 @@ func (s *Server) apiConflicts(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiSubmitChange(w http.ResponseWriter, r *http.Request) {
-	changeCall(s, w, r, auth.ActionViewChanges, withID, func(ctx context.Context, u *auth.User, id int64, in struct {
+	changeCall(s, w, r, auth.ActionViewChanges, withChange, func(ctx context.Context, u *auth.User, id int64, in struct {
 		Screening *change.Screening `json:"screening"`
 	}) (any, error) {
 		if in.Screening == nil {
@@ -303,7 +302,7 @@ func (s *Server) apiSubmitChange(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiTransition(w http.ResponseWriter, r *http.Request) {
-	changeCall(s, w, r, auth.ActionViewChanges, withID, func(ctx context.Context, u *auth.User, id int64, in struct {
+	changeCall(s, w, r, auth.ActionViewChanges, withChange, func(ctx context.Context, u *auth.User, id int64, in struct {
 		Action   string `json:"action"`
 		Comment  string `json:"comment"`
 		Password string `json:"password"`
@@ -320,7 +319,7 @@ func (s *Server) apiTransition(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiAssignReviewer(w http.ResponseWriter, r *http.Request) {
-	changeCall(s, w, r, auth.ActionCoordinateChange, withID, func(ctx context.Context, u *auth.User, id int64, in struct {
+	changeCall(s, w, r, auth.ActionCoordinateChange, withChange, func(ctx context.Context, u *auth.User, id int64, in struct {
 		Discipline string `json:"discipline"`
 		ReviewerID int64  `json:"reviewer_id"`
 	}) (any, error) {
@@ -332,7 +331,7 @@ func (s *Server) apiAssignReviewer(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiSetApprovers(w http.ResponseWriter, r *http.Request) {
-	changeCall(s, w, r, auth.ActionCoordinateChange, withID, func(ctx context.Context, u *auth.User, id int64, in struct {
+	changeCall(s, w, r, auth.ActionCoordinateChange, withChange, func(ctx context.Context, u *auth.User, id int64, in struct {
 		Stages [][]int64 `json:"stages"`
 	}) (any, error) {
 		if err := s.Changes.SetApprovers(ctx, u, id, in.Stages); err != nil {
@@ -343,7 +342,7 @@ func (s *Server) apiSetApprovers(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiDecideReview(w http.ResponseWriter, r *http.Request) {
-	changeCall(s, w, r, auth.ActionReviewChange, withID, func(ctx context.Context, u *auth.User, id int64, in struct {
+	changeCall(s, w, r, auth.ActionReviewChange, withChange, func(ctx context.Context, u *auth.User, id int64, in struct {
 		Discipline string `json:"discipline"`
 		Decision   string `json:"decision"`
 		Comment    string `json:"comment"`
@@ -356,7 +355,7 @@ func (s *Server) apiDecideReview(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiDecideApproval(w http.ResponseWriter, r *http.Request) {
-	changeCall(s, w, r, auth.ActionApproveChange, withID, func(ctx context.Context, u *auth.User, id int64, in signedDecision) (any, error) {
+	changeCall(s, w, r, auth.ActionApproveChange, withChange, func(ctx context.Context, u *auth.User, id int64, in signedDecision) (any, error) {
 		sig, reauthErr := s.signature(r, in.Password)
 		a, err := s.Changes.Decide(ctx, u, id, change.Decision(in.Decision), in.Comment, sig)
 		return a, withReauth(err, reauthErr)

@@ -9,11 +9,21 @@ import (
 	"github.com/mocpcr/mocpcr/internal/change"
 )
 
-// The idParam of changeCall: the name of the route's id path value, or
-// none.
-const (
-	withID = "id" // routes like /changes/{id}/...: read {id}
-	noID   = ""   // collection routes: nothing to read
+// idSource says which path value of a route changeCall reads, and how.
+type idSource struct {
+	name   string // "" reads none
+	change bool   // the value names a change: its id or its number
+}
+
+// The idSources of changeCall.
+var (
+	// withChange: routes like /changes/{id}/...; {id} is the change's
+	// numeric id or its number (MOC-2026-0004), as on the pages.
+	withChange = idSource{name: "id", change: true}
+	// withID: other records' routes (/actions/{id}/...): a numeric id.
+	withID = idSource{name: "id"}
+	// noID: collection routes: nothing to read.
+	noID = idSource{}
 )
 
 // noBody is the In of a change API call that reads no request body.
@@ -64,13 +74,14 @@ func withReauth(err, reauthErr error) error {
 // steps, in this order, each answering on its own when it fails:
 //
 //  1. authorize the caller for action (401 anonymous, 403 without it);
-//  2. read the idParam path value, unless idParam is noID (404);
+//  2. read the idParam path value, unless idParam is noID (404): a
+//     change's id or number for withChange, a numeric id for withID;
 //  3. decode the JSON body strictly into In, unless In is noBody (422);
 //  4. call do, which asks the domain;
 //  5. render its value: an apiReply as it says, anything else as 200 JSON;
 //     or its error: an apiRefusal as it says, a withReauth error via
 //     signedError, anything else via changeError.
-func changeCall[In any](s *Server, w http.ResponseWriter, r *http.Request, action auth.Action, idParam string,
+func changeCall[In any](s *Server, w http.ResponseWriter, r *http.Request, action auth.Action, idParam idSource,
 	do func(ctx context.Context, u *auth.User, id int64, in In) (any, error)) {
 	u, id, ok := s.changeRequest(w, r, action, idParam)
 	if !ok {
@@ -102,15 +113,24 @@ func changeCall[In any](s *Server, w http.ResponseWriter, r *http.Request, actio
 
 // changeRequest is steps 1 and 2 of changeCall, for handlers that read
 // or write something other than JSON.
-func (s *Server) changeRequest(w http.ResponseWriter, r *http.Request, action auth.Action, idParam string) (*auth.User, int64, bool) {
+func (s *Server) changeRequest(w http.ResponseWriter, r *http.Request, action auth.Action, p idSource) (*auth.User, int64, bool) {
 	u := s.apiUserFor(w, r, action)
 	if u == nil {
 		return nil, 0, false
 	}
-	if idParam == noID {
+	switch {
+	case p.name == "":
 		return u, 0, true
+	case p.change:
+		// The pages resolve their {ref} the same way (loadChangePage).
+		id, err := s.Changes.Resolve(r.Context(), u, r.PathValue(p.name))
+		if err != nil {
+			s.changeError(w, r, err)
+			return nil, 0, false
+		}
+		return u, id, true
 	}
-	id, ok := pathID(w, r, idParam)
+	id, ok := pathID(w, r, p.name)
 	return u, id, ok
 }
 

@@ -27,7 +27,7 @@ func (s *Server) apiListAttachments(w http.ResponseWriter, r *http.Request) {
 
 // detailPart answers with one part of a change's detail.
 func (s *Server) detailPart(w http.ResponseWriter, r *http.Request, part func(*change.Detail) any) {
-	changeCall(s, w, r, auth.ActionViewChanges, withID, func(ctx context.Context, u *auth.User, id int64, _ noBody) (any, error) {
+	changeCall(s, w, r, auth.ActionViewChanges, withChange, func(ctx context.Context, u *auth.User, id int64, _ noBody) (any, error) {
 		return s.detailOf(ctx, u, id, part)
 	})
 }
@@ -37,7 +37,7 @@ func acknowledgements(d *change.Detail) any {
 }
 
 func (s *Server) apiAddAction(w http.ResponseWriter, r *http.Request) {
-	changeCall(s, w, r, auth.ActionViewChanges, withID, func(ctx context.Context, u *auth.User, id int64, in struct {
+	changeCall(s, w, r, auth.ActionViewChanges, withChange, func(ctx context.Context, u *auth.User, id int64, in struct {
 		Title         string `json:"title"`
 		Kind          string `json:"kind"`
 		OwnerID       int64  `json:"owner_id"`
@@ -79,7 +79,7 @@ func (s *Server) apiAnswerPSSR(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiAddAcknowledgers(w http.ResponseWriter, r *http.Request) {
-	changeCall(s, w, r, auth.ActionViewChanges, withID, func(ctx context.Context, u *auth.User, id int64, in struct {
+	changeCall(s, w, r, auth.ActionViewChanges, withChange, func(ctx context.Context, u *auth.User, id int64, in struct {
 		UserIDs []int64 `json:"user_ids"`
 	}) (any, error) {
 		if err := s.Changes.AddAcknowledgers(ctx, u, id, in.UserIDs); err != nil {
@@ -90,7 +90,7 @@ func (s *Server) apiAddAcknowledgers(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiAcknowledge(w http.ResponseWriter, r *http.Request) {
-	changeCall(s, w, r, auth.ActionViewChanges, withID, func(ctx context.Context, u *auth.User, id int64, _ noBody) (any, error) {
+	changeCall(s, w, r, auth.ActionViewChanges, withChange, func(ctx context.Context, u *auth.User, id int64, _ noBody) (any, error) {
 		if err := s.Changes.Acknowledge(ctx, u, id); err != nil {
 			return nil, err
 		}
@@ -101,7 +101,7 @@ func (s *Server) apiAcknowledge(w http.ResponseWriter, r *http.Request) {
 // apiUploadAttachment takes multipart/form-data with a "file" part, or a
 // raw body with the name in ?filename=.
 func (s *Server) apiUploadAttachment(w http.ResponseWriter, r *http.Request) {
-	u, id, ok := s.changeRequest(w, r, auth.ActionViewChanges, withID)
+	u, id, ok := s.changeRequest(w, r, auth.ActionViewChanges, withChange)
 	if !ok {
 		return
 	}
@@ -136,7 +136,7 @@ func (s *Server) apiUploadAttachment(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiDownloadAttachment(w http.ResponseWriter, r *http.Request) {
-	u, id, ok := s.changeRequest(w, r, auth.ActionViewChanges, withID)
+	u, id, ok := s.changeRequest(w, r, auth.ActionViewChanges, withChange)
 	if !ok {
 		return
 	}
@@ -149,10 +149,30 @@ func (s *Server) apiDownloadAttachment(w http.ResponseWriter, r *http.Request) {
 		s.changeError(w, r, err)
 		return
 	}
-	w.Header().Set("Content-Type", a.ContentType)
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": a.Filename}))
-	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
+	serveAttachment(w, a, data)
+}
+
+// attachmentPolicy is the Content-Security-Policy of a download: should a
+// browser render it anyway, it runs nothing and loads nothing.
+const attachmentPolicy = "sandbox; default-src 'none'"
+
+// serveAttachment writes a stored file as a download, for the API and
+// the pages alike: always "attachment" (never shown inline), never
+// sniffed into something else, with a type and name that cannot make
+// the browser or the downloader's system run it (change.DownloadType,
+// change.DownloadName).
+func serveAttachment(w http.ResponseWriter, a *change.Attachment, data []byte) {
+	h := w.Header()
+	ct := change.DownloadType(a.ContentType)
+	h.Set("Content-Type", ct)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", attachmentPolicy)
+	disp := mime.FormatMediaType("attachment", map[string]string{"filename": change.DownloadName(a.Filename, ct)})
+	if disp == "" {
+		disp = "attachment" // a name FormatMediaType cannot write: the browser picks one
+	}
+	h.Set("Content-Disposition", disp)
+	h.Set("Content-Length", strconv.Itoa(len(data)))
 	w.Write(data)
 }
 
@@ -169,7 +189,7 @@ func requiredDate(field, v string) (time.Time, error) {
 }
 
 func (s *Server) apiRequestExtension(w http.ResponseWriter, r *http.Request) {
-	changeCall(s, w, r, auth.ActionViewChanges, withID, func(ctx context.Context, u *auth.User, id int64, in struct {
+	changeCall(s, w, r, auth.ActionViewChanges, withChange, func(ctx context.Context, u *auth.User, id int64, in struct {
 		ExpiresOn string `json:"expires_on"`
 		Reason    string `json:"reason"`
 	}) (any, error) {
@@ -185,7 +205,7 @@ func (s *Server) apiRequestExtension(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiDecideExtension(w http.ResponseWriter, r *http.Request) {
-	changeCall(s, w, r, auth.ActionApproveChange, withID, func(ctx context.Context, u *auth.User, id int64, in signedDecision) (any, error) {
+	changeCall(s, w, r, auth.ActionApproveChange, withChange, func(ctx context.Context, u *auth.User, id int64, in signedDecision) (any, error) {
 		sig, reauthErr := s.signature(r, in.Password)
 		if err := s.Changes.DecideExtension(ctx, u, id, change.Decision(in.Decision), in.Comment, sig); err != nil {
 			return nil, withReauth(err, reauthErr)
@@ -195,7 +215,7 @@ func (s *Server) apiDecideExtension(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiAuditTrail(w http.ResponseWriter, r *http.Request) {
-	changeCall(s, w, r, auth.ActionViewChanges, withID, func(ctx context.Context, u *auth.User, id int64, _ noBody) (any, error) {
+	changeCall(s, w, r, auth.ActionViewChanges, withChange, func(ctx context.Context, u *auth.User, id int64, _ noBody) (any, error) {
 		es, err := s.Changes.AuditTrail(ctx, u, id)
 		return map[string]any{"entries": es}, err
 	})

@@ -96,14 +96,8 @@ func (s *Server) loadChangePage(w http.ResponseWriter, r *http.Request, a auth.A
 	if !ok {
 		return nil, nil
 	}
-	ref := r.PathValue("ref")
-	var d *change.Detail
-	var err error
-	if id, perr := strconv.ParseInt(ref, 10, 64); perr == nil {
-		d, err = s.Changes.Get(r.Context(), u, id)
-	} else {
-		d, err = s.Changes.GetByNumber(r.Context(), u, ref)
-	}
+	// The API's change paths resolve the same way (changeRequest).
+	d, err := s.Changes.GetByRef(r.Context(), u, r.PathValue("ref"))
 	if err != nil {
 		s.changePageError(w, r, err)
 		return nil, nil
@@ -203,22 +197,29 @@ func humanMessage(field, msg string) string {
 // formErrors places a domain error on a page: beside the element the
 // field maps to (ids maps a domain field name to the element id), or,
 // for errors about the state of the change, at the form itself (formID).
+// An error listing several fields (change.Error.Fields) places each.
 func formErrors(err error, formID string, ids map[string]string) map[string]string {
 	var de *change.Error
 	if !errors.As(err, &de) {
 		return map[string]string{formID: "Something went wrong on our side; nothing was saved. Try again."}
 	}
-	if de.Field != "" {
-		if id, ok := ids[de.Field]; ok {
-			return map[string]string{id: humanMessage(de.Field, de.Message)}
+	fields := de.Fields
+	if len(fields) == 0 {
+		fields = []change.FieldError{{Field: de.Field, Message: de.Message}}
+	}
+	errs := map[string]string{}
+	for _, fe := range fields {
+		id := formID
+		if i, ok := ids[fe.Field]; ok && fe.Field != "" {
+			id = i
+		} else if i, ok := ids["approvers"]; ok && strings.HasPrefix(fe.Field, "stages[") {
+			id = i
 		}
-		if strings.HasPrefix(de.Field, "stages[") {
-			if id, ok := ids["approvers"]; ok {
-				return map[string]string{id: humanMessage(de.Field, de.Message)}
-			}
+		if _, taken := errs[id]; !taken {
+			errs[id] = humanMessage(fe.Field, fe.Message)
 		}
 	}
-	return map[string]string{formID: humanMessage(de.Field, de.Message)}
+	return errs
 }
 
 // changeView is what change_view.html and change_print.html show.

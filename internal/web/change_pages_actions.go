@@ -436,10 +436,7 @@ func (s *Server) pageDownloadAttachment(w http.ResponseWriter, r *http.Request) 
 		s.changePageError(w, r, err)
 		return
 	}
-	w.Header().Set("Content-Type", a.ContentType)
-	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": a.Filename}))
-	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
-	w.Write(data)
+	serveAttachment(w, a, data)
 }
 
 func (s *Server) pageRequestExtension(w http.ResponseWriter, r *http.Request) {

@@ -127,10 +127,12 @@ func (s *Server) pageNewChange(w http.ResponseWriter, r *http.Request) {
 }
 
 // readChangeForm reads the posted form: the values as typed (to show
-// again on error), the fields for the domain, and the problems found
-// before the domain is asked (dates and numbers that do not parse,
-// dates a temporary change cannot do without).
-func readChangeForm(r *http.Request, creating bool) (map[string]string, change.Fields, map[string]string) {
+// again on error) and the fields for the domain, with the problems found
+// reading them (dates and numbers that do not parse, dates a temporary
+// change cannot do without) in f.Problems. The domain reports those with
+// its own findings, so the form, like the API, shows every invalid field
+// at once.
+func readChangeForm(r *http.Request, creating bool) (map[string]string, change.Fields) {
 	values := map[string]string{}
 	for _, n := range changeFormFields {
 		values[n] = r.PostFormValue(n)
@@ -191,7 +193,10 @@ func readChangeForm(r *http.Request, creating bool) (map[string]string, change.F
 	if strings.TrimSpace(values["title"]) == "" {
 		errs["title"] = "Title is required: say in a few words what changes"
 	}
-	return values, f, errs
+	for field, msg := range errs {
+		f.Problems = append(f.Problems, change.FieldError{Field: field, Message: msg})
+	}
+	return values, f
 }
 
 var changeFormIDs = func() map[string]string {
@@ -209,11 +214,7 @@ func (s *Server) pageCreateChange(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	values, f, errs := readChangeForm(r, true)
-	if len(errs) > 0 {
-		s.renderChangeForm(w, r, http.StatusUnprocessableEntity, u, nil, values, errs)
-		return
-	}
+	values, f := readChangeForm(r, true)
 	c, err := s.Changes.Create(r.Context(), u, f)
 	if err != nil {
 		if change.ErrorCode(err) == "" {
@@ -245,12 +246,8 @@ func (s *Server) pageUpdateChange(w http.ResponseWriter, r *http.Request) {
 	if d == nil {
 		return
 	}
-	values, f, errs := readChangeForm(r, false)
+	values, f := readChangeForm(r, false)
 	values["kind"], values["site_id"] = string(d.Change.Kind), strconv.FormatInt(d.Change.SiteID, 10)
-	if len(errs) > 0 {
-		s.renderChangeForm(w, r, http.StatusUnprocessableEntity, u, d.Change, values, errs)
-		return
-	}
 	c, err := s.Changes.Update(r.Context(), u, d.Change.ID, f)
 	if err != nil {
 		if change.ErrorCode(err) == "" {

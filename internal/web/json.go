@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,10 +20,20 @@ type apiError struct {
 	Error string `json:"error"`
 	Code  string `json:"code"`
 	Field string `json:"field,omitempty"`
+	// Errors lists every invalid field when the request's fields were
+	// checked together (creating or editing a change); the first is Error
+	// and Field, kept for clients that read only those.
+	Errors []apiFieldError `json:"errors,omitempty"`
 	// ReauthURL is where an Entra ID user signs in again before a
 	// signature (code reauth_required).
 	ReauthURL string `json:"reauth_url,omitempty"`
 	RequestID string `json:"request_id,omitempty"`
+}
+
+// apiFieldError is one invalid field in apiError.Errors.
+type apiFieldError struct {
+	Field string `json:"field"`
+	Error string `json:"error"`
 }
 
 // statusCode is the Code of an error answered only with a status. The
@@ -88,35 +99,202 @@ func messageField(msg string) string {
 	return f
 }
 
-// decodeBody reads a JSON request body into v strictly: unknown fields
-// are refused so a typo is reported instead of silently ignored, and a
-// wrong type names the field and the type expected. An empty body leaves
-// v as it is (every field optional at this layer; the domain says which
-// are required). It answers 422 itself and returns false on failure.
+// decodeBody reads a JSON request body into v strictly: the body is one
+// JSON object and nothing after it (a second object is a client bug, not
+// something to ignore); unknown fields are refused so a typo is reported
+// instead of silently ignored, with its full path ("screening.pssr"); and
+// a wrong type names the field and the type expected. No message names a
+// Go type: clients know JSON, not our structs. An empty body leaves v as
+// it is (every field optional at this layer; the domain says which are
+// required). It answers 422 itself and returns false on failure.
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
-	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
-	if err == nil || errors.Is(err, io.EOF) {
-		return true
+	e, ok := decodeJSON(r.Body, w, v)
+	if !ok {
+		writeAPIError(w, r, http.StatusUnprocessableEntity, e)
 	}
-	e := apiError{Field: "body", Error: "body: expected a JSON object as described in the OpenAPI document (/api/v1/openapi.json): " + err.Error()}
-	var te *json.UnmarshalTypeError
+	return ok
+}
+
+// maxBody is the largest JSON request body decodeBody reads.
+const maxBody = 1 << 20
+
+// decodeJSON is decodeBody without the answer: the refusal to write
+// when it returns false.
+func decodeJSON(body io.ReadCloser, w http.ResponseWriter, v any) (apiError, bool) {
+	refuse := func(field, msg string) (apiError, bool) { return apiError{Field: field, Error: msg}, false }
+	data, err := io.ReadAll(http.MaxBytesReader(w, body, maxBody))
 	var me *http.MaxBytesError
 	switch {
-	case errors.As(err, &te) && te.Field != "":
-		e.Field = te.Field
-		e.Error = fmt.Sprintf("%s: expected %s, got %s", te.Field, jsonKind(te.Type), te.Value)
 	case errors.As(err, &me):
-		e.Error = fmt.Sprintf("body: must be at most %d bytes", me.Limit)
+		return refuse("body", fmt.Sprintf("body: must be at most %d bytes", me.Limit))
+	case err != nil:
+		return refuse("body", "body: could not be read: "+err.Error())
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return apiError{}, true
+	}
+	if got := topLevelKind(data); got != "" {
+		return refuse("body", "body: expected a JSON object, got "+got)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	err = dec.Decode(v)
+	if err == nil {
+		// Decode stops after the first value; anything but white space
+		// after it would otherwise be dropped without a word.
+		if _, err := dec.Token(); err != io.EOF {
+			return refuse("body", "body: unexpected data after the JSON object; send exactly one object")
+		}
+		return apiError{}, true
+	}
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &te) && te.Field != "":
+		return refuse(te.Field, fmt.Sprintf("%s: expected %s, got %s", te.Field, jsonKind(te.Type), te.Value))
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		key := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		path := unknownFieldPath(data, reflect.TypeOf(v))
+		if path != key && !strings.HasSuffix(path, "."+key) {
+			path = key // the walk disagrees with encoding/json: trust the latter
+		}
+		return refuse(path, path+": unknown field")
+	}
+	return refuse("body", "body: expected a JSON object as described in the OpenAPI document (/api/v1/openapi.json): "+err.Error())
+}
+
+// topLevelKind names the JSON value data starts with when it is not an
+// object ("an array", "null"), or "" for an object or for data that is
+// not JSON at all (Decode's syntax error says more about that).
+func topLevelKind(data []byte) string {
+	tok, err := json.NewDecoder(bytes.NewReader(data)).Token()
+	if err != nil {
+		return ""
+	}
+	switch tok := tok.(type) {
+	case json.Delim:
+		if tok == '[' {
+			return "an array"
+		}
+	case string:
+		return "a string"
+	case float64:
+		return "a number"
+	case bool:
+		return "true or false"
+	case nil:
+		return "null"
+	}
+	return ""
+}
+
+// unknownFieldPath returns the path of the first object key in data
+// that names no field of t, the key encoding/json refuses first (its
+// error names only the key). The path is written the way
+// UnmarshalTypeError.Field writes one: field names joined by dots, array
+// indices and map keys left out. It returns "" if every key is known.
+func unknownFieldPath(data []byte, t reflect.Type) string {
+	path, _ := walkUnknown(json.NewDecoder(bytes.NewReader(data)), t, "")
+	return path
+}
+
+var jsonUnmarshaler = reflect.TypeFor[json.Unmarshaler]()
+
+// walkUnknown reads one value from dec as decoding it into t would,
+// and returns the path of the first unknown key in it; stop is true once
+// the walk should end (found, or the JSON is broken).
+func walkUnknown(dec *json.Decoder, t reflect.Type, path string) (found string, stop bool) {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil || reflect.PointerTo(t).Implements(jsonUnmarshaler) ||
+		(t.Kind() != reflect.Struct && t.Kind() != reflect.Map && t.Kind() != reflect.Slice && t.Kind() != reflect.Array) {
+		// Nothing in this value can be an unknown field: skip it whole.
+		var skip json.RawMessage
+		return "", dec.Decode(&skip) != nil
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return "", true
+	}
+	switch tok {
+	case json.Delim('{'):
+		for dec.More() {
+			kt, err := dec.Token()
+			key, ok := kt.(string)
+			if err != nil || !ok {
+				return "", true
+			}
+			var vt reflect.Type // nil: a value the type does not expect, skipped
+			sub := path
+			switch t.Kind() {
+			case reflect.Struct:
+				name, ft, ok := jsonField(t, key)
+				if !ok {
+					return joinPath(path, key), true
+				}
+				vt, sub = ft, joinPath(path, name)
+			case reflect.Map:
+				vt = t.Elem()
+			}
+			if found, stop := walkUnknown(dec, vt, sub); stop {
+				return found, true
+			}
+		}
+	case json.Delim('['):
+		var et reflect.Type
+		if t.Kind() == reflect.Slice || t.Kind() == reflect.Array {
+			et = t.Elem()
+		}
+		for dec.More() {
+			if found, stop := walkUnknown(dec, et, path); stop {
+				return found, true
+			}
+		}
 	default:
-		if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-			e.Field = strings.Trim(f, `"`)
-			e.Error = e.Field + ": unknown field"
+		return "", false // a scalar where t expects more: a type error, not ours
+	}
+	_, err = dec.Token() // the closing } or ]
+	return "", err != nil
+}
+
+func isStruct(t reflect.Type) bool {
+	return t.Kind() == reflect.Struct || t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct
+}
+
+func joinPath(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// jsonField finds the field of struct t that encoding/json would fill
+// from key: by its json tag name or Go name, an exact match before a
+// case-insensitive one, looking into embedded structs as it does.
+func jsonField(t reflect.Type, key string) (name string, typ reflect.Type, ok bool) {
+	var fold struct {
+		name string
+		typ  reflect.Type
+	}
+	for _, f := range reflect.VisibleFields(t) {
+		if !f.IsExported() || f.Anonymous && f.Tag.Get("json") == "" && isStruct(f.Type) {
+			continue // an embedded struct: VisibleFields lists its fields too
+		}
+		tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if tag == "-" {
+			continue
+		}
+		if tag == "" {
+			tag = f.Name
+		}
+		if tag == key {
+			return tag, f.Type, true
+		}
+		if fold.typ == nil && strings.EqualFold(tag, key) {
+			fold.name, fold.typ = tag, f.Type
 		}
 	}
-	writeAPIError(w, r, http.StatusUnprocessableEntity, e)
-	return false
+	return fold.name, fold.typ, fold.typ != nil
 }
 
 // jsonKind names a Go type the way a JSON client thinks of it: "a whole

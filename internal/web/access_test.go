@@ -45,6 +45,8 @@ var accessTable = []struct {
 	{"POST /account/tokens", "/account/tokens", "signed-in"},
 	{"POST /account/tokens/{id}/revoke", "/account/tokens/999999/revoke", "signed-in"},
 	{"POST /account/password", "/account/password", "signed-in"},
+	{"POST /account/delegations", "/account/delegations", "approver"},
+	{"POST /account/delegations/{id}/revoke", "/account/delegations/999999/revoke", "approver"},
 	{"GET /api/v1/me", "/api/v1/me", "signed-in"},
 
 	// Administration.

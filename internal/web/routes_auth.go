@@ -34,6 +34,8 @@ func (s *Server) authRoutes() {
 	s.handle("POST /account/tokens", s.accountCreateToken)
 	s.handle("POST /account/tokens/{id}/revoke", s.accountRevokeToken)
 	s.handle("POST /account/password", s.accountChangePassword)
+	s.handle("POST /account/delegations", s.accountCreateDelegation)
+	s.handle("POST /account/delegations/{id}/revoke", s.accountRevokeDelegation)
 
 	// Administration.
 	s.handle("GET /admin", s.adminIndex)

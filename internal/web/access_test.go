@@ -130,6 +130,8 @@ var accessTable = []struct {
 	{"GET /changes/{ref}/attachments/{aid}", "/changes/MOC-1999-9999/attachments/999999", "initiator,reviewer,approver,coordinator,admin,auditor"},
 	{"POST /changes/{ref}/extensions", "/changes/MOC-1999-9999/extensions", "initiator,reviewer,approver,coordinator,admin,auditor"},
 	{"POST /changes/{ref}/extensions/decision", "/changes/MOC-1999-9999/extensions/decision", "approver"},
+	{"GET /changes/{ref}/audit", "/changes/MOC-1999-9999/audit", "auditor,coordinator,admin"},
+	{"GET /audit/verify", "/audit/verify", "auditor,coordinator,admin"},
 	// Notifications (own inbox; someone else's notification is a 404).
 	{"GET /api/v1/notifications", "/api/v1/notifications", "signed-in"},
 	{"GET /api/v1/notifications/unread-count", "/api/v1/notifications/unread-count", "signed-in"},

@@ -43,4 +43,7 @@ func (s *Server) changeRoutes() {
 	s.handle("GET /api/v1/reminder-settings", s.apiGetReminderSettings)
 	s.handle("PUT /api/v1/reminder-settings", s.apiUpdateReminderSettings)
 	s.changePageRoutes()
+	// Audit pages (change_pages_audit.go), kept out of changePageRoutes.
+	s.handle("GET /changes/{ref}/audit", s.pageChangeAudit)
+	s.handle("GET /audit/verify", s.pageVerifyAudit)
 }

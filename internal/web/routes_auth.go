@@ -46,6 +46,8 @@ func (s *Server) authRoutes() {
 	s.handle("POST /admin/users/{id}/password", s.adminSetPassword)
 	s.handle("GET /admin/sites", s.adminSites)
 	s.handle("POST /admin/sites", s.adminCreateSite)
+	s.handle("GET /admin/sites/{id}", s.adminSiteEdit)
+	s.handle("POST /admin/sites/{id}", s.adminSiteSave)
 
 	// JSON API.
 	s.handle("GET /api/v1/me", s.apiMe)
@@ -55,4 +57,5 @@ func (s *Server) authRoutes() {
 	s.handle("PATCH /api/v1/users/{id}", s.apiUpdateUser)
 	s.handle("GET /api/v1/sites", s.apiListSites)
 	s.handle("POST /api/v1/sites", s.apiCreateSite)
+	s.handle("PATCH /api/v1/sites/{id}", s.apiUpdateSite)
 }

@@ -100,6 +100,26 @@ type NewUser struct {
 // ErrInvalid marks input a user can fix; its text names the field.
 var ErrInvalid = errors.New("invalid")
 
+// AccessProblems checks the access an administrator gives a new or
+// edited user, by field ("roles", "sites"), so forms show every problem
+// at once. Every site is the broadest access, so it must be chosen
+// (allSites), never the result of ticking nothing; it is stored as no
+// site rows, as it always was. newUser also asks for at least one role:
+// an edit may leave none (Entra ID roles may be all a user has).
+func AccessProblems(roles []Role, siteIDs []int64, allSites, newUser bool) map[string]string {
+	out := map[string]string{}
+	if newUser && len(roles) == 0 {
+		out["roles"] = "roles: choose at least one role"
+	}
+	switch {
+	case allSites && len(siteIDs) > 0:
+		out["sites"] = "sites: choose either “All sites” or particular sites, not both"
+	case !allSites && len(siteIDs) == 0:
+		out["sites"] = "sites: tick the sites the user works on, or “All sites”"
+	}
+	return out
+}
+
 // CreateUser inserts a user with roles and sites.
 func CreateUser(ctx context.Context, q store.Querier, nu NewUser) (*User, error) {
 	nu.Email = strings.TrimSpace(nu.Email)

@@ -86,3 +86,28 @@ func TestUserAccessIsExplicit(t *testing.T) {
 		}
 	})
 }
+
+// An empty new-user form names every missing field at once, not only the
+// password; the edit form likewise names the name beside the sites.
+func TestNewUserFormShowsEveryError(t *testing.T) {
+	db := storetest.Open(t, store.SQLite)
+	site := newSite(t, db, nil)
+	admin := site.user("adam@example.com", auth.RoleAdmin)
+	b := site.browser()
+	b.login(admin.Email)
+	csrf := b.csrf()
+	r := b.post("/admin/users", url.Values{"csrf_token": {csrf}})
+	if r.StatusCode != http.StatusBadRequest {
+		t.Fatalf("empty form: %d", r.StatusCode)
+	}
+	for _, want := range []string{`id="email-error">Email is required`, `id="name-error">Name is required`, `id="password-error"`,
+		"Roles: choose at least one role", "Sites: tick"} {
+		if !strings.Contains(r.Body, want) {
+			t.Errorf("empty form: missing %q", want)
+		}
+	}
+	r = b.post("/admin/users/"+itoa(admin.ID), url.Values{"csrf_token": {csrf}, "roles": {"admin"}})
+	if r.StatusCode != http.StatusBadRequest || !strings.Contains(r.Body, `id="name-error"`) || !strings.Contains(r.Body, "Sites: tick") {
+		t.Errorf("edit without name and sites: %d", r.StatusCode)
+	}
+}

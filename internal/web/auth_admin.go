@@ -168,6 +168,11 @@ func (s *Server) adminCreateUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f, errs := parseUserForm(r)
+	// Every problem at once: identity, access and password are checked
+	// before any of them stops the form.
+	for field, msg := range auth.IdentityProblems(f.Email, f.Name) {
+		errs[field] = strings.ToUpper(msg[:1]) + msg[1:]
+	}
 	accessErrors(errs, f, true)
 	password := r.PostFormValue("password")
 	nu := auth.NewUser{Email: f.Email, Name: f.Name, Roles: f.Roles, SiteIDs: f.SiteIDs}
@@ -270,6 +275,9 @@ func (s *Server) adminUserSave(w http.ResponseWriter, r *http.Request) {
 	}
 	f, errs := parseUserForm(r)
 	f.Email = u.Email
+	if f.Name == "" {
+		errs["name"] = "Name is required"
+	}
 	accessErrors(errs, f, false)
 	if u.ID == admin.ID && (f.Disabled || !f.HasRole(auth.RoleAdmin) && !slices.Contains(u.EntraRoles, auth.RoleAdmin)) {
 		errs["roles"] = "You cannot remove your own admin role or disable yourself; ask another administrator"

@@ -28,20 +28,21 @@ func (r *repeated) Set(v string) error { *r = append(*r, v); return nil }
 
 func userCommand(ctx context.Context, env *environment, args []string) int {
 	if len(args) == 0 || args[0] != "create" {
-		fmt.Fprintln(env.stderr, "Usage: mocpcr user create --email EMAIL --name NAME --role ROLE [--role ROLE ...] [--site CODE ...]")
+		fmt.Fprintln(env.stderr, "Usage: mocpcr user create --email EMAIL --name NAME --role ROLE [--role ROLE ...] (--site CODE [--site CODE ...] | --all-sites)")
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
 			return 0
 		}
 		return 2
 	}
-	fs := newFlagSet(env, "user create", "user create --email EMAIL --name NAME --role ROLE [--role ROLE ...] [--site CODE ...]\n\n"+
+	fs := newFlagSet(env, "user create", "user create --email EMAIL --name NAME --role ROLE [--role ROLE ...] (--site CODE [--site CODE ...] | --all-sites)\n\n"+
 		"With local accounts the password is read from the terminal (asked twice, not shown) or, when piped, from the first line of stdin.\n"+
 		"With Entra ID sign-in (AUTH_PROVIDER=entra) no password is needed: the account is linked at the user's first sign-in.")
 	email := fs.String("email", "", "the user's email address (required)")
 	name := fs.String("name", "", "the user's full name (required)")
 	var roles, sites repeated
 	fs.Var(&roles, "role", "a role: initiator, reviewer, approver, coordinator, admin or auditor (repeatable)")
-	fs.Var(&sites, "site", "limit the user to the site with this code (repeatable; none = every site)")
+	fs.Var(&sites, "site", "limit the user to the site with this code (repeatable; or --all-sites)")
+	allSites := fs.Bool("all-sites", false, "the user works on every site, including sites added later (instead of --site)")
 	if code, ok := parseFlags(fs, args[1:]); !ok {
 		return code
 	}
@@ -60,6 +61,22 @@ func userCommand(ctx context.Context, env *environment, args []string) int {
 			continue
 		}
 		nu.Roles = append(nu.Roles, role)
+	}
+	// The same rule as the users page and API: at least one role, and
+	// every site only when asked for (auth.AccessProblems). Unknown site
+	// codes are checked once the database is open; a placeholder id
+	// stands for each here.
+	placeholder := make([]int64, len(sites))
+	access := auth.AccessProblems(nu.Roles, placeholder, *allSites, true)
+	if msg := access["roles"]; msg != "" && len(roles) == 0 {
+		problems = append(problems, "--role is required: "+strings.TrimPrefix(msg, "roles: ")+" (initiator, reviewer, approver, coordinator, admin or auditor)")
+	}
+	if access["sites"] != "" {
+		if *allSites {
+			problems = append(problems, "give either --all-sites or --site, not both")
+		} else {
+			problems = append(problems, "--site CODE (repeatable) or --all-sites is required: which sites the user works on")
+		}
 	}
 	if len(problems) > 0 {
 		for _, p := range problems {

@@ -38,31 +38,42 @@ func TestUserCreateAndTokenCreate(t *testing.T) {
 	if code != 2 || !strings.Contains(stderr, "--email is required") || !strings.Contains(stderr, `role "boss" is not known`) {
 		t.Fatalf("bad flags: %d %q", code, stderr)
 	}
+	// No role and no site choice: both named, nothing is created. Every
+	// site must be asked for, never the result of giving no --site.
+	code, _, stderr = runWithStdin(t, vars, "a long secret pw\n", "user", "create", "--email", "nora@example.com", "--name", "Nora")
+	if code != 2 || !strings.Contains(stderr, "--role is required: choose at least one role") || !strings.Contains(stderr, "--all-sites is required") {
+		t.Fatalf("no role, no sites: %d %q", code, stderr)
+	}
+	code, _, stderr = runWithStdin(t, vars, "a long secret pw\n", "user", "create", "--email", "nora@example.com", "--name", "Nora", "--role", "auditor",
+		"--all-sites", "--site", "NRF")
+	if code != 2 || !strings.Contains(stderr, "not both") {
+		t.Fatalf("--all-sites with --site: %d %q", code, stderr)
+	}
 	// Too short a password is refused, and nothing is created.
-	code, _, stderr = runWithStdin(t, vars, "short\n", "user", "create", "--email", "adam@example.com", "--name", "Adam", "--role", "admin")
+	code, _, stderr = runWithStdin(t, vars, "short\n", "user", "create", "--email", "adam@example.com", "--name", "Adam", "--role", "admin", "--all-sites")
 	if code != 1 || !strings.Contains(stderr, "at least 10 characters") {
 		t.Fatalf("short password: %d %q", code, stderr)
 	}
 	code, out, stderr := runWithStdin(t, vars, "a long secret pw\n", "user", "create", "--email", "adam@example.com", "--name", "Adam Admin",
-		"--role", "admin", "--role", "Auditor")
+		"--role", "admin", "--role", "Auditor", "--all-sites")
 	if code != 0 || !strings.Contains(out, "adam@example.com") || strings.Contains(out+stderr, "a long secret pw") {
 		t.Fatalf("create: %d %q %q", code, out, stderr)
 	}
 	db := openTestDB(t, dir)
 	ctx := context.Background()
 	u, err := auth.UserByEmail(ctx, db.SQL, "adam@example.com")
-	if err != nil || !u.Has(auth.RoleAdmin) || !u.Has(auth.RoleAuditor) {
+	if err != nil || !u.Has(auth.RoleAdmin) || !u.Has(auth.RoleAuditor) || len(u.SiteIDs) != 0 || !u.OnSite(12345) {
 		t.Fatalf("user = %+v %v", u, err)
 	}
 	if _, err := auth.PasswordLogin(ctx, db, "adam@example.com", "a long secret pw", "127.0.0.1", time.Now(), auth.DefaultThrottle); err != nil {
 		t.Fatalf("password from stdin does not work: %v", err)
 	}
 	// Duplicate.
-	if code, _, stderr := runWithStdin(t, vars, "a long secret pw\n", "user", "create", "--email", "ADAM@example.com", "--name", "A"); code != 1 || !strings.Contains(stderr, "already exists") {
+	if code, _, stderr := runWithStdin(t, vars, "a long secret pw\n", "user", "create", "--email", "ADAM@example.com", "--name", "A", "--role", "admin", "--all-sites"); code != 1 || !strings.Contains(stderr, "already exists") {
 		t.Fatalf("duplicate: %d %q", code, stderr)
 	}
 	// Unknown site.
-	if code, _, stderr := runWithStdin(t, vars, "a long secret pw\n", "user", "create", "--email", "x@example.com", "--name", "X", "--site", "NOPE"); code != 1 || !strings.Contains(stderr, `no site has the code "NOPE"`) {
+	if code, _, stderr := runWithStdin(t, vars, "a long secret pw\n", "user", "create", "--email", "x@example.com", "--name", "X", "--role", "reviewer", "--site", "NOPE"); code != 1 || !strings.Contains(stderr, `no site has the code "NOPE"`) {
 		t.Fatalf("unknown site: %d %q", code, stderr)
 	}
 	if _, err := auth.CreateSite(ctx, db.SQL, "NRF", "North Refinery"); err != nil {
@@ -97,7 +108,7 @@ func TestUserCreateEntraNeedsNoPassword(t *testing.T) {
 	defer fake.Close()
 	vars := map[string]string{"MOCPCR_DATA_DIR": dir, "AUTH_PROVIDER": "entra", "AZURE_TENANT_ID": "10091248-3181-4c3e-9c5b-1f2e3d4c5b6a",
 		"AZURE_CLIENT_ID": "3dd121a7-9c06-4e0f-8a6b-7c8d9e0f1a2b", "AZURE_CLIENT_SECRET": "mXK8Q~secret", "AZURE_AUTHORITY_HOST": fake.URL}
-	code, out, stderr := runWithStdin(t, vars, "", "user", "create", "--email", "ines@contoso.example", "--name", "Ines", "--role", "initiator")
+	code, out, stderr := runWithStdin(t, vars, "", "user", "create", "--email", "ines@contoso.example", "--name", "Ines", "--role", "initiator", "--all-sites")
 	if code != 0 || !strings.Contains(out, "sign in with Microsoft") {
 		t.Fatalf("entra user create: %d %q %q", code, out, stderr)
 	}

@@ -95,9 +95,9 @@ func (a *App) init(ctx context.Context, opt Options) error {
 		}
 		a.Logger.Info("demo site seeded: sign in with a demo account", "password", demo.Password, "example", demo.Accounts[0].Email)
 	case empty && a.Config.AuthProvider == config.AuthLocal:
-		a.Logger.Warn("no users yet: create the first administrator with: mocpcr user create --email you@example.com --name \"Your Name\" --role admin")
+		a.Logger.Warn("no users yet: create the first administrator with: mocpcr user create --email you@example.com --name \"Your Name\" --role admin --all-sites")
 	case empty:
-		a.Logger.Info("no users yet: people are added at their first Microsoft sign-in; give someone the Admin app role in Entra ID, or run: mocpcr user create --email you@example.com --name \"Your Name\" --role admin")
+		a.Logger.Info("no users yet: people are added at their first Microsoft sign-in; give someone the Admin app role in Entra ID, or run: mocpcr user create --email you@example.com --name \"Your Name\" --role admin --all-sites")
 	}
 	a.Demo, err = a.isDemo(ctx)
 	if err != nil {

@@ -147,11 +147,17 @@ type Site struct {
 	Code      string    `json:"code"`
 	Name      string    `json:"name"`
 	CreatedAt time.Time `json:"created_at"`
+	// RetiredAt is set once the site is retired: kept for the changes
+	// filed against it, no longer offered for new ones.
+	RetiredAt *time.Time `json:"retired_at,omitempty"`
 }
+
+// Retired reports whether the site is retired (for templates).
+func (s Site) Retired() bool { return s.RetiredAt != nil }
 
 // ListSites returns every site ordered by code.
 func ListSites(ctx context.Context, q store.Querier) ([]Site, error) {
-	rows, err := q.QueryContext(ctx, `SELECT id, code, name, created_at FROM sites ORDER BY code`)
+	rows, err := q.QueryContext(ctx, `SELECT id, code, name, created_at, retired_at FROM sites ORDER BY code`)
 	if err != nil {
 		return nil, fmt.Errorf("list sites: %w", err)
 	}
@@ -159,9 +165,11 @@ func ListSites(ctx context.Context, q store.Querier) ([]Site, error) {
 	var out []Site
 	for rows.Next() {
 		var s Site
-		if err := rows.Scan(&s.ID, &s.Code, &s.Name, &s.CreatedAt); err != nil {
+		var ret sql.NullTime
+		if err := rows.Scan(&s.ID, &s.Code, &s.Name, &s.CreatedAt, &ret); err != nil {
 			return nil, err
 		}
+		s.RetiredAt = retiredAt(ret)
 		out = append(out, s)
 	}
 	return out, rows.Err()
@@ -179,7 +187,9 @@ func SiteByCode(ctx context.Context, q store.Querier, code string) (*Site, error
 
 func loadSite(ctx context.Context, q store.Querier, where string, arg any) (*Site, error) {
 	var s Site
-	err := q.QueryRowContext(ctx, `SELECT id, code, name, created_at FROM sites WHERE `+where, arg).Scan(&s.ID, &s.Code, &s.Name, &s.CreatedAt)
+	var ret sql.NullTime
+	err := q.QueryRowContext(ctx, `SELECT id, code, name, created_at, retired_at FROM sites WHERE `+where, arg).Scan(&s.ID, &s.Code, &s.Name, &s.CreatedAt, &ret)
+	s.RetiredAt = retiredAt(ret)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, store.ErrNotFound
 	}
@@ -189,20 +199,37 @@ func loadSite(ctx context.Context, q store.Querier, where string, arg any) (*Sit
 	return &s, nil
 }
 
+func retiredAt(t sql.NullTime) *time.Time {
+	if !t.Valid {
+		return nil
+	}
+	u := t.Time.UTC()
+	return &u
+}
+
 var siteCodeRE = regexp.MustCompile(`^[A-Z0-9][A-Z0-9_-]{0,15}$`)
 
-// CreateSite adds a site. The code is upper-cased.
-func CreateSite(ctx context.Context, q store.Querier, code, name string) (*Site, error) {
+// siteFields normalises and checks a site's code and name.
+func siteFields(code, name string) (string, string, error) {
 	code = strings.ToUpper(strings.TrimSpace(code))
 	name = strings.TrimSpace(name)
 	if !siteCodeRE.MatchString(code) {
-		return nil, fmt.Errorf("%w: code must be 1 to 16 letters, digits, - or _ (for example NRF), got %q", ErrInvalid, code)
+		return "", "", fmt.Errorf("%w: code must be 1 to 16 letters, digits, - or _ (for example NRF), got %q", ErrInvalid, code)
 	}
 	if name == "" {
-		return nil, fmt.Errorf("%w: name is required", ErrInvalid)
+		return "", "", fmt.Errorf("%w: name is required", ErrInvalid)
+	}
+	return code, name, nil
+}
+
+// CreateSite adds a site. The code is upper-cased.
+func CreateSite(ctx context.Context, q store.Querier, code, name string) (*Site, error) {
+	code, name, err := siteFields(code, name)
+	if err != nil {
+		return nil, err
 	}
 	s := &Site{Code: code, Name: name}
-	err := q.QueryRowContext(ctx, `INSERT INTO sites (code, name) VALUES ($1, $2) RETURNING id, created_at`, code, name).Scan(&s.ID, &s.CreatedAt)
+	err = q.QueryRowContext(ctx, `INSERT INTO sites (code, name) VALUES ($1, $2) RETURNING id, created_at`, code, name).Scan(&s.ID, &s.CreatedAt)
 	if store.IsUniqueViolation(err) {
 		return nil, fmt.Errorf("%w: code: a site with code %s already exists", ErrInvalid, code)
 	}
@@ -211,6 +238,28 @@ func CreateSite(ctx context.Context, q store.Querier, code, name string) (*Site,
 	}
 	UsersChanged() // cached site lists (UserCache.ListSites)
 	return s, nil
+}
+
+// UpdateSite renames a site and retires it (retiredAt set) or brings it
+// back (nil). Whether its code may change is the caller's rule: changes
+// show the code (change.Service.UpdateSite).
+func UpdateSite(ctx context.Context, q store.Querier, id int64, code, name string, retiredAt *time.Time) error {
+	code, name, err := siteFields(code, name)
+	if err != nil {
+		return err
+	}
+	res, err := q.ExecContext(ctx, `UPDATE sites SET code = $1, name = $2, retired_at = $3 WHERE id = $4`, code, name, retiredAt, id)
+	if store.IsUniqueViolation(err) {
+		return fmt.Errorf("%w: code: a site with code %s already exists", ErrInvalid, code)
+	}
+	if err != nil {
+		return fmt.Errorf("update site: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return store.ErrNotFound
+	}
+	UsersChanged() // cached site lists (UserCache.ListSites)
+	return nil
 }
 
 // APIToken describes a personal API token (never the token itself).

@@ -100,15 +100,52 @@ type NewUser struct {
 // ErrInvalid marks input a user can fix; its text names the field.
 var ErrInvalid = errors.New("invalid")
 
+// AccessProblems checks the access an administrator gives a new or
+// edited user, by field ("roles", "sites"), so forms show every problem
+// at once. Every site is the broadest access, so it must be chosen
+// (allSites), never the result of ticking nothing; it is stored as no
+// site rows, as it always was. newUser also asks for at least one role:
+// an edit may leave none (Entra ID roles may be all a user has).
+func AccessProblems(roles []Role, siteIDs []int64, allSites, newUser bool) map[string]string {
+	out := map[string]string{}
+	if newUser && len(roles) == 0 {
+		out["roles"] = "roles: choose at least one role"
+	}
+	switch {
+	case allSites && len(siteIDs) > 0:
+		out["sites"] = "sites: choose either “All sites” or particular sites, not both"
+	case !allSites && len(siteIDs) == 0:
+		out["sites"] = "sites: tick the sites the user works on, or “All sites”"
+	}
+	return out
+}
+
+// IdentityProblems checks a new user's email and name, by field, so a
+// form can show both problems at once; CreateUser applies the same check.
+func IdentityProblems(email, name string) map[string]string {
+	email, name = strings.TrimSpace(email), strings.TrimSpace(name)
+	out := map[string]string{}
+	if email == "" {
+		out["email"] = "email is required: an address like jane.doe@example.com"
+	} else if a, err := mail.ParseAddress(email); err != nil || a.Address != email {
+		out["email"] = fmt.Sprintf("email must be an address like jane.doe@example.com, got %q", email)
+	}
+	if name == "" {
+		out["name"] = "name is required"
+	}
+	return out
+}
+
 // CreateUser inserts a user with roles and sites.
 func CreateUser(ctx context.Context, q store.Querier, nu NewUser) (*User, error) {
 	nu.Email = strings.TrimSpace(nu.Email)
 	nu.Name = strings.TrimSpace(nu.Name)
-	if a, err := mail.ParseAddress(nu.Email); err != nil || a.Address != nu.Email {
-		return nil, fmt.Errorf("%w: email must be an address like jane.doe@example.com, got %q", ErrInvalid, nu.Email)
-	}
-	if nu.Name == "" {
-		return nil, fmt.Errorf("%w: name is required", ErrInvalid)
+	if p := IdentityProblems(nu.Email, nu.Name); len(p) > 0 {
+		for _, f := range []string{"email", "name"} {
+			if p[f] != "" {
+				return nil, fmt.Errorf("%w: %s", ErrInvalid, p[f])
+			}
+		}
 	}
 	var id int64
 	err := q.QueryRowContext(ctx,

@@ -150,10 +150,34 @@ func (s *Service) VerifyAudit(ctx context.Context) (AuditReport, error) {
 // VerifyAudit is Service.VerifyAudit for callers without a Service
 // (the mocpcr audit verify command).
 func VerifyAudit(ctx context.Context, q store.Querier) (AuditReport, error) {
+	return verifyChains(ctx, q, 0)
+}
+
+// VerifyChangeAudit verifies one change's chain, for the people who may
+// see that change (the audit page of a change); the check is the one
+// VerifyAudit runs over every chain.
+func (s *Service) VerifyChangeAudit(ctx context.Context, actor *auth.User, changeID int64) (AuditReport, error) {
+	c, err := loadChange(ctx, s.DB.SQL, changeID)
+	if err != nil {
+		return AuditReport{}, err
+	}
+	if !actor.OnSite(c.SiteID) {
+		return AuditReport{}, notFound("change %d not found", changeID)
+	}
+	return verifyChains(ctx, s.DB.SQL, changeID)
+}
+
+// verifyChains checks the chain of changeID, or of every change when it
+// is 0.
+func verifyChains(ctx context.Context, q store.Querier, changeID int64) (AuditReport, error) {
 	var rep AuditReport
 	numbers := map[int64]string{}
 	var order []int64
-	rows, err := q.QueryContext(ctx, `SELECT id, number FROM changes ORDER BY id`)
+	where, args := "", []any{}
+	if changeID != 0 {
+		where, args = " WHERE id = $1", []any{changeID}
+	}
+	rows, err := q.QueryContext(ctx, `SELECT id, number FROM changes`+where+` ORDER BY id`, args...)
 	if err != nil {
 		return rep, fmt.Errorf("verify audit: %w", err)
 	}
@@ -169,7 +193,10 @@ func VerifyAudit(ctx context.Context, q store.Querier) (AuditReport, error) {
 	}
 	rows.Close()
 	rep.Changes = len(order)
-	rows, err = q.QueryContext(ctx, `SELECT `+auditColumns+` FROM change_audit ORDER BY change_id, seq`)
+	if changeID != 0 {
+		where = " WHERE change_id = $1"
+	}
+	rows, err = q.QueryContext(ctx, `SELECT `+auditColumns+` FROM change_audit`+where+` ORDER BY change_id, seq`, args...)
 	if err != nil {
 		return rep, fmt.Errorf("verify audit: %w", err)
 	}

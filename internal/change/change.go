@@ -391,7 +391,13 @@ type Unit struct {
 	SiteCode string `json:"site_code"`
 	Code     string `json:"code"`
 	Name     string `json:"name"`
+	// RetiredAt is set once the unit is retired: changes filed against it
+	// keep it, new changes cannot choose it.
+	RetiredAt *time.Time `json:"retired_at,omitempty"`
 }
+
+// Retired reports whether the unit is retired (for templates).
+func (u Unit) Retired() bool { return u.RetiredAt != nil }
 
 // Detail is a change with everything hanging off it, for the detail page
 // and GET /api/v1/changes/{id}.

@@ -234,7 +234,7 @@ func (s *Service) Units(ctx context.Context, actor *auth.User, siteID int64) ([]
 		args = append(args, siteID)
 		cond += fmt.Sprintf(" AND u.site_id = $%d", len(args))
 	}
-	rows, err := s.DB.Prepared().QueryContext(ctx, `SELECT u.id, u.site_id, s.code, u.code, u.name FROM units u JOIN sites s ON s.id = u.site_id
+	rows, err := s.DB.Prepared().QueryContext(ctx, `SELECT u.id, u.site_id, s.code, u.code, u.name, u.retired_at FROM units u JOIN sites s ON s.id = u.site_id
 		WHERE `+cond+` ORDER BY s.code, u.code`, args...)
 	if err != nil {
 		return nil, err
@@ -243,9 +243,11 @@ func (s *Service) Units(ctx context.Context, actor *auth.User, siteID int64) ([]
 	out := []Unit{}
 	for rows.Next() {
 		var u Unit
-		if err := rows.Scan(&u.ID, &u.SiteID, &u.SiteCode, &u.Code, &u.Name); err != nil {
+		var ret sql.NullTime
+		if err := rows.Scan(&u.ID, &u.SiteID, &u.SiteCode, &u.Code, &u.Name, &ret); err != nil {
 			return nil, err
 		}
+		u.RetiredAt = ptime(ret)
 		out = append(out, u)
 	}
 	return out, rows.Err()
@@ -265,8 +267,12 @@ func (s *Service) CreateUnit(ctx context.Context, actor *auth.User, siteID int64
 	}
 	u := &Unit{SiteID: siteID, Code: code, Name: name}
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		if err := tx.QueryRowContext(ctx, `SELECT code FROM sites WHERE id = $1`, siteID).Scan(&u.SiteCode); err != nil {
+		var retired sql.NullTime
+		if err := tx.QueryRowContext(ctx, `SELECT code, retired_at FROM sites WHERE id = $1`, siteID).Scan(&u.SiteCode, &retired); err != nil {
 			return invalid("site_id", "no site with id %d", siteID)
+		}
+		if retired.Valid {
+			return invalid("site_id", "site %s is retired; bring it back first", u.SiteCode)
 		}
 		err := tx.QueryRowContext(ctx, `INSERT INTO units (site_id, code, name) VALUES ($1,$2,$3) RETURNING id`, siteID, code, name).Scan(&u.ID)
 		if store.IsUniqueViolation(err) {

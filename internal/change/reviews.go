@@ -419,6 +419,46 @@ func (s *Service) CreateDelegation(ctx context.Context, actor *auth.User, delega
 	return nil, fmt.Errorf("delegation %d vanished", id)
 }
 
+// DelegateCandidates are the people CreateDelegation accepts as the
+// actor's delegate: enabled approvers other than the actor. Approvals
+// stay bound to each change's site when decided, so no site filter here.
+func (s *Service) DelegateCandidates(ctx context.Context, actor *auth.User) ([]*auth.User, error) {
+	all, err := auth.ListUsers(ctx, s.DB.SQL)
+	if err != nil {
+		return nil, err
+	}
+	var out []*auth.User
+	for _, u := range all {
+		if u.ID != actor.ID && !u.Disabled && u.Has(auth.RoleApprover) {
+			out = append(out, u)
+		}
+	}
+	return out, nil
+}
+
+// Delegation states as of a day: a revoked one is revoked whatever its dates.
+const (
+	DelegationActive   = "active"
+	DelegationUpcoming = "upcoming"
+	DelegationPast     = "past"
+	DelegationRevoked  = "revoked"
+)
+
+// State says whether the delegation applies on today's date, as
+// activeDelegators decides it (inclusive dates).
+func (d Delegation) State(now time.Time) string {
+	today := dateOnly(now)
+	switch {
+	case d.RevokedAt != nil:
+		return DelegationRevoked
+	case today.Before(d.StartsOn):
+		return DelegationUpcoming
+	case today.After(d.EndsOn):
+		return DelegationPast
+	}
+	return DelegationActive
+}
+
 // Delegations lists the delegations the actor gave or received.
 func (s *Service) Delegations(ctx context.Context, actor *auth.User) ([]Delegation, error) {
 	rows, err := s.DB.SQL.QueryContext(ctx, `SELECT d.id, d.delegator_id, a.name, d.delegate_id, b.name, d.starts_on, d.ends_on, d.reason,

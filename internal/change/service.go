@@ -349,15 +349,26 @@ func (s *Service) applySite(ctx context.Context, q store.Querier, actor *auth.Us
 		p.Invalid("site_id", "you are not a member of site %d", c.SiteID)
 		return nil
 	}
-	if err := q.QueryRowContext(ctx, `SELECT code FROM sites WHERE id = $1`, c.SiteID).Scan(&c.SiteCode); err != nil {
+	var siteRetired sql.NullTime
+	if err := q.QueryRowContext(ctx, `SELECT code, retired_at FROM sites WHERE id = $1`, c.SiteID).Scan(&c.SiteCode, &siteRetired); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			p.Invalid("site_id", "no site with id %d", c.SiteID)
 			return nil
 		}
 		return err
 	}
+	// Retired sites and units take no new changes; a change already on
+	// one keeps it through later edits.
+	if creating && siteRetired.Valid {
+		p.Invalid("site_id", "site %s is retired; choose another site", c.SiteCode)
+		return nil
+	}
 	if p.Has("unit_id") {
 		return nil
+	}
+	prevUnit := c.UnitID
+	if creating {
+		prevUnit = 0
 	}
 	if f.UnitID != nil {
 		c.UnitID = *f.UnitID
@@ -365,13 +376,17 @@ func (s *Service) applySite(ctx context.Context, q store.Querier, actor *auth.Us
 	c.UnitCode = ""
 	if c.UnitID != 0 {
 		var siteID int64
-		err := q.QueryRowContext(ctx, `SELECT site_id, code FROM units WHERE id = $1`, c.UnitID).Scan(&siteID, &c.UnitCode)
+		var unitRetired sql.NullTime
+		err := q.QueryRowContext(ctx, `SELECT site_id, code, retired_at FROM units WHERE id = $1`, c.UnitID).Scan(&siteID, &c.UnitCode, &unitRetired)
 		if errors.Is(err, sql.ErrNoRows) || (err == nil && siteID != c.SiteID) {
 			p.Invalid("unit_id", "no unit %d at site %s", c.UnitID, c.SiteCode)
 			return nil
 		}
 		if err != nil {
 			return err
+		}
+		if unitRetired.Valid && c.UnitID != prevUnit {
+			p.Invalid("unit_id", "unit %s is retired; choose another unit", c.UnitCode)
 		}
 	}
 	return nil

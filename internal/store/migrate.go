@@ -19,6 +19,7 @@ import (
 //	00001-00019 foundation      00020-00029 sign-in
 //	00030-00039 notifications   00040-00069 changes
 //	00070-00079 operations      00080-00089 notifications (continued)
+//	00090-00099 sites and units (administration)
 //
 // A new migration must still sort after every migration already shipped:
 // goose refuses to apply one older than the newest applied. That is why

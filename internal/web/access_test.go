@@ -45,6 +45,8 @@ var accessTable = []struct {
 	{"POST /account/tokens", "/account/tokens", "signed-in"},
 	{"POST /account/tokens/{id}/revoke", "/account/tokens/999999/revoke", "signed-in"},
 	{"POST /account/password", "/account/password", "signed-in"},
+	{"POST /account/delegations", "/account/delegations", "approver"},
+	{"POST /account/delegations/{id}/revoke", "/account/delegations/999999/revoke", "approver"},
 	{"GET /api/v1/me", "/api/v1/me", "signed-in"},
 
 	// Administration.
@@ -56,12 +58,15 @@ var accessTable = []struct {
 	{"POST /admin/users/{id}/password", "/admin/users/{user}/password", "admin"},
 	{"GET /admin/sites", "/admin/sites", "admin"},
 	{"POST /admin/sites", "/admin/sites", "admin"},
+	{"GET /admin/sites/{id}", "/admin/sites/999999", "admin"},
+	{"POST /admin/sites/{id}", "/admin/sites/999999", "admin"},
 	{"GET /api/v1/users", "/api/v1/users", "admin"},
 	{"POST /api/v1/users", "/api/v1/users", "admin"},
 	{"GET /api/v1/users/{id}", "/api/v1/users/{user}", "admin"},
 	{"PATCH /api/v1/users/{id}", "/api/v1/users/{user}", "admin"},
 	{"GET /api/v1/sites", "/api/v1/sites", "signed-in"},
 	{"POST /api/v1/sites", "/api/v1/sites", "admin"},
+	{"PATCH /api/v1/sites/{id}", "/api/v1/sites/999999", "admin"},
 
 	// Changes (MOC/PCR) API: route-level permission; site, initiator and
 	// stage rules are change.Service's.
@@ -98,6 +103,7 @@ var accessTable = []struct {
 	{"DELETE /api/v1/delegations/{id}", "/api/v1/delegations/999999", "approver"},
 	{"GET /api/v1/units", "/api/v1/units", "initiator,reviewer,approver,coordinator,admin,auditor"},
 	{"POST /api/v1/units", "/api/v1/units", "admin"},
+	{"PATCH /api/v1/units/{id}", "/api/v1/units/999999", "admin"},
 	{"GET /api/v1/pssr-templates", "/api/v1/pssr-templates", "initiator,reviewer,approver,coordinator,admin,auditor"},
 	{"POST /api/v1/pssr-templates", "/api/v1/pssr-templates", "admin"},
 	{"GET /api/v1/pssr-templates/{id}", "/api/v1/pssr-templates/999999", "initiator,reviewer,approver,coordinator,admin,auditor"},
@@ -128,6 +134,8 @@ var accessTable = []struct {
 	{"GET /changes/{ref}/attachments/{aid}", "/changes/MOC-1999-9999/attachments/999999", "initiator,reviewer,approver,coordinator,admin,auditor"},
 	{"POST /changes/{ref}/extensions", "/changes/MOC-1999-9999/extensions", "initiator,reviewer,approver,coordinator,admin,auditor"},
 	{"POST /changes/{ref}/extensions/decision", "/changes/MOC-1999-9999/extensions/decision", "approver"},
+	{"GET /changes/{ref}/audit", "/changes/MOC-1999-9999/audit", "auditor,coordinator,admin"},
+	{"GET /audit/verify", "/audit/verify", "auditor,coordinator,admin"},
 	// Notifications (own inbox; someone else's notification is a 404).
 	{"GET /api/v1/notifications", "/api/v1/notifications", "signed-in"},
 	{"GET /api/v1/notifications/unread-count", "/api/v1/notifications/unread-count", "signed-in"},
@@ -172,6 +180,8 @@ var accessTable = []struct {
 	{"POST /admin/reminders", "/admin/reminders", "admin"},
 	{"GET /admin/units", "/admin/units", "admin"},
 	{"POST /admin/units", "/admin/units", "admin"},
+	{"GET /admin/units/{id}", "/admin/units/999999", "admin"},
+	{"POST /admin/units/{id}", "/admin/units/999999", "admin"},
 }
 
 // TestAccessTableCoversEveryRoute keeps the table honest: a new route

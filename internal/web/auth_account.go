@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -21,6 +22,12 @@ type accountData struct {
 	TokenName    string
 	// HasPassword shows the change-password form to local accounts.
 	HasPassword bool
+	// Delegations the user gave and received; approvers may delegate to
+	// Candidates with the form that Deleg refills.
+	Given, Received []delegationRow
+	CanDelegate     bool
+	Candidates      []*auth.User
+	Deleg           delegationForm
 }
 
 func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, u *auth.User, status int, d accountData, p *Page) {
@@ -46,13 +53,17 @@ func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, u *auth.U
 		s.serverFault(w, r, "count sessions", err)
 		return
 	}
+	if err = s.fillDelegations(r, u, &d); err != nil {
+		s.serverFault(w, r, "list delegations", err)
+		return
+	}
 	if p == nil {
 		p = &Page{}
 	}
 	p.Title, p.Data = "Your account", d
 	if p.Flash == "" {
 		p.Flash = r.URL.Query().Get("done")
-		if p.Flash != "" && p.Flash != "Token revoked." {
+		if !slices.Contains([]string{"Token revoked.", "Delegation saved.", "Delegation revoked."}, p.Flash) {
 			p.Flash = ""
 		}
 	}

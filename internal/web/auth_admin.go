@@ -67,6 +67,8 @@ type userForm struct {
 	SiteIDs   []int64
 	ManagerID int64
 	Disabled  bool
+	// AllSites is the explicit choice of every site (stored as no sites).
+	AllSites bool
 }
 
 func (f userForm) HasRole(r auth.Role) bool { return slices.Contains(f.Roles, r) }
@@ -74,7 +76,7 @@ func (f userForm) HasSite(id int64) bool    { return slices.Contains(f.SiteIDs, 
 
 func parseUserForm(r *http.Request) (userForm, map[string]string) {
 	f := userForm{Email: strings.TrimSpace(r.PostFormValue("email")), Name: strings.TrimSpace(r.PostFormValue("name")),
-		Disabled: r.PostFormValue("disabled") == "on"}
+		Disabled: r.PostFormValue("disabled") == "on", AllSites: r.PostFormValue("all_sites") == "on"}
 	errs := map[string]string{}
 	for _, v := range r.PostForm["roles"] {
 		role, err := auth.ParseRole(v)
@@ -100,6 +102,16 @@ func parseUserForm(r *http.Request) (userForm, map[string]string) {
 		f.ManagerID = id
 	}
 	return f, errs
+}
+
+// accessErrors adds auth.AccessProblems to a form's errors, worded for
+// the page ("Roles: choose at least one role").
+func accessErrors(errs map[string]string, f userForm, newUser bool) {
+	for field, msg := range auth.AccessProblems(f.Roles, f.SiteIDs, f.AllSites, newUser) {
+		if errs[field] == "" {
+			errs[field] = strings.ToUpper(msg[:1]) + msg[1:]
+		}
+	}
 }
 
 func (s *Server) usersData(ctx context.Context) (adminUsersData, error) {
@@ -156,6 +168,12 @@ func (s *Server) adminCreateUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f, errs := parseUserForm(r)
+	// Every problem at once: identity, access and password are checked
+	// before any of them stops the form.
+	for field, msg := range auth.IdentityProblems(f.Email, f.Name) {
+		errs[field] = strings.ToUpper(msg[:1]) + msg[1:]
+	}
+	accessErrors(errs, f, true)
 	password := r.PostFormValue("password")
 	nu := auth.NewUser{Email: f.Email, Name: f.Name, Roles: f.Roles, SiteIDs: f.SiteIDs}
 	if s.Entra == nil {
@@ -214,7 +232,8 @@ func (s *Server) adminUserEdit(w http.ResponseWriter, r *http.Request) {
 // userFormOf fills the edit form from a stored user. Roles that come from
 // Entra ID are left out: the form edits only the roles assigned here.
 func userFormOf(u *auth.User) userForm {
-	f := userForm{Email: u.Email, Name: u.Name, SiteIDs: u.SiteIDs, ManagerID: u.ManagerID, Disabled: u.Disabled}
+	f := userForm{Email: u.Email, Name: u.Name, SiteIDs: u.SiteIDs, ManagerID: u.ManagerID, Disabled: u.Disabled,
+		AllSites: len(u.SiteIDs) == 0}
 	for _, role := range u.Roles {
 		if !slices.Contains(u.EntraRoles, role) {
 			f.Roles = append(f.Roles, role)
@@ -256,6 +275,10 @@ func (s *Server) adminUserSave(w http.ResponseWriter, r *http.Request) {
 	}
 	f, errs := parseUserForm(r)
 	f.Email = u.Email
+	if f.Name == "" {
+		errs["name"] = "Name is required"
+	}
+	accessErrors(errs, f, false)
 	if u.ID == admin.ID && (f.Disabled || !f.HasRole(auth.RoleAdmin) && !slices.Contains(u.EntraRoles, auth.RoleAdmin)) {
 		errs["roles"] = "You cannot remove your own admin role or disable yourself; ask another administrator"
 	}

@@ -17,6 +17,7 @@ type userJSON struct {
 	Roles      []string `json:"roles"`
 	EntraRoles []string `json:"entra_roles"`
 	SiteIDs    []int64  `json:"site_ids"`
+	AllSites   bool     `json:"all_sites"`
 	ManagerID  *int64   `json:"manager_id"`
 	Disabled   bool     `json:"disabled"`
 	EntraLink  bool     `json:"entra_linked"`
@@ -34,6 +35,7 @@ func toUserJSON(u *auth.User) userJSON {
 	if j.SiteIDs == nil {
 		j.SiteIDs = []int64{}
 	}
+	j.AllSites = len(j.SiteIDs) == 0
 	if u.ManagerID != 0 {
 		j.ManagerID = &u.ManagerID
 	}
@@ -93,6 +95,25 @@ type createUserJSON struct {
 	Password string   `json:"password"`
 	Roles    []string `json:"roles"`
 	SiteIDs  []int64  `json:"site_ids"`
+	// AllSites must be true for a user of every site: an empty site_ids
+	// alone is refused rather than read as the broadest access.
+	AllSites bool `json:"all_sites"`
+}
+
+// apiAccessProblem is auth.AccessProblems worded for the API's field
+// names; "" when the access is complete.
+func apiAccessProblem(roles []auth.Role, siteIDs []int64, allSites, newUser bool) string {
+	p := auth.AccessProblems(roles, siteIDs, allSites, newUser)
+	if msg := p["roles"]; msg != "" {
+		return msg
+	}
+	switch {
+	case p["sites"] == "":
+		return ""
+	case allSites:
+		return "site_ids: give either \"all_sites\": true or site ids, not both"
+	}
+	return "site_ids: give the user's site ids, or \"all_sites\": true for every site"
 }
 
 func (s *Server) apiCreateUser(w http.ResponseWriter, r *http.Request) {
@@ -106,6 +127,10 @@ func (s *Server) apiCreateUser(w http.ResponseWriter, r *http.Request) {
 	roles, err := parseRoles(in.Roles)
 	if err != nil {
 		writeJSONError(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	if msg := apiAccessProblem(roles, in.SiteIDs, in.AllSites, true); msg != "" {
+		writeJSONError(w, r, http.StatusBadRequest, msg)
 		return
 	}
 	nu := auth.NewUser{Email: in.Email, Name: in.Name, Roles: roles, SiteIDs: in.SiteIDs}
@@ -142,6 +167,7 @@ type updateUserJSON struct {
 	Name      *string   `json:"name"`
 	Roles     *[]string `json:"roles"`
 	SiteIDs   *[]int64  `json:"site_ids"`
+	AllSites  *bool     `json:"all_sites"`
 	ManagerID *int64    `json:"manager_id"`
 	Disabled  *bool     `json:"disabled"`
 }
@@ -172,8 +198,19 @@ func (s *Server) apiUpdateUser(w http.ResponseWriter, r *http.Request) {
 		}
 		up.Roles = roles
 	}
-	if in.SiteIDs != nil {
-		up.SiteIDs = *in.SiteIDs
+	if in.SiteIDs != nil || in.AllSites != nil {
+		// Sites change only with an explicit choice: site ids, or
+		// all_sites true (site_ids [] alone no longer means every site).
+		var ids []int64
+		if in.SiteIDs != nil {
+			ids = *in.SiteIDs
+		}
+		all := in.AllSites != nil && *in.AllSites
+		if msg := apiAccessProblem(nil, ids, all, false); msg != "" {
+			writeJSONError(w, r, http.StatusBadRequest, msg)
+			return
+		}
+		up.SiteIDs = ids
 	}
 	if in.ManagerID != nil {
 		up.ManagerID = *in.ManagerID

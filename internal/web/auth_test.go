@@ -345,7 +345,8 @@ func TestAdminManagesUsersAndSites(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Bad input names the field.
-		r := b.post("/admin/users", url.Values{"csrf_token": {csrf}, "email": {"not-an-email"}, "name": {"X"}, "password": {"long enough password"}})
+		r := b.post("/admin/users", url.Values{"csrf_token": {csrf}, "email": {"not-an-email"}, "name": {"X"}, "password": {"long enough password"},
+			"roles": {"reviewer"}, "all_sites": {"on"}})
 		if r.StatusCode != 400 || !strings.Contains(r.Body, `id="email-error"`) {
 			t.Fatalf("bad email: %d\n%s", r.StatusCode, r.Body)
 		}
@@ -364,7 +365,7 @@ func TestAdminManagesUsersAndSites(t *testing.T) {
 			t.Fatalf("new user cannot sign in: %d", r.StatusCode)
 		}
 		// Disable: signed out at once, cannot sign in again.
-		r = b.post("/admin/users/"+itoa(u.ID), url.Values{"csrf_token": {csrf}, "name": {"New Person"}, "roles": {"reviewer"}, "disabled": {"on"}})
+		r = b.post("/admin/users/"+itoa(u.ID), url.Values{"csrf_token": {csrf}, "name": {"New Person"}, "roles": {"reviewer"}, "sites": {itoa(nrf.ID)}, "disabled": {"on"}})
 		if r.StatusCode != http.StatusSeeOther {
 			t.Fatalf("disable: %d\n%s", r.StatusCode, r.Body)
 		}
@@ -402,8 +403,11 @@ func TestUsersAPIRefusalsNameTheField(t *testing.T) {
 		field      string
 	}{
 		{"unknown role", `{"email":"a@example.com","name":"A","password":"long enough pw","roles":["wizard"]}`, 400, "invalid", "roles"},
-		{"no password", `{"email":"a@example.com","name":"A"}`, 400, "invalid", "password"},
-		{"no such site", `{"email":"a@example.com","name":"A","password":"long enough pw","site_ids":[999]}`, 400, "invalid", "site_ids"},
+		{"no password", `{"email":"a@example.com","name":"A","roles":["reviewer"],"all_sites":true}`, 400, "invalid", "password"},
+		{"no such site", `{"email":"a@example.com","name":"A","password":"long enough pw","roles":["reviewer"],"site_ids":[999]}`, 400, "invalid", "site_ids"},
+		{"no role", `{"email":"a@example.com","name":"A","password":"long enough pw","all_sites":true}`, 400, "invalid", "roles"},
+		{"no site choice", `{"email":"a@example.com","name":"A","password":"long enough pw","roles":["reviewer"]}`, 400, "invalid", "site_ids"},
+		{"both site choices", `{"email":"a@example.com","name":"A","password":"long enough pw","roles":["reviewer"],"site_ids":[1],"all_sites":true}`, 400, "invalid", "site_ids"},
 		{"wrong type", `{"email":"a@example.com","name":7}`, 422, "invalid", "name"},
 		{"typo", `{"emial":"a@example.com"}`, 422, "invalid", "emial"},
 		{"not JSON", `email=a@example.com`, 422, "invalid", "body"},

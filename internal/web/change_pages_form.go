@@ -39,13 +39,21 @@ func (s *Server) changeFormData(r *http.Request, u *auth.User, editing *change.C
 	if err != nil {
 		return nil, err
 	}
+	// Retired sites and units are not offered, except the one the change
+	// already has (or the user just chose, to show it with its error).
 	for _, st := range sites {
-		if u.OnSite(st.ID) {
+		if u.OnSite(st.ID) && (!st.Retired() || strconv.FormatInt(st.ID, 10) == values["site_id"]) {
 			f.Sites = append(f.Sites, st)
 		}
 	}
-	if f.Units, err = s.Changes.Units(ctx, u, 0); err != nil {
+	units, err := s.Changes.Units(ctx, u, 0)
+	if err != nil {
 		return nil, err
+	}
+	for _, un := range units {
+		if !un.Retired() || strconv.FormatInt(un.ID, 10) == values["unit_id"] {
+			f.Units = append(f.Units, un)
+		}
 	}
 	// Conflicts for what the form holds now: server-rendered, so they show
 	// without JavaScript after a save attempt or on the edit page.

@@ -16,6 +16,7 @@ import (
 	"github.com/mocpcr/mocpcr/internal/config"
 	"github.com/mocpcr/mocpcr/internal/jobs"
 	mailpkg "github.com/mocpcr/mocpcr/internal/mail"
+	"github.com/mocpcr/mocpcr/internal/mail/devmail"
 	"github.com/mocpcr/mocpcr/internal/store"
 )
 
@@ -107,10 +108,24 @@ func (s *Server) apiAdminRetryEmail(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// statusLabels are the delivery statuses as people read them.
+var statusLabels = map[string]string{
+	jobs.StatusQueued: "Queued", jobs.StatusSending: "Sending", jobs.StatusSent: "Sent", jobs.StatusRetrying: "Retrying",
+	jobs.StatusWaitingConfig: "Waiting for configuration", jobs.StatusFailed: "Failed", jobs.StatusGivenUp: "Given up",
+}
+
+// statusLabel names a delivery status; an unknown one shows as stored.
+func statusLabel(status string) string {
+	if l, ok := statusLabels[status]; ok {
+		return l
+	}
+	return status
+}
+
 type emailLogData struct {
 	Emails   []jobs.EmailRecord
 	Status   string
-	Statuses []string
+	Statuses []option
 	NextURL  string
 	// Attention counts the emails waiting for the configuration, failed
 	// and given up, for the banner and the "Retry all" button.
@@ -121,6 +136,15 @@ type emailLogData struct {
 	// configuration is tried again and how long after it was queued it is
 	// given up.
 	ConfigRetry, ConfigLimit time.Duration
+}
+
+// StatusLabel names a delivery status for the page.
+func (emailLogData) StatusLabel(status string) string { return statusLabel(status) }
+
+// MailboxID is the dev mailbox message an email went to, 0 if none.
+func (emailLogData) MailboxID(e jobs.EmailRecord) int64 {
+	id, _ := devmail.MessageID(e.RequestID)
+	return id
 }
 
 // GiveUpAt is when an email waiting for the configuration is given up.
@@ -220,7 +244,10 @@ func (s *Server) adminEmailLogPage(w http.ResponseWriter, r *http.Request) {
 		s.serverFault(w, r, "email log", err)
 		return
 	}
-	d := emailLogData{Emails: list, Status: f.Status, Statuses: jobs.Statuses, CanRetry: auth.Can(u, auth.ActionSendEmailAdmin)}
+	d := emailLogData{Emails: list, Status: f.Status, CanRetry: auth.Can(u, auth.ActionSendEmailAdmin)}
+	for _, st := range jobs.Statuses {
+		d.Statuses = append(d.Statuses, option{Value: st, Label: statusLabel(st), Selected: st == f.Status})
+	}
 	d.ConfigRetry, d.ConfigLimit = s.configWait()
 	if d.Attention, err = jobs.ReadAttention(r.Context(), s.DB.SQL); err != nil {
 		s.serverFault(w, r, "email log", err)
@@ -423,6 +450,48 @@ type devMessage struct {
 	Subject   string
 	HTMLBody  string
 	CreatedAt time.Time
+	// LogID is the delivery-log entry of the email, 0 when no entry
+	// carries this message's request id.
+	LogID int64
+}
+
+// RequestID is the id the delivery log keeps for this message.
+func (m devMessage) RequestID() string { return devmail.RequestID(m.ID) }
+
+// LogURL shows the delivery-log entry: its page starts at that entry.
+func (m devMessage) LogURL() string {
+	return "/admin/email/log?before=" + strconv.FormatInt(m.LogID+1, 10) + "#email-" + strconv.FormatInt(m.LogID, 10)
+}
+
+// logIDs finds the delivery-log entries of dev mailbox messages: the log
+// keeps each message's request id (devmail.RequestID).
+func (s *Server) logIDs(ctx context.Context, msgs []devMessage) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	args := make([]any, len(msgs))
+	marks := make([]string, len(msgs))
+	at := map[string]int{}
+	for i, m := range msgs {
+		rid := devmail.RequestID(m.ID)
+		args[i], marks[i], at[rid] = rid, "$"+strconv.Itoa(i+1), i
+	}
+	rows, err := s.DB.SQL.QueryContext(ctx, `SELECT id, request_id FROM email_messages WHERE request_id IN (`+strings.Join(marks, ", ")+`) ORDER BY id`, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var rid string
+		if err := rows.Scan(&id, &rid); err != nil {
+			return err
+		}
+		if i, ok := at[rid]; ok && msgs[i].LogID == 0 {
+			msgs[i].LogID = id
+		}
+	}
+	return rows.Err()
 }
 
 func (s *Server) adminMailboxPage(w http.ResponseWriter, r *http.Request) {
@@ -443,6 +512,10 @@ func (s *Server) adminMailboxPage(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		list = append(list, m)
+	}
+	if err := s.logIDs(r.Context(), list); err != nil {
+		s.serverFault(w, r, "dev mailbox", err)
+		return
 	}
 	s.render(w, r, http.StatusOK, "admin_mailbox.html", &Page{Title: "Dev mailbox", Data: map[string]any{
 		"Messages": list, "Dev": s.Config.EmailProvider == config.EmailDev}})
@@ -471,5 +544,11 @@ func (s *Server) adminMailboxMessage(w http.ResponseWriter, r *http.Request) {
 	// The body is shown in a sandboxed iframe (srcdoc, no scripts), so
 	// HTML in a captured email cannot act on this page.
 	m.HTMLBody = body
+	one := []devMessage{m}
+	if err := s.logIDs(r.Context(), one); err != nil {
+		s.serverFault(w, r, "dev mailbox message", err)
+		return
+	}
+	m = one[0]
 	s.render(w, r, http.StatusOK, "admin_mailbox_message.html", &Page{Title: m.Subject, Data: m})
 }

@@ -144,7 +144,7 @@ func TestDeliveryLogWaitingForConfigurationAndRetryAll(t *testing.T) {
 		log := e.page(t, "/admin/email/log")
 		row := log[strings.Index(log, fmt.Sprintf(`id="email-%d"`, waiting)):]
 		row = row[:strings.Index(row, "</tr>")]
-		if !strings.Contains(row, "waiting for configuration") || strings.Contains(row, ">failed<") ||
+		if !strings.Contains(row, "Waiting for configuration") || strings.Contains(row, ">failed<") ||
 			!strings.Contains(row, "Graph email failed: 403 ErrorAccessDenied") || !strings.Contains(row, "Retry now") {
 			t.Errorf("delivery log row of the waiting email:\n%s", row)
 		}

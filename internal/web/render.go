@@ -43,6 +43,8 @@ var templateFuncs = template.FuncMap{
 	"changeURL": changeURL,
 	// options writes a select's []option (prerender.go).
 	"options": optionsHTML,
+	// can reports whether the user may take an auth action ("audit.view").
+	"can": func(u *auth.User, a string) bool { return auth.Can(u, auth.Action(a)) },
 }
 
 // dateString is t's UTC date as YYYY-MM-DD, "" for the zero time (the

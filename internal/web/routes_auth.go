@@ -34,6 +34,8 @@ func (s *Server) authRoutes() {
 	s.handle("POST /account/tokens", s.accountCreateToken)
 	s.handle("POST /account/tokens/{id}/revoke", s.accountRevokeToken)
 	s.handle("POST /account/password", s.accountChangePassword)
+	s.handle("POST /account/delegations", s.accountCreateDelegation)
+	s.handle("POST /account/delegations/{id}/revoke", s.accountRevokeDelegation)
 
 	// Administration.
 	s.handle("GET /admin", s.adminIndex)
@@ -44,6 +46,8 @@ func (s *Server) authRoutes() {
 	s.handle("POST /admin/users/{id}/password", s.adminSetPassword)
 	s.handle("GET /admin/sites", s.adminSites)
 	s.handle("POST /admin/sites", s.adminCreateSite)
+	s.handle("GET /admin/sites/{id}", s.adminSiteEdit)
+	s.handle("POST /admin/sites/{id}", s.adminSiteSave)
 
 	// JSON API.
 	s.handle("GET /api/v1/me", s.apiMe)
@@ -53,4 +57,5 @@ func (s *Server) authRoutes() {
 	s.handle("PATCH /api/v1/users/{id}", s.apiUpdateUser)
 	s.handle("GET /api/v1/sites", s.apiListSites)
 	s.handle("POST /api/v1/sites", s.apiCreateSite)
+	s.handle("PATCH /api/v1/sites/{id}", s.apiUpdateSite)
 }

@@ -36,6 +36,7 @@ func (s *Server) changeRoutes() {
 	s.handle("DELETE /api/v1/delegations/{id}", s.apiRevokeDelegation)
 	s.handle("GET /api/v1/units", s.apiListUnits)
 	s.handle("POST /api/v1/units", s.apiCreateUnit)
+	s.handle("PATCH /api/v1/units/{id}", s.apiUpdateUnit)
 	s.handle("GET /api/v1/pssr-templates", s.apiListPSSRTemplates)
 	s.handle("POST /api/v1/pssr-templates", s.apiCreatePSSRTemplate)
 	s.handle("GET /api/v1/pssr-templates/{id}", s.apiGetPSSRTemplate)
@@ -43,4 +44,7 @@ func (s *Server) changeRoutes() {
 	s.handle("GET /api/v1/reminder-settings", s.apiGetReminderSettings)
 	s.handle("PUT /api/v1/reminder-settings", s.apiUpdateReminderSettings)
 	s.changePageRoutes()
+	// Audit pages (change_pages_audit.go), kept out of changePageRoutes.
+	s.handle("GET /changes/{ref}/audit", s.pageChangeAudit)
+	s.handle("GET /audit/verify", s.pageVerifyAudit)
 }

@@ -27,6 +27,8 @@ func (s *Server) workRoutes() {
 	s.handle("POST /admin/reminders", s.adminRemindersSave)
 	s.handle("GET /admin/units", s.adminUnitsPage)
 	s.handle("POST /admin/units", s.adminUnitsCreate)
+	s.handle("GET /admin/units/{id}", s.adminUnitEdit)
+	s.handle("POST /admin/units/{id}", s.adminUnitSave)
 }
 
 // changePath is the address of a change's page (its human number).

@@ -308,6 +308,9 @@ func (s *Server) renderUnits(w http.ResponseWriter, r *http.Request, status int,
 		}
 		d.Sites = append(d.Sites, us)
 		v := strconv.FormatInt(st.ID, 10)
+		if st.Retired() && v != d.SiteID {
+			continue // a retired site takes no new units
+		}
 		d.SiteOpts = append(d.SiteOpts, option{v, st.Code + " – " + st.Name, v == d.SiteID})
 	}
 	s.render(w, r, status, "admin_units.html", &Page{Title: "Units", Errors: errs, Flash: flash, Data: d})

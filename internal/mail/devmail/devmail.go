@@ -69,7 +69,25 @@ func (m *Mailbox) Send(ctx context.Context, msg mail.Message) (mail.Result, erro
 		return mail.Result{}, &mail.Error{Code: "StoreFailed", Message: err.Error(), Retryable: true, Err: err,
 			Text: "dev mailbox could not store the email: " + err.Error()}
 	}
-	return mail.Result{RequestID: "dev-" + strconv.FormatInt(id, 10)}, nil
+	return mail.Result{RequestID: RequestID(id)}, nil
+}
+
+// requestPrefix starts the request id of a message kept in the mailbox.
+const requestPrefix = "dev-"
+
+// RequestID is the request id Send reports for mailbox message id: the
+// delivery log stores it, which links a logged email to its message.
+func RequestID(id int64) string { return requestPrefix + strconv.FormatInt(id, 10) }
+
+// MessageID reads the mailbox message id back out of a request id, false
+// when the email did not go to the dev mailbox.
+func MessageID(requestID string) (int64, bool) {
+	rest, ok := strings.CutPrefix(requestID, requestPrefix)
+	if !ok {
+		return 0, false
+	}
+	id, err := strconv.ParseInt(rest, 10, 64)
+	return id, err == nil && id > 0
 }
 
 // Stored is one captured message.

@@ -1,0 +1,168 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/mocpcr/mocpcr/internal/auth"
+	"github.com/mocpcr/mocpcr/internal/change"
+)
+
+// Editing and retiring sites and units (admin). The rules (a code that
+// changes show cannot change; retired places take no new changes) are
+// change.Service's; these pages and API calls only carry them.
+
+// placeForm is the edit form of a site or unit.
+type placeForm struct {
+	ID               int64
+	Code, Name       string
+	Retired          bool
+	SiteCode         string // a unit's site
+	Changes          int
+	HeadingCode      string
+	Kind, Action, Up string // "site"/"unit", the form's action, the list page
+}
+
+// placeFields maps the domain's field names to the form's elements.
+var placeFields = map[string]string{"code": "code", "name": "name"}
+
+func readPlaceForm(r *http.Request) (placeForm, change.PlaceUpdate) {
+	f := placeForm{Code: strings.TrimSpace(r.PostFormValue("code")), Name: strings.TrimSpace(r.PostFormValue("name")),
+		Retired: r.PostFormValue("retired") == "on"}
+	return f, change.PlaceUpdate{Code: &f.Code, Name: &f.Name, Retired: &f.Retired}
+}
+
+func (s *Server) pathPlaceID(w http.ResponseWriter, r *http.Request) (int64, bool) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		s.render(w, r, http.StatusNotFound, "notfound.html", &Page{Title: "Not found"})
+		return 0, false
+	}
+	return id, true
+}
+
+func (s *Server) adminSiteEdit(w http.ResponseWriter, r *http.Request) {
+	if _, ok := s.require(w, r, auth.ActionManageSites); !ok {
+		return
+	}
+	id, ok := s.pathPlaceID(w, r)
+	if !ok {
+		return
+	}
+	site, err := auth.SiteByID(r.Context(), s.DB.SQL, id)
+	if err != nil {
+		s.render(w, r, http.StatusNotFound, "notfound.html", &Page{Title: "Not found"})
+		return
+	}
+	f := placeForm{ID: id, Code: site.Code, Name: site.Name, Retired: site.Retired()}
+	s.renderPlace(w, r, http.StatusOK, f, site.Code, nil, r.URL.Query().Get("saved") != "", "site")
+}
+
+func (s *Server) adminSiteSave(w http.ResponseWriter, r *http.Request) {
+	u, ok := s.require(w, r, auth.ActionManageSites)
+	if !ok {
+		return
+	}
+	id, ok := s.pathPlaceID(w, r)
+	if !ok {
+		return
+	}
+	f, up := readPlaceForm(r)
+	f.ID = id
+	site, err := s.Changes.UpdateSite(r.Context(), u, id, up)
+	if s.placeFailed(w, r, err, f, "site") {
+		return
+	}
+	s.Logger.InfoContext(r.Context(), "site updated", "site_id", id, "code", site.Code, "retired", site.Retired(), "by", u.ID)
+	http.Redirect(w, r, "/admin/sites/"+strconv.FormatInt(id, 10)+"?saved=1", http.StatusSeeOther)
+}
+
+func (s *Server) adminUnitEdit(w http.ResponseWriter, r *http.Request) {
+	if _, ok := s.require(w, r, auth.ActionManageSites); !ok {
+		return
+	}
+	id, ok := s.pathPlaceID(w, r)
+	if !ok {
+		return
+	}
+	un, err := s.Changes.UnitByID(r.Context(), id)
+	if err != nil {
+		s.changePageError(w, r, err)
+		return
+	}
+	f := placeForm{ID: id, Code: un.Code, Name: un.Name, Retired: un.Retired(), SiteCode: un.SiteCode}
+	s.renderPlace(w, r, http.StatusOK, f, un.SiteCode+" · "+un.Code, nil, r.URL.Query().Get("saved") != "", "unit")
+}
+
+func (s *Server) adminUnitSave(w http.ResponseWriter, r *http.Request) {
+	u, ok := s.require(w, r, auth.ActionManageSites)
+	if !ok {
+		return
+	}
+	id, ok := s.pathPlaceID(w, r)
+	if !ok {
+		return
+	}
+	f, up := readPlaceForm(r)
+	f.ID = id
+	un, err := s.Changes.UpdateUnit(r.Context(), u, id, up)
+	if s.placeFailed(w, r, err, f, "unit") {
+		return
+	}
+	s.Logger.InfoContext(r.Context(), "unit updated", "unit_id", id, "code", un.Code, "retired", un.Retired(), "by", u.ID)
+	http.Redirect(w, r, "/admin/units/"+strconv.FormatInt(id, 10)+"?saved=1", http.StatusSeeOther)
+}
+
+// placeFailed answers a failed save: the form again with the error beside
+// its field and what was typed, or an error page. It reports whether it
+// answered.
+func (s *Server) placeFailed(w http.ResponseWriter, r *http.Request, err error, f placeForm, kind string) bool {
+	if err == nil {
+		return false
+	}
+	if change.ErrorCode(err) != change.EInvalid {
+		s.changePageError(w, r, err)
+		return true
+	}
+	heading := f.Code
+	if kind == "unit" {
+		if un, lerr := s.Changes.UnitByID(r.Context(), f.ID); lerr == nil {
+			f.SiteCode, heading = un.SiteCode, un.SiteCode+" · "+un.Code
+		}
+	} else if site, lerr := auth.SiteByID(r.Context(), s.DB.SQL, f.ID); lerr == nil {
+		heading = site.Code
+	}
+	s.renderPlace(w, r, http.StatusUnprocessableEntity, f, heading, formErrors(err, "place-form", placeFields), false, kind)
+	return true
+}
+
+func (s *Server) renderPlace(w http.ResponseWriter, r *http.Request, status int, f placeForm, heading string, errs map[string]string, saved bool, kind string) {
+	f.HeadingCode, f.Kind = heading, kind
+	f.Action = "/admin/" + kind + "s/" + strconv.FormatInt(f.ID, 10)
+	f.Up = "/admin/" + kind + "s"
+	n, err := s.Changes.CountChangesAt(r.Context(), kind, f.ID)
+	if err != nil {
+		s.serverFault(w, r, "count changes", err)
+		return
+	}
+	f.Changes = n
+	p := &Page{Title: "Edit " + kind + " " + heading, Data: f, Errors: errs}
+	if saved {
+		p.Flash = "Saved."
+	}
+	s.render(w, r, status, "admin_place_edit.html", p)
+}
+
+func (s *Server) apiUpdateSite(w http.ResponseWriter, r *http.Request) {
+	changeCall(s, w, r, auth.ActionManageSites, withID, func(ctx context.Context, u *auth.User, id int64, in change.PlaceUpdate) (any, error) {
+		return s.Changes.UpdateSite(ctx, u, id, in)
+	})
+}
+
+func (s *Server) apiUpdateUnit(w http.ResponseWriter, r *http.Request) {
+	changeCall(s, w, r, auth.ActionManageSites, withID, func(ctx context.Context, u *auth.User, id int64, in change.PlaceUpdate) (any, error) {
+		return s.Changes.UpdateUnit(ctx, u, id, in)
+	})
+}

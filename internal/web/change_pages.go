@@ -605,7 +605,18 @@ func (v *changeView) formShown(id string) bool {
 
 // AnyNext reports whether the "What you can do now" card has a form.
 func (v *changeView) AnyNext() bool {
-	return v.Can["submit"] || v.MyReview != nil || v.Can["approve"] || v.Can["acknowledge"] || len(v.Transitions()) > 0
+	return v.Can["submit"] || v.MyReview != nil || v.Can["approve"] || v.Can["acknowledge"] || v.Can["decide_extension"] ||
+		len(v.Transitions()) > 0
+}
+
+// PendingExtension is the extension request waiting for a decision, if any.
+func (v *changeView) PendingExtension() *change.Extension {
+	for i := range v.D.Extensions {
+		if v.D.Extensions[i].DecidedAt == nil {
+			return &v.D.Extensions[i]
+		}
+	}
+	return nil
 }
 
 // Transitions are the stage moves the user may make now, in the order

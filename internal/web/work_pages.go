@@ -115,6 +115,9 @@ func (s *Server) myWorkPage(w http.ResponseWriter, r *http.Request) {
 	}
 	reviews := fromItems(work.Reviews, func(it change.WorkItem) string { return title(it.What) + " review" })
 	approvals := fromItems(work.Approvals, func(it change.WorkItem) string { return title(it.What) })
+	// An extension request asks the approvers to act too: it sits with
+	// their approvals so it is not found only by chance on the change page.
+	approvals = append(approvals, fromItems(work.Extensions, func(it change.WorkItem) string { return "Decide the " + it.What })...)
 	acks := fromItems(work.Acknowledgements, func(change.WorkItem) string { return "Read and acknowledge" })
 
 	actions := make([]workRow, 0, len(work.Actions))

@@ -1,0 +1,61 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/mocpcr/mocpcr/internal/change"
+	"github.com/mocpcr/mocpcr/internal/store"
+	"github.com/mocpcr/mocpcr/internal/store/storetest"
+)
+
+// nextCard is the "What you can do now" card of a change page.
+func nextCard(body string) string {
+	i := strings.Index(body, `id="next"`)
+	if i < 0 {
+		return ""
+	}
+	j := strings.Index(body[i:], "</section>")
+	if j < 0 {
+		return body[i:]
+	}
+	return body[i : i+j]
+}
+
+// An extension request asks the approvers to act: it shows on their My
+// work (page and API) and in "What you can do now" on the change page.
+func TestExtensionRequestWaitsForTheApprover(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newPageFixture(t, db)
+		ctx := context.Background()
+		svc := f.site.web.Changes
+		if err := svc.RequestExtension(ctx, f.ini, f.pssr.ID, f.site.clock.Now().AddDate(0, 2, 0), "spares arrive late"); err != nil {
+			t.Fatal(err)
+		}
+		home := f.ap2.get("/")
+		if !strings.Contains(home.Body, f.pssr.Number) || !strings.Contains(home.Body, "Decide the expiry extension to") {
+			t.Errorf("approver's My work does not list the extension request of %s\n%s", f.pssr.Number, excerpt(home.Body))
+		}
+		api := f.ap2.get("/api/v1/my-work")
+		var w struct {
+			Extensions []change.WorkItem `json:"extensions"`
+		}
+		if err := json.Unmarshal([]byte(api.Body), &w); err != nil || api.StatusCode != http.StatusOK {
+			t.Fatalf("my-work API: %d %v", api.StatusCode, err)
+		}
+		if len(w.Extensions) != 1 || w.Extensions[0].ChangeNumber != f.pssr.Number {
+			t.Errorf("my-work API extensions = %+v, want the request on %s", w.Extensions, f.pssr.Number)
+		}
+		next := nextCard(f.ap2.get("/changes/" + f.pssr.Number).Body)
+		if !strings.Contains(next, `id="f-extdecision"`) || !strings.Contains(next, "spares arrive late") || strings.Contains(next, "Nothing is waiting for you") {
+			t.Errorf("the approver's “What you can do now” does not offer the extension decision\n%s", next)
+		}
+		// The initiator who asked is not asked to decide.
+		if home := f.ini2.get("/"); strings.Contains(home.Body, "Decide the expiry extension") {
+			t.Errorf("the initiator is asked to decide their own extension")
+		}
+	})
+}

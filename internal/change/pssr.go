@@ -12,8 +12,9 @@ import (
 )
 
 func (s *Service) pssrItems(ctx context.Context, q store.Querier, changeID int64) ([]PSSRItem, error) {
-	rows, err := q.QueryContext(ctx, `SELECT id, change_id, position, text, evidence_required, answer, comment, COALESCE(attachment_id, 0),
-		COALESCE(answered_by, 0), answered_at FROM pssr_items WHERE change_id = $1 ORDER BY position`, changeID)
+	rows, err := q.QueryContext(ctx, `SELECT p.id, p.change_id, p.position, p.text, p.evidence_required, p.answer, p.comment,
+		COALESCE(p.attachment_id, 0), COALESCE(p.answered_by, 0), COALESCE(u.name, ''), p.answered_at
+		FROM pssr_items p LEFT JOIN users u ON u.id = p.answered_by WHERE p.change_id = $1 ORDER BY p.position`, changeID)
 	if err != nil {
 		return nil, fmt.Errorf("load PSSR: %w", err)
 	}
@@ -23,7 +24,7 @@ func (s *Service) pssrItems(ctx context.Context, q store.Querier, changeID int64
 		var it PSSRItem
 		var at sql.NullTime
 		if err := rows.Scan(&it.ID, &it.ChangeID, &it.Position, &it.Text, &it.EvidenceRequired, &it.Answer, &it.Comment,
-			&it.AttachmentID, &it.AnsweredBy, &at); err != nil {
+			&it.AttachmentID, &it.AnsweredBy, &it.AnsweredByName, &at); err != nil {
 			return nil, err
 		}
 		it.AnsweredAt = ptime(at)
@@ -118,7 +119,7 @@ func (s *Service) AnswerPSSR(ctx context.Context, actor *auth.User, itemID int64
 				return err
 			}
 		}
-		it.Answer, it.Comment, it.AttachmentID, it.AnsweredBy, it.AnsweredAt = answer, comment, attachmentID, actor.ID, &now
+		it.Answer, it.Comment, it.AttachmentID, it.AnsweredBy, it.AnsweredByName, it.AnsweredAt = answer, comment, attachmentID, actor.ID, actor.Name, &now
 		out = it
 		return nil
 	})

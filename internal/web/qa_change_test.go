@@ -59,3 +59,50 @@ func TestExtensionRequestWaitsForTheApprover(t *testing.T) {
 		}
 	})
 }
+
+// The PSSR record names who answered each item and when, and the startup
+// authorisation signature is listed with the other signatures, on the
+// change page and the print view.
+func TestPSSRRecordNamesWhoAnsweredAndStartupSignature(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newPageFixture(t, db)
+		ctx := context.Background()
+		svc := f.site.web.Changes
+		d, err := svc.Get(ctx, f.coord, f.pssr.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range d.PSSR {
+			if _, err := svc.AnswerPSSR(ctx, f.coord, it.ID, change.AnswerNA, "not applicable to this change", 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		body := f.ini2.get("/changes/" + f.pssr.Number).Body
+		if !strings.Contains(body, "Answered by "+f.coord.Name+", ") {
+			t.Errorf("the change page does not say who answered the PSSR items\n%s", excerpt(body))
+		}
+		if _, err := svc.Transition(ctx, f.appr, f.pssr.ID, change.TransitionRequest{Action: change.ActAuthorizeStartup,
+			Signature: change.Signature{Verified: true, Method: "password"}}); err != nil {
+			t.Fatal(err)
+		}
+		body = f.ini2.get("/changes/" + f.pssr.Number).Body
+		i := strings.Index(body, `id="approvals"`)
+		if i < 0 {
+			t.Fatalf("no approvals section\n%s", excerpt(body))
+		}
+		approvals := body[i:]
+		approvals = approvals[:strings.Index(approvals, "</section>")]
+		if !strings.Contains(approvals, "Startup authorised") || !strings.Contains(approvals, `<span class="signature">`+f.appr.Name+`</span>`) ||
+			!strings.Contains(approvals, "password re-entered") {
+			t.Errorf("the approvals table does not list the startup signature (name, meaning, method)\n%s", approvals)
+		}
+		print := f.ini2.get("/changes/" + f.pssr.Number + "/print").Body
+		if !strings.Contains(print, "<th>Answered by</th>") || !strings.Contains(print, "<td>"+f.coord.Name+"</td>") {
+			t.Errorf("the print view does not name who answered the PSSR items")
+		}
+		if !strings.Contains(print, `<tr class="startup-sig"><td>Startup</td><td>`+f.appr.Name+`</td><td>startup authorised`) ||
+			!strings.Contains(print, "<td>password</td>") {
+			t.Errorf("the print view does not list the startup signature with the approval signatures")
+		}
+	})
+}

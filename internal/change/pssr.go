@@ -55,8 +55,8 @@ func (s *Service) createPSSRChecklist(ctx context.Context, tx *sql.Tx, c *Change
 	return nil
 }
 
-// AnswerPSSR answers one checklist item Yes, No or N/A. A No needs a
-// comment and creates a pre-startup deficiency (an action item owned by
+// AnswerPSSR answers one checklist item Yes, No or N/A. An N/A needs a
+// comment (the justification). A No needs a comment and creates a pre-startup deficiency (an action item owned by
 // the initiator) that must be closed before startup is authorised. A Yes
 // on an item that requires evidence needs an attachment of the change.
 func (s *Service) AnswerPSSR(ctx context.Context, actor *auth.User, itemID int64, answer, comment string, attachmentID int64) (*PSSRItem, error) {
@@ -89,6 +89,11 @@ func (s *Service) AnswerPSSR(ctx context.Context, actor *auth.User, itemID int64
 				return invalid("comment", "is required for a No: describe the deficiency")
 			}
 		case AnswerNA:
+			// An N/A is a judgement an auditor will question: the record
+			// must say why the item does not apply.
+			if comment == "" {
+				return invalid("comment", "is required for N/A: say why the item does not apply to this change")
+			}
 		default:
 			return invalid("answer", "must be yes, no or na, got %q", answer)
 		}

@@ -301,6 +301,8 @@ func TestChangeJourney(t *testing.T) {
 		t.Errorf("flash after a No = %q", f)
 	}
 	for _, id := range items[2:] {
+		// An N/A needs its justification.
+		cora.do(chromedp.SendKeys(chromedp.CSS("#"+id+"-comment"), "Not affected by a seal change."))
 		cora.submit("#"+id+" button[value=na]", ".flash")
 	}
 	// Startup is blocked while the deficiency is open.

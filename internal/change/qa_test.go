@@ -2,6 +2,7 @@ package change_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -30,6 +31,59 @@ func TestPSSRNotApplicableNeedsAComment(t *testing.T) {
 		got := must(f.Service.AnswerPSSR(ctx, f.Coordinator, it.ID, change.AnswerNA, "No relief devices touched", 0))(t)
 		if got.Answer != change.AnswerNA || got.Comment != "No relief devices touched" || got.AnsweredByName != f.Coordinator.Name {
 			t.Errorf("N/A with a comment: %+v", got)
+		}
+	})
+}
+
+// Refusals name every open item by its title, for people: no database
+// ids, capitalised sentences, "PSSR deficiency" said once.
+func TestStartupRefusalsListEveryOpenItemByTitle(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := changetest.Seed(t, db, start)
+		ctx := context.Background()
+		s := f.Service
+		c := toStage(t, f, change.StageImplementation, nil)
+		for _, title := range []string{"Update PSI for P-101A", "Train operators"} {
+			must(s.AddAction(ctx, f.Initiator, c.ID, change.NewAction{Title: title, OwnerID: f.Initiator.ID, BeforeStartup: true}))(t)
+		}
+		must(s.AddAction(ctx, f.Initiator, c.ID, change.NewAction{Title: "After startup", OwnerID: f.Initiator.ID}))(t)
+		_, err := s.Transition(ctx, f.Initiator, c.ID, change.TransitionRequest{Action: change.ActCompleteImplementation})
+		want := "2 pre-startup actions are still open: “Update PSI for P-101A”, “Train operators”. They must be done before startup."
+		if err == nil || err.Error() != want {
+			t.Fatalf("complete implementation with open actions: %v\nwant %s", err, want)
+		}
+		d := must(s.Get(ctx, f.Initiator, c.ID))(t)
+		for _, a := range d.Actions {
+			if a.BeforeStartup {
+				must(s.CompleteAction(ctx, f.Initiator, a.ID, ""))(t)
+			}
+		}
+		must(s.Transition(ctx, f.Initiator, c.ID, change.TransitionRequest{Action: change.ActCompleteImplementation}))(t)
+		d = must(s.Get(ctx, f.Coordinator, c.ID))(t)
+		_, err = s.Transition(ctx, f.Coordinator, c.ID, change.TransitionRequest{Action: change.ActAuthorizeStartup, Signature: verified})
+		if err == nil || !strings.HasPrefix(err.Error(), fmt.Sprintf("%d PSSR items are not answered yet: item 1 “", len(d.PSSR))) {
+			t.Errorf("startup with unanswered items: %v", err)
+		}
+		must(s.AnswerPSSR(ctx, f.Coordinator, d.PSSR[0].ID, change.AnswerNo, "Seal flush plan missing", 0))(t)
+		for _, it := range d.PSSR[1:] {
+			must(s.AnswerPSSR(ctx, f.Coordinator, it.ID, change.AnswerNA, "Not affected", 0))(t)
+		}
+		_, err = s.Transition(ctx, f.Coordinator, c.ID, change.TransitionRequest{Action: change.ActAuthorizeStartup, Signature: verified})
+		want = "1 PSSR deficiency is still open: item 1 “Seal flush plan missing”. It must be closed before startup."
+		if err == nil || err.Error() != want {
+			t.Errorf("startup with an open deficiency: %v\nwant %s", err, want)
+		}
+		d = must(s.Get(ctx, f.Initiator, c.ID))(t)
+		for _, a := range d.Actions {
+			if a.Kind == change.ActionDeficiency {
+				must(s.CompleteAction(ctx, f.Initiator, a.ID, "plan issued"))(t)
+			}
+		}
+		must(s.Transition(ctx, f.Coordinator, c.ID, change.TransitionRequest{Action: change.ActAuthorizeStartup, Signature: verified}))(t)
+		_, err = s.Transition(ctx, f.Coordinator, c.ID, change.TransitionRequest{Action: change.ActClose})
+		want = "1 action is still open: “After startup”. Close-out needs every action done."
+		if err == nil || err.Error() != want {
+			t.Errorf("close with an open action: %v\nwant %s", err, want)
 		}
 	})
 }

@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mocpcr/mocpcr/internal/change"
 	"github.com/mocpcr/mocpcr/internal/store"
@@ -103,6 +106,41 @@ func TestPSSRRecordNamesWhoAnsweredAndStartupSignature(t *testing.T) {
 		if !strings.Contains(print, `<tr class="startup-sig"><td>Startup</td><td>`+f.appr.Name+`</td><td>startup authorised`) ||
 			!strings.Contains(print, "<td>password</td>") {
 			t.Errorf("the print view does not list the startup signature with the approval signatures")
+		}
+	})
+}
+
+// The add-action form shows every field error of one submit, and
+// refuses a due date in the past.
+func TestAddActionShowsAllErrorsAndRefusesPastDueDate(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newPageFixture(t, db)
+		csrf := f.ini2.csrf()
+		path := "/changes/" + f.pssr.Number + "/actions"
+		r := f.ini2.post(path, url.Values{"csrf_token": {csrf}, "title": {" "}, "owner_id": {""}, "due_on": {"soon"}})
+		if r.StatusCode != http.StatusUnprocessableEntity {
+			t.Fatalf("empty add-action: %d", r.StatusCode)
+		}
+		for id, want := range map[string]string{"action-title": "is required", "action-owner_id": "choose who owns", "action-due_on": "expected a date"} {
+			if got := errorBeside(r.Body, id); !strings.Contains(got, want) {
+				t.Errorf("empty add-action: error beside #%s = %q, want %q", id, got, want)
+			}
+		}
+		yesterday := f.site.clock.Now().AddDate(0, 0, -1).Format(time.DateOnly)
+		r = f.ini2.post(path, url.Values{"csrf_token": {csrf}, "title": {"Check the trip"}, "owner_id": {strconv.FormatInt(f.ini.ID, 10)}, "due_on": {yesterday}})
+		if got := errorBeside(r.Body, "action-due_on"); r.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(got, "today or later") ||
+			!strings.Contains(r.Body, `value="Check the trip"`) {
+			t.Errorf("action due yesterday: %d %q, want a due date error and the title kept", r.StatusCode, got)
+		}
+		// The domain refuses it too (the API goes straight there).
+		past := f.site.clock.Now().AddDate(0, 0, -1)
+		_, err := f.site.web.Changes.AddAction(context.Background(), f.ini, f.pssr.ID, change.NewAction{Title: "x", OwnerID: f.ini.ID, DueOn: &past})
+		if change.ErrorCode(err) != change.EInvalid || !strings.HasPrefix(err.Error(), "due_on: must be today or later") {
+			t.Errorf("AddAction due yesterday: %v", err)
+		}
+		today := f.site.clock.Now()
+		if _, err := f.site.web.Changes.AddAction(context.Background(), f.ini, f.pssr.ID, change.NewAction{Title: "x", OwnerID: f.ini.ID, DueOn: &today}); err != nil {
+			t.Errorf("AddAction due today: %v", err)
 		}
 	})
 }

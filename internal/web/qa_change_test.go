@@ -144,3 +144,25 @@ func TestAddActionShowsAllErrorsAndRefusesPastDueDate(t *testing.T) {
 		}
 	})
 }
+
+// A refused approvers form shows its error under the two stage boxes:
+// the stylesheet gives the error a line of its own instead of a third
+// column (the browser test measures the layout).
+func TestApproversErrorSitsUnderTheStages(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newPageFixture(t, db)
+		id := strconv.FormatInt(f.appr.ID, 10)
+		r := f.coord2.post("/changes/"+f.screening.Number+"/approvers", url.Values{"csrf_token": {f.coord2.csrf()}, "stage1": {id}, "stage2": {id}})
+		if got := errorBeside(r.Body, "approvers-list"); r.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(got, "one stage only") {
+			t.Fatalf("same approver in both stages: %d %q", r.StatusCode, got)
+		}
+		i := strings.Index(r.Body, `id="approvers-list"`)
+		if j := strings.Index(r.Body[i:], `id="approvers-list-error"`); j < 0 || strings.Count(r.Body[i:i+j], "</fieldset>") != 2 {
+			t.Errorf("the error is not after both stage boxes")
+		}
+		css := f.coord2.get("/static/app.css").Body
+		if !strings.Contains(css, ".approver-stages>.field-error{flex:1 0 100%") {
+			t.Errorf("app.css does not make the approvers error span the stage grid")
+		}
+	})
+}

@@ -166,3 +166,91 @@ func TestApproversErrorSitsUnderTheStages(t *testing.T) {
 		}
 	})
 }
+
+// Wording on My work, the change page and the change list, as a newcomer
+// read it.
+func TestWorkAndChangeWording(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newPageFixture(t, db)
+		ctx := context.Background()
+		svc := f.site.web.Changes
+
+		// A hazard review is not a "Hazard review review".
+		hz, err := svc.Create(ctx, f.ini, change.Fields{Kind: ptr(change.KindMOC), Duration: ptr(change.DurationPermanent),
+			Title: ptr("Hazard"), Description: ptr("d"), SiteID: ptr(f.screening.SiteID), Reason: ptr("r"), RiskRanking: ptr("low"),
+			TechnicalBasis: ptr("tb"), SafetyHealthImpact: ptr("sh"), ProcedureChanges: ptr("pc"), TimePeriod: ptr("tp"),
+			AuthorizationRequired: ptr("ar")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.Submit(ctx, f.ini, hz.ID, change.Screening{Disciplines: []string{"mechanical", "ehs"}, HazardReviewNeeded: true}); err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range []string{"mechanical", "ehs", change.DisciplineHazardReview} {
+			if err := svc.AssignReviewer(ctx, f.coord, hz.ID, d, f.rev.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := svc.SetApprovers(ctx, f.coord, hz.ID, [][]int64{{f.appr.ID}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.Transition(ctx, f.coord, hz.ID, change.TransitionRequest{Action: change.ActStartReview}); err != nil {
+			t.Fatal(err)
+		}
+		home := f.rev2.get("/").Body
+		if strings.Contains(home, "review review") || !strings.Contains(home, ">Hazard review<") || !strings.Contains(home, ">EHS review<") {
+			t.Errorf("reviewer's My work: want “Hazard review” and “EHS review”\n%s", excerpt(home))
+		}
+		// Someone who files no changes is not told so.
+		if strings.Contains(home, "You file no changes") || strings.Contains(home, `id="mine"`) {
+			t.Errorf("a reviewer's My work shows an empty “My open changes” section")
+		}
+
+		// The screening summary uses the form's labels.
+		page := f.ini2.get("/changes/" + hz.Number).Body
+		if !strings.Contains(page, "<li>Disciplines: EHS, Mechanical</li>") || !strings.Contains(page, "<li>Hazard review needed</li>") {
+			t.Errorf("screening summary does not use the display labels\n%s", excerpt(page))
+		}
+
+		// A change just returned is not overdue on day 0; it is after the
+		// reminder threshold.
+		if _, err := svc.Transition(ctx, f.coord, f.screening.ID, change.TransitionRequest{Action: change.ActReturn, Comment: "Add the P&ID"}); err != nil {
+			t.Fatal(err)
+		}
+		row := func() string {
+			home := f.ini2.get("/").Body
+			i := strings.Index(home, `href="/changes/`+f.screening.Number+`"`)
+			if i < 0 {
+				t.Fatalf("returned change not on My work\n%s", excerpt(home))
+			}
+			start := strings.LastIndex(home[:i], "<li")
+			return home[start : i+strings.Index(home[i:], "</li>")]
+		}
+		if r := row(); strings.Contains(r, "Overdue") || strings.Contains(r, "is-overdue") || !strings.Contains(r, "waiting since today") {
+			t.Errorf("a change returned today is shown overdue:\n%s", r)
+		}
+		rs, err := svc.ReminderSettings(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.site.clock.Advance(time.Duration(rs.PendingAfterDays) * 24 * time.Hour)
+		f.ini2.login(f.ini.Email)
+		if r := row(); !strings.Contains(r, "Overdue") {
+			t.Errorf("a change returned %d days ago is not overdue:\n%s", rs.PendingAfterDays, r)
+		}
+
+		// "startup", one word, everywhere.
+		if _, err := svc.AddAction(ctx, f.ini, f.pssr.ID, change.NewAction{Title: "Walk the line", OwnerID: f.ini.ID, BeforeStartup: true}); err != nil {
+			t.Fatal(err)
+		}
+		if home := f.ini2.get("/").Body; strings.Contains(home, "start-up") || !strings.Contains(home, "before startup") {
+			t.Errorf("My work does not say “before startup”")
+		}
+
+		// A page past the end of the list says so and leads back.
+		list := f.ini2.get("/changes?page=999").Body
+		if strings.Contains(list, "No changes yet") || !strings.Contains(list, "past the end of the list") || !strings.Contains(list, `<a href="/changes">Go to the first page</a>`) {
+			t.Errorf("/changes?page=999 does not say the page is past the end\n%s", excerpt(list))
+		}
+	})
+}

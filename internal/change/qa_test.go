@@ -137,3 +137,21 @@ func TestDemoTripScreenedRealistically(t *testing.T) {
 		}
 	})
 }
+
+// Messages call the hazard review a "hazard review", not a
+// "hazard_review review" (the API shows them as they are).
+func TestHazardReviewNamedOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := changetest.Seed(t, db, start)
+		ctx := context.Background()
+		s := f.Service
+		c := must(s.Create(ctx, f.Initiator, changetest.Complete(change.KindMOC, f.NRF, f.CDU, "P-101A")))(t)
+		must(s.Submit(ctx, f.Initiator, c.ID, change.Screening{Disciplines: []string{"mechanical"}, HazardReviewNeeded: true}))(t)
+		ok(t, s.AssignReviewer(ctx, f.Coordinator, c.ID, "mechanical", f.Reviewer.ID))
+		ok(t, s.SetApprovers(ctx, f.Coordinator, c.ID, [][]int64{{f.Approver.ID}}))
+		_, err := s.Transition(ctx, f.Coordinator, c.ID, change.TransitionRequest{Action: change.ActStartReview})
+		if err == nil || !strings.Contains(err.Error(), "assign a reviewer for the hazard review first") {
+			t.Errorf("start review without a hazard reviewer: %v", err)
+		}
+	})
+}

@@ -92,6 +92,9 @@ func (s *Service) AddAction(ctx context.Context, actor *auth.User, changeID int6
 		if na.Kind == ActionDeficiency {
 			return invalid("kind", "deficiencies come from PSSR answers, not from this form")
 		}
+		if na.DueOn != nil && dateOnly(*na.DueOn).Before(dateOnly(s.now())) {
+			return invalid("due_on", "must be today or later, got %s", dateOnly(*na.DueOn).Format(time.DateOnly))
+		}
 		var err error
 		id, err = s.insertAction(ctx, tx, actor, d.Change, na)
 		return err

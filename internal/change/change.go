@@ -319,16 +319,18 @@ const (
 
 // PSSRItem is one question of a change's PSSR checklist.
 type PSSRItem struct {
-	ID               int64      `json:"id"`
-	ChangeID         int64      `json:"change_id"`
-	Position         int        `json:"position"`
-	Text             string     `json:"text"`
-	EvidenceRequired bool       `json:"evidence_required"`
-	Answer           string     `json:"answer,omitempty"`
-	Comment          string     `json:"comment,omitempty"`
-	AttachmentID     int64      `json:"attachment_id,omitempty"`
-	AnsweredBy       int64      `json:"answered_by,omitempty"`
-	AnsweredAt       *time.Time `json:"answered_at,omitempty"`
+	ID               int64  `json:"id"`
+	ChangeID         int64  `json:"change_id"`
+	Position         int    `json:"position"`
+	Text             string `json:"text"`
+	EvidenceRequired bool   `json:"evidence_required"`
+	Answer           string `json:"answer,omitempty"`
+	Comment          string `json:"comment,omitempty"`
+	AttachmentID     int64  `json:"attachment_id,omitempty"`
+	AnsweredBy       int64  `json:"answered_by,omitempty"`
+	// AnsweredByName names who answered, for the PSSR record.
+	AnsweredByName string     `json:"answered_by_name,omitempty"`
+	AnsweredAt     *time.Time `json:"answered_at,omitempty"`
 }
 
 // Acknowledgement is one person on the training and acknowledgement roster.

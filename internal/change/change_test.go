@@ -77,7 +77,7 @@ func toStage(t *testing.T, f *changetest.Fixture, stage change.Stage, mod func(*
 	d := must(s.Get(ctx, f.Coordinator, c.ID))(t)
 	for _, it := range d.PSSR {
 		ans := change.AnswerNA
-		must(s.AnswerPSSR(ctx, f.Coordinator, it.ID, ans, "", 0))(t)
+		must(s.AnswerPSSR(ctx, f.Coordinator, it.ID, ans, "does not apply to a seal change", 0))(t)
 	}
 	c = must(s.Transition(ctx, f.Coordinator, c.ID, change.TransitionRequest{Action: change.ActAuthorizeStartup, Signature: verified}))(t)
 	if stage == change.StageCloseout {

@@ -3,7 +3,9 @@ package change
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -55,19 +57,31 @@ func SeedDemo(ctx context.Context, tx *sql.Tx) error {
 	now := s.now()
 	year := now.Year()
 	expires := dateOnly(now).AddDate(0, 0, 10)
+	// The screening a process-safety engineer would give each story.
+	procedureOnly := Screening{Disciplines: []string{"operations", "process"}, ProceduresChange: true}
+	// A new trip is a safety instrumented function: instrumentation and
+	// process design review it, operations runs it, the cause-and-effect
+	// chart and SIS documents change (PSI), the trip is added to the
+	// operating procedures, a hazard review (HAZOP/LOPA) sizes it and a
+	// PSSR checks it before startup.
+	newTrip := Screening{Disciplines: []string{"instrumentation", "process", "operations"}, PSIChanges: true,
+		ProceduresChange: true, HazardReviewNeeded: true, PSSRNeeded: true}
 	samples := []struct {
-		kind     Kind
-		duration Duration
-		stage    Stage
-		site     string
-		unit     string
-		tags     string
-		title    string
+		kind      Kind
+		duration  Duration
+		stage     Stage
+		site      string
+		unit      string
+		tags      string
+		title     string
+		screening Screening
+		basis     string
 	}{
-		{KindMOC, DurationPermanent, StageDraft, "NRF", "CDU-1", "P-101A\nP-101B", "Replace crude charge pump seals with dual seals"},
-		{KindMOC, DurationPermanent, StageScreening, "NRF", "FCC", "FV-2203", "Add high-temperature trip on regenerator"},
-		{KindPCR, DurationPermanent, StageApproval, "SCP", "AMM-2", "", "Revise ammonia loading procedure OP-114"},
-		{KindMOC, DurationTemporary, StageImplementation, "NRF", "TF", "TK-301", "Temporary bypass of TK-301 level switch during inspection"},
+		{KindMOC, DurationPermanent, StageDraft, "NRF", "CDU-1", "P-101A\nP-101B", "Replace crude charge pump seals with dual seals", Screening{}, ""},
+		{KindMOC, DurationPermanent, StageScreening, "NRF", "FCC", "TT-2210\nTSHH-2210\nFV-2203", "Add high-temperature trip on regenerator", newTrip,
+			"HAZOP recommendation H-17 (afterburn in the regenerator dilute phase); new 2oo3 temperature trip TSHH-2210 closing FV-2203, SIL 2 per LOPA"},
+		{KindPCR, DurationPermanent, StageApproval, "SCP", "AMM-2", "", "Revise ammonia loading procedure OP-114", procedureOnly, ""},
+		{KindMOC, DurationTemporary, StageImplementation, "NRF", "TF", "TK-301", "Temporary bypass of TK-301 level switch during inspection", procedureOnly, ""},
 	}
 	for i, sm := range samples {
 		var n int64
@@ -84,20 +98,27 @@ func SeedDemo(ctx context.Context, tx *sql.Tx) error {
 		round := 0
 		var submitted any
 		screening := ""
+		pssr := false
 		if sm.stage != StageDraft {
 			round, submitted = 1, now
-			screening = `{"replacement_in_kind":false,"disciplines":["operations","process"],"psi_changes":false,"procedures_change":true,"hazard_review_needed":false,"pssr_needed":false}`
+			b, _ := json.Marshal(sm.screening)
+			screening = string(b)
+			pssr = sm.screening.PSSRNeeded && sm.kind == KindMOC
+		}
+		basis := sm.basis
+		if basis == "" {
+			basis = "Vendor recommendation and engineering calculation EC-" + fmt.Sprint(100+i)
 		}
 		var id int64
 		err := tx.QueryRowContext(ctx, `INSERT INTO changes (number, kind, duration, stage, title, description, site_id, unit_id, equipment_tags,
 			reason, risk_ranking, technical_basis, safety_health_impact, procedure_changes, time_period, authorization_required,
-			expires_on, initiator_id, screening, round, created_at, updated_at, submitted_at)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$21,$22) RETURNING id`,
+			expires_on, initiator_id, screening, round, created_at, updated_at, submitted_at, pssr_required)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$21,$22,$23) RETURNING id`,
 			number, string(sm.kind), string(sm.duration), string(sm.stage), sm.title, "Demo change: "+strings.ToLower(sm.title)+".",
 			sites[sm.site], units[sm.unit], sm.tags, "Reliability and safety improvement", "medium",
-			"Vendor recommendation and engineering calculation EC-"+fmt.Sprint(100+i), "Reduces loss-of-containment risk; no new hazards identified",
+			basis, "Reduces loss-of-containment risk; no new hazards identified",
 			"Operating procedure updated to match", "Permanent from implementation", "Area superintendent and MOC coordinator",
-			exp, ines.ID, screening, round, now, submitted).Scan(&id)
+			exp, ines.ID, screening, round, now, submitted, pssr).Scan(&id)
 		if err != nil {
 			return fmt.Errorf("demo change %s: %w", number, err)
 		}
@@ -105,11 +126,42 @@ func SeedDemo(ctx context.Context, tx *sql.Tx) error {
 			return err
 		}
 		if sm.stage != StageDraft {
+			if err := s.audit(ctx, tx, id, ines, "", "submitted", "screening", "", screening); err != nil {
+				return err
+			}
 			if err := s.audit(ctx, tx, id, ines, "", "stage", "stage", string(StageDraft), string(sm.stage)); err != nil {
 				return err
 			}
 		}
 		switch sm.stage {
+		case StageScreening:
+			// What Submit does: a review per discipline (the coordinator
+			// assigns the reviewers) and the PSI and procedure actions.
+			disciplines := slices.Clone(sm.screening.Disciplines)
+			if sm.screening.HazardReviewNeeded {
+				disciplines = append(disciplines, DisciplineHazardReview)
+			}
+			for _, disc := range disciplines {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO change_reviews (change_id, round, discipline) VALUES ($1,1,$2)`, id, disc); err != nil {
+					return fmt.Errorf("demo review: %w", err)
+				}
+			}
+			c := &Change{ID: id, Number: number, SiteID: sites[sm.site], SiteCode: sm.site}
+			for _, a := range []struct {
+				need  bool
+				kind  ActionKind
+				title string
+			}{
+				{sm.screening.PSIChanges, ActionPSI, "Update the cause-and-effect chart, SRS and P&ID for TSHH-2210"},
+				{sm.screening.ProceduresChange, ActionProcedure, "Add the regenerator trip and its bypass rules to the FCC operating procedures"},
+			} {
+				if !a.need {
+					continue
+				}
+				if _, err := s.insertAction(ctx, tx, ines, c, NewAction{Title: a.title, Kind: a.kind, OwnerID: ines.ID, BeforeStartup: true}); err != nil {
+					return err
+				}
+			}
 		case StageApproval:
 			if _, err := tx.ExecContext(ctx, `INSERT INTO change_approvals (change_id, round, stage_no, approver_id, requested_at) VALUES ($1,1,1,$2,$3)`,
 				id, arno.ID, now); err != nil {

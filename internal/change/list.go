@@ -304,6 +304,9 @@ type Work struct {
 	Approvals        []WorkItem   `json:"approvals"`
 	Actions          []ActionItem `json:"actions"`
 	Acknowledgements []WorkItem   `json:"acknowledgements"`
+	// Extensions are expiry extension requests of temporary changes the
+	// user approved, waiting for their decision (What names the new date).
+	Extensions []WorkItem `json:"extensions"`
 	// Drafts are the user's own changes in Draft or Returned.
 	Drafts []Change `json:"drafts"`
 	// ToCoordinate are changes in Screening or PSSR at the coordinator's sites.
@@ -312,7 +315,7 @@ type Work struct {
 
 // MyWork returns what is waiting for actor.
 func (s *Service) MyWork(ctx context.Context, actor *auth.User) (*Work, error) {
-	w := &Work{Reviews: []WorkItem{}, Approvals: []WorkItem{}, Acknowledgements: []WorkItem{}, ToCoordinate: []Change{}}
+	w := &Work{Reviews: []WorkItem{}, Approvals: []WorkItem{}, Acknowledgements: []WorkItem{}, Extensions: []WorkItem{}, ToCoordinate: []Change{}}
 	q := s.DB.Prepared()
 	items := func(query string, args ...any) ([]WorkItem, error) {
 		rows, err := q.QueryContext(ctx, query, args...)
@@ -353,6 +356,15 @@ func (s *Service) MyWork(ctx context.Context, actor *auth.User) (*Work, error) {
 		}
 		w.Approvals = append(w.Approvals, its...)
 	}
+	if actor.Has(auth.RoleApprover) {
+		for _, who := range append([]int64{actor.ID}, delegators...) {
+			its, err := s.pendingExtensions(ctx, q, actor, who)
+			if err != nil {
+				return nil, err
+			}
+			w.Extensions = append(w.Extensions, its...)
+		}
+	}
 	if w.Actions, err = s.listActions(ctx, q, `a.owner_id = $1 AND a.status = 'open' AND c.stage NOT IN ('closed', 'voided')`, actor.ID); err != nil {
 		return nil, err
 	}
@@ -372,6 +384,42 @@ func (s *Service) MyWork(ctx context.Context, actor *auth.User) (*Work, error) {
 		}
 	}
 	return w, nil
+}
+
+// pendingExtensions lists the undecided extension requests of live
+// temporary changes on which who is a current-round approver: they are
+// the ones asked to act (RequestExtension notifies them). The actor may
+// not decide their own change or their own request (check).
+func (s *Service) pendingExtensions(ctx context.Context, q store.Querier, actor *auth.User, who int64) ([]WorkItem, error) {
+	args := []any{who, actor.ID}
+	cond := siteScope(actor, "c.site_id", &args)
+	rows, err := q.QueryContext(ctx, `SELECT c.id, c.number, c.title, e.new_expires_on, e.requested_at, u.name
+		FROM change_extensions e JOIN changes c ON c.id = e.change_id JOIN users u ON u.id = $1
+		WHERE e.decided_at IS NULL AND c.initiator_id <> $2 AND e.requested_by <> $2 AND c.reverted_at IS NULL
+		AND c.stage IN ('implementation', 'pssr', 'closeout') AND `+cond+`
+		AND EXISTS (SELECT 1 FROM change_approvals a WHERE a.change_id = c.id AND a.round = c.round AND a.approver_id = $1)
+		ORDER BY e.requested_at`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []WorkItem{}
+	for rows.Next() {
+		var it WorkItem
+		var to, since time.Time
+		var name string
+		if err := rows.Scan(&it.ChangeID, &it.ChangeNumber, &it.Title, &to, &since, &name); err != nil {
+			return nil, err
+		}
+		it.What = "expiry extension to " + to.UTC().Format(time.DateOnly)
+		since = since.UTC()
+		it.Since = &since
+		if who != actor.ID {
+			it.OnBehalfOf = name
+		}
+		out = append(out, it)
+	}
+	return out, rows.Err()
 }
 
 // SiteDashboard holds one site's numbers.

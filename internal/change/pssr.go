@@ -12,8 +12,9 @@ import (
 )
 
 func (s *Service) pssrItems(ctx context.Context, q store.Querier, changeID int64) ([]PSSRItem, error) {
-	rows, err := q.QueryContext(ctx, `SELECT id, change_id, position, text, evidence_required, answer, comment, COALESCE(attachment_id, 0),
-		COALESCE(answered_by, 0), answered_at FROM pssr_items WHERE change_id = $1 ORDER BY position`, changeID)
+	rows, err := q.QueryContext(ctx, `SELECT p.id, p.change_id, p.position, p.text, p.evidence_required, p.answer, p.comment,
+		COALESCE(p.attachment_id, 0), COALESCE(p.answered_by, 0), COALESCE(u.name, ''), p.answered_at
+		FROM pssr_items p LEFT JOIN users u ON u.id = p.answered_by WHERE p.change_id = $1 ORDER BY p.position`, changeID)
 	if err != nil {
 		return nil, fmt.Errorf("load PSSR: %w", err)
 	}
@@ -23,7 +24,7 @@ func (s *Service) pssrItems(ctx context.Context, q store.Querier, changeID int64
 		var it PSSRItem
 		var at sql.NullTime
 		if err := rows.Scan(&it.ID, &it.ChangeID, &it.Position, &it.Text, &it.EvidenceRequired, &it.Answer, &it.Comment,
-			&it.AttachmentID, &it.AnsweredBy, &at); err != nil {
+			&it.AttachmentID, &it.AnsweredBy, &it.AnsweredByName, &at); err != nil {
 			return nil, err
 		}
 		it.AnsweredAt = ptime(at)
@@ -54,8 +55,8 @@ func (s *Service) createPSSRChecklist(ctx context.Context, tx *sql.Tx, c *Change
 	return nil
 }
 
-// AnswerPSSR answers one checklist item Yes, No or N/A. A No needs a
-// comment and creates a pre-startup deficiency (an action item owned by
+// AnswerPSSR answers one checklist item Yes, No or N/A. An N/A needs a
+// comment (the justification). A No needs a comment and creates a pre-startup deficiency (an action item owned by
 // the initiator) that must be closed before startup is authorised. A Yes
 // on an item that requires evidence needs an attachment of the change.
 func (s *Service) AnswerPSSR(ctx context.Context, actor *auth.User, itemID int64, answer, comment string, attachmentID int64) (*PSSRItem, error) {
@@ -88,6 +89,11 @@ func (s *Service) AnswerPSSR(ctx context.Context, actor *auth.User, itemID int64
 				return invalid("comment", "is required for a No: describe the deficiency")
 			}
 		case AnswerNA:
+			// An N/A is a judgement an auditor will question: the record
+			// must say why the item does not apply.
+			if comment == "" {
+				return invalid("comment", "is required for N/A: say why the item does not apply to this change")
+			}
 		default:
 			return invalid("answer", "must be yes, no or na, got %q", answer)
 		}
@@ -118,7 +124,7 @@ func (s *Service) AnswerPSSR(ctx context.Context, actor *auth.User, itemID int64
 				return err
 			}
 		}
-		it.Answer, it.Comment, it.AttachmentID, it.AnsweredBy, it.AnsweredAt = answer, comment, attachmentID, actor.ID, &now
+		it.Answer, it.Comment, it.AttachmentID, it.AnsweredBy, it.AnsweredByName, it.AnsweredAt = answer, comment, attachmentID, actor.ID, actor.Name, &now
 		out = it
 		return nil
 	})

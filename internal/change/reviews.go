@@ -182,7 +182,7 @@ func (s *Service) startReview(ctx context.Context, tx *sql.Tx, actor *auth.User,
 			continue
 		}
 		if r.ReviewerID == 0 {
-			return invalid("reviewer_id", "assign a reviewer for the %s review first", r.Discipline)
+			return invalid("reviewer_id", "assign a reviewer for the %s first", reviewName(r.Discipline))
 		}
 		pending = append(pending, r.ReviewerID)
 	}
@@ -268,7 +268,7 @@ func (s *Service) DecideReview(ctx context.Context, actor *auth.User, id int64, 
 		}
 		if decision == DecisionRejected {
 			return s.returnToInitiator(ctx, tx, actor, c, notify.TypeRejected,
-				fmt.Sprintf("%s review rejected by %s: %s", rv.Discipline, actor.Name, comment))
+				fmt.Sprintf("%s rejected by %s: %s", strings.ToUpper(reviewName(rv.Discipline)[:1])+reviewName(rv.Discipline)[1:], actor.Name, comment))
 		}
 		for _, r := range d.Reviews {
 			if r.Round == c.Round && r.DecidedAt == nil {
@@ -493,4 +493,13 @@ func (s *Service) RevokeDelegation(ctx context.Context, actor *auth.User, id int
 		return notFound("no active delegation %d of yours", id)
 	}
 	return nil
+}
+
+// reviewName names a discipline's review in a message: "mechanical
+// review", and "hazard review" (not "hazard_review review").
+func reviewName(discipline string) string {
+	if discipline == DisciplineHazardReview {
+		return "hazard review"
+	}
+	return discipline + " review"
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
@@ -91,10 +92,15 @@ func (s *Service) Transition(ctx context.Context, actor *auth.User, id int64, re
 			}
 			return s.setStage(ctx, tx, actor, c, StageCloseout, "startup_at = $3", s.now())
 		case ActAuthorizeStartup:
+			var unanswered []string
 			for _, it := range d.PSSR {
 				if it.Answer == "" {
-					return conflict("PSSR item %d (%q) is not answered yet", it.Position, it.Text)
+					unanswered = append(unanswered, fmt.Sprintf("item %d %s", it.Position, quoteTitle(it.Text)))
 				}
+			}
+			if len(unanswered) > 0 {
+				return conflict("%s %s not answered yet: %s. Every item needs an answer before startup.",
+					count(len(unanswered), "PSSR item", "PSSR items"), isAre(len(unanswered)), strings.Join(unanswered, ", "))
 			}
 			if err := d.requirePreStartupDone(); err != nil {
 				return err
@@ -119,10 +125,15 @@ func (s *Service) Transition(ctx context.Context, actor *auth.User, id int64, re
 			return s.notify(ctx, tx, notify.TypeStartupAuthorized, c, "Startup authorised: "+c.Number+" "+c.Title,
 				"Startup was authorised by "+actor.Name+".", append(coords, c.InitiatorID)...)
 		case ActClose:
+			var open []string
 			for _, a := range d.Actions {
 				if a.Status == ActionOpen {
-					return conflict("action %d (%q) is still open: close-out needs every action done", a.ID, a.Title)
+					open = append(open, actionTitle(a))
 				}
+			}
+			if len(open) > 0 {
+				return conflict("%s still open: %s. Close-out needs every action done.",
+					count(len(open), "action is", "actions are"), strings.Join(open, ", "))
 			}
 			if c.Duration.IsTemporary() && c.RevertedAt == nil {
 				return conflict("%s is temporary: revert it or convert it to permanent before closing", c.Number)
@@ -155,17 +166,78 @@ func (s *Service) Transition(ctx context.Context, actor *auth.User, id int64, re
 	return loadChange(ctx, s.DB.SQL, id)
 }
 
+// requirePreStartupDone refuses while pre-startup actions or PSSR
+// deficiencies are open, naming every one by its title (people do not
+// know action ids) so the refusal is a to-do list.
 func (d *Detail) requirePreStartupDone() error {
+	var actions, deficiencies []string
 	for _, a := range d.Actions {
-		if a.BeforeStartup && a.Status == ActionOpen {
-			what := "pre-startup action"
-			if a.Kind == ActionDeficiency {
-				what = "PSSR deficiency"
-			}
-			return conflict("%s %d (%q) is still open: it must be done before startup", what, a.ID, a.Title)
+		if !a.BeforeStartup || a.Status != ActionOpen {
+			continue
+		}
+		if a.Kind == ActionDeficiency {
+			deficiencies = append(deficiencies, actionTitle(a))
+		} else {
+			actions = append(actions, actionTitle(a))
 		}
 	}
+	var parts []string
+	if n := len(actions); n > 0 {
+		parts = append(parts, fmt.Sprintf("%s still open: %s. %s be done before startup.",
+			count(n, "pre-startup action is", "pre-startup actions are"), strings.Join(actions, ", "), itThey(n)+" must"))
+	}
+	if n := len(deficiencies); n > 0 {
+		parts = append(parts, fmt.Sprintf("%s still open: %s. %s be closed before startup.",
+			count(n, "PSSR deficiency is", "PSSR deficiencies are"), strings.Join(deficiencies, ", "), itThey(n)+" must"))
+	}
+	if len(parts) > 0 {
+		return conflict("%s", strings.Join(parts, " "))
+	}
 	return nil
+}
+
+// deficiencyTitle matches the title AnswerPSSR gives a deficiency, so a
+// refusal that already says "PSSR deficiency" does not say it twice.
+var deficiencyTitle = regexp.MustCompile(`^PSSR deficiency \(item (\d+)\): (.*)$`)
+
+// actionTitle names an action item for a message: its title in quotes,
+// a deficiency as "item N “what is wrong”".
+func actionTitle(a ActionItem) string {
+	if m := deficiencyTitle.FindStringSubmatch(a.Title); m != nil {
+		return "item " + m[1] + " " + quoteTitle(m[2])
+	}
+	return quoteTitle(a.Title)
+}
+
+// quoteTitle quotes a title, shortened to keep a message readable.
+func quoteTitle(t string) string {
+	t = strings.TrimSpace(t)
+	if r := []rune(t); len(r) > 80 {
+		t = strings.TrimSpace(string(r[:79])) + "…"
+	}
+	return "“" + t + "”"
+}
+
+// count writes "1 thing" or "3 things".
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+func isAre(n int) string {
+	if n == 1 {
+		return "is"
+	}
+	return "are"
+}
+
+func itThey(n int) string {
+	if n == 1 {
+		return "It"
+	}
+	return "They"
 }
 
 // requireRosterDone holds startup until everyone on the training and
@@ -174,15 +246,23 @@ func (d *Detail) requirePreStartupDone() error {
 // an empty roster holds it too: "training complete" must name someone.
 func (d *Detail) requireRosterDone() error {
 	if sc := d.Change.Screening; sc != nil && sc.ProceduresChange && len(d.Acknowledgements) == 0 {
-		return &Error{Code: EConflict, Field: "acknowledgers", Message: "the training and acknowledgement roster is empty: " +
-			"operating procedures change, so add the people who operate the process and have them sign off before startup"}
+		return &Error{Code: EConflict, Field: "acknowledgers", Message: "The training and acknowledgement roster is empty: " +
+			"operating procedures change, so add the people who operate the process and have them sign off before startup."}
 	}
+	var waiting []string
 	for _, a := range d.Acknowledgements {
 		if a.AcknowledgedAt == nil {
-			return conflict("%s has not acknowledged the change yet: the roster must sign off before startup", a.UserName)
+			waiting = append(waiting, a.UserName)
 		}
 	}
-	return nil
+	switch len(waiting) {
+	case 0:
+		return nil
+	case 1:
+		return conflict("%s has not acknowledged the change yet. The roster must sign off before startup.", waiting[0])
+	}
+	return conflict("%s and %s have not acknowledged the change yet. The roster must sign off before startup.",
+		strings.Join(waiting[:len(waiting)-1], ", "), waiting[len(waiting)-1])
 }
 
 func (d *Detail) currentApprovers() []int64 {

@@ -223,6 +223,22 @@ func TestChangeJourney(t *testing.T) {
 	cora.open(changeURL, "#f-reviewers")
 	cora.pick("#reviewer-mechanical", "Rita Reviewer")
 	cora.submit("#f-reviewers button[type=submit]", ".flash")
+	// The same person in both stages is refused; the error sits under the
+	// two stage boxes, which keep their width.
+	cora.tick("#f-approvers fieldset:first-of-type", "Arno Approver")
+	cora.tick("#f-approvers fieldset:nth-of-type(2)", "Arno Approver")
+	cora.submit("#f-approvers button[type=submit]", "#approvers-list-error")
+	if bad := js[string](cora, `(function(){var fs=document.querySelectorAll("#approvers-list fieldset"),
+		a=fs[0].getBoundingClientRect(),b=fs[1].getBoundingClientRect(),
+		e=document.getElementById("approvers-list-error").getBoundingClientRect(),
+		l=document.getElementById("approvers-list").getBoundingClientRect();
+		if(e.top<Math.max(a.bottom,b.bottom))return "the error sits beside the stages, not under them";
+		if(a.width+b.width<l.width*0.9)return "the stage boxes shrank: "+a.width+" + "+b.width+" of "+l.width;
+		return ""})()`); bad != "" {
+		cora.snap("approvers-error-layout")
+		t.Errorf("approvers error layout: %s", bad)
+	}
+	cora.do(chromedp.Evaluate[chromedp.Void](`document.querySelector("#f-approvers fieldset:nth-of-type(2) input:checked").click()`))
 	cora.tick("#f-approvers fieldset:first-of-type", "Arno Approver")
 	cora.submit("#f-approvers button[type=submit]", ".flash")
 	if f := cora.flash(); !strings.Contains(f, "Approvers saved") {
@@ -301,6 +317,8 @@ func TestChangeJourney(t *testing.T) {
 		t.Errorf("flash after a No = %q", f)
 	}
 	for _, id := range items[2:] {
+		// An N/A needs its justification.
+		cora.do(chromedp.SendKeys(chromedp.CSS("#"+id+"-comment"), "Not affected by a seal change."))
 		cora.submit("#"+id+" button[value=na]", ".flash")
 	}
 	// Startup is blocked while the deficiency is open.

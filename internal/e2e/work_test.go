@@ -7,14 +7,16 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// signIn uses the sign-in form as a demo user and waits for My work.
+// signIn uses the sign-in form as a demo user and waits for the signed-in page.
 func signIn(b *browser, srv *server, email string) {
 	b.t.Helper()
 	b.do(chromedp.Navigate(srv.url("/auth/login")),
 		chromedp.SetValue(chromedp.CSS("#email"), email),
 		chromedp.SetValue(chromedp.CSS("#password"), "mocpcr-demo"),
 		chromedp.Click(chromedp.CSS(`form[action="/auth/login"] button[type=submit]`)),
-		chromedp.WaitVisible(chromedp.CSS("section#mine")))
+		// The header's notification badge, not "My open changes": that
+		// section is only shown to people who file changes.
+		chromedp.WaitVisible(chromedp.CSS("#unread-badge")))
 }
 
 // The everyday pages in a real browser: an initiator's My work, the

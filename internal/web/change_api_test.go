@@ -235,8 +235,13 @@ func TestFullMOCThroughAPI(t *testing.T) {
 		c.call("approver", "POST", fmt.Sprintf("/api/v1/pssr-items/%d/answer", num(items[1].(map[string]any)["id"])),
 			map[string]any{"answer": "no", "comment": "Procedure OP-12 not yet issued"}, 200)
 		expectNotified(t, f, notify.TypeActionAssigned, mark, id, f.Initiator.ID)
+		// An N/A needs its justification.
+		if e := c.call("coordinator", "POST", fmt.Sprintf("/api/v1/pssr-items/%d/answer", num(items[2].(map[string]any)["id"])),
+			map[string]any{"answer": "na"}, 422); e["field"] != "comment" || !strings.Contains(fmt.Sprint(e["error"]), "required for N/A") {
+			t.Errorf("N/A without a comment: %v, want a comment field error", e)
+		}
 		for _, it := range items[2:] {
-			c.call("coordinator", "POST", fmt.Sprintf("/api/v1/pssr-items/%d/answer", num(it.(map[string]any)["id"])), map[string]any{"answer": "na"}, 200)
+			c.call("coordinator", "POST", fmt.Sprintf("/api/v1/pssr-items/%d/answer", num(it.(map[string]any)["id"])), map[string]any{"answer": "na", "comment": "not part of this change"}, 200)
 		}
 		if e := c.call("coordinator", "POST", base+"/transitions", map[string]any{"action": "authorize_startup", "password": changetest.Password}, 409); !strings.Contains(e["error"].(string), "deficiency") {
 			t.Fatalf("startup with open deficiency: %v", e)

@@ -255,6 +255,33 @@ type changeView struct {
 	Deficiencies  int
 	Today         time.Time
 	Me            *auth.User
+	// Startup is the startup authorisation signature, when given: it
+	// belongs with the other signatures, not only in the timeline.
+	Startup *startupSignature
+}
+
+// startupSignature is who authorised startup, when and how they signed.
+type startupSignature struct {
+	Name   string
+	At     time.Time
+	Method string
+}
+
+// startupFrom finds the startup authorisation in the audit trail, which
+// is where it is recorded: the signer, the time, and "Name (method)".
+func startupFrom(trail []change.AuditEntry) *startupSignature {
+	for i := len(trail) - 1; i >= 0; i-- {
+		e := trail[i]
+		if e.Action != "startup_authorized" {
+			continue
+		}
+		sig := &startupSignature{Name: e.ActorName, At: e.At}
+		if open := strings.LastIndex(e.NewValue, " ("); open >= 0 && strings.HasSuffix(e.NewValue, ")") {
+			sig.Method = e.NewValue[open+2 : len(e.NewValue)-1]
+		}
+		return sig
+	}
+	return nil
 }
 
 // Has reports whether the user may take action a (for the templates).
@@ -349,6 +376,7 @@ func (s *Server) buildChangeView(r *http.Request, u *auth.User, d *change.Detail
 		return nil, err
 	}
 	v.Timeline = timeline(trail, d.Actions)
+	v.Startup = startupFrom(trail)
 	if c.Stage.IsOpen() {
 		if v.Conflicts, err = s.Changes.Conflicts(ctx, u, c.SiteID, c.UnitID, c.EquipmentTags, c.ID); err != nil {
 			return nil, err
@@ -606,7 +634,18 @@ func (v *changeView) formShown(id string) bool {
 
 // AnyNext reports whether the "What you can do now" card has a form.
 func (v *changeView) AnyNext() bool {
-	return v.Can["submit"] || v.MyReview != nil || v.Can["approve"] || v.Can["acknowledge"] || len(v.Transitions()) > 0
+	return v.Can["submit"] || v.MyReview != nil || v.Can["approve"] || v.Can["acknowledge"] || v.Can["decide_extension"] ||
+		len(v.Transitions()) > 0
+}
+
+// PendingExtension is the extension request waiting for a decision, if any.
+func (v *changeView) PendingExtension() *change.Extension {
+	for i := range v.D.Extensions {
+		if v.D.Extensions[i].DecidedAt == nil {
+			return &v.D.Extensions[i]
+		}
+	}
+	return nil
 }
 
 // Transitions are the stage moves the user may make now, in the order

@@ -260,23 +260,34 @@ func (s *Server) pageAddAction(w http.ResponseWriter, r *http.Request) {
 		input["action-"+n] = r.PostFormValue(n)
 	}
 	ids := map[string]string{"title": "action-title", "kind": "action-kind", "owner_id": "action-owner_id", "due_on": "action-due_on"}
+	// Check every field first so one submit shows every problem, as the
+	// New change form does; the domain checks them again.
+	errs := map[string]string{}
+	if strings.TrimSpace(r.PostFormValue("title")) == "" {
+		errs["action-title"] = "What must be done is required: say what the action is"
+	}
 	owner, perr := strconv.ParseInt(r.PostFormValue("owner_id"), 10, 64)
+	if perr != nil || owner <= 0 {
+		errs["action-owner_id"] = "Owner: choose who owns the action"
+	}
 	due, err := parseDate("due_on", r.PostFormValue("due_on"))
-	if err == nil && (perr != nil || owner <= 0) {
-		err = &change.Error{Code: change.EInvalid, Field: "owner_id", Message: "owner_id: choose who owns the action"}
+	switch {
+	case err != nil:
+		errs["action-due_on"] = "Due date: expected a date like 2026-12-31"
+	case due != nil && due.Before(dayOf(s.Now())):
+		errs["action-due_on"] = "Due date must be today or later"
 	}
-	if err == nil {
-		kind := change.ActionKind(r.PostFormValue("kind"))
-		if kind == "" {
-			kind = change.ActionGeneral
-		}
-		_, err = s.Changes.AddAction(r.Context(), u, d.Change.ID, change.NewAction{Title: r.PostFormValue("title"), Kind: kind,
-			OwnerID: owner, DueOn: due, BeforeStartup: r.PostFormValue("before_startup") != ""})
+	if len(errs) > 0 {
+		s.renderChange(w, r, http.StatusUnprocessableEntity, u, d, errs, input)
+		return
 	}
+	kind := change.ActionKind(r.PostFormValue("kind"))
+	if kind == "" {
+		kind = change.ActionGeneral
+	}
+	_, err = s.Changes.AddAction(r.Context(), u, d.Change.ID, change.NewAction{Title: r.PostFormValue("title"), Kind: kind,
+		OwnerID: owner, DueOn: due, BeforeStartup: r.PostFormValue("before_startup") != ""})
 	if err != nil {
-		if de := new(change.Error); errors.As(err, &de) && de.Field == "due_on" {
-			de.Message = "due_on: expected a date like 2026-12-31"
-		}
 		s.failChange(w, r, u, d, err, "f-action", ids, input)
 		return
 	}

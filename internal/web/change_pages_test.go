@@ -209,6 +209,8 @@ func TestChangePageFormsShowErrors(t *testing.T) {
 				422, "action-title", "", "", ""},
 			{"PSSR No without a comment", f.coord2, u(f.pssr, "/pssr/"+strconv.FormatInt(f.pssrItem, 10)), url.Values{"answer": {"no"}},
 				422, "pssr-" + strconv.FormatInt(f.pssrItem, 10) + "-comment", "", "describe the deficiency", ""},
+			{"PSSR N/A without a comment", f.coord2, u(f.pssr, "/pssr/"+strconv.FormatInt(f.pssrItem, 10)), url.Values{"answer": {"na"}},
+				422, "pssr-" + strconv.FormatInt(f.pssrItem, 10) + "-comment", "", "Comment is required for N/A: say why", ""},
 			{"PSSR Yes without the required evidence", f.coord2, u(f.pssr, "/pssr/"+strconv.FormatInt(f.pssrItem, 10)), url.Values{"answer": {"yes"}},
 				422, "pssr-" + strconv.FormatInt(f.pssrItem, 10) + "-evidence", "", "requires evidence", ""},
 			{"PSSR answer that is not one", f.coord2, u(f.pssr, "/pssr/"+strconv.FormatInt(f.pssrItem, 10)), url.Values{"answer": {"maybe"}},

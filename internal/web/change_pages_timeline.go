@@ -58,6 +58,15 @@ func stageLabel(s string) string {
 	return s
 }
 
+// disciplineName is a discipline as a heading or list item: "Mechanical",
+// "EHS", "Hazard review".
+func disciplineName(d string) string {
+	if d == change.DisciplineHazardReview {
+		return "Hazard review"
+	}
+	return title(disciplineLabel(d))
+}
+
 func disciplineLabel(d string) string {
 	switch d {
 	case change.DisciplineHazardReview:
@@ -189,24 +198,24 @@ func screeningFacts(sc *change.Screening) []string {
 		return nil
 	}
 	if sc.ReplacementInKind {
-		return []string{"replacement in kind"}
+		return []string{"Replacement in kind"}
 	}
 	var out []string
 	if len(sc.Disciplines) > 0 {
 		names := make([]string, len(sc.Disciplines))
 		for i, d := range sc.Disciplines {
-			names[i] = disciplineLabel(d)
+			names[i] = disciplineName(d)
 		}
-		out = append(out, "disciplines "+strings.Join(names, ", "))
+		out = append(out, "Disciplines: "+strings.Join(names, ", "))
 	}
 	yes := func(b bool, s string) {
 		if b {
 			out = append(out, s)
 		}
 	}
-	yes(sc.PSIChanges, "process safety information changes")
-	yes(sc.ProceduresChange, "operating procedures change")
-	yes(sc.HazardReviewNeeded, "hazard review needed")
+	yes(sc.PSIChanges, "Process safety information changes")
+	yes(sc.ProceduresChange, "Operating procedures change")
+	yes(sc.HazardReviewNeeded, "Hazard review needed")
 	yes(sc.PSSRNeeded, "PSSR needed")
 	return out
 }

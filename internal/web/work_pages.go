@@ -115,8 +115,17 @@ func (s *Server) myWorkPage(w http.ResponseWriter, r *http.Request) {
 		}
 		return out
 	}
-	reviews := fromItems(work.Reviews, func(it change.WorkItem) string { return title(it.What) + " review" })
+	reviews := fromItems(work.Reviews, func(it change.WorkItem) string {
+		// The hazard review is already called a review.
+		if it.What == change.DisciplineHazardReview {
+			return disciplineName(it.What)
+		}
+		return disciplineName(it.What) + " review"
+	})
 	approvals := fromItems(work.Approvals, func(it change.WorkItem) string { return title(it.What) })
+	// An extension request asks the approvers to act too: it sits with
+	// their approvals so it is not found only by chance on the change page.
+	approvals = append(approvals, fromItems(work.Extensions, func(it change.WorkItem) string { return "Decide the " + it.What })...)
 	acks := fromItems(work.Acknowledgements, func(change.WorkItem) string { return "Read and acknowledge" })
 
 	actions := make([]workRow, 0, len(work.Actions))
@@ -126,7 +135,7 @@ func (s *Server) myWorkPage(w http.ResponseWriter, r *http.Request) {
 			row.What = "PSSR deficiency"
 		}
 		if a.BeforeStartup {
-			row.Note = "before start-up"
+			row.Note = "before startup"
 		}
 		if a.DueOn != nil && dayOf(*a.DueOn).Before(today) {
 			row.Overdue = true
@@ -165,10 +174,14 @@ func (s *Server) myWorkPage(w http.ResponseWriter, r *http.Request) {
 	var drafts []workRow
 	for _, c := range work.Drafts {
 		row := changeRow(c, today)
-		row.What, row.Note = "Finish and submit", ""
+		// A draft's expiry date does not run yet: the row says how long
+		// it has waited for the initiator instead.
+		row.What, row.Note, row.Due, row.Overdue = "Finish and submit", "", nil, false
 		if c.Stage == change.StageReturned {
 			row.What = "Revise and resubmit"
-			row.Overdue = true
+			// Like a review or approval: overdue once it has waited the
+			// reminder threshold, not on the day it came back.
+			row.Overdue = row.DaysWaiting >= rs.PendingAfterDays
 			row.Note = c.ReturnComment
 		}
 		drafts = append(drafts, row)
@@ -241,6 +254,7 @@ func changeRow(c change.Change, today time.Time) workRow {
 	}
 	since := c.UpdatedAt
 	row.Since = &since
+	row.DaysWaiting = int(today.Sub(dayOf(since)).Hours() / 24)
 	return row
 }
 

@@ -240,6 +240,10 @@ type changesData struct {
 	PrevURL, NextURL    string
 	CSVURL, ClearURL    string
 	Filtered, CanCreate bool
+	// PastEnd: the page asked for is after the last one (a stale link);
+	// FirstURL and LastURL lead back into the list.
+	PastEnd           bool
+	FirstURL, LastURL string
 	// OpenFilters says whether the "More filters" part starts open.
 	OpenFilters bool
 }
@@ -328,6 +332,10 @@ func (s *Server) changesPage(w http.ResponseWriter, r *http.Request) {
 		d.From, d.To = f.Offset+1, f.Offset+len(cs)
 	}
 	pages := (total + changesPerPage - 1) / changesPerPage
+	if total > 0 && len(cs) == 0 {
+		d.PastEnd = true
+		d.FirstURL, d.LastURL = q.url("/changes", q.Sort, 1), q.url("/changes", q.Sort, pages)
+	}
 	if q.Page > 1 {
 		d.PrevURL = q.url("/changes", q.Sort, q.Page-1)
 	}

@@ -1,0 +1,157 @@
+package change_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mocpcr/mocpcr/internal/auth"
+	"github.com/mocpcr/mocpcr/internal/change"
+	"github.com/mocpcr/mocpcr/internal/change/changetest"
+	"github.com/mocpcr/mocpcr/internal/demo"
+	"github.com/mocpcr/mocpcr/internal/store"
+	"github.com/mocpcr/mocpcr/internal/store/storetest"
+)
+
+// An N/A on a PSSR item needs its justification, like a No needs the
+// deficiency described.
+func TestPSSRNotApplicableNeedsAComment(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := changetest.Seed(t, db, start)
+		ctx := context.Background()
+		c := toStage(t, f, change.StagePSSR, nil)
+		d := must(f.Service.Get(ctx, f.Coordinator, c.ID))(t)
+		it := d.PSSR[0]
+		_, err := f.Service.AnswerPSSR(ctx, f.Coordinator, it.ID, change.AnswerNA, "  ", 0)
+		if err == nil || change.ErrorCode(err) != change.EInvalid || !strings.HasPrefix(err.Error(), "comment: is required for N/A") {
+			t.Fatalf("N/A without a comment: %v, want an invalid comment", err)
+		}
+		if d := must(f.Service.Get(ctx, f.Coordinator, c.ID))(t); d.PSSR[0].Answer != "" {
+			t.Errorf("the refused N/A was saved: %q", d.PSSR[0].Answer)
+		}
+		got := must(f.Service.AnswerPSSR(ctx, f.Coordinator, it.ID, change.AnswerNA, "No relief devices touched", 0))(t)
+		if got.Answer != change.AnswerNA || got.Comment != "No relief devices touched" || got.AnsweredByName != f.Coordinator.Name {
+			t.Errorf("N/A with a comment: %+v", got)
+		}
+	})
+}
+
+// Refusals name every open item by its title, for people: no database
+// ids, capitalised sentences, "PSSR deficiency" said once.
+func TestStartupRefusalsListEveryOpenItemByTitle(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := changetest.Seed(t, db, start)
+		ctx := context.Background()
+		s := f.Service
+		c := toStage(t, f, change.StageImplementation, nil)
+		for _, title := range []string{"Update PSI for P-101A", "Train operators"} {
+			must(s.AddAction(ctx, f.Initiator, c.ID, change.NewAction{Title: title, OwnerID: f.Initiator.ID, BeforeStartup: true}))(t)
+		}
+		must(s.AddAction(ctx, f.Initiator, c.ID, change.NewAction{Title: "After startup", OwnerID: f.Initiator.ID}))(t)
+		_, err := s.Transition(ctx, f.Initiator, c.ID, change.TransitionRequest{Action: change.ActCompleteImplementation})
+		want := "2 pre-startup actions are still open: “Update PSI for P-101A”, “Train operators”. They must be done before startup."
+		if err == nil || err.Error() != want {
+			t.Fatalf("complete implementation with open actions: %v\nwant %s", err, want)
+		}
+		d := must(s.Get(ctx, f.Initiator, c.ID))(t)
+		for _, a := range d.Actions {
+			if a.BeforeStartup {
+				must(s.CompleteAction(ctx, f.Initiator, a.ID, ""))(t)
+			}
+		}
+		must(s.Transition(ctx, f.Initiator, c.ID, change.TransitionRequest{Action: change.ActCompleteImplementation}))(t)
+		d = must(s.Get(ctx, f.Coordinator, c.ID))(t)
+		_, err = s.Transition(ctx, f.Coordinator, c.ID, change.TransitionRequest{Action: change.ActAuthorizeStartup, Signature: verified})
+		if err == nil || !strings.HasPrefix(err.Error(), fmt.Sprintf("%d PSSR items are not answered yet: item 1 “", len(d.PSSR))) {
+			t.Errorf("startup with unanswered items: %v", err)
+		}
+		must(s.AnswerPSSR(ctx, f.Coordinator, d.PSSR[0].ID, change.AnswerNo, "Seal flush plan missing", 0))(t)
+		for _, it := range d.PSSR[1:] {
+			must(s.AnswerPSSR(ctx, f.Coordinator, it.ID, change.AnswerNA, "Not affected", 0))(t)
+		}
+		_, err = s.Transition(ctx, f.Coordinator, c.ID, change.TransitionRequest{Action: change.ActAuthorizeStartup, Signature: verified})
+		want = "1 PSSR deficiency is still open: item 1 “Seal flush plan missing”. It must be closed before startup."
+		if err == nil || err.Error() != want {
+			t.Errorf("startup with an open deficiency: %v\nwant %s", err, want)
+		}
+		d = must(s.Get(ctx, f.Initiator, c.ID))(t)
+		for _, a := range d.Actions {
+			if a.Kind == change.ActionDeficiency {
+				must(s.CompleteAction(ctx, f.Initiator, a.ID, "plan issued"))(t)
+			}
+		}
+		must(s.Transition(ctx, f.Coordinator, c.ID, change.TransitionRequest{Action: change.ActAuthorizeStartup, Signature: verified}))(t)
+		_, err = s.Transition(ctx, f.Coordinator, c.ID, change.TransitionRequest{Action: change.ActClose})
+		want = "1 action is still open: “After startup”. Close-out needs every action done."
+		if err == nil || err.Error() != want {
+			t.Errorf("close with an open action: %v\nwant %s", err, want)
+		}
+	})
+}
+
+// The demo's new regenerator trip is screened as a process-safety
+// engineer would: instrumentation, process and operations reviews, a
+// PSI update, a hazard review and a PSSR.
+func TestDemoTripScreenedRealistically(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		if err := demo.Seed(ctx, db, change.SeedDemo); err != nil {
+			t.Fatal(err)
+		}
+		cora, err := auth.UserByEmail(ctx, db.SQL, "cora@demo.mocpcr.local")
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc := &change.Service{DB: db, Now: func() time.Time { return start }}
+		cs, _, err := svc.List(ctx, cora, change.Filter{Q: "high-temperature trip"})
+		if err != nil || len(cs) != 1 {
+			t.Fatalf("demo trip change: %v %d", err, len(cs))
+		}
+		d := must(svc.Get(ctx, cora, cs[0].ID))(t)
+		sc := d.Change.Screening
+		if d.Change.Stage != change.StageScreening || sc == nil || !sc.PSIChanges || !sc.HazardReviewNeeded || !sc.PSSRNeeded || !d.Change.PSSRRequired {
+			t.Fatalf("demo trip screening = %+v (stage %s, PSSR required %v)", sc, d.Change.Stage, d.Change.PSSRRequired)
+		}
+		var reviews []string
+		for _, r := range d.Reviews {
+			reviews = append(reviews, r.Discipline)
+		}
+		for _, want := range []string{"instrumentation", "process", "operations", change.DisciplineHazardReview} {
+			if !slices.Contains(reviews, want) {
+				t.Errorf("demo trip reviews %v lack %s", reviews, want)
+			}
+		}
+		var kinds []change.ActionKind
+		for _, a := range d.Actions {
+			kinds = append(kinds, a.Kind)
+		}
+		if !slices.Contains(kinds, change.ActionPSI) || !slices.Contains(kinds, change.ActionProcedure) {
+			t.Errorf("demo trip actions %v lack the PSI and procedure updates", kinds)
+		}
+		// The coordinator can take it from here: assign, name approvers, start review.
+		if !slices.Contains(d.AllowedActions, change.ActAssign) {
+			t.Errorf("coordinator may not assign reviewers on the demo trip: %v", d.AllowedActions)
+		}
+	})
+}
+
+// Messages call the hazard review a "hazard review", not a
+// "hazard_review review" (the API shows them as they are).
+func TestHazardReviewNamedOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := changetest.Seed(t, db, start)
+		ctx := context.Background()
+		s := f.Service
+		c := must(s.Create(ctx, f.Initiator, changetest.Complete(change.KindMOC, f.NRF, f.CDU, "P-101A")))(t)
+		must(s.Submit(ctx, f.Initiator, c.ID, change.Screening{Disciplines: []string{"mechanical"}, HazardReviewNeeded: true}))(t)
+		ok(t, s.AssignReviewer(ctx, f.Coordinator, c.ID, "mechanical", f.Reviewer.ID))
+		ok(t, s.SetApprovers(ctx, f.Coordinator, c.ID, [][]int64{{f.Approver.ID}}))
+		_, err := s.Transition(ctx, f.Coordinator, c.ID, change.TransitionRequest{Action: change.ActStartReview})
+		if err == nil || !strings.Contains(err.Error(), "assign a reviewer for the hazard review first") {
+			t.Errorf("start review without a hazard reviewer: %v", err)
+		}
+	})
+}

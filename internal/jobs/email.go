@@ -540,41 +540,11 @@ const retryBatch = 200
 // touched: a sent email is never sent again.
 func (q *Queue) RetryFailed(ctx context.Context) (RetryResult, error) {
 	var res RetryResult
-	// The cursor keeps the loop finite when a requeued email fails again
-	// before the loop ends.
-	afterID := int64(0)
-	for {
-		ids, err := q.emailIDs(ctx, afterID, retryBatch, StatusFailed, StatusGivenUp)
-		if err != nil {
-			return res, err
-		}
-		if len(ids) == 0 {
-			break
-		}
-		afterID = ids[len(ids)-1]
-		n := 0
-		err = q.db.Tx(ctx, func(tx *sql.Tx) error {
-			for _, id := range ids {
-				ok, err := q.requeueTx(ctx, tx, id)
-				if err != nil {
-					return err
-				}
-				if ok {
-					n++
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return res, err
-		}
-		res.Requeued += n
-		if len(ids) < retryBatch {
-			break
-		}
+	var err error
+	if res.Requeued, err = q.eachEmail(ctx, q.requeueTx, StatusFailed, StatusGivenUp); err != nil {
+		return res, err
 	}
-	n, err := q.wakeWaiting(ctx)
-	res.WaitingRetried = n
+	res.WaitingRetried, err = q.wakeWaiting(ctx)
 	return res, err
 }
 
@@ -582,10 +552,17 @@ func (q *Queue) RetryFailed(ctx context.Context) (RetryResult, error) {
 // calls it: the setup guide's fix for a wrong or expired secret ends with
 // "restart the application server" and "confirm emails are being sent".
 func (q *Queue) wakeWaiting(ctx context.Context) (int, error) {
+	return q.eachEmail(ctx, q.wakeTx, StatusWaitingConfig)
+}
+
+// eachEmail calls do for every email in the given statuses, retryBatch
+// per transaction, and counts those it acted on. The id cursor keeps the
+// loop finite when an email do requeued fails again before the loop ends.
+func (q *Queue) eachEmail(ctx context.Context, do func(context.Context, *sql.Tx, int64) (bool, error), statuses ...string) (int, error) {
 	total := 0
 	afterID := int64(0)
 	for {
-		ids, err := q.emailIDs(ctx, afterID, retryBatch, StatusWaitingConfig)
+		ids, err := q.emailIDs(ctx, afterID, retryBatch, statuses...)
 		if err != nil || len(ids) == 0 {
 			return total, err
 		}
@@ -593,7 +570,7 @@ func (q *Queue) wakeWaiting(ctx context.Context) (int, error) {
 		n := 0
 		err = q.db.Tx(ctx, func(tx *sql.Tx) error {
 			for _, id := range ids {
-				ok, err := q.wakeTx(ctx, tx, id)
+				ok, err := do(ctx, tx, id)
 				if err != nil {
 					return err
 				}

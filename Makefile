@@ -29,7 +29,7 @@ bench:
 	go test -run '^$$' -bench . -benchtime 2s ./...
 
 # The operations benchmark: builds the binary, loads 10,000 changes and
-# 1,000,000 notifications, prints one table (see docs/readme-ops.md).
+# 1,000,000 notifications, prints one table (README: Operations → Performance).
 # PostgreSQL is included when MOCPCR_TEST_DATABASE_URL is set. Not part of
 # make test. Quick run: make bench-suite BENCH_FLAGS='-scale 0.1'
 bench-suite:

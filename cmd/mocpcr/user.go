@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -111,7 +112,12 @@ func userCommand(ctx context.Context, env *environment, args []string) int {
 			return 1
 		}
 	}
-	u, err := auth.CreateUser(ctx, db.SQL, nu)
+	var u *auth.User
+	err := db.Tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		u, err = auth.CreateUser(ctx, tx, nu)
+		return err
+	})
 	if err != nil {
 		fmt.Fprintln(env.stderr, "mocpcr user create:", strings.TrimPrefix(err.Error(), "invalid: "))
 		return 1

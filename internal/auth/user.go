@@ -137,6 +137,9 @@ func IdentityProblems(email, name string) map[string]string {
 }
 
 // CreateUser inserts a user with roles and sites.
+//
+// Pass a transaction (store.DB.Tx) where a half-created user matters: the
+// user, its roles and its sites are separate rows.
 func CreateUser(ctx context.Context, q store.Querier, nu NewUser) (*User, error) {
 	nu.Email = strings.TrimSpace(nu.Email)
 	nu.Name = strings.TrimSpace(nu.Name)
@@ -145,6 +148,15 @@ func CreateUser(ctx context.Context, q store.Querier, nu NewUser) (*User, error)
 			if p[f] != "" {
 				return nil, fmt.Errorf("%w: %s", ErrInvalid, p[f])
 			}
+		}
+	}
+	// Checked before anything is written: with no site rows a user works
+	// on every site, so a failed site insert must not leave the user behind.
+	for _, s := range nu.SiteIDs {
+		if _, err := SiteByID(ctx, q, s); errors.Is(err, store.ErrNotFound) {
+			return nil, fmt.Errorf("%w: sites: site %d does not exist", ErrInvalid, s)
+		} else if err != nil {
+			return nil, err
 		}
 	}
 	var id int64

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"net/http"
 	"slices"
@@ -186,7 +187,10 @@ func (s *Server) adminCreateUser(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if len(errs) == 0 {
-		_, err := auth.CreateUser(r.Context(), s.DB.SQL, nu)
+		err := s.DB.Tx(r.Context(), func(tx *sql.Tx) error {
+			_, err := auth.CreateUser(r.Context(), tx, nu)
+			return err
+		})
 		if errors.Is(err, auth.ErrInvalid) {
 			errs[fieldOf(err)] = invalidText(err)
 		} else if err != nil {

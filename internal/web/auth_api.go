@@ -1,6 +1,7 @@
 package web
 
 import (
+	"database/sql"
 	"errors"
 	"net/http"
 	"slices"
@@ -150,7 +151,12 @@ func (s *Server) apiCreateUser(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	u, err := auth.CreateUser(r.Context(), s.DB.SQL, nu)
+	var u *auth.User
+	err = s.DB.Tx(r.Context(), func(tx *sql.Tx) error {
+		var err error
+		u, err = auth.CreateUser(r.Context(), tx, nu)
+		return err
+	})
 	if errors.Is(err, auth.ErrInvalid) {
 		writeJSONError(w, r, http.StatusBadRequest, invalidText(err))
 		return

@@ -223,8 +223,10 @@ func (s *Server) notificationsPage(w http.ResponseWriter, r *http.Request) {
 // back redirects a form post to the page it came from, if that page is
 // ours, else to fallback.
 func back(w http.ResponseWriter, r *http.Request, fallback, flash string) {
+	// One rule for every local redirect: "/\evil.example" is another
+	// host to a browser, as "//evil.example" is.
 	to := r.PostFormValue("next")
-	if !strings.HasPrefix(to, "/") || strings.HasPrefix(to, "//") {
+	if to == "" || safeReturn(to) != to {
 		to = fallback
 	}
 	redirectWithFlash(w, r, to, flash)

@@ -154,8 +154,8 @@ func (s *Service) UnitByID(ctx context.Context, id int64) (*Unit, error) {
 func unitByID(ctx context.Context, q store.Querier, id int64) (*Unit, error) {
 	var u Unit
 	var ret sql.NullTime
-	err := q.QueryRowContext(ctx, `SELECT u.id, u.site_id, s.code, u.code, u.name, u.retired_at FROM units u JOIN sites s ON s.id = u.site_id
-		WHERE u.id = $1`, id).Scan(&u.ID, &u.SiteID, &u.SiteCode, &u.Code, &u.Name, &ret)
+	err := q.QueryRowContext(ctx, `SELECT u.id, u.site_id, s.code, u.code, u.name, u.retired_at, s.retired_at IS NOT NULL FROM units u JOIN sites s ON s.id = u.site_id
+		WHERE u.id = $1`, id).Scan(&u.ID, &u.SiteID, &u.SiteCode, &u.Code, &u.Name, &ret, &u.SiteRetired)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("no unit %d", id)
 	}

@@ -258,10 +258,11 @@ func (s *Server) adminRemindersSave(w http.ResponseWriter, r *http.Request) {
 }
 
 type unitsSite struct {
-	ID    int64
-	Code  string
-	Name  string
-	Units []change.Unit
+	ID      int64
+	Code    string
+	Name    string
+	Retired bool
+	Units   []change.Unit
 }
 
 type unitsData struct {
@@ -300,7 +301,7 @@ func (s *Server) renderUnits(w http.ResponseWriter, r *http.Request, status int,
 		if !u.OnSite(st.ID) {
 			continue
 		}
-		us := unitsSite{ID: st.ID, Code: st.Code, Name: st.Name}
+		us := unitsSite{ID: st.ID, Code: st.Code, Name: st.Name, Retired: st.Retired()}
 		for _, un := range units {
 			if un.SiteID == st.ID {
 				us.Units = append(us.Units, un)

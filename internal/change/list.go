@@ -259,11 +259,18 @@ func (s *Service) CreateUnit(ctx context.Context, actor *auth.User, siteID int64
 		return nil, forbidden("only an admin may add units")
 	}
 	code, name = strings.ToUpper(strings.TrimSpace(code)), strings.TrimSpace(name)
+	var p Problems
+	if siteID <= 0 {
+		p.Invalid("site_id", "is required: choose the site the unit belongs to")
+	}
 	if code == "" {
-		return nil, invalid("code", "is required")
+		p.Invalid("code", "is required")
 	}
 	if name == "" {
-		return nil, invalid("name", "is required")
+		p.Invalid("name", "is required")
+	}
+	if err := p.Err("site_id", "code", "name"); err != nil {
+		return nil, err
 	}
 	u := &Unit{SiteID: siteID, Code: code, Name: name}
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {

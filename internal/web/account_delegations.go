@@ -113,7 +113,7 @@ func (s *Server) accountCreateDelegation(w http.ResponseWriter, r *http.Request)
 		}
 	}
 	if len(errs) > 0 {
-		s.renderAccount(w, r, u, http.StatusUnprocessableEntity, accountData{Deleg: f}, &Page{Errors: errs, ErrorOrder: delegationOrder})
+		s.renderAccount(w, r, u, http.StatusBadRequest, accountData{Deleg: f}, &Page{Errors: errs, ErrorOrder: delegationOrder})
 		return
 	}
 	http.Redirect(w, r, "/account?done=Delegation+saved.#delegations", http.StatusSeeOther)

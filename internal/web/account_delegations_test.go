@@ -29,7 +29,7 @@ func TestAccountDelegations(t *testing.T) {
 		tok := b.csrf()
 
 		r := b.post("/account/delegations", url.Values{"csrf_token": {tok}, "delegation_reason": {"leave"}, "ends_on": {"31/12"}})
-		if r.StatusCode != http.StatusUnprocessableEntity {
+		if r.StatusCode != http.StatusBadRequest {
 			t.Fatalf("empty form: %d", r.StatusCode)
 		}
 		for _, want := range []string{"delegate_id-error", "starts_on-error", "ends_on-error", `value="leave"`, `value="31/12"`} {
@@ -42,7 +42,7 @@ func TestAccountDelegations(t *testing.T) {
 		later := site.clock.Now().AddDate(0, 0, 7).Format("2006-01-02")
 		r = b.post("/account/delegations", url.Values{"csrf_token": {tok}, "delegate_id": {itoa(deputy.ID)},
 			"starts_on": {later}, "ends_on": {today}})
-		if r.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(r.Body, "ends_on-error") {
+		if r.StatusCode != http.StatusBadRequest || !strings.Contains(r.Body, "ends_on-error") {
 			t.Fatalf("end before start: %d\n%s", r.StatusCode, r.Body)
 		}
 
@@ -102,8 +102,8 @@ func TestAccountDelegationWordsAndPast(t *testing.T) {
 
 		r := b.post("/account/delegations", url.Values{"csrf_token": {tok}, "delegate_id": {itoa(deputy.ID)},
 			"starts_on": {day(-10)}, "ends_on": {day(-3)}})
-		if r.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(r.Body, "To: must be today or later") {
-			t.Errorf("past range: %d, want 422 and “To: must be today or later”\n%s", r.StatusCode, r.Body)
+		if r.StatusCode != http.StatusBadRequest || !strings.Contains(r.Body, "To: must be today or later") {
+			t.Errorf("past range: %d, want 400 and “To: must be today or later”\n%s", r.StatusCode, r.Body)
 		}
 		var n int
 		if err := db.SQL.QueryRow(`SELECT COUNT(*) FROM delegations`).Scan(&n); err != nil || n != 0 {

@@ -213,13 +213,30 @@ var siteCodeRE = regexp.MustCompile(`^[A-Z0-9][A-Z0-9_-]{0,15}$`)
 func siteFields(code, name string) (string, string, error) {
 	code = strings.ToUpper(strings.TrimSpace(code))
 	name = strings.TrimSpace(name)
-	if !siteCodeRE.MatchString(code) {
-		return "", "", fmt.Errorf("%w: code must be 1 to 16 letters, digits, - or _ (for example NRF), got %q", ErrInvalid, code)
-	}
-	if name == "" {
-		return "", "", fmt.Errorf("%w: name is required", ErrInvalid)
+	p := SiteProblems(code, name)
+	for _, f := range []string{"code", "name"} {
+		if msg := p[f]; msg != "" {
+			return "", "", fmt.Errorf("%w: %s", ErrInvalid, msg)
+		}
 	}
 	return code, name, nil
+}
+
+// SiteProblems checks a site's code and name, by field, so a form can
+// show both problems at once; CreateSite and UpdateSite apply the same
+// check.
+func SiteProblems(code, name string) map[string]string {
+	code = strings.ToUpper(strings.TrimSpace(code))
+	out := map[string]string{}
+	if code == "" {
+		out["code"] = "code is required: 1 to 16 letters, digits, - or _ (for example NRF)"
+	} else if !siteCodeRE.MatchString(code) {
+		out["code"] = fmt.Sprintf("code must be 1 to 16 letters, digits, - or _ (for example NRF), got %q", code)
+	}
+	if strings.TrimSpace(name) == "" {
+		out["name"] = "name is required"
+	}
+	return out
 }
 
 // CreateSite adds a site. The code is upper-cased.

@@ -104,11 +104,12 @@ var ErrInvalid = errors.New("invalid")
 // edited user, by field ("roles", "sites"), so forms show every problem
 // at once. Every site is the broadest access, so it must be chosen
 // (allSites), never the result of ticking nothing; it is stored as no
-// site rows, as it always was. newUser also asks for at least one role:
-// an edit may leave none (Entra ID roles may be all a user has).
-func AccessProblems(roles []Role, siteIDs []int64, allSites, newUser bool) map[string]string {
+// site rows, as it always was. needRole also asks for at least one role:
+// always for a new user, and on an edit unless Entra ID gives the user
+// roles (RoleNeeded), since a user with no role can do nothing.
+func AccessProblems(roles []Role, siteIDs []int64, allSites, needRole bool) map[string]string {
 	out := map[string]string{}
-	if newUser && len(roles) == 0 {
+	if needRole && len(roles) == 0 {
 		out["roles"] = "roles: choose at least one role"
 	}
 	switch {
@@ -119,6 +120,10 @@ func AccessProblems(roles []Role, siteIDs []int64, allSites, newUser bool) map[s
 	}
 	return out
 }
+
+// RoleNeeded reports whether an edit of u must keep at least one role
+// assigned in the application: only Entra ID roles may stand in for one.
+func RoleNeeded(u *User) bool { return len(u.EntraRoles) == 0 }
 
 // IdentityProblems checks a new user's email and name, by field, so a
 // form can show both problems at once; CreateUser applies the same check.

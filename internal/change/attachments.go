@@ -197,7 +197,9 @@ func (s *Service) AddAttachment(ctx context.Context, actor *auth.User, changeID 
 		return nil, invalid("file", "%s is empty", filename)
 	}
 	if int64(len(data)) > s.MaxAttachmentBytes {
-		return nil, invalid("file", "%s is %d bytes: the limit is %d MB", filename, len(data), s.MaxAttachmentBytes>>20)
+		// Callers read at most one byte over the limit, so len(data) is not
+		// the file's size: say only that it is too big.
+		return nil, invalid("file", "%s is larger than the %d MB limit", filename, s.MaxAttachmentBytes>>20)
 	}
 	if err := refusedName(filename); err != nil {
 		return nil, err

@@ -139,18 +139,24 @@ func (b AuditBreak) String() string {
 	return fmt.Sprintf("%s (change %d) audit entry %d: %s", b.Number, b.ChangeID, b.Seq, b.Reason)
 }
 
-// VerifyAudit recomputes every chain and reports, per change, the first
-// entry whose hash or link does not match: an edited, deleted or
-// inserted row breaks the chain there. A change with no entries at all
-// is reported too (every change gets a "created" entry).
-func (s *Service) VerifyAudit(ctx context.Context) (AuditReport, error) {
-	return VerifyAudit(ctx, s.DB.SQL)
+// VerifyAudit recomputes the chain of every change the actor may see
+// (the changes of their sites; every change when they have no site rows)
+// and reports, per change, the first entry whose hash or link does not
+// match: an edited, deleted or inserted row breaks the chain there. A
+// change with no entries at all is reported too (every change gets a
+// "created" entry). Changes of other sites are neither checked, counted
+// nor named: an auditor of one site learns nothing about the others.
+func (s *Service) VerifyAudit(ctx context.Context, actor *auth.User) (AuditReport, error) {
+	if actor == nil {
+		return AuditReport{}, forbidden("sign in to verify the audit trail")
+	}
+	return verifyChains(ctx, s.DB.SQL, chainScope{sites: actor.SiteIDs})
 }
 
-// VerifyAudit is Service.VerifyAudit for callers without a Service
-// (the mocpcr audit verify command).
+// VerifyAudit checks every change's chain on every site, for callers
+// without a user (the mocpcr audit verify command on the server).
 func VerifyAudit(ctx context.Context, q store.Querier) (AuditReport, error) {
-	return verifyChains(ctx, q, 0)
+	return verifyChains(ctx, q, chainScope{})
 }
 
 // VerifyChangeAudit verifies one change's chain, for the people who may
@@ -164,19 +170,39 @@ func (s *Service) VerifyChangeAudit(ctx context.Context, actor *auth.User, chang
 	if !actor.OnSite(c.SiteID) {
 		return AuditReport{}, notFound("change %d not found", changeID)
 	}
-	return verifyChains(ctx, s.DB.SQL, changeID)
+	return verifyChains(ctx, s.DB.SQL, chainScope{changeID: changeID})
 }
 
-// verifyChains checks the chain of changeID, or of every change when it
-// is 0.
-func verifyChains(ctx context.Context, q store.Querier, changeID int64) (AuditReport, error) {
+// chainScope picks the chains verifyChains checks: one change, the
+// changes of some sites, or (zero value) every change.
+type chainScope struct {
+	changeID int64
+	sites    []int64
+}
+
+// where returns the condition on changes.id (as col) and its arguments.
+func (sc chainScope) where(col string) (string, []any) {
+	switch {
+	case sc.changeID != 0:
+		return " WHERE " + col + " = $1", []any{sc.changeID}
+	case len(sc.sites) > 0:
+		ph := make([]string, len(sc.sites))
+		args := make([]any, len(sc.sites))
+		for i, id := range sc.sites {
+			ph[i] = fmt.Sprintf("$%d", i+1)
+			args[i] = id
+		}
+		return " WHERE " + col + " IN (SELECT id FROM changes WHERE site_id IN (" + strings.Join(ph, ", ") + "))", args
+	}
+	return "", nil
+}
+
+// verifyChains checks the chains of the changes in scope.
+func verifyChains(ctx context.Context, q store.Querier, sc chainScope) (AuditReport, error) {
 	var rep AuditReport
 	numbers := map[int64]string{}
 	var order []int64
-	where, args := "", []any{}
-	if changeID != 0 {
-		where, args = " WHERE id = $1", []any{changeID}
-	}
+	where, args := sc.where("id")
 	rows, err := q.QueryContext(ctx, `SELECT id, number FROM changes`+where+` ORDER BY id`, args...)
 	if err != nil {
 		return rep, fmt.Errorf("verify audit: %w", err)
@@ -193,9 +219,7 @@ func verifyChains(ctx context.Context, q store.Querier, changeID int64) (AuditRe
 	}
 	rows.Close()
 	rep.Changes = len(order)
-	if changeID != 0 {
-		where = " WHERE change_id = $1"
-	}
+	where, args = sc.where("change_id")
 	rows, err = q.QueryContext(ctx, `SELECT `+auditColumns+` FROM change_audit`+where+` ORDER BY change_id, seq`, args...)
 	if err != nil {
 		return rep, fmt.Errorf("verify audit: %w", err)

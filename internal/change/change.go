@@ -396,10 +396,17 @@ type Unit struct {
 	// RetiredAt is set once the unit is retired: changes filed against it
 	// keep it, new changes cannot choose it.
 	RetiredAt *time.Time `json:"retired_at,omitempty"`
+	// SiteRetired is true when the unit's site is retired: the unit is
+	// then out of use too, whatever its own state.
+	SiteRetired bool `json:"site_retired,omitempty"`
 }
 
 // Retired reports whether the unit is retired (for templates).
 func (u Unit) Retired() bool { return u.RetiredAt != nil }
+
+// InUse reports whether new changes may choose the unit: neither it nor
+// its site is retired.
+func (u Unit) InUse() bool { return u.RetiredAt == nil && !u.SiteRetired }
 
 // Detail is a change with everything hanging off it, for the detail page
 // and GET /api/v1/changes/{id}.

@@ -418,7 +418,7 @@ func TestAuditChainDetectsEditedRow(t *testing.T) {
 		ctx := context.Background()
 		c := toStage(t, f, change.StageApproval, nil)
 		other := toStage(t, f, change.StageScreening, nil)
-		rep := must(f.Service.VerifyAudit(ctx))(t)
+		rep := must(f.Service.VerifyAudit(ctx, f.Auditor))(t)
 		if !rep.OK() || rep.Entries < 10 || rep.Changes != 2 {
 			t.Fatalf("clean chain: %+v", rep)
 		}
@@ -435,13 +435,13 @@ func TestAuditChainDetectsEditedRow(t *testing.T) {
 			}()
 		}
 		wg.Wait()
-		if rep := must(f.Service.VerifyAudit(ctx))(t); !rep.OK() {
+		if rep := must(f.Service.VerifyAudit(ctx, f.Auditor))(t); !rep.OK() {
 			t.Fatalf("after concurrent appends: %+v", rep.Broken)
 		}
 		if _, err := db.SQL.Exec(`UPDATE change_audit SET new_value = 'tampered' WHERE change_id = $1 AND seq = 3`, c.ID); err != nil {
 			t.Fatal(err)
 		}
-		rep = must(f.Service.VerifyAudit(ctx))(t)
+		rep = must(f.Service.VerifyAudit(ctx, f.Auditor))(t)
 		if rep.OK() || len(rep.Broken) != 1 || rep.Broken[0].ChangeID != c.ID || rep.Broken[0].Seq != 3 {
 			t.Fatalf("edited entry 3 not named: %+v", rep.Broken)
 		}
@@ -449,7 +449,7 @@ func TestAuditChainDetectsEditedRow(t *testing.T) {
 		if _, err := db.SQL.Exec(`DELETE FROM change_audit WHERE change_id = $1 AND seq = 2`, other.ID); err != nil {
 			t.Fatal(err)
 		}
-		rep = must(f.Service.VerifyAudit(ctx))(t)
+		rep = must(f.Service.VerifyAudit(ctx, f.Auditor))(t)
 		if len(rep.Broken) != 2 || rep.Broken[1].ChangeID != other.ID || rep.Broken[1].Seq != 3 {
 			t.Fatalf("deleted entry not caught: %+v", rep.Broken)
 		}

@@ -234,7 +234,7 @@ func (s *Service) Units(ctx context.Context, actor *auth.User, siteID int64) ([]
 		args = append(args, siteID)
 		cond += fmt.Sprintf(" AND u.site_id = $%d", len(args))
 	}
-	rows, err := s.DB.Prepared().QueryContext(ctx, `SELECT u.id, u.site_id, s.code, u.code, u.name, u.retired_at FROM units u JOIN sites s ON s.id = u.site_id
+	rows, err := s.DB.Prepared().QueryContext(ctx, `SELECT u.id, u.site_id, s.code, u.code, u.name, u.retired_at, s.retired_at IS NOT NULL FROM units u JOIN sites s ON s.id = u.site_id
 		WHERE `+cond+` ORDER BY s.code, u.code`, args...)
 	if err != nil {
 		return nil, err
@@ -244,7 +244,7 @@ func (s *Service) Units(ctx context.Context, actor *auth.User, siteID int64) ([]
 	for rows.Next() {
 		var u Unit
 		var ret sql.NullTime
-		if err := rows.Scan(&u.ID, &u.SiteID, &u.SiteCode, &u.Code, &u.Name, &ret); err != nil {
+		if err := rows.Scan(&u.ID, &u.SiteID, &u.SiteCode, &u.Code, &u.Name, &ret, &u.SiteRetired); err != nil {
 			return nil, err
 		}
 		u.RetiredAt = ptime(ret)
@@ -259,11 +259,18 @@ func (s *Service) CreateUnit(ctx context.Context, actor *auth.User, siteID int64
 		return nil, forbidden("only an admin may add units")
 	}
 	code, name = strings.ToUpper(strings.TrimSpace(code)), strings.TrimSpace(name)
+	var p Problems
+	if siteID <= 0 {
+		p.Invalid("site_id", "is required: choose the site the unit belongs to")
+	}
 	if code == "" {
-		return nil, invalid("code", "is required")
+		p.Invalid("code", "is required")
 	}
 	if name == "" {
-		return nil, invalid("name", "is required")
+		p.Invalid("name", "is required")
+	}
+	if err := p.Err("site_id", "code", "name"); err != nil {
+		return nil, err
 	}
 	u := &Unit{SiteID: siteID, Code: code, Name: name}
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {

@@ -47,7 +47,11 @@ func codeInUse(ctx context.Context, q store.Querier, column string, id int64, wh
 	if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM changes WHERE `+column+` = $1`, id).Scan(&n); err != nil {
 		return err
 	}
-	if n > 0 {
+	if n == 1 {
+		return invalid("code", "cannot change: 1 change is filed against %s %s and shows its code; change the name instead, or retire it and add a new one",
+			what, oldCode)
+	}
+	if n > 1 {
 		return invalid("code", "cannot change: %d changes are filed against %s %s and show its code; change the name instead, or retire it and add a new one",
 			n, what, oldCode)
 	}
@@ -74,6 +78,14 @@ func (s *Service) UpdateSite(ctx context.Context, actor *auth.User, id int64, up
 		}
 		if up.Name != nil {
 			name = *up.Name
+		}
+		// Both fields' problems at once, in the words auth.UpdateSite uses.
+		var p Problems
+		for f, msg := range auth.SiteProblems(code, name) {
+			p.Add(FieldError{Field: f, Message: f + ": " + strings.TrimSpace(strings.TrimPrefix(msg, f))})
+		}
+		if err := p.Err("code", "name"); err != nil {
+			return err
 		}
 		if err := codeInUse(ctx, tx, "site_id", id, "site", cur.Code, code); err != nil {
 			return err
@@ -123,11 +135,15 @@ func (s *Service) UpdateUnit(ctx context.Context, actor *auth.User, id int64, up
 		if up.Name != nil {
 			name = strings.TrimSpace(*up.Name)
 		}
+		var p Problems
 		if code == "" {
-			return invalid("code", "is required")
+			p.Invalid("code", "is required")
 		}
 		if name == "" {
-			return invalid("name", "is required")
+			p.Invalid("name", "is required")
+		}
+		if err := p.Err("code", "name"); err != nil {
+			return err
 		}
 		if err := codeInUse(ctx, tx, "unit_id", id, "unit", cur.Code, code); err != nil {
 			return err
@@ -154,8 +170,8 @@ func (s *Service) UnitByID(ctx context.Context, id int64) (*Unit, error) {
 func unitByID(ctx context.Context, q store.Querier, id int64) (*Unit, error) {
 	var u Unit
 	var ret sql.NullTime
-	err := q.QueryRowContext(ctx, `SELECT u.id, u.site_id, s.code, u.code, u.name, u.retired_at FROM units u JOIN sites s ON s.id = u.site_id
-		WHERE u.id = $1`, id).Scan(&u.ID, &u.SiteID, &u.SiteCode, &u.Code, &u.Name, &ret)
+	err := q.QueryRowContext(ctx, `SELECT u.id, u.site_id, s.code, u.code, u.name, u.retired_at, s.retired_at IS NOT NULL FROM units u JOIN sites s ON s.id = u.site_id
+		WHERE u.id = $1`, id).Scan(&u.ID, &u.SiteID, &u.SiteCode, &u.Code, &u.Name, &ret, &u.SiteRetired)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("no unit %d", id)
 	}

@@ -383,6 +383,10 @@ func (s *Service) CreateDelegation(ctx context.Context, actor *auth.User, delega
 	if startsOn.IsZero() || endsOn.IsZero() {
 		return nil, invalid("starts_on", "starts_on and ends_on are required (YYYY-MM-DD)")
 	}
+	// A range wholly in the past would never let anyone decide anything.
+	if endsOn.Before(dateOnly(s.now())) {
+		return nil, invalid("ends_on", "must be today or later")
+	}
 	if endsOn.Before(startsOn) {
 		return nil, invalid("ends_on", "must not be before starts_on")
 	}

@@ -94,7 +94,7 @@ var accessTable = []struct {
 	{"GET /api/v1/changes/{id}/attachments/{aid}", "/api/v1/changes/999999/attachments/1", "initiator,reviewer,approver,coordinator,admin,auditor"},
 	{"POST /api/v1/changes/{id}/extensions", "/api/v1/changes/999999/extensions", "initiator,reviewer,approver,coordinator,admin,auditor"},
 	{"POST /api/v1/changes/{id}/extensions/decision", "/api/v1/changes/999999/extensions/decision", "approver"},
-	{"GET /api/v1/changes/{id}/audit", "/api/v1/changes/999999/audit", "initiator,reviewer,approver,coordinator,admin,auditor"},
+	{"GET /api/v1/changes/{id}/audit", "/api/v1/changes/999999/audit", "auditor,coordinator,admin"},
 	{"GET /api/v1/audit/verify", "/api/v1/audit/verify", "auditor,coordinator,admin"},
 	{"GET /api/v1/change-dashboard", "/api/v1/change-dashboard", "initiator,reviewer,approver,coordinator,admin,auditor"},
 	{"GET /api/v1/my-work", "/api/v1/my-work", "initiator,reviewer,approver,coordinator,admin,auditor"},

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -25,6 +26,30 @@ type delegationForm struct {
 // delegationFields maps the domain's field names to the form's elements.
 var delegationFields = map[string]string{
 	"delegate_id": "delegate_id", "starts_on": "starts_on", "ends_on": "ends_on", "reason": "delegation_reason",
+}
+
+// delegationOrder is the form's fields top to bottom, for the summary.
+var delegationOrder = []string{"delegation-form", "delegate_id", "starts_on", "ends_on", "delegation_reason"}
+
+// delegationWords puts the form's labels in place of the API's field
+// names in the domain's messages ("ends_on: must not be before
+// starts_on" becomes "To: must not be before From").
+var delegationWords = strings.NewReplacer("delegate_id", "Delegate", "starts_on", "From", "ends_on", "To", "reason", "Reason")
+
+// delegationErrors places a domain error on the form in its words.
+func delegationErrors(err error) map[string]string {
+	var de *change.Error
+	if errors.As(err, &de) {
+		c := *de
+		c.Message = delegationWords.Replace(c.Message)
+		c.Fields = nil
+		for _, fe := range de.Fields {
+			fe.Message = delegationWords.Replace(fe.Message)
+			c.Fields = append(c.Fields, fe)
+		}
+		err = &c
+	}
+	return formErrors(err, "delegation-form", delegationFields)
 }
 
 // fillDelegations loads the delegations the user gave and received and,
@@ -84,11 +109,11 @@ func (s *Server) accountCreateDelegation(w http.ResponseWriter, r *http.Request)
 			return
 		}
 		if err != nil {
-			errs = formErrors(err, "delegation-form", delegationFields)
+			errs = delegationErrors(err)
 		}
 	}
 	if len(errs) > 0 {
-		s.renderAccount(w, r, u, http.StatusUnprocessableEntity, accountData{Deleg: f}, &Page{Errors: errs})
+		s.renderAccount(w, r, u, http.StatusBadRequest, accountData{Deleg: f}, &Page{Errors: errs, ErrorOrder: delegationOrder})
 		return
 	}
 	http.Redirect(w, r, "/account?done=Delegation+saved.#delegations", http.StatusSeeOther)

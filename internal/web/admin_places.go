@@ -134,7 +134,7 @@ func (s *Server) placeFailed(w http.ResponseWriter, r *http.Request, err error, 
 	} else if site, lerr := auth.SiteByID(r.Context(), s.DB.SQL, f.ID); lerr == nil {
 		heading = site.Code
 	}
-	s.renderPlace(w, r, http.StatusUnprocessableEntity, f, heading, formErrors(err, "place-form", placeFields), false, kind)
+	s.renderPlace(w, r, http.StatusBadRequest, f, heading, formErrors(err, "place-form", placeFields), false, kind)
 	return true
 }
 

@@ -46,7 +46,7 @@ func TestEditAndRetireSitesAndUnits(t *testing.T) {
 		tok := b.csrf()
 		// Code of a unit with changes: refused beside the field, input kept.
 		r := b.post("/admin/units/"+itoa(old.ID), url.Values{"csrf_token": {tok}, "code": {"CDU-9"}, "name": {"Crude one"}})
-		if r.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `id="code-error"`) || !strings.Contains(r.Body, `value="CDU-9"`) {
+		if r.StatusCode != http.StatusBadRequest || !strings.Contains(r.Body, `id="code-error"`) || !strings.Contains(r.Body, `value="CDU-9"`) {
 			t.Fatalf("code change of a used unit: %d\n%s", r.StatusCode, r.Body)
 		}
 		// Rename and retire.

@@ -107,8 +107,8 @@ func parseUserForm(r *http.Request) (userForm, map[string]string) {
 
 // accessErrors adds auth.AccessProblems to a form's errors, worded for
 // the page ("Roles: choose at least one role").
-func accessErrors(errs map[string]string, f userForm, newUser bool) {
-	for field, msg := range auth.AccessProblems(f.Roles, f.SiteIDs, f.AllSites, newUser) {
+func accessErrors(errs map[string]string, f userForm, needRole bool) {
+	for field, msg := range auth.AccessProblems(f.Roles, f.SiteIDs, f.AllSites, needRole) {
 		if errs[field] == "" {
 			errs[field] = strings.ToUpper(msg[:1]) + msg[1:]
 		}
@@ -282,7 +282,8 @@ func (s *Server) adminUserSave(w http.ResponseWriter, r *http.Request) {
 	if f.Name == "" {
 		errs["name"] = "Name is required"
 	}
-	accessErrors(errs, f, false)
+	// The create form's rule: at least one role, unless Entra ID gives some.
+	accessErrors(errs, f, auth.RoleNeeded(u))
 	if u.ID == admin.ID && (f.Disabled || !f.HasRole(auth.RoleAdmin) && !slices.Contains(u.EntraRoles, auth.RoleAdmin)) {
 		errs["roles"] = "You cannot remove your own admin role or disable yourself; ask another administrator"
 	}
@@ -321,7 +322,7 @@ func (s *Server) renderSites(w http.ResponseWriter, r *http.Request, status int,
 		s.serverFault(w, r, "list sites", err)
 		return
 	}
-	p := &Page{Title: "Sites", Data: d, Errors: errs}
+	p := &Page{Title: "Sites", Data: d, Errors: errs, ErrorOrder: []string{"code", "name"}}
 	if created {
 		p.Flash = "Site created."
 	}
@@ -333,6 +334,15 @@ func (s *Server) adminCreateSite(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := adminSitesData{Code: r.PostFormValue("code"), Name: r.PostFormValue("name")}
+	// Every problem at once, before CreateSite stops at the first.
+	if p := auth.SiteProblems(d.Code, d.Name); len(p) > 0 {
+		errs := map[string]string{}
+		for field, msg := range p {
+			errs[field] = strings.ToUpper(msg[:1]) + msg[1:]
+		}
+		s.renderSites(w, r, http.StatusBadRequest, d, errs, false)
+		return
+	}
 	_, err := auth.CreateSite(r.Context(), s.DB.SQL, d.Code, d.Name)
 	if errors.Is(err, auth.ErrInvalid) {
 		s.renderSites(w, r, http.StatusBadRequest, d, map[string]string{fieldOf(err): invalidText(err)}, false)

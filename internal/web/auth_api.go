@@ -103,8 +103,8 @@ type createUserJSON struct {
 
 // apiAccessProblem is auth.AccessProblems worded for the API's field
 // names; "" when the access is complete.
-func apiAccessProblem(roles []auth.Role, siteIDs []int64, allSites, newUser bool) string {
-	p := auth.AccessProblems(roles, siteIDs, allSites, newUser)
+func apiAccessProblem(roles []auth.Role, siteIDs []int64, allSites, needRole bool) string {
+	p := auth.AccessProblems(roles, siteIDs, allSites, needRole)
 	if msg := p["roles"]; msg != "" {
 		return msg
 	}
@@ -200,6 +200,12 @@ func (s *Server) apiUpdateUser(w http.ResponseWriter, r *http.Request) {
 		roles, err := parseRoles(*in.Roles)
 		if err != nil {
 			writeJSONError(w, r, http.StatusBadRequest, err.Error())
+			return
+		}
+		// The same rule as creating: no user is left without a role,
+		// unless Entra ID gives them some.
+		if len(roles) == 0 && auth.RoleNeeded(u) {
+			writeJSONError(w, r, http.StatusBadRequest, auth.AccessProblems(nil, nil, true, true)["roles"])
 			return
 		}
 		up.Roles = roles

@@ -214,16 +214,20 @@ func (s *Server) apiDecideExtension(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// apiAuditTrail is the raw trail with its hashes: the verification
+// material, so it follows the audit page's rule (auditors, coordinators,
+// admins on their sites). Everyone who may read the change gets the same
+// history in plain words as the change page's timeline.
 func (s *Server) apiAuditTrail(w http.ResponseWriter, r *http.Request) {
-	changeCall(s, w, r, auth.ActionViewChanges, withChange, func(ctx context.Context, u *auth.User, id int64, _ noBody) (any, error) {
+	changeCall(s, w, r, auth.ActionViewAudit, withChange, func(ctx context.Context, u *auth.User, id int64, _ noBody) (any, error) {
 		es, err := s.Changes.AuditTrail(ctx, u, id)
 		return map[string]any{"entries": es}, err
 	})
 }
 
 func (s *Server) apiVerifyAudit(w http.ResponseWriter, r *http.Request) {
-	changeCall(s, w, r, auth.ActionViewAudit, noID, func(ctx context.Context, _ *auth.User, _ int64, _ noBody) (any, error) {
-		rep, err := s.Changes.VerifyAudit(ctx)
+	changeCall(s, w, r, auth.ActionViewAudit, noID, func(ctx context.Context, u *auth.User, _ int64, _ noBody) (any, error) {
+		rep, err := s.Changes.VerifyAudit(ctx, u)
 		if err != nil {
 			return nil, err
 		}

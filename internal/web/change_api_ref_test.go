@@ -25,7 +25,7 @@ func TestChangeAPIAcceptsChangeNumbers(t *testing.T) {
 		if got := c.call("initiator", "GET", "/api/v1/changes/"+id, nil, 200)["change"].(map[string]any); got["title"] != "Renamed by number" {
 			t.Fatalf("PATCH by number did not apply: %v", got["title"])
 		}
-		c.call("initiator", "GET", "/api/v1/changes/"+number+"/audit", nil, 200)
+		c.call("auditor", "GET", "/api/v1/changes/"+number+"/audit", nil, 200)
 		c.call("initiator", "GET", "/api/v1/changes/"+number+"/attachments", nil, 200)
 		c.upload("initiator", "/api/v1/changes/"+number+"/attachments", "notes.txt", []byte("hello"))
 		c.call("initiator", "POST", "/api/v1/changes/"+number+"/submit",

@@ -152,6 +152,7 @@ var fieldLabels = map[string]string{
 	"reviewer_id": "Reviewer", "approvers": "Approvers", "title_action": "Title", "owner_id": "Owner", "due_on": "Due date",
 	"answer": "Answer", "attachment_id": "Evidence", "user_ids": "People", "file": "File", "reason_ext": "Reason",
 	"screening.disciplines": "Affected disciplines", "screening.pssr_needed": "PSSR needed", "note": "Note",
+	"code": "Code", "name": "Name",
 }
 
 func fieldLabel(f string) string {

@@ -44,13 +44,14 @@ func (s *Server) pageChangeAudit(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "change_audit.html", &Page{Title: "Audit trail of " + d.Change.Number, Data: v})
 }
 
-// pageVerifyAudit verifies every change's chain: the browser's
-// `mocpcr audit verify`.
+// pageVerifyAudit verifies the chain of every change on the user's
+// sites: the browser's `mocpcr audit verify`.
 func (s *Server) pageVerifyAudit(w http.ResponseWriter, r *http.Request) {
-	if _, ok := s.require(w, r, auth.ActionViewAudit); !ok {
+	u, ok := s.require(w, r, auth.ActionViewAudit)
+	if !ok {
 		return
 	}
-	rep, err := s.Changes.VerifyAudit(r.Context())
+	rep, err := s.Changes.VerifyAudit(r.Context(), u)
 	if err != nil {
 		s.serverFault(w, r, "verify audit", err)
 		return

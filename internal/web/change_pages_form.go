@@ -51,7 +51,7 @@ func (s *Server) changeFormData(r *http.Request, u *auth.User, editing *change.C
 		return nil, err
 	}
 	for _, un := range units {
-		if !un.Retired() || strconv.FormatInt(un.ID, 10) == values["unit_id"] {
+		if un.InUse() || strconv.FormatInt(un.ID, 10) == values["unit_id"] {
 			f.Units = append(f.Units, un)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/mail"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -127,6 +128,8 @@ type emailLogData struct {
 	Status   string
 	Statuses []option
 	NextURL  string
+	// NewestURL is the first page, set when this one is not it.
+	NewestURL string
 	// Attention counts the emails waiting for the configuration, failed
 	// and given up, for the banner and the "Retry all" button.
 	Attention jobs.Attention
@@ -232,6 +235,16 @@ func (s *Server) adminEmailLogPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f, err := emailFilter(r)
+	if err == nil && f.Status != "" && !slices.Contains(jobs.Statuses, f.Status) {
+		// The page names statuses as its filter does, not by their codes.
+		labels := make([]string, len(jobs.Statuses))
+		for i, st := range jobs.Statuses {
+			labels[i] = statusLabel(st)
+		}
+		msg := fmt.Sprintf("Status must be one of %s; got %q.", strings.Join(labels, ", "), f.Status)
+		s.render(w, r, http.StatusBadRequest, "notfound.html", &Page{Title: "Bad request", Data: msg})
+		return
+	}
 	var list []jobs.EmailRecord
 	if err == nil {
 		list, err = jobs.ListEmails(r.Context(), s.DB.SQL, f)
@@ -259,6 +272,13 @@ func (s *Server) adminEmailLogPage(w http.ResponseWriter, r *http.Request) {
 			v.Set("status", f.Status)
 		}
 		d.NextURL = "/admin/email/log?" + v.Encode()
+	}
+	if f.BeforeID != 0 {
+		// An older page (or a mailbox link into one) leads back to the top.
+		d.NewestURL = "/admin/email/log"
+		if f.Status != "" {
+			d.NewestURL += "?" + url.Values{"status": {f.Status}}.Encode()
+		}
 	}
 	s.render(w, r, http.StatusOK, "admin_email_log.html", &Page{Title: "Email delivery log", Data: d})
 }

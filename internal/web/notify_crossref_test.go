@@ -69,5 +69,21 @@ func TestDeliveryLogLabelsAndMailboxCrossReference(t *testing.T) {
 		if p := b.get("/admin/email/log?before=4"); !strings.Contains(p.Body, `id="email-3"`) {
 			t.Errorf("delivery-log link does not show entry #3")
 		}
+		// ... and leads back to the newest emails; the first page does not.
+		if p := b.get("/admin/email/log?before=4"); !strings.Contains(p.Body, `<a href="/admin/email/log">Newest emails</a>`) {
+			t.Errorf("an older page has no way back to the newest emails")
+		}
+		if p := b.get("/admin/email/log?before=4&status=sent"); !strings.Contains(p.Body, `href="/admin/email/log?status=sent">Newest emails</a>`) {
+			t.Errorf("Newest emails should keep the status filter")
+		}
+		if strings.Contains(log.Body, "Newest emails") {
+			t.Errorf("the first page links to itself as Newest emails")
+		}
+		// A bad filter is explained in the page's words, not the codes.
+		bad := b.get("/admin/email/log?status=bogus")
+		if bad.StatusCode != http.StatusBadRequest || !strings.Contains(bad.Body, "Waiting for configuration") || !strings.Contains(bad.Body, "Given up") ||
+			strings.Contains(bad.Body, "waiting_config") || strings.Contains(bad.Body, "given_up") {
+			t.Errorf("bad status filter: %d\n%s", bad.StatusCode, bad.Body)
+		}
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -92,6 +93,9 @@ type Page struct {
 	Flash string
 	// Errors maps a form field name to what is wrong with it.
 	Errors map[string]string
+	// ErrorOrder lists the form's field names top to bottom, so the error
+	// summary follows the form; fields not in it come after, by name.
+	ErrorOrder []string
 	// Data is the page's own content.
 	Data any
 	// UnreadCount fills the header badge.
@@ -120,6 +124,33 @@ func section(path string) string {
 
 // HasErrors reports whether the form had problems.
 func (p *Page) HasErrors() bool { return len(p.Errors) > 0 }
+
+// FieldError is one line of the error summary.
+type FieldError struct{ Field, Message string }
+
+// ErrorList is Errors in the order of the form (ErrorOrder), then the
+// rest by field name.
+func (p *Page) ErrorList() []FieldError {
+	out := make([]FieldError, 0, len(p.Errors))
+	seen := map[string]bool{}
+	for _, f := range p.ErrorOrder {
+		if m, ok := p.Errors[f]; ok && !seen[f] {
+			out = append(out, FieldError{f, m})
+			seen[f] = true
+		}
+	}
+	rest := make([]string, 0, len(p.Errors))
+	for f := range p.Errors {
+		if !seen[f] {
+			rest = append(rest, f)
+		}
+	}
+	slices.Sort(rest)
+	for _, f := range rest {
+		out = append(out, FieldError{f, p.Errors[f]})
+	}
+	return out
+}
 
 // render writes a full page. It renders to a buffer first so a template
 // error becomes a clean 500, not half a page.

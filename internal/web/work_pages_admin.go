@@ -258,10 +258,11 @@ func (s *Server) adminRemindersSave(w http.ResponseWriter, r *http.Request) {
 }
 
 type unitsSite struct {
-	ID    int64
-	Code  string
-	Name  string
-	Units []change.Unit
+	ID      int64
+	Code    string
+	Name    string
+	Retired bool
+	Units   []change.Unit
 }
 
 type unitsData struct {
@@ -300,7 +301,7 @@ func (s *Server) renderUnits(w http.ResponseWriter, r *http.Request, status int,
 		if !u.OnSite(st.ID) {
 			continue
 		}
-		us := unitsSite{ID: st.ID, Code: st.Code, Name: st.Name}
+		us := unitsSite{ID: st.ID, Code: st.Code, Name: st.Name, Retired: st.Retired()}
 		for _, un := range units {
 			if un.SiteID == st.ID {
 				us.Units = append(us.Units, un)
@@ -313,8 +314,14 @@ func (s *Server) renderUnits(w http.ResponseWriter, r *http.Request, status int,
 		}
 		d.SiteOpts = append(d.SiteOpts, option{v, st.Code + " – " + st.Name, v == d.SiteID})
 	}
-	s.render(w, r, status, "admin_units.html", &Page{Title: "Units", Errors: errs, Flash: flash, Data: d})
+	s.render(w, r, status, "admin_units.html", &Page{Title: "Units", Errors: errs, ErrorOrder: unitOrder, Flash: flash, Data: d})
 }
+
+// unitLabels are the unit form's words for the domain's field names.
+var unitLabels = map[string]string{"site_id": "Site", "code": "Code", "name": "Name"}
+
+// unitOrder is the unit form's fields top to bottom, for the summary.
+var unitOrder = []string{"site_id", "code", "name"}
 
 func (s *Server) adminUnitsCreate(w http.ResponseWriter, r *http.Request) {
 	u, ok := s.require(w, r, auth.ActionManageSites)
@@ -322,14 +329,14 @@ func (s *Server) adminUnitsCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := unitsData{SiteID: r.PostFormValue("site_id"), Code: r.PostFormValue("code"), Name: r.PostFormValue("name")}
-	siteID, err := strconv.ParseInt(d.SiteID, 10, 64)
-	if err != nil || siteID <= 0 {
-		s.renderUnits(w, r, http.StatusUnprocessableEntity, d, map[string]string{"site_id": "Site is required: choose the site the unit belongs to."}, "")
-		return
-	}
-	un, err := s.Changes.CreateUnit(r.Context(), u, siteID, d.Code, d.Name)
-	if field, msg, ok := invalidField(err); ok {
-		s.renderUnits(w, r, http.StatusUnprocessableEntity, d, map[string]string{field: msg}, "")
+	// No site chosen reaches the domain as 0, which reports it together
+	// with the code and name: every problem at once.
+	siteID, _ := strconv.ParseInt(d.SiteID, 10, 64)
+	un, err := s.Changes.CreateUnit(r.Context(), u, max(siteID, 0), d.Code, d.Name)
+	if errs, ok := invalidFields(err, unitLabels); ok {
+		// 400 like the other administration and account forms (sites,
+		// users); the API answers 422 for the same input.
+		s.renderUnits(w, r, http.StatusBadRequest, d, errs, "")
 		return
 	}
 	if err != nil {

@@ -480,19 +480,50 @@ func invalidField(err error) (field, msg string, ok bool) {
 	if !errors.As(err, &de) || de.Code != change.EInvalid {
 		return "", "", false
 	}
-	text := strings.TrimPrefix(de.Message, de.Field+": ")
-	label := strings.ReplaceAll(de.Field, "_", " ")
-	if i := strings.IndexByte(label, '['); i > 0 {
-		label = label[:i]
+	return de.Field, fieldMessage(de.Field, de.Message, nil), true
+}
+
+// invalidFields is invalidField for every field an error lists
+// (change.Error.Fields), so a form shows all its problems at once;
+// labels gives the form's words for fields whose API name would read
+// badly ("site_id" is the form's "Site").
+func invalidFields(err error, labels map[string]string) (map[string]string, bool) {
+	var de *change.Error
+	if !errors.As(err, &de) || de.Code != change.EInvalid {
+		return nil, false
 	}
-	msg = title(label) + ": " + text
+	fields := de.Fields
+	if len(fields) == 0 {
+		fields = []change.FieldError{{Field: de.Field, Message: de.Message}}
+	}
+	out := map[string]string{}
+	for _, fe := range fields {
+		if _, taken := out[fe.Field]; !taken {
+			out[fe.Field] = fieldMessage(fe.Field, fe.Message, labels)
+		}
+	}
+	return out, true
+}
+
+// fieldMessage words "code: is required" as "Code is required.".
+func fieldMessage(field, message string, labels map[string]string) string {
+	text := strings.TrimPrefix(message, field+": ")
+	label, ok := labels[field]
+	if !ok {
+		label = strings.ReplaceAll(field, "_", " ")
+		if i := strings.IndexByte(label, '['); i > 0 {
+			label = label[:i]
+		}
+		label = title(label)
+	}
+	msg := label + ": " + text
 	for _, verb := range []string{"is ", "must ", "each ", "cannot ", "needs "} {
 		if strings.HasPrefix(text, verb) {
-			msg = title(label) + " " + text
+			msg = label + " " + text
 		}
 	}
 	if !strings.HasSuffix(msg, ".") {
 		msg += "."
 	}
-	return de.Field, msg, true
+	return msg
 }

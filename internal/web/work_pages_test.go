@@ -547,15 +547,15 @@ func TestAdminPSSRTemplatesRemindersAndUnits(t *testing.T) {
 
 		// Units: site missing, code taken, then a good one.
 		nrf := fmt.Sprint(f.NRF)
-		if r := admin.post("/admin/units", url.Values{"csrf_token": {tok}, "code": {"ALK"}, "name": {"Alkylation"}}); r.StatusCode != http.StatusUnprocessableEntity ||
+		if r := admin.post("/admin/units", url.Values{"csrf_token": {tok}, "code": {"ALK"}, "name": {"Alkylation"}}); r.StatusCode != http.StatusBadRequest ||
 			!strings.Contains(r.Body, `id="site_id-error">Site is required`) {
 			t.Errorf("unit without a site: %d", r.StatusCode)
 		}
-		if r := admin.post("/admin/units", url.Values{"csrf_token": {tok}, "site_id": {nrf}, "code": {"cdu-1"}, "name": {"Again"}}); r.StatusCode != http.StatusUnprocessableEntity ||
+		if r := admin.post("/admin/units", url.Values{"csrf_token": {tok}, "site_id": {nrf}, "code": {"cdu-1"}, "name": {"Again"}}); r.StatusCode != http.StatusBadRequest ||
 			!strings.Contains(r.Body, `id="code-error">Code: site NRF already has a unit CDU-1`) {
 			t.Errorf("duplicate unit: %d", r.StatusCode)
 		}
-		if r := admin.post("/admin/units", url.Values{"csrf_token": {tok}, "site_id": {nrf}, "code": {"ALK"}, "name": {""}}); r.StatusCode != http.StatusUnprocessableEntity ||
+		if r := admin.post("/admin/units", url.Values{"csrf_token": {tok}, "site_id": {nrf}, "code": {"ALK"}, "name": {""}}); r.StatusCode != http.StatusBadRequest ||
 			!strings.Contains(r.Body, `id="name-error">Name is required.`) {
 			t.Errorf("unit without a name: %d", r.StatusCode)
 		}

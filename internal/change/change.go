@@ -414,6 +414,10 @@ type Detail struct {
 	Extensions       []Extension       `json:"extensions"`
 	// AllowedActions are what the requesting user may do now.
 	AllowedActions []Action `json:"allowed_actions"`
+	// Blocked lists, for a stage move the user could make once the change
+	// is ready (complete_implementation, authorize_startup), what is still
+	// open: the sentences the refusal would give, one per open point.
+	Blocked map[Action][]string `json:"blocked_actions,omitempty"`
 
 	// delegators are the approvers who delegated to the user the detail
 	// was loaded for, today.

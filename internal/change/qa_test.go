@@ -155,3 +155,69 @@ func TestHazardReviewNamedOnce(t *testing.T) {
 		}
 	})
 }
+
+// A stage move whose preconditions still fail is not among the allowed
+// actions (the page would offer a form that can only be refused);
+// Blocked lists what is open, in the refusal's own sentences, and only
+// for someone who could make the move once ready.
+func TestStartupOfferedOnlyWhenReady(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := changetest.Seed(t, db, start)
+		ctx := context.Background()
+		s := f.Service
+		c := toStage(t, f, change.StageImplementation, nil)
+		must(s.AddAction(ctx, f.Initiator, c.ID, change.NewAction{Title: "Update PSI for P-101A", OwnerID: f.Initiator.ID, BeforeStartup: true}))(t)
+		d := must(s.Get(ctx, f.Initiator, c.ID))(t)
+		if slices.Contains(d.AllowedActions, change.ActCompleteImplementation) {
+			t.Errorf("complete_implementation allowed with a pre-startup action open: %v", d.AllowedActions)
+		}
+		want := []string{"1 pre-startup action is still open: “Update PSI for P-101A”. It must be done before startup."}
+		if got := d.Blocked[change.ActCompleteImplementation]; !slices.Equal(got, want) {
+			t.Errorf("blocked complete_implementation = %q, want %q", got, want)
+		}
+		if d := must(s.Get(ctx, f.Reviewer, c.ID))(t); d.Blocked != nil {
+			t.Errorf("a reviewer, who could not complete implementation anyway, sees what blocks it: %v", d.Blocked)
+		}
+		for _, a := range d.Actions {
+			must(s.CompleteAction(ctx, f.Initiator, a.ID, ""))(t)
+		}
+		must(s.Transition(ctx, f.Initiator, c.ID, change.TransitionRequest{Action: change.ActCompleteImplementation}))(t)
+
+		d = must(s.Get(ctx, f.Coordinator, c.ID))(t)
+		if slices.Contains(d.AllowedActions, change.ActAuthorizeStartup) {
+			t.Errorf("authorize_startup allowed with PSSR items unanswered: %v", d.AllowedActions)
+		}
+		if got := d.Blocked[change.ActAuthorizeStartup]; len(got) != 1 || !strings.Contains(got[0], "not answered yet") {
+			t.Errorf("blocked authorize_startup = %q, want the unanswered items", got)
+		}
+		must(s.AnswerPSSR(ctx, f.Coordinator, d.PSSR[0].ID, change.AnswerNo, "Seal flush plan missing", 0))(t)
+		for _, it := range d.PSSR[1:] {
+			must(s.AnswerPSSR(ctx, f.Coordinator, it.ID, change.AnswerNA, "Not affected", 0))(t)
+		}
+		ok(t, s.AddAcknowledgers(ctx, f.Initiator, c.ID, []int64{f.Reviewer.ID}))
+		d = must(s.Get(ctx, f.Coordinator, c.ID))(t)
+		if slices.Contains(d.AllowedActions, change.ActAuthorizeStartup) {
+			t.Errorf("authorize_startup allowed with a deficiency open: %v", d.AllowedActions)
+		}
+		want = []string{"1 PSSR deficiency is still open: item 1 “Seal flush plan missing”. It must be closed before startup.",
+			f.Reviewer.Name + " has not acknowledged the change yet. The roster must sign off before startup."}
+		if got := d.Blocked[change.ActAuthorizeStartup]; !slices.Equal(got, want) {
+			t.Errorf("blocked authorize_startup = %q\nwant %q", got, want)
+		}
+		// The refusal gives the same sentences, all of them.
+		_, err := s.Transition(ctx, f.Coordinator, c.ID, change.TransitionRequest{Action: change.ActAuthorizeStartup, Signature: verified})
+		if err == nil || change.ErrorCode(err) != change.EConflict || err.Error() != strings.Join(want, " ") {
+			t.Errorf("refusal = %v\nwant %s", err, strings.Join(want, " "))
+		}
+		for _, a := range d.Actions {
+			if a.Kind == change.ActionDeficiency {
+				must(s.CompleteAction(ctx, f.Initiator, a.ID, "plan issued"))(t)
+			}
+		}
+		ok(t, s.Acknowledge(ctx, f.Reviewer, c.ID))
+		d = must(s.Get(ctx, f.Coordinator, c.ID))(t)
+		if !slices.Contains(d.AllowedActions, change.ActAuthorizeStartup) || d.Blocked != nil {
+			t.Errorf("ready for startup: allowed %v, blocked %v", d.AllowedActions, d.Blocked)
+		}
+	})
+}

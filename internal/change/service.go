@@ -227,6 +227,7 @@ func (s *Service) loadDetail(ctx context.Context, q store.Querier, actor *auth.U
 		return nil, err
 	}
 	d.AllowedActions = s.AllowedActions(actor, d)
+	d.Blocked = s.blocked(actor, d)
 	return d, nil
 }
 

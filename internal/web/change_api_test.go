@@ -243,6 +243,11 @@ func TestFullMOCThroughAPI(t *testing.T) {
 		for _, it := range items[2:] {
 			c.call("coordinator", "POST", fmt.Sprintf("/api/v1/pssr-items/%d/answer", num(it.(map[string]any)["id"])), map[string]any{"answer": "na", "comment": "not part of this change"}, 200)
 		}
+		// Startup is not offered while the deficiency is open; what blocks it is listed.
+		if got := c.call("coordinator", "GET", base, nil, 200); slices.Contains(got["allowed_actions"].([]any), any("authorize_startup")) ||
+			!strings.Contains(fmt.Sprint(got["blocked_actions"].(map[string]any)["authorize_startup"]), "1 PSSR deficiency is still open") {
+			t.Errorf("open deficiency: allowed %v, blocked %v", got["allowed_actions"], got["blocked_actions"])
+		}
 		if e := c.call("coordinator", "POST", base+"/transitions", map[string]any{"action": "authorize_startup", "password": changetest.Password}, 409); !strings.Contains(e["error"].(string), "deficiency") {
 			t.Fatalf("startup with open deficiency: %v", e)
 		}

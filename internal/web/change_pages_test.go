@@ -443,3 +443,25 @@ func TestChangePageDecisionEntraReauth(t *testing.T) {
 		t.Errorf("approval = %+v", d.Approvals)
 	}
 }
+
+// The change page offers "Authorise startup" only once startup is
+// possible; before, someone who could authorise it sees what is open.
+func TestChangePageListsWhatBlocksStartup(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newPageFixture(t, db)
+		page := f.coord2.get("/changes/" + f.pssr.Number)
+		if page.StatusCode != 200 {
+			t.Fatalf("status %d", page.StatusCode)
+		}
+		if strings.Contains(page.Body, `name="action" value="authorize_startup"`) {
+			t.Error("the startup signing form is offered while PSSR items are unanswered")
+		}
+		i := strings.Index(page.Body, "Startup can be authorised once:")
+		if i < 0 || !strings.Contains(page.Body[i:], "PSSR items are not answered yet: item 1 “") {
+			t.Errorf("no list of what blocks startup:\n%s", excerpt(page.Body))
+		}
+		if p := f.ini2.get("/changes/" + f.pssr.Number); strings.Contains(p.Body, "Startup can be authorised once:") {
+			t.Error("the initiator, who may not authorise startup, is shown what blocks it")
+		}
+	})
+}

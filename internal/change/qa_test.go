@@ -12,6 +12,7 @@ import (
 	"github.com/mocpcr/mocpcr/internal/change"
 	"github.com/mocpcr/mocpcr/internal/change/changetest"
 	"github.com/mocpcr/mocpcr/internal/demo"
+	"github.com/mocpcr/mocpcr/internal/notify"
 	"github.com/mocpcr/mocpcr/internal/store"
 	"github.com/mocpcr/mocpcr/internal/store/storetest"
 )
@@ -218,6 +219,37 @@ func TestStartupOfferedOnlyWhenReady(t *testing.T) {
 		d = must(s.Get(ctx, f.Coordinator, c.ID))(t)
 		if !slices.Contains(d.AllowedActions, change.ActAuthorizeStartup) || d.Blocked != nil {
 			t.Errorf("ready for startup: allowed %v, blocked %v", d.AllowedActions, d.Blocked)
+		}
+	})
+}
+
+// A delegate acts only on changes of their own sites (check answers
+// "not found" elsewhere), so My work lists, and the approval request
+// reaches, only the delegates who can open the change.
+func TestDelegateOffSiteGetsNoDeadLink(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := changetest.Seed(t, db, start)
+		ctx := context.Background()
+		s := f.Service
+		// Arno (NRF) delegates to Otto (SCP only) and to Anke (NRF).
+		must(s.CreateDelegation(ctx, f.Approver, f.Outsider.ID, start, start.AddDate(0, 0, 7), "holiday"))(t)
+		must(s.CreateDelegation(ctx, f.Approver, f.Approver2.ID, start, start.AddDate(0, 0, 7), "holiday"))(t)
+		mark := changetest.LastNotification(t, db)
+		c := toStage(t, f, change.StageApproval, nil)
+		got := changetest.Notified(t, db, notify.TypeApprovalRequested, mark)
+		if slices.Contains(got, f.Outsider.ID) || !slices.Contains(got, f.Approver2.ID) || !slices.Contains(got, f.Approver.ID) {
+			t.Errorf("approval requested from %v: want Arno and Anke, not Otto (%d), who cannot open the change", got, f.Outsider.ID)
+		}
+		w := must(s.MyWork(ctx, f.Outsider))(t)
+		if len(w.Approvals) != 0 {
+			t.Errorf("Otto's My work lists %+v: a change he cannot open", w.Approvals)
+		}
+		if _, err := s.Get(ctx, f.Outsider, c.ID); change.ErrorCode(err) != change.ENotFound {
+			t.Fatalf("Otto opens the NRF change: %v", err)
+		}
+		w = must(s.MyWork(ctx, f.Approver2))(t)
+		if len(w.Approvals) != 1 || w.Approvals[0].ChangeID != c.ID || w.Approvals[0].OnBehalfOf != f.Approver.Name {
+			t.Errorf("Anke's My work approvals = %+v, want %s on behalf of Arno", w.Approvals, c.Number)
 		}
 	})
 }

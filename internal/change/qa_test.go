@@ -253,3 +253,42 @@ func TestDelegateOffSiteGetsNoDeadLink(t *testing.T) {
 		}
 	})
 }
+
+// When a delegate decides an approval, the approver hears of it, in the
+// app and by email like any other notification.
+func TestApproverToldWhenDelegateDecided(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := changetest.Seed(t, db, start)
+		ctx := context.Background()
+		s := f.Service
+		must(s.CreateDelegation(ctx, f.Approver, f.Approver2.ID, start, start.AddDate(0, 0, 7), "holiday"))(t)
+		c := toStage(t, f, change.StageApproval, nil)
+		f.Emails.Take()
+		mark := changetest.LastNotification(t, db)
+		must(s.Decide(ctx, f.Approver2, c.ID, change.DecisionApproved, "looks fine", verified))(t)
+		if got := changetest.Notified(t, db, notify.TypeDelegateDecided, mark); !slices.Equal(got, []int64{f.Approver.ID}) {
+			t.Fatalf("delegate_decided notified %v, want Arno (%d)", got, f.Approver.ID)
+		}
+		var title, body string
+		if err := db.SQL.QueryRow(`SELECT title, body FROM notifications WHERE type = $1 AND id > $2`, string(notify.TypeDelegateDecided), mark).Scan(&title, &body); err != nil {
+			t.Fatal(err)
+		}
+		if want := "Anke approved " + c.Number + " on your behalf"; title != want || !strings.Contains(body, "Comment: looks fine") {
+			t.Errorf("notification %q / %q, want title %q and the comment", title, body, want)
+		}
+		emailed := false
+		for _, e := range f.Emails.Take() {
+			emailed = emailed || e.UserID == f.Approver.ID && e.Type == notify.TypeDelegateDecided
+		}
+		if !emailed {
+			t.Error("no email to Arno about the decision taken on his behalf")
+		}
+		// His own decision tells nobody "on your behalf".
+		c2 := toStage(t, f, change.StageApproval, nil)
+		mark = changetest.LastNotification(t, db)
+		must(s.Decide(ctx, f.Approver, c2.ID, change.DecisionApproved, "", verified))(t)
+		if got := changetest.Notified(t, db, notify.TypeDelegateDecided, mark); len(got) != 0 {
+			t.Errorf("own decision notified %v as a delegate's", got)
+		}
+	})
+}

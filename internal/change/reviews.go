@@ -365,6 +365,17 @@ func (s *Service) Decide(ctx context.Context, actor *auth.User, id int64, decisi
 			"", strings.TrimSpace(signed+" ("+sig.Method+") "+comment)); err != nil {
 			return err
 		}
+		if onBehalf != "" {
+			// The approver hears what was signed in their name.
+			body := fmt.Sprintf("%s signed your approval (stage %d) of %s %s as your delegate: %s.", actor.Name, ap.StageNo, c.Number, c.Title, decision)
+			if comment != "" {
+				body += " Comment: " + comment
+			}
+			if err := s.notify(ctx, tx, notify.TypeDelegateDecided, c, fmt.Sprintf("%s %s %s on your behalf", actor.Name, decision, c.Number),
+				body, ap.ApproverID); err != nil {
+				return err
+			}
+		}
 		if decision == DecisionRejected {
 			return s.returnToInitiator(ctx, tx, actor, c, notify.TypeRejected,
 				fmt.Sprintf("Rejected by %s: %s", signed, comment))

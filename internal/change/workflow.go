@@ -344,6 +344,17 @@ func (d *Detail) pendingApprovalFor(userID int64) *Approval {
 	return delegated
 }
 
+// ApprovalFor is the approval userID would decide now (pendingApprovalFor):
+// their own, or one they decide as a delegate (OnBehalf is then the
+// approver's name), or nil.
+func (d *Detail) ApprovalFor(userID int64) (ap *Approval, onBehalf string) {
+	ap = d.pendingApprovalFor(userID)
+	if ap != nil && ap.ApproverID != userID {
+		onBehalf = ap.ApproverName
+	}
+	return ap, onBehalf
+}
+
 func (d *Detail) pendingExtension() *Extension {
 	for i := range d.Extensions {
 		if d.Extensions[i].DecidedAt == nil {

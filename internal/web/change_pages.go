@@ -641,6 +641,16 @@ func (v *changeView) AnyNext() bool {
 		len(v.Transitions()) > 0 || len(v.D.Blocked) > 0
 }
 
+// ApprovingFor names the approver whose approval the user decides as
+// their delegate, or "" when the approval waiting is their own.
+func (v *changeView) ApprovingFor() string {
+	if !v.Can["approve"] {
+		return ""
+	}
+	_, onBehalf := v.D.ApprovalFor(v.Me.ID)
+	return onBehalf
+}
+
 // blockedMove is a stage move the user could make once what is still
 // open is done: the page lists that instead of a form that would be refused.
 type blockedMove struct {

@@ -465,3 +465,50 @@ func TestChangePageListsWhatBlocksStartup(t *testing.T) {
 		}
 	})
 }
+
+// A delegate's approval form says whose approval it is, and the signature
+// names the approver once, on the change page and in the print view.
+func TestDelegatedApprovalSaysOnBehalfOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newPageFixture(t, db)
+		ctx := context.Background()
+		del := f.site.user("del@example.com", auth.RoleApprover)
+		now := f.site.clock.Now()
+		if _, err := f.site.web.Changes.CreateDelegation(ctx, f.appr, del.ID, now, now.AddDate(0, 0, 7), "holiday"); err != nil {
+			t.Fatal(err)
+		}
+		b := f.site.browser()
+		b.login(del.Email)
+		path := "/changes/" + f.approval.Number
+		if page := b.get(path); !strings.Contains(page.Body, "<h3>Your approval, on behalf of "+f.appr.Name+"</h3>") {
+			t.Errorf("the delegate's approval form does not say on whose behalf:\n%s", excerpt(page.Body))
+		}
+		if page := f.ap2.get(path); !strings.Contains(page.Body, "<h3>Your approval</h3>") {
+			t.Errorf("the approver's own form is not just \"Your approval\":\n%s", excerpt(page.Body))
+		}
+		r := b.post(path+"/decision", url.Values{"csrf_token": {b.csrf()}, "decision": {"approved"}, "reauth_password": {testPassword}})
+		if r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("delegate's approval: status %d\n%s", r.StatusCode, excerpt(r.Body))
+		}
+		behalf := "on behalf of " + f.appr.Name
+		page := b.get(path).Body
+		sec := page[strings.Index(page, `id="approvals"`):]
+		sec = sec[:strings.Index(sec, "</section>")]
+		if n := strings.Count(sec, behalf); n != 1 || !strings.Contains(sec, del.Name+" "+behalf+"</span>") {
+			t.Errorf("approvals section says %q %d times, want once in the signature:\n%s", behalf, n, sec)
+		}
+		p := b.get(path + "/print").Body
+		p = p[strings.Index(p, "<h2>Approval signatures</h2>"):]
+		p = p[:strings.Index(p, "</section>")]
+		if strings.Count(p, behalf) != 1 {
+			t.Errorf("print view's signatures say %q %d times, want once:\n%s", behalf, strings.Count(p, behalf), p)
+		}
+		// The timeline's signature line names the approver once too.
+		tl := page[strings.Index(page, `class="timeline"`):]
+		for _, line := range strings.Split(tl[:strings.Index(tl, "</ol>")], "</li>") {
+			if strings.Contains(line, "signed the approval") && strings.Count(line, behalf) != 1 {
+				t.Errorf("timeline line says %q %d times: %s", behalf, strings.Count(line, behalf), line)
+			}
+		}
+	})
+}

@@ -356,18 +356,20 @@ type Attachment struct {
 
 // Extension is a request to move a temporary change's expiry date.
 type Extension struct {
-	ID           int64      `json:"id"`
-	ChangeID     int64      `json:"change_id"`
-	OldExpiresOn time.Time  `json:"old_expires_on"`
-	NewExpiresOn time.Time  `json:"new_expires_on"`
-	Reason       string     `json:"reason"`
-	RequestedBy  int64      `json:"requested_by"`
-	RequestedAt  time.Time  `json:"requested_at"`
-	Decision     Decision   `json:"decision,omitempty"`
-	Comment      string     `json:"comment,omitempty"`
-	DecidedBy    int64      `json:"decided_by,omitempty"`
-	SignedName   string     `json:"signed_name,omitempty"`
-	DecidedAt    *time.Time `json:"decided_at,omitempty"`
+	ID           int64     `json:"id"`
+	ChangeID     int64     `json:"change_id"`
+	OldExpiresOn time.Time `json:"old_expires_on"`
+	NewExpiresOn time.Time `json:"new_expires_on"`
+	Reason       string    `json:"reason"`
+	RequestedBy  int64     `json:"requested_by"`
+	RequestedAt  time.Time `json:"requested_at"`
+	Decision     Decision  `json:"decision,omitempty"`
+	Comment      string    `json:"comment,omitempty"`
+	DecidedBy    int64     `json:"decided_by,omitempty"`
+	SignedName   string    `json:"signed_name,omitempty"`
+	// SignatureMethod is how the signer confirmed who they were (password, entra).
+	SignatureMethod string     `json:"signature_method,omitempty"`
+	DecidedAt       *time.Time `json:"decided_at,omitempty"`
 }
 
 // AuditEntry is one line of a change's audit trail.

@@ -292,3 +292,33 @@ func TestApproverToldWhenDelegateDecided(t *testing.T) {
 		}
 	})
 }
+
+// An extension request reaches the approvers' delegates acting today (on
+// the change's site) as an approval request does, and the decision keeps
+// how the signer confirmed who they were.
+func TestExtensionRequestReachesDelegates(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := changetest.Seed(t, db, start)
+		ctx := context.Background()
+		s := f.Service
+		c := toStage(t, f, change.StageImplementation, func(fl *change.Fields) {
+			d := change.DurationTemporary
+			exp := start.AddDate(0, 1, 0)
+			pe := &exp
+			fl.Duration, fl.ExpiresOn = &d, &pe
+		})
+		// Arno approved; he is away and delegates to Anke, and to Otto of another site.
+		must(s.CreateDelegation(ctx, f.Approver, f.Approver2.ID, start, start.AddDate(0, 0, 7), "holiday"))(t)
+		must(s.CreateDelegation(ctx, f.Approver, f.Outsider.ID, start, start.AddDate(0, 0, 7), "holiday"))(t)
+		mark := changetest.LastNotification(t, db)
+		ok(t, s.RequestExtension(ctx, f.Initiator, c.ID, start.AddDate(0, 2, 0), "spare part late"))
+		if got, want := changetest.Notified(t, db, notify.TypeApprovalRequested, mark), []int64{f.Approver.ID, f.Approver2.ID}; !slices.Equal(got, want) {
+			t.Errorf("extension request notified %v, want Arno and his on-site delegate Anke %v", got, want)
+		}
+		ok(t, s.DecideExtension(ctx, f.Approver2, c.ID, change.DecisionApproved, "", change.Signature{Verified: true, Method: "entra"}))
+		d := must(s.Get(ctx, f.Auditor, c.ID))(t)
+		if e := d.Extensions[0]; e.SignedName != f.Approver2.Name || e.SignatureMethod != "entra" {
+			t.Errorf("extension signed %q by %q, want %q by entra", e.SignedName, e.SignatureMethod, f.Approver2.Name)
+		}
+	})
+}

@@ -512,3 +512,25 @@ func TestDelegatedApprovalSaysOnBehalfOnce(t *testing.T) {
 		}
 	})
 }
+
+// An extension decision's signature says how the signer confirmed who
+// they were, like an approval's.
+func TestExtensionSignatureShowsMethod(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newPageFixture(t, db)
+		path := "/changes/" + f.pssr.Number
+		later := f.site.clock.Now().AddDate(0, 3, 0).Format(time.DateOnly)
+		if r := f.ini2.post(path+"/extensions", url.Values{"csrf_token": {f.ini2.csrf()}, "expires_on": {later}, "reason": {"spare part late"}}); r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("request: status %d\n%s", r.StatusCode, excerpt(r.Body))
+		}
+		if r := f.ap2.post(path+"/extensions/decision", url.Values{"csrf_token": {f.ap2.csrf()}, "decision": {"approved"}, "reauth_password": {testPassword}}); r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("decision: status %d\n%s", r.StatusCode, excerpt(r.Body))
+		}
+		page := f.ap2.get(path).Body
+		sec := page[strings.Index(page, `id="extensions"`):]
+		sec = sec[:strings.Index(sec, "</section>")]
+		if !strings.Contains(sec, `<span class="signature">`+f.appr.Name+`</span>`) || !strings.Contains(sec, "· password re-entered</small>") {
+			t.Errorf("extension signature without its method:\n%s", sec)
+		}
+	})
+}

@@ -164,6 +164,15 @@ func TestFullMOCThroughAPI(t *testing.T) {
 			t.Fatalf("conflict query = %d changes", len(cs))
 		}
 		c.call("initiator", "PATCH", base, map[string]any{"title": "Replace P-101A/B seals"}, 200)
+		// The kind is checked as a value first, then as a change of kind.
+		if e := c.call("initiator", "PATCH", base, map[string]any{"kind": "X"}, 422); e["field"] != "kind" || !strings.HasPrefix(fmt.Sprint(e["error"]), `kind: must be MOC or PCR, got "X"`) {
+			t.Errorf("unknown kind: %v", e)
+		}
+		if e := c.call("initiator", "PATCH", base, map[string]any{"kind": "PCR"}, 422); e["field"] != "kind" ||
+			!strings.HasPrefix(fmt.Sprint(e["error"]), "kind: cannot change the kind of a filed change (MOC-") || !strings.HasSuffix(fmt.Sprint(e["error"]), "is a MOC); file a new PCR instead") {
+			t.Errorf("kind changed: %v", e)
+		}
+		c.call("initiator", "PATCH", base, map[string]any{"kind": "moc"}, 200)
 		c.call("outsider", "GET", base, nil, 404)
 
 		mark := changetest.LastNotification(t, db)

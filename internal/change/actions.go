@@ -226,7 +226,7 @@ func (s *Service) Acknowledge(ctx context.Context, actor *auth.User, changeID in
 
 func (s *Service) extensions(ctx context.Context, q store.Querier, changeID int64) ([]Extension, error) {
 	rows, err := q.QueryContext(ctx, `SELECT id, change_id, old_expires_on, new_expires_on, reason, requested_by, requested_at, decision,
-		comment, COALESCE(decided_by, 0), signed_name, decided_at FROM change_extensions WHERE change_id = $1 ORDER BY id`, changeID)
+		comment, COALESCE(decided_by, 0), signed_name, signature_method, decided_at FROM change_extensions WHERE change_id = $1 ORDER BY id`, changeID)
 	if err != nil {
 		return nil, err
 	}
@@ -236,7 +236,7 @@ func (s *Service) extensions(ctx context.Context, q store.Querier, changeID int6
 		var e Extension
 		var dec sql.NullTime
 		if err := rows.Scan(&e.ID, &e.ChangeID, &e.OldExpiresOn, &e.NewExpiresOn, &e.Reason, &e.RequestedBy, &e.RequestedAt, &e.Decision,
-			&e.Comment, &e.DecidedBy, &e.SignedName, &dec); err != nil {
+			&e.Comment, &e.DecidedBy, &e.SignedName, &e.SignatureMethod, &dec); err != nil {
 			return nil, err
 		}
 		e.OldExpiresOn, e.NewExpiresOn, e.RequestedAt, e.DecidedAt = e.OldExpiresOn.UTC(), e.NewExpiresOn.UTC(), e.RequestedAt.UTC(), ptime(dec)
@@ -267,10 +267,17 @@ func (s *Service) RequestExtension(ctx context.Context, actor *auth.User, change
 		}
 		var approvers []int64
 		for _, a := range d.Approvals {
-			if a.Round == c.Round && a.ApproverID != actor.ID {
+			if a.Round == c.Round {
 				approvers = append(approvers, a.ApproverID)
 			}
 		}
+		// Their delegates acting today are asked too, as for approvals.
+		approvers, err := s.withDelegates(ctx, tx, c.SiteID, approvers)
+		if err != nil {
+			return err
+		}
+		// Nobody decides their own request (check).
+		approvers = slices.DeleteFunc(approvers, func(id int64) bool { return id == actor.ID })
 		return s.notify(ctx, tx, notify.TypeApprovalRequested, c, "Extension requested: "+c.Number,
 			fmt.Sprintf("%s asks to extend %s to %s: %s", actor.Name, c.Number, newExpiresOn.Format(time.DateOnly), reason), approvers...)
 	})
@@ -290,8 +297,8 @@ func (s *Service) DecideExtension(ctx context.Context, actor *auth.User, changeI
 			return err
 		}
 		now := s.now()
-		if _, err := tx.ExecContext(ctx, `UPDATE change_extensions SET decision=$1, comment=$2, decided_by=$3, signed_name=$4, decided_at=$5
-			WHERE id=$6`, string(decision), comment, actor.ID, actor.Name, now, ext.ID); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE change_extensions SET decision=$1, comment=$2, decided_by=$3, signed_name=$4, decided_at=$5,
+			signature_method=$6 WHERE id=$7`, string(decision), comment, actor.ID, actor.Name, now, sig.Method, ext.ID); err != nil {
 			return err
 		}
 		if err := s.audit(ctx, tx, c.ID, actor, "", "extension_"+string(decision), "expires_on", "",

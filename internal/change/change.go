@@ -356,18 +356,20 @@ type Attachment struct {
 
 // Extension is a request to move a temporary change's expiry date.
 type Extension struct {
-	ID           int64      `json:"id"`
-	ChangeID     int64      `json:"change_id"`
-	OldExpiresOn time.Time  `json:"old_expires_on"`
-	NewExpiresOn time.Time  `json:"new_expires_on"`
-	Reason       string     `json:"reason"`
-	RequestedBy  int64      `json:"requested_by"`
-	RequestedAt  time.Time  `json:"requested_at"`
-	Decision     Decision   `json:"decision,omitempty"`
-	Comment      string     `json:"comment,omitempty"`
-	DecidedBy    int64      `json:"decided_by,omitempty"`
-	SignedName   string     `json:"signed_name,omitempty"`
-	DecidedAt    *time.Time `json:"decided_at,omitempty"`
+	ID           int64     `json:"id"`
+	ChangeID     int64     `json:"change_id"`
+	OldExpiresOn time.Time `json:"old_expires_on"`
+	NewExpiresOn time.Time `json:"new_expires_on"`
+	Reason       string    `json:"reason"`
+	RequestedBy  int64     `json:"requested_by"`
+	RequestedAt  time.Time `json:"requested_at"`
+	Decision     Decision  `json:"decision,omitempty"`
+	Comment      string    `json:"comment,omitempty"`
+	DecidedBy    int64     `json:"decided_by,omitempty"`
+	SignedName   string    `json:"signed_name,omitempty"`
+	// SignatureMethod is how the signer confirmed who they were (password, entra).
+	SignatureMethod string     `json:"signature_method,omitempty"`
+	DecidedAt       *time.Time `json:"decided_at,omitempty"`
 }
 
 // AuditEntry is one line of a change's audit trail.
@@ -421,6 +423,10 @@ type Detail struct {
 	Extensions       []Extension       `json:"extensions"`
 	// AllowedActions are what the requesting user may do now.
 	AllowedActions []Action `json:"allowed_actions"`
+	// Blocked lists, for a stage move the user could make once the change
+	// is ready (complete_implementation, authorize_startup), what is still
+	// open: the sentences the refusal would give, one per open point.
+	Blocked map[Action][]string `json:"blocked_actions,omitempty"`
 
 	// delegators are the approvers who delegated to the user the detail
 	// was loaded for, today.

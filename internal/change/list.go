@@ -343,9 +343,17 @@ func (s *Service) MyWork(ctx context.Context, actor *auth.User) (*Work, error) {
 		return out, rows.Err()
 	}
 	var err error
+	// Only changes the actor can open are listed (siteScope), so no item
+	// leads to a "not found": a delegate acts only on changes of their
+	// own sites, and someone taken off a site loses its work.
+	onSites := func(args ...any) (string, []any) {
+		cond := siteScope(actor, "c.site_id", &args)
+		return cond, args
+	}
+	cond, args := onSites(actor.ID)
 	if w.Reviews, err = items(`SELECT c.id, c.number, c.title, r.discipline, r.requested_at, '' FROM change_reviews r
 		JOIN changes c ON c.id = r.change_id WHERE r.reviewer_id = $1 AND r.decided_at IS NULL AND r.round = c.round
-		AND c.stage = 'review' ORDER BY r.requested_at`, actor.ID); err != nil {
+		AND c.stage = 'review' AND `+cond+` ORDER BY r.requested_at`, args...); err != nil {
 		return nil, err
 	}
 	delegators, err := s.activeDelegators(ctx, q, actor.ID)
@@ -353,11 +361,12 @@ func (s *Service) MyWork(ctx context.Context, actor *auth.User) (*Work, error) {
 		return nil, err
 	}
 	for _, who := range append([]int64{actor.ID}, delegators...) {
+		cond, args := onSites(who, actor.ID)
 		its, err := items(`SELECT c.id, c.number, c.title, 'approval stage ' || a.stage_no, a.requested_at,
 			CASE WHEN a.approver_id = $2 THEN '' ELSE u.name END
 			FROM change_approvals a JOIN changes c ON c.id = a.change_id JOIN users u ON u.id = a.approver_id
 			WHERE a.approver_id = $1 AND a.decided_at IS NULL AND a.requested_at IS NOT NULL AND a.round = c.round
-			AND c.stage = 'approval' AND c.initiator_id <> $2 ORDER BY a.requested_at`, who, actor.ID)
+			AND c.stage = 'approval' AND c.initiator_id <> $2 AND `+cond+` ORDER BY a.requested_at`, args...)
 		if err != nil {
 			return nil, err
 		}
@@ -377,7 +386,7 @@ func (s *Service) MyWork(ctx context.Context, actor *auth.User) (*Work, error) {
 	}
 	if w.Acknowledgements, err = items(`SELECT c.id, c.number, c.title, 'acknowledge', a.added_at, '' FROM change_acknowledgements a
 		JOIN changes c ON c.id = a.change_id WHERE a.user_id = $1 AND a.acknowledged_at IS NULL
-		AND c.stage NOT IN ('closed', 'voided') ORDER BY a.added_at`, actor.ID); err != nil {
+		AND c.stage NOT IN ('closed', 'voided') AND `+cond+` ORDER BY a.added_at`, args...); err != nil {
 		return nil, err
 	}
 	if w.Drafts, err = s.queryChanges(ctx, q, ` WHERE c.initiator_id = $1 AND c.stage IN ('draft', 'returned') ORDER BY c.id`, actor.ID); err != nil {

@@ -67,6 +67,27 @@ func (s *Service) activeDelegators(ctx context.Context, q store.Querier, userID 
 		AND starts_on <= $2 AND ends_on >= $2 ORDER BY delegator_id`, userID, today)
 }
 
+// withDelegates adds to the approvers ids their delegates acting today
+// who belong to the change's site: a delegate acts only where they may
+// open the change (check refuses other sites as not found), so only
+// they are asked.
+func (s *Service) withDelegates(ctx context.Context, q store.Querier, siteID int64, ids []int64) ([]int64, error) {
+	today := dateOnly(s.Now())
+	out := slices.Clone(ids)
+	for _, a := range ids {
+		del, err := userIDs(ctx, q, `SELECT d.delegate_id FROM delegations d WHERE d.delegator_id = $1 AND d.revoked_at IS NULL
+			AND d.starts_on <= $2 AND d.ends_on >= $2
+			AND (NOT EXISTS (SELECT 1 FROM user_sites us WHERE us.user_id = d.delegate_id)
+			  OR EXISTS (SELECT 1 FROM user_sites us WHERE us.user_id = d.delegate_id AND us.site_id = $3))
+			ORDER BY d.delegate_id`, a, today, siteID)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, del...)
+	}
+	return out, nil
+}
+
 // userWithRole loads an enabled user and checks role and site.
 func userWithRole(ctx context.Context, q store.Querier, field string, id int64, role auth.Role, siteID int64) (*auth.User, error) {
 	u, err := auth.UserByID(ctx, q, id)
@@ -221,14 +242,8 @@ func (s *Service) requestApprovalStage(ctx context.Context, tx *sql.Tx, c *Chang
 		return err
 	}
 	// Delegates acting today hear about it too.
-	today := dateOnly(s.Now())
-	for _, a := range slices.Clone(ids) {
-		del, err := userIDs(ctx, tx, `SELECT delegate_id FROM delegations WHERE delegator_id = $1 AND revoked_at IS NULL
-			AND starts_on <= $2 AND ends_on >= $2`, a, today)
-		if err != nil {
-			return err
-		}
-		ids = append(ids, del...)
+	if ids, err = s.withDelegates(ctx, tx, c.SiteID, ids); err != nil {
+		return err
 	}
 	return s.notify(ctx, tx, notify.TypeApprovalRequested, c, "Approval requested: "+c.Number+" "+c.Title,
 		fmt.Sprintf("Approval stage %d of %s is waiting for your decision.", stageNo, c.Number), ids...)
@@ -350,6 +365,17 @@ func (s *Service) Decide(ctx context.Context, actor *auth.User, id int64, decisi
 			"", strings.TrimSpace(signed+" ("+sig.Method+") "+comment)); err != nil {
 			return err
 		}
+		if onBehalf != "" {
+			// The approver hears what was signed in their name.
+			body := fmt.Sprintf("%s signed your approval (stage %d) of %s %s as your delegate: %s.", actor.Name, ap.StageNo, c.Number, c.Title, decision)
+			if comment != "" {
+				body += " Comment: " + comment
+			}
+			if err := s.notify(ctx, tx, notify.TypeDelegateDecided, c, fmt.Sprintf("%s %s %s on your behalf", actor.Name, decision, c.Number),
+				body, ap.ApproverID); err != nil {
+				return err
+			}
+		}
 		if decision == DecisionRejected {
 			return s.returnToInitiator(ctx, tx, actor, c, notify.TypeRejected,
 				fmt.Sprintf("Rejected by %s: %s", signed, comment))
@@ -424,8 +450,10 @@ func (s *Service) CreateDelegation(ctx context.Context, actor *auth.User, delega
 }
 
 // DelegateCandidates are the people CreateDelegation accepts as the
-// actor's delegate: enabled approvers other than the actor. Approvals
-// stay bound to each change's site when decided, so no site filter here.
+// actor's delegate: enabled approvers other than the actor. No site
+// filter: a delegate acts only on the changes of the sites they share with
+// the change (check, withDelegates, MyWork), so one delegation can cover
+// an approver's several sites with whoever is at each.
 func (s *Service) DelegateCandidates(ctx context.Context, actor *auth.User) ([]*auth.User, error) {
 	all, err := auth.ListUsers(ctx, s.DB.SQL)
 	if err != nil {

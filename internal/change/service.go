@@ -227,6 +227,7 @@ func (s *Service) loadDetail(ctx context.Context, q store.Querier, actor *auth.U
 		return nil, err
 	}
 	d.AllowedActions = s.AllowedActions(actor, d)
+	d.Blocked = s.blocked(actor, d)
 	return d, nil
 }
 
@@ -241,15 +242,19 @@ func (s *Service) apply(ctx context.Context, q store.Querier, actor *auth.User, 
 	for _, e := range f.Problems {
 		p.Add(e)
 	}
+	// The value is checked first, so an unknown kind is answered as such
+	// and not as an attempt to change the kind.
+	kind := c.Kind
 	if f.Kind != nil {
-		if !creating && *f.Kind != c.Kind {
-			p.Invalid("kind", "cannot change after creation (file a new %s instead)", *f.Kind)
-		} else {
-			c.Kind = Kind(strings.ToUpper(string(*f.Kind)))
-		}
+		kind = Kind(strings.ToUpper(strings.TrimSpace(string(*f.Kind))))
 	}
-	if c.Kind != KindMOC && c.Kind != KindPCR {
-		p.Invalid("kind", "must be MOC or PCR, got %q", c.Kind)
+	switch {
+	case kind != KindMOC && kind != KindPCR:
+		p.Invalid("kind", "must be MOC or PCR, got %q", kind)
+	case !creating && kind != c.Kind:
+		p.Invalid("kind", "cannot change the kind of a filed change (%s is a %s); file a new %s instead", c.Number, c.Kind, kind)
+	default:
+		c.Kind = kind
 	}
 	if f.Duration != nil {
 		c.Duration = Duration(strings.ToLower(string(*f.Duration)))

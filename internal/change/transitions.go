@@ -70,9 +70,8 @@ func (s *Service) Transition(ctx context.Context, actor *auth.User, id int64, re
 			return s.notify(ctx, tx, notify.TypeVoided, c, c.Number+" voided", "Voided by "+actor.Name+": "+comment,
 				append(coords, c.InitiatorID)...)
 		case ActCompleteImplementation:
-			if err := d.requirePreStartupDone(); err != nil {
-				return err
-			}
+			// check has refused while pre-startup actions (and, without a
+			// PSSR, the roster) are open.
 			if c.PSSRRequired {
 				if err := s.createPSSRChecklist(ctx, tx, c); err != nil {
 					return err
@@ -87,27 +86,10 @@ func (s *Service) Transition(ctx context.Context, actor *auth.User, id int64, re
 				return s.notify(ctx, tx, notify.TypePSSRReady, c, "PSSR ready: "+c.Number+" "+c.Title,
 					"Implementation is complete; the pre-startup safety review can start.", append(coords, d.currentApprovers()...)...)
 			}
-			if err := d.requireRosterDone(); err != nil {
-				return err
-			}
 			return s.setStage(ctx, tx, actor, c, StageCloseout, "startup_at = $3", s.now())
 		case ActAuthorizeStartup:
-			var unanswered []string
-			for _, it := range d.PSSR {
-				if it.Answer == "" {
-					unanswered = append(unanswered, fmt.Sprintf("item %d %s", it.Position, quoteTitle(it.Text)))
-				}
-			}
-			if len(unanswered) > 0 {
-				return conflict("%s %s not answered yet: %s. Every item needs an answer before startup.",
-					count(len(unanswered), "PSSR item", "PSSR items"), isAre(len(unanswered)), strings.Join(unanswered, ", "))
-			}
-			if err := d.requirePreStartupDone(); err != nil {
-				return err
-			}
-			if err := d.requireRosterDone(); err != nil {
-				return err
-			}
+			// check has refused while a PSSR item is unanswered, a
+			// deficiency or pre-startup action open or the roster unsigned.
 			if !req.Signature.Verified {
 				return &Error{Code: EReauth, Field: "password", Message: "password: confirm your identity to authorise startup"}
 			}
@@ -166,10 +148,25 @@ func (s *Service) Transition(ctx context.Context, actor *auth.User, id int64, re
 	return loadChange(ctx, s.DB.SQL, id)
 }
 
+// requirePSSRAnswered refuses while PSSR items have no answer, naming them.
+func (d *Detail) requirePSSRAnswered() *Error {
+	var unanswered []string
+	for _, it := range d.PSSR {
+		if it.Answer == "" {
+			unanswered = append(unanswered, fmt.Sprintf("item %d %s", it.Position, quoteTitle(it.Text)))
+		}
+	}
+	if len(unanswered) == 0 {
+		return nil
+	}
+	return conflict("%s %s not answered yet: %s. Every item needs an answer before startup.",
+		count(len(unanswered), "PSSR item", "PSSR items"), isAre(len(unanswered)), strings.Join(unanswered, ", "))
+}
+
 // requirePreStartupDone refuses while pre-startup actions or PSSR
 // deficiencies are open, naming every one by its title (people do not
 // know action ids) so the refusal is a to-do list.
-func (d *Detail) requirePreStartupDone() error {
+func (d *Detail) requirePreStartupDone() *Error {
 	var actions, deficiencies []string
 	for _, a := range d.Actions {
 		if !a.BeforeStartup || a.Status != ActionOpen {
@@ -244,7 +241,7 @@ func itThey(n int) string {
 // acknowledgement roster has signed off. When operating procedures
 // change, 1910.119(l)(3) wants the operators trained before startup, so
 // an empty roster holds it too: "training complete" must name someone.
-func (d *Detail) requireRosterDone() error {
+func (d *Detail) requireRosterDone() *Error {
 	if sc := d.Change.Screening; sc != nil && sc.ProceduresChange && len(d.Acknowledgements) == 0 {
 		return &Error{Code: EConflict, Field: "acknowledgers", Message: "The training and acknowledgement roster is empty: " +
 			"operating procedures change, so add the people who operate the process and have them sign off before startup."}

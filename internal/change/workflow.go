@@ -2,6 +2,7 @@ package change
 
 import (
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
@@ -53,12 +54,80 @@ func (s *Service) AllowedActions(actor *auth.User, d *Detail) []Action {
 	return out
 }
 
+// blocked fills d.Blocked: the stage moves actor's role and the change's
+// stage allow but whose preconditions still fail, with what is open, so
+// the page can say what is missing instead of offering a form that would
+// only be refused.
+func (s *Service) blocked(actor *auth.User, d *Detail) map[Action][]string {
+	var out map[Action][]string
+	for _, a := range []Action{ActCompleteImplementation, ActAuthorizeStartup} {
+		if s.checkRole(actor, d, a) != nil {
+			continue
+		}
+		if open := d.preconditions(a); len(open) > 0 {
+			if out == nil {
+				out = map[Action][]string{}
+			}
+			for _, e := range open {
+				out[a] = append(out[a], e.Message)
+			}
+		}
+	}
+	return out
+}
+
 func in(st Stage, stages ...Stage) bool { return slices.Contains(stages, st) }
 
 // check says whether actor may take action a on the change now, and if
 // not, why: EForbidden when the user's role or relation to the change
-// does not allow it, EConflict when the change's state does not.
+// does not allow it, EConflict when the change's state does not, or when
+// what a stage move needs first is still open (preconditions), every
+// open point in one message.
 func (s *Service) check(actor *auth.User, d *Detail, a Action) error {
+	if err := s.checkRole(actor, d, a); err != nil {
+		return err
+	}
+	open := d.preconditions(a)
+	switch len(open) {
+	case 0:
+		return nil
+	case 1:
+		return open[0]
+	}
+	msgs := make([]string, len(open))
+	for i, e := range open {
+		msgs[i] = e.Message
+	}
+	return conflict("%s", strings.Join(msgs, " "))
+}
+
+// preconditions are what must be done before the stage move a, each
+// still open one as the conflict that names it (empty when none, and for
+// actions without such preconditions).
+func (d *Detail) preconditions(a Action) []*Error {
+	var out []*Error
+	add := func(err *Error) {
+		if err != nil {
+			out = append(out, err)
+		}
+	}
+	switch a {
+	case ActCompleteImplementation:
+		add(d.requirePreStartupDone())
+		if !d.Change.PSSRRequired {
+			add(d.requireRosterDone())
+		}
+	case ActAuthorizeStartup:
+		add(d.requirePSSRAnswered())
+		add(d.requirePreStartupDone())
+		add(d.requireRosterDone())
+	}
+	return out
+}
+
+// checkRole is check without the preconditions: whether the user's role,
+// relation to the change and the change's stage allow a.
+func (s *Service) checkRole(actor *auth.User, d *Detail, a Action) error {
 	c := d.Change
 	if actor == nil {
 		return forbidden("sign in first")
@@ -273,6 +342,17 @@ func (d *Detail) pendingApprovalFor(userID int64) *Approval {
 		}
 	}
 	return delegated
+}
+
+// ApprovalFor is the approval userID would decide now (pendingApprovalFor):
+// their own, or one they decide as a delegate (OnBehalf is then the
+// approver's name), or nil.
+func (d *Detail) ApprovalFor(userID int64) (ap *Approval, onBehalf string) {
+	ap = d.pendingApprovalFor(userID)
+	if ap != nil && ap.ApproverID != userID {
+		onBehalf = ap.ApproverName
+	}
+	return ap, onBehalf
 }
 
 func (d *Detail) pendingExtension() *Extension {

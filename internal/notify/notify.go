@@ -24,6 +24,9 @@ const (
 	TypeReviewRequested   Type = "review.requested"
 	TypeApprovalRequested Type = "approval.requested"
 	TypeApproved          Type = "change.approved"
+	// TypeDelegateDecided tells an approver that their delegate decided
+	// one of their approvals.
+	TypeDelegateDecided   Type = "approval.delegate_decided"
 	TypeRejected          Type = "change.rejected"
 	TypeReturned          Type = "change.returned"
 	TypeActionAssigned    Type = "action.assigned"

@@ -20,6 +20,7 @@ var typeLabels = []struct {
 	{TypeAcknowledgement, "An acknowledgement is requested from you"},
 	{TypeSubmitted, "A change is submitted"},
 	{TypeApproved, "A change is approved"},
+	{TypeDelegateDecided, "Your delegate decides one of your approvals"},
 	{TypeRejected, "A change is rejected"},
 	{TypeReturned, "A change is returned for rework"},
 	{TypeActionDueSoon, "An action is due soon"},

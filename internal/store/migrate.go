@@ -20,6 +20,7 @@ import (
 //	00030-00039 notifications   00040-00069 changes
 //	00070-00079 operations      00080-00089 notifications (continued)
 //	00090-00099 sites and units (administration)
+//	00100-00109 changes (continued)
 //
 // A new migration must still sort after every migration already shipped:
 // goose refuses to apply one older than the newest applied. That is why

@@ -164,6 +164,15 @@ func TestFullMOCThroughAPI(t *testing.T) {
 			t.Fatalf("conflict query = %d changes", len(cs))
 		}
 		c.call("initiator", "PATCH", base, map[string]any{"title": "Replace P-101A/B seals"}, 200)
+		// The kind is checked as a value first, then as a change of kind.
+		if e := c.call("initiator", "PATCH", base, map[string]any{"kind": "X"}, 422); e["field"] != "kind" || !strings.HasPrefix(fmt.Sprint(e["error"]), `kind: must be MOC or PCR, got "X"`) {
+			t.Errorf("unknown kind: %v", e)
+		}
+		if e := c.call("initiator", "PATCH", base, map[string]any{"kind": "PCR"}, 422); e["field"] != "kind" ||
+			!strings.HasPrefix(fmt.Sprint(e["error"]), "kind: cannot change the kind of a filed change (MOC-") || !strings.HasSuffix(fmt.Sprint(e["error"]), "is a MOC); file a new PCR instead") {
+			t.Errorf("kind changed: %v", e)
+		}
+		c.call("initiator", "PATCH", base, map[string]any{"kind": "moc"}, 200)
 		c.call("outsider", "GET", base, nil, 404)
 
 		mark := changetest.LastNotification(t, db)
@@ -242,6 +251,11 @@ func TestFullMOCThroughAPI(t *testing.T) {
 		}
 		for _, it := range items[2:] {
 			c.call("coordinator", "POST", fmt.Sprintf("/api/v1/pssr-items/%d/answer", num(it.(map[string]any)["id"])), map[string]any{"answer": "na", "comment": "not part of this change"}, 200)
+		}
+		// Startup is not offered while the deficiency is open; what blocks it is listed.
+		if got := c.call("coordinator", "GET", base, nil, 200); slices.Contains(got["allowed_actions"].([]any), any("authorize_startup")) ||
+			!strings.Contains(fmt.Sprint(got["blocked_actions"].(map[string]any)["authorize_startup"]), "1 PSSR deficiency is still open") {
+			t.Errorf("open deficiency: allowed %v, blocked %v", got["allowed_actions"], got["blocked_actions"])
 		}
 		if e := c.call("coordinator", "POST", base+"/transitions", map[string]any{"action": "authorize_startup", "password": changetest.Password}, 409); !strings.Contains(e["error"].(string), "deficiency") {
 			t.Fatalf("startup with open deficiency: %v", e)

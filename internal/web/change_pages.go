@@ -619,7 +619,10 @@ func (v *changeView) formShown(id string) bool {
 	case id == "f-extdecision":
 		return v.Can["decide_extension"]
 	case strings.HasPrefix(id, "f-t-"):
-		return v.Can[strings.TrimPrefix(id, "f-t-")]
+		// A move waiting on open points shows that list under this id,
+		// where a refusal from a stale page belongs too.
+		a := strings.TrimPrefix(id, "f-t-")
+		return v.Can[a] || len(v.D.Blocked[change.Action(a)]) > 0
 	case strings.HasPrefix(id, "f-pssr-"):
 		return v.Can["answer_pssr"]
 	case strings.HasPrefix(id, "f-action-"):
@@ -636,7 +639,39 @@ func (v *changeView) formShown(id string) bool {
 // AnyNext reports whether the "What you can do now" card has a form.
 func (v *changeView) AnyNext() bool {
 	return v.Can["submit"] || v.MyReview != nil || v.Can["approve"] || v.Can["acknowledge"] || v.Can["decide_extension"] ||
-		len(v.Transitions()) > 0
+		len(v.Transitions()) > 0 || len(v.D.Blocked) > 0
+}
+
+// ApprovingFor names the approver whose approval the user decides as
+// their delegate, or "" when the approval waiting is their own.
+func (v *changeView) ApprovingFor() string {
+	if !v.Can["approve"] {
+		return ""
+	}
+	_, onBehalf := v.D.ApprovalFor(v.Me.ID)
+	return onBehalf
+}
+
+// blockedMove is a stage move the user could make once what is still
+// open is done: the page lists that instead of a form that would be refused.
+type blockedMove struct {
+	Action, Label, Once string
+	Open                []string
+}
+
+// BlockedMoves are the stage moves waiting on open points (Detail.Blocked).
+func (v *changeView) BlockedMoves() []blockedMove {
+	var out []blockedMove
+	for _, m := range []blockedMove{
+		{Action: string(change.ActCompleteImplementation), Label: "Complete implementation", Once: "Implementation can be completed once:"},
+		{Action: string(change.ActAuthorizeStartup), Label: "Authorise startup", Once: "Startup can be authorised once:"},
+	} {
+		if open := v.D.Blocked[change.Action(m.Action)]; len(open) > 0 {
+			m.Open = open
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // PendingExtension is the extension request waiting for a decision, if any.

@@ -443,3 +443,94 @@ func TestChangePageDecisionEntraReauth(t *testing.T) {
 		t.Errorf("approval = %+v", d.Approvals)
 	}
 }
+
+// The change page offers "Authorise startup" only once startup is
+// possible; before, someone who could authorise it sees what is open.
+func TestChangePageListsWhatBlocksStartup(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newPageFixture(t, db)
+		page := f.coord2.get("/changes/" + f.pssr.Number)
+		if page.StatusCode != 200 {
+			t.Fatalf("status %d", page.StatusCode)
+		}
+		if strings.Contains(page.Body, `name="action" value="authorize_startup"`) {
+			t.Error("the startup signing form is offered while PSSR items are unanswered")
+		}
+		i := strings.Index(page.Body, "Startup can be authorised once:")
+		if i < 0 || !strings.Contains(page.Body[i:], "PSSR items are not answered yet: item 1 “") {
+			t.Errorf("no list of what blocks startup:\n%s", excerpt(page.Body))
+		}
+		if p := f.ini2.get("/changes/" + f.pssr.Number); strings.Contains(p.Body, "Startup can be authorised once:") {
+			t.Error("the initiator, who may not authorise startup, is shown what blocks it")
+		}
+	})
+}
+
+// A delegate's approval form says whose approval it is, and the signature
+// names the approver once, on the change page and in the print view.
+func TestDelegatedApprovalSaysOnBehalfOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newPageFixture(t, db)
+		ctx := context.Background()
+		del := f.site.user("del@example.com", auth.RoleApprover)
+		now := f.site.clock.Now()
+		if _, err := f.site.web.Changes.CreateDelegation(ctx, f.appr, del.ID, now, now.AddDate(0, 0, 7), "holiday"); err != nil {
+			t.Fatal(err)
+		}
+		b := f.site.browser()
+		b.login(del.Email)
+		path := "/changes/" + f.approval.Number
+		if page := b.get(path); !strings.Contains(page.Body, "<h3>Your approval, on behalf of "+f.appr.Name+"</h3>") {
+			t.Errorf("the delegate's approval form does not say on whose behalf:\n%s", excerpt(page.Body))
+		}
+		if page := f.ap2.get(path); !strings.Contains(page.Body, "<h3>Your approval</h3>") {
+			t.Errorf("the approver's own form is not just \"Your approval\":\n%s", excerpt(page.Body))
+		}
+		r := b.post(path+"/decision", url.Values{"csrf_token": {b.csrf()}, "decision": {"approved"}, "reauth_password": {testPassword}})
+		if r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("delegate's approval: status %d\n%s", r.StatusCode, excerpt(r.Body))
+		}
+		behalf := "on behalf of " + f.appr.Name
+		page := b.get(path).Body
+		sec := page[strings.Index(page, `id="approvals"`):]
+		sec = sec[:strings.Index(sec, "</section>")]
+		if n := strings.Count(sec, behalf); n != 1 || !strings.Contains(sec, del.Name+" "+behalf+"</span>") {
+			t.Errorf("approvals section says %q %d times, want once in the signature:\n%s", behalf, n, sec)
+		}
+		p := b.get(path + "/print").Body
+		p = p[strings.Index(p, "<h2>Approval signatures</h2>"):]
+		p = p[:strings.Index(p, "</section>")]
+		if strings.Count(p, behalf) != 1 {
+			t.Errorf("print view's signatures say %q %d times, want once:\n%s", behalf, strings.Count(p, behalf), p)
+		}
+		// The timeline's signature line names the approver once too.
+		tl := page[strings.Index(page, `class="timeline"`):]
+		for _, line := range strings.Split(tl[:strings.Index(tl, "</ol>")], "</li>") {
+			if strings.Contains(line, "signed the approval") && strings.Count(line, behalf) != 1 {
+				t.Errorf("timeline line says %q %d times: %s", behalf, strings.Count(line, behalf), line)
+			}
+		}
+	})
+}
+
+// An extension decision's signature says how the signer confirmed who
+// they were, like an approval's.
+func TestExtensionSignatureShowsMethod(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newPageFixture(t, db)
+		path := "/changes/" + f.pssr.Number
+		later := f.site.clock.Now().AddDate(0, 3, 0).Format(time.DateOnly)
+		if r := f.ini2.post(path+"/extensions", url.Values{"csrf_token": {f.ini2.csrf()}, "expires_on": {later}, "reason": {"spare part late"}}); r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("request: status %d\n%s", r.StatusCode, excerpt(r.Body))
+		}
+		if r := f.ap2.post(path+"/extensions/decision", url.Values{"csrf_token": {f.ap2.csrf()}, "decision": {"approved"}, "reauth_password": {testPassword}}); r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("decision: status %d\n%s", r.StatusCode, excerpt(r.Body))
+		}
+		page := f.ap2.get(path).Body
+		sec := page[strings.Index(page, `id="extensions"`):]
+		sec = sec[:strings.Index(sec, "</section>")]
+		if !strings.Contains(sec, `<span class="signature">`+f.appr.Name+`</span>`) || !strings.Contains(sec, "· password re-entered</small>") {
+			t.Errorf("extension signature without its method:\n%s", sec)
+		}
+	})
+}

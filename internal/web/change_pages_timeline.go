@@ -128,6 +128,10 @@ func describeAudit(e change.AuditEntry) timelineEntry {
 			t.Kind = "warn"
 		}
 		t.Text = "signed the approval (" + e.Field + "): " + dec + " — signature “" + clip(e.NewValue, 200) + "”"
+		if strings.Contains(e.NewValue, " on behalf of ") {
+			// The signature already says on whose behalf.
+			t.Who = e.ActorName
+		}
 	case e.Action == "action_added":
 		t.Text = with("added "+e.Field, e.NewValue)
 	case e.Action == "action_done":

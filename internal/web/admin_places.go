@@ -61,22 +61,13 @@ func (s *Server) adminSiteEdit(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) adminSiteSave(w http.ResponseWriter, r *http.Request) {
-	u, ok := s.require(w, r, auth.ActionManageSites)
-	if !ok {
-		return
-	}
-	id, ok := s.pathPlaceID(w, r)
-	if !ok {
-		return
-	}
-	f, up := readPlaceForm(r)
-	f.ID = id
-	site, err := s.Changes.UpdateSite(r.Context(), u, id, up)
-	if s.placeFailed(w, r, err, f, "site") {
-		return
-	}
-	s.Logger.InfoContext(r.Context(), "site updated", "site_id", id, "code", site.Code, "retired", site.Retired(), "by", u.ID)
-	http.Redirect(w, r, "/admin/sites/"+strconv.FormatInt(id, 10)+"?saved=1", http.StatusSeeOther)
+	s.savePlace(w, r, "site", func(ctx context.Context, u *auth.User, id int64, up change.PlaceUpdate) (string, bool, error) {
+		site, err := s.Changes.UpdateSite(ctx, u, id, up)
+		if err != nil {
+			return "", false, err
+		}
+		return site.Code, site.Retired(), nil
+	})
 }
 
 func (s *Server) adminUnitEdit(w http.ResponseWriter, r *http.Request) {
@@ -97,6 +88,20 @@ func (s *Server) adminUnitEdit(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) adminUnitSave(w http.ResponseWriter, r *http.Request) {
+	s.savePlace(w, r, "unit", func(ctx context.Context, u *auth.User, id int64, up change.PlaceUpdate) (string, bool, error) {
+		un, err := s.Changes.UpdateUnit(ctx, u, id, up)
+		if err != nil {
+			return "", false, err
+		}
+		return un.Code, un.Retired(), nil
+	})
+}
+
+// savePlace is the save of a site's or a unit's edit form: kind is "site"
+// or "unit", update the domain call, which reports the saved code and
+// whether the place is now retired.
+func (s *Server) savePlace(w http.ResponseWriter, r *http.Request, kind string,
+	update func(context.Context, *auth.User, int64, change.PlaceUpdate) (code string, retired bool, err error)) {
 	u, ok := s.require(w, r, auth.ActionManageSites)
 	if !ok {
 		return
@@ -107,12 +112,12 @@ func (s *Server) adminUnitSave(w http.ResponseWriter, r *http.Request) {
 	}
 	f, up := readPlaceForm(r)
 	f.ID = id
-	un, err := s.Changes.UpdateUnit(r.Context(), u, id, up)
-	if s.placeFailed(w, r, err, f, "unit") {
+	code, retired, err := update(r.Context(), u, id, up)
+	if s.placeFailed(w, r, err, f, kind) {
 		return
 	}
-	s.Logger.InfoContext(r.Context(), "unit updated", "unit_id", id, "code", un.Code, "retired", un.Retired(), "by", u.ID)
-	http.Redirect(w, r, "/admin/units/"+strconv.FormatInt(id, 10)+"?saved=1", http.StatusSeeOther)
+	s.Logger.InfoContext(r.Context(), kind+" updated", kind+"_id", id, "code", code, "retired", retired, "by", u.ID)
+	http.Redirect(w, r, "/admin/"+kind+"s/"+strconv.FormatInt(id, 10)+"?saved=1", http.StatusSeeOther)
 }
 
 // placeFailed answers a failed save: the form again with the error beside

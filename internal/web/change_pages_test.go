@@ -33,6 +33,14 @@ type pageFixture struct {
 
 func ptr[T any](v T) *T { return &v }
 
+// completeFields is a change with every field submit needs (the
+// 1910.119(l)(2) ones), as a test's starting point.
+func completeFields(kind change.Kind, title string, siteID int64) change.Fields {
+	return change.Fields{Kind: ptr(kind), Title: ptr(title), Description: ptr("d"), SiteID: ptr(siteID), Reason: ptr("r"),
+		RiskRanking: ptr("low"), TechnicalBasis: ptr("tb"), SafetyHealthImpact: ptr("sh"), ProcedureChanges: ptr("pc"),
+		TimePeriod: ptr("tp"), AuthorizationRequired: ptr("ar")}
+}
+
 func newPageFixture(t *testing.T, db *store.DB) *pageFixture {
 	t.Helper()
 	ctx := context.Background()
@@ -51,10 +59,9 @@ func newPageFixture(t *testing.T, db *store.DB) *pageFixture {
 	full := func(title string) *change.Change {
 		t.Helper()
 		exp := s.clock.Now().AddDate(0, 1, 0)
-		c, err := svc.Create(ctx, f.ini, change.Fields{Kind: ptr(change.KindMOC), Duration: ptr(change.DurationTemporary),
-			Title: ptr(title), Description: ptr("d"), SiteID: ptr(st.ID), Reason: ptr("r"), RiskRanking: ptr("low"),
-			TechnicalBasis: ptr("tb"), SafetyHealthImpact: ptr("sh"), ProcedureChanges: ptr("pc"), TimePeriod: ptr("tp"),
-			AuthorizationRequired: ptr("ar"), ExpiresOn: ptr(&exp), EquipmentTags: ptr([]string{"P-1"})})
+		fields := completeFields(change.KindMOC, title, st.ID)
+		fields.Duration, fields.ExpiresOn, fields.EquipmentTags = ptr(change.DurationTemporary), ptr(&exp), ptr([]string{"P-1"})
+		c, err := svc.Create(ctx, f.ini, fields)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -398,9 +405,7 @@ func TestChangePageDecisionEntraReauth(t *testing.T) {
 	coord := site.user("coord@example.com", auth.RoleCoordinator)
 	svc := site.web.Changes
 	svc.Now = site.clock.Now
-	c, err := svc.Create(ctx, ini, change.Fields{Kind: ptr(change.KindPCR), Title: ptr("Revise OP-114"), Description: ptr("d"),
-		SiteID: ptr(st.ID), Reason: ptr("r"), RiskRanking: ptr("low"), TechnicalBasis: ptr("tb"), SafetyHealthImpact: ptr("sh"),
-		ProcedureChanges: ptr("pc"), TimePeriod: ptr("tp"), AuthorizationRequired: ptr("ar")})
+	c, err := svc.Create(ctx, ini, completeFields(change.KindPCR, "Revise OP-114", st.ID))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -176,10 +176,7 @@ func TestWorkAndChangeWording(t *testing.T) {
 		svc := f.site.web.Changes
 
 		// A hazard review is not a "Hazard review review".
-		hz, err := svc.Create(ctx, f.ini, change.Fields{Kind: ptr(change.KindMOC), Duration: ptr(change.DurationPermanent),
-			Title: ptr("Hazard"), Description: ptr("d"), SiteID: ptr(f.screening.SiteID), Reason: ptr("r"), RiskRanking: ptr("low"),
-			TechnicalBasis: ptr("tb"), SafetyHealthImpact: ptr("sh"), ProcedureChanges: ptr("pc"), TimePeriod: ptr("tp"),
-			AuthorizationRequired: ptr("ar")})
+		hz, err := svc.Create(ctx, f.ini, completeFields(change.KindMOC, "Hazard", f.screening.SiteID))
 		if err != nil {
 			t.Fatal(err)
 		}

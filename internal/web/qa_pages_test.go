@@ -21,10 +21,7 @@ func TestChangePageSpeaksTheFormsWords(t *testing.T) {
 		f := newPageFixture(t, db)
 		ctx := context.Background()
 		svc := f.site.web.Changes
-		full, err := svc.Create(ctx, f.ini, change.Fields{Kind: ptr(change.KindMOC), Duration: ptr(change.DurationPermanent),
-			Title: ptr("Full draft"), Description: ptr("d"), SiteID: ptr(f.screening.SiteID), Reason: ptr("r"), RiskRanking: ptr("low"),
-			TechnicalBasis: ptr("tb"), SafetyHealthImpact: ptr("sh"), ProcedureChanges: ptr("pc"), TimePeriod: ptr("tp"),
-			AuthorizationRequired: ptr("ar")})
+		full, err := svc.Create(ctx, f.ini, completeFields(change.KindMOC, "Full draft", f.screening.SiteID))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -38,10 +35,7 @@ func TestChangePageSpeaksTheFormsWords(t *testing.T) {
 		}
 
 		// Start review while the hazard review has no reviewer.
-		hz, err := svc.Create(ctx, f.ini, change.Fields{Kind: ptr(change.KindMOC), Duration: ptr(change.DurationPermanent),
-			Title: ptr("Hazard"), Description: ptr("d"), SiteID: ptr(f.screening.SiteID), Reason: ptr("r"), RiskRanking: ptr("low"),
-			TechnicalBasis: ptr("tb"), SafetyHealthImpact: ptr("sh"), ProcedureChanges: ptr("pc"), TimePeriod: ptr("tp"),
-			AuthorizationRequired: ptr("ar")})
+		hz, err := svc.Create(ctx, f.ini, completeFields(change.KindMOC, "Hazard", f.screening.SiteID))
 		if err != nil {
 			t.Fatal(err)
 		}

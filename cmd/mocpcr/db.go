@@ -3,13 +3,17 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
+
+	"github.com/mocpcr/mocpcr/internal/app"
 
 	"github.com/mocpcr/mocpcr/internal/config"
 	"github.com/mocpcr/mocpcr/internal/store"
 )
 
-func openDB(ctx context.Context, cfg *config.Config) (*store.DB, error) {
-	return store.Open(ctx, store.Options{URL: cfg.DatabaseURL.Value(), DataDir: cfg.DataDir})
+func openDB(ctx context.Context, env *environment, cfg *config.Config) (*store.DB, error) {
+	logger := slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	return store.Open(ctx, app.StoreOptions(cfg, logger))
 }
 
 // openConfigured is how a command that uses the database starts: load the
@@ -27,7 +31,7 @@ func openConfigured(ctx context.Context, env *environment) (cfg *config.Config, 
 
 // openReported is openDB that says why on stderr when it fails.
 func openReported(ctx context.Context, env *environment, cfg *config.Config) (*store.DB, bool) {
-	db, err := openDB(ctx, cfg)
+	db, err := openDB(ctx, env, cfg)
 	if err != nil {
 		fmt.Fprintln(env.stderr, "mocpcr:", err)
 		return nil, false

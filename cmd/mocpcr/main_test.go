@@ -60,7 +60,7 @@ func TestMigrateCommand(t *testing.T) {
 }
 
 func TestBadConfigIsOneClearError(t *testing.T) {
-	code, out, stderr := runCmd(t, map[string]string{"DATABASE_URL": "postgres://u:topsecret@127.0.0.1:1/db"}, "migrate")
+	code, out, stderr := runCmd(t, map[string]string{"DATABASE_URL": "postgres://u:topsecret@127.0.0.1:1/db", "MOCPCR_DB_WAIT": "0"}, "migrate")
 	if code != 1 || out != "" {
 		t.Fatalf("exit %d, stdout %q", code, out)
 	}
@@ -69,6 +69,30 @@ func TestBadConfigIsOneClearError(t *testing.T) {
 	}
 	if strings.Contains(stderr, "topsecret") || strings.Contains(stderr, "goroutine") {
 		t.Errorf("stderr leaks a secret or a stack: %q", stderr)
+	}
+}
+
+// A database that stays away is waited for, one line per wait, and then
+// the same one-line error is given.
+func TestUnreachableDatabaseIsWaitedForThenOneError(t *testing.T) {
+	code, _, stderr := runCmd(t, map[string]string{"DATABASE_URL": "postgres://u:topsecret@127.0.0.1:1/db", "MOCPCR_DB_WAIT": "2s"}, "migrate")
+	if code != 1 {
+		t.Fatalf("exit %d", code)
+	}
+	lines := strings.Split(strings.TrimSpace(stderr), "\n")
+	if len(lines) < 2 {
+		t.Fatalf("want wait lines before the error, got %q", stderr)
+	}
+	for _, l := range lines[:len(lines)-1] {
+		if !strings.Contains(l, "waiting for PostgreSQL") {
+			t.Errorf("wait line %q does not say it waits", l)
+		}
+	}
+	if last := lines[len(lines)-1]; !strings.Contains(last, "cannot connect to PostgreSQL") {
+		t.Errorf("last line %q", last)
+	}
+	if strings.Contains(stderr, "topsecret") {
+		t.Errorf("stderr leaks the password: %q", stderr)
 	}
 }
 

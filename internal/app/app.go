@@ -54,10 +54,24 @@ type App struct {
 	Hub     *notify.Hub
 }
 
+// StoreOptions says how to open the configured database; every wait for a
+// PostgreSQL server that is not up yet is one log line.
+func StoreOptions(cfg *config.Config, logger *slog.Logger) store.Options {
+	return store.Options{
+		URL:      cfg.DatabaseURL.Value(),
+		Password: cfg.DatabasePassword.Value(),
+		DataDir:  cfg.DataDir,
+		Wait:     cfg.DatabaseWait,
+		OnWait: func(err error, delay time.Duration) {
+			logger.Warn("waiting for PostgreSQL (MOCPCR_DB_WAIT)", "retry_in", delay.Round(time.Millisecond).String(), "err", err.Error())
+		},
+	}
+}
+
 // New opens and migrates the database, seeds demo data when due, and
 // builds every component. It starts nothing.
 func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opt Options) (*App, error) {
-	db, err := store.Open(ctx, store.Options{URL: cfg.DatabaseURL.Value(), DataDir: cfg.DataDir})
+	db, err := store.Open(ctx, StoreOptions(cfg, logger))
 	if err != nil {
 		return nil, err
 	}

@@ -60,9 +60,15 @@ type Config struct {
 	// then point where users can open them).
 	BaseURLSet  bool
 	DatabaseURL Secret // DATABASE_URL; may contain a password
-	LogLevel    string // MOCPCR_LOG_LEVEL
-	LogFormat   string // MOCPCR_LOG_FORMAT: auto, text or json
-	MetricsAddr string // MOCPCR_METRICS_ADDR
+	// DatabasePassword is DATABASE_PASSWORD: the PostgreSQL password kept
+	// out of the URL, so that any character works without URL-encoding.
+	DatabasePassword Secret
+	// DatabaseWait is how long start-up retries a PostgreSQL server that
+	// is not reachable yet (MOCPCR_DB_WAIT, default 60s; 0 tries once).
+	DatabaseWait time.Duration
+	LogLevel     string // MOCPCR_LOG_LEVEL
+	LogFormat    string // MOCPCR_LOG_FORMAT: auto, text or json
+	MetricsAddr  string // MOCPCR_METRICS_ADDR
 
 	EmailProvider     string    // EMAIL_PROVIDER
 	TenantID          string    // AZURE_TENANT_ID
@@ -196,6 +202,17 @@ func Load(env Environment) (*Config, error) {
 	if v, ok := env("AZURE_CLIENT_SECRET"); ok {
 		c.ClientSecret = Secret(v)
 	}
+	if v, ok := env("DATABASE_PASSWORD"); ok {
+		c.DatabasePassword = Secret(v)
+	}
+	c.DatabaseWait = 60 * time.Second
+	if v := get("MOCPCR_DB_WAIT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || d > time.Hour {
+			add("MOCPCR_DB_WAIT", "MOCPCR_DB_WAIT must be a duration from 0s to 1h (how long start-up waits for PostgreSQL, for example 60s), got %q", v)
+		}
+		c.DatabaseWait = d
+	}
 
 	if _, port, err := net.SplitHostPort(c.Addr); err != nil || port == "" {
 		add("MOCPCR_ADDR", "MOCPCR_ADDR must be host:port to listen on (for example 127.0.0.1:8080 or :8080), got %q", c.Addr)
@@ -211,7 +228,11 @@ func Load(env Environment) (*Config, error) {
 		// Only the scheme is echoed: the URL may hold a password.
 		if u, err := url.Parse(c.DatabaseURL.Value()); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 			add("DATABASE_URL", "DATABASE_URL must be a PostgreSQL URL such as postgres://user:password@host:5432/dbname?sslmode=require (leave it unset for the embedded SQLite database)")
+		} else if _, has := u.User.Password(); has && c.DatabasePassword != "" {
+			add("DATABASE_PASSWORD", "DATABASE_PASSWORD is set but DATABASE_URL holds a password too: keep it in one of them (DATABASE_PASSWORD takes any character without URL-encoding)")
 		}
+	} else if c.DatabasePassword != "" {
+		add("DATABASE_PASSWORD", "DATABASE_PASSWORD is only used with a PostgreSQL DATABASE_URL; set DATABASE_URL too, or unset DATABASE_PASSWORD for the embedded SQLite database")
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

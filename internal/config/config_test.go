@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mocpcr/mocpcr/internal/config"
 )
@@ -144,6 +145,12 @@ func TestValidationMessages(t *testing.T) {
 			[]string{"AZURE_CLIENT_SECRET_EXPIRES_ON must be a date as YYYY-MM-DD"}},
 		{"bad concurrency", config.MapEnv(map[string]string{"GRAPH_MAX_CONCURRENT_SENDS": "10"}),
 			[]string{`GRAPH_MAX_CONCURRENT_SENDS must be a whole number from 1 to 4, got "10"`}},
+		{"database password twice", config.MapEnv(map[string]string{"DATABASE_URL": "postgres://u:pw@h/db", "DATABASE_PASSWORD": "x"}),
+			[]string{"DATABASE_PASSWORD is set but DATABASE_URL holds a password too"}},
+		{"database password without postgres", config.MapEnv(map[string]string{"DATABASE_PASSWORD": "x"}),
+			[]string{"DATABASE_PASSWORD is only used with a PostgreSQL DATABASE_URL"}},
+		{"bad database wait", config.MapEnv(map[string]string{"MOCPCR_DB_WAIT": "forever"}),
+			[]string{`MOCPCR_DB_WAIT must be a duration from 0s to 1h (how long start-up waits for PostgreSQL, for example 60s), got "forever"`}},
 		{"bad log level", config.MapEnv(map[string]string{"MOCPCR_LOG_LEVEL": "loud"}),
 			[]string{`MOCPCR_LOG_LEVEL must be one of debug, info, warn, error, got "loud"`}},
 	}
@@ -215,6 +222,16 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	c, err := config.Load(graphEnv(map[string]string{"DATABASE_URL": "postgres://u:" + dbPass + "@h/db"}))
 	if err != nil {
 		t.Fatal(err)
+	}
+	separate, err := config.Load(graphEnv(map[string]string{"DATABASE_URL": "postgres://u@h/db", "DATABASE_PASSWORD": dbPass}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if separate.DatabasePassword.Value() != dbPass || separate.DatabaseWait != 60*time.Second {
+		t.Errorf("DATABASE_PASSWORD = %q, wait %v", separate.DatabasePassword.Value(), separate.DatabaseWait)
+	}
+	if out := fmt.Sprintf("%+v", separate); strings.Contains(out, dbPass) {
+		t.Errorf("DATABASE_PASSWORD printed: %s", out)
 	}
 	var logBuf strings.Builder
 	slog.New(slog.NewJSONHandler(&logBuf, nil)).Info("config", "cfg", c, "secret", c.ClientSecret)

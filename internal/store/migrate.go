@@ -111,8 +111,14 @@ func (db *DB) Migrate(ctx context.Context) (MigrationResult, error) {
 }
 
 // Pending reports how many migrations are not yet applied; /readyz is not
-// ready until it is zero.
+// ready until it is zero. Once every migration this binary carries is
+// applied the answer cannot change (migrations are never rolled back), so
+// it is remembered: a probe every few seconds must not render the
+// migration files and ask goose again each time.
 func (db *DB) Pending(ctx context.Context) (int, error) {
+	if db.migrated.Load() {
+		return 0, nil
+	}
 	p, err := db.provider()
 	if err != nil {
 		return 0, err
@@ -126,6 +132,9 @@ func (db *DB) Pending(ctx context.Context) (int, error) {
 		if s.State == goose.StatePending {
 			n++
 		}
+	}
+	if n == 0 {
+		db.migrated.Store(true)
 	}
 	return n, nil
 }

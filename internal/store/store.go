@@ -14,8 +14,10 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite" // pure-Go SQLite driver: the binary builds with CGO_ENABLED=0
@@ -41,6 +43,8 @@ type DB struct {
 	Path string
 
 	stmts *stmtCache // SQLite only; see Prepared
+
+	migrated atomic.Bool // every embedded migration is applied; see Pending
 
 	commitMu    sync.Mutex
 	commitHooks map[*func()]struct{}
@@ -92,6 +96,18 @@ type Options struct {
 	URL string
 	// DataDir holds the SQLite file.
 	DataDir string
+	// Password, when set, is the PostgreSQL password, kept apart from URL
+	// so that it may hold any character (@, /, #, %...) without
+	// URL-encoding. A password in URL too is an error.
+	Password string
+	// Wait is how long Open keeps retrying a PostgreSQL server that is not
+	// reachable yet (a database container still starting), with backoff;
+	// 0 tries once. Errors that waiting cannot fix (a refused password, an
+	// unknown database, a malformed URL) fail at once.
+	Wait time.Duration
+	// OnWait, when set, is told about each failed attempt before Open
+	// waits delay and tries again.
+	OnWait func(err error, delay time.Duration)
 }
 
 // SQLiteFile is the database file name inside the data directory.
@@ -102,7 +118,7 @@ func Open(ctx context.Context, opt Options) (*DB, error) {
 	if opt.URL == "" {
 		return openSQLite(ctx, filepath.Join(opt.DataDir, SQLiteFile))
 	}
-	return openPostgres(ctx, opt.URL)
+	return openPostgresWaiting(ctx, opt)
 }
 
 // SQLiteDSN is the connection string every SQLite handle uses: WAL so
@@ -141,18 +157,85 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	return &DB{SQL: db, Dialect: SQLite, Path: path, stmts: newStmtCache(db)}, nil
 }
 
-func openPostgres(ctx context.Context, rawURL string) (*DB, error) {
-	cfg, err := pgxpool.ParseConfig(rawURL)
+// postgresConfig parses the URL and applies Options.Password.
+func postgresConfig(opt Options) (*pgxpool.Config, error) {
+	cfg, err := pgxpool.ParseConfig(opt.URL)
 	if err != nil {
 		// pgx errors can quote the URL, password included; never pass them on.
 		return nil, errors.New("DATABASE_URL is not a valid PostgreSQL URL: expected postgres://user:password@host:5432/dbname?sslmode=require")
 	}
+	if opt.Password != "" {
+		if u, err := url.Parse(opt.URL); err == nil && u.User != nil {
+			if _, has := u.User.Password(); has {
+				return nil, errors.New("DATABASE_PASSWORD is set but DATABASE_URL holds a password too: keep the password in one of them (DATABASE_PASSWORD takes any character without URL-encoding)")
+			}
+		}
+		cfg.ConnConfig.Password = opt.Password
+	}
 	if cfg.MaxConns < 10 {
 		cfg.MaxConns = 10
 	}
+	return cfg, nil
+}
+
+// openPostgresWaiting retries openPostgres while the server is not
+// reachable, doubling the delay from 0.5 s up to 5 s, until opt.Wait has
+// passed.
+func openPostgresWaiting(ctx context.Context, opt Options) (*DB, error) {
+	cfg, err := postgresConfig(opt)
+	if err != nil {
+		return nil, err
+	}
+	deadline := time.Now().Add(opt.Wait)
+	delay := 500 * time.Millisecond
+	for {
+		db, err := openPostgres(ctx, opt.URL, cfg)
+		if err == nil {
+			return db, nil
+		}
+		left := time.Until(deadline)
+		if !retryableConnect(err) || left <= 0 || ctx.Err() != nil {
+			return nil, err
+		}
+		delay = min(delay, left)
+		if opt.OnWait != nil {
+			opt.OnWait(err, delay)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 5*time.Second)
+	}
+}
+
+// connectError is a failed PostgreSQL connection, worded without the URL's
+// credentials; cause is kept to decide whether waiting can help.
+type connectError struct {
+	msg   string
+	cause error
+}
+
+func (e *connectError) Error() string { return e.msg }
+func (e *connectError) Unwrap() error { return e.cause }
+
+// retryableConnect is false for what a server that finished starting would
+// still refuse: authentication (SQLSTATE class 28) and an unknown database
+// (3D000). Anything else (refused or timed-out connections, "the database
+// system is starting up", 57P03) may pass once the server is up.
+func retryableConnect(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return !strings.HasPrefix(pgErr.Code, "28") && pgErr.Code != "3D000"
+	}
+	return true
+}
+
+func openPostgres(ctx context.Context, rawURL string, cfg *pgxpool.Config) (*DB, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	pool, err := pgxpool.NewWithConfig(ctx, cfg.Copy())
 	if err == nil {
 		err = pool.Ping(ctx)
 	}
@@ -160,7 +243,10 @@ func openPostgres(ctx context.Context, rawURL string) (*DB, error) {
 		if pool != nil {
 			pool.Close()
 		}
-		return nil, fmt.Errorf("cannot connect to PostgreSQL at %s (DATABASE_URL): %s", redactURL(rawURL), pgReason(err))
+		return nil, &connectError{
+			msg:   fmt.Sprintf("cannot connect to PostgreSQL at %s (DATABASE_URL): %s", redactURL(rawURL), pgReason(err)),
+			cause: err,
+		}
 	}
 	return &DB{SQL: stdlib.OpenDBFromPool(pool), Pool: pool, Dialect: Postgres}, nil
 }

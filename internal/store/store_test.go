@@ -179,3 +179,28 @@ func TestPreparedQuerierBehavesLikeSQL(t *testing.T) {
 		}
 	})
 }
+
+// A readiness probe asks Pending every few seconds; once everything is
+// applied the answer is remembered instead of asking goose (and the
+// database) again. Removing goose's version table afterwards proves the
+// database is no longer consulted.
+func TestPendingRemembersFullyMigrated(t *testing.T) {
+	for _, d := range storetest.Dialects() {
+		t.Run(string(d), func(t *testing.T) {
+			ctx := context.Background()
+			db := storetest.OpenEmpty(t, d)
+			if _, err := db.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if p, err := db.Pending(ctx); err != nil || p != 0 {
+				t.Fatalf("pending after migrate = %d, %v", p, err)
+			}
+			if _, err := db.SQL.ExecContext(ctx, `DROP TABLE goose_db_version`); err != nil {
+				t.Fatal(err)
+			}
+			if p, err := db.Pending(ctx); err != nil || p != 0 {
+				t.Errorf("pending once migrated = %d, %v; want the remembered 0", p, err)
+			}
+		})
+	}
+}

@@ -43,10 +43,7 @@ func (s *Server) pathPlaceID(w http.ResponseWriter, r *http.Request) (int64, boo
 	return id, true
 }
 
-func (s *Server) adminSiteEdit(w http.ResponseWriter, r *http.Request) {
-	if _, ok := s.require(w, r, auth.ActionManageSites); !ok {
-		return
-	}
+func (s *Server) pageEditSite(w http.ResponseWriter, r *http.Request) {
 	id, ok := s.pathPlaceID(w, r)
 	if !ok {
 		return
@@ -60,7 +57,7 @@ func (s *Server) adminSiteEdit(w http.ResponseWriter, r *http.Request) {
 	s.renderPlace(w, r, http.StatusOK, f, site.Code, nil, r.URL.Query().Get("saved") != "", "site")
 }
 
-func (s *Server) adminSiteSave(w http.ResponseWriter, r *http.Request) {
+func (s *Server) pageSaveSite(w http.ResponseWriter, r *http.Request) {
 	s.savePlace(w, r, "site", func(ctx context.Context, u *auth.User, id int64, up change.PlaceUpdate) (string, bool, error) {
 		site, err := s.Changes.UpdateSite(ctx, u, id, up)
 		if err != nil {
@@ -70,10 +67,7 @@ func (s *Server) adminSiteSave(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func (s *Server) adminUnitEdit(w http.ResponseWriter, r *http.Request) {
-	if _, ok := s.require(w, r, auth.ActionManageSites); !ok {
-		return
-	}
+func (s *Server) pageEditUnit(w http.ResponseWriter, r *http.Request) {
 	id, ok := s.pathPlaceID(w, r)
 	if !ok {
 		return
@@ -87,7 +81,7 @@ func (s *Server) adminUnitEdit(w http.ResponseWriter, r *http.Request) {
 	s.renderPlace(w, r, http.StatusOK, f, un.SiteCode+" · "+un.Code, nil, r.URL.Query().Get("saved") != "", "unit")
 }
 
-func (s *Server) adminUnitSave(w http.ResponseWriter, r *http.Request) {
+func (s *Server) pageSaveUnit(w http.ResponseWriter, r *http.Request) {
 	s.savePlace(w, r, "unit", func(ctx context.Context, u *auth.User, id int64, up change.PlaceUpdate) (string, bool, error) {
 		un, err := s.Changes.UpdateUnit(ctx, u, id, up)
 		if err != nil {
@@ -102,10 +96,7 @@ func (s *Server) adminUnitSave(w http.ResponseWriter, r *http.Request) {
 // whether the place is now retired.
 func (s *Server) savePlace(w http.ResponseWriter, r *http.Request, kind string,
 	update func(context.Context, *auth.User, int64, change.PlaceUpdate) (code string, retired bool, err error)) {
-	u, ok := s.require(w, r, auth.ActionManageSites)
-	if !ok {
-		return
-	}
+	u := auth.UserFrom(r.Context())
 	id, ok := s.pathPlaceID(w, r)
 	if !ok {
 		return
@@ -161,13 +152,13 @@ func (s *Server) renderPlace(w http.ResponseWriter, r *http.Request, status int,
 }
 
 func (s *Server) apiUpdateSite(w http.ResponseWriter, r *http.Request) {
-	changeCall(s, w, r, auth.ActionManageSites, withID, func(ctx context.Context, u *auth.User, id int64, in change.PlaceUpdate) (any, error) {
+	changeCall(s, w, r, withID, func(ctx context.Context, u *auth.User, id int64, in change.PlaceUpdate) (any, error) {
 		return s.Changes.UpdateSite(ctx, u, id, in)
 	})
 }
 
 func (s *Server) apiUpdateUnit(w http.ResponseWriter, r *http.Request) {
-	changeCall(s, w, r, auth.ActionManageSites, withID, func(ctx context.Context, u *auth.User, id int64, in change.PlaceUpdate) (any, error) {
+	changeCall(s, w, r, withID, func(ctx context.Context, u *auth.User, id int64, in change.PlaceUpdate) (any, error) {
 		return s.Changes.UpdateUnit(ctx, u, id, in)
 	})
 }

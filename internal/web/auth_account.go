@@ -84,11 +84,8 @@ func userSites(r *http.Request, s *Server, u *auth.User) ([]auth.Site, error) {
 	return out, nil
 }
 
-func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) {
-	u, ok := s.require(w, r, auth.ActionUseAccount)
-	if !ok {
-		return
-	}
+func (s *Server) pageShowAccount(w http.ResponseWriter, r *http.Request) {
+	u := auth.UserFrom(r.Context())
 	var d accountData
 	if d.NewTokenName, d.NewToken = s.takeNewToken(w, r); d.NewToken != "" {
 		w.Header().Set("Cache-Control", "no-store")
@@ -131,11 +128,8 @@ func (s *Server) takeNewToken(w http.ResponseWriter, r *http.Request) (name, tok
 
 // accountCreateToken mints a personal API token and shows it once, on
 // the page it redirects to; it is never stored or shown again.
-func (s *Server) accountCreateToken(w http.ResponseWriter, r *http.Request) {
-	u, ok := s.require(w, r, auth.ActionUseAccount)
-	if !ok {
-		return
-	}
+func (s *Server) pageCreateToken(w http.ResponseWriter, r *http.Request) {
+	u := auth.UserFrom(r.Context())
 	name := strings.TrimSpace(r.PostFormValue("token_name"))
 	if len(name) > 100 {
 		s.renderAccount(w, r, u, http.StatusBadRequest, accountData{TokenName: name},
@@ -154,11 +148,8 @@ func (s *Server) accountCreateToken(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/account#new-token", http.StatusSeeOther)
 }
 
-func (s *Server) accountRevokeToken(w http.ResponseWriter, r *http.Request) {
-	u, ok := s.require(w, r, auth.ActionUseAccount)
-	if !ok {
-		return
-	}
+func (s *Server) pageRevokeToken(w http.ResponseWriter, r *http.Request) {
+	u := auth.UserFrom(r.Context())
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err == nil {
 		err = auth.RevokeAPIToken(r.Context(), s.DB.SQL, u.ID, id, s.Now())

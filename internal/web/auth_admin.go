@@ -15,10 +15,7 @@ import (
 
 // adminIndex links to every administration page; other areas own the
 // pages behind the email, mailbox, template and reminder links.
-func (s *Server) adminIndex(w http.ResponseWriter, r *http.Request) {
-	if _, ok := s.require(w, r, auth.ActionViewAdmin); !ok {
-		return
-	}
+func (s *Server) pageShowAdmin(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "admin.html", &Page{Title: "Administration"})
 }
 
@@ -143,10 +140,7 @@ func (s *Server) usersData(ctx context.Context) (adminUsersData, error) {
 	return d, nil
 }
 
-func (s *Server) adminUsers(w http.ResponseWriter, r *http.Request) {
-	if _, ok := s.require(w, r, auth.ActionManageUsers); !ok {
-		return
-	}
+func (s *Server) pageListUsers(w http.ResponseWriter, r *http.Request) {
 	s.renderUsers(w, r, http.StatusOK, userForm{}, nil, r.URL.Query().Get("created") != "")
 }
 
@@ -164,10 +158,7 @@ func (s *Server) renderUsers(w http.ResponseWriter, r *http.Request, status int,
 	s.render(w, r, status, "admin_users.html", p)
 }
 
-func (s *Server) adminCreateUser(w http.ResponseWriter, r *http.Request) {
-	if _, ok := s.require(w, r, auth.ActionManageUsers); !ok {
-		return
-	}
+func (s *Server) pageCreateUser(w http.ResponseWriter, r *http.Request) {
 	f, errs := parseUserForm(r)
 	// Every problem at once: identity, access and password are checked
 	// before any of them stops the form.
@@ -222,10 +213,7 @@ func (s *Server) pathUser(w http.ResponseWriter, r *http.Request) (*auth.User, b
 	return u, true
 }
 
-func (s *Server) adminUserEdit(w http.ResponseWriter, r *http.Request) {
-	if _, ok := s.require(w, r, auth.ActionManageUsers); !ok {
-		return
-	}
+func (s *Server) pageEditUser(w http.ResponseWriter, r *http.Request) {
 	u, ok := s.pathUser(w, r)
 	if !ok {
 		return
@@ -246,16 +234,13 @@ func userFormOf(u *auth.User) userForm {
 	return f
 }
 
-// requireUserAdmin is the opening of every handler that manages the user
-// in the path: the caller must manage users, the user must exist.
-func (s *Server) requireUserAdmin(w http.ResponseWriter, r *http.Request) (admin, u *auth.User, ok bool) {
-	if admin, ok = s.require(w, r, auth.ActionManageUsers); !ok {
-		return nil, nil, false
-	}
+// adminAndPathUser is the opening of every handler that manages the
+// user in the path: the signed-in admin, and the user, who must exist.
+func (s *Server) adminAndPathUser(w http.ResponseWriter, r *http.Request) (admin, u *auth.User, ok bool) {
 	if u, ok = s.pathUser(w, r); !ok {
 		return nil, nil, false
 	}
-	return admin, u, true
+	return auth.UserFrom(r.Context()), u, true
 }
 
 func (s *Server) renderUserEdit(w http.ResponseWriter, r *http.Request, status int, u *auth.User, f userForm, errs map[string]string, saved bool) {
@@ -272,8 +257,8 @@ func (s *Server) renderUserEdit(w http.ResponseWriter, r *http.Request, status i
 	s.render(w, r, status, "admin_user_edit.html", p)
 }
 
-func (s *Server) adminUserSave(w http.ResponseWriter, r *http.Request) {
-	admin, u, ok := s.requireUserAdmin(w, r)
+func (s *Server) pageSaveUser(w http.ResponseWriter, r *http.Request) {
+	admin, u, ok := s.adminAndPathUser(w, r)
 	if !ok {
 		return
 	}
@@ -309,10 +294,7 @@ type adminSitesData struct {
 	Code, Name string
 }
 
-func (s *Server) adminSites(w http.ResponseWriter, r *http.Request) {
-	if _, ok := s.require(w, r, auth.ActionManageSites); !ok {
-		return
-	}
+func (s *Server) pageListSites(w http.ResponseWriter, r *http.Request) {
 	s.renderSites(w, r, http.StatusOK, adminSitesData{}, nil, r.URL.Query().Get("created") != "")
 }
 
@@ -329,10 +311,7 @@ func (s *Server) renderSites(w http.ResponseWriter, r *http.Request, status int,
 	s.render(w, r, status, "admin_sites.html", p)
 }
 
-func (s *Server) adminCreateSite(w http.ResponseWriter, r *http.Request) {
-	if _, ok := s.require(w, r, auth.ActionManageSites); !ok {
-		return
-	}
+func (s *Server) pageCreateSite(w http.ResponseWriter, r *http.Request) {
 	d := adminSitesData{Code: r.PostFormValue("code"), Name: r.PostFormValue("name")}
 	// Every problem at once, before CreateSite stops at the first.
 	if p := auth.SiteProblems(d.Code, d.Name); len(p) > 0 {

@@ -50,42 +50,6 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, status int, msg 
 	s.render(w, r, status, "message.html", &Page{Title: http.StatusText(status), Data: msg})
 }
 
-// require is how every protected handler starts:
-//
-//	u, ok := s.require(w, r, auth.ActionCreateChange)
-//	if !ok {
-//		return
-//	}
-//
-// Anonymous callers get 401 (JSON under /api/) or are sent to the
-// sign-in page with a return address; signed-in users without the
-// permission get 403. Record-level rules (site, initiator, stage) are the
-// handler's and the domain's business on top of this.
-func (s *Server) require(w http.ResponseWriter, r *http.Request, a auth.Action) (*auth.User, bool) {
-	u := auth.UserFrom(r.Context())
-	if u == nil {
-		if isAPI(r) {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="mocpcr"`)
-			writeJSONError(w, r, http.StatusUnauthorized, "sign in first: send Authorization: Bearer <API token>")
-			return nil, false
-		}
-		ret := r.URL.RequestURI()
-		if !safeMethod(r.Method) {
-			ret = "/" // the form's data is gone; do not replay a POST address as a GET
-			if ref := sameOriginReferer(r); ref != "" {
-				ret = ref
-			}
-		}
-		http.Redirect(w, r, "/auth/login?return="+url.QueryEscape(ret), http.StatusSeeOther)
-		return nil, false
-	}
-	if !auth.Can(u, a) {
-		s.refuse(w, r, http.StatusForbidden, "You do not have permission for this. Ask an administrator if you need it.")
-		return nil, false
-	}
-	return u, true
-}
-
 // safeReturn keeps a post-sign-in destination only if it is a path on
 // this site ("/changes?x=1"), never another origin ("//evil", "https://").
 func safeReturn(ret string) string {

@@ -32,7 +32,7 @@ func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, status int,
 // loginPage shows the sign-in form (local accounts) or the "Sign in with
 // Microsoft" button. prompt=login asks Entra ID for a fresh sign-in
 // (re-authentication before a signature).
-func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
+func (s *Server) pageShowSignIn(w http.ResponseWriter, r *http.Request) {
 	ret := safeReturn(r.URL.Query().Get("return"))
 	if s.Entra != nil && r.URL.Query().Get("prompt") == "login" {
 		http.Redirect(w, r, "/auth/entra?prompt=login&return="+url.QueryEscape(ret), http.StatusSeeOther)
@@ -46,7 +46,7 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // loginPassword signs a local account in.
-func (s *Server) loginPassword(w http.ResponseWriter, r *http.Request) {
+func (s *Server) pageSignIn(w http.ResponseWriter, r *http.Request) {
 	if s.Entra != nil {
 		s.renderLogin(w, r, http.StatusBadRequest, loginData{Error: "Sign in with Microsoft: local passwords are not used on this site."}, nil)
 		return
@@ -104,9 +104,9 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u *auth.Us
 
 // entraStart begins the authorization-code flow: a server-side record of
 // state, nonce and PKCE verifier, bound to this browser by a cookie.
-func (s *Server) entraStart(w http.ResponseWriter, r *http.Request) {
+func (s *Server) pageStartEntraSignIn(w http.ResponseWriter, r *http.Request) {
 	if s.Entra == nil {
-		s.notFound(w, r)
+		s.pageNotFound(w, r)
 		return
 	}
 	ret := safeReturn(r.URL.Query().Get("return"))
@@ -132,9 +132,9 @@ func (s *Server) entraStart(w http.ResponseWriter, r *http.Request) {
 // entraCallback finishes the flow: state, code exchange with the PKCE
 // verifier, ID token verification (signature, issuer, audience, expiry,
 // nonce), then the user and the session.
-func (s *Server) entraCallback(w http.ResponseWriter, r *http.Request) {
+func (s *Server) pageFinishEntraSignIn(w http.ResponseWriter, r *http.Request) {
 	if s.Entra == nil {
-		s.notFound(w, r)
+		s.pageNotFound(w, r)
 		return
 	}
 	q := r.URL.Query()
@@ -199,7 +199,7 @@ func (s *Server) entraCallback(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, safeReturn(flow.ReturnTo), http.StatusSeeOther)
 }
 
-func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+func (s *Server) pageSignOut(w http.ResponseWriter, r *http.Request) {
 	if c, err := r.Cookie(sessionCookie); err == nil {
 		if err := auth.DeleteSession(r.Context(), s.DB.SQL, c.Value); err != nil {
 			s.serverFault(w, r, "sign out", err)
@@ -211,11 +211,8 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 }
 
 // logoutEverywhere ends every session of the user, on every device.
-func (s *Server) logoutEverywhere(w http.ResponseWriter, r *http.Request) {
-	u, ok := s.require(w, r, auth.ActionUseAccount)
-	if !ok {
-		return
-	}
+func (s *Server) pageSignOutEverywhere(w http.ResponseWriter, r *http.Request) {
+	u := auth.UserFrom(r.Context())
 	n, err := auth.DeleteUserSessions(r.Context(), s.DB.SQL, u.ID)
 	if err != nil {
 		s.serverFault(w, r, "sign out everywhere", err)

@@ -14,11 +14,8 @@ import (
 // current password is checked through the sign-in throttle, and every
 // other browser is signed out so a stolen session ends with the old
 // password.
-func (s *Server) accountChangePassword(w http.ResponseWriter, r *http.Request) {
-	u, ok := s.require(w, r, auth.ActionUseAccount)
-	if !ok {
-		return
-	}
+func (s *Server) pageChangePassword(w http.ResponseWriter, r *http.Request) {
+	u := auth.UserFrom(r.Context())
 	has, err := auth.HasPassword(r.Context(), s.DB.SQL, u.ID)
 	if err != nil {
 		s.serverFault(w, r, "load user", err)
@@ -74,8 +71,8 @@ func (s *Server) accountChangePassword(w http.ResponseWriter, r *http.Request) {
 
 // adminSetPassword sets a new password for a local user who forgot theirs
 // and ends all their sessions.
-func (s *Server) adminSetPassword(w http.ResponseWriter, r *http.Request) {
-	admin, u, ok := s.requireUserAdmin(w, r)
+func (s *Server) pageSetUserPassword(w http.ResponseWriter, r *http.Request) {
+	admin, u, ok := s.adminAndPathUser(w, r)
 	if !ok {
 		return
 	}

@@ -40,17 +40,6 @@ func (s *Server) changeError(w http.ResponseWriter, r *http.Request, err error) 
 	writeJSONError(w, r, http.StatusInternalServerError, "internal error")
 }
 
-// apiUserFor is s.require for the change API: 401 for anonymous callers,
-// 403 without the route-level permission; record-level rules (site,
-// initiator, stage) are change.Service's.
-func (s *Server) apiUserFor(w http.ResponseWriter, r *http.Request, a auth.Action) *auth.User {
-	u, ok := s.require(w, r, a)
-	if !ok {
-		return nil
-	}
-	return u
-}
-
 func pathID(w http.ResponseWriter, r *http.Request, name string) (int64, bool) {
 	id, err := strconv.ParseInt(r.PathValue(name), 10, 64)
 	if err != nil || id <= 0 {
@@ -167,7 +156,7 @@ func (in changeInput) fields() change.Fields {
 }
 
 func (s *Server) apiCreateChange(w http.ResponseWriter, r *http.Request) {
-	changeCall(s, w, r, auth.ActionCreateChange, noID, func(ctx context.Context, u *auth.User, _ int64, in changeInput) (any, error) {
+	changeCall(s, w, r, noID, func(ctx context.Context, u *auth.User, _ int64, in changeInput) (any, error) {
 		c, err := s.Changes.Create(ctx, u, in.fields())
 		if err != nil {
 			return nil, err
@@ -181,13 +170,13 @@ func (s *Server) apiCreateChange(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiUpdateChange(w http.ResponseWriter, r *http.Request) {
-	changeCall(s, w, r, auth.ActionViewChanges, withChange, func(ctx context.Context, u *auth.User, id int64, in changeInput) (any, error) {
+	changeCall(s, w, r, withChange, func(ctx context.Context, u *auth.User, id int64, in changeInput) (any, error) {
 		return s.Changes.Update(ctx, u, id, in.fields())
 	})
 }
 
 func (s *Server) apiGetChange(w http.ResponseWriter, r *http.Request) {
-	changeCall(s, w, r, auth.ActionViewChanges, withChange, func(ctx context.Context, u *auth.User, id int64, _ noBody) (any, error) {
+	changeCall(s, w, r, withChange, func(ctx context.Context, u *auth.User, id int64, _ noBody) (any, error) {
 		return s.Changes.Get(ctx, u, id)
 	})
 }
@@ -226,10 +215,10 @@ func listFilter(r *http.Request) (change.Filter, error) {
 
 func (s *Server) apiListChanges(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Query().Get("format") == "csv" {
-		s.apiListChangesCSV(w, r)
+		s.apiExportChanges(w, r)
 		return
 	}
-	changeCall(s, w, r, auth.ActionViewChanges, noID, func(ctx context.Context, u *auth.User, _ int64, _ noBody) (any, error) {
+	changeCall(s, w, r, noID, func(ctx context.Context, u *auth.User, _ int64, _ noBody) (any, error) {
 		f, err := listFilter(r)
 		if err != nil {
 			return nil, err
@@ -242,11 +231,8 @@ func (s *Server) apiListChanges(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func (s *Server) apiListChangesCSV(w http.ResponseWriter, r *http.Request) {
-	u := s.apiUserFor(w, r, auth.ActionViewChanges)
-	if u == nil {
-		return
-	}
+func (s *Server) apiExportChanges(w http.ResponseWriter, r *http.Request) {
+	u := auth.UserFrom(r.Context())
 	f, err := listFilter(r)
 	if err != nil {
 		s.changeError(w, r, err)
@@ -265,8 +251,8 @@ func (s *Server) apiListChangesCSV(w http.ResponseWriter, r *http.Request) {
 	_ = change.WriteCSV(w, cs)
 }
 
-func (s *Server) apiConflicts(w http.ResponseWriter, r *http.Request) {
-	changeCall(s, w, r, auth.ActionViewChanges, noID, func(ctx context.Context, u *auth.User, _ int64, _ noBody) (any, error) {
+func (s *Server) apiListConflicts(w http.ResponseWriter, r *http.Request) {
+	changeCall(s, w, r, noID, func(ctx context.Context, u *auth.User, _ int64, _ noBody) (any, error) {
 		q := r.URL.Query()
 		site, err := strconv.ParseInt(q.Get("site_id"), 10, 64)
 		if err != nil {
@@ -291,7 +277,7 @@ func (s *Server) apiConflicts(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiSubmitChange(w http.ResponseWriter, r *http.Request) {
-	changeCall(s, w, r, auth.ActionViewChanges, withChange, func(ctx context.Context, u *auth.User, id int64, in struct {
+	changeCall(s, w, r, withChange, func(ctx context.Context, u *auth.User, id int64, in struct {
 		Screening *change.Screening `json:"screening"`
 	}) (any, error) {
 		if in.Screening == nil {
@@ -301,8 +287,8 @@ func (s *Server) apiSubmitChange(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func (s *Server) apiTransition(w http.ResponseWriter, r *http.Request) {
-	changeCall(s, w, r, auth.ActionViewChanges, withChange, func(ctx context.Context, u *auth.User, id int64, in struct {
+func (s *Server) apiTransitionChange(w http.ResponseWriter, r *http.Request) {
+	changeCall(s, w, r, withChange, func(ctx context.Context, u *auth.User, id int64, in struct {
 		Action   string `json:"action"`
 		Comment  string `json:"comment"`
 		Password string `json:"password"`
@@ -319,7 +305,7 @@ func (s *Server) apiTransition(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiAssignReviewer(w http.ResponseWriter, r *http.Request) {
-	changeCall(s, w, r, auth.ActionCoordinateChange, withChange, func(ctx context.Context, u *auth.User, id int64, in struct {
+	changeCall(s, w, r, withChange, func(ctx context.Context, u *auth.User, id int64, in struct {
 		Discipline string `json:"discipline"`
 		ReviewerID int64  `json:"reviewer_id"`
 	}) (any, error) {
@@ -331,7 +317,7 @@ func (s *Server) apiAssignReviewer(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiSetApprovers(w http.ResponseWriter, r *http.Request) {
-	changeCall(s, w, r, auth.ActionCoordinateChange, withChange, func(ctx context.Context, u *auth.User, id int64, in struct {
+	changeCall(s, w, r, withChange, func(ctx context.Context, u *auth.User, id int64, in struct {
 		Stages [][]int64 `json:"stages"`
 	}) (any, error) {
 		if err := s.Changes.SetApprovers(ctx, u, id, in.Stages); err != nil {
@@ -342,7 +328,7 @@ func (s *Server) apiSetApprovers(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiDecideReview(w http.ResponseWriter, r *http.Request) {
-	changeCall(s, w, r, auth.ActionReviewChange, withChange, func(ctx context.Context, u *auth.User, id int64, in struct {
+	changeCall(s, w, r, withChange, func(ctx context.Context, u *auth.User, id int64, in struct {
 		Discipline string `json:"discipline"`
 		Decision   string `json:"decision"`
 		Comment    string `json:"comment"`
@@ -355,7 +341,7 @@ func (s *Server) apiDecideReview(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiDecideApproval(w http.ResponseWriter, r *http.Request) {
-	changeCall(s, w, r, auth.ActionApproveChange, withChange, func(ctx context.Context, u *auth.User, id int64, in signedDecision) (any, error) {
+	changeCall(s, w, r, withChange, func(ctx context.Context, u *auth.User, id int64, in signedDecision) (any, error) {
 		sig, reauthErr := s.signature(r, in.Password)
 		a, err := s.Changes.Decide(ctx, u, id, change.Decision(in.Decision), in.Comment, sig)
 		return a, withReauth(err, reauthErr)

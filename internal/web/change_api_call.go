@@ -70,10 +70,11 @@ func withReauth(err, reauthErr error) error {
 	return &signedFailure{err: err, reauthErr: reauthErr}
 }
 
-// changeCall serves one change API request. Every handler shares these
-// steps, in this order, each answering on its own when it fails:
+// changeCall serves one change API request, after the route table
+// authorized the caller (allowOnly). Every handler shares these steps, in
+// this order, each answering on its own when it fails:
 //
-//  1. authorize the caller for action (401 anonymous, 403 without it);
+//  1. take the caller from the request's context;
 //  2. read the idParam path value, unless idParam is noID (404): a
 //     change's id or number for withChange, a numeric id for withID;
 //  3. decode the JSON body strictly into In, unless In is noBody (422);
@@ -81,9 +82,9 @@ func withReauth(err, reauthErr error) error {
 //  5. render its value: an apiReply as it says, anything else as 200 JSON;
 //     or its error: an apiRefusal as it says, a withReauth error via
 //     signedError, anything else via changeError.
-func changeCall[In any](s *Server, w http.ResponseWriter, r *http.Request, action auth.Action, idParam idSource,
+func changeCall[In any](s *Server, w http.ResponseWriter, r *http.Request, idParam idSource,
 	do func(ctx context.Context, u *auth.User, id int64, in In) (any, error)) {
-	u, id, ok := s.changeRequest(w, r, action, idParam)
+	u, id, ok := s.changeRequest(w, r, idParam)
 	if !ok {
 		return
 	}
@@ -113,11 +114,8 @@ func changeCall[In any](s *Server, w http.ResponseWriter, r *http.Request, actio
 
 // changeRequest is steps 1 and 2 of changeCall, for handlers that read
 // or write something other than JSON.
-func (s *Server) changeRequest(w http.ResponseWriter, r *http.Request, action auth.Action, p idSource) (*auth.User, int64, bool) {
-	u := s.apiUserFor(w, r, action)
-	if u == nil {
-		return nil, 0, false
-	}
+func (s *Server) changeRequest(w http.ResponseWriter, r *http.Request, p idSource) (*auth.User, int64, bool) {
+	u := auth.UserFrom(r.Context())
 	switch {
 	case p.name == "":
 		return u, 0, true

@@ -17,7 +17,7 @@ func (s *Server) apiListActions(w http.ResponseWriter, r *http.Request) {
 	s.detailPart(w, r, func(d *change.Detail) any { return map[string]any{"actions": d.Actions} })
 }
 
-func (s *Server) apiPSSR(w http.ResponseWriter, r *http.Request) {
+func (s *Server) apiListPSSR(w http.ResponseWriter, r *http.Request) {
 	s.detailPart(w, r, func(d *change.Detail) any { return map[string]any{"items": d.PSSR} })
 }
 
@@ -27,7 +27,7 @@ func (s *Server) apiListAttachments(w http.ResponseWriter, r *http.Request) {
 
 // detailPart answers with one part of a change's detail.
 func (s *Server) detailPart(w http.ResponseWriter, r *http.Request, part func(*change.Detail) any) {
-	changeCall(s, w, r, auth.ActionViewChanges, withChange, func(ctx context.Context, u *auth.User, id int64, _ noBody) (any, error) {
+	changeCall(s, w, r, withChange, func(ctx context.Context, u *auth.User, id int64, _ noBody) (any, error) {
 		return s.detailOf(ctx, u, id, part)
 	})
 }
@@ -37,7 +37,7 @@ func acknowledgements(d *change.Detail) any {
 }
 
 func (s *Server) apiAddAction(w http.ResponseWriter, r *http.Request) {
-	changeCall(s, w, r, auth.ActionViewChanges, withChange, func(ctx context.Context, u *auth.User, id int64, in struct {
+	changeCall(s, w, r, withChange, func(ctx context.Context, u *auth.User, id int64, in struct {
 		Title         string `json:"title"`
 		Kind          string `json:"kind"`
 		OwnerID       int64  `json:"owner_id"`
@@ -61,7 +61,7 @@ func (s *Server) apiAddAction(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiCompleteAction(w http.ResponseWriter, r *http.Request) {
-	changeCall(s, w, r, auth.ActionViewChanges, withID, func(ctx context.Context, u *auth.User, id int64, in struct {
+	changeCall(s, w, r, withID, func(ctx context.Context, u *auth.User, id int64, in struct {
 		Note string `json:"note"`
 	}) (any, error) {
 		return s.Changes.CompleteAction(ctx, u, id, in.Note)
@@ -69,7 +69,7 @@ func (s *Server) apiCompleteAction(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiAnswerPSSR(w http.ResponseWriter, r *http.Request) {
-	changeCall(s, w, r, auth.ActionViewChanges, withID, func(ctx context.Context, u *auth.User, id int64, in struct {
+	changeCall(s, w, r, withID, func(ctx context.Context, u *auth.User, id int64, in struct {
 		Answer       string `json:"answer"`
 		Comment      string `json:"comment"`
 		AttachmentID int64  `json:"attachment_id"`
@@ -79,7 +79,7 @@ func (s *Server) apiAnswerPSSR(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiAddAcknowledgers(w http.ResponseWriter, r *http.Request) {
-	changeCall(s, w, r, auth.ActionViewChanges, withChange, func(ctx context.Context, u *auth.User, id int64, in struct {
+	changeCall(s, w, r, withChange, func(ctx context.Context, u *auth.User, id int64, in struct {
 		UserIDs []int64 `json:"user_ids"`
 	}) (any, error) {
 		if err := s.Changes.AddAcknowledgers(ctx, u, id, in.UserIDs); err != nil {
@@ -89,8 +89,8 @@ func (s *Server) apiAddAcknowledgers(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func (s *Server) apiAcknowledge(w http.ResponseWriter, r *http.Request) {
-	changeCall(s, w, r, auth.ActionViewChanges, withChange, func(ctx context.Context, u *auth.User, id int64, _ noBody) (any, error) {
+func (s *Server) apiAcknowledgeChange(w http.ResponseWriter, r *http.Request) {
+	changeCall(s, w, r, withChange, func(ctx context.Context, u *auth.User, id int64, _ noBody) (any, error) {
 		if err := s.Changes.Acknowledge(ctx, u, id); err != nil {
 			return nil, err
 		}
@@ -101,7 +101,7 @@ func (s *Server) apiAcknowledge(w http.ResponseWriter, r *http.Request) {
 // apiUploadAttachment takes multipart/form-data with a "file" part, or a
 // raw body with the name in ?filename=.
 func (s *Server) apiUploadAttachment(w http.ResponseWriter, r *http.Request) {
-	u, id, ok := s.changeRequest(w, r, auth.ActionViewChanges, withChange)
+	u, id, ok := s.changeRequest(w, r, withChange)
 	if !ok {
 		return
 	}
@@ -136,7 +136,7 @@ func (s *Server) apiUploadAttachment(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiDownloadAttachment(w http.ResponseWriter, r *http.Request) {
-	u, id, ok := s.changeRequest(w, r, auth.ActionViewChanges, withChange)
+	u, id, ok := s.changeRequest(w, r, withChange)
 	if !ok {
 		return
 	}
@@ -189,7 +189,7 @@ func requiredDate(field, v string) (time.Time, error) {
 }
 
 func (s *Server) apiRequestExtension(w http.ResponseWriter, r *http.Request) {
-	changeCall(s, w, r, auth.ActionViewChanges, withChange, func(ctx context.Context, u *auth.User, id int64, in struct {
+	changeCall(s, w, r, withChange, func(ctx context.Context, u *auth.User, id int64, in struct {
 		ExpiresOn string `json:"expires_on"`
 		Reason    string `json:"reason"`
 	}) (any, error) {
@@ -205,7 +205,7 @@ func (s *Server) apiRequestExtension(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiDecideExtension(w http.ResponseWriter, r *http.Request) {
-	changeCall(s, w, r, auth.ActionApproveChange, withChange, func(ctx context.Context, u *auth.User, id int64, in signedDecision) (any, error) {
+	changeCall(s, w, r, withChange, func(ctx context.Context, u *auth.User, id int64, in signedDecision) (any, error) {
 		sig, reauthErr := s.signature(r, in.Password)
 		if err := s.Changes.DecideExtension(ctx, u, id, change.Decision(in.Decision), in.Comment, sig); err != nil {
 			return nil, withReauth(err, reauthErr)
@@ -218,15 +218,15 @@ func (s *Server) apiDecideExtension(w http.ResponseWriter, r *http.Request) {
 // material, so it follows the audit page's rule (auditors, coordinators,
 // admins on their sites). Everyone who may read the change gets the same
 // history in plain words as the change page's timeline.
-func (s *Server) apiAuditTrail(w http.ResponseWriter, r *http.Request) {
-	changeCall(s, w, r, auth.ActionViewAudit, withChange, func(ctx context.Context, u *auth.User, id int64, _ noBody) (any, error) {
+func (s *Server) apiGetAuditTrail(w http.ResponseWriter, r *http.Request) {
+	changeCall(s, w, r, withChange, func(ctx context.Context, u *auth.User, id int64, _ noBody) (any, error) {
 		es, err := s.Changes.AuditTrail(ctx, u, id)
 		return map[string]any{"entries": es}, err
 	})
 }
 
 func (s *Server) apiVerifyAudit(w http.ResponseWriter, r *http.Request) {
-	changeCall(s, w, r, auth.ActionViewAudit, noID, func(ctx context.Context, u *auth.User, _ int64, _ noBody) (any, error) {
+	changeCall(s, w, r, noID, func(ctx context.Context, u *auth.User, _ int64, _ noBody) (any, error) {
 		rep, err := s.Changes.VerifyAudit(ctx, u)
 		if err != nil {
 			return nil, err
@@ -235,28 +235,28 @@ func (s *Server) apiVerifyAudit(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func (s *Server) apiChangeDashboard(w http.ResponseWriter, r *http.Request) {
-	changeCall(s, w, r, auth.ActionViewDashboard, noID, func(ctx context.Context, u *auth.User, _ int64, _ noBody) (any, error) {
+func (s *Server) apiGetDashboard(w http.ResponseWriter, r *http.Request) {
+	changeCall(s, w, r, noID, func(ctx context.Context, u *auth.User, _ int64, _ noBody) (any, error) {
 		d, err := s.Changes.Dashboard(ctx, u)
 		return map[string]any{"sites": d}, err
 	})
 }
 
-func (s *Server) apiMyWork(w http.ResponseWriter, r *http.Request) {
-	changeCall(s, w, r, auth.ActionViewChanges, noID, func(ctx context.Context, u *auth.User, _ int64, _ noBody) (any, error) {
+func (s *Server) apiGetMyWork(w http.ResponseWriter, r *http.Request) {
+	changeCall(s, w, r, noID, func(ctx context.Context, u *auth.User, _ int64, _ noBody) (any, error) {
 		return s.Changes.MyWork(ctx, u)
 	})
 }
 
 func (s *Server) apiListDelegations(w http.ResponseWriter, r *http.Request) {
-	changeCall(s, w, r, auth.ActionViewChanges, noID, func(ctx context.Context, u *auth.User, _ int64, _ noBody) (any, error) {
+	changeCall(s, w, r, noID, func(ctx context.Context, u *auth.User, _ int64, _ noBody) (any, error) {
 		ds, err := s.Changes.Delegations(ctx, u)
 		return map[string]any{"delegations": ds}, err
 	})
 }
 
 func (s *Server) apiCreateDelegation(w http.ResponseWriter, r *http.Request) {
-	changeCall(s, w, r, auth.ActionApproveChange, noID, func(ctx context.Context, u *auth.User, _ int64, in struct {
+	changeCall(s, w, r, noID, func(ctx context.Context, u *auth.User, _ int64, in struct {
 		DelegateID int64  `json:"delegate_id"`
 		StartsOn   string `json:"starts_on"`
 		EndsOn     string `json:"ends_on"`
@@ -279,7 +279,7 @@ func (s *Server) apiCreateDelegation(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiRevokeDelegation(w http.ResponseWriter, r *http.Request) {
-	changeCall(s, w, r, auth.ActionApproveChange, withID, func(ctx context.Context, u *auth.User, id int64, _ noBody) (any, error) {
+	changeCall(s, w, r, withID, func(ctx context.Context, u *auth.User, id int64, _ noBody) (any, error) {
 		if err := s.Changes.RevokeDelegation(ctx, u, id); err != nil {
 			return nil, err
 		}
@@ -288,7 +288,7 @@ func (s *Server) apiRevokeDelegation(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiListUnits(w http.ResponseWriter, r *http.Request) {
-	changeCall(s, w, r, auth.ActionViewChanges, noID, func(ctx context.Context, u *auth.User, _ int64, _ noBody) (any, error) {
+	changeCall(s, w, r, noID, func(ctx context.Context, u *auth.User, _ int64, _ noBody) (any, error) {
 		var site int64
 		if v := r.URL.Query().Get("site_id"); v != "" {
 			var err error
@@ -302,7 +302,7 @@ func (s *Server) apiListUnits(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiCreateUnit(w http.ResponseWriter, r *http.Request) {
-	changeCall(s, w, r, auth.ActionManageSites, noID, func(ctx context.Context, u *auth.User, _ int64, in struct {
+	changeCall(s, w, r, noID, func(ctx context.Context, u *auth.User, _ int64, in struct {
 		SiteID int64  `json:"site_id"`
 		Code   string `json:"code"`
 		Name   string `json:"name"`
@@ -316,14 +316,14 @@ func (s *Server) apiCreateUnit(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiListPSSRTemplates(w http.ResponseWriter, r *http.Request) {
-	changeCall(s, w, r, auth.ActionViewChanges, noID, func(ctx context.Context, _ *auth.User, _ int64, _ noBody) (any, error) {
+	changeCall(s, w, r, noID, func(ctx context.Context, _ *auth.User, _ int64, _ noBody) (any, error) {
 		ts, err := s.Changes.PSSRTemplates(ctx)
 		return map[string]any{"templates": ts}, err
 	})
 }
 
 func (s *Server) apiGetPSSRTemplate(w http.ResponseWriter, r *http.Request) {
-	changeCall(s, w, r, auth.ActionViewChanges, withID, func(ctx context.Context, _ *auth.User, id int64, _ noBody) (any, error) {
+	changeCall(s, w, r, withID, func(ctx context.Context, _ *auth.User, id int64, _ noBody) (any, error) {
 		return s.Changes.PSSRTemplate(ctx, id)
 	})
 }
@@ -348,7 +348,7 @@ func (s *Server) apiUpdatePSSRTemplate(w http.ResponseWriter, r *http.Request) {
 
 // savePSSRTemplate creates (id 0) or replaces template id.
 func (s *Server) savePSSRTemplate(w http.ResponseWriter, r *http.Request, id int64) {
-	changeCall(s, w, r, auth.ActionManageTemplates, noID, func(ctx context.Context, u *auth.User, _ int64, in pssrTemplateInput) (any, error) {
+	changeCall(s, w, r, noID, func(ctx context.Context, u *auth.User, _ int64, in pssrTemplateInput) (any, error) {
 		t, err := s.Changes.SavePSSRTemplate(ctx, u, change.PSSRTemplate{ID: id, Name: in.Name, IsDefault: in.IsDefault, Items: in.Items})
 		if err != nil {
 			return nil, err
@@ -361,13 +361,13 @@ func (s *Server) savePSSRTemplate(w http.ResponseWriter, r *http.Request, id int
 }
 
 func (s *Server) apiGetReminderSettings(w http.ResponseWriter, r *http.Request) {
-	changeCall(s, w, r, auth.ActionViewChanges, noID, func(ctx context.Context, _ *auth.User, _ int64, _ noBody) (any, error) {
+	changeCall(s, w, r, noID, func(ctx context.Context, _ *auth.User, _ int64, _ noBody) (any, error) {
 		return s.Changes.ReminderSettings(ctx)
 	})
 }
 
 func (s *Server) apiUpdateReminderSettings(w http.ResponseWriter, r *http.Request) {
-	changeCall(s, w, r, auth.ActionManageReminders, noID, func(ctx context.Context, u *auth.User, _ int64, in struct {
+	changeCall(s, w, r, noID, func(ctx context.Context, u *auth.User, _ int64, in struct {
 		PendingAfterDays  int   `json:"pending_after_days"`
 		EscalateAfterDays int   `json:"escalate_after_days"`
 		ActionDueSoonDays int   `json:"action_due_soon_days"`

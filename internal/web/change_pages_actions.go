@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/change"
 )
 
@@ -50,7 +49,7 @@ func signatureError(err, reauthErr error) error {
 }
 
 func (s *Server) pageSubmitChange(w http.ResponseWriter, r *http.Request) {
-	u, d := s.loadChangePage(w, r, auth.ActionViewChanges)
+	u, d := s.loadChangePage(w, r)
 	if d == nil {
 		return
 	}
@@ -90,8 +89,8 @@ func (s *Server) pageSubmitChange(w http.ResponseWriter, r *http.Request) {
 	redirectChange(w, r, c.Number, done, "")
 }
 
-func (s *Server) pageTransition(w http.ResponseWriter, r *http.Request) {
-	u, d := s.loadChangePage(w, r, auth.ActionViewChanges)
+func (s *Server) pageTransitionChange(w http.ResponseWriter, r *http.Request) {
+	u, d := s.loadChangePage(w, r)
 	if d == nil {
 		return
 	}
@@ -125,7 +124,7 @@ func (s *Server) pageTransition(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) pageAssignReviewers(w http.ResponseWriter, r *http.Request) {
-	u, d := s.loadChangePage(w, r, auth.ActionCoordinateChange)
+	u, d := s.loadChangePage(w, r)
 	if d == nil {
 		return
 	}
@@ -156,7 +155,7 @@ func (s *Server) pageAssignReviewers(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) pageSetApprovers(w http.ResponseWriter, r *http.Request) {
-	u, d := s.loadChangePage(w, r, auth.ActionCoordinateChange)
+	u, d := s.loadChangePage(w, r)
 	if d == nil {
 		return
 	}
@@ -201,8 +200,8 @@ func (s *Server) pageSetApprovers(w http.ResponseWriter, r *http.Request) {
 	redirectChange(w, r, d.Change.Number, "approvers", "approvals")
 }
 
-func (s *Server) pageReview(w http.ResponseWriter, r *http.Request) {
-	u, d := s.loadChangePage(w, r, auth.ActionReviewChange)
+func (s *Server) pageDecideReview(w http.ResponseWriter, r *http.Request) {
+	u, d := s.loadChangePage(w, r)
 	if d == nil {
 		return
 	}
@@ -221,8 +220,8 @@ func (s *Server) pageReview(w http.ResponseWriter, r *http.Request) {
 	redirectChange(w, r, d.Change.Number, done, "")
 }
 
-func (s *Server) pageDecision(w http.ResponseWriter, r *http.Request) {
-	u, d := s.loadChangePage(w, r, auth.ActionApproveChange)
+func (s *Server) pageDecideApproval(w http.ResponseWriter, r *http.Request) {
+	u, d := s.loadChangePage(w, r)
 	if d == nil {
 		return
 	}
@@ -251,7 +250,7 @@ func (s *Server) pageDecision(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) pageAddAction(w http.ResponseWriter, r *http.Request) {
-	u, d := s.loadChangePage(w, r, auth.ActionViewChanges)
+	u, d := s.loadChangePage(w, r)
 	if d == nil {
 		return
 	}
@@ -295,7 +294,7 @@ func (s *Server) pageAddAction(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) pageCompleteAction(w http.ResponseWriter, r *http.Request) {
-	u, d := s.loadChangePage(w, r, auth.ActionViewChanges)
+	u, d := s.loadChangePage(w, r)
 	if d == nil {
 		return
 	}
@@ -339,7 +338,7 @@ func (s *Server) readUpload(r *http.Request, name string) (string, []byte, error
 }
 
 func (s *Server) pageAnswerPSSR(w http.ResponseWriter, r *http.Request) {
-	u, d := s.loadChangePage(w, r, auth.ActionViewChanges)
+	u, d := s.loadChangePage(w, r)
 	if d == nil {
 		return
 	}
@@ -376,7 +375,7 @@ func (s *Server) pageAnswerPSSR(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) pageAddAcknowledgers(w http.ResponseWriter, r *http.Request) {
-	u, d := s.loadChangePage(w, r, auth.ActionViewChanges)
+	u, d := s.loadChangePage(w, r)
 	if d == nil {
 		return
 	}
@@ -400,8 +399,8 @@ func (s *Server) pageAddAcknowledgers(w http.ResponseWriter, r *http.Request) {
 	redirectChange(w, r, d.Change.Number, "roster", "roster")
 }
 
-func (s *Server) pageAcknowledge(w http.ResponseWriter, r *http.Request) {
-	u, d := s.loadChangePage(w, r, auth.ActionViewChanges)
+func (s *Server) pageAcknowledgeChange(w http.ResponseWriter, r *http.Request) {
+	u, d := s.loadChangePage(w, r)
 	if d == nil {
 		return
 	}
@@ -413,7 +412,7 @@ func (s *Server) pageAcknowledge(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) pageUploadAttachment(w http.ResponseWriter, r *http.Request) {
-	u, d := s.loadChangePage(w, r, auth.ActionViewChanges)
+	u, d := s.loadChangePage(w, r)
 	if d == nil {
 		return
 	}
@@ -433,7 +432,7 @@ func (s *Server) pageUploadAttachment(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) pageDownloadAttachment(w http.ResponseWriter, r *http.Request) {
-	u, d := s.loadChangePage(w, r, auth.ActionViewChanges)
+	u, d := s.loadChangePage(w, r)
 	if d == nil {
 		return
 	}
@@ -451,7 +450,7 @@ func (s *Server) pageDownloadAttachment(w http.ResponseWriter, r *http.Request) 
 }
 
 func (s *Server) pageRequestExtension(w http.ResponseWriter, r *http.Request) {
-	u, d := s.loadChangePage(w, r, auth.ActionViewChanges)
+	u, d := s.loadChangePage(w, r)
 	if d == nil {
 		return
 	}
@@ -472,7 +471,7 @@ func (s *Server) pageRequestExtension(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) pageDecideExtension(w http.ResponseWriter, r *http.Request) {
-	u, d := s.loadChangePage(w, r, auth.ActionApproveChange)
+	u, d := s.loadChangePage(w, r)
 	if d == nil {
 		return
 	}

@@ -41,10 +41,7 @@ func emailFilter(r *http.Request) (jobs.EmailFilter, error) {
 	return f, nil
 }
 
-func (s *Server) apiAdminEmails(w http.ResponseWriter, r *http.Request) {
-	if s.apiAdmin(w, r, auth.ActionViewEmailAdmin) == nil {
-		return
-	}
+func (s *Server) apiListEmails(w http.ResponseWriter, r *http.Request) {
 	f, err := emailFilter(r)
 	var list []jobs.EmailRecord
 	if err == nil {
@@ -82,10 +79,7 @@ func (s *Server) retryEmail(ctx context.Context, id int64) error {
 	return s.notify.Jobs.RetryEmail(ctx, id)
 }
 
-func (s *Server) apiAdminRetryEmail(w http.ResponseWriter, r *http.Request) {
-	if s.apiAdmin(w, r, auth.ActionSendEmailAdmin) == nil {
-		return
-	}
+func (s *Server) apiRetryEmail(w http.ResponseWriter, r *http.Request) {
 	id, ok := idParam(r)
 	if !ok {
 		writeJSONError(w, r, http.StatusNotFound, "no such email")
@@ -177,10 +171,7 @@ func (s *Server) retryFailedEmails(ctx context.Context) (jobs.RetryResult, error
 // configuration, every failed and given-up email is queued again with a
 // fresh set of attempts, and every email waiting for the configuration is
 // tried now. Sent emails are never sent again.
-func (s *Server) apiAdminRetryFailedEmails(w http.ResponseWriter, r *http.Request) {
-	if s.apiAdmin(w, r, auth.ActionSendEmailAdmin) == nil {
-		return
-	}
+func (s *Server) apiRetryFailedEmails(w http.ResponseWriter, r *http.Request) {
 	res, err := s.retryFailedEmails(r.Context())
 	switch {
 	case errors.Is(err, errNoQueue):
@@ -192,10 +183,7 @@ func (s *Server) apiAdminRetryFailedEmails(w http.ResponseWriter, r *http.Reques
 	}
 }
 
-func (s *Server) adminEmailRetryFailedForm(w http.ResponseWriter, r *http.Request) {
-	if s.pageAdmin(w, r, auth.ActionSendEmailAdmin) == nil {
-		return
-	}
+func (s *Server) pageRetryFailedEmails(w http.ResponseWriter, r *http.Request) {
 	res, err := s.retryFailedEmails(r.Context())
 	switch {
 	case errors.Is(err, errNoQueue):
@@ -229,11 +217,8 @@ func plural(n int, one, many string) string {
 	return many
 }
 
-func (s *Server) adminEmailLogPage(w http.ResponseWriter, r *http.Request) {
-	u := s.pageAdmin(w, r, auth.ActionViewEmailAdmin)
-	if u == nil {
-		return
-	}
+func (s *Server) pageListEmailLog(w http.ResponseWriter, r *http.Request) {
+	u := auth.UserFrom(r.Context())
 	f, err := emailFilter(r)
 	if err == nil && f.Status != "" && !slices.Contains(jobs.Statuses, f.Status) {
 		// The page names statuses as its filter does, not by their codes.
@@ -283,10 +268,7 @@ func (s *Server) adminEmailLogPage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "admin_email_log.html", &Page{Title: "Email delivery log", Data: d})
 }
 
-func (s *Server) adminEmailRetryForm(w http.ResponseWriter, r *http.Request) {
-	if s.pageAdmin(w, r, auth.ActionSendEmailAdmin) == nil {
-		return
-	}
+func (s *Server) pageRetryEmail(w http.ResponseWriter, r *http.Request) {
 	id, ok := idParam(r)
 	if !ok {
 		s.render(w, r, http.StatusNotFound, "notfound.html", &Page{Title: "Not found", Data: "There is no such email."})
@@ -397,17 +379,11 @@ func (s *Server) emailAdminData(r *http.Request) emailAdminData {
 	return d
 }
 
-func (s *Server) adminEmailPage(w http.ResponseWriter, r *http.Request) {
-	if s.pageAdmin(w, r, auth.ActionViewEmailAdmin) == nil {
-		return
-	}
+func (s *Server) pageShowEmail(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "admin_email.html", &Page{Title: "Email", Data: s.emailAdminData(r)})
 }
 
-func (s *Server) adminEmailCheck(w http.ResponseWriter, r *http.Request) {
-	if s.pageAdmin(w, r, auth.ActionSendEmailAdmin) == nil {
-		return
-	}
+func (s *Server) pageCheckEmail(w http.ResponseWriter, r *http.Request) {
 	d := s.emailAdminData(r)
 	switch {
 	case s.notify.CheckMail == nil && d.Dev:
@@ -429,11 +405,8 @@ func (s *Server) adminEmailCheck(w http.ResponseWriter, r *http.Request) {
 
 // adminEmailTest queues a test email like any other, so it shows in the
 // delivery log with its attempts.
-func (s *Server) adminEmailTest(w http.ResponseWriter, r *http.Request) {
-	u := s.pageAdmin(w, r, auth.ActionSendEmailAdmin)
-	if u == nil {
-		return
-	}
+func (s *Server) pageSendTestEmail(w http.ResponseWriter, r *http.Request) {
+	u := auth.UserFrom(r.Context())
 	d := s.emailAdminData(r)
 	d.TestTo = strings.TrimSpace(r.PostFormValue("to"))
 	if a, err := mail.ParseAddress(d.TestTo); err != nil || a.Address != d.TestTo {
@@ -514,10 +487,7 @@ func (s *Server) logIDs(ctx context.Context, msgs []devMessage) error {
 	return rows.Err()
 }
 
-func (s *Server) adminMailboxPage(w http.ResponseWriter, r *http.Request) {
-	if s.pageAdmin(w, r, auth.ActionViewDevMailbox) == nil {
-		return
-	}
+func (s *Server) pageListMailbox(w http.ResponseWriter, r *http.Request) {
 	rows, err := s.DB.SQL.QueryContext(r.Context(), `SELECT id, sender, to_addrs, cc_addrs, subject, created_at FROM dev_mailbox ORDER BY id DESC LIMIT 200`)
 	if err != nil {
 		s.serverFault(w, r, "dev mailbox", err)
@@ -541,10 +511,7 @@ func (s *Server) adminMailboxPage(w http.ResponseWriter, r *http.Request) {
 		"Messages": list, "Dev": s.Config.EmailProvider == config.EmailDev}})
 }
 
-func (s *Server) adminMailboxMessage(w http.ResponseWriter, r *http.Request) {
-	if s.pageAdmin(w, r, auth.ActionViewDevMailbox) == nil {
-		return
-	}
+func (s *Server) pageShowMailboxMessage(w http.ResponseWriter, r *http.Request) {
 	id, ok := idParam(r)
 	var m devMessage
 	var body string

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/notify"
 )
 
@@ -22,11 +23,8 @@ type liveEvent struct {
 // events streams the user's new notifications and unread count as
 // server-sent events. The browser's EventSource reconnects on its own and
 // sends Last-Event-ID, so nothing committed meanwhile is missed.
-func (s *Server) events(w http.ResponseWriter, r *http.Request) {
-	u := s.apiUser(w, r)
-	if u == nil {
-		return
-	}
+func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
+	u := auth.UserFrom(r.Context())
 	rc := http.NewResponseController(w)
 	ctx := r.Context()
 	// Subscribe before reading the starting point, so nothing committed

@@ -39,11 +39,8 @@ func listOptions(r *http.Request) (notify.ListOptions, error) {
 	return opt, nil
 }
 
-func (s *Server) apiNotifications(w http.ResponseWriter, r *http.Request) {
-	u := s.apiUser(w, r)
-	if u == nil {
-		return
-	}
+func (s *Server) apiListNotifications(w http.ResponseWriter, r *http.Request) {
+	u := auth.UserFrom(r.Context())
 	opt, err := listOptions(r)
 	if err != nil {
 		writeJSONError(w, r, http.StatusBadRequest, err.Error())
@@ -66,11 +63,8 @@ func (s *Server) apiInternal(w http.ResponseWriter, r *http.Request, err error) 
 	writeJSONError(w, r, http.StatusInternalServerError, "internal error")
 }
 
-func (s *Server) apiUnreadCount(w http.ResponseWriter, r *http.Request) {
-	u := s.apiUser(w, r)
-	if u == nil {
-		return
-	}
+func (s *Server) apiGetUnreadCount(w http.ResponseWriter, r *http.Request) {
+	u := auth.UserFrom(r.Context())
 	n, err := notify.UnreadCount(r.Context(), s.DB.SQL, u.ID)
 	if err != nil {
 		s.apiInternal(w, r, err)
@@ -86,29 +80,32 @@ func idParam(r *http.Request) (int64, bool) {
 	return id, err == nil && id > 0
 }
 
-func (s *Server) apiMarkRead(read bool) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		u := s.apiUser(w, r)
-		if u == nil {
-			return
-		}
-		id, ok := idParam(r)
-		if !ok {
-			writeJSONError(w, r, http.StatusNotFound, "no such notification")
-			return
-		}
-		n, err := notify.SetRead(r.Context(), s.DB.SQL, u.ID, id, read, s.Now())
-		if errors.Is(err, store.ErrNotFound) {
-			writeJSONError(w, r, http.StatusNotFound, "no such notification")
-			return
-		}
-		if err != nil {
-			s.apiInternal(w, r, err)
-			return
-		}
-		s.publish(u.ID)
-		writeJSON(w, http.StatusOK, n)
+func (s *Server) apiMarkNotificationRead(w http.ResponseWriter, r *http.Request) {
+	s.apiSetNotificationRead(w, r, true)
+}
+
+func (s *Server) apiMarkNotificationUnread(w http.ResponseWriter, r *http.Request) {
+	s.apiSetNotificationRead(w, r, false)
+}
+
+func (s *Server) apiSetNotificationRead(w http.ResponseWriter, r *http.Request, read bool) {
+	u := auth.UserFrom(r.Context())
+	id, ok := idParam(r)
+	if !ok {
+		writeJSONError(w, r, http.StatusNotFound, "no such notification")
+		return
 	}
+	n, err := notify.SetRead(r.Context(), s.DB.SQL, u.ID, id, read, s.Now())
+	if errors.Is(err, store.ErrNotFound) {
+		writeJSONError(w, r, http.StatusNotFound, "no such notification")
+		return
+	}
+	if err != nil {
+		s.apiInternal(w, r, err)
+		return
+	}
+	s.publish(u.ID)
+	writeJSON(w, http.StatusOK, n)
 }
 
 // publish tells the user's other open pages that their badge changed.
@@ -118,11 +115,8 @@ func (s *Server) publish(userID int64) {
 	}
 }
 
-func (s *Server) apiMarkAllRead(w http.ResponseWriter, r *http.Request) {
-	u := s.apiUser(w, r)
-	if u == nil {
-		return
-	}
+func (s *Server) apiMarkAllNotificationsRead(w http.ResponseWriter, r *http.Request) {
+	u := auth.UserFrom(r.Context())
 	n, err := notify.MarkAllRead(r.Context(), s.DB.SQL, u.ID, s.Now())
 	if err != nil {
 		s.apiInternal(w, r, err)
@@ -132,11 +126,8 @@ func (s *Server) apiMarkAllRead(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]int64{"marked": n})
 }
 
-func (s *Server) apiPrefs(w http.ResponseWriter, r *http.Request) {
-	u := s.apiUser(w, r)
-	if u == nil {
-		return
-	}
+func (s *Server) apiGetNotificationPrefs(w http.ResponseWriter, r *http.Request) {
+	u := auth.UserFrom(r.Context())
 	prefs, err := notify.Prefs(r.Context(), s.DB.SQL, u.ID)
 	if err != nil {
 		s.apiInternal(w, r, err)
@@ -150,11 +141,8 @@ func (s *Server) apiPrefs(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"preferences": prefs, "daily_digest": digest})
 }
 
-func (s *Server) apiSetPrefs(w http.ResponseWriter, r *http.Request) {
-	u := s.apiUser(w, r)
-	if u == nil {
-		return
-	}
+func (s *Server) apiSetNotificationPrefs(w http.ResponseWriter, r *http.Request) {
+	u := auth.UserFrom(r.Context())
 	var body struct {
 		Email       map[notify.Type]bool `json:"email"`
 		DailyDigest *bool                `json:"daily_digest"`
@@ -181,7 +169,7 @@ func (s *Server) apiSetPrefs(w http.ResponseWriter, r *http.Request) {
 		s.apiInternal(w, r, err)
 		return
 	}
-	s.apiPrefs(w, r)
+	s.apiGetNotificationPrefs(w, r)
 }
 
 // inboxData is the notifications page's content.
@@ -191,11 +179,8 @@ type inboxData struct {
 	NextURL    string
 }
 
-func (s *Server) notificationsPage(w http.ResponseWriter, r *http.Request) {
-	u := s.pageUser(w, r)
-	if u == nil {
-		return
-	}
+func (s *Server) pageListNotifications(w http.ResponseWriter, r *http.Request) {
+	u := auth.UserFrom(r.Context())
 	opt, err := listOptions(r)
 	var p notify.Page
 	if err == nil {
@@ -232,38 +217,38 @@ func back(w http.ResponseWriter, r *http.Request, fallback, flash string) {
 	redirectWithFlash(w, r, to, flash)
 }
 
-func (s *Server) notificationFormRead(read bool) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		u := s.pageUser(w, r)
-		if u == nil {
-			return
-		}
-		id, ok := idParam(r)
-		if ok {
-			_, err := notify.SetRead(r.Context(), s.DB.SQL, u.ID, id, read, s.Now())
-			ok = err == nil
-		}
-		if !ok {
-			s.render(w, r, http.StatusNotFound, "notfound.html", &Page{Title: "Not found", Data: "There is no such notification."})
-			return
-		}
-		s.publish(u.ID)
-		// Opening a notification's link marks it read and goes there.
-		if read && r.PostFormValue("open") != "" {
-			if n, err := notify.Get(r.Context(), s.DB.SQL, u.ID, id); err == nil && strings.HasPrefix(n.Link, "/") && !strings.HasPrefix(n.Link, "//") {
-				http.Redirect(w, r, n.Link, http.StatusSeeOther)
-				return
-			}
-		}
-		back(w, r, "/notifications", "")
-	}
+func (s *Server) pageMarkNotificationRead(w http.ResponseWriter, r *http.Request) {
+	s.pageSetNotificationRead(w, r, true)
 }
 
-func (s *Server) notificationFormReadAll(w http.ResponseWriter, r *http.Request) {
-	u := s.pageUser(w, r)
-	if u == nil {
+func (s *Server) pageMarkNotificationUnread(w http.ResponseWriter, r *http.Request) {
+	s.pageSetNotificationRead(w, r, false)
+}
+
+func (s *Server) pageSetNotificationRead(w http.ResponseWriter, r *http.Request, read bool) {
+	u := auth.UserFrom(r.Context())
+	id, ok := idParam(r)
+	if ok {
+		_, err := notify.SetRead(r.Context(), s.DB.SQL, u.ID, id, read, s.Now())
+		ok = err == nil
+	}
+	if !ok {
+		s.render(w, r, http.StatusNotFound, "notfound.html", &Page{Title: "Not found", Data: "There is no such notification."})
 		return
 	}
+	s.publish(u.ID)
+	// Opening a notification's link marks it read and goes there.
+	if read && r.PostFormValue("open") != "" {
+		if n, err := notify.Get(r.Context(), s.DB.SQL, u.ID, id); err == nil && strings.HasPrefix(n.Link, "/") && !strings.HasPrefix(n.Link, "//") {
+			http.Redirect(w, r, n.Link, http.StatusSeeOther)
+			return
+		}
+	}
+	back(w, r, "/notifications", "")
+}
+
+func (s *Server) pageMarkAllNotificationsRead(w http.ResponseWriter, r *http.Request) {
+	u := auth.UserFrom(r.Context())
 	n, err := notify.MarkAllRead(r.Context(), s.DB.SQL, u.ID, s.Now())
 	if err != nil {
 		s.serverFault(w, r, "mark all read", err)
@@ -273,11 +258,8 @@ func (s *Server) notificationFormReadAll(w http.ResponseWriter, r *http.Request)
 	back(w, r, "/notifications", fmt.Sprintf("Marked %d notifications read.", n))
 }
 
-func (s *Server) prefsPage(w http.ResponseWriter, r *http.Request) {
-	u := s.pageUser(w, r)
-	if u == nil {
-		return
-	}
+func (s *Server) pageShowNotificationPrefs(w http.ResponseWriter, r *http.Request) {
+	u := auth.UserFrom(r.Context())
 	s.renderPrefs(w, r, u, http.StatusOK, nil, "")
 }
 
@@ -304,11 +286,8 @@ type prefsData struct {
 
 // prefsForm saves the checkboxes: a checked box is email on. Every type
 // is on the form, so an unchecked box means off.
-func (s *Server) prefsForm(w http.ResponseWriter, r *http.Request) {
-	u := s.pageUser(w, r)
-	if u == nil {
-		return
-	}
+func (s *Server) pageSaveNotificationPrefs(w http.ResponseWriter, r *http.Request) {
+	u := auth.UserFrom(r.Context())
 	if err := r.ParseForm(); err != nil {
 		s.renderPrefs(w, r, u, http.StatusBadRequest, map[string]string{"email": "the form could not be read"}, "")
 		return

@@ -10,27 +10,6 @@ import (
 	"github.com/mocpcr/mocpcr/internal/change"
 )
 
-// workRoutes registers the everyday pages: My work, the change list and
-// its CSV export, the dashboard, and the change administration pages
-// (PSSR templates, reminder settings, units).
-func (s *Server) workRoutes() {
-	s.handle("GET /{$}", s.myWorkPage)
-	s.handle("GET /changes", s.changesPage)
-	s.handle("GET /changes.csv", s.changesCSV)
-	s.handle("GET /dashboard", s.dashboardPage)
-	s.handle("GET /admin/pssr-templates", s.adminPSSRTemplatesPage)
-	s.handle("POST /admin/pssr-templates", s.adminPSSRTemplateSave)
-	s.handle("GET /admin/pssr-templates/new", s.adminPSSRTemplateNew)
-	s.handle("GET /admin/pssr-templates/{id}", s.adminPSSRTemplateEdit)
-	s.handle("POST /admin/pssr-templates/{id}", s.adminPSSRTemplateSave)
-	s.handle("GET /admin/reminders", s.adminRemindersPage)
-	s.handle("POST /admin/reminders", s.adminRemindersSave)
-	s.handle("GET /admin/units", s.adminUnitsPage)
-	s.handle("POST /admin/units", s.adminUnitsCreate)
-	s.handle("GET /admin/units/{id}", s.adminUnitEdit)
-	s.handle("POST /admin/units/{id}", s.adminUnitSave)
-}
-
 // changePath is the address of a change's page (its human number).
 func changePath(number string) string { return "/changes/" + number }
 
@@ -75,11 +54,8 @@ type myWorkData struct {
 
 // myWorkPage is the home page: everything waiting for the user, then
 // their own open changes.
-func (s *Server) myWorkPage(w http.ResponseWriter, r *http.Request) {
-	u, ok := s.require(w, r, auth.ActionUseAccount)
-	if !ok {
-		return
-	}
+func (s *Server) pageShowMyWork(w http.ResponseWriter, r *http.Request) {
+	u := auth.UserFrom(r.Context())
 	d := myWorkData{FirstName: strings.Fields(u.Name + " x")[0], CanCreate: auth.Can(u, auth.ActionCreateChange), NoRole: len(u.Roles) == 0}
 	if d.NoRole {
 		s.render(w, r, http.StatusOK, "home.html", &Page{Title: "My work", Data: d})

@@ -44,10 +44,7 @@ type pssrTemplatesData struct {
 	Templates []pssrTemplateRow
 }
 
-func (s *Server) adminPSSRTemplatesPage(w http.ResponseWriter, r *http.Request) {
-	if _, ok := s.require(w, r, auth.ActionManageTemplates); !ok {
-		return
-	}
+func (s *Server) pageListPSSRTemplates(w http.ResponseWriter, r *http.Request) {
 	ts, err := s.Changes.PSSRTemplates(r.Context())
 	if err != nil {
 		s.serverFault(w, r, "list PSSR templates", err)
@@ -70,25 +67,19 @@ func (s *Server) adminPSSRTemplatesPage(w http.ResponseWriter, r *http.Request) 
 	s.render(w, r, http.StatusOK, "admin_pssr.html", p)
 }
 
-func (s *Server) adminPSSRTemplateNew(w http.ResponseWriter, r *http.Request) {
-	if _, ok := s.require(w, r, auth.ActionManageTemplates); !ok {
-		return
-	}
+func (s *Server) pageNewPSSRTemplate(w http.ResponseWriter, r *http.Request) {
 	s.renderPSSRTemplate(w, r, http.StatusOK, pssrTemplateForm{Action: "/admin/pssr-templates"}, nil)
 }
 
-func (s *Server) adminPSSRTemplateEdit(w http.ResponseWriter, r *http.Request) {
-	if _, ok := s.require(w, r, auth.ActionManageTemplates); !ok {
-		return
-	}
+func (s *Server) pageEditPSSRTemplate(w http.ResponseWriter, r *http.Request) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil {
-		s.notFound(w, r)
+		s.pageNotFound(w, r)
 		return
 	}
 	t, err := s.Changes.PSSRTemplate(r.Context(), id)
 	if change.ErrorCode(err) == change.ENotFound {
-		s.notFound(w, r)
+		s.pageNotFound(w, r)
 		return
 	}
 	if err != nil {
@@ -120,16 +111,13 @@ func (s *Server) renderPSSRTemplate(w http.ResponseWriter, r *http.Request, stat
 // adminPSSRTemplateSave creates (POST /admin/pssr-templates) or replaces
 // (POST /admin/pssr-templates/{id}) a template. Rows left blank are
 // dropped; "more" asks for more blank rows without saving.
-func (s *Server) adminPSSRTemplateSave(w http.ResponseWriter, r *http.Request) {
-	u, ok := s.require(w, r, auth.ActionManageTemplates)
-	if !ok {
-		return
-	}
+func (s *Server) pageSavePSSRTemplate(w http.ResponseWriter, r *http.Request) {
+	u := auth.UserFrom(r.Context())
 	f := pssrTemplateForm{Name: r.PostFormValue("name"), IsDefault: r.PostFormValue("is_default") != "", Action: "/admin/pssr-templates"}
 	if v := r.PathValue("id"); v != "" {
 		id, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
-			s.notFound(w, r)
+			s.pageNotFound(w, r)
 			return
 		}
 		f.ID, f.Action = id, "/admin/pssr-templates/"+v
@@ -164,7 +152,7 @@ func (s *Server) adminPSSRTemplateSave(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if change.ErrorCode(err) == change.ENotFound {
-		s.notFound(w, r)
+		s.pageNotFound(w, r)
 		return
 	}
 	if err != nil {
@@ -181,10 +169,7 @@ type reminderForm struct {
 	UpdatedAt                                                                             string
 }
 
-func (s *Server) adminRemindersPage(w http.ResponseWriter, r *http.Request) {
-	if _, ok := s.require(w, r, auth.ActionManageReminders); !ok {
-		return
-	}
+func (s *Server) pageEditReminders(w http.ResponseWriter, r *http.Request) {
 	rs, err := s.Changes.ReminderSettings(r.Context())
 	if err != nil {
 		s.serverFault(w, r, "reminder settings", err)
@@ -210,11 +195,8 @@ func reminderFormOf(rs *change.ReminderSettings) reminderForm {
 	return f
 }
 
-func (s *Server) adminRemindersSave(w http.ResponseWriter, r *http.Request) {
-	u, ok := s.require(w, r, auth.ActionManageReminders)
-	if !ok {
-		return
-	}
+func (s *Server) pageSaveReminders(w http.ResponseWriter, r *http.Request) {
+	u := auth.UserFrom(r.Context())
 	f := reminderForm{PendingAfterDays: r.PostFormValue("pending_after_days"), EscalateAfterDays: r.PostFormValue("escalate_after_days"),
 		ActionDueSoonDays: r.PostFormValue("action_due_soon_days"), ExpiryWarningDays: r.PostFormValue("expiry_warning_days"),
 		RunHourUTC: r.PostFormValue("run_hour_utc")}
@@ -273,10 +255,7 @@ type unitsData struct {
 	SiteOpts   []option
 }
 
-func (s *Server) adminUnitsPage(w http.ResponseWriter, r *http.Request) {
-	if _, ok := s.require(w, r, auth.ActionManageSites); !ok {
-		return
-	}
+func (s *Server) pageListUnits(w http.ResponseWriter, r *http.Request) {
 	flash := ""
 	if c := r.URL.Query().Get("created"); c != "" {
 		flash = "Unit " + c + " added."
@@ -323,11 +302,8 @@ var unitLabels = map[string]string{"site_id": "Site", "code": "Code", "name": "N
 // unitOrder is the unit form's fields top to bottom, for the summary.
 var unitOrder = []string{"site_id", "code", "name"}
 
-func (s *Server) adminUnitsCreate(w http.ResponseWriter, r *http.Request) {
-	u, ok := s.require(w, r, auth.ActionManageSites)
-	if !ok {
-		return
-	}
+func (s *Server) pageCreateUnit(w http.ResponseWriter, r *http.Request) {
+	u := auth.UserFrom(r.Context())
 	d := unitsData{SiteID: r.PostFormValue("site_id"), Code: r.PostFormValue("code"), Name: r.PostFormValue("name")}
 	// No site chosen reaches the domain as 0, which reports it together
 	// with the code and name: every problem at once.

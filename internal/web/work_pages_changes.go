@@ -248,11 +248,8 @@ type changesData struct {
 	OpenFilters bool
 }
 
-func (s *Server) changesPage(w http.ResponseWriter, r *http.Request) {
-	u, ok := s.require(w, r, auth.ActionViewChanges)
-	if !ok {
-		return
-	}
+func (s *Server) pageListChanges(w http.ResponseWriter, r *http.Request) {
+	u := auth.UserFrom(r.Context())
 	ctx := r.Context()
 	q, f, errs := s.readChangeQuery(r, u)
 	cs, total, err := s.Changes.List(ctx, u, f)
@@ -365,11 +362,8 @@ func (s *Server) changesPage(w http.ResponseWriter, r *http.Request) {
 
 // changesCSV exports the list with the same filters and sort as the page
 // (every matching change, not one page of them).
-func (s *Server) changesCSV(w http.ResponseWriter, r *http.Request) {
-	u, ok := s.require(w, r, auth.ActionViewChanges)
-	if !ok {
-		return
-	}
+func (s *Server) pageExportChanges(w http.ResponseWriter, r *http.Request) {
+	u := auth.UserFrom(r.Context())
 	_, f, errs := s.readChangeQuery(r, u)
 	if len(errs) > 0 {
 		var msgs []string

@@ -40,11 +40,8 @@ type dashboardData struct {
 var dashboardStages = []change.Stage{change.StageDraft, change.StageScreening, change.StageReview, change.StageApproval,
 	change.StageImplementation, change.StagePSSR, change.StageCloseout, change.StageReturned}
 
-func (s *Server) dashboardPage(w http.ResponseWriter, r *http.Request) {
-	u, ok := s.require(w, r, auth.ActionViewDashboard)
-	if !ok {
-		return
-	}
+func (s *Server) pageShowDashboard(w http.ResponseWriter, r *http.Request) {
+	u := auth.UserFrom(r.Context())
 	sites, err := s.Changes.Dashboard(r.Context(), u)
 	if err != nil {
 		s.serverFault(w, r, "dashboard", err)

@@ -77,7 +77,7 @@ func (s *Server) fillDelegations(r *http.Request, u *auth.User, d *accountData) 
 	return nil
 }
 
-// accountCreateDelegation lets an approver hand their approvals to
+// pageCreateDelegation lets an approver hand their approvals to
 // another approver for dated days; every field error shows at once.
 func (s *Server) pageCreateDelegation(w http.ResponseWriter, r *http.Request) {
 	u := auth.UserFrom(r.Context())
@@ -123,7 +123,7 @@ func dateProblem(v string) string {
 	return "expected a date like 2026-03-31, got " + strconv.Quote(v)
 }
 
-// accountRevokeDelegation ends a delegation the user gave.
+// pageRevokeDelegation ends a delegation the user gave.
 func (s *Server) pageRevokeDelegation(w http.ResponseWriter, r *http.Request) {
 	u := auth.UserFrom(r.Context())
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)

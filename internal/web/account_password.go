@@ -3,14 +3,12 @@ package web
 import (
 	"errors"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
-	"github.com/mocpcr/mocpcr/internal/config"
 )
 
-// accountChangePassword lets a local user change their own password. The
+// pageChangePassword lets a local user change their own password. The
 // current password is checked through the sign-in throttle, and every
 // other browser is signed out so a stolen session ends with the old
 // password.
@@ -67,34 +65,6 @@ func (s *Server) pageChangePassword(w http.ResponseWriter, r *http.Request) {
 	}
 	s.Logger.InfoContext(r.Context(), "password changed", "user_id", u.ID)
 	s.renderAccount(w, r, u, http.StatusOK, accountData{}, &Page{Flash: "Password changed. Other browsers were signed out."})
-}
-
-// adminSetPassword sets a new password for a local user who forgot theirs
-// and ends all their sessions.
-func (s *Server) pageSetUserPassword(w http.ResponseWriter, r *http.Request) {
-	admin, u, ok := s.adminAndPathUser(w, r)
-	if !ok {
-		return
-	}
-	if s.Config.AuthProvider == config.AuthEntra {
-		s.refuse(w, r, http.StatusBadRequest, "Users sign in with Microsoft Entra ID here; reset passwords in the Entra admin center.")
-		return
-	}
-	hash, err := auth.HashPassword(r.PostFormValue("new_password"))
-	if err != nil {
-		s.renderUserEdit(w, r, http.StatusBadRequest, u, userFormOf(u), map[string]string{"new_password": newPasswordText(err)}, false)
-		return
-	}
-	if err := auth.SetPassword(r.Context(), s.DB.SQL, u.ID, hash); err != nil {
-		s.serverFault(w, r, "set password", err)
-		return
-	}
-	if _, err := auth.DeleteUserSessions(r.Context(), s.DB.SQL, u.ID); err != nil {
-		s.serverFault(w, r, "end sessions", err)
-		return
-	}
-	s.Logger.InfoContext(r.Context(), "password set by admin", "user_id", u.ID, "by", admin.ID)
-	http.Redirect(w, r, "/admin/users/"+strconv.FormatInt(u.ID, 10)+"?saved=1", http.StatusSeeOther)
 }
 
 // newPasswordText says why a new password was refused, naming the field

@@ -3,7 +3,6 @@ package web
 import (
 	"fmt"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 
@@ -108,7 +107,7 @@ func (s *Server) renderPSSRTemplate(w http.ResponseWriter, r *http.Request, stat
 	s.render(w, r, status, "admin_pssr_edit.html", &Page{Title: t, Errors: errs, Data: f})
 }
 
-// adminPSSRTemplateSave creates (POST /admin/pssr-templates) or replaces
+// pageSavePSSRTemplate creates (POST /admin/pssr-templates) or replaces
 // (POST /admin/pssr-templates/{id}) a template. Rows left blank are
 // dropped; "more" asks for more blank rows without saving.
 func (s *Server) pageSavePSSRTemplate(w http.ResponseWriter, r *http.Request) {
@@ -160,164 +159,4 @@ func (s *Server) pageSavePSSRTemplate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/admin/pssr-templates?saved=1", http.StatusSeeOther)
-}
-
-// reminderForm holds the form's raw values, so a bad entry is shown back
-// as typed.
-type reminderForm struct {
-	PendingAfterDays, EscalateAfterDays, ActionDueSoonDays, ExpiryWarningDays, RunHourUTC string
-	UpdatedAt                                                                             string
-}
-
-func (s *Server) pageEditReminders(w http.ResponseWriter, r *http.Request) {
-	rs, err := s.Changes.ReminderSettings(r.Context())
-	if err != nil {
-		s.serverFault(w, r, "reminder settings", err)
-		return
-	}
-	p := &Page{Title: "Reminders", Data: reminderFormOf(rs)}
-	if r.URL.Query().Get("saved") != "" {
-		p.Flash = "Reminder settings saved."
-	}
-	s.render(w, r, http.StatusOK, "admin_reminders.html", p)
-}
-
-func reminderFormOf(rs *change.ReminderSettings) reminderForm {
-	var days []string
-	for _, d := range rs.ExpiryWarningDays {
-		days = append(days, strconv.Itoa(d))
-	}
-	f := reminderForm{PendingAfterDays: strconv.Itoa(rs.PendingAfterDays), EscalateAfterDays: strconv.Itoa(rs.EscalateAfterDays),
-		ActionDueSoonDays: strconv.Itoa(rs.ActionDueSoonDays), ExpiryWarningDays: strings.Join(days, ", "), RunHourUTC: strconv.Itoa(rs.RunHourUTC)}
-	if !rs.UpdatedAt.IsZero() {
-		f.UpdatedAt = rs.UpdatedAt.UTC().Format("2006-01-02 15:04 UTC")
-	}
-	return f
-}
-
-func (s *Server) pageSaveReminders(w http.ResponseWriter, r *http.Request) {
-	u := auth.UserFrom(r.Context())
-	f := reminderForm{PendingAfterDays: r.PostFormValue("pending_after_days"), EscalateAfterDays: r.PostFormValue("escalate_after_days"),
-		ActionDueSoonDays: r.PostFormValue("action_due_soon_days"), ExpiryWarningDays: r.PostFormValue("expiry_warning_days"),
-		RunHourUTC: r.PostFormValue("run_hour_utc")}
-	errs := map[string]string{}
-	var rs change.ReminderSettings
-	whole := func(field, label, v string, dst *int) {
-		n, err := strconv.Atoi(strings.TrimSpace(v))
-		if err != nil {
-			errs[field] = label + " must be a whole number."
-			return
-		}
-		*dst = n
-	}
-	whole("pending_after_days", "Remind after", f.PendingAfterDays, &rs.PendingAfterDays)
-	whole("escalate_after_days", "Escalate after", f.EscalateAfterDays, &rs.EscalateAfterDays)
-	whole("action_due_soon_days", "Action due soon", f.ActionDueSoonDays, &rs.ActionDueSoonDays)
-	whole("run_hour_utc", "Run at hour", f.RunHourUTC, &rs.RunHourUTC)
-	rs.ExpiryWarningDays = []int{}
-	for _, p := range strings.FieldsFunc(f.ExpiryWarningDays, func(c rune) bool { return c == ',' || c == ' ' || c == ';' }) {
-		n, err := strconv.Atoi(p)
-		if err != nil {
-			errs["expiry_warning_days"] = fmt.Sprintf("Expiry warnings must be whole numbers of days separated by commas, like 30, 14, 7 (%q is not).", p)
-			break
-		}
-		rs.ExpiryWarningDays = append(rs.ExpiryWarningDays, n)
-	}
-	if len(errs) == 0 {
-		_, err := s.Changes.UpdateReminderSettings(r.Context(), u, rs)
-		if field, msg, ok := invalidField(err); ok {
-			errs[field] = msg
-		} else if err != nil {
-			s.serverFault(w, r, "save reminder settings", err)
-			return
-		}
-	}
-	if len(errs) > 0 {
-		s.render(w, r, http.StatusUnprocessableEntity, "admin_reminders.html", &Page{Title: "Reminders", Errors: errs, Data: f})
-		return
-	}
-	http.Redirect(w, r, "/admin/reminders?saved=1", http.StatusSeeOther)
-}
-
-type unitsSite struct {
-	ID      int64
-	Code    string
-	Name    string
-	Retired bool
-	Units   []change.Unit
-}
-
-type unitsData struct {
-	Sites []unitsSite
-	// The form's values.
-	SiteID     string
-	Code, Name string
-	SiteOpts   []option
-}
-
-func (s *Server) pageListUnits(w http.ResponseWriter, r *http.Request) {
-	flash := ""
-	if c := r.URL.Query().Get("created"); c != "" {
-		flash = "Unit " + c + " added."
-	}
-	s.renderUnits(w, r, http.StatusOK, unitsData{SiteID: r.URL.Query().Get("site")}, nil, flash)
-}
-
-func (s *Server) renderUnits(w http.ResponseWriter, r *http.Request, status int, d unitsData, errs map[string]string, flash string) {
-	u := auth.UserFrom(r.Context())
-	sites, err := auth.ListSites(r.Context(), s.DB.SQL)
-	if err != nil {
-		s.serverFault(w, r, "list sites", err)
-		return
-	}
-	units, err := s.Changes.Units(r.Context(), u, 0)
-	if err != nil {
-		s.serverFault(w, r, "list units", err)
-		return
-	}
-	d.SiteOpts = []option{{Label: "Choose a site", Selected: d.SiteID == ""}}
-	for _, st := range sites {
-		if !u.OnSite(st.ID) {
-			continue
-		}
-		us := unitsSite{ID: st.ID, Code: st.Code, Name: st.Name, Retired: st.Retired()}
-		for _, un := range units {
-			if un.SiteID == st.ID {
-				us.Units = append(us.Units, un)
-			}
-		}
-		d.Sites = append(d.Sites, us)
-		v := strconv.FormatInt(st.ID, 10)
-		if st.Retired() && v != d.SiteID {
-			continue // a retired site takes no new units
-		}
-		d.SiteOpts = append(d.SiteOpts, option{v, st.Code + " – " + st.Name, v == d.SiteID})
-	}
-	s.render(w, r, status, "admin_units.html", &Page{Title: "Units", Errors: errs, ErrorOrder: unitOrder, Flash: flash, Data: d})
-}
-
-// unitLabels are the unit form's words for the domain's field names.
-var unitLabels = map[string]string{"site_id": "Site", "code": "Code", "name": "Name"}
-
-// unitOrder is the unit form's fields top to bottom, for the summary.
-var unitOrder = []string{"site_id", "code", "name"}
-
-func (s *Server) pageCreateUnit(w http.ResponseWriter, r *http.Request) {
-	u := auth.UserFrom(r.Context())
-	d := unitsData{SiteID: r.PostFormValue("site_id"), Code: r.PostFormValue("code"), Name: r.PostFormValue("name")}
-	// No site chosen reaches the domain as 0, which reports it together
-	// with the code and name: every problem at once.
-	siteID, _ := strconv.ParseInt(d.SiteID, 10, 64)
-	un, err := s.Changes.CreateUnit(r.Context(), u, max(siteID, 0), d.Code, d.Name)
-	if errs, ok := invalidFields(err, unitLabels); ok {
-		// 400 like the other administration and account forms (sites,
-		// users); the API answers 422 for the same input.
-		s.renderUnits(w, r, http.StatusBadRequest, d, errs, "")
-		return
-	}
-	if err != nil {
-		s.serverFault(w, r, "create unit", err)
-		return
-	}
-	http.Redirect(w, r, "/admin/units?"+url.Values{"site": {d.SiteID}, "created": {un.SiteCode + " " + un.Code}}.Encode(), http.StatusSeeOther)
 }

@@ -10,14 +10,9 @@ import (
 	"strings"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
+	"github.com/mocpcr/mocpcr/internal/config"
 	"github.com/mocpcr/mocpcr/internal/store"
 )
-
-// adminIndex links to every administration page; other areas own the
-// pages behind the email, mailbox, template and reminder links.
-func (s *Server) pageShowAdmin(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, "admin.html", &Page{Title: "Administration"})
-}
 
 // fieldOf maps a validation error from auth to the form field it names.
 func fieldOf(err error) string {
@@ -289,47 +284,30 @@ func (s *Server) pageSaveUser(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/admin/users/"+strconv.FormatInt(u.ID, 10)+"?saved=1", http.StatusSeeOther)
 }
 
-type adminSitesData struct {
-	Sites      []auth.Site
-	Code, Name string
-}
-
-func (s *Server) pageListSites(w http.ResponseWriter, r *http.Request) {
-	s.renderSites(w, r, http.StatusOK, adminSitesData{}, nil, r.URL.Query().Get("created") != "")
-}
-
-func (s *Server) renderSites(w http.ResponseWriter, r *http.Request, status int, d adminSitesData, errs map[string]string, created bool) {
-	var err error
-	if d.Sites, err = auth.ListSites(r.Context(), s.DB.SQL); err != nil {
-		s.serverFault(w, r, "list sites", err)
+// pageSetUserPassword sets a new password for a local user who forgot theirs
+// and ends all their sessions.
+func (s *Server) pageSetUserPassword(w http.ResponseWriter, r *http.Request) {
+	admin, u, ok := s.adminAndPathUser(w, r)
+	if !ok {
 		return
 	}
-	p := &Page{Title: "Sites", Data: d, Errors: errs, ErrorOrder: []string{"code", "name"}}
-	if created {
-		p.Flash = "Site created."
-	}
-	s.render(w, r, status, "admin_sites.html", p)
-}
-
-func (s *Server) pageCreateSite(w http.ResponseWriter, r *http.Request) {
-	d := adminSitesData{Code: r.PostFormValue("code"), Name: r.PostFormValue("name")}
-	// Every problem at once, before CreateSite stops at the first.
-	if p := auth.SiteProblems(d.Code, d.Name); len(p) > 0 {
-		errs := map[string]string{}
-		for field, msg := range p {
-			errs[field] = strings.ToUpper(msg[:1]) + msg[1:]
-		}
-		s.renderSites(w, r, http.StatusBadRequest, d, errs, false)
+	if s.Config.AuthProvider == config.AuthEntra {
+		s.refuse(w, r, http.StatusBadRequest, "Users sign in with Microsoft Entra ID here; reset passwords in the Entra admin center.")
 		return
 	}
-	_, err := auth.CreateSite(r.Context(), s.DB.SQL, d.Code, d.Name)
-	if errors.Is(err, auth.ErrInvalid) {
-		s.renderSites(w, r, http.StatusBadRequest, d, map[string]string{fieldOf(err): invalidText(err)}, false)
-		return
-	}
+	hash, err := auth.HashPassword(r.PostFormValue("new_password"))
 	if err != nil {
-		s.serverFault(w, r, "create site", err)
+		s.renderUserEdit(w, r, http.StatusBadRequest, u, userFormOf(u), map[string]string{"new_password": newPasswordText(err)}, false)
 		return
 	}
-	http.Redirect(w, r, "/admin/sites?created=1", http.StatusSeeOther)
+	if err := auth.SetPassword(r.Context(), s.DB.SQL, u.ID, hash); err != nil {
+		s.serverFault(w, r, "set password", err)
+		return
+	}
+	if _, err := auth.DeleteUserSessions(r.Context(), s.DB.SQL, u.ID); err != nil {
+		s.serverFault(w, r, "end sessions", err)
+		return
+	}
+	s.Logger.InfoContext(r.Context(), "password set by admin", "user_id", u.ID, "by", admin.ID)
+	http.Redirect(w, r, "/admin/users/"+strconv.FormatInt(u.ID, 10)+"?saved=1", http.StatusSeeOther)
 }

@@ -70,7 +70,7 @@ func withReauth(err, reauthErr error) error {
 	return &signedFailure{err: err, reauthErr: reauthErr}
 }
 
-// changeCall serves one change API request, after the route table
+// changeCall serves one API request, after the route table
 // authorized the caller (allowOnly). Every handler shares these steps, in
 // this order, each answering on its own when it fails:
 //

@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -12,94 +11,6 @@ import (
 	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/change"
 )
-
-// changeError maps a domain error to a status, once, here at the edge.
-// Internal errors are logged and never shown.
-func (s *Server) changeError(w http.ResponseWriter, r *http.Request, err error) {
-	var de *change.Error
-	if errors.As(err, &de) {
-		status := http.StatusInternalServerError
-		switch de.Code {
-		case change.EInvalid:
-			status = http.StatusUnprocessableEntity
-		case change.EForbidden, change.EReauth:
-			status = http.StatusForbidden
-		case change.EConflict:
-			status = http.StatusConflict
-		case change.ENotFound:
-			status = http.StatusNotFound
-		}
-		e := apiError{Error: de.Message, Code: string(de.Code), Field: de.Field}
-		for _, fe := range de.Fields {
-			e.Errors = append(e.Errors, apiFieldError{Field: fe.Field, Error: fe.Message})
-		}
-		writeAPIError(w, r, status, e)
-		return
-	}
-	s.Logger.ErrorContext(r.Context(), "change API", "path", r.URL.Path, "err", err)
-	writeJSONError(w, r, http.StatusInternalServerError, "internal error")
-}
-
-func pathID(w http.ResponseWriter, r *http.Request, name string) (int64, bool) {
-	id, err := strconv.ParseInt(r.PathValue(name), 10, 64)
-	if err != nil || id <= 0 {
-		writeJSONError(w, r, http.StatusNotFound, fmt.Sprintf("%s: %q is not an id", name, r.PathValue(name)))
-		return 0, false
-	}
-	return id, true
-}
-
-// parseDate parses YYYY-MM-DD; empty gives nil.
-func parseDate(field, s string) (*time.Time, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return nil, nil
-	}
-	t, err := time.Parse(time.DateOnly, s)
-	if err != nil {
-		return nil, &change.Error{Code: change.EInvalid, Field: field, Message: fmt.Sprintf("%s: expected a date YYYY-MM-DD, got %q", field, s)}
-	}
-	return &t, nil
-}
-
-// signature asks the auth layer (verifyReauth) whether the caller just
-// proved who they are: their password for local accounts, a fresh
-// Entra ID sign-in otherwise. The returned error is what to tell the
-// user when the domain insists on a signature.
-func (s *Server) signature(r *http.Request, password string) (change.Signature, error) {
-	if err := s.verifyReauth(r, password, r.URL.Path); err != nil {
-		return change.Signature{}, err
-	}
-	method := "password"
-	if password == "" {
-		method = "entra"
-	}
-	return change.Signature{Verified: true, Method: method}, nil
-}
-
-// signedError answers a domain refusal; when the domain wanted a
-// signature, the auth layer's reason (wrong password, fresh sign-in
-// needed and where) is more useful than the domain's.
-func (s *Server) signedError(w http.ResponseWriter, r *http.Request, err, reauthErr error) {
-	if change.ErrorCode(err) == change.EReauth && reauthErr != nil {
-		e := apiError{Error: "password: " + reauthErr.Error(), Code: string(change.EReauth), Field: "password"}
-		var rr *ReauthRequired
-		if errors.As(reauthErr, &rr) {
-			e.ReauthURL = rr.URL
-		}
-		writeAPIError(w, r, http.StatusForbidden, e)
-		return
-	}
-	s.changeError(w, r, err)
-}
-
-// signedDecision is the body of an approver's decision; Password
-// signs it (empty for Entra ID users, who sign in again instead).
-type signedDecision struct {
-	Decision string `json:"decision"`
-	Comment  string `json:"comment"`
-	Password string `json:"password"`
-}
 
 // changeInput is the body of create and update. Absent fields are left
 // as they are on update.
@@ -276,74 +187,38 @@ func (s *Server) apiListConflicts(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func (s *Server) apiSubmitChange(w http.ResponseWriter, r *http.Request) {
-	changeCall(s, w, r, withChange, func(ctx context.Context, u *auth.User, id int64, in struct {
-		Screening *change.Screening `json:"screening"`
-	}) (any, error) {
-		if in.Screening == nil {
-			return nil, invalidInput("screening: the screening questionnaire is required at submit")
-		}
-		return s.Changes.Submit(ctx, u, id, *in.Screening)
+func (s *Server) apiListActions(w http.ResponseWriter, r *http.Request) {
+	s.detailPart(w, r, func(d *change.Detail) any { return map[string]any{"actions": d.Actions} })
+}
+
+func (s *Server) apiListPSSR(w http.ResponseWriter, r *http.Request) {
+	s.detailPart(w, r, func(d *change.Detail) any { return map[string]any{"items": d.PSSR} })
+}
+
+func (s *Server) apiListAttachments(w http.ResponseWriter, r *http.Request) {
+	s.detailPart(w, r, func(d *change.Detail) any { return map[string]any{"attachments": d.Attachments} })
+}
+
+// detailPart answers with one part of a change's detail.
+func (s *Server) detailPart(w http.ResponseWriter, r *http.Request, part func(*change.Detail) any) {
+	changeCall(s, w, r, withChange, func(ctx context.Context, u *auth.User, id int64, _ noBody) (any, error) {
+		return s.detailOf(ctx, u, id, part)
 	})
 }
 
-func (s *Server) apiTransitionChange(w http.ResponseWriter, r *http.Request) {
-	changeCall(s, w, r, withChange, func(ctx context.Context, u *auth.User, id int64, in struct {
-		Action   string `json:"action"`
-		Comment  string `json:"comment"`
-		Password string `json:"password"`
-	}) (any, error) {
-		var sig change.Signature
-		var reauthErr error
-		if change.Action(in.Action) == change.ActAuthorizeStartup {
-			sig, reauthErr = s.signature(r, in.Password)
-		}
-		c, err := s.Changes.Transition(ctx, u, id, change.TransitionRequest{
-			Action: change.Action(in.Action), Comment: in.Comment, Signature: sig})
-		return c, withReauth(err, reauthErr)
-	})
-}
-
-func (s *Server) apiAssignReviewer(w http.ResponseWriter, r *http.Request) {
-	changeCall(s, w, r, withChange, func(ctx context.Context, u *auth.User, id int64, in struct {
-		Discipline string `json:"discipline"`
-		ReviewerID int64  `json:"reviewer_id"`
-	}) (any, error) {
-		if err := s.Changes.AssignReviewer(ctx, u, id, in.Discipline, in.ReviewerID); err != nil {
-			return nil, err
-		}
-		return s.Changes.Get(ctx, u, id)
-	})
-}
-
-func (s *Server) apiSetApprovers(w http.ResponseWriter, r *http.Request) {
-	changeCall(s, w, r, withChange, func(ctx context.Context, u *auth.User, id int64, in struct {
-		Stages [][]int64 `json:"stages"`
-	}) (any, error) {
-		if err := s.Changes.SetApprovers(ctx, u, id, in.Stages); err != nil {
-			return nil, err
-		}
-		return s.Changes.Get(ctx, u, id)
-	})
-}
-
-func (s *Server) apiDecideReview(w http.ResponseWriter, r *http.Request) {
-	changeCall(s, w, r, withChange, func(ctx context.Context, u *auth.User, id int64, in struct {
-		Discipline string `json:"discipline"`
-		Decision   string `json:"decision"`
-		Comment    string `json:"comment"`
-	}) (any, error) {
-		if err := s.Changes.DecideReview(ctx, u, id, in.Discipline, change.Decision(in.Decision), in.Comment); err != nil {
-			return nil, err
-		}
-		return s.Changes.Get(ctx, u, id)
-	})
-}
-
-func (s *Server) apiDecideApproval(w http.ResponseWriter, r *http.Request) {
-	changeCall(s, w, r, withChange, func(ctx context.Context, u *auth.User, id int64, in signedDecision) (any, error) {
-		sig, reauthErr := s.signature(r, in.Password)
-		a, err := s.Changes.Decide(ctx, u, id, change.Decision(in.Decision), in.Comment, sig)
-		return a, withReauth(err, reauthErr)
-	})
+func (s *Server) apiDownloadAttachment(w http.ResponseWriter, r *http.Request) {
+	u, id, ok := s.changeRequest(w, r, withChange)
+	if !ok {
+		return
+	}
+	aid, ok := pathID(w, r, "aid")
+	if !ok {
+		return
+	}
+	a, data, err := s.Changes.AttachmentData(r.Context(), u, id, aid)
+	if err != nil {
+		s.changeError(w, r, err)
+		return
+	}
+	serveAttachment(w, a, data)
 }

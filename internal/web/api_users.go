@@ -235,35 +235,3 @@ func (s *Server) apiUpdateUser(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, toUserJSON(u))
 	}
 }
-
-func (s *Server) apiListSites(w http.ResponseWriter, r *http.Request) {
-	sites, err := auth.ListSites(r.Context(), s.DB.SQL)
-	if err != nil {
-		s.serverFault(w, r, "list sites", err)
-		return
-	}
-	if sites == nil {
-		sites = []auth.Site{}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"sites": sites})
-}
-
-func (s *Server) apiCreateSite(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		Code string `json:"code"`
-		Name string `json:"name"`
-	}
-	if !decodeBody(w, r, &in) {
-		return
-	}
-	site, err := auth.CreateSite(r.Context(), s.DB.SQL, in.Code, in.Name)
-	if errors.Is(err, auth.ErrInvalid) {
-		writeJSONError(w, r, http.StatusBadRequest, invalidText(err))
-		return
-	}
-	if err != nil {
-		s.serverFault(w, r, "create site", err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, site)
-}

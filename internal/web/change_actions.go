@@ -3,9 +3,8 @@ package web
 import (
 	"errors"
 	"fmt"
-	"io"
-	"mime"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,37 +15,6 @@ import (
 // The POST handlers of the change page. Each reads its small form, calls
 // change.Service, and redirects back with a flash message, or re-renders
 // the page with the error beside the field and the input kept.
-
-// pageSignature checks the re-authentication of a signed decision. For
-// Entra ID users who must sign in again it answers with a redirect to
-// Microsoft (back to the change page afterwards) and returns ok=false.
-func (s *Server) pageSignature(w http.ResponseWriter, r *http.Request, number, password string) (change.Signature, error, bool) {
-	err := s.verifyReauth(r, password, changeURL(number))
-	var rr *ReauthRequired
-	if errors.As(err, &rr) {
-		http.Redirect(w, r, rr.URL, http.StatusSeeOther)
-		return change.Signature{}, err, false
-	}
-	if err != nil {
-		return change.Signature{}, err, true
-	}
-	method := "password"
-	if password == "" {
-		method = "entra"
-	}
-	return change.Signature{Verified: true, Method: method}, nil, true
-}
-
-// signatureError prefers the auth layer's reason (wrong password) when
-// the domain refused for want of a signature.
-func signatureError(err, reauthErr error) error {
-	if change.ErrorCode(err) == change.EReauth && reauthErr != nil {
-		// "password is not correct" reads as "Password is not correct".
-		msg := strings.TrimPrefix(reauthErr.Error(), "password ")
-		return &change.Error{Code: change.EReauth, Field: "password", Message: "password: " + msg}
-	}
-	return err
-}
 
 func (s *Server) pageSubmitChange(w http.ResponseWriter, r *http.Request) {
 	u, d := s.loadChangePage(w, r)
@@ -312,31 +280,6 @@ func (s *Server) pageCompleteAction(w http.ResponseWriter, r *http.Request) {
 	redirectChange(w, r, d.Change.Number, "action-done", "actions")
 }
 
-// readUpload reads the multipart file field name (at most the service's
-// limit). It returns no data and no error when no file was chosen.
-func (s *Server) readUpload(r *http.Request, name string) (string, []byte, error) {
-	limit := s.Changes.MaxAttachmentBytes
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "multipart/form-data" {
-		return "", nil, nil
-	}
-	f, fh, err := r.FormFile(name)
-	if errors.Is(err, http.ErrMissingFile) {
-		return "", nil, nil
-	}
-	if err != nil {
-		return "", nil, &change.Error{Code: change.EInvalid, Field: "file", Message: "file: could not read the upload"}
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return "", nil, &change.Error{Code: change.EInvalid, Field: "file", Message: "file: could not read the upload"}
-	}
-	if fh.Filename == "" && len(data) == 0 {
-		return "", nil, nil
-	}
-	return fh.Filename, data, nil
-}
-
 func (s *Server) pageAnswerPSSR(w http.ResponseWriter, r *http.Request) {
 	u, d := s.loadChangePage(w, r)
 	if d == nil {
@@ -431,24 +374,6 @@ func (s *Server) pageUploadAttachment(w http.ResponseWriter, r *http.Request) {
 	redirectChange(w, r, d.Change.Number, "attached", "attachments")
 }
 
-func (s *Server) pageDownloadAttachment(w http.ResponseWriter, r *http.Request) {
-	u, d := s.loadChangePage(w, r)
-	if d == nil {
-		return
-	}
-	aid, err := strconv.ParseInt(r.PathValue("aid"), 10, 64)
-	if err != nil {
-		s.render(w, r, http.StatusNotFound, "notfound.html", &Page{Title: "Not found"})
-		return
-	}
-	a, data, err := s.Changes.AttachmentData(r.Context(), u, d.Change.ID, aid)
-	if err != nil {
-		s.changePageError(w, r, err)
-		return
-	}
-	serveAttachment(w, a, data)
-}
-
 func (s *Server) pageRequestExtension(w http.ResponseWriter, r *http.Request) {
 	u, d := s.loadChangePage(w, r)
 	if d == nil {
@@ -487,4 +412,49 @@ func (s *Server) pageDecideExtension(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	redirectChange(w, r, d.Change.Number, "ext-decided", "extensions")
+}
+
+// flashMessages are the messages a redirect may ask the change page to
+// show (?done=key). A fixed list, so a link cannot put words in our mouth.
+var flashMessages = map[string]string{
+	"created":                 "Draft saved. Check the details, then submit it for screening when ready.",
+	"saved":                   "Draft saved.",
+	"submitted":               "Submitted for screening. The MOC coordinators have been notified.",
+	"closed-rik":              "Logged as a replacement in kind and closed.",
+	"reviewers":               "Reviewers saved.",
+	"approvers":               "Approvers saved.",
+	"reviewed":                "Your review is recorded.",
+	"approved":                "Your approval is signed and recorded.",
+	"rejected":                "Your rejection is signed and recorded; the change went back to the initiator.",
+	"review-rej":              "Your review is recorded; the change went back to the initiator.",
+	"action-added":            "Action item added; its owner has been notified.",
+	"action-done":             "Action item marked done.",
+	"pssr":                    "PSSR answer recorded.",
+	"pssr-no":                 "PSSR answer recorded. The deficiency was added as a pre-startup action; it must be closed before startup.",
+	"roster":                  "Added to the acknowledgement roster; they have been notified.",
+	"acked":                   "Your acknowledgement is recorded.",
+	"attached":                "File attached.",
+	"ext-asked":               "Extension requested; an approver must approve it.",
+	"ext-decided":             "Extension decision signed and recorded.",
+	"start_review":            "Review started. The reviewers have been notified.",
+	"return":                  "Returned to the initiator for revision.",
+	"void":                    "Change voided.",
+	"complete_implementation": "Implementation marked complete.",
+	"authorize_startup":       "Startup authorised and signed.",
+	"close":                   "Change closed.",
+	"revert":                  "Temporary change recorded as reverted.",
+	"make_permanent":          "Change converted to permanent.",
+}
+
+// redirectChange sends the browser back to the change page with a flash
+// message, after a successful POST.
+func redirectChange(w http.ResponseWriter, r *http.Request, number, done, anchor string) {
+	u := changeURL(number)
+	if done != "" {
+		u += "?done=" + url.QueryEscape(done)
+	}
+	if anchor != "" {
+		u += "#" + anchor
+	}
+	http.Redirect(w, r, u, http.StatusSeeOther)
 }

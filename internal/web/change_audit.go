@@ -20,7 +20,7 @@ type changeAuditView struct {
 	Break     *change.AuditBreak
 }
 
-// pageChangeAudit shows one change's audit trail and whether its chain
+// pageShowChangeAudit shows one change's audit trail and whether its chain
 // verifies, naming the first broken entry when not.
 func (s *Server) pageShowChangeAudit(w http.ResponseWriter, r *http.Request) {
 	u, d := s.loadChangePage(w, r)

@@ -83,13 +83,6 @@ func splitTagInput(s string) []string {
 	return out
 }
 
-func dateValue(t *time.Time) string {
-	if t == nil {
-		return ""
-	}
-	return t.UTC().Format(time.DateOnly)
-}
-
 func changeValues(c *change.Change) map[string]string {
 	v := map[string]string{
 		"kind": string(c.Kind), "duration": string(c.Duration), "title": c.Title, "description": c.Description,

@@ -59,3 +59,6 @@ func changeURL(ref any, sub ...string) string {
 	}
 	return u
 }
+
+// changePath is the address of a change's page (its human number).
+func changePath(number string) string { return "/changes/" + number }

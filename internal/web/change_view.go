@@ -1,11 +1,8 @@
 package web
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,51 +11,6 @@ import (
 	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/change"
 )
-
-// flashMessages are the messages a redirect may ask the change page to
-// show (?done=key). A fixed list, so a link cannot put words in our mouth.
-var flashMessages = map[string]string{
-	"created":                 "Draft saved. Check the details, then submit it for screening when ready.",
-	"saved":                   "Draft saved.",
-	"submitted":               "Submitted for screening. The MOC coordinators have been notified.",
-	"closed-rik":              "Logged as a replacement in kind and closed.",
-	"reviewers":               "Reviewers saved.",
-	"approvers":               "Approvers saved.",
-	"reviewed":                "Your review is recorded.",
-	"approved":                "Your approval is signed and recorded.",
-	"rejected":                "Your rejection is signed and recorded; the change went back to the initiator.",
-	"review-rej":              "Your review is recorded; the change went back to the initiator.",
-	"action-added":            "Action item added; its owner has been notified.",
-	"action-done":             "Action item marked done.",
-	"pssr":                    "PSSR answer recorded.",
-	"pssr-no":                 "PSSR answer recorded. The deficiency was added as a pre-startup action; it must be closed before startup.",
-	"roster":                  "Added to the acknowledgement roster; they have been notified.",
-	"acked":                   "Your acknowledgement is recorded.",
-	"attached":                "File attached.",
-	"ext-asked":               "Extension requested; an approver must approve it.",
-	"ext-decided":             "Extension decision signed and recorded.",
-	"start_review":            "Review started. The reviewers have been notified.",
-	"return":                  "Returned to the initiator for revision.",
-	"void":                    "Change voided.",
-	"complete_implementation": "Implementation marked complete.",
-	"authorize_startup":       "Startup authorised and signed.",
-	"close":                   "Change closed.",
-	"revert":                  "Temporary change recorded as reverted.",
-	"make_permanent":          "Change converted to permanent.",
-}
-
-// redirectChange sends the browser back to the change page with a flash
-// message, after a successful POST.
-func redirectChange(w http.ResponseWriter, r *http.Request, number, done, anchor string) {
-	u := changeURL(number)
-	if done != "" {
-		u += "?done=" + url.QueryEscape(done)
-	}
-	if anchor != "" {
-		u += "#" + anchor
-	}
-	http.Redirect(w, r, u, http.StatusSeeOther)
-}
 
 // loadChangePage finds the change named in the path ({ref}: its number
 // or numeric id) as the user sees it. It answers (404 page) and returns
@@ -72,124 +24,6 @@ func (s *Server) loadChangePage(w http.ResponseWriter, r *http.Request) (*auth.U
 		return nil, nil
 	}
 	return u, d
-}
-
-// changePageError answers a domain error that is not about a form field:
-// a page saying what happened, with the status the API would use.
-func (s *Server) changePageError(w http.ResponseWriter, r *http.Request, err error) {
-	var de *change.Error
-	if !errors.As(err, &de) {
-		s.Logger.ErrorContext(r.Context(), "change page", "path", r.URL.Path, "err", err)
-		s.refuse(w, r, http.StatusInternalServerError, "Something went wrong on our side. Try again; if it keeps happening, tell an administrator.")
-		return
-	}
-	switch de.Code {
-	case change.ENotFound:
-		s.render(w, r, http.StatusNotFound, "notfound.html", &Page{Title: "Not found"})
-	case change.EForbidden, change.EReauth:
-		s.refuse(w, r, http.StatusForbidden, de.Message)
-	case change.EConflict:
-		s.refuse(w, r, http.StatusConflict, de.Message)
-	default:
-		s.refuse(w, r, http.StatusUnprocessableEntity, de.Message)
-	}
-}
-
-// statusOf is the HTTP status of a domain error, for a re-rendered form.
-func statusOf(err error) int {
-	switch change.ErrorCode(err) {
-	case change.EInvalid:
-		return http.StatusUnprocessableEntity
-	case change.EForbidden, change.EReauth:
-		return http.StatusForbidden
-	case change.EConflict:
-		return http.StatusConflict
-	case change.ENotFound:
-		return http.StatusNotFound
-	}
-	return http.StatusInternalServerError
-}
-
-// fieldLabels are the names people read for the domain's field names.
-var fieldLabels = map[string]string{
-	"kind": "Kind", "duration": "Duration", "title": "Title", "description": "Description", "site_id": "Site",
-	"unit_id": "Unit", "equipment_tags": "Equipment tags", "reason": "Reason for the change", "risk_ranking": "Risk ranking",
-	"technical_basis": "Technical basis", "safety_health_impact": "Impact on safety and health",
-	"procedure_changes": "Changes to operating procedures", "time_period": "Time period",
-	"authorization_required": "Authorisation required", "expires_on": "Expiry date", "review_deadline": "Review deadline",
-	"comment": "Comment", "password": "Password", "decision": "Decision", "discipline": "Discipline",
-	"reviewer_id": "Reviewer", "approvers": "Approvers", "title_action": "Title", "owner_id": "Owner", "due_on": "Due date",
-	"answer": "Answer", "attachment_id": "Evidence", "user_ids": "People", "file": "File", "reason_ext": "Reason",
-	"screening.disciplines": "Affected disciplines", "screening.pssr_needed": "PSSR needed", "note": "Note",
-	"code": "Code", "name": "Name",
-}
-
-func fieldLabel(f string) string {
-	if l, ok := fieldLabels[f]; ok {
-		return l
-	}
-	if strings.HasPrefix(f, "stages[") {
-		return "Approvers"
-	}
-	return strings.ReplaceAll(f, "_", " ")
-}
-
-// rawWords are API names that domain messages use and a page must not
-// show: the page says what the form calls them.
-var rawWords = strings.NewReplacer(
-	"answer replacement_in_kind", "tick “Replacement in kind”",
-	"hazard_review review", "hazard review",
-	"hazard_review", "hazard review",
-)
-
-// attachAndName is the API's advice for missing PSSR evidence; the page
-// has a file field and a list of attached files instead.
-var attachAndName = regexp.MustCompile(`attach a file to [A-Z]+-\d{4}-\d+ and name it here`)
-
-// humanMessage turns "comment: is required when rejecting" into
-// "Comment is required when rejecting".
-func humanMessage(field, msg string) string {
-	msg = rawWords.Replace(msg)
-	msg = attachAndName.ReplaceAllString(msg, "choose a file, or one already attached to the change")
-	rest, ok := strings.CutPrefix(msg, field+": ")
-	if !ok {
-		return msg
-	}
-	label := fieldLabel(field)
-	for _, p := range []string{"is ", "must ", "cannot ", "has "} {
-		if strings.HasPrefix(rest, p) {
-			return label + " " + rest
-		}
-	}
-	return label + ": " + rest
-}
-
-// formErrors places a domain error on a page: beside the element the
-// field maps to (ids maps a domain field name to the element id), or,
-// for errors about the state of the change, at the form itself (formID).
-// An error listing several fields (change.Error.Fields) places each.
-func formErrors(err error, formID string, ids map[string]string) map[string]string {
-	var de *change.Error
-	if !errors.As(err, &de) {
-		return map[string]string{formID: "Something went wrong on our side; nothing was saved. Try again."}
-	}
-	fields := de.Fields
-	if len(fields) == 0 {
-		fields = []change.FieldError{{Field: de.Field, Message: de.Message}}
-	}
-	errs := map[string]string{}
-	for _, fe := range fields {
-		id := formID
-		if i, ok := ids[fe.Field]; ok && fe.Field != "" {
-			id = i
-		} else if i, ok := ids["approvers"]; ok && strings.HasPrefix(fe.Field, "stages[") {
-			id = i
-		}
-		if _, taken := errs[id]; !taken {
-			errs[id] = humanMessage(fe.Field, fe.Message)
-		}
-	}
-	return errs
 }
 
 // changeView is what change_view.html and change_print.html show.
@@ -416,7 +250,7 @@ func (s *Server) buildChangeView(r *http.Request, u *auth.User, d *change.Detail
 	return v, nil
 }
 
-// pageChange shows one change with everything hanging off it.
+// pageShowChange shows one change with everything hanging off it.
 func (s *Server) pageShowChange(w http.ResponseWriter, r *http.Request) {
 	u, d := s.loadChangePage(w, r)
 	if d == nil {
@@ -496,7 +330,7 @@ func (s *Server) pagePrintChange(w http.ResponseWriter, r *http.Request) {
 
 // Overdue reports whether an open action item is past its due date.
 func (v *changeView) Overdue(a change.ActionItem) bool {
-	return a.Status == change.ActionOpen && a.DueOn != nil && a.DueOn.Before(dateOnlyUTC(v.Today))
+	return a.Status == change.ActionOpen && a.DueOn != nil && a.DueOn.Before(dayOf(v.Today))
 }
 
 // CanComplete reports whether the user may mark the action item done.
@@ -705,7 +539,20 @@ var transitionButtons = []transitionButton{
 	{Action: "void", Label: "Void the change", Help: "Stop the change for good. This cannot be undone.", Comment: "required", CommentLabel: "Reason for voiding", Danger: true},
 }
 
-func dateOnlyUTC(t time.Time) time.Time {
-	t = t.UTC()
-	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+func (s *Server) pageDownloadAttachment(w http.ResponseWriter, r *http.Request) {
+	u, d := s.loadChangePage(w, r)
+	if d == nil {
+		return
+	}
+	aid, err := strconv.ParseInt(r.PathValue("aid"), 10, 64)
+	if err != nil {
+		s.render(w, r, http.StatusNotFound, "notfound.html", &Page{Title: "Not found"})
+		return
+	}
+	a, data, err := s.Changes.AttachmentData(r.Context(), u, d.Change.ID, aid)
+	if err != nil {
+		s.changePageError(w, r, err)
+		return
+	}
+	serveAttachment(w, a, data)
 }

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -168,12 +167,6 @@ func (q changeQuery) url(path, sort string, page int) string {
 		return path
 	}
 	return path + "?" + v.Encode()
-}
-
-// option is one choice of a select.
-type option struct {
-	Value, Label string
-	Selected     bool
 }
 
 // column is a sortable column header.
@@ -360,7 +353,7 @@ func (s *Server) pageListChanges(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, status, "changes.html", &Page{Title: "Changes", Errors: errs, Data: d})
 }
 
-// changesCSV exports the list with the same filters and sort as the page
+// pageExportChanges exports the list with the same filters and sort as the page
 // (every matching change, not one page of them).
 func (s *Server) pageExportChanges(w http.ResponseWriter, r *http.Request) {
 	u := auth.UserFrom(r.Context())
@@ -465,59 +458,4 @@ func sharesSite(a, b *auth.User) bool {
 		}
 	}
 	return false
-}
-
-// invalidField splits a domain validation error into its field and a
-// sentence for the page ("Name is required.").
-func invalidField(err error) (field, msg string, ok bool) {
-	var de *change.Error
-	if !errors.As(err, &de) || de.Code != change.EInvalid {
-		return "", "", false
-	}
-	return de.Field, fieldMessage(de.Field, de.Message, nil), true
-}
-
-// invalidFields is invalidField for every field an error lists
-// (change.Error.Fields), so a form shows all its problems at once;
-// labels gives the form's words for fields whose API name would read
-// badly ("site_id" is the form's "Site").
-func invalidFields(err error, labels map[string]string) (map[string]string, bool) {
-	var de *change.Error
-	if !errors.As(err, &de) || de.Code != change.EInvalid {
-		return nil, false
-	}
-	fields := de.Fields
-	if len(fields) == 0 {
-		fields = []change.FieldError{{Field: de.Field, Message: de.Message}}
-	}
-	out := map[string]string{}
-	for _, fe := range fields {
-		if _, taken := out[fe.Field]; !taken {
-			out[fe.Field] = fieldMessage(fe.Field, fe.Message, labels)
-		}
-	}
-	return out, true
-}
-
-// fieldMessage words "code: is required" as "Code is required.".
-func fieldMessage(field, message string, labels map[string]string) string {
-	text := strings.TrimPrefix(message, field+": ")
-	label, ok := labels[field]
-	if !ok {
-		label = strings.ReplaceAll(field, "_", " ")
-		if i := strings.IndexByte(label, '['); i > 0 {
-			label = label[:i]
-		}
-		label = title(label)
-	}
-	msg := label + ": " + text
-	for _, verb := range []string{"is ", "must ", "each ", "cannot ", "needs "} {
-		if strings.HasPrefix(text, verb) {
-			msg = label + " " + text
-		}
-	}
-	if !strings.HasSuffix(msg, ".") {
-		msg += "."
-	}
-	return msg
 }

@@ -20,7 +20,7 @@ type liveEvent struct {
 	Notification *notify.Notification `json:"notification,omitempty"`
 }
 
-// events streams the user's new notifications and unread count as
+// serveEvents streams the user's new notifications and unread count as
 // server-sent events. The browser's EventSource reconnects on its own and
 // sends Last-Event-ID, so nothing committed meanwhile is missed.
 func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
@@ -97,3 +97,6 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 }
+
+// sseHeartbeat keeps proxies from closing an idle stream.
+const sseHeartbeat = 25 * time.Second

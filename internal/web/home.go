@@ -10,9 +10,6 @@ import (
 	"github.com/mocpcr/mocpcr/internal/change"
 )
 
-// changePath is the address of a change's page (its human number).
-func changePath(number string) string { return "/changes/" + number }
-
 // workRow is one line on My work: a change and what is asked of the user.
 type workRow struct {
 	Number, Title, What string
@@ -52,7 +49,7 @@ type myWorkData struct {
 	NeverFiled bool
 }
 
-// myWorkPage is the home page: everything waiting for the user, then
+// pageShowMyWork is the home page: everything waiting for the user, then
 // their own open changes.
 func (s *Server) pageShowMyWork(w http.ResponseWriter, r *http.Request) {
 	u := auth.UserFrom(r.Context())
@@ -232,18 +229,4 @@ func changeRow(c change.Change, today time.Time) workRow {
 	row.Since = &since
 	row.DaysWaiting = int(today.Sub(dayOf(since)).Hours() / 24)
 	return row
-}
-
-// dayOf is t's calendar day in UTC.
-func dayOf(t time.Time) time.Time {
-	y, m, d := t.UTC().Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
-}
-
-// title is the template func of the same name, for Go code.
-func title(s string) string {
-	if s == "" {
-		return s
-	}
-	return templateFuncs["title"].(func(string) string)(s)
 }

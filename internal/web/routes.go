@@ -223,7 +223,7 @@ func (s *Server) routeTable() []route {
 	if s.Metrics != nil && s.Config.MetricsAddr == "" {
 		t = append(t, route{"GET /metrics", public, bodySmall, s.serveMetrics})
 	}
-	// Anything else: the not-found page, or JSON under /api/.
+	// errors.go: anything else, the not-found page (JSON under /api/).
 	return append(t, route{"/", public, bodySmall, s.pageNotFound})
 }
 

@@ -10,13 +10,14 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/change"
 	"github.com/mocpcr/mocpcr/internal/config"
+	"github.com/mocpcr/mocpcr/internal/jobs"
+	"github.com/mocpcr/mocpcr/internal/mail"
 	"github.com/mocpcr/mocpcr/internal/metrics"
 	"github.com/mocpcr/mocpcr/internal/notify"
 	"github.com/mocpcr/mocpcr/internal/store"
@@ -134,40 +135,17 @@ func (s *Server) Handler() http.Handler {
 // Patterns lists every registered route pattern.
 func (s *Server) Patterns() []string { return s.patterns }
 
-// serveStatic serves the embedded CSS, JavaScript and images.
-func (s *Server) serveStatic(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Cache-Control", "public, max-age=3600")
-	s.static.ServeHTTP(w, r)
+// NotifyDeps are what the notification and email pages need.
+type NotifyDeps struct {
+	// Hub feeds the live stream; nil serves the stream with no updates.
+	Hub *notify.Hub
+	// Jobs is the email queue (delivery log retry, test emails).
+	Jobs *jobs.Queue
+	// Mail is the configured provider.
+	Mail mail.Provider
+	// CheckMail acquires a token from the provider (graph Check); nil
+	// when the provider has nothing to check (dev mailbox).
+	CheckMail func(ctx context.Context) (string, error)
 }
 
-func (s *Server) pageNotFound(w http.ResponseWriter, r *http.Request) {
-	if strings.HasPrefix(r.URL.Path, "/api/") {
-		writeJSONError(w, r, http.StatusNotFound, "no such API route: "+r.Method+" "+r.URL.Path)
-		return
-	}
-	s.render(w, r, http.StatusNotFound, "notfound.html", &Page{Title: "Not found"})
-}
-
-func (s *Server) serveHealthz(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Write([]byte("ok\n"))
-}
-
-// readyz is 200 only when the database answers and every migration is
-// applied, so a load balancer never routes to a replica that cannot work.
-func (s *Server) serveReadyz(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-	defer cancel()
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	if err := s.DB.SQL.PingContext(ctx); err != nil {
-		s.Logger.WarnContext(ctx, "readiness: database unreachable", "err", err)
-		http.Error(w, "database unreachable", http.StatusServiceUnavailable)
-		return
-	}
-	pending, err := s.DB.Pending(ctx)
-	if err != nil || pending > 0 {
-		http.Error(w, "database migrations not applied", http.StatusServiceUnavailable)
-		return
-	}
-	w.Write([]byte("ready\n"))
-}
+type notifyDeps NotifyDeps

@@ -16,7 +16,7 @@ import (
 func ListUsers(ctx context.Context, q store.Querier) ([]*User, error) {
 	// Three queries for any number of users (not three per user): the
 	// change list page lists owners on every view.
-	rows, err := q.QueryContext(ctx, `SELECT id, email, name, disabled, manager_id, entra_oid FROM users ORDER BY lower(name), id`)
+	rows, err := q.QueryContext(ctx, `SELECT id, email, name, disabled, manager_id, entra_oid, all_sites FROM users ORDER BY lower(name), id`)
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
@@ -26,7 +26,7 @@ func ListUsers(ctx context.Context, q store.Querier) ([]*User, error) {
 		u := &User{}
 		var manager sql.NullInt64
 		var oid sql.NullString
-		if err := rows.Scan(&u.ID, &u.Email, &u.Name, &u.Disabled, &manager, &oid); err != nil {
+		if err := rows.Scan(&u.ID, &u.Email, &u.Name, &u.Disabled, &manager, &oid, &u.AllSites); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -87,8 +87,11 @@ func ListUsers(ctx context.Context, q store.Querier) ([]*User, error) {
 
 // UserUpdate is what an administrator may change about a user.
 type UserUpdate struct {
-	Name      string
-	Roles     []Role // roles assigned in mocpcr; Entra ID roles are kept
+	Name  string
+	Roles []Role // roles assigned in mocpcr; Entra ID roles are kept
+	// AllSites or SiteIDs replace the user's site access; neither leaves
+	// the user on no site.
+	AllSites  bool
 	SiteIDs   []int64
 	ManagerID int64 // 0 for none
 	Disabled  bool
@@ -130,7 +133,10 @@ func UpdateUser(ctx context.Context, db *store.DB, id int64, up UserUpdate) erro
 				return fmt.Errorf("%w: sites: site %d does not exist", ErrInvalid, s)
 			}
 		}
-		if err := SetSites(ctx, tx, id, up.SiteIDs); err != nil {
+		if up.AllSites && len(up.SiteIDs) > 0 {
+			return fmt.Errorf("%w: %s", ErrInvalid, AccessProblems(nil, up.SiteIDs, true, false)["sites"])
+		}
+		if err := SetSites(ctx, tx, id, up.AllSites, up.SiteIDs); err != nil {
 			return err
 		}
 		if up.Disabled {

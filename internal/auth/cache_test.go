@@ -25,7 +25,7 @@ type cacheFixture struct {
 func newCacheFixture(t *testing.T, db *store.DB) *cacheFixture {
 	t.Helper()
 	ctx := context.Background()
-	u, err := auth.CreateUser(ctx, db.SQL, auth.NewUser{Email: "cache@example.com", Name: "Cache User", Roles: []auth.Role{auth.RoleInitiator}})
+	u, err := auth.CreateUser(ctx, db.SQL, auth.NewUser{Email: "cache@example.com", Name: "Cache User", Roles: []auth.Role{auth.RoleInitiator}, AllSites: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +203,7 @@ func TestUserCacheListUsersSeesNewUser(t *testing.T) {
 		if err != nil || len(users) != 1 {
 			t.Fatalf("users: %v, %v", users, err)
 		}
-		if _, err := auth.CreateUser(context.Background(), db.SQL, auth.NewUser{Email: "new@example.com", Name: "New One"}); err != nil {
+		if _, err := auth.CreateUser(context.Background(), db.SQL, auth.NewUser{Email: "new@example.com", Name: "New One", AllSites: true}); err != nil {
 			t.Fatal(err)
 		}
 		users, err = f.c.ListUsers(context.Background(), db.SQL)

@@ -231,7 +231,7 @@ func TestAccessByRole(t *testing.T) {
 			if subjects[i].role != "" {
 				roles = []auth.Role{subjects[i].role}
 			}
-			u, err := auth.CreateUser(ctx, db.SQL, auth.NewUser{Email: subjects[i].name + "@example.com", Name: subjects[i].name, Roles: roles})
+			u, err := auth.CreateUser(ctx, db.SQL, auth.NewUser{Email: subjects[i].name + "@example.com", Name: subjects[i].name, Roles: roles, AllSites: true})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -72,7 +72,7 @@ func userSites(r *http.Request, s *Server, u *auth.User) ([]auth.Site, error) {
 	}
 	var out []auth.Site
 	for _, site := range all {
-		if len(u.SiteIDs) > 0 && u.OnSite(site.ID) {
+		if !u.AllSites && u.OnSite(site.ID) {
 			out = append(out, site)
 		}
 	}

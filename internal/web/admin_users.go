@@ -60,7 +60,7 @@ type userForm struct {
 	SiteIDs   []int64
 	ManagerID int64
 	Disabled  bool
-	// AllSites is the explicit choice of every site (stored as no sites).
+	// AllSites is the explicit choice of every site.
 	AllSites bool
 }
 
@@ -162,7 +162,7 @@ func (s *Server) pageCreateUser(w http.ResponseWriter, r *http.Request) {
 	}
 	accessErrors(errs, f, true)
 	password := r.PostFormValue("password")
-	nu := auth.NewUser{Email: f.Email, Name: f.Name, Roles: f.Roles, SiteIDs: f.SiteIDs}
+	nu := auth.NewUser{Email: f.Email, Name: f.Name, Roles: f.Roles, AllSites: f.AllSites, SiteIDs: f.SiteIDs}
 	if s.Entra == nil {
 		if password == "" {
 			errs["password"] = "Password is required for a local account (at least 10 characters)"
@@ -220,7 +220,7 @@ func (s *Server) pageEditUser(w http.ResponseWriter, r *http.Request) {
 // Entra ID are left out: the form edits only the roles assigned here.
 func userFormOf(u *auth.User) userForm {
 	f := userForm{Email: u.Email, Name: u.Name, SiteIDs: u.SiteIDs, ManagerID: u.ManagerID, Disabled: u.Disabled,
-		AllSites: len(u.SiteIDs) == 0}
+		AllSites: u.AllSites}
 	for _, role := range u.Roles {
 		if !slices.Contains(u.EntraRoles, role) {
 			f.Roles = append(f.Roles, role)
@@ -268,7 +268,7 @@ func (s *Server) pageSaveUser(w http.ResponseWriter, r *http.Request) {
 		errs["roles"] = "You cannot remove your own admin role or disable yourself; ask another administrator"
 	}
 	if len(errs) == 0 {
-		err := auth.UpdateUser(r.Context(), s.DB, u.ID, auth.UserUpdate{Name: f.Name, Roles: f.Roles, SiteIDs: f.SiteIDs, ManagerID: f.ManagerID, Disabled: f.Disabled})
+		err := auth.UpdateUser(r.Context(), s.DB, u.ID, auth.UserUpdate{Name: f.Name, Roles: f.Roles, AllSites: f.AllSites, SiteIDs: f.SiteIDs, ManagerID: f.ManagerID, Disabled: f.Disabled})
 		if errors.Is(err, auth.ErrInvalid) {
 			errs[fieldOf(err)] = invalidText(err)
 		} else if err != nil {

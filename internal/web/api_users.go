@@ -26,7 +26,7 @@ type userJSON struct {
 
 func toUserJSON(u *auth.User) userJSON {
 	j := userJSON{ID: u.ID, Email: u.Email, Name: u.Name, Roles: []string{}, EntraRoles: []string{}, SiteIDs: u.SiteIDs,
-		Disabled: u.Disabled, EntraLink: u.EntraOID != ""}
+		AllSites: u.AllSites, Disabled: u.Disabled, EntraLink: u.EntraOID != ""}
 	for _, r := range u.Roles {
 		j.Roles = append(j.Roles, string(r))
 	}
@@ -36,7 +36,6 @@ func toUserJSON(u *auth.User) userJSON {
 	if j.SiteIDs == nil {
 		j.SiteIDs = []int64{}
 	}
-	j.AllSites = len(j.SiteIDs) == 0
 	if u.ManagerID != 0 {
 		j.ManagerID = &u.ManagerID
 	}
@@ -122,7 +121,7 @@ func (s *Server) apiCreateUser(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, r, http.StatusBadRequest, msg)
 		return
 	}
-	nu := auth.NewUser{Email: in.Email, Name: in.Name, Roles: roles, SiteIDs: in.SiteIDs}
+	nu := auth.NewUser{Email: in.Email, Name: in.Name, Roles: roles, AllSites: in.AllSites, SiteIDs: in.SiteIDs}
 	if s.Entra == nil || in.Password != "" {
 		if in.Password == "" {
 			writeJSONError(w, r, http.StatusBadRequest, "password: required for a local account (at least 10 characters)")
@@ -175,7 +174,7 @@ func (s *Server) apiUpdateUser(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &in) {
 		return
 	}
-	up := auth.UserUpdate{Name: u.Name, SiteIDs: u.SiteIDs, ManagerID: u.ManagerID, Disabled: u.Disabled}
+	up := auth.UserUpdate{Name: u.Name, AllSites: u.AllSites, SiteIDs: u.SiteIDs, ManagerID: u.ManagerID, Disabled: u.Disabled}
 	for _, role := range u.Roles {
 		if !slices.Contains(u.EntraRoles, role) {
 			up.Roles = append(up.Roles, role)
@@ -210,7 +209,7 @@ func (s *Server) apiUpdateUser(w http.ResponseWriter, r *http.Request) {
 			writeJSONError(w, r, http.StatusBadRequest, msg)
 			return
 		}
-		up.SiteIDs = ids
+		up.AllSites, up.SiteIDs = all, ids
 	}
 	if in.ManagerID != nil {
 		up.ManagerID = *in.ManagerID

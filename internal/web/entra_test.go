@@ -192,7 +192,7 @@ func TestEntraStateAndBrowserBinding(t *testing.T) {
 func TestEntraDisabledUserRefused(t *testing.T) {
 	db := storetest.Open(t, store.SQLite)
 	site, _ := newEntraSite(t, db)
-	u, err := auth.CreateUser(t.Context(), db.SQL, auth.NewUser{Email: "ines@contoso.example", Name: "Ines", Roles: []auth.Role{auth.RoleAuditor}})
+	u, err := auth.CreateUser(t.Context(), db.SQL, auth.NewUser{Email: "ines@contoso.example", Name: "Ines", Roles: []auth.Role{auth.RoleAuditor}, AllSites: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -78,7 +78,7 @@ func (s *testSite) user(email string, roles ...auth.Role) *auth.User {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	u, err := auth.CreateUser(context.Background(), s.db.SQL, auth.NewUser{Email: email, Name: "User " + email, PasswordHash: h, Roles: roles})
+	u, err := auth.CreateUser(context.Background(), s.db.SQL, auth.NewUser{Email: email, Name: "User " + email, PasswordHash: h, Roles: roles, AllSites: true})
 	if err != nil {
 		s.t.Fatal(err)
 	}

@@ -28,7 +28,7 @@ func TestMetricsAreForAdminsAndLabelByRoute(t *testing.T) {
 	srv := httptest.NewServer(ws.Handler())
 	defer srv.Close()
 	token := func(role auth.Role, email string) string {
-		u, err := auth.CreateUser(ctx, db.SQL, auth.NewUser{Email: email, Name: email, Roles: []auth.Role{role}})
+		u, err := auth.CreateUser(ctx, db.SQL, auth.NewUser{Email: email, Name: email, Roles: []auth.Role{role}, AllSites: true})
 		if err != nil {
 			t.Fatal(err)
 		}

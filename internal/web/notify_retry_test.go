@@ -75,7 +75,7 @@ func newEmailAdminEnv(t *testing.T, db *store.DB) *emailAdminEnv {
 	e.srv = httptest.NewServer(ws.Handler())
 	t.Cleanup(e.srv.Close)
 	mk := func(email string, roles ...auth.Role) string {
-		u, err := auth.CreateUser(ctx, db.SQL, auth.NewUser{Email: email, Name: email[:3], Roles: roles})
+		u, err := auth.CreateUser(ctx, db.SQL, auth.NewUser{Email: email, Name: email[:3], Roles: roles, AllSites: true})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -55,7 +55,7 @@ func newNotifyEnv(t testing.TB, db *store.DB) *notifyEnv {
 	ctx := context.Background()
 	e := &notifyEnv{db: db, notifier: &notify.Notifier{Dialect: db.Dialect}}
 	mk := func(email string, roles ...auth.Role) (*auth.User, string) {
-		u, err := auth.CreateUser(ctx, db.SQL, auth.NewUser{Email: email, Name: email[:3], Roles: roles})
+		u, err := auth.CreateUser(ctx, db.SQL, auth.NewUser{Email: email, Name: email[:3], Roles: roles, AllSites: true})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -113,7 +113,7 @@ func Seed(t testing.TB, db *store.DB, start time.Time) *Fixture {
 				return nil
 			}
 			var u *auth.User
-			u, err = auth.CreateUser(ctx, tx, auth.NewUser{Email: name + "@plant.test", Name: name, PasswordHash: hash, Roles: roles, SiteIDs: sites})
+			u, err = auth.CreateUser(ctx, tx, auth.NewUser{Email: name + "@plant.test", Name: name, PasswordHash: hash, Roles: roles, AllSites: sites == nil, SiteIDs: sites})
 			return u
 		}
 		f.Coordinator = mk("Cora", nil, auth.RoleCoordinator, auth.RoleApprover, auth.RoleInitiator)

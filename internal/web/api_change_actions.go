@@ -85,7 +85,6 @@ func (s *Server) apiUploadAttachment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	limit := s.Changes.MaxAttachmentBytes
-	r.Body = http.MaxBytesReader(w, r.Body, limit+1<<20)
 	var name string
 	var data []byte
 	var err error

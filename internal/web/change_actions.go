@@ -290,7 +290,6 @@ func (s *Server) pageAnswerPSSR(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusNotFound, "notfound.html", &Page{Title: "Not found"})
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, s.Changes.MaxAttachmentBytes+1<<20)
 	prefix := fmt.Sprintf("pssr-%d", itemID)
 	answer, comment := r.FormValue("answer"), r.FormValue("comment")
 	ids := map[string]string{"comment": prefix + "-comment", "attachment_id": prefix + "-evidence", "file": prefix + "-evidence", "answer": "f-" + prefix}
@@ -359,7 +358,6 @@ func (s *Server) pageUploadAttachment(w http.ResponseWriter, r *http.Request) {
 	if d == nil {
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, s.Changes.MaxAttachmentBytes+1<<20)
 	name, data, err := s.readUpload(r, "file")
 	if err == nil && data == nil {
 		err = &change.Error{Code: change.EInvalid, Field: "file", Message: "file: choose a file to attach"}

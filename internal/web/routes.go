@@ -12,8 +12,8 @@ import (
 const public auth.Action = ""
 
 // bodyClass is how large a request body a route takes: small forms and
-// JSON, or a file upload. Each route line names one so the limit can be
-// enforced in one place (the middleware does not enforce it yet).
+// JSON, or a file upload. Each route line names one; withBodyLimit
+// enforces it before anything reads the body.
 type bodyClass int
 
 const (
@@ -231,6 +231,7 @@ func (s *Server) routeTable() []route {
 func (s *Server) routes() {
 	for _, rt := range s.routeTable() {
 		s.patterns = append(s.patterns, rt.pattern)
+		s.bodyClasses[rt.pattern] = rt.body
 		s.mux.HandleFunc(rt.pattern, s.allowOnly(rt.allow, rt.handler))
 	}
 }

@@ -74,7 +74,7 @@ func TestUserCacheDisabledUserStopsAtOnce(t *testing.T) {
 		if _, err := f.c.UserByID(context.Background(), db.SQL, f.u.ID); err != nil {
 			t.Fatal(err)
 		}
-		if err := auth.UpdateUser(context.Background(), db, f.u.ID, auth.UserUpdate{Name: "Cache User", Roles: f.u.Roles, Disabled: true}); err != nil {
+		if err := auth.UpdateUser(context.Background(), db, f.u.ID, auth.UserUpdate{Name: "Cache User", Roles: f.u.Roles, AllSites: true, Disabled: true}, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 		if u, err := f.check(t); !errors.Is(err, store.ErrNotFound) {
@@ -98,7 +98,7 @@ func TestUserCacheSeesRoleAndSiteChangesAtOnce(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := auth.UpdateUser(ctx, db, f.u.ID, auth.UserUpdate{Name: "Renamed", Roles: []auth.Role{auth.RoleReviewer}, SiteIDs: []int64{site.ID}}); err != nil {
+		if err := auth.UpdateUser(ctx, db, f.u.ID, auth.UserUpdate{Name: "Renamed", Roles: []auth.Role{auth.RoleReviewer}, SiteIDs: []int64{site.ID}}, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 		u, err := f.check(t)

@@ -336,9 +336,15 @@ func (u *User) setRoles(held map[Role]string) {
 // APITokenPrefix makes leaked tokens recognisable to secret scanners.
 const APITokenPrefix = "mocpcr_"
 
-// CreateAPIToken mints a personal API token for a user. The plaintext is
-// returned once; only its hash is stored.
+// CreateAPIToken mints a personal API token for a user that lasts until
+// it is revoked. The plaintext is returned once; only its hash is stored.
 func CreateAPIToken(ctx context.Context, q store.Querier, userID int64, name string) (string, error) {
+	return CreateAPITokenUntil(ctx, q, userID, name, time.Time{})
+}
+
+// CreateAPITokenUntil is CreateAPIToken for a token that stops working at
+// expiresAt (the zero time: never).
+func CreateAPITokenUntil(ctx context.Context, q store.Querier, userID int64, name string, expiresAt time.Time) (string, error) {
 	if strings.TrimSpace(name) == "" {
 		name = "API token"
 	}
@@ -347,8 +353,12 @@ func CreateAPIToken(ctx context.Context, q store.Querier, userID int64, name str
 		return "", err
 	}
 	tok := APITokenPrefix + base64.RawURLEncoding.EncodeToString(b)
-	if _, err := q.ExecContext(ctx, `INSERT INTO api_tokens (user_id, name, token_hash) VALUES ($1, $2, $3)`,
-		userID, name, HashToken(tok)); err != nil {
+	var expires any
+	if !expiresAt.IsZero() {
+		expires = expiresAt.UTC()
+	}
+	if _, err := q.ExecContext(ctx, `INSERT INTO api_tokens (user_id, name, token_hash, expires_at) VALUES ($1, $2, $3, $4)`,
+		userID, name, HashToken(tok), expires); err != nil {
 		return "", fmt.Errorf("create API token: %w", err)
 	}
 	return tok, nil
@@ -369,6 +379,9 @@ func UserByAPIToken(ctx context.Context, q store.Querier, tok string, now time.T
 	e, err := lookupAPIToken(ctx, q, HashToken(tok))
 	if err != nil {
 		return nil, err
+	}
+	if e.expired(now) {
+		return nil, store.ErrNotFound
 	}
 	// Recorded at most once a minute: a write per request would serialise
 	// every API call on SQLite's single writer.

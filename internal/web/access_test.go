@@ -217,6 +217,7 @@ func TestAccessByRole(t *testing.T) {
 			name  string
 			role  auth.Role // "" = no role
 			token string
+			id    int64
 			anon  bool
 		}
 		subjects := []subject{{name: "anonymous", anon: true}, {name: "no-role"}}
@@ -235,10 +236,22 @@ func TestAccessByRole(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if subjects[i].token, err = auth.CreateAPIToken(ctx, db.SQL, u.ID, "access test"); err != nil {
-				t.Fatal(err)
+			subjects[i].id = u.ID
+		}
+		// Sign out everywhere revokes the caller's tokens, so each
+		// subject gets a fresh one after that route.
+		mintTokens := func() {
+			for i := range subjects {
+				if subjects[i].anon {
+					continue
+				}
+				var err error
+				if subjects[i].token, err = auth.CreateAPIToken(ctx, db.SQL, subjects[i].id, "access test"); err != nil {
+					t.Fatal(err)
+				}
 			}
 		}
+		mintTokens()
 		target := site.user("target@example.com", auth.RoleInitiator)
 
 		noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -278,6 +291,9 @@ func TestAccessByRole(t *testing.T) {
 						t.Errorf("%s %s as %s: %d, want %d", method, row.path, sub.name, resp.StatusCode, wantStatus)
 					}
 				}
+			}
+			if row.pattern == "POST /auth/logout-everywhere" {
+				mintTokens()
 			}
 		}
 	})

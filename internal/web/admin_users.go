@@ -268,7 +268,7 @@ func (s *Server) pageSaveUser(w http.ResponseWriter, r *http.Request) {
 		errs["roles"] = "You cannot remove your own admin role or disable yourself; ask another administrator"
 	}
 	if len(errs) == 0 {
-		err := auth.UpdateUser(r.Context(), s.DB, u.ID, auth.UserUpdate{Name: f.Name, Roles: f.Roles, AllSites: f.AllSites, SiteIDs: f.SiteIDs, ManagerID: f.ManagerID, Disabled: f.Disabled})
+		err := auth.UpdateUser(r.Context(), s.DB, u.ID, auth.UserUpdate{Name: f.Name, Roles: f.Roles, AllSites: f.AllSites, SiteIDs: f.SiteIDs, ManagerID: f.ManagerID, Disabled: f.Disabled}, s.Now())
 		if errors.Is(err, auth.ErrInvalid) {
 			errs[fieldOf(err)] = invalidText(err)
 		} else if err != nil {
@@ -284,8 +284,8 @@ func (s *Server) pageSaveUser(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/admin/users/"+strconv.FormatInt(u.ID, 10)+"?saved=1", http.StatusSeeOther)
 }
 
-// pageSetUserPassword sets a new password for a local user who forgot theirs
-// and ends all their sessions.
+// pageSetUserPassword sets a new password for a local user who forgot theirs,
+// ends all their sessions and revokes their API tokens.
 func (s *Server) pageSetUserPassword(w http.ResponseWriter, r *http.Request) {
 	admin, u, ok := s.adminAndPathUser(w, r)
 	if !ok {
@@ -300,14 +300,11 @@ func (s *Server) pageSetUserPassword(w http.ResponseWriter, r *http.Request) {
 		s.renderUserEdit(w, r, http.StatusBadRequest, u, userFormOf(u), map[string]string{"new_password": newPasswordText(err)}, false)
 		return
 	}
-	if err := auth.SetPassword(r.Context(), s.DB.SQL, u.ID, hash); err != nil {
+	tokens, err := auth.ResetPassword(r.Context(), s.DB, u.ID, hash, s.Now())
+	if err != nil {
 		s.serverFault(w, r, "set password", err)
 		return
 	}
-	if _, err := auth.DeleteUserSessions(r.Context(), s.DB.SQL, u.ID); err != nil {
-		s.serverFault(w, r, "end sessions", err)
-		return
-	}
-	s.Logger.InfoContext(r.Context(), "password set by admin", "user_id", u.ID, "by", admin.ID)
+	s.Logger.InfoContext(r.Context(), "password set by admin", "user_id", u.ID, "by", admin.ID, "api_tokens_revoked", tokens)
 	http.Redirect(w, r, "/admin/users/"+strconv.FormatInt(u.ID, 10)+"?saved=1", http.StatusSeeOther)
 }

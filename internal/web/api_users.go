@@ -221,7 +221,7 @@ func (s *Server) apiUpdateUser(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, r, http.StatusBadRequest, "roles: you cannot remove your own admin role or disable yourself")
 		return
 	}
-	err := auth.UpdateUser(r.Context(), s.DB, u.ID, up)
+	err := auth.UpdateUser(r.Context(), s.DB, u.ID, up, s.Now())
 	if errors.Is(err, auth.ErrInvalid) {
 		writeJSONError(w, r, http.StatusBadRequest, invalidText(err))
 		return

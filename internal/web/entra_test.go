@@ -205,7 +205,7 @@ func TestEntraDisabledUserRefused(t *testing.T) {
 	if got.EntraOID != "oid-ines" || !got.Has(auth.RoleAuditor) || !got.Has(auth.RoleInitiator) {
 		t.Fatalf("linked user = %+v", got)
 	}
-	if err := auth.UpdateUser(t.Context(), db, u.ID, auth.UserUpdate{Name: "Ines", Disabled: true}); err != nil {
+	if err := auth.UpdateUser(t.Context(), db, u.ID, auth.UserUpdate{Name: "Ines", AllSites: true, Disabled: true}, site.clock.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if b.signedIn() {

@@ -421,6 +421,12 @@ type Detail struct {
 	Acknowledgements []Acknowledgement `json:"acknowledgements"`
 	Attachments      []Attachment      `json:"attachments"`
 	Extensions       []Extension       `json:"extensions"`
+	// Signatures are the signed decisions at the change's control
+	// points, oldest first.
+	Signatures []SignatureRecord `json:"signatures"`
+	// ToSign states, for each signed decision the user may make now, the
+	// meaning and the name and title the signature will record.
+	ToSign []Statement `json:"to_sign"`
 	// AllowedActions are what the requesting user may do now.
 	AllowedActions []Action `json:"allowed_actions"`
 	// Blocked lists, for a stage move the user could make once the change

@@ -83,7 +83,7 @@ func toStage(t *testing.T, f *changetest.Fixture, stage change.Stage, mod func(*
 	if stage == change.StageCloseout {
 		return c
 	}
-	c = must(s.Transition(ctx, f.Coordinator, c.ID, change.TransitionRequest{Action: change.ActClose}))(t)
+	c = must(s.Transition(ctx, f.Coordinator, c.ID, change.TransitionRequest{Action: change.ActClose, Signature: verified}))(t)
 	if c.Stage != stage {
 		t.Fatalf("toStage(%s) ended in %s", stage, c.Stage)
 	}

@@ -223,11 +223,15 @@ func (s *Service) loadDetail(ctx context.Context, q store.Querier, actor *auth.U
 	if d.Extensions, err = s.extensions(ctx, q, id); err != nil {
 		return nil, err
 	}
+	if d.Signatures, err = s.signatures(ctx, q, id); err != nil {
+		return nil, err
+	}
 	if d.delegators, err = s.activeDelegators(ctx, q, actor.ID); err != nil {
 		return nil, err
 	}
 	d.AllowedActions = s.AllowedActions(actor, d)
 	d.Blocked = s.blocked(actor, d)
+	d.ToSign = d.statements(actor)
 	return d, nil
 }
 

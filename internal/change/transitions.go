@@ -12,7 +12,7 @@ import (
 )
 
 // TransitionRequest asks for one of the stage moves that carry no other
-// data than a comment and, for startup, a signature:
+// data than a comment and, for startup and close-out, a signature:
 // start_review, return, void, complete_implementation, authorize_startup,
 // close, revert, make_permanent.
 type TransitionRequest struct {
@@ -93,6 +93,9 @@ func (s *Service) Transition(ctx context.Context, actor *auth.User, id int64, re
 			if !req.Signature.Verified {
 				return &Error{Code: EReauth, Field: "password", Message: "password: confirm your identity to authorise startup"}
 			}
+			if _, err := s.sign(ctx, tx, actor, d, ActAuthorizeStartup, DecisionAuthorized, 0, comment, req.Signature); err != nil {
+				return err
+			}
 			if err := s.setStage(ctx, tx, actor, c, StageCloseout, "startup_at = $3", s.now()); err != nil {
 				return err
 			}
@@ -119,6 +122,12 @@ func (s *Service) Transition(ctx context.Context, actor *auth.User, id int64, re
 			}
 			if c.Duration.IsTemporary() && c.RevertedAt == nil {
 				return conflict("%s is temporary: revert it or convert it to permanent before closing", c.Number)
+			}
+			if !req.Signature.Verified {
+				return &Error{Code: EReauth, Field: "password", Message: "password: confirm your identity to sign the close-out"}
+			}
+			if _, err := s.sign(ctx, tx, actor, d, ActClose, DecisionClosed, 0, comment, req.Signature); err != nil {
+				return err
 			}
 			if err := s.setStage(ctx, tx, actor, c, StageClosed, "closed_at = $3, closed_note = $4", s.now(), comment); err != nil {
 				return err

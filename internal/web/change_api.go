@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -309,7 +310,7 @@ func (s *Server) apiTransition(w http.ResponseWriter, r *http.Request) {
 	}) (any, error) {
 		var sig change.Signature
 		var reauthErr error
-		if change.Action(in.Action) == change.ActAuthorizeStartup {
+		if slices.Contains(change.SignedActions, change.Action(in.Action)) {
 			sig, reauthErr = s.signature(r, in.Password)
 		}
 		c, err := s.Changes.Transition(ctx, u, id, change.TransitionRequest{

@@ -256,33 +256,30 @@ type changeView struct {
 	Deficiencies  int
 	Today         time.Time
 	Me            *auth.User
-	// Startup is the startup authorisation signature, when given: it
-	// belongs with the other signatures, not only in the timeline.
-	Startup *startupSignature
 }
 
-// startupSignature is who authorised startup, when and how they signed.
-type startupSignature struct {
-	Name   string
-	At     time.Time
-	Method string
-}
-
-// startupFrom finds the startup authorisation in the audit trail, which
-// is where it is recorded: the signer, the time, and "Name (method)".
-func startupFrom(trail []change.AuditEntry) *startupSignature {
-	for i := len(trail) - 1; i >= 0; i-- {
-		e := trail[i]
-		if e.Action != "startup_authorized" {
-			continue
-		}
-		sig := &startupSignature{Name: e.ActorName, At: e.At}
-		if open := strings.LastIndex(e.NewValue, " ("); open >= 0 && strings.HasSuffix(e.NewValue, ")") {
-			sig.Method = e.NewValue[open+2 : len(e.NewValue)-1]
-		}
-		return sig
+// Statement is what signing action a with decision would state (the
+// meaning in full, the printed name and job title), for the sign forms;
+// nil when the user cannot sign it now.
+func (v *changeView) Statement(a, decision string) *change.Statement {
+	st, ok := v.D.Statement(change.Action(a), change.Decision(decision))
+	if !ok {
+		return nil
 	}
-	return nil
+	return &st
+}
+
+// WaitingApprovals are the approvals of the current round that were
+// asked for and not yet signed: the print view lists them, and leaves
+// out stages never asked (they have no signature to show).
+func (v *changeView) WaitingApprovals() []change.Approval {
+	var out []change.Approval
+	for _, a := range v.Approvals {
+		if a.RequestedAt != nil && a.DecidedAt == nil {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // Has reports whether the user may take action a (for the templates).
@@ -377,7 +374,6 @@ func (s *Server) buildChangeView(r *http.Request, u *auth.User, d *change.Detail
 		return nil, err
 	}
 	v.Timeline = timeline(trail, d.Actions)
-	v.Startup = startupFrom(trail)
 	if c.Stage.IsOpen() {
 		if v.Conflicts, err = s.Changes.Conflicts(ctx, u, c.SiteID, c.UnitID, c.EquipmentTags, c.ID); err != nil {
 			return nil, err
@@ -729,7 +725,7 @@ var transitionButtons = []transitionButton{
 	{Action: "start_review", Label: "Start review", Help: "Every discipline review needs a reviewer, and at least one approver must be named: see Reviews and Approvals below."},
 	{Action: "complete_implementation", Label: "Complete implementation", Help: "Every pre-startup action must be done first."},
 	{Action: "authorize_startup", Label: "Authorise startup", Help: "Every PSSR item answered, every deficiency and pre-startup action closed, the roster signed off. Your signature is recorded.", Sign: true},
-	{Action: "close", Label: "Close the change", Help: "Every action must be done. A temporary change must be reverted or made permanent first.", Comment: "optional", CommentLabel: "Close-out note"},
+	{Action: "close", Label: "Close out and sign", Help: "Every action must be done. A temporary change must be reverted or made permanent first. Your signature is recorded.", Comment: "optional", CommentLabel: "Close-out note", Sign: true},
 	{Action: "revert", Label: "Record that it was reverted", Help: "The temporary change has been taken out and the plant is back as it was.", Comment: "optional", CommentLabel: "How it was reverted"},
 	{Action: "make_permanent", Label: "Make permanent", Help: "Keep the temporary change for good; the expiry date is removed.", Comment: "optional", CommentLabel: "Why it stays"},
 	{Action: "return", Label: "Return for revision", Help: "Send the change back to the initiator.", Comment: "required", CommentLabel: "What must be revised", Danger: true},

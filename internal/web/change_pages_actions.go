@@ -105,7 +105,7 @@ func (s *Server) pageTransition(w http.ResponseWriter, r *http.Request) {
 	input := map[string]string{prefix + "-comment": comment}
 	var sig change.Signature
 	var reauthErr error
-	if act == change.ActAuthorizeStartup {
+	if slices.Contains(change.SignedActions, act) {
 		var ok bool
 		if sig, reauthErr, ok = s.pageSignature(w, r, d.Change.Number, r.PostFormValue("reauth_password")); !ok {
 			return

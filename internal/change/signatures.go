@@ -109,6 +109,8 @@ func (st Statement) controlPoint(d *Detail) ControlPoint {
 		return CPStartup
 	case ActDecideExtension:
 		return CPExtension
+	case ActConfirmRIK:
+		return CPRIK
 	case ActClose:
 		return CPCloseout
 	}
@@ -117,7 +119,7 @@ func (st Statement) controlPoint(d *Detail) ControlPoint {
 
 // SignedActions are the actions whose decision is an electronic
 // signature: the form states the meaning and asks for the password.
-var SignedActions = []Action{ActApprove, ActAuthorizeStartup, ActDecideExtension, ActClose}
+var SignedActions = []Action{ActApprove, ActAuthorizeStartup, ActDecideExtension, ActConfirmRIK, ActClose}
 
 // meaning states in full what signing action a with decision means for
 // the change, in the signer's voice. It is shown on the form before
@@ -154,6 +156,8 @@ func (d *Detail) meaning(actor *auth.User, a Action, decision Decision) (text, o
 			return "By signing I reject extending temporary change " + c.Number + to, ""
 		}
 		return "By signing I approve extending temporary change " + c.Number + to, ""
+	case ActConfirmRIK:
+		return "By signing I confirm " + c.Number + " as a replacement in kind: same specification", ""
 	case ActClose:
 		return "By signing I close out " + c.Number + " as MOC coordinator: every action is done", ""
 	}
@@ -195,6 +199,8 @@ func signedDecision(a Action) Decision {
 	switch a {
 	case ActAuthorizeStartup:
 		return DecisionAuthorized
+	case ActConfirmRIK:
+		return DecisionConfirmed
 	case ActClose:
 		return DecisionClosed
 	}

@@ -49,7 +49,6 @@ var flashMessages = map[string]string{
 	"created":                 "Draft saved. Check the details, then submit it for screening when ready.",
 	"saved":                   "Draft saved.",
 	"submitted":               "Submitted for screening. The MOC coordinators have been notified.",
-	"closed-rik":              "Logged as a replacement in kind and closed.",
 	"reviewers":               "Reviewers saved.",
 	"approvers":               "Approvers saved.",
 	"reviewed":                "Your review is recorded.",
@@ -73,6 +72,9 @@ var flashMessages = map[string]string{
 	"close":                   "Change closed.",
 	"revert":                  "Temporary change recorded as reverted.",
 	"make_permanent":          "Change converted to permanent.",
+	"submitted-rik":           "Submitted as a replacement in kind: an MOC coordinator or an approver of the site must confirm it before it closes.",
+	"confirm_rik":             "Replacement in kind confirmed and signed; the change is closed.",
+	"reject_rik":              "Replacement-in-kind claim rejected; the change went back to the initiator for the full screening.",
 }
 
 // redirectChange sends the browser back to the change page with a flash
@@ -228,7 +230,7 @@ type changeView struct {
 	D        *change.Detail
 	C        *change.Change
 	Can      map[string]bool
-	Steps    []stageStep
+	Steps    []change.Step
 	Timeline []timelineEntry
 	// Conflicts are the other open changes on the same unit or equipment.
 	Conflicts []change.Change
@@ -291,6 +293,8 @@ func (v *changeView) WaitingOn() string {
 	switch v.C.Stage {
 	case change.StageDraft, change.StageReturned:
 		return "The initiator completes the change and submits it for screening."
+	case change.StageRIKConfirmation:
+		return "Submitted as a replacement in kind: an MOC coordinator or an approver of the site (not the initiator) confirms it, signed, or rejects it into the normal review."
 	case change.StageScreening:
 		return "Next, an MOC coordinator assigns a reviewer to each review, names the approvers and starts the review."
 	case change.StageReview:
@@ -307,48 +311,6 @@ func (v *changeView) WaitingOn() string {
 	return ""
 }
 
-// stageStep is one step of the stage indicator.
-type stageStep struct {
-	No    int
-	Label string
-	// State is "done", "current" or "todo".
-	State string
-}
-
-func stageSteps(c *change.Change) []stageStep {
-	order := []change.Stage{change.StageDraft, change.StageScreening, change.StageReview, change.StageApproval,
-		change.StageImplementation, change.StagePSSR, change.StageCloseout, change.StageClosed}
-	if c.Kind == change.KindPCR || (c.Stage != change.StageDraft && c.Stage != change.StageReturned && !c.PSSRRequired && c.SubmittedAt != nil) {
-		order = slices.DeleteFunc(order, func(s change.Stage) bool { return s == change.StagePSSR })
-	}
-	cur := c.Stage
-	if cur == change.StageReturned {
-		cur = change.StageDraft
-	}
-	idx := slices.Index(order, cur)
-	steps := make([]stageStep, 0, len(order))
-	for i, st := range order {
-		label := st.Label()
-		state := "todo"
-		switch {
-		case c.Stage == change.StageVoided:
-			state = "todo"
-		case i < idx:
-			state = "done"
-		case i == idx:
-			state = "current"
-			if st == change.StageClosed {
-				state = "done"
-			}
-			if c.Stage == change.StageReturned {
-				label = "Returned"
-			}
-		}
-		steps = append(steps, stageStep{No: i + 1, Label: label, State: state})
-	}
-	return steps
-}
-
 // missingForSubmit is the domain's list of empty required fields, in the
 // page's words.
 func missingForSubmit(c *change.Change) []string {
@@ -363,7 +325,7 @@ func missingForSubmit(c *change.Change) []string {
 func (s *Server) buildChangeView(r *http.Request, u *auth.User, d *change.Detail) (*changeView, error) {
 	ctx := r.Context()
 	c := d.Change
-	v := &changeView{D: d, C: c, Can: map[string]bool{}, Steps: stageSteps(c), Input: map[string]string{},
+	v := &changeView{D: d, C: c, Can: map[string]bool{}, Steps: d.Steps(), Input: map[string]string{},
 		Disciplines: change.Disciplines, ApproverStage: map[int64]int{}, Attachments: map[int64]change.Attachment{},
 		Today: s.Now().UTC(), Me: u}
 	for _, a := range d.AllowedActions {
@@ -722,6 +684,8 @@ type transitionButton struct {
 }
 
 var transitionButtons = []transitionButton{
+	{Action: "confirm_rik", Label: "Confirm replacement in kind and sign", Help: "Same specification, like for like: the change closes without review or approval. Your signature is recorded.", Comment: "optional", CommentLabel: "What you checked", Sign: true},
+	{Action: "reject_rik", Label: "Not a replacement in kind", Help: "Send it back to the initiator for the full screening, reviews and approvals.", Comment: "required", CommentLabel: "Why it is not like for like"},
 	{Action: "start_review", Label: "Start review", Help: "Every discipline review needs a reviewer, and at least one approver must be named: see Reviews and Approvals below."},
 	{Action: "complete_implementation", Label: "Complete implementation", Help: "Every pre-startup action must be done first."},
 	{Action: "authorize_startup", Label: "Authorise startup", Help: "Every PSSR item answered, every deficiency and pre-startup action closed, the roster signed off. Your signature is recorded.", Sign: true},

@@ -84,8 +84,8 @@ func (s *Server) pageSubmitChange(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	done := "submitted"
-	if c.Stage == change.StageClosed {
-		done = "closed-rik"
+	if c.Stage == change.StageRIKConfirmation {
+		done = "submitted-rik"
 	}
 	redirectChange(w, r, c.Number, done, "")
 }

@@ -16,7 +16,7 @@ import (
 func ListUsers(ctx context.Context, q store.Querier) ([]*User, error) {
 	// Three queries for any number of users (not three per user): the
 	// change list page lists owners on every view.
-	rows, err := q.QueryContext(ctx, `SELECT id, email, name, disabled, manager_id, entra_oid, all_sites FROM users ORDER BY lower(name), id`)
+	rows, err := q.QueryContext(ctx, `SELECT id, email, name, disabled, manager_id, entra_oid, job_title, all_sites FROM users ORDER BY lower(name), id`)
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
@@ -26,7 +26,7 @@ func ListUsers(ctx context.Context, q store.Querier) ([]*User, error) {
 		u := &User{}
 		var manager sql.NullInt64
 		var oid sql.NullString
-		if err := rows.Scan(&u.ID, &u.Email, &u.Name, &u.Disabled, &manager, &oid, &u.AllSites); err != nil {
+		if err := rows.Scan(&u.ID, &u.Email, &u.Name, &u.Disabled, &manager, &oid, &u.JobTitle, &u.AllSites); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -95,6 +95,9 @@ type UserUpdate struct {
 	SiteIDs   []int64
 	ManagerID int64 // 0 for none
 	Disabled  bool
+	// JobTitle, when not nil, replaces the user's job title (printed on
+	// their signatures; earlier signatures keep the title they had).
+	JobTitle *string
 }
 
 // UpdateUser applies an administrator's edit. Disabling a user ends their
@@ -107,6 +110,13 @@ func UpdateUser(ctx context.Context, db *store.DB, id int64, up UserUpdate, now 
 	}
 	if up.ManagerID == id {
 		return fmt.Errorf("%w: manager cannot be the user themself", ErrInvalid)
+	}
+	if up.JobTitle != nil {
+		t := strings.TrimSpace(*up.JobTitle)
+		if msg := JobTitleProblem(t); msg != "" {
+			return fmt.Errorf("%w: %s", ErrInvalid, msg)
+		}
+		up.JobTitle = &t
 	}
 	// Cached copies end when the change is committed (see UserCache).
 	defer UsersChanged()
@@ -125,6 +135,11 @@ func UpdateUser(ctx context.Context, db *store.DB, id int64, up UserUpdate, now 
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return store.ErrNotFound
+		}
+		if up.JobTitle != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE users SET job_title = $1 WHERE id = $2`, *up.JobTitle, id); err != nil {
+				return fmt.Errorf("update user: %w", err)
+			}
 		}
 		if err := SetRoles(ctx, tx, id, up.Roles); err != nil {
 			return err

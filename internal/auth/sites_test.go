@@ -18,7 +18,7 @@ func TestSiteMigrationKeepsEveryExistingUsersAccess(t *testing.T) {
 		t.Run(string(d), func(t *testing.T) {
 			ctx := t.Context()
 			db := storetest.OpenEmpty(t, d)
-			if err := db.MigrateTo(ctx, 100); err != nil {
+			if _, err := db.MigrateTo(ctx, 100); err != nil {
 				t.Fatal(err)
 			}
 			var siteID, everywhere, limited int64

@@ -68,6 +68,9 @@ type User struct {
 	ManagerID int64
 	// EntraOID is the Entra ID object id; empty for local-only users.
 	EntraOID string
+	// JobTitle is printed with the user's name on every signature they
+	// give ("Arno Berg, Operations Superintendent"); empty if not set.
+	JobTitle string
 }
 
 // Has reports whether the user holds role r.
@@ -114,6 +117,7 @@ type NewUser struct {
 	// them is required (see AccessProblems).
 	AllSites bool
 	SiteIDs  []int64
+	JobTitle string
 }
 
 // ErrInvalid marks input a user can fix; its text names the field.
@@ -193,10 +197,14 @@ func createUser(ctx context.Context, q store.Querier, nu NewUser) (*User, error)
 			return nil, err
 		}
 	}
+	nu.JobTitle = strings.TrimSpace(nu.JobTitle)
+	if msg := JobTitleProblem(nu.JobTitle); msg != "" {
+		return nil, fmt.Errorf("%w: %s", ErrInvalid, msg)
+	}
 	var id int64
 	err := q.QueryRowContext(ctx,
-		`INSERT INTO users (email, name, password_hash, entra_oid, all_sites) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
-		nu.Email, nu.Name, nullString(nu.PasswordHash), nullString(nu.EntraOID), nu.AllSites).Scan(&id)
+		`INSERT INTO users (email, name, password_hash, entra_oid, job_title, all_sites) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+		nu.Email, nu.Name, nullString(nu.PasswordHash), nullString(nu.EntraOID), nu.JobTitle, nu.AllSites).Scan(&id)
 	if store.IsUniqueViolation(err) {
 		return nil, fmt.Errorf("%w: a user with email %s already exists", ErrInvalid, nu.Email)
 	}
@@ -209,7 +217,22 @@ func createUser(ctx context.Context, q store.Querier, nu NewUser) (*User, error)
 	if err := SetSites(ctx, q, id, nu.AllSites, nu.SiteIDs); err != nil {
 		return nil, err
 	}
-	return &User{ID: id, Email: nu.Email, Name: nu.Name, Roles: nu.Roles, AllSites: nu.AllSites, SiteIDs: nu.SiteIDs}, nil
+	return &User{ID: id, Email: nu.Email, Name: nu.Name, Roles: nu.Roles, AllSites: nu.AllSites, SiteIDs: nu.SiteIDs, JobTitle: nu.JobTitle}, nil
+}
+
+// MaxJobTitle is the longest job title accepted: it is printed beside
+// the name on signature lines.
+const MaxJobTitle = 100
+
+// JobTitleProblem says what is wrong with a (trimmed) job title, or "".
+func JobTitleProblem(title string) string {
+	if len([]rune(title)) > MaxJobTitle {
+		return fmt.Sprintf("job_title: must be at most %d characters", MaxJobTitle)
+	}
+	if strings.ContainsAny(title, "\r\n") {
+		return "job_title: must be one line"
+	}
+	return ""
 }
 
 // Role sources in user_roles.source.
@@ -281,8 +304,8 @@ func loadUser(ctx context.Context, q store.Querier, where string, arg any) (*Use
 	u := &User{}
 	var manager sql.NullInt64
 	var oid sql.NullString
-	err := q.QueryRowContext(ctx, `SELECT id, email, name, disabled, manager_id, entra_oid, all_sites FROM users WHERE `+where, arg).
-		Scan(&u.ID, &u.Email, &u.Name, &u.Disabled, &manager, &oid, &u.AllSites)
+	err := q.QueryRowContext(ctx, `SELECT id, email, name, disabled, manager_id, entra_oid, job_title, all_sites FROM users WHERE `+where, arg).
+		Scan(&u.ID, &u.Email, &u.Name, &u.Disabled, &manager, &oid, &u.JobTitle, &u.AllSites)
 	u.ManagerID, u.EntraOID = manager.Int64, oid.String
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, store.ErrNotFound

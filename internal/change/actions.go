@@ -293,7 +293,7 @@ func (s *Service) DecideExtension(ctx context.Context, actor *auth.User, changeI
 		if err != nil {
 			return err
 		}
-		if err := requireSignature(sig); err != nil {
+		if _, err := s.sign(ctx, tx, actor, d, ActDecideExtension, decision, ext.ID, comment, sig); err != nil {
 			return err
 		}
 		now := s.now()

@@ -45,25 +45,29 @@ type Stage string
 
 // The stages, in workflow order, then the two side states.
 const (
-	StageDraft          Stage = "draft"
-	StageScreening      Stage = "screening"
-	StageReview         Stage = "review"
-	StageApproval       Stage = "approval"
-	StageImplementation Stage = "implementation"
-	StagePSSR           Stage = "pssr"
-	StageCloseout       Stage = "closeout"
-	StageClosed         Stage = "closed"
-	StageReturned       Stage = "returned"
-	StageVoided         Stage = "voided"
+	StageDraft Stage = "draft"
+	// StageRIKConfirmation holds a change submitted as a replacement in
+	// kind until someone other than the initiator confirms the claim
+	// (signed) or rejects it into the normal flow.
+	StageRIKConfirmation Stage = "rik_confirmation"
+	StageScreening       Stage = "screening"
+	StageReview          Stage = "review"
+	StageApproval        Stage = "approval"
+	StageImplementation  Stage = "implementation"
+	StagePSSR            Stage = "pssr"
+	StageCloseout        Stage = "closeout"
+	StageClosed          Stage = "closed"
+	StageReturned        Stage = "returned"
+	StageVoided          Stage = "voided"
 )
 
 // Stages lists every stage in display order.
-var Stages = []Stage{StageDraft, StageScreening, StageReview, StageApproval, StageImplementation,
+var Stages = []Stage{StageDraft, StageRIKConfirmation, StageScreening, StageReview, StageApproval, StageImplementation,
 	StagePSSR, StageCloseout, StageClosed, StageReturned, StageVoided}
 
 // StageLabels are the stage names people read.
 var StageLabels = map[Stage]string{
-	StageDraft: "Draft", StageScreening: "Screening", StageReview: "Review", StageApproval: "Approval",
+	StageDraft: "Draft", StageRIKConfirmation: "Awaiting RIK confirmation", StageScreening: "Screening", StageReview: "Review", StageApproval: "Approval",
 	StageImplementation: "Implementation", StagePSSR: "PSSR", StageCloseout: "Close-out", StageClosed: "Closed",
 	StageReturned: "Returned for revision", StageVoided: "Voided",
 }
@@ -117,12 +121,15 @@ type Change struct {
 	InitiatorID   int64      `json:"initiator_id"`
 	InitiatorName string     `json:"initiator_name"`
 	Screening     *Screening `json:"screening,omitempty"`
-	PSSRRequired  bool       `json:"pssr_required"`
-	Round         int        `json:"round"`
-	ReturnComment string     `json:"return_comment,omitempty"`
-	VoidReason    string     `json:"void_reason,omitempty"`
-	ClosedNote    string     `json:"closed_note,omitempty"`
-	RevertedAt    *time.Time `json:"reverted_at,omitempty"`
+	// ReplacementInKind is set when the change was submitted as a
+	// replacement in kind (it needs a confirmation, see StageRIKConfirmation).
+	ReplacementInKind bool       `json:"replacement_in_kind"`
+	PSSRRequired      bool       `json:"pssr_required"`
+	Round             int        `json:"round"`
+	ReturnComment     string     `json:"return_comment,omitempty"`
+	VoidReason        string     `json:"void_reason,omitempty"`
+	ClosedNote        string     `json:"closed_note,omitempty"`
+	RevertedAt        *time.Time `json:"reverted_at,omitempty"`
 
 	CreatedAt   time.Time  `json:"created_at"`
 	UpdatedAt   time.Time  `json:"updated_at"`
@@ -135,7 +142,9 @@ type Change struct {
 // Screening is the questionnaire answered at submit. Its answers decide
 // which reviews and steps the change needs.
 type Screening struct {
-	// ReplacementInKind changes are logged and closed without full review.
+	// ReplacementInKind claims the change replaces like with like (same
+	// specification): no review or approval, but someone other than the
+	// initiator must confirm the claim before it closes.
 	ReplacementInKind bool `json:"replacement_in_kind"`
 	// Disciplines affected; each gets a discipline review.
 	Disciplines []string `json:"disciplines"`
@@ -421,6 +430,12 @@ type Detail struct {
 	Acknowledgements []Acknowledgement `json:"acknowledgements"`
 	Attachments      []Attachment      `json:"attachments"`
 	Extensions       []Extension       `json:"extensions"`
+	// Signatures are the signed decisions at the change's control
+	// points, oldest first.
+	Signatures []SignatureRecord `json:"signatures"`
+	// ToSign states, for each signed decision the user may make now, the
+	// meaning and the name and title the signature will record.
+	ToSign []Statement `json:"to_sign"`
 	// AllowedActions are what the requesting user may do now.
 	AllowedActions []Action `json:"allowed_actions"`
 	// Blocked lists, for a stage move the user could make once the change

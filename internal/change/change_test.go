@@ -83,7 +83,7 @@ func toStage(t *testing.T, f *changetest.Fixture, stage change.Stage, mod func(*
 	if stage == change.StageCloseout {
 		return c
 	}
-	c = must(s.Transition(ctx, f.Coordinator, c.ID, change.TransitionRequest{Action: change.ActClose}))(t)
+	c = must(s.Transition(ctx, f.Coordinator, c.ID, change.TransitionRequest{Action: change.ActClose, Signature: verified}))(t)
 	if c.Stage != stage {
 		t.Fatalf("toStage(%s) ended in %s", stage, c.Stage)
 	}
@@ -230,9 +230,9 @@ func TestSubmitNeedsOSHAFieldsAndScreening(t *testing.T) {
 		if change.ErrorCode(err) != change.EInvalid || !strings.Contains(err.Error(), "screening.pssr_needed") {
 			t.Fatalf("PCR with PSSR: %v", err)
 		}
-		// Replacement in kind is logged and closed without review.
+		// Replacement in kind skips review but waits for its confirmation.
 		rik := must(f.Service.Submit(ctx, f.Initiator, pcr.ID, change.Screening{ReplacementInKind: true}))(t)
-		if rik.Stage != change.StageClosed || rik.ClosedAt == nil {
+		if rik.Stage != change.StageRIKConfirmation || rik.ClosedAt != nil {
 			t.Fatalf("replacement in kind: stage %s", rik.Stage)
 		}
 		// Temporary needs an expiry date; emergency a review deadline.

@@ -26,6 +26,10 @@ type Filter struct {
 	Q string
 	// OpenOnly hides closed and voided changes.
 	OpenOnly bool
+	// ReplacementInKind keeps the changes submitted as a replacement in
+	// kind (awaiting confirmation, confirmed, or returned after a
+	// rejected claim), for an auditor to sample.
+	ReplacementInKind bool
 	// Overdue keeps open changes with an open action past its due date,
 	// or a live temporary change past its expiry date.
 	Overdue bool
@@ -144,6 +148,9 @@ func (s *Service) List(ctx context.Context, actor *auth.User, f Filter) ([]Chang
 	}
 	if f.OpenOnly {
 		where = append(where, "c.stage NOT IN ('closed', 'voided')")
+	}
+	if f.ReplacementInKind {
+		where = append(where, "c.replacement_in_kind")
 	}
 	today := dateOnly(s.Now())
 	// A live temporary change: carries an expiry, is past Draft, still
@@ -321,11 +328,15 @@ type Work struct {
 	Drafts []Change `json:"drafts"`
 	// ToCoordinate are changes in Screening or PSSR at the coordinator's sites.
 	ToCoordinate []Change `json:"to_coordinate"`
+	// ToConfirm are replacement-in-kind claims of others waiting for a
+	// coordinator's or approver's confirmation at the user's sites.
+	ToConfirm []WorkItem `json:"to_confirm"`
 }
 
 // MyWork returns what is waiting for actor.
 func (s *Service) MyWork(ctx context.Context, actor *auth.User) (*Work, error) {
-	w := &Work{Reviews: []WorkItem{}, Approvals: []WorkItem{}, Acknowledgements: []WorkItem{}, Extensions: []WorkItem{}, ToCoordinate: []Change{}}
+	w := &Work{Reviews: []WorkItem{}, Approvals: []WorkItem{}, Acknowledgements: []WorkItem{}, Extensions: []WorkItem{},
+		ToCoordinate: []Change{}, ToConfirm: []WorkItem{}}
 	q := s.DB.Prepared()
 	items := func(query string, args ...any) ([]WorkItem, error) {
 		rows, err := q.QueryContext(ctx, query, args...)
@@ -394,6 +405,13 @@ func (s *Service) MyWork(ctx context.Context, actor *auth.User) (*Work, error) {
 	}
 	if w.Drafts, err = s.queryChanges(ctx, q, ` WHERE c.initiator_id = $1 AND c.stage IN ('draft', 'returned') ORDER BY c.id`, actor.ID); err != nil {
 		return nil, err
+	}
+	if actor.Has(auth.RoleCoordinator) || actor.Has(auth.RoleApprover) {
+		cond, args := onSites(actor.ID)
+		if w.ToConfirm, err = items(`SELECT c.id, c.number, c.title, 'confirm replacement in kind', c.submitted_at, ''
+			FROM changes c WHERE c.stage = 'rik_confirmation' AND c.initiator_id <> $1 AND `+cond+` ORDER BY c.submitted_at, c.id`, args...); err != nil {
+			return nil, err
+		}
 	}
 	if actor.Has(auth.RoleCoordinator) {
 		var args []any
@@ -559,14 +577,21 @@ func WriteCSV(w io.Writer, cs []Change) error {
 		return t.UTC().Format(time.DateOnly)
 	}
 	_ = cw.Write([]string{"number", "kind", "duration", "stage", "title", "site", "unit", "equipment_tags", "risk_ranking",
-		"initiator", "created", "submitted", "approved", "closed", "expires_on"})
+		"initiator", "created", "submitted", "approved", "closed", "expires_on", "replacement_in_kind"})
 	for _, c := range cs {
 		_ = cw.Write([]string{c.Number, string(c.Kind), string(c.Duration), string(c.Stage), csvSafe(c.Title), c.SiteCode, c.UnitCode,
 			csvSafe(strings.Join(c.EquipmentTags, " ")), c.RiskRanking, csvSafe(c.InitiatorName), c.CreatedAt.Format(time.DateOnly),
-			date(c.SubmittedAt), date(c.ApprovedAt), date(c.ClosedAt), date(c.ExpiresOn)})
+			date(c.SubmittedAt), date(c.ApprovedAt), date(c.ClosedAt), date(c.ExpiresOn), yesNo(c.ReplacementInKind)})
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
 }
 
 // csvSafe stops spreadsheet formula injection: a cell starting with

@@ -341,10 +341,11 @@ func (s *Service) Decide(ctx context.Context, actor *auth.User, id int64, decisi
 		if err != nil {
 			return err
 		}
-		if err := requireSignature(sig); err != nil {
+		ap := d.pendingApprovalFor(actor.ID)
+		// Signed first: the meaning names the stage still waiting.
+		if _, err := s.sign(ctx, tx, actor, d, ActApprove, decision, ap.ID, comment, sig); err != nil {
 			return err
 		}
-		ap := d.pendingApprovalFor(actor.ID)
 		now := s.now()
 		signed := actor.Name
 		onBehalf := ""

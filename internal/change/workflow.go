@@ -35,10 +35,14 @@ const (
 	ActDecideExtension        Action = "decide_extension"
 	ActRevert                 Action = "revert"
 	ActMakePermanent          Action = "make_permanent"
+	// ActConfirmRIK confirms, signed, that a change is a replacement in kind.
+	ActConfirmRIK Action = "confirm_rik"
+	// ActRejectRIK rejects a replacement-in-kind claim into the normal flow.
+	ActRejectRIK Action = "reject_rik"
 )
 
 // AllActions lists every action in the order the UI shows buttons.
-var AllActions = []Action{ActEdit, ActSubmit, ActAssign, ActStartReview, ActReview, ActApprove, ActReturn,
+var AllActions = []Action{ActEdit, ActSubmit, ActConfirmRIK, ActRejectRIK, ActAssign, ActStartReview, ActReview, ActApprove, ActReturn,
 	ActAddAction, ActCompleteImplementation, ActAnswerPSSR, ActAuthorizeStartup, ActClose, ActAcknowledge,
 	ActManageRoster, ActAttach, ActRequestExtension, ActDecideExtension, ActRevert, ActMakePermanent, ActVoid}
 
@@ -153,6 +157,16 @@ func (s *Service) checkRole(actor *auth.User, d *Detail, a Action) error {
 			return forbidden("only the initiator may submit %s", c.Number)
 		}
 		if !in(c.Stage, StageDraft, StageReturned) {
+			return stageErr()
+		}
+	case ActConfirmRIK, ActRejectRIK:
+		if !coord && !actor.Has(auth.RoleApprover) {
+			return forbidden("only an MOC coordinator or an approver of the site may confirm or reject a replacement in kind")
+		}
+		if isOwner {
+			return forbidden("nobody confirms their own replacement in kind: an MOC coordinator or an approver of the site must")
+		}
+		if c.Stage != StageRIKConfirmation {
 			return stageErr()
 		}
 	case ActAssign, ActStartReview:

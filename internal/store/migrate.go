@@ -21,6 +21,8 @@ import (
 //	00070-00079 operations      00080-00089 notifications (continued)
 //	00090-00099 sites and units (administration)
 //	00100-00109 changes (continued)
+//	00120-00129 change control: signatures, replacement in kind,
+//	            temporary and emergency changes
 //	00130-00139 sign-in and access (continued)
 //
 // A new migration must still sort after every migration already shipped:
@@ -112,17 +114,25 @@ func (db *DB) Migrate(ctx context.Context) (MigrationResult, error) {
 }
 
 // MigrateTo applies the pending migrations up to and including version,
-// so a test can load data the way an older release stored it and then
-// check what a later migration makes of it.
-func (db *DB) MigrateTo(ctx context.Context, version int64) error {
+// each in its own transaction, as Migrate does. Tests of a migration
+// that converts existing data use it to stop just before it, write the
+// old shape, and then Migrate the rest.
+func (db *DB) MigrateTo(ctx context.Context, version int64) (MigrationResult, error) {
+	var res MigrationResult
 	p, err := db.provider()
 	if err != nil {
-		return fmt.Errorf("load migrations: %w", err)
+		return res, fmt.Errorf("load migrations: %w", err)
 	}
-	if _, err := p.UpTo(ctx, version); err != nil {
-		return fmt.Errorf("migrate to %d: %w", version, err)
+	results, err := p.UpTo(ctx, version)
+	for _, r := range results {
+		if r.Error == nil {
+			res.Applied = append(res.Applied, r.Source.Path)
+		}
 	}
-	return nil
+	if err != nil {
+		return res, fmt.Errorf("migrate to %d: %w", version, err)
+	}
+	return res, nil
 }
 
 // Pending reports how many migrations are not yet applied; /readyz is not

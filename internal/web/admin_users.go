@@ -23,7 +23,7 @@ func fieldOf(err error) string {
 	case strings.HasPrefix(msg, "role"):
 		return "roles"
 	}
-	for _, f := range []string{"email", "name", "password", "manager", "sites", "code"} {
+	for _, f := range []string{"email", "name", "password", "manager", "sites", "code", "job_title"} {
 		if strings.HasPrefix(msg, f) {
 			return f
 		}
@@ -56,6 +56,7 @@ type adminUsersData struct {
 type userForm struct {
 	Email     string
 	Name      string
+	JobTitle  string
 	Roles     []auth.Role
 	SiteIDs   []int64
 	ManagerID int64
@@ -69,8 +70,11 @@ func (f userForm) HasSite(id int64) bool    { return slices.Contains(f.SiteIDs, 
 
 func parseUserForm(r *http.Request) (userForm, map[string]string) {
 	f := userForm{Email: strings.TrimSpace(r.PostFormValue("email")), Name: strings.TrimSpace(r.PostFormValue("name")),
-		Disabled: r.PostFormValue("disabled") == "on", AllSites: r.PostFormValue("all_sites") == "on"}
+		JobTitle: strings.TrimSpace(r.PostFormValue("job_title")), Disabled: r.PostFormValue("disabled") == "on", AllSites: r.PostFormValue("all_sites") == "on"}
 	errs := map[string]string{}
+	if msg := auth.JobTitleProblem(f.JobTitle); msg != "" {
+		errs["job_title"] = "Job title" + strings.TrimPrefix(msg, "job_title:")
+	}
 	for _, v := range r.PostForm["roles"] {
 		role, err := auth.ParseRole(v)
 		if err != nil {
@@ -162,7 +166,7 @@ func (s *Server) pageCreateUser(w http.ResponseWriter, r *http.Request) {
 	}
 	accessErrors(errs, f, true)
 	password := r.PostFormValue("password")
-	nu := auth.NewUser{Email: f.Email, Name: f.Name, Roles: f.Roles, AllSites: f.AllSites, SiteIDs: f.SiteIDs}
+	nu := auth.NewUser{Email: f.Email, Name: f.Name, Roles: f.Roles, AllSites: f.AllSites, SiteIDs: f.SiteIDs, JobTitle: f.JobTitle}
 	if s.Entra == nil {
 		if password == "" {
 			errs["password"] = "Password is required for a local account (at least 10 characters)"
@@ -219,7 +223,7 @@ func (s *Server) pageEditUser(w http.ResponseWriter, r *http.Request) {
 // userFormOf fills the edit form from a stored user. Roles that come from
 // Entra ID are left out: the form edits only the roles assigned here.
 func userFormOf(u *auth.User) userForm {
-	f := userForm{Email: u.Email, Name: u.Name, SiteIDs: u.SiteIDs, ManagerID: u.ManagerID, Disabled: u.Disabled,
+	f := userForm{Email: u.Email, Name: u.Name, JobTitle: u.JobTitle, SiteIDs: u.SiteIDs, ManagerID: u.ManagerID, Disabled: u.Disabled,
 		AllSites: u.AllSites}
 	for _, role := range u.Roles {
 		if !slices.Contains(u.EntraRoles, role) {
@@ -268,7 +272,8 @@ func (s *Server) pageSaveUser(w http.ResponseWriter, r *http.Request) {
 		errs["roles"] = "You cannot remove your own admin role or disable yourself; ask another administrator"
 	}
 	if len(errs) == 0 {
-		err := auth.UpdateUser(r.Context(), s.DB, u.ID, auth.UserUpdate{Name: f.Name, Roles: f.Roles, AllSites: f.AllSites, SiteIDs: f.SiteIDs, ManagerID: f.ManagerID, Disabled: f.Disabled}, s.Now())
+		err := auth.UpdateUser(r.Context(), s.DB, u.ID, auth.UserUpdate{Name: f.Name, Roles: f.Roles, AllSites: f.AllSites, SiteIDs: f.SiteIDs, ManagerID: f.ManagerID,
+			Disabled: f.Disabled, JobTitle: &f.JobTitle}, s.Now())
 		if errors.Is(err, auth.ErrInvalid) {
 			errs[fieldOf(err)] = invalidText(err)
 		} else if err != nil {

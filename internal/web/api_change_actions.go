@@ -5,6 +5,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
@@ -166,7 +167,7 @@ func (s *Server) apiTransitionChange(w http.ResponseWriter, r *http.Request) {
 	}) (any, error) {
 		var sig change.Signature
 		var reauthErr error
-		if change.Action(in.Action) == change.ActAuthorizeStartup {
+		if slices.Contains(change.SignedActions, change.Action(in.Action)) {
 			sig, reauthErr = s.signature(r, in.Password)
 		}
 		c, err := s.Changes.Transition(ctx, u, id, change.TransitionRequest{

@@ -51,8 +51,8 @@ func (s *Server) pageSubmitChange(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	done := "submitted"
-	if c.Stage == change.StageClosed {
-		done = "closed-rik"
+	if c.Stage == change.StageRIKConfirmation {
+		done = "submitted-rik"
 	}
 	redirectChange(w, r, c.Number, done, "")
 }
@@ -72,7 +72,7 @@ func (s *Server) pageTransitionChange(w http.ResponseWriter, r *http.Request) {
 	input := map[string]string{prefix + "-comment": comment}
 	var sig change.Signature
 	var reauthErr error
-	if act == change.ActAuthorizeStartup {
+	if slices.Contains(change.SignedActions, act) {
 		var ok bool
 		if sig, reauthErr, ok = s.pageSignature(w, r, d.Change.Number, r.PostFormValue("reauth_password")); !ok {
 			return
@@ -418,7 +418,6 @@ var flashMessages = map[string]string{
 	"created":                 "Draft saved. Check the details, then submit it for screening when ready.",
 	"saved":                   "Draft saved.",
 	"submitted":               "Submitted for screening. The MOC coordinators have been notified.",
-	"closed-rik":              "Logged as a replacement in kind and closed.",
 	"reviewers":               "Reviewers saved.",
 	"approvers":               "Approvers saved.",
 	"reviewed":                "Your review is recorded.",
@@ -442,6 +441,9 @@ var flashMessages = map[string]string{
 	"close":                   "Change closed.",
 	"revert":                  "Temporary change recorded as reverted.",
 	"make_permanent":          "Change converted to permanent.",
+	"submitted-rik":           "Submitted as a replacement in kind: an MOC coordinator or an approver of the site must confirm it before it closes.",
+	"confirm_rik":             "Replacement in kind confirmed and signed; the change is closed.",
+	"reject_rik":              "Replacement-in-kind claim rejected; the change went back to the initiator for the full screening.",
 }
 
 // redirectChange sends the browser back to the change page with a flash

@@ -277,14 +277,15 @@ func TestFullMOCThroughAPI(t *testing.T) {
 		expectNotified(t, f, notify.TypeStartupAuthorized, mark, id, f.Initiator.ID, f.Coordinator.ID)
 
 		// Close-out: the post-startup action must be done first.
-		c.call("coordinator", "POST", base+"/transitions", map[string]any{"action": "close"}, 409)
+		c.call("coordinator", "POST", base+"/transitions", map[string]any{"action": "close", "password": changetest.Password}, 409)
 		for _, a := range c.call("reviewer", "GET", base+"/actions", nil, 200)["actions"].([]any) {
 			if am := a.(map[string]any); am["status"] == "open" {
 				c.call("reviewer", "POST", fmt.Sprintf("/api/v1/actions/%d/complete", num(am["id"])), map[string]any{}, 200)
 			}
 		}
 		mark = changetest.LastNotification(t, db)
-		closed := c.call("coordinator", "POST", base+"/transitions", map[string]any{"action": "close"}, 200)
+		c.call("coordinator", "POST", base+"/transitions", map[string]any{"action": "close"}, 403)
+		closed := c.call("coordinator", "POST", base+"/transitions", map[string]any{"action": "close", "password": changetest.Password}, 200)
 		if closed["stage"] != "closed" {
 			t.Fatalf("stage %v", closed["stage"])
 		}
@@ -362,7 +363,7 @@ func TestFullPCRThroughAPI(t *testing.T) {
 			t.Fatalf("PCR after implementation: %v (PCRs have no PSSR)", got["stage"])
 		}
 		mark = changetest.LastNotification(t, db)
-		c.call("coordinator", "POST", base+"/transitions", map[string]any{"action": "close"}, 200)
+		c.call("coordinator", "POST", base+"/transitions", map[string]any{"action": "close", "password": changetest.Password}, 200)
 		expectNotified(t, f, notify.TypeClosed, mark, id, f.Initiator.ID, f.Coordinator.ID)
 		allowed := c.call("coordinator", "GET", base, nil, 200)["allowed_actions"]
 		if allowed != nil && len(allowed.([]any)) != 0 {

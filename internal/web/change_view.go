@@ -31,7 +31,7 @@ type changeView struct {
 	D        *change.Detail
 	C        *change.Change
 	Can      map[string]bool
-	Steps    []stageStep
+	Steps    []change.Step
 	Timeline []timelineEntry
 	// Conflicts are the other open changes on the same unit or equipment.
 	Conflicts []change.Change
@@ -59,33 +59,30 @@ type changeView struct {
 	Deficiencies  int
 	Today         time.Time
 	Me            *auth.User
-	// Startup is the startup authorisation signature, when given: it
-	// belongs with the other signatures, not only in the timeline.
-	Startup *startupSignature
 }
 
-// startupSignature is who authorised startup, when and how they signed.
-type startupSignature struct {
-	Name   string
-	At     time.Time
-	Method string
-}
-
-// startupFrom finds the startup authorisation in the audit trail, which
-// is where it is recorded: the signer, the time, and "Name (method)".
-func startupFrom(trail []change.AuditEntry) *startupSignature {
-	for i := len(trail) - 1; i >= 0; i-- {
-		e := trail[i]
-		if e.Action != "startup_authorized" {
-			continue
-		}
-		sig := &startupSignature{Name: e.ActorName, At: e.At}
-		if open := strings.LastIndex(e.NewValue, " ("); open >= 0 && strings.HasSuffix(e.NewValue, ")") {
-			sig.Method = e.NewValue[open+2 : len(e.NewValue)-1]
-		}
-		return sig
+// Statement is what signing action a with decision would state (the
+// meaning in full, the printed name and job title), for the sign forms;
+// nil when the user cannot sign it now.
+func (v *changeView) Statement(a, decision string) *change.Statement {
+	st, ok := v.D.Statement(change.Action(a), change.Decision(decision))
+	if !ok {
+		return nil
 	}
-	return nil
+	return &st
+}
+
+// WaitingApprovals are the approvals of the current round that were
+// asked for and not yet signed: the print view lists them, and leaves
+// out stages never asked (they have no signature to show).
+func (v *changeView) WaitingApprovals() []change.Approval {
+	var out []change.Approval
+	for _, a := range v.Approvals {
+		if a.RequestedAt != nil && a.DecidedAt == nil {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // Has reports whether the user may take action a (for the templates).
@@ -97,6 +94,8 @@ func (v *changeView) WaitingOn() string {
 	switch v.C.Stage {
 	case change.StageDraft, change.StageReturned:
 		return "The initiator completes the change and submits it for screening."
+	case change.StageRIKConfirmation:
+		return "Submitted as a replacement in kind: an MOC coordinator or an approver of the site (not the initiator) confirms it, signed, or rejects it into the normal review."
 	case change.StageScreening:
 		return "Next, an MOC coordinator assigns a reviewer to each review, names the approvers and starts the review."
 	case change.StageReview:
@@ -113,48 +112,6 @@ func (v *changeView) WaitingOn() string {
 	return ""
 }
 
-// stageStep is one step of the stage indicator.
-type stageStep struct {
-	No    int
-	Label string
-	// State is "done", "current" or "todo".
-	State string
-}
-
-func stageSteps(c *change.Change) []stageStep {
-	order := []change.Stage{change.StageDraft, change.StageScreening, change.StageReview, change.StageApproval,
-		change.StageImplementation, change.StagePSSR, change.StageCloseout, change.StageClosed}
-	if c.Kind == change.KindPCR || (c.Stage != change.StageDraft && c.Stage != change.StageReturned && !c.PSSRRequired && c.SubmittedAt != nil) {
-		order = slices.DeleteFunc(order, func(s change.Stage) bool { return s == change.StagePSSR })
-	}
-	cur := c.Stage
-	if cur == change.StageReturned {
-		cur = change.StageDraft
-	}
-	idx := slices.Index(order, cur)
-	steps := make([]stageStep, 0, len(order))
-	for i, st := range order {
-		label := st.Label()
-		state := "todo"
-		switch {
-		case c.Stage == change.StageVoided:
-			state = "todo"
-		case i < idx:
-			state = "done"
-		case i == idx:
-			state = "current"
-			if st == change.StageClosed {
-				state = "done"
-			}
-			if c.Stage == change.StageReturned {
-				label = "Returned"
-			}
-		}
-		steps = append(steps, stageStep{No: i + 1, Label: label, State: state})
-	}
-	return steps
-}
-
 // missingForSubmit is the domain's list of empty required fields, in the
 // page's words.
 func missingForSubmit(c *change.Change) []string {
@@ -169,7 +126,7 @@ func missingForSubmit(c *change.Change) []string {
 func (s *Server) buildChangeView(r *http.Request, u *auth.User, d *change.Detail) (*changeView, error) {
 	ctx := r.Context()
 	c := d.Change
-	v := &changeView{D: d, C: c, Can: map[string]bool{}, Steps: stageSteps(c), Input: map[string]string{},
+	v := &changeView{D: d, C: c, Can: map[string]bool{}, Steps: d.Steps(), Input: map[string]string{},
 		Disciplines: change.Disciplines, ApproverStage: map[int64]int{}, Attachments: map[int64]change.Attachment{},
 		Today: s.Now().UTC(), Me: u}
 	for _, a := range d.AllowedActions {
@@ -180,7 +137,6 @@ func (s *Server) buildChangeView(r *http.Request, u *auth.User, d *change.Detail
 		return nil, err
 	}
 	v.Timeline = timeline(trail, d.Actions)
-	v.Startup = startupFrom(trail)
 	if c.Stage.IsOpen() {
 		if v.Conflicts, err = s.Changes.Conflicts(ctx, u, c.SiteID, c.UnitID, c.EquipmentTags, c.ID); err != nil {
 			return nil, err
@@ -529,10 +485,12 @@ type transitionButton struct {
 }
 
 var transitionButtons = []transitionButton{
+	{Action: "confirm_rik", Label: "Confirm replacement in kind and sign", Help: "Same specification, like for like: the change closes without review or approval. Your signature is recorded.", Comment: "optional", CommentLabel: "What you checked", Sign: true},
+	{Action: "reject_rik", Label: "Not a replacement in kind", Help: "Send it back to the initiator for the full screening, reviews and approvals.", Comment: "required", CommentLabel: "Why it is not like for like"},
 	{Action: "start_review", Label: "Start review", Help: "Every discipline review needs a reviewer, and at least one approver must be named: see Reviews and Approvals below."},
 	{Action: "complete_implementation", Label: "Complete implementation", Help: "Every pre-startup action must be done first."},
 	{Action: "authorize_startup", Label: "Authorise startup", Help: "Every PSSR item answered, every deficiency and pre-startup action closed, the roster signed off. Your signature is recorded.", Sign: true},
-	{Action: "close", Label: "Close the change", Help: "Every action must be done. A temporary change must be reverted or made permanent first.", Comment: "optional", CommentLabel: "Close-out note"},
+	{Action: "close", Label: "Close out and sign", Help: "Every action must be done. A temporary change must be reverted or made permanent first. Your signature is recorded.", Comment: "optional", CommentLabel: "Close-out note", Sign: true},
 	{Action: "revert", Label: "Record that it was reverted", Help: "The temporary change has been taken out and the plant is back as it was.", Comment: "optional", CommentLabel: "How it was reverted"},
 	{Action: "make_permanent", Label: "Make permanent", Help: "Keep the temporary change for good; the expiry date is removed.", Comment: "optional", CommentLabel: "Why it stays"},
 	{Action: "return", Label: "Return for revision", Help: "Send the change back to the initiator.", Comment: "required", CommentLabel: "What must be revised", Danger: true},

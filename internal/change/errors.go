@@ -103,6 +103,17 @@ func invalid(field, format string, args ...any) *Error {
 	return &Error{Code: EInvalid, Field: field, Message: field + ": " + fmt.Sprintf(format, args...)}
 }
 
+// asMissing answers for an object reached by its own id (an action item,
+// a PSSR item) when the actor cannot see its change: as an object that
+// does not exist, so the answer neither confirms it nor names its change.
+func asMissing(err error, format string, args ...any) error {
+	var e *Error
+	if errors.As(err, &e) && e.Code == ENotFound {
+		return notFound(format, args...)
+	}
+	return err
+}
+
 func forbidden(format string, args ...any) *Error {
 	return &Error{Code: EForbidden, Message: fmt.Sprintf(format, args...)}
 }

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/store"
@@ -139,6 +140,9 @@ func (s *Service) List(ctx context.Context, actor *auth.User, f Filter) ([]Chang
 		add("c.initiator_id = ?", f.InitiatorID)
 	}
 	if q := strings.TrimSpace(f.Q); q != "" {
+		if n := utf8.RuneCountInString(q); n > MaxQueryLength {
+			return nil, 0, invalid("q", "search text may be at most %d characters, got %d", MaxQueryLength, n)
+		}
 		args = append(args, "%"+strings.ToLower(q)+"%")
 		n := len(args)
 		where = append(where, fmt.Sprintf("(lower(c.number) LIKE $%d OR lower(c.title) LIKE $%d OR lower(c.equipment_tags) LIKE $%d)", n, n, n))
@@ -576,9 +580,16 @@ func WriteCSV(w io.Writer, cs []Change) error {
 	_ = cw.Write([]string{"number", "kind", "duration", "stage", "title", "site", "unit", "equipment_tags", "risk_ranking",
 		"initiator", "created", "submitted", "approved", "closed", "expires_on", "replacement_in_kind"})
 	for _, c := range cs {
-		_ = cw.Write([]string{c.Number, string(c.Kind), string(c.Duration), string(c.Stage), csvSafe(c.Title), c.SiteCode, c.UnitCode,
-			csvSafe(strings.Join(c.EquipmentTags, " ")), c.RiskRanking, csvSafe(c.InitiatorName), c.CreatedAt.Format(time.DateOnly),
-			date(c.SubmittedAt), date(c.ApprovedAt), date(c.ClosedAt), date(c.ExpiresOn), yesNo(c.ReplacementInKind)})
+		row := []string{c.Number, string(c.Kind), string(c.Duration), string(c.Stage), c.Title, c.SiteCode, c.UnitCode,
+			strings.Join(c.EquipmentTags, " "), c.RiskRanking, c.InitiatorName, c.CreatedAt.Format(time.DateOnly),
+			date(c.SubmittedAt), date(c.ApprovedAt), date(c.ClosedAt), date(c.ExpiresOn), yesNo(c.ReplacementInKind)}
+		// Every cell, not only the ones users type today: site and unit
+		// codes and names are admin text, and a column added later is
+		// covered without anyone remembering to.
+		for i := range row {
+			row[i] = csvSafe(row[i])
+		}
+		_ = cw.Write(row)
 	}
 	cw.Flush()
 	return cw.Error()
@@ -591,10 +602,13 @@ func yesNo(b bool) string {
 	return "no"
 }
 
-// csvSafe stops spreadsheet formula injection: a cell starting with
-// = + - @ is prefixed with a quote.
+// csvSafe stops spreadsheet formula injection (OWASP's CSV injection
+// advice): a cell that a spreadsheet would read as a formula, starting
+// with = + - @, a tab, a carriage return or a line feed, or with spaces
+// before one of those, is prefixed with a quote.
 func csvSafe(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+	t := strings.TrimLeft(s, " ")
+	if t != "" && strings.ContainsRune("=+-@\t\r\n", rune(t[0])) {
 		return "'" + s
 	}
 	return s

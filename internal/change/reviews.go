@@ -151,6 +151,16 @@ func (s *Service) SetApprovers(ctx context.Context, actor *auth.User, id int64, 
 		if len(stages) == 0 {
 			return invalid("stages", "name at least one approval stage with at least one approver")
 		}
+		if len(stages) > MaxApprovalStages {
+			return invalid("stages", "at most %d approval stages, got %d", MaxApprovalStages, len(stages))
+		}
+		people := 0
+		for _, st := range stages {
+			people += len(st)
+		}
+		if people > MaxPeoplePerRequest {
+			return invalid("stages", "at most %d approvers in all, got %d", MaxPeoplePerRequest, people)
+		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM change_approvals WHERE change_id = $1 AND round = $2`, id, c.Round); err != nil {
 			return err
 		}

@@ -294,7 +294,9 @@ func (s *Service) apply(ctx context.Context, q store.Querier, actor *auth.User, 
 	if err := s.applySite(ctx, q, actor, c, f, creating, &p); err != nil {
 		return err
 	}
-	if f.EquipmentTags != nil {
+	if f.EquipmentTags != nil && len(*f.EquipmentTags) > MaxEquipmentTags {
+		p.Invalid("equipment_tags", "at most %d tags per change, got %d (list the main items; the description can name more)", MaxEquipmentTags, len(*f.EquipmentTags))
+	} else if f.EquipmentTags != nil {
 		c.EquipmentTags = []string{}
 		for _, t := range *f.EquipmentTags {
 			t = strings.ToUpper(strings.TrimSpace(t))

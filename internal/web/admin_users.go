@@ -196,9 +196,9 @@ func (s *Server) pageCreateUser(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) pathUser(w http.ResponseWriter, r *http.Request) (*auth.User, bool) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	var u *auth.User
-	if err == nil {
+	var err error
+	if id, ok := pathInt(r, "id"); ok {
 		u, err = auth.UserByID(r.Context(), s.DB.SQL, id)
 	}
 	if err != nil && !errors.Is(err, store.ErrNotFound) {

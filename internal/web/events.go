@@ -51,7 +51,7 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 	renew := func() { _ = rc.SetWriteDeadline(time.Now().Add(2 * heartbeatEvery)) }
 	renew()
 	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 	fmt.Fprint(w, "retry: 3000\n\n")

@@ -102,8 +102,15 @@ func (s *Server) withUser(next http.Handler) http.Handler {
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, r, http.StatusForbidden, "Cross-origin request refused: this form must be sent from a mocpcr page.")
 	}))
+	hsts := strings.HasPrefix(s.Config.BaseURL, "https://")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		setSecurityHeaders(w)
+		if hsts {
+			// Served over https (behind the TLS proxy MOCPCR_BASE_URL names):
+			// browsers keep to https for a year. Not includeSubDomains: the
+			// customer's other hosts are not ours to decide for.
+			w.Header().Set("Strict-Transport-Security", "max-age=31536000")
+		}
 		if h := r.Header.Get("Authorization"); h != "" {
 			tok, ok := strings.CutPrefix(h, "Bearer ")
 			if !ok {
@@ -120,6 +127,7 @@ func (s *Server) withUser(next http.Handler) http.Handler {
 				writeJSONError(w, r, http.StatusInternalServerError, "could not check the API token")
 				return
 			}
+			privateAnswer(w, r)
 			next.ServeHTTP(w, r.WithContext(auth.WithUser(r.Context(), u)))
 			return
 		}
@@ -130,6 +138,7 @@ func (s *Server) withUser(next http.Handler) http.Handler {
 			return
 		}
 		if sess != nil {
+			privateAnswer(w, r)
 			r = r.WithContext(auth.WithSession(auth.WithUser(r.Context(), u), sess))
 		} else if _, err := r.Cookie(sessionCookie); err == nil {
 			s.clearSessionCookie(w) // expired or signed out elsewhere
@@ -169,6 +178,16 @@ func (s *Server) sessionUser(r *http.Request) (*auth.Session, *auth.User, error)
 		return nil, nil, err
 	}
 	return sess, u, nil
+}
+
+// privateAnswer keeps what a signed-in caller is answered out of every
+// cache, the browser's included: a change page left in the history of a
+// shared control-room PC must not come back after sign-out. Static files
+// are the same for everyone and stay cacheable.
+func privateAnswer(w http.ResponseWriter, r *http.Request) {
+	if !strings.HasPrefix(r.URL.Path, "/static/") {
+		w.Header().Set("Cache-Control", "no-store")
+	}
 }
 
 func safeMethod(m string) bool {

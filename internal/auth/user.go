@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mocpcr/mocpcr/internal/problem"
 	"github.com/mocpcr/mocpcr/internal/store"
 )
 
@@ -97,8 +98,11 @@ type NewUser struct {
 	SiteIDs      []int64
 }
 
-// ErrInvalid marks input a user can fix; its text names the field.
-var ErrInvalid = errors.New("invalid")
+// invalid is a refusal of input a user can fix, about field (a form
+// field's name: "email", "roles", "sites", "code", ...).
+func invalid(field, format string, args ...any) error {
+	return problem.Field(field, fmt.Sprintf(format, args...))
+}
 
 // AccessProblems checks the access an administrator gives a new or
 // edited user, by field ("roles", "sites"), so forms show every problem
@@ -151,7 +155,7 @@ func CreateUser(ctx context.Context, q store.Querier, nu NewUser) (*User, error)
 	if p := IdentityProblems(nu.Email, nu.Name); len(p) > 0 {
 		for _, f := range []string{"email", "name"} {
 			if p[f] != "" {
-				return nil, fmt.Errorf("%w: %s", ErrInvalid, p[f])
+				return nil, invalid(f, "%s", p[f])
 			}
 		}
 	}
@@ -159,7 +163,7 @@ func CreateUser(ctx context.Context, q store.Querier, nu NewUser) (*User, error)
 	// on every site, so a failed site insert must not leave the user behind.
 	for _, s := range nu.SiteIDs {
 		if _, err := SiteByID(ctx, q, s); errors.Is(err, store.ErrNotFound) {
-			return nil, fmt.Errorf("%w: sites: site %d does not exist", ErrInvalid, s)
+			return nil, invalid("sites", "sites: site %d does not exist", s)
 		} else if err != nil {
 			return nil, err
 		}
@@ -169,7 +173,7 @@ func CreateUser(ctx context.Context, q store.Querier, nu NewUser) (*User, error)
 		`INSERT INTO users (email, name, password_hash, entra_oid) VALUES ($1, $2, $3, $4) RETURNING id`,
 		nu.Email, nu.Name, nullString(nu.PasswordHash), nullString(nu.EntraOID)).Scan(&id)
 	if store.IsUniqueViolation(err) {
-		return nil, fmt.Errorf("%w: a user with email %s already exists", ErrInvalid, nu.Email)
+		return nil, invalid("email", "a user with email %s already exists", nu.Email)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("create user: %w", err)
@@ -201,7 +205,7 @@ func SetRoles(ctx context.Context, q store.Querier, userID int64, roles []Role) 
 func setRoles(ctx context.Context, q store.Querier, userID int64, roles []Role, source string) error {
 	for _, r := range roles {
 		if _, err := ParseRole(string(r)); err != nil {
-			return fmt.Errorf("%w: %v", ErrInvalid, err)
+			return invalid("roles", "%v", err)
 		}
 	}
 	if _, err := q.ExecContext(ctx, `DELETE FROM user_roles WHERE user_id = $1 AND source = $2`, userID, source); err != nil {

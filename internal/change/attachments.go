@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
+	"github.com/mocpcr/mocpcr/internal/problem"
 	"github.com/mocpcr/mocpcr/internal/store"
 )
 
@@ -138,7 +139,7 @@ func typeWords(ct string) string {
 
 // refusedName refuses a file whose name would run it when opened,
 // before its bytes are looked at.
-func refusedName(filename string) *Error {
+func refusedName(filename string) *problem.Error {
 	if ext := strings.ToLower(filepath.Ext(filename)); refusedExtensions[ext] {
 		return invalid("file", "%s is not accepted: %s files can run programs or scripts when opened. "+
 			"Attach a PDF, image, Office document, text or CSV", filename, ext)
@@ -148,7 +149,7 @@ func refusedName(filename string) *Error {
 
 // mismatchedName refuses a file whose name disagrees with its type ct
 // (as sniffed): the name is what the downloader's system opens it by.
-func mismatchedName(filename, ct string) *Error {
+func mismatchedName(filename, ct string) *problem.Error {
 	ext := strings.ToLower(filepath.Ext(filename))
 	base, _, _ := strings.Cut(ct, ";")
 	if slices.Contains(typeExtensions[base], ext) {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
+	"github.com/mocpcr/mocpcr/internal/problem"
 	"github.com/mocpcr/mocpcr/internal/store"
 )
 
@@ -259,7 +260,7 @@ func (s *Service) CreateUnit(ctx context.Context, actor *auth.User, siteID int64
 		return nil, forbidden("only an admin may add units")
 	}
 	code, name = strings.ToUpper(strings.TrimSpace(code)), strings.TrimSpace(name)
-	var p Problems
+	var p problem.List
 	if siteID <= 0 {
 		p.Invalid("site_id", "is required: choose the site the unit belongs to")
 	}

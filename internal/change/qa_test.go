@@ -13,6 +13,7 @@ import (
 	"github.com/mocpcr/mocpcr/internal/change/changetest"
 	"github.com/mocpcr/mocpcr/internal/demo"
 	"github.com/mocpcr/mocpcr/internal/notify"
+	"github.com/mocpcr/mocpcr/internal/problem"
 	"github.com/mocpcr/mocpcr/internal/store"
 	"github.com/mocpcr/mocpcr/internal/store/storetest"
 )
@@ -27,7 +28,7 @@ func TestPSSRNotApplicableNeedsAComment(t *testing.T) {
 		d := must(f.Service.Get(ctx, f.Coordinator, c.ID))(t)
 		it := d.PSSR[0]
 		_, err := f.Service.AnswerPSSR(ctx, f.Coordinator, it.ID, change.AnswerNA, "  ", 0)
-		if err == nil || change.ErrorCode(err) != change.EInvalid || !strings.HasPrefix(err.Error(), "comment: is required for N/A") {
+		if err == nil || problem.KindOf(err) != problem.Invalid || !strings.HasPrefix(err.Error(), "comment: is required for N/A") {
 			t.Fatalf("N/A without a comment: %v, want an invalid comment", err)
 		}
 		if d := must(f.Service.Get(ctx, f.Coordinator, c.ID))(t); d.PSSR[0].Answer != "" {
@@ -207,7 +208,7 @@ func TestStartupOfferedOnlyWhenReady(t *testing.T) {
 		}
 		// The refusal gives the same sentences, all of them.
 		_, err := s.Transition(ctx, f.Coordinator, c.ID, change.TransitionRequest{Action: change.ActAuthorizeStartup, Signature: verified})
-		if err == nil || change.ErrorCode(err) != change.EConflict || err.Error() != strings.Join(want, " ") {
+		if err == nil || problem.KindOf(err) != problem.Conflict || err.Error() != strings.Join(want, " ") {
 			t.Errorf("refusal = %v\nwant %s", err, strings.Join(want, " "))
 		}
 		for _, a := range d.Actions {
@@ -244,7 +245,7 @@ func TestDelegateOffSiteGetsNoDeadLink(t *testing.T) {
 		if len(w.Approvals) != 0 {
 			t.Errorf("Otto's My work lists %+v: a change he cannot open", w.Approvals)
 		}
-		if _, err := s.Get(ctx, f.Outsider, c.ID); change.ErrorCode(err) != change.ENotFound {
+		if _, err := s.Get(ctx, f.Outsider, c.ID); problem.KindOf(err) != problem.NotFound {
 			t.Fatalf("Otto opens the NRF change: %v", err)
 		}
 		w = must(s.MyWork(ctx, f.Approver2))(t)

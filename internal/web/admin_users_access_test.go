@@ -75,7 +75,7 @@ func TestUserAccessIsExplicit(t *testing.T) {
 			t.Fatalf("API create with all_sites: %d %s", r.StatusCode, r.Body)
 		}
 		path := "/api/v1/users/" + itoa(old.ID)
-		if r := bearer(t, site.URL, "PATCH", path, tok, strings.NewReader(`{"site_ids":[]}`)); r.StatusCode != http.StatusBadRequest || !strings.Contains(r.Body, `"field":"site_ids"`) {
+		if r := bearer(t, site.URL, "PATCH", path, tok, strings.NewReader(`{"site_ids":[]}`)); r.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `"field":"site_ids"`) {
 			t.Errorf("PATCH site_ids [] alone: %d %s", r.StatusCode, r.Body)
 		}
 		if r := bearer(t, site.URL, "PATCH", path, tok, strings.NewReader(`{"site_ids":[`+itoa(nrf.ID)+`]}`)); r.StatusCode != http.StatusOK || !strings.Contains(r.Body, `"all_sites":false`) {

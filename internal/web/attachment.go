@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/mocpcr/mocpcr/internal/change"
+	"github.com/mocpcr/mocpcr/internal/problem"
 )
 
 // attachmentPolicy is the Content-Security-Policy of a download: should a
@@ -46,12 +47,12 @@ func (s *Server) readUpload(r *http.Request, name string) (string, []byte, error
 		return "", nil, nil
 	}
 	if err != nil {
-		return "", nil, &change.Error{Code: change.EInvalid, Field: "file", Message: "file: could not read the upload"}
+		return "", nil, &problem.Error{Kind: problem.Invalid, Field: "file", Message: "file: could not read the upload"}
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
-		return "", nil, &change.Error{Code: change.EInvalid, Field: "file", Message: "file: could not read the upload"}
+		return "", nil, &problem.Error{Kind: problem.Invalid, Field: "file", Message: "file: could not read the upload"}
 	}
 	if fh.Filename == "" && len(data) == 0 {
 		return "", nil, nil

@@ -402,12 +402,12 @@ func TestUsersAPIRefusalsNameTheField(t *testing.T) {
 		code       string
 		field      string
 	}{
-		{"unknown role", `{"email":"a@example.com","name":"A","password":"long enough pw","roles":["wizard"]}`, 400, "invalid", "roles"},
-		{"no password", `{"email":"a@example.com","name":"A","roles":["reviewer"],"all_sites":true}`, 400, "invalid", "password"},
-		{"no such site", `{"email":"a@example.com","name":"A","password":"long enough pw","roles":["reviewer"],"site_ids":[999]}`, 400, "invalid", "site_ids"},
-		{"no role", `{"email":"a@example.com","name":"A","password":"long enough pw","all_sites":true}`, 400, "invalid", "roles"},
-		{"no site choice", `{"email":"a@example.com","name":"A","password":"long enough pw","roles":["reviewer"]}`, 400, "invalid", "site_ids"},
-		{"both site choices", `{"email":"a@example.com","name":"A","password":"long enough pw","roles":["reviewer"],"site_ids":[1],"all_sites":true}`, 400, "invalid", "site_ids"},
+		{"unknown role", `{"email":"a@example.com","name":"A","password":"long enough pw","roles":["wizard"]}`, 422, "invalid", "roles"},
+		{"no password", `{"email":"a@example.com","name":"A","roles":["reviewer"],"all_sites":true}`, 422, "invalid", "password"},
+		{"no such site", `{"email":"a@example.com","name":"A","password":"long enough pw","roles":["reviewer"],"site_ids":[999]}`, 422, "invalid", "site_ids"},
+		{"no role", `{"email":"a@example.com","name":"A","password":"long enough pw","all_sites":true}`, 422, "invalid", "roles"},
+		{"no site choice", `{"email":"a@example.com","name":"A","password":"long enough pw","roles":["reviewer"]}`, 422, "invalid", "site_ids"},
+		{"both site choices", `{"email":"a@example.com","name":"A","password":"long enough pw","roles":["reviewer"],"site_ids":[1],"all_sites":true}`, 422, "invalid", "site_ids"},
 		{"wrong type", `{"email":"a@example.com","name":7}`, 422, "invalid", "name"},
 		{"typo", `{"emial":"a@example.com"}`, 422, "invalid", "emial"},
 		{"not JSON", `email=a@example.com`, 422, "invalid", "body"},

@@ -81,7 +81,7 @@ func TestDeliveryLogLabelsAndMailboxCrossReference(t *testing.T) {
 		}
 		// A bad filter is explained in the page's words, not the codes.
 		bad := b.get("/admin/email/log?status=bogus")
-		if bad.StatusCode != http.StatusBadRequest || !strings.Contains(bad.Body, "Waiting for configuration") || !strings.Contains(bad.Body, "Given up") ||
+		if bad.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(bad.Body, "Waiting for configuration") || !strings.Contains(bad.Body, "Given up") ||
 			strings.Contains(bad.Body, "waiting_config") || strings.Contains(bad.Body, "given_up") {
 			t.Errorf("bad status filter: %d\n%s", bad.StatusCode, bad.Body)
 		}

@@ -152,11 +152,11 @@ func TestNotificationAPIOwnership(t *testing.T) {
 		if s := call(t, e.srv.URL, "GET", "/api/v1/notifications", "", "", &apiErr); s != 401 {
 			t.Errorf("anonymous = %d", s)
 		}
-		if s := call(t, e.srv.URL, "GET", "/api/v1/notifications?limit=500", e.tokA, "", &apiErr); s != 400 || !strings.Contains(apiErr.Error, "limit") {
+		if s := call(t, e.srv.URL, "GET", "/api/v1/notifications?limit=500", e.tokA, "", &apiErr); s != 422 || !strings.Contains(apiErr.Error, "limit") {
 			t.Errorf("bad limit = %d %+v", s, apiErr)
 		}
 		// Preferences.
-		if s := call(t, e.srv.URL, "PUT", "/api/v1/notifications/preferences", e.tokA, `{"email":{"approval.requested":false}}`, &apiErr); s != 400 || !strings.Contains(apiErr.Error, "approval.requested") {
+		if s := call(t, e.srv.URL, "PUT", "/api/v1/notifications/preferences", e.tokA, `{"email":{"approval.requested":false}}`, &apiErr); s != 422 || !strings.Contains(apiErr.Error, "approval.requested") {
 			t.Errorf("mute action-required = %d %+v", s, apiErr)
 		}
 		if s := call(t, e.srv.URL, "PUT", "/api/v1/notifications/preferences", e.tokA, `{"email":{"change.closed":false}}`, nil); s != 200 {
@@ -170,7 +170,7 @@ func TestNotificationAPIOwnership(t *testing.T) {
 		if s := call(t, e.srv.URL, "GET", "/api/v1/admin/emails?status=failed", e.tokAdmin, "", &log); s != 200 {
 			t.Errorf("admin delivery log = %d", s)
 		}
-		if s := call(t, e.srv.URL, "GET", "/api/v1/admin/emails?status=bogus", e.tokAdmin, "", &apiErr); s != 400 || !strings.Contains(apiErr.Error, "status") {
+		if s := call(t, e.srv.URL, "GET", "/api/v1/admin/emails?status=bogus", e.tokAdmin, "", &apiErr); s != 422 || !strings.Contains(apiErr.Error, "status") {
 			t.Errorf("bad status = %d %+v", s, apiErr)
 		}
 		// Pages render for the owner.

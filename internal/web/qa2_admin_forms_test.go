@@ -39,7 +39,7 @@ func TestAdminFormsRulesAndWords(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r := bearer(t, site.URL, "PATCH", "/api/v1/users/"+itoa(rev.ID), adminTok, strings.NewReader(`{"roles":[]}`)); r.StatusCode != http.StatusBadRequest ||
+		if r := bearer(t, site.URL, "PATCH", "/api/v1/users/"+itoa(rev.ID), adminTok, strings.NewReader(`{"roles":[]}`)); r.StatusCode != http.StatusUnprocessableEntity ||
 			!strings.Contains(r.Body, "choose at least one role") {
 			t.Errorf("API edit with no roles: %d %s", r.StatusCode, r.Body)
 		}

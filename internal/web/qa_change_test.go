@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mocpcr/mocpcr/internal/change"
+	"github.com/mocpcr/mocpcr/internal/problem"
 	"github.com/mocpcr/mocpcr/internal/store"
 	"github.com/mocpcr/mocpcr/internal/store/storetest"
 )
@@ -135,7 +136,7 @@ func TestAddActionShowsAllErrorsAndRefusesPastDueDate(t *testing.T) {
 		// The domain refuses it too (the API goes straight there).
 		past := f.site.clock.Now().AddDate(0, 0, -1)
 		_, err := f.site.web.Changes.AddAction(context.Background(), f.ini, f.pssr.ID, change.NewAction{Title: "x", OwnerID: f.ini.ID, DueOn: &past})
-		if change.ErrorCode(err) != change.EInvalid || !strings.HasPrefix(err.Error(), "due_on: must be today or later") {
+		if problem.KindOf(err) != problem.Invalid || !strings.HasPrefix(err.Error(), "due_on: must be today or later") {
 			t.Errorf("AddAction due yesterday: %v", err)
 		}
 		today := f.site.clock.Now()

@@ -384,7 +384,7 @@ func TestChangesCSVExport(t *testing.T) {
 		if !strings.Contains(b.get("/changes?kind=MOC&sort=title").Body, `href="/changes.csv?kind=MOC&amp;sort=title"`) {
 			t.Error("list page's CSV link does not carry the filters")
 		}
-		if r := b.get("/changes.csv?stage=bogus"); r.StatusCode != http.StatusBadRequest || !strings.Contains(r.Body, "Unknown stage") {
+		if r := b.get("/changes.csv?stage=bogus"); r.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(r.Body, "Unknown stage") {
 			t.Errorf("CSV with a bad filter: %d", r.StatusCode)
 		}
 		if r := s.browser().get("/changes.csv"); r.StatusCode != http.StatusSeeOther {

@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -46,6 +47,9 @@ type DB struct {
 	stmts *stmtCache // SQLite only; see Prepared
 
 	migrated atomic.Bool // every embedded migration is applied; see Pending
+	// migrations, when set, replaces the embedded migrations (tests of
+	// the migration machinery itself).
+	migrations fs.FS
 
 	commitMu    sync.Mutex
 	commitHooks map[*func()]struct{}

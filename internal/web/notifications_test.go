@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -15,7 +14,6 @@ import (
 	"time"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
-	"github.com/mocpcr/mocpcr/internal/config"
 	"github.com/mocpcr/mocpcr/internal/notify"
 	"github.com/mocpcr/mocpcr/internal/store"
 	"github.com/mocpcr/mocpcr/internal/store/storetest"
@@ -33,42 +31,26 @@ type notifyEnv struct {
 }
 
 // startServer runs a web server with its own live hub on db.
-func startServer(t testing.TB, db *store.DB) *httptest.Server {
+func startServer(t testing.TB, db *store.DB) *testSite {
 	t.Helper()
-	cfg, _ := config.Load(config.MapEnv(nil))
 	hub := notify.NewHub(db, nil)
 	hub.PollInterval = 20 * time.Millisecond
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { hub.Run(ctx); close(done) }()
-	ws, err := web.New(cfg, db, slog.New(slog.NewTextHandler(io.Discard, nil)), web.Deps{Notify: web.NotifyDeps{Hub: hub}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(ws.Handler())
-	t.Cleanup(func() { srv.CloseClientConnections(); srv.Close(); cancel(); <-done })
-	return srv
+	// Registered first, so it runs after the server has closed.
+	t.Cleanup(func() { cancel(); <-done })
+	return startSite(t, db, siteOptions{deps: web.Deps{Notify: web.NotifyDeps{Hub: hub}}, now: time.Now})
 }
 
 func newNotifyEnv(t testing.TB, db *store.DB) *notifyEnv {
 	t.Helper()
-	ctx := context.Background()
 	e := &notifyEnv{db: db, notifier: &notify.Notifier{Dialect: db.Dialect}}
-	mk := func(email string, roles ...auth.Role) (*auth.User, string) {
-		u, err := auth.CreateUser(ctx, db.SQL, auth.NewUser{Email: email, Name: email[:3], Roles: roles})
-		if err != nil {
-			t.Fatal(err)
-		}
-		tok, err := auth.CreateAPIToken(ctx, db.SQL, u.ID, "test")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return u, tok
-	}
-	e.a, e.tokA = mk("ann@example.com")
-	e.b, e.tokB = mk("bob@example.com")
-	_, e.tokAdmin = mk("ada@example.com", auth.RoleAdmin)
-	e.srv = startServer(t, db)
+	site := startServer(t, db)
+	e.a, e.tokA = site.apiUser("ann@example.com")
+	e.b, e.tokB = site.apiUser("bob@example.com")
+	_, e.tokAdmin = site.apiUser("ada@example.com", auth.RoleAdmin)
+	e.srv = site.srv
 	return e
 }
 

@@ -17,6 +17,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
+	"github.com/mocpcr/mocpcr/internal/problem"
 	"github.com/mocpcr/mocpcr/internal/store"
 )
 
@@ -139,7 +140,7 @@ const maxFilenameBytes = 255
 // looked at: control characters (which break the audit trail, logs and
 // headers), bidirectional controls (which show "exe.pdf" for a name that
 // ends in .exe), names no file system stores, and invalid UTF-8.
-func refusedName(filename string) *Error {
+func refusedName(filename string) *problem.Error {
 	if !utf8.ValidString(filename) {
 		return invalid("file", "the file name is not valid text (UTF-8): rename the file and attach it again")
 	}
@@ -163,7 +164,7 @@ func refusedName(filename string) *Error {
 
 // mismatchedName refuses a file whose name disagrees with its type ct
 // (as sniffed): the name is what the downloader's system opens it by.
-func mismatchedName(filename, ct string) *Error {
+func mismatchedName(filename, ct string) *problem.Error {
 	ext := strings.ToLower(filepath.Ext(filename))
 	base, _, _ := strings.Cut(ct, ";")
 	if slices.Contains(typeExtensions[base], ext) {

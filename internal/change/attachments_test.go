@@ -7,6 +7,7 @@ import (
 
 	"github.com/mocpcr/mocpcr/internal/change"
 	"github.com/mocpcr/mocpcr/internal/change/changetest"
+	"github.com/mocpcr/mocpcr/internal/problem"
 	"github.com/mocpcr/mocpcr/internal/store"
 	"github.com/mocpcr/mocpcr/internal/store/storetest"
 )
@@ -57,7 +58,7 @@ func TestAttachmentNamesMustBeSafeAndAgreeWithTheContents(t *testing.T) {
 				}
 				continue
 			}
-			if change.ErrorCode(err) != change.EInvalid || !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "file: ") {
+			if problem.KindOf(err) != problem.Invalid || !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "file: ") {
 				t.Errorf("%s: got %v (%+v), want an invalid file error with %q", tc.name, err, a, tc.want)
 			}
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/notify"
+	"github.com/mocpcr/mocpcr/internal/problem"
 	"github.com/mocpcr/mocpcr/internal/store"
 )
 
@@ -333,7 +334,7 @@ func checkDecision(decision, yes Decision, comment, rejectHint string) (string, 
 // confirm their identity (the web edge verifies it).
 func requireSignature(sig Signature) error {
 	if !sig.Verified {
-		return &Error{Code: EReauth, Field: "password", Message: "password: confirm your identity to sign this decision"}
+		return &problem.Error{Kind: problem.Reauth, Field: "password", Message: "password: confirm your identity to sign this decision"}
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	_ "time/tzdata"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
+	"github.com/mocpcr/mocpcr/internal/problem"
 	"github.com/mocpcr/mocpcr/internal/store"
 )
 
@@ -75,7 +76,7 @@ func (s *Service) UpdateSiteSettings(ctx context.Context, actor *auth.User, ss S
 	if !actor.Has(auth.RoleAdmin) {
 		return nil, forbidden("only an admin may change site settings")
 	}
-	var p Problems
+	var p problem.List
 	ss.TimeZone = strings.TrimSpace(ss.TimeZone)
 	if ss.TimeZone == "" {
 		p.Invalid("time_zone", "is required: an IANA time zone like America/Chicago or Europe/Berlin")

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mocpcr/mocpcr/internal/problem"
 	"github.com/mocpcr/mocpcr/internal/store"
 )
 
@@ -104,7 +105,7 @@ func scanEmail(sc interface{ Scan(...any) error }) (EmailRecord, error) {
 // ListEmails returns delivery log rows, newest first.
 func ListEmails(ctx context.Context, q store.Querier, f EmailFilter) ([]EmailRecord, error) {
 	if f.Status != "" && !slices.Contains(Statuses, f.Status) {
-		return nil, fmt.Errorf("status must be one of %s, got %q", strings.Join(Statuses, ", "), f.Status)
+		return nil, problem.Invalidf("status", "must be one of %s, got %q", strings.Join(Statuses, ", "), f.Status)
 	}
 	if f.Limit <= 0 || f.Limit > 200 {
 		f.Limit = 50

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
+	"github.com/mocpcr/mocpcr/internal/problem"
 	"github.com/mocpcr/mocpcr/internal/store"
 )
 
@@ -76,7 +77,7 @@ func (s *Server) pageRevokeToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		s.refuse(w, r, http.StatusNotFound, "You have no such API token; it may already be revoked.")
+		s.fail(w, r, problem.New(problem.NotFound, "You have no such API token; it may already be revoked."))
 		return
 	}
 	http.Redirect(w, r, "/account?done=Token+revoked.", http.StatusSeeOther)

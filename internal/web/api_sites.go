@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"errors"
 	"net/http"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
@@ -36,10 +35,6 @@ func (s *Server) apiCreateSite(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	site, err := auth.CreateSite(r.Context(), s.DB.SQL, in.Code, in.Name)
-	if errors.Is(err, auth.ErrInvalid) {
-		writeJSONError(w, r, http.StatusBadRequest, invalidText(err))
-		return
-	}
 	if err != nil {
 		s.serverFault(w, r, "create site", err)
 		return

@@ -37,7 +37,7 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 	last, err := strconv.ParseInt(r.Header.Get("Last-Event-ID"), 10, 64)
 	if err != nil || last < 0 {
 		if last, err = notify.LatestID(ctx, s.DB.SQL, u.ID); err != nil {
-			s.apiInternal(w, r, err)
+			s.fail(w, r, err)
 			return
 		}
 	}

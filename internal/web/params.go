@@ -7,13 +7,15 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mocpcr/mocpcr/internal/change"
+	"github.com/mocpcr/mocpcr/internal/problem"
 )
 
+// pathID reads the path value name of an API route as a record id,
+// answering 404 when it is not one.
 func pathID(w http.ResponseWriter, r *http.Request, name string) (int64, bool) {
 	id, err := strconv.ParseInt(r.PathValue(name), 10, 64)
 	if err != nil || id <= 0 {
-		writeJSONError(w, r, http.StatusNotFound, fmt.Sprintf("%s: %q is not an id", name, r.PathValue(name)))
+		writeProblem(w, r, problem.Newf(problem.NotFound, "%s: %q is not an id", name, r.PathValue(name)))
 		return 0, false
 	}
 	return id, true
@@ -27,7 +29,7 @@ func parseDate(field, s string) (*time.Time, error) {
 	}
 	t, err := time.Parse(time.DateOnly, s)
 	if err != nil {
-		return nil, &change.Error{Code: change.EInvalid, Field: field, Message: fmt.Sprintf("%s: expected a date YYYY-MM-DD, got %q", field, s)}
+		return nil, &problem.Error{Kind: problem.Invalid, Field: field, Message: fmt.Sprintf("%s: expected a date YYYY-MM-DD, got %q", field, s)}
 	}
 	return &t, nil
 }
@@ -36,7 +38,7 @@ func parseDate(field, s string) (*time.Time, error) {
 func requiredDate(field, v string) (time.Time, error) {
 	t, err := parseDate(field, v)
 	if err == nil && t == nil {
-		err = &change.Error{Code: change.EInvalid, Field: field, Message: field + ": required (YYYY-MM-DD)"}
+		err = &problem.Error{Kind: problem.Invalid, Field: field, Message: field + ": required (YYYY-MM-DD)"}
 	}
 	if err != nil {
 		return time.Time{}, err

@@ -116,7 +116,7 @@ func TestAdminSetsJobTitle(t *testing.T) {
 		if got["job_title"] != "Shift Superintendent" {
 			t.Errorf("job title after PATCH = %v", got["job_title"])
 		}
-		bad := c.call("admin", "PATCH", fmt.Sprintf("/api/v1/users/%d", id), map[string]any{"job_title": strings.Repeat("x", 101)}, 400)
+		bad := c.call("admin", "PATCH", fmt.Sprintf("/api/v1/users/%d", id), map[string]any{"job_title": strings.Repeat("x", 101)}, 422)
 		if msg, _ := bad["error"].(string); !strings.HasPrefix(strings.ToLower(msg), "job_title: must be at most 100 characters") {
 			t.Errorf("too long a title: %v", bad)
 		}

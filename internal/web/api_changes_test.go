@@ -2,11 +2,9 @@ package web_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
@@ -15,9 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/change/changetest"
-	"github.com/mocpcr/mocpcr/internal/config"
 	"github.com/mocpcr/mocpcr/internal/notify"
 	"github.com/mocpcr/mocpcr/internal/store"
 	"github.com/mocpcr/mocpcr/internal/store/storetest"
@@ -86,20 +82,10 @@ func (c *apiClient) upload(who, path, name string, data []byte) map[string]any {
 func newChangeAPI(t *testing.T, db *store.DB) (*changetest.Fixture, *apiClient) {
 	t.Helper()
 	f := changetest.Seed(t, db, time.Date(2026, 4, 1, 8, 0, 0, 0, time.UTC))
-	cfg, _ := config.Load(config.MapEnv(nil))
-	s, err := web.New(cfg, db, slog.New(slog.NewTextHandler(io.Discard, nil)), web.Deps{Changes: f.Service})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(s.Handler())
-	t.Cleanup(srv.Close)
-	c := &apiClient{t: t, srv: srv, web: s, tokens: map[string]string{}}
+	site := startSite(t, db, siteOptions{deps: web.Deps{Changes: f.Service}, now: time.Now})
+	c := &apiClient{t: t, srv: site.srv, web: site.web, tokens: map[string]string{}}
 	for name, u := range f.Users() {
-		tok, err := auth.CreateAPIToken(context.Background(), db.SQL, u.ID, "test")
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.tokens[name] = tok
+		c.tokens[name] = site.token(u)
 	}
 	return f, c
 }
@@ -416,6 +402,127 @@ func TestChangeAdminAPIs(t *testing.T) {
 		w := c.call("initiator", "GET", "/api/v1/my-work", nil, 200)
 		if _, ok := w["actions"]; !ok {
 			t.Errorf("my-work: %v", w)
+		}
+	})
+}
+
+// raw sends body exactly as given (call marshals a Go value, which
+// cannot send broken JSON) and decodes the JSON answer.
+func (c *apiClient) raw(who, method, path, body string) (int, map[string]any) {
+	c.t.Helper()
+	req, _ := http.NewRequest(method, c.srv.URL+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+c.tokens[who])
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	out := map[string]any{}
+	if err := json.Unmarshal(b, &out); err != nil && len(b) > 0 {
+		c.t.Fatalf("%s %s: %d %q: %v", method, path, resp.StatusCode, b, err)
+	}
+	return resp.StatusCode, out
+}
+
+// The QA tester's bodies: each was accepted or answered in Go words.
+func TestChangeAPIRefusesMalformedBodies(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f, c := newChangeAPI(t, db)
+		before := c.call("initiator", "GET", "/api/v1/changes", nil, 200)["total"]
+		for _, tc := range []struct{ body, field, error string }{
+			{`{"kind":"MOC","title":"x","site_id":1}{"a":1}`, "body", "body: unexpected data after the JSON object; send exactly one object"},
+			{`[1,2]`, "body", "body: expected a JSON object, got an array"},
+			{`null`, "body", "body: expected a JSON object, got null"},
+		} {
+			status, e := c.raw("initiator", "POST", "/api/v1/changes", tc.body)
+			if status != 422 || e["field"] != tc.field || e["error"] != tc.error || e["code"] != "invalid" {
+				t.Errorf("%s: got %d %v, want 422 field %q error %q", tc.body, status, e, tc.field, tc.error)
+			}
+		}
+		if after := c.call("initiator", "GET", "/api/v1/changes", nil, 200)["total"]; after != before {
+			t.Fatalf("a refused body created a change: total %v, was %v", after, before)
+		}
+		ch := c.call("initiator", "POST", "/api/v1/changes", newChangeBody("MOC", f.NRF, f.CDU), 201)["change"].(map[string]any)
+		status, e := c.raw("initiator", "POST", "/api/v1/changes/"+jsonNum(ch["id"])+"/submit", `{"screening":{"pssr":true}}`)
+		if status != 422 || e["field"] != "screening.pssr" || e["error"] != "screening.pssr: unknown field" {
+			t.Fatalf("nested unknown field: %d %v", status, e)
+		}
+	})
+}
+
+func jsonNum(v any) string { b, _ := json.Marshal(v); return string(b) }
+
+// Create and update answer every invalid field at once in "errors"; the
+// first stays in "error" and "field".
+func TestChangeAPIReportsEveryInvalidField(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f, c := newChangeAPI(t, db)
+		fieldsOf := func(e map[string]any) []string {
+			var out []string
+			list, _ := e["errors"].([]any)
+			for _, x := range list {
+				m := x.(map[string]any)
+				if msg, _ := m["error"].(string); !strings.HasPrefix(msg, m["field"].(string)+": ") {
+					t.Errorf("error %q does not start with its field %q", msg, m["field"])
+				}
+				out = append(out, m["field"].(string))
+			}
+			return out
+		}
+		status, e := c.raw("initiator", "POST", "/api/v1/changes", `{}`)
+		if got := fieldsOf(e); status != 422 || e["field"] != "kind" || e["error"] != "kind: is required: MOC or PCR" ||
+			strings.Join(got, ",") != "kind,title,site_id" {
+			t.Fatalf("empty create: %d %v", status, e)
+		}
+		status, e = c.raw("initiator", "POST", "/api/v1/changes",
+			`{"kind":"MOC","duration":"temporary","site_id":`+jsonNum(f.NRF)+`,"risk_ranking":"extreme","expires_on":"31/12/2030"}`)
+		if got := fieldsOf(e); status != 422 || e["field"] != "title" || strings.Join(got, ",") != "title,risk_ranking,expires_on" {
+			t.Fatalf("create with a bad date: %d %v", status, e)
+		}
+		ch := c.call("initiator", "POST", "/api/v1/changes", newChangeBody("MOC", f.NRF, f.CDU), 201)["change"].(map[string]any)
+		status, e = c.raw("initiator", "PATCH", "/api/v1/changes/"+jsonNum(ch["id"]), `{"title":"","duration":"forever"}`)
+		if got := fieldsOf(e); status != 422 || e["field"] != "duration" || strings.Join(got, ",") != "duration,title" {
+			t.Fatalf("update: %d %v", status, e)
+		}
+	})
+}
+
+// The API takes a change's number wherever it takes its id, as the
+// pages' addresses do (/changes/MOC-2026-0001).
+func TestChangeAPIAcceptsChangeNumbers(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f, c := newChangeAPI(t, db)
+		ch := c.call("initiator", "POST", "/api/v1/changes", newChangeBody("MOC", f.NRF, f.CDU), 201)["change"].(map[string]any)
+		id, number := jsonNum(ch["id"]), ch["number"].(string)
+		for _, ref := range []string{id, number, strings.ToLower(number)} {
+			got := c.call("initiator", "GET", "/api/v1/changes/"+ref, nil, 200)["change"].(map[string]any)
+			if got["number"] != number {
+				t.Fatalf("GET /changes/%s: %v", ref, got["number"])
+			}
+		}
+		c.call("initiator", "PATCH", "/api/v1/changes/"+number, map[string]any{"title": "Renamed by number"}, 200)
+		if got := c.call("initiator", "GET", "/api/v1/changes/"+id, nil, 200)["change"].(map[string]any); got["title"] != "Renamed by number" {
+			t.Fatalf("PATCH by number did not apply: %v", got["title"])
+		}
+		c.call("auditor", "GET", "/api/v1/changes/"+number+"/audit", nil, 200)
+		c.call("initiator", "GET", "/api/v1/changes/"+number+"/attachments", nil, 200)
+		c.upload("initiator", "/api/v1/changes/"+number+"/attachments", "notes.txt", []byte("hello"))
+		c.call("initiator", "POST", "/api/v1/changes/"+number+"/submit",
+			map[string]any{"screening": map[string]any{"disciplines": []string{"mechanical"}}}, 200)
+
+		for _, tc := range []struct{ who, ref, want string }{
+			{"initiator", "MOC-2026-9999", "change MOC-2026-9999 not found"},
+			{"outsider", number, "change " + number + " not found"}, // another site's change stays hidden
+			{"outsider", id, "change " + id + " not found"},
+			{"initiator", "nonsense", "neither a change id"},
+			{"initiator", "0", "neither a change id"},
+		} {
+			e := c.call(tc.who, "GET", "/api/v1/changes/"+tc.ref, nil, 404)
+			if e["code"] != "not_found" || !strings.Contains(e["error"].(string), tc.want) {
+				t.Errorf("%s GET %s: %v, want %q", tc.who, tc.ref, e, tc.want)
+			}
 		}
 	})
 }

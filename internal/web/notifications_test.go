@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -15,7 +14,6 @@ import (
 	"time"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
-	"github.com/mocpcr/mocpcr/internal/config"
 	"github.com/mocpcr/mocpcr/internal/notify"
 	"github.com/mocpcr/mocpcr/internal/store"
 	"github.com/mocpcr/mocpcr/internal/store/storetest"
@@ -33,42 +31,26 @@ type notifyEnv struct {
 }
 
 // startServer runs a web server with its own live hub on db.
-func startServer(t testing.TB, db *store.DB) *httptest.Server {
+func startServer(t testing.TB, db *store.DB) *testSite {
 	t.Helper()
-	cfg, _ := config.Load(config.MapEnv(nil))
 	hub := notify.NewHub(db, nil)
 	hub.PollInterval = 20 * time.Millisecond
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { hub.Run(ctx); close(done) }()
-	ws, err := web.New(cfg, db, slog.New(slog.NewTextHandler(io.Discard, nil)), web.Deps{Notify: web.NotifyDeps{Hub: hub}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(ws.Handler())
-	t.Cleanup(func() { srv.CloseClientConnections(); srv.Close(); cancel(); <-done })
-	return srv
+	// Registered first, so it runs after the server has closed.
+	t.Cleanup(func() { cancel(); <-done })
+	return startSite(t, db, siteOptions{deps: web.Deps{Notify: web.NotifyDeps{Hub: hub}}, now: time.Now})
 }
 
 func newNotifyEnv(t testing.TB, db *store.DB) *notifyEnv {
 	t.Helper()
-	ctx := context.Background()
 	e := &notifyEnv{db: db, notifier: &notify.Notifier{Dialect: db.Dialect}}
-	mk := func(email string, roles ...auth.Role) (*auth.User, string) {
-		u, err := auth.CreateUser(ctx, db.SQL, auth.NewUser{Email: email, Name: email[:3], Roles: roles})
-		if err != nil {
-			t.Fatal(err)
-		}
-		tok, err := auth.CreateAPIToken(ctx, db.SQL, u.ID, "test")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return u, tok
-	}
-	e.a, e.tokA = mk("ann@example.com")
-	e.b, e.tokB = mk("bob@example.com")
-	_, e.tokAdmin = mk("ada@example.com", auth.RoleAdmin)
-	e.srv = startServer(t, db)
+	site := startServer(t, db)
+	e.a, e.tokA = site.apiUser("ann@example.com")
+	e.b, e.tokB = site.apiUser("bob@example.com")
+	_, e.tokAdmin = site.apiUser("ada@example.com", auth.RoleAdmin)
+	e.srv = site.srv
 	return e
 }
 
@@ -152,11 +134,11 @@ func TestNotificationAPIOwnership(t *testing.T) {
 		if s := call(t, e.srv.URL, "GET", "/api/v1/notifications", "", "", &apiErr); s != 401 {
 			t.Errorf("anonymous = %d", s)
 		}
-		if s := call(t, e.srv.URL, "GET", "/api/v1/notifications?limit=500", e.tokA, "", &apiErr); s != 400 || !strings.Contains(apiErr.Error, "limit") {
+		if s := call(t, e.srv.URL, "GET", "/api/v1/notifications?limit=500", e.tokA, "", &apiErr); s != 422 || !strings.Contains(apiErr.Error, "limit") {
 			t.Errorf("bad limit = %d %+v", s, apiErr)
 		}
 		// Preferences.
-		if s := call(t, e.srv.URL, "PUT", "/api/v1/notifications/preferences", e.tokA, `{"email":{"approval.requested":false}}`, &apiErr); s != 400 || !strings.Contains(apiErr.Error, "approval.requested") {
+		if s := call(t, e.srv.URL, "PUT", "/api/v1/notifications/preferences", e.tokA, `{"email":{"approval.requested":false}}`, &apiErr); s != 422 || !strings.Contains(apiErr.Error, "approval.requested") {
 			t.Errorf("mute action-required = %d %+v", s, apiErr)
 		}
 		if s := call(t, e.srv.URL, "PUT", "/api/v1/notifications/preferences", e.tokA, `{"email":{"change.closed":false}}`, nil); s != 200 {
@@ -170,7 +152,7 @@ func TestNotificationAPIOwnership(t *testing.T) {
 		if s := call(t, e.srv.URL, "GET", "/api/v1/admin/emails?status=failed", e.tokAdmin, "", &log); s != 200 {
 			t.Errorf("admin delivery log = %d", s)
 		}
-		if s := call(t, e.srv.URL, "GET", "/api/v1/admin/emails?status=bogus", e.tokAdmin, "", &apiErr); s != 400 || !strings.Contains(apiErr.Error, "status") {
+		if s := call(t, e.srv.URL, "GET", "/api/v1/admin/emails?status=bogus", e.tokAdmin, "", &apiErr); s != 422 || !strings.Contains(apiErr.Error, "status") {
 			t.Errorf("bad status = %d %+v", s, apiErr)
 		}
 		// Pages render for the owner.

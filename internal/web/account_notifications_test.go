@@ -37,10 +37,10 @@ func TestDailyDigestPreference(t *testing.T) {
 			t.Fatal("ann's setting changed bob's")
 		}
 		var apiErr struct{ Error string }
-		if s := call(t, e.srv.URL, "PUT", "/api/v1/notifications/preferences", e.tokA, `{}`, &apiErr); s != 400 || !strings.Contains(apiErr.Error, "daily_digest") {
-			t.Errorf("empty PUT = %d %+v; want 400 naming daily_digest", s, apiErr)
+		if s := call(t, e.srv.URL, "PUT", "/api/v1/notifications/preferences", e.tokA, `{}`, &apiErr); s != 422 || !strings.Contains(apiErr.Error, "daily_digest") {
+			t.Errorf("empty PUT = %d %+v; want 422 naming daily_digest", s, apiErr)
 		}
-		if s := call(t, e.srv.URL, "PUT", "/api/v1/notifications/preferences", e.tokA, `{"daily_digest":"yes"}`, &apiErr); s != 400 {
+		if s := call(t, e.srv.URL, "PUT", "/api/v1/notifications/preferences", e.tokA, `{"daily_digest":"yes"}`, &apiErr); s != 422 {
 			t.Errorf("non-boolean daily_digest = %d", s)
 		}
 

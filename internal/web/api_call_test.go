@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
-	"github.com/mocpcr/mocpcr/internal/change"
+	"github.com/mocpcr/mocpcr/internal/problem"
 )
 
 // callChange runs one changeCall behind the route table's permission
@@ -81,7 +81,7 @@ func TestChangeCallNoBodyIsNotRead(t *testing.T) {
 
 func TestChangeCallRendering(t *testing.T) {
 	u := &auth.User{Roles: []auth.Role{auth.RoleApprover}}
-	domainErr := &change.Error{Code: change.EConflict, Field: "stage", Message: "stage: not now"}
+	domainErr := &problem.Error{Kind: problem.Conflict, Field: "stage", Message: "stage: not now"}
 	for _, c := range []struct {
 		name     string
 		v        any
@@ -92,12 +92,14 @@ func TestChangeCallRendering(t *testing.T) {
 	}{
 		{"created with location", created(map[string]any{"a": 1.0}, "/x/1"), nil, 201, "/x/1", map[string]any{"a": 1.0}},
 		{"no content", apiReply{status: http.StatusNoContent}, nil, 204, "", nil},
-		{"handler refusal names its field", nil, invalidInput("screening: required"), 422, "", map[string]any{"error": "screening: required", "code": "invalid", "field": "screening"}},
-		{"handler refusal without a field", nil, invalidInput("Nothing to do"), 422, "", map[string]any{"error": "Nothing to do", "code": "invalid"}},
+		{"handler refusal names its field", nil, problem.Invalidf("screening", "required"), 422, "", map[string]any{"error": "screening: required", "code": "invalid", "field": "screening"}},
+		{"handler refusal without a field", nil, problem.New(problem.Invalid, "Nothing to do"), 422, "", map[string]any{"error": "Nothing to do", "code": "invalid"}},
 		{"domain error is mapped", nil, domainErr, 409, "", map[string]any{"error": "stage: not now", "code": "conflict", "field": "stage"}},
-		{"signature failure names the password", nil, withReauth(&change.Error{Code: change.EReauth, Message: "sign"}, errors.New("wrong password")), 403, "",
-			map[string]any{"error": "password: wrong password", "code": "reauth_required", "field": "password"}},
-		{"signature not the problem", nil, withReauth(domainErr, errors.New("wrong password")), 409, "", map[string]any{"error": "stage: not now", "code": "conflict", "field": "stage"}},
+		{"signature failure names the password", nil, signatureError(&problem.Error{Kind: problem.Reauth, Message: "sign"}, problem.Invalidf("password", "is not correct")), 403, "",
+			map[string]any{"error": "password: is not correct", "code": "reauth_required", "field": "password"}},
+		{"a fault checking the signature is a fault", nil, signatureError(&problem.Error{Kind: problem.Reauth, Message: "sign"}, errors.New("db on fire")), 500, "",
+			map[string]any{"error": "internal error", "code": "internal"}},
+		{"signature not the problem", nil, signatureError(domainErr, errors.New("wrong password")), 409, "", map[string]any{"error": "stage: not now", "code": "conflict", "field": "stage"}},
 		{"internal error is hidden", nil, errors.New("db on fire"), 500, "", map[string]any{"error": "internal error", "code": "internal"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -3,6 +3,7 @@ package web_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"mime/multipart"
 	"net/http"
 	"net/url"
@@ -15,6 +16,7 @@ import (
 	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/change"
 	"github.com/mocpcr/mocpcr/internal/mail/graphtest"
+	"github.com/mocpcr/mocpcr/internal/problem"
 	"github.com/mocpcr/mocpcr/internal/store"
 	"github.com/mocpcr/mocpcr/internal/store/storetest"
 	"github.com/mocpcr/mocpcr/internal/web"
@@ -538,6 +540,196 @@ func TestExtensionSignatureShowsMethod(t *testing.T) {
 		sec = sec[:strings.Index(sec, "</section>")]
 		if !strings.Contains(sec, `<span class="signature">`+f.appr.Name+`</span>`) || !strings.Contains(sec, "· password re-entered</small>") {
 			t.Errorf("extension signature without its method:\n%s", sec)
+		}
+	})
+}
+
+// Messages on the change page use the words of the form, never the API's
+// field names, and the approvers form refuses what it could not show
+// again (found walking through the demo as a newcomer).
+func TestChangePageSpeaksTheFormsWords(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newPageFixture(t, db)
+		ctx := context.Background()
+		svc := f.site.web.Changes
+		full, err := svc.Create(ctx, f.ini, completeFields(change.KindMOC, "Full draft", f.screening.SiteID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		csrfIni, csrfCoord := f.ini2.csrf(), f.coord2.csrf()
+
+		// Submit with no discipline ticked.
+		r := f.ini2.post("/changes/"+full.Number+"/submit", url.Values{"csrf_token": {csrfIni}})
+		msg := errorBeside(r.Body, "sc-disciplines")
+		if r.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(msg, "replacement in kind") || strings.Contains(r.Body, "replacement_in_kind)") {
+			t.Errorf("submit without disciplines: %d %q, want words people read (replacement in kind), not replacement_in_kind", r.StatusCode, msg)
+		}
+
+		// Start review while the hazard review has no reviewer.
+		hz, err := svc.Create(ctx, f.ini, completeFields(change.KindMOC, "Hazard", f.screening.SiteID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.Submit(ctx, f.ini, hz.ID, change.Screening{Disciplines: []string{"mechanical"}, HazardReviewNeeded: true}); err != nil {
+			t.Fatal(err)
+		}
+		if err := svc.AssignReviewer(ctx, f.coord, hz.ID, "mechanical", f.rev.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := svc.SetApprovers(ctx, f.coord, hz.ID, [][]int64{{f.appr.ID}}); err != nil {
+			t.Fatal(err)
+		}
+		r = f.coord2.post("/changes/"+hz.Number+"/transition", url.Values{"csrf_token": {csrfCoord}, "action": {"start_review"}})
+		if r.StatusCode != http.StatusUnprocessableEntity || strings.Contains(r.Body, "the hazard_review") || !strings.Contains(r.Body, "a reviewer for the hazard review first") {
+			t.Errorf("start review without a hazard reviewer: %d, want “hazard review”, not hazard_review\n%s", r.StatusCode, excerpt(r.Body))
+		}
+
+		// The approvers form: stage 2 alone, or one person in both stages.
+		appr := strconv.FormatInt(f.appr.ID, 10)
+		for _, tc := range []struct {
+			name string
+			form url.Values
+			want string
+		}{
+			{"stage 2 only", url.Values{"stage2": {appr}}, "at least one approver for stage 1"},
+			{"one person in both stages", url.Values{"stage1": {appr}, "stage2": {appr}}, "one stage only"},
+		} {
+			tc.form.Set("csrf_token", csrfCoord)
+			r := f.coord2.post("/changes/"+f.screening.Number+"/approvers", tc.form)
+			if got := errorBeside(r.Body, "approvers-list"); r.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(got, tc.want) {
+				t.Errorf("approvers, %s: %d %q, want 422 with %q", tc.name, r.StatusCode, got, tc.want)
+			}
+		}
+		d, err := svc.Get(ctx, f.coord, f.screening.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(d.Approvals) != 0 {
+			t.Errorf("refused approver forms still named %d approvers", len(d.Approvals))
+		}
+		r = f.coord2.post("/changes/"+f.screening.Number+"/approvers", url.Values{"csrf_token": {csrfCoord}, "stage1": {appr}})
+		if r.StatusCode != http.StatusSeeOther {
+			t.Errorf("approvers in stage 1: %d, want 303", r.StatusCode)
+		}
+
+		// PSSR Yes without evidence: the page has a file field and a list
+		// of attached files, not the API's "name it here".
+		item := strconv.FormatInt(f.pssrItem, 10)
+		r = f.coord2.post("/changes/"+f.pssr.Number+"/pssr/"+item, url.Values{"csrf_token": {csrfCoord}, "answer": {"yes"}})
+		if got := errorBeside(r.Body, "pssr-"+item+"-evidence"); !strings.Contains(got, "choose a file, or one already attached") || strings.Contains(got, "name it here") {
+			t.Errorf("PSSR yes without evidence: %d %q", r.StatusCode, got)
+		}
+
+		// The initiator, with nothing to do during screening, is told what
+		// happens next.
+		r = f.ini2.get("/changes/" + f.screening.Number)
+		if !strings.Contains(r.Body, "Nothing is waiting for you on this change right now. Next, an MOC coordinator assigns") {
+			t.Errorf("screening page for the initiator does not say what happens next\n%s", excerpt(r.Body))
+		}
+	})
+}
+
+// nextCard is the "What you can do now" card of a change page.
+func nextCard(body string) string {
+	i := strings.Index(body, `id="next"`)
+	if i < 0 {
+		return ""
+	}
+	j := strings.Index(body[i:], "</section>")
+	if j < 0 {
+		return body[i:]
+	}
+	return body[i : i+j]
+}
+
+// An extension request asks the approvers to act: it shows on their My
+// work (page and API) and in "What you can do now" on the change page.
+func TestExtensionRequestWaitsForTheApprover(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newPageFixture(t, db)
+		ctx := context.Background()
+		svc := f.site.web.Changes
+		if err := svc.RequestExtension(ctx, f.ini, f.pssr.ID, f.site.clock.Now().AddDate(0, 2, 0), "spares arrive late"); err != nil {
+			t.Fatal(err)
+		}
+		home := f.ap2.get("/")
+		if !strings.Contains(home.Body, f.pssr.Number) || !strings.Contains(home.Body, "Decide the expiry extension to") {
+			t.Errorf("approver's My work does not list the extension request of %s\n%s", f.pssr.Number, excerpt(home.Body))
+		}
+		api := f.ap2.get("/api/v1/my-work")
+		var w struct {
+			Extensions []change.WorkItem `json:"extensions"`
+		}
+		if err := json.Unmarshal([]byte(api.Body), &w); err != nil || api.StatusCode != http.StatusOK {
+			t.Fatalf("my-work API: %d %v", api.StatusCode, err)
+		}
+		if len(w.Extensions) != 1 || w.Extensions[0].ChangeNumber != f.pssr.Number {
+			t.Errorf("my-work API extensions = %+v, want the request on %s", w.Extensions, f.pssr.Number)
+		}
+		next := nextCard(f.ap2.get("/changes/" + f.pssr.Number).Body)
+		if !strings.Contains(next, `id="f-extdecision"`) || !strings.Contains(next, "spares arrive late") || strings.Contains(next, "Nothing is waiting for you") {
+			t.Errorf("the approver's “What you can do now” does not offer the extension decision\n%s", next)
+		}
+		// The initiator who asked is not asked to decide.
+		if home := f.ini2.get("/"); strings.Contains(home.Body, "Decide the expiry extension") {
+			t.Errorf("the initiator is asked to decide their own extension")
+		}
+	})
+}
+
+// The add-action form shows every field error of one submit, and
+// refuses a due date in the past.
+func TestAddActionShowsAllErrorsAndRefusesPastDueDate(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newPageFixture(t, db)
+		csrf := f.ini2.csrf()
+		path := "/changes/" + f.pssr.Number + "/actions"
+		r := f.ini2.post(path, url.Values{"csrf_token": {csrf}, "title": {" "}, "owner_id": {""}, "due_on": {"soon"}})
+		if r.StatusCode != http.StatusUnprocessableEntity {
+			t.Fatalf("empty add-action: %d", r.StatusCode)
+		}
+		for id, want := range map[string]string{"action-title": "is required", "action-owner_id": "choose who owns", "action-due_on": "expected a date"} {
+			if got := errorBeside(r.Body, id); !strings.Contains(got, want) {
+				t.Errorf("empty add-action: error beside #%s = %q, want %q", id, got, want)
+			}
+		}
+		yesterday := f.site.clock.Now().AddDate(0, 0, -1).Format(time.DateOnly)
+		r = f.ini2.post(path, url.Values{"csrf_token": {csrf}, "title": {"Check the trip"}, "owner_id": {strconv.FormatInt(f.ini.ID, 10)}, "due_on": {yesterday}})
+		if got := errorBeside(r.Body, "action-due_on"); r.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(got, "today or later") ||
+			!strings.Contains(r.Body, `value="Check the trip"`) {
+			t.Errorf("action due yesterday: %d %q, want a due date error and the title kept", r.StatusCode, got)
+		}
+		// The domain refuses it too (the API goes straight there).
+		past := f.site.clock.Now().AddDate(0, 0, -1)
+		_, err := f.site.web.Changes.AddAction(context.Background(), f.ini, f.pssr.ID, change.NewAction{Title: "x", OwnerID: f.ini.ID, DueOn: &past})
+		if problem.KindOf(err) != problem.Invalid || !strings.HasPrefix(err.Error(), "due_on: must be today or later") {
+			t.Errorf("AddAction due yesterday: %v", err)
+		}
+		today := f.site.clock.Now()
+		if _, err := f.site.web.Changes.AddAction(context.Background(), f.ini, f.pssr.ID, change.NewAction{Title: "x", OwnerID: f.ini.ID, DueOn: &today}); err != nil {
+			t.Errorf("AddAction due today: %v", err)
+		}
+	})
+}
+
+// A refused approvers form shows its error under the two stage boxes:
+// the stylesheet gives the error a line of its own instead of a third
+// column (the browser test measures the layout).
+func TestApproversErrorSitsUnderTheStages(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newPageFixture(t, db)
+		id := strconv.FormatInt(f.appr.ID, 10)
+		r := f.coord2.post("/changes/"+f.screening.Number+"/approvers", url.Values{"csrf_token": {f.coord2.csrf()}, "stage1": {id}, "stage2": {id}})
+		if got := errorBeside(r.Body, "approvers-list"); r.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(got, "one stage only") {
+			t.Fatalf("same approver in both stages: %d %q", r.StatusCode, got)
+		}
+		i := strings.Index(r.Body, `id="approvers-list"`)
+		if j := strings.Index(r.Body[i:], `id="approvers-list-error"`); j < 0 || strings.Count(r.Body[i:i+j], "</fieldset>") != 2 {
+			t.Errorf("the error is not after both stage boxes")
+		}
+		css := f.coord2.get("/static/app.css").Body
+		if !strings.Contains(css, ".approver-stages>.field-error{flex:1 0 100%") {
+			t.Errorf("app.css does not make the approvers error span the stage grid")
 		}
 	})
 }

@@ -3,8 +3,6 @@ package web_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -13,7 +11,6 @@ import (
 	"time"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
-	"github.com/mocpcr/mocpcr/internal/config"
 	"github.com/mocpcr/mocpcr/internal/jobs"
 	"github.com/mocpcr/mocpcr/internal/mail"
 	"github.com/mocpcr/mocpcr/internal/mail/graph"
@@ -67,26 +64,10 @@ func newEmailAdminEnv(t *testing.T, db *store.DB) *emailAdminEnv {
 		e.queue.Stop(ctx)
 		e.queue.Close()
 	})
-	cfg, _ := config.Load(config.MapEnv(nil))
-	ws, err := web.New(cfg, db, slog.New(slog.NewTextHandler(io.Discard, nil)), web.Deps{Notify: web.NotifyDeps{Jobs: e.queue, Mail: client}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.srv = httptest.NewServer(ws.Handler())
-	t.Cleanup(e.srv.Close)
-	mk := func(email string, roles ...auth.Role) string {
-		u, err := auth.CreateUser(ctx, db.SQL, auth.NewUser{Email: email, Name: email[:3], Roles: roles})
-		if err != nil {
-			t.Fatal(err)
-		}
-		tok, err := auth.CreateAPIToken(ctx, db.SQL, u.ID, "test")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tok
-	}
-	e.admin = mk("ada@example.com", auth.RoleAdmin)
-	e.plain = mk("ann@example.com")
+	site := startSite(t, db, siteOptions{deps: web.Deps{Notify: web.NotifyDeps{Jobs: e.queue, Mail: client}}, now: time.Now})
+	e.srv = site.srv
+	_, e.admin = site.apiUser("ada@example.com", auth.RoleAdmin)
+	_, e.plain = site.apiUser("ann@example.com")
 	return e
 }
 
@@ -103,20 +84,14 @@ func (e *emailAdminEnv) send(t *testing.T, to, status string) int64 {
 
 func (e *emailAdminEnv) waitStatus(t *testing.T, id int64, status string) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		rec, _, err := jobs.GetEmail(context.Background(), e.db.SQL, id)
-		if err != nil {
+	var rec jobs.EmailRecord
+	waitFor(t, fmt.Sprintf("email %d to be %s", id, status), func() bool {
+		var err error
+		if rec, _, err = jobs.GetEmail(context.Background(), e.db.SQL, id); err != nil {
 			t.Fatal(err)
 		}
-		if rec.Status == status {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("email %d is %s after 30s, want %s (%s)", id, rec.Status, status, rec.LastError)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return rec.Status == status
+	}, func() string { return fmt.Sprintf("it is %s (%s)", rec.Status, rec.LastError) })
 }
 
 func (e *emailAdminEnv) page(t *testing.T, path string) string {
@@ -216,6 +191,83 @@ func TestDeliveryLogWaitingForConfigurationAndRetryAll(t *testing.T) {
 		}
 		if rec, _, _ := jobs.GetEmail(context.Background(), db.SQL, sent); rec.Attempts != 1 {
 			t.Errorf("the sent email has %d attempts, want 1", rec.Attempts)
+		}
+	})
+}
+
+// The delivery log names statuses in words and links an email sent to the
+// dev mailbox to its message; the message names its delivery-log entry,
+// though their ids differ.
+func TestDeliveryLogLabelsAndMailboxCrossReference(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		site := newSite(t, db, nil)
+		admin := site.user("adam@example.com", auth.RoleAdmin)
+		now := time.Now().UTC()
+		ins := func(status, requestID, subject string) {
+			t.Helper()
+			if _, err := db.SQL.Exec(`INSERT INTO email_messages (kind, to_email, subject, html_body, status, request_id, created_at, updated_at, queued_at)
+				VALUES ('system', 'rita@example.com', $1, '<p>x</p>', $2, $3, $4, $4, $4)`, subject, status, requestID, now); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ins("given_up", "", "Gave up")
+		ins("waiting_config", "", "Waits")
+		ins("sent", "dev-1", "Reached the mailbox") // delivery-log #3 is mailbox #1
+		if _, err := db.SQL.Exec(`INSERT INTO dev_mailbox (sender, to_addrs, subject, html_body, created_at) VALUES ('moc@example.com', 'rita@example.com', 'Reached the mailbox', '<p>x</p>', $1)`, now); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.SQL.Exec(`INSERT INTO dev_mailbox (sender, to_addrs, subject, html_body, created_at) VALUES ('moc@example.com', 'adam@example.com', 'Test email', '<p>x</p>', $1)`, now); err != nil {
+			t.Fatal(err)
+		}
+		b := site.browser()
+		b.login(admin.Email)
+
+		log := b.get("/admin/email/log")
+		if log.StatusCode != http.StatusOK {
+			t.Fatalf("log: %d", log.StatusCode)
+		}
+		for _, want := range []string{`<option value="given_up">Given up</option>`, `<option value="waiting_config">Waiting for configuration</option>`,
+			`>Given up</span>`, `href="/admin/mailbox/1">Dev mailbox message #1</a>`} {
+			if !strings.Contains(log.Body, want) {
+				t.Errorf("delivery log: missing %s", want)
+			}
+		}
+		if strings.Contains(log.Body, ">given_up<") || strings.Contains(log.Body, ">waiting_config<") {
+			t.Errorf("delivery log shows raw status values")
+		}
+		if f := b.get("/admin/email/log?status=given_up"); !strings.Contains(f.Body, `<option value="given_up" selected>Given up</option>`) {
+			t.Errorf("filter does not keep the chosen status")
+		}
+
+		msg := b.get("/admin/mailbox/1")
+		if !strings.Contains(msg.Body, `href="/admin/email/log?before=4#email-3">Delivery-log entry #3</a>`) || !strings.Contains(msg.Body, "dev-1") {
+			t.Errorf("mailbox message does not name its delivery-log entry:\n%s", msg.Body)
+		}
+		if m := b.get("/admin/mailbox/2"); !strings.Contains(m.Body, "not in the delivery log") {
+			t.Errorf("unlogged mailbox message")
+		}
+		if list := b.get("/admin/mailbox"); !strings.Contains(list.Body, `href="/admin/email/log?before=4#email-3">#3</a>`) {
+			t.Errorf("mailbox list does not link the delivery log")
+		}
+		// The link lands on a page holding the entry.
+		if p := b.get("/admin/email/log?before=4"); !strings.Contains(p.Body, `id="email-3"`) {
+			t.Errorf("delivery-log link does not show entry #3")
+		}
+		// ... and leads back to the newest emails; the first page does not.
+		if p := b.get("/admin/email/log?before=4"); !strings.Contains(p.Body, `<a href="/admin/email/log">Newest emails</a>`) {
+			t.Errorf("an older page has no way back to the newest emails")
+		}
+		if p := b.get("/admin/email/log?before=4&status=sent"); !strings.Contains(p.Body, `href="/admin/email/log?status=sent">Newest emails</a>`) {
+			t.Errorf("Newest emails should keep the status filter")
+		}
+		if strings.Contains(log.Body, "Newest emails") {
+			t.Errorf("the first page links to itself as Newest emails")
+		}
+		// A bad filter is explained in the page's words, not the codes.
+		bad := b.get("/admin/email/log?status=bogus")
+		if bad.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(bad.Body, "Waiting for configuration") || !strings.Contains(bad.Body, "Given up") ||
+			strings.Contains(bad.Body, "waiting_config") || strings.Contains(bad.Body, "given_up") {
+			t.Errorf("bad status filter: %d\n%s", bad.StatusCode, bad.Body)
 		}
 	})
 }

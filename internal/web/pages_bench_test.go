@@ -4,8 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -15,7 +13,6 @@ import (
 
 	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/change"
-	"github.com/mocpcr/mocpcr/internal/config"
 	"github.com/mocpcr/mocpcr/internal/demo"
 	"github.com/mocpcr/mocpcr/internal/notify"
 	"github.com/mocpcr/mocpcr/internal/store"
@@ -80,17 +77,11 @@ func benchSite(b *testing.B, db *store.DB) (http.Handler, *http.Cookie, string) 
 	if err := demo.Seed(ctx, db, change.SeedDemo); err != nil {
 		b.Fatal(err)
 	}
-	cfg, err := config.Load(config.MapEnv(map[string]string{"MOCPCR_BASE_URL": "http://moc.test"}))
-	if err != nil {
-		b.Fatal(err)
-	}
-	n := &notify.Notifier{BaseURL: cfg.BaseURL, Dialect: db.Dialect}
+	const base = "http://moc.test"
+	n := &notify.Notifier{BaseURL: base, Dialect: db.Dialect}
 	svc := change.New(db, n)
-	ws, err := web.New(cfg, db, slog.New(slog.NewTextHandler(io.Discard, nil)), web.Deps{Changes: svc})
-	if err != nil {
-		b.Fatal(err)
-	}
-	h := ws.Handler()
+	// Requests go to the handler in-process: no network in the numbers.
+	h := startSite(b, db, siteOptions{env: map[string]string{"MOCPCR_BASE_URL": base}, deps: web.Deps{Changes: svc}, now: time.Now}).web.Handler()
 	user := func(prefix string) *auth.User {
 		u, err := auth.UserByEmail(ctx, db.SQL, prefix+"@demo.mocpcr.local")
 		if err != nil {

@@ -158,8 +158,14 @@ func (a *App) isDemo(ctx context.Context) (bool, error) {
 // taking new requests and lets in-flight ones finish (up to 25 seconds).
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
-		Handler:           a.Handler,
+		Handler: a.Handler,
+		// Every connection is bounded; the live event stream and large
+		// downloads set their own deadlines (web: serveEvents,
+		// serveAttachment). ReadTimeout bounds an upload's body: the
+		// largest attachment at about 100 KB/s.
 		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       5 * time.Minute,
+		WriteTimeout:      2 * time.Minute,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(a.Logger.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
@@ -211,7 +217,8 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	if a.Config.MetricsAddr != "" {
-		msrv := &http.Server{Addr: a.Config.MetricsAddr, Handler: a.Metrics.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		msrv := &http.Server{Addr: a.Config.MetricsAddr, Handler: a.Metrics.Handler(),
+			ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
 		go func() {
 			if err := msrv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				a.Logger.Error("metrics listener failed (MOCPCR_METRICS_ADDR)", "addr", a.Config.MetricsAddr, "err", err)

@@ -205,10 +205,19 @@ func (w *emailWorker) Work(ctx context.Context, job *river.Job[sendEmailArgs]) e
 	stopping := q.stopping
 	q.mu.Unlock()
 	if err := q.limiter.acquire(ctx, stopping); err != nil {
-		_ = q.unreserve(context.WithoutCancel(ctx), id)
+		_ = q.unreserve(context.WithoutCancel(ctx), id, time.Time{})
 		return river.JobSnooze(0)
 	}
-	if m.Attempts, err = q.claim(ctx, id); err != nil {
+	// Graph's Retry-After holds the whole mailbox, whichever replica was
+	// told: wait for the pause to end without using up an attempt, spread
+	// over a second so that the waiting emails do not all start at once.
+	if until := q.pausedUntil(ctx); !until.IsZero() {
+		q.limiter.release()
+		wait := until.Sub(q.opt.Now()) + time.Duration(float64(time.Second)*(q.opt.Jitter()-0.75)*2)
+		_ = q.unreserve(context.WithoutCancel(ctx), id, q.opt.Now().Add(wait))
+		return river.JobSnooze(max(wait, time.Millisecond))
+	}
+	if m.Attempts, err = q.claim(ctx, id, job.ID); err != nil {
 		q.limiter.release()
 		if errors.Is(err, errNotSendable) {
 			return river.JobCancel(err)
@@ -225,6 +234,15 @@ func (w *emailWorker) Work(ctx context.Context, job *river.Job[sendEmailArgs]) e
 		Headers:  map[string]string{"X-Mocpcr-Email-Id": fmt.Sprint(id)},
 	})
 	cancel()
+	// A throttling answer pauses the whole mailbox before this send slot
+	// is handed on, so that no other worker sends into the window.
+	if me, ok := mail.AsError(sendErr); ok {
+		if d := throttlePause(me, q.retryDelay(m.Attempts-m.AttemptsBase, 0)); d > 0 {
+			pctx, pcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			q.pauseSender(pctx, q.opt.Now().Add(d), me)
+			pcancel()
+		}
+	}
 	q.limiter.release()
 	end := q.opt.Now()
 	q.stats.latency(end.Sub(start))
@@ -344,12 +362,19 @@ func (w *emailWorker) Timeout(*river.Job[sendEmailArgs]) time.Duration {
 	return w.q.opt.SendTimeout + w.q.jobSlack()*2/3
 }
 
-// retryDelay is exponential backoff with jitter after the n-th failed
-// attempt, never shorter than what the provider asked for.
+// retryDelay is the wait after the n-th failed attempt: what the provider
+// asked for (Retry-After, plus up to 10 % so that the emails it held do
+// not all return in the same instant), or else exponential backoff with
+// jitter. Microsoft's guidance is to wait the Retry-After and no more:
+// the mailbox is paused for exactly that long (pauseSender), and backing
+// off further only delays mail once the window is over.
 func (q *Queue) retryDelay(n int, retryAfter time.Duration) time.Duration {
+	if retryAfter > 0 {
+		return retryAfter + time.Duration(float64(retryAfter)*(q.opt.Jitter()-0.75)/5)
+	}
 	d := float64(q.opt.RetryBase) * math.Pow(2, float64(max(n-1, 0)))
 	d = math.Min(d, float64(q.opt.RetryMax)) * q.opt.Jitter()
-	return max(time.Duration(d), retryAfter)
+	return time.Duration(d)
 }
 
 func defaultJitter() float64 { return 0.75 + rand.Float64()/2 }
@@ -412,20 +437,22 @@ func (q *Queue) reserve(ctx context.Context, id, jobID int64) (message, error) {
 }
 
 // claim moves a reserved message to "sending" and counts the attempt,
-// returning the attempt's number. It is guarded by the reservation: an
-// email another process took over meanwhile (this one was thought dead)
-// is refused. Claiming an email that is already "sending" (a job River
+// returning the attempt's number. It is guarded by the reservation and,
+// again, by the job: an email another process took over meanwhile (this
+// one was thought dead), or that a retry gave a new job while this one
+// waited for its slot (see wakeTx), is refused, so that two jobs never
+// send one email. Claiming an email that is already "sending" (a job River
 // rescued from a dead process) marks it maybe_duplicate.
-func (q *Queue) claim(ctx context.Context, id int64) (int, error) {
+func (q *Queue) claim(ctx context.Context, id, jobID int64) (int, error) {
 	var attempts int
 	err := q.db.SQL.QueryRowContext(ctx, `
 		UPDATE email_messages SET status = $1, attempts = attempts + 1, updated_at = $2,
 			maybe_duplicate = (maybe_duplicate OR status = $1)
-		WHERE id = $3 AND claimed_by = $4 AND status IN ($1, $5, $6, $7)
+		WHERE id = $3 AND claimed_by = $4 AND status IN ($1, $5, $6, $7) AND (job_id IS NULL OR job_id = $8)
 		RETURNING attempts`,
-		StatusSending, q.opt.Now().UTC(), id, q.run.id, StatusQueued, StatusRetrying, StatusWaitingConfig).Scan(&attempts)
+		StatusSending, q.opt.Now().UTC(), id, q.run.id, StatusQueued, StatusRetrying, StatusWaitingConfig, jobID).Scan(&attempts)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, fmt.Errorf("email %d was taken over by another process: %w", id, errNotSendable)
+		return 0, fmt.Errorf("email %d was taken over by another process or given a new job: %w", id, errNotSendable)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("claim email %d: %w", id, err)
@@ -433,10 +460,16 @@ func (q *Queue) claim(ctx context.Context, id int64) (int, error) {
 	return attempts, nil
 }
 
-// unreserve gives back a reservation that never reached the provider.
-func (q *Queue) unreserve(ctx context.Context, id int64) error {
-	_, err := q.db.SQL.ExecContext(ctx, `UPDATE email_messages SET claimed_by = '' WHERE id = $1 AND claimed_by = $2 AND status <> $3`,
-		id, q.run.id, StatusSending)
+// unreserve gives back a reservation that never reached the provider;
+// a non-zero next is shown as the email's next try.
+func (q *Queue) unreserve(ctx context.Context, id int64, next time.Time) error {
+	if next.IsZero() {
+		_, err := q.db.SQL.ExecContext(ctx, `UPDATE email_messages SET claimed_by = '' WHERE id = $1 AND claimed_by = $2 AND status <> $3`,
+			id, q.run.id, StatusSending)
+		return err
+	}
+	_, err := q.db.SQL.ExecContext(ctx, `UPDATE email_messages SET claimed_by = '', next_attempt_at = $4 WHERE id = $1 AND claimed_by = $2 AND status <> $3`,
+		id, q.run.id, StatusSending, next.UTC())
 	return err
 }
 

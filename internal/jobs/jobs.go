@@ -128,6 +128,7 @@ type Queue struct {
 	riverDB *sql.DB
 
 	limiter    *limiter
+	pause      senderPause
 	stats      counters
 	queueStats queueStats
 

@@ -141,3 +141,37 @@ func TestGracefulStopLeavesNothingToTakeOver(t *testing.T) {
 		}
 	})
 }
+
+// A job a dead process had fetched but not begun (River has it running,
+// its email carries no reservation) is given a new job once it has been
+// running for OrphanAfter, instead of waiting minutes for River's rescuer;
+// it was never sent, so it is not marked maybe_duplicate.
+func TestAFetchedButUnstartedJobOfADeadProcessIsReleased(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		clock := graphtest.NewClock(time.Now())
+		g := newGraphSetupWith(t, db, 0, func(o *jobs.Options) { o.Now = clock.Now; o.OrphanAfter = 10 * time.Second })
+		ids := enqueue(t, g.queue, 1)
+		if _, err := db.SQL.Exec(`UPDATE river_job SET state = 'running', attempt = 1, attempted_at = $1
+			WHERE id = (SELECT job_id FROM email_messages WHERE id = $2)`, clock.Now().UTC(), ids[0]); err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		if _, err := g.queue.TakeOverOrphans(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n := countWhere(t, db, `SELECT count(*) FROM river_job WHERE kind = 'mocpcr.send_email'`); n != 1 {
+			t.Fatalf("a job running for no time was replaced: %d jobs", n)
+		}
+		clock.Advance(11 * time.Second)
+		if _, err := g.queue.TakeOverOrphans(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := g.queue.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 30*time.Second, "sent", func() bool { return statusOf(t, db, ids[0]).Status == jobs.StatusSent })
+		if e := statusOf(t, db, ids[0]); e.MaybeDuplicate || e.Attempts != 1 {
+			t.Errorf("email = %+v, want one attempt and no maybe_duplicate", e)
+		}
+	})
+}

@@ -221,6 +221,9 @@ func (q *Queue) takeOverOrphans(ctx context.Context) (int, error) {
 	}
 	now := q.opt.Now()
 	n := 0
+	if err := q.releaseUnreserved(ctx, now); err != nil {
+		return 0, err
+	}
 	for _, o := range found {
 		reason := q.orphanReason(o.run, now)
 		if reason == "" {
@@ -320,4 +323,63 @@ func (q *Queue) takeOver(ctx context.Context, m message, runID string, claimedAt
 		return false, fmt.Errorf("take over email %d: %w", m.ID, err)
 	}
 	return done, nil
+}
+
+// releaseUnreserved finds send jobs that River has had running for longer
+// than OrphanAfter while their email carries no reservation: the job was
+// fetched by a process that died before its worker reserved the email (a
+// worker reserves within milliseconds of starting). Each such email gets a
+// new job that runs now, rather than waiting for River's rescuer. Should
+// the old worker be alive after all, its reservation is refused: the email
+// is no longer its job's.
+func (q *Queue) releaseUnreserved(ctx context.Context, now time.Time) error {
+	rows, err := q.db.SQL.QueryContext(ctx, `
+		SELECT j.id, m.id, j.attempted_at FROM river_job j JOIN email_messages m ON m.job_id = j.id
+		WHERE j.state = 'running' AND j.kind = $1 AND m.claimed_by = '' AND m.status IN ($2, $3, $4)`,
+		sendEmailArgs{}.Kind(), StatusQueued, StatusRetrying, StatusWaitingConfig)
+	if err != nil {
+		return fmt.Errorf("find send jobs without a worker: %w", err)
+	}
+	type stuck struct {
+		jobID, emailID int64
+	}
+	var found []stuck
+	for rows.Next() {
+		var j stuck
+		var attempted sql.NullTime
+		if err := rows.Scan(&j.jobID, &j.emailID, &attempted); err != nil {
+			rows.Close()
+			return fmt.Errorf("find send jobs without a worker: %w", err)
+		}
+		if attempted.Valid && now.Sub(attempted.Time) > q.opt.OrphanAfter {
+			found = append(found, j)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("find send jobs without a worker: %w", err)
+	}
+	for _, j := range found {
+		var released bool
+		err := q.db.Tx(ctx, func(tx *sql.Tx) error {
+			res, err := tx.ExecContext(ctx, `UPDATE email_messages SET next_attempt_at = NULL
+				WHERE id = $1 AND job_id = $2 AND claimed_by = '' AND status IN ($3, $4, $5)`,
+				j.emailID, j.jobID, StatusQueued, StatusRetrying, StatusWaitingConfig)
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil || n != 1 {
+				return err
+			}
+			released = true
+			return q.insertJobTx(ctx, tx, j.emailID)
+		})
+		if err != nil {
+			return fmt.Errorf("release email %d: %w", j.emailID, err)
+		}
+		if released {
+			q.log.Info("email whose job a stopped process had fetched, but not begun, is queued again now", "email_id", j.emailID, "job_id", j.jobID)
+		}
+	}
+	return nil
 }

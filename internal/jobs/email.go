@@ -155,18 +155,20 @@ type emailWorker struct {
 // Work sends the message. The sequence makes a repeat send after Graph
 // accepted a message impossible except in one window:
 //
-//  1. claim: the row moves to "sending" (attempts+1) only if it is not
+//  1. take a send slot of the sender mailbox (or, when the queue is
+//     stopping, give the job back without touching the email);
+//  2. claim: the row moves to "sending" (attempts+1) only if it is not
 //     already sent or finally failed, and only for the email's current
 //     job (a retry may replace a snoozed job); a sent row is never sent
 //     again.
-//  2. send through the provider.
-//  3. record the outcome ("sent" with Graph's request id, or the error).
+//  3. send through the provider.
+//  4. record the outcome ("sent" with Graph's request id, or the error).
 //
-// The duplicate window: if the process dies after Graph answered 202 and
-// before step 3 commits, the row stays "sending"; River's rescuer makes
-// the job available again after RescueStuckAfter and the message is sent
-// a second time. Closing that window would need Graph to deduplicate
-// sends, which sendMail does not do.
+// The duplicate window: if the process dies while the request is in
+// flight or before step 4 commits, the row stays "sending" and the message
+// may already be on its way; it is sent again when its job is rescued. A
+// graceful stop (Stop) does not open the window: it
+// lets sends in flight finish and be recorded.
 func (w *emailWorker) Work(ctx context.Context, job *river.Job[sendEmailArgs]) error {
 	q := w.q
 	id := job.Args.MessageID
@@ -180,7 +182,21 @@ func (w *emailWorker) Work(ctx context.Context, job *river.Job[sendEmailArgs]) e
 		// A process without a provider must not burn attempts.
 		return river.JobSnooze(time.Minute)
 	}
+	// The send slot first, then the claim: an email is "sending" only
+	// while its request is about to go or in flight, so the emails a
+	// crash leaves "sending" are exactly those that may have reached
+	// Graph. A stop that begins while the job waits for a slot gives the
+	// job back untouched: nothing new starts once Stop is called.
+	q.mu.Lock()
+	stopping := q.stopping
+	q.mu.Unlock()
+	if err := q.limiter.acquire(ctx, stopping); err != nil {
+		return river.JobSnooze(0)
+	}
 	m, err := q.claim(ctx, id, job.ID)
+	if err != nil || m.Status == StatusSent {
+		q.limiter.release()
+	}
 	if errors.Is(err, errNotSendable) {
 		return river.JobCancel(err)
 	}
@@ -192,11 +208,6 @@ func (w *emailWorker) Work(ctx context.Context, job *river.Job[sendEmailArgs]) e
 		return nil
 	}
 
-	if err := q.limiter.acquire(ctx); err != nil {
-		// Stopping: give the attempt back and run again on next start.
-		_ = q.release(context.WithoutCancel(ctx), id)
-		return river.JobSnooze(0)
-	}
 	start := q.opt.Now()
 	sendCtx, cancel := context.WithTimeout(ctx, q.opt.SendTimeout)
 	res, sendErr := q.opt.Provider.Send(sendCtx, mail.Message{
@@ -390,13 +401,6 @@ func (q *Queue) claim(ctx context.Context, id, jobID int64) (message, error) {
 		return m, fmt.Errorf("claim email %d: %w", id, err)
 	}
 	return m, err
-}
-
-// release undoes a claim that never reached the provider.
-func (q *Queue) release(ctx context.Context, id int64) error {
-	_, err := q.db.SQL.ExecContext(ctx, `UPDATE email_messages SET status = $1, attempts = attempts - 1 WHERE id = $2 AND status = $3`,
-		StatusQueued, id, StatusSending)
-	return err
 }
 
 func (q *Queue) recordSent(ctx context.Context, m message, start, end time.Time, requestID string) error {

@@ -479,3 +479,33 @@ func TestRetryEmailWakesAWaitingEmailAndNeverSendsItTwice(t *testing.T) {
 		}
 	})
 }
+
+// A stop is bounded: a send that outlasts the stop timeout (a hung Graph)
+// is cancelled, and its email is not lost: the next start sends it.
+func TestStopCancelsASendThatOutlastsTheStopTimeoutAndTheNextStartSendsIt(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFake()
+		f.latency = time.Hour
+		q1 := newQueue(t, db, f, func(o *jobs.Options) { o.StopTimeout = 200 * time.Millisecond })
+		ids := enqueue(t, q1, 1)
+		if err := q1.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 30*time.Second, "the send in flight", func() bool { return f.inFlight.Load() == 1 })
+		ctx, cancel := context.WithTimeout(context.Background(), q1.StopTimeout())
+		defer cancel()
+		q1.Stop(ctx)
+		if n := f.inFlight.Load(); n != 0 {
+			t.Fatalf("%d sends still in flight after Stop returned", n)
+		}
+		f.latency = 0
+		q2 := newQueue(t, db, f, nil)
+		if err := q2.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 30*time.Second, "sent after the restart", func() bool { return statusOf(t, db, ids[0]).Status == jobs.StatusSent })
+		if total, _ := f.deliveredCount(); total != 1 {
+			t.Errorf("delivered %d, want 1", total)
+		}
+	})
+}

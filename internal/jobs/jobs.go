@@ -60,6 +60,12 @@ type Options struct {
 	ConfigWaitLimit time.Duration
 	// SendTimeout bounds one provider call. Default 30 s.
 	SendTimeout time.Duration
+	// StopTimeout bounds a graceful stop: how long Stop lets the sends in
+	// flight finish and be recorded before it cancels them. Default
+	// SendTimeout + 5 s, so that a send is never cut short by a stop
+	// before its own timeout would have ended it: a send cancelled after
+	// Graph received it is sent again after the restart.
+	StopTimeout time.Duration
 	// RescueStuckAfter is how long a job may stay running before River's
 	// rescuer (which looks every 30 s) assumes its process died and makes
 	// it available again. It is raised to at least the job timeout
@@ -119,6 +125,11 @@ type Queue struct {
 	mu       sync.Mutex
 	periodic map[string]func(ctx context.Context) error
 	started  bool
+	// stopping is closed when Stop begins: a job that has not yet taken
+	// a send slot gives its email back instead of sending it.
+	stopping chan struct{}
+	// endRun cancels the context River works on; only Stop calls it.
+	endRun context.CancelFunc
 }
 
 // New builds the queue on db and applies River's migrations (after ours,
@@ -138,6 +149,9 @@ func New(ctx context.Context, db *store.DB, opt Options) (*Queue, error) {
 	}
 	if opt.SendTimeout <= 0 {
 		opt.SendTimeout = 30 * time.Second
+	}
+	if opt.StopTimeout <= 0 {
+		opt.StopTimeout = opt.SendTimeout + 5*time.Second
 	}
 	if opt.RescueStuckAfter <= 0 {
 		opt.RescueStuckAfter = opt.SendTimeout + 150*time.Second
@@ -294,9 +308,22 @@ func (h levelFloor) WithGroup(n string) slog.Handler {
 // configuration to be fixed are tried at once rather than at their next
 // slow retry: a restart is how the setup guide has the administrator apply
 // a new secret.
+//
+// ctx bounds only the start itself. The queue works on a context that
+// only Stop ends: River cancels every job in flight when the context
+// given to its Start ends, and the context a server gets is the one
+// SIGTERM cancels; sends cancelled that way had usually reached Graph
+// already and went out twice after the restart.
 func (q *Queue) Start(ctx context.Context) error {
 	q.mu.Lock()
+	if q.started {
+		q.mu.Unlock()
+		return errors.New("start job queue: already started")
+	}
 	q.started = true
+	q.stopping = make(chan struct{})
+	runCtx, endRun := context.WithCancel(context.WithoutCancel(ctx))
+	q.endRun = endRun
 	q.mu.Unlock()
 	if q.opt.Provider != nil {
 		n, err := q.wakeWaiting(ctx)
@@ -307,25 +334,37 @@ func (q *Queue) Start(ctx context.Context) error {
 			q.log.InfoContext(ctx, "emails waiting for the email configuration to be fixed are tried again now", "emails", n)
 		}
 	}
-	if err := q.worker.Start(ctx); err != nil {
+	if err := q.worker.Start(runCtx); err != nil {
+		endRun()
 		return fmt.Errorf("start job queue: %w", err)
 	}
 	return nil
 }
 
-// Stop stops fetching jobs and waits for the ones in flight to finish (or
-// for ctx to end, after which their contexts are cancelled and they are
-// snoozed for the next start).
+// StopTimeout is how long a graceful stop may take (Options.StopTimeout):
+// the bound a caller should give Stop.
+func (q *Queue) StopTimeout() time.Duration { return q.opt.StopTimeout }
+
+// Stop is a graceful stop: no new send starts (jobs not yet sending give
+// their email back, for the next start or another replica), and the sends
+// in flight finish and are recorded. If ctx ends first, the sends still in
+// flight are cancelled and their jobs run again on the next start; give
+// ctx at least StopTimeout so that this happens only to a send that its
+// own timeout would have ended anyway.
 func (q *Queue) Stop(ctx context.Context) error {
 	q.mu.Lock()
 	started := q.started
 	q.started = false
+	stopping, endRun := q.stopping, q.endRun
 	q.mu.Unlock()
 	if !started {
 		return nil
 	}
+	close(stopping)
+	defer endRun()
 	err := q.worker.Stop(ctx)
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		q.log.Warn("job queue: sends still in flight when the stop timeout ended are cancelled; they run again at the next start", "stop_timeout", q.opt.StopTimeout.String())
 		hard, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		err = q.worker.StopAndCancel(hard)

@@ -77,13 +77,10 @@ func (s *Server) fillDelegations(r *http.Request, u *auth.User, d *accountData) 
 	return nil
 }
 
-// accountCreateDelegation lets an approver hand their approvals to
+// pageCreateDelegation lets an approver hand their approvals to
 // another approver for dated days; every field error shows at once.
-func (s *Server) accountCreateDelegation(w http.ResponseWriter, r *http.Request) {
-	u, ok := s.require(w, r, auth.ActionApproveChange)
-	if !ok {
-		return
-	}
+func (s *Server) pageCreateDelegation(w http.ResponseWriter, r *http.Request) {
+	u := auth.UserFrom(r.Context())
 	f := delegationForm{StartsOn: strings.TrimSpace(r.PostFormValue("starts_on")), EndsOn: strings.TrimSpace(r.PostFormValue("ends_on")),
 		Reason: strings.TrimSpace(r.PostFormValue("delegation_reason"))}
 	errs := map[string]string{}
@@ -126,12 +123,9 @@ func dateProblem(v string) string {
 	return "expected a date like 2026-03-31, got " + strconv.Quote(v)
 }
 
-// accountRevokeDelegation ends a delegation the user gave.
-func (s *Server) accountRevokeDelegation(w http.ResponseWriter, r *http.Request) {
-	u, ok := s.require(w, r, auth.ActionApproveChange)
-	if !ok {
-		return
-	}
+// pageRevokeDelegation ends a delegation the user gave.
+func (s *Server) pageRevokeDelegation(w http.ResponseWriter, r *http.Request) {
+	u := auth.UserFrom(r.Context())
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil {
 		s.refuse(w, r, http.StatusNotFound, "You have no such delegation; it may already be revoked.")

@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -29,10 +30,10 @@ func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, status int,
 	s.render(w, r, status, "login.html", &Page{Title: "Sign in", Data: d, Errors: fieldErrs})
 }
 
-// loginPage shows the sign-in form (local accounts) or the "Sign in with
+// pageShowSignIn shows the sign-in form (local accounts) or the "Sign in with
 // Microsoft" button. prompt=login asks Entra ID for a fresh sign-in
 // (re-authentication before a signature).
-func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
+func (s *Server) pageShowSignIn(w http.ResponseWriter, r *http.Request) {
 	ret := safeReturn(r.URL.Query().Get("return"))
 	if s.Entra != nil && r.URL.Query().Get("prompt") == "login" {
 		http.Redirect(w, r, "/auth/entra?prompt=login&return="+url.QueryEscape(ret), http.StatusSeeOther)
@@ -45,8 +46,8 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 	s.renderLogin(w, r, http.StatusOK, loginData{Return: ret}, nil)
 }
 
-// loginPassword signs a local account in.
-func (s *Server) loginPassword(w http.ResponseWriter, r *http.Request) {
+// pageSignIn signs a local account in.
+func (s *Server) pageSignIn(w http.ResponseWriter, r *http.Request) {
 	if s.Entra != nil {
 		s.renderLogin(w, r, http.StatusBadRequest, loginData{Error: "Sign in with Microsoft: local passwords are not used on this site."}, nil)
 		return
@@ -88,118 +89,7 @@ func (s *Server) loginPassword(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, d.Return, http.StatusSeeOther)
 }
 
-// startSession replaces any session the browser had with a new one.
-func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u *auth.User, method string) error {
-	if c, err := r.Cookie(sessionCookie); err == nil {
-		_ = auth.DeleteSession(r.Context(), s.DB.SQL, c.Value)
-	}
-	tok, sess, err := auth.CreateSession(r.Context(), s.DB.SQL, u.ID, method, s.Now())
-	if err != nil {
-		return err
-	}
-	s.setSessionCookie(w, tok, sess)
-	s.Logger.InfoContext(r.Context(), "signed in", "user_id", u.ID, "method", method, "request_id", requestid.From(r.Context()))
-	return nil
-}
-
-// entraStart begins the authorization-code flow: a server-side record of
-// state, nonce and PKCE verifier, bound to this browser by a cookie.
-func (s *Server) entraStart(w http.ResponseWriter, r *http.Request) {
-	if s.Entra == nil {
-		s.notFound(w, r)
-		return
-	}
-	ret := safeReturn(r.URL.Query().Get("return"))
-	reauth := r.URL.Query().Get("prompt") == "login"
-	cookie, flow, err := auth.StartEntraFlow(r.Context(), s.DB.SQL, ret, reauth, s.Now())
-	if err != nil {
-		s.serverFault(w, r, "start Entra ID sign-in", err)
-		return
-	}
-	target, err := s.Entra.AuthCodeURL(r.Context(), flow)
-	if err != nil {
-		s.Logger.ErrorContext(r.Context(), "Entra ID sign-in unavailable", "err", err, "request_id", requestid.From(r.Context()))
-		s.renderLogin(w, r, http.StatusBadGateway, loginData{Return: ret, Error: "Microsoft sign-in is not reachable right now. Try again in a minute; if it persists, tell your administrator (request id " + requestid.From(r.Context()) + ")."}, nil)
-		return
-	}
-	// SameSite=Lax: the cookie must come back on Microsoft's top-level
-	// redirect to /auth/callback.
-	http.SetCookie(w, &http.Cookie{Name: entraFlowCookie, Value: cookie, Path: "/auth/", MaxAge: int(auth.EntraFlowLifetime.Seconds()),
-		HttpOnly: true, Secure: s.secureCookies(), SameSite: http.SameSiteLaxMode})
-	http.Redirect(w, r, target, http.StatusFound)
-}
-
-// entraCallback finishes the flow: state, code exchange with the PKCE
-// verifier, ID token verification (signature, issuer, audience, expiry,
-// nonce), then the user and the session.
-func (s *Server) entraCallback(w http.ResponseWriter, r *http.Request) {
-	if s.Entra == nil {
-		s.notFound(w, r)
-		return
-	}
-	q := r.URL.Query()
-	http.SetCookie(w, &http.Cookie{Name: entraFlowCookie, Value: "", Path: "/auth/", MaxAge: -1, HttpOnly: true, Secure: s.secureCookies(), SameSite: http.SameSiteLaxMode})
-	fail := func(status int, msg string, err error) {
-		s.Logger.WarnContext(r.Context(), "Entra ID sign-in refused", "reason", msg, "err", err, "request_id", requestid.From(r.Context()))
-		s.renderLogin(w, r, status, loginData{Return: "/", Error: msg}, nil)
-	}
-	if e := q.Get("error"); e != "" {
-		// The description is Microsoft's, meant for users (e.g. AADSTS codes).
-		fail(http.StatusUnauthorized, "Microsoft sign-in did not complete: "+e+": "+q.Get("error_description"), nil)
-		return
-	}
-	c, _ := r.Cookie(entraFlowCookie)
-	var cookie string
-	if c != nil {
-		cookie = c.Value
-	}
-	flow, err := auth.TakeEntraFlow(r.Context(), s.DB.SQL, cookie, q.Get("state"), s.Now())
-	if errors.Is(err, auth.ErrFlowInvalid) {
-		fail(http.StatusBadRequest, "Sign-in refused: "+err.Error()+".", err)
-		return
-	}
-	if err != nil {
-		s.serverFault(w, r, "finish Entra ID sign-in", err)
-		return
-	}
-	claims, err := s.Entra.Exchange(r.Context(), flow, q.Get("code"))
-	if err != nil {
-		fail(http.StatusUnauthorized, "Sign-in with Microsoft failed: the identity token could not be verified. Try again; if it persists, tell your administrator (request id "+requestid.From(r.Context())+").", err)
-		return
-	}
-	if cur := auth.UserFrom(r.Context()); flow.Reauth && cur != nil {
-		sess := auth.SessionFrom(r.Context())
-		if cur.EntraOID != claims.OID || sess == nil {
-			fail(http.StatusForbidden, "You confirmed with a different Microsoft account than the one signed in here. Sign in again with your own account.", nil)
-			return
-		}
-		if err := auth.MarkAuthenticated(r.Context(), s.DB.SQL, sess.ID, s.Now()); err != nil {
-			s.serverFault(w, r, "record re-authentication", err)
-			return
-		}
-		http.Redirect(w, r, safeReturn(flow.ReturnTo), http.StatusSeeOther)
-		return
-	}
-	u, ignored, err := auth.UpsertEntraUser(r.Context(), s.DB, claims, s.Now())
-	if err != nil {
-		if errors.Is(err, auth.ErrDisabled) {
-			fail(http.StatusForbidden, "This account is disabled in mocpcr; ask an administrator.", err)
-			return
-		}
-		fail(http.StatusForbidden, "Sign-in refused: "+err.Error(), err)
-		return
-	}
-	if len(ignored) > 0 {
-		s.Logger.WarnContext(r.Context(), "ID token has roles mocpcr does not know; ignored", "roles", ignored, "user_id", u.ID)
-	}
-	if err := s.startSession(w, r, u, auth.MethodEntra); err != nil {
-		s.serverFault(w, r, "start session", err)
-		return
-	}
-	http.Redirect(w, r, safeReturn(flow.ReturnTo), http.StatusSeeOther)
-}
-
-func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+func (s *Server) pageSignOut(w http.ResponseWriter, r *http.Request) {
 	if c, err := r.Cookie(sessionCookie); err == nil {
 		if err := auth.DeleteSession(r.Context(), s.DB.SQL, c.Value); err != nil {
 			s.serverFault(w, r, "sign out", err)
@@ -210,12 +100,9 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/auth/login", http.StatusSeeOther)
 }
 
-// logoutEverywhere ends every session of the user, on every device.
-func (s *Server) logoutEverywhere(w http.ResponseWriter, r *http.Request) {
-	u, ok := s.require(w, r, auth.ActionUseAccount)
-	if !ok {
-		return
-	}
+// pageSignOutEverywhere ends every session of the user, on every device.
+func (s *Server) pageSignOutEverywhere(w http.ResponseWriter, r *http.Request) {
+	u := auth.UserFrom(r.Context())
 	n, err := auth.DeleteUserSessions(r.Context(), s.DB.SQL, u.ID)
 	if err != nil {
 		s.serverFault(w, r, "sign out everywhere", err)
@@ -226,9 +113,13 @@ func (s *Server) logoutEverywhere(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/auth/login", http.StatusSeeOther)
 }
 
-// serverFault logs err and answers 500 without internal detail.
-func (s *Server) serverFault(w http.ResponseWriter, r *http.Request, what string, err error) {
-	id := requestid.From(r.Context())
-	s.Logger.ErrorContext(r.Context(), what, "err", err, "request_id", id)
-	s.refuse(w, r, http.StatusInternalServerError, "Something went wrong on our side (request id "+id+").")
+// clientIP is the connection's address. X-Forwarded-For is not trusted:
+// any client can send it, which would let an attacker dodge the per-IP
+// sign-in limit.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }

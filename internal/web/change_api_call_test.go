@@ -15,7 +15,8 @@ import (
 	"github.com/mocpcr/mocpcr/internal/change"
 )
 
-// callChange runs one changeCall on a bare Server and returns the answer.
+// callChange runs one changeCall behind the route table's permission
+// check on a bare Server and returns the answer.
 func callChange[In any](t *testing.T, u *auth.User, id, body string, do func(ctx context.Context, u *auth.User, id int64, in In) (any, error)) *httptest.ResponseRecorder {
 	t.Helper()
 	s := &Server{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
@@ -25,7 +26,9 @@ func callChange[In any](t *testing.T, u *auth.User, id, body string, do func(ctx
 		r = r.WithContext(auth.WithUser(r.Context(), u))
 	}
 	w := httptest.NewRecorder()
-	changeCall(s, w, r, auth.ActionApproveChange, withID, do)
+	s.allowOnly(auth.ActionApproveChange, func(w http.ResponseWriter, r *http.Request) {
+		changeCall(s, w, r, withID, do)
+	})(w, r)
 	return w
 }
 

@@ -27,6 +27,7 @@ import (
 type apiClient struct {
 	t      *testing.T
 	srv    *httptest.Server
+	web    *web.Server
 	tokens map[string]string
 }
 
@@ -92,7 +93,7 @@ func newChangeAPI(t *testing.T, db *store.DB) (*changetest.Fixture, *apiClient) 
 	}
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
-	c := &apiClient{t: t, srv: srv, tokens: map[string]string{}}
+	c := &apiClient{t: t, srv: srv, web: s, tokens: map[string]string{}}
 	for name, u := range f.Users() {
 		tok, err := auth.CreateAPIToken(context.Background(), db.SQL, u.ID, "test")
 		if err != nil {

@@ -4,7 +4,7 @@ import "net/http"
 
 // HandleForTest registers an extra route, for tests that need a handler
 // calling unexported helpers.
-func (s *Server) HandleForTest(pattern string, h http.HandlerFunc) { s.handle(pattern, h) }
+func (s *Server) HandleForTest(pattern string, h http.HandlerFunc) { s.mux.HandleFunc(pattern, h) }
 
 // VerifyReauth exposes verifyReauth to the external tests.
 func (s *Server) VerifyReauth(r *http.Request, password, returnTo string) error {

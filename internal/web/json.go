@@ -28,6 +28,8 @@ type apiError struct {
 	// signature (code reauth_required).
 	ReauthURL string `json:"reauth_url,omitempty"`
 	RequestID string `json:"request_id,omitempty"`
+	// tooLarge makes decodeBody answer 413 instead of 422.
+	tooLarge bool
 }
 
 // apiFieldError is one invalid field in apiError.Errors.
@@ -110,7 +112,11 @@ func messageField(msg string) string {
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 	e, ok := decodeJSON(r.Body, w, v)
 	if !ok {
-		writeAPIError(w, r, http.StatusUnprocessableEntity, e)
+		status := http.StatusUnprocessableEntity
+		if e.tooLarge {
+			status = http.StatusRequestEntityTooLarge
+		}
+		writeAPIError(w, r, status, e)
 	}
 	return ok
 }
@@ -126,7 +132,9 @@ func decodeJSON(body io.ReadCloser, w http.ResponseWriter, v any) (apiError, boo
 	var me *http.MaxBytesError
 	switch {
 	case errors.As(err, &me):
-		return refuse("body", fmt.Sprintf("body: must be at most %d bytes", me.Limit))
+		e, _ := refuse("body", fmt.Sprintf("body: must be at most %d bytes", me.Limit))
+		e.tooLarge = true
+		return e, false
 	case err != nil:
 		return refuse("body", "body: could not be read: "+err.Error())
 	}

@@ -159,3 +159,9 @@ func changeRowsHTML(rows []changeListRow) template.HTML {
 	}
 	return template.HTML(b.String())
 }
+
+// option is one choice of a select.
+type option struct {
+	Value, Label string
+	Selected     bool
+}

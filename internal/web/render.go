@@ -17,9 +17,6 @@ import (
 //go:embed templates/*.html
 var templateFiles embed.FS
 
-//go:embed static
-var staticFiles embed.FS
-
 // templateFuncs are available in every template.
 var templateFuncs = template.FuncMap{
 	"date": dateString,
@@ -46,15 +43,6 @@ var templateFuncs = template.FuncMap{
 	"options": optionsHTML,
 	// can reports whether the user may take an auth action ("audit.view").
 	"can": func(u *auth.User, a string) bool { return auth.Can(u, auth.Action(a)) },
-}
-
-// dateString is t's UTC date as YYYY-MM-DD, "" for the zero time (the
-// template func date).
-func dateString(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format("2006-01-02")
 }
 
 // pages holds one template set per page: the shared layout plus the page's
@@ -182,4 +170,12 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
+}
+
+// title is the template func of the same name, for Go code.
+func title(s string) string {
+	if s == "" {
+		return s
+	}
+	return templateFuncs["title"].(func(string) string)(s)
 }

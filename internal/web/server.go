@@ -10,13 +10,14 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/change"
 	"github.com/mocpcr/mocpcr/internal/config"
+	"github.com/mocpcr/mocpcr/internal/jobs"
+	"github.com/mocpcr/mocpcr/internal/mail"
 	"github.com/mocpcr/mocpcr/internal/metrics"
 	"github.com/mocpcr/mocpcr/internal/notify"
 	"github.com/mocpcr/mocpcr/internal/store"
@@ -41,7 +42,14 @@ type Server struct {
 	// Changes is the MOC/PCR domain service, shared by the API and pages.
 	Changes *change.Service
 
+	// StreamHeartbeat is how often the live event stream sends a
+	// keep-alive; zero means 25 seconds.
+	StreamHeartbeat time.Duration
+
 	mux *http.ServeMux
+	// bodyClasses is each route pattern's body class (routes.go), read by
+	// withBodyLimit.
+	bodyClasses map[string]bodyClass
 	// streamsClosed ends every server-sent event stream; see CloseStreams.
 	streamsClosed chan struct{}
 	closeStreams  sync.Once
@@ -49,6 +57,7 @@ type Server struct {
 	patterns      []string
 	pageFillers   []func(r *http.Request, p *Page)
 	openapi       []byte
+	static        http.Handler
 
 	notify notifyDeps
 	// users caches API token and user lookups for a few seconds (see
@@ -73,14 +82,25 @@ type Deps struct {
 	Notify NotifyDeps
 }
 
-// New builds the server and registers every route.
+// New builds the server and registers every route (routes.go).
 func New(cfg *config.Config, db *store.DB, logger *slog.Logger, deps Deps) (*Server, error) {
-	s := &Server{Config: cfg, DB: db, Logger: logger, Now: time.Now, Demo: deps.Demo, Metrics: deps.Metrics, mux: http.NewServeMux(), streamsClosed: make(chan struct{}),
+	s := &Server{Config: cfg, DB: db, Logger: logger, Now: time.Now, Demo: deps.Demo, Metrics: deps.Metrics, mux: http.NewServeMux(), bodyClasses: map[string]bodyClass{}, streamsClosed: make(chan struct{}),
 		Sessions: auth.DefaultSessionConfig, Throttle: auth.DefaultThrottle, Changes: deps.Changes,
 		users: auth.NewUserCache(auth.DefaultCacheTTL), touches: auth.NewTouches(),
 		unread: notify.NewUnreadCache(auth.DefaultCacheTTL)}
 	s.users.Touches = s.touches
 	s.notify = notifyDeps(deps.Notify)
+	if cfg.AuthProvider == config.AuthEntra {
+		s.Entra = auth.NewEntra(auth.EntraConfig{
+			AuthorityHost: cfg.AuthorityHost,
+			TenantID:      cfg.TenantID,
+			ClientID:      cfg.ClientID,
+			ClientSecret:  cfg.ClientSecret.Value(),
+			RedirectURL:   cfg.BaseURL + "/auth/callback",
+			Now:           func() time.Time { return s.Now() },
+		})
+	}
+	s.pageFillers = []func(*http.Request, *Page){s.fillAuthPage, s.fillUnreadCount}
 	if s.Changes == nil {
 		s.Changes = change.New(db, &notify.Notifier{BaseURL: cfg.BaseURL, Dialect: db.Dialect})
 	}
@@ -91,6 +111,8 @@ func New(cfg *config.Config, db *store.DB, logger *slog.Logger, deps Deps) (*Ser
 	if s.openapi, err = buildOpenAPI(); err != nil {
 		return nil, fmt.Errorf("build OpenAPI document: %w", err)
 	}
+	staticDir, _ := fs.Sub(staticFiles, "static")
+	s.static = http.StripPrefix("/static/", http.FileServerFS(staticDir))
 	s.routes()
 	return s, nil
 }
@@ -114,66 +136,23 @@ func (s *Server) FlushTouches(ctx context.Context) error { return s.touches.Flus
 
 // Handler is the complete HTTP handler with middleware applied.
 func (s *Server) Handler() http.Handler {
-	return s.withRequestID(s.withLogging(s.withRecover(s.withReadGate(s.withUser(s.withMetrics(s.mux))))))
-}
-
-// handle registers a route and remembers its pattern, so a test can check
-// that every API route is in the OpenAPI document and the other way round.
-func (s *Server) handle(pattern string, h http.HandlerFunc) {
-	s.patterns = append(s.patterns, pattern)
-	s.mux.HandleFunc(pattern, h)
+	return s.withRequestID(s.withLogging(s.withRecover(s.withReadGate(s.withBodyLimit(s.withUser(s.withMetrics(s.mux)))))))
 }
 
 // Patterns lists every registered route pattern.
 func (s *Server) Patterns() []string { return s.patterns }
 
-// routes registers every route. Each area registers its own routes in its
-// own routes_*.go file so the table stays readable.
-func (s *Server) routes() {
-	s.handle("GET /healthz", s.healthz)
-	s.handle("GET /readyz", s.readyz)
-	s.handle("GET /api/v1/openapi.json", s.openAPIDocument)
-	static, _ := fs.Sub(staticFiles, "static")
-	staticHandler := http.StripPrefix("/static/", http.FileServerFS(static))
-	s.handle("GET /static/", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "public, max-age=3600")
-		staticHandler.ServeHTTP(w, r)
-	})
-	s.authRoutes()
-	s.notifyRoutes()
-	s.changeRoutes()
-	s.opsRoutes()
-	s.handle("/", s.notFound)
+// NotifyDeps are what the notification and email pages need.
+type NotifyDeps struct {
+	// Hub feeds the live stream; nil serves the stream with no updates.
+	Hub *notify.Hub
+	// Jobs is the email queue (delivery log retry, test emails).
+	Jobs *jobs.Queue
+	// Mail is the configured provider.
+	Mail mail.Provider
+	// CheckMail acquires a token from the provider (graph Check); nil
+	// when the provider has nothing to check (dev mailbox).
+	CheckMail func(ctx context.Context) (string, error)
 }
 
-func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
-	if strings.HasPrefix(r.URL.Path, "/api/") {
-		writeJSONError(w, r, http.StatusNotFound, "no such API route: "+r.Method+" "+r.URL.Path)
-		return
-	}
-	s.render(w, r, http.StatusNotFound, "notfound.html", &Page{Title: "Not found"})
-}
-
-func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Write([]byte("ok\n"))
-}
-
-// readyz is 200 only when the database answers and every migration is
-// applied, so a load balancer never routes to a replica that cannot work.
-func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-	defer cancel()
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	if err := s.DB.SQL.PingContext(ctx); err != nil {
-		s.Logger.WarnContext(ctx, "readiness: database unreachable", "err", err)
-		http.Error(w, "database unreachable", http.StatusServiceUnavailable)
-		return
-	}
-	pending, err := s.DB.Pending(ctx)
-	if err != nil || pending > 0 {
-		http.Error(w, "database migrations not applied", http.StatusServiceUnavailable)
-		return
-	}
-	w.Write([]byte("ready\n"))
-}
+type notifyDeps NotifyDeps

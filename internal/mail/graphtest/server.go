@@ -368,6 +368,18 @@ func (s *Server) Messages() []Received {
 	return append([]Received(nil), s.messages...)
 }
 
+// InFlight is the number of sendMail requests being served right now,
+// across mailboxes: a test stops a process while it is above zero.
+func (s *Server) InFlight() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, v := range s.inFlight {
+		n += v
+	}
+	return n
+}
+
 // MaxInFlight is the high-water mark of concurrent sendMail requests to
 // any one mailbox.
 func (s *Server) MaxInFlight() int { s.mu.Lock(); defer s.mu.Unlock(); return s.highWater }

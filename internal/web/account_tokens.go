@@ -1,0 +1,84 @@
+package web
+
+import (
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/mocpcr/mocpcr/internal/auth"
+	"github.com/mocpcr/mocpcr/internal/store"
+)
+
+// newTokenCookie carries a just-created API token from the POST to the
+// one GET that shows it, so reloading the account page neither mints a
+// second token nor shows the first again. A cookie rather than server
+// memory so the GET may land on another replica; it lives minutes, is
+// scoped to /account and never reaches a script.
+const newTokenCookie = "mocpcr_new_token"
+
+func (s *Server) giveNewToken(w http.ResponseWriter, name, tok string) {
+	http.SetCookie(w, &http.Cookie{
+		Name: newTokenCookie, Value: base64.RawURLEncoding.EncodeToString([]byte(name + "\x00" + tok)),
+		Path: "/account", MaxAge: 300, HttpOnly: true, Secure: s.secureCookies(), SameSite: http.SameSiteStrictMode,
+	})
+}
+
+// takeNewToken returns the token giveNewToken left, once.
+func (s *Server) takeNewToken(w http.ResponseWriter, r *http.Request) (name, tok string) {
+	c, err := r.Cookie(newTokenCookie)
+	if err != nil {
+		return "", ""
+	}
+	http.SetCookie(w, &http.Cookie{Name: newTokenCookie, Path: "/account", MaxAge: -1, HttpOnly: true,
+		Secure: s.secureCookies(), SameSite: http.SameSiteStrictMode})
+	b, err := base64.RawURLEncoding.DecodeString(c.Value)
+	if err != nil {
+		return "", ""
+	}
+	name, tok, ok := strings.Cut(string(b), "\x00")
+	if !ok || !strings.HasPrefix(tok, auth.APITokenPrefix) {
+		return "", ""
+	}
+	return name, tok
+}
+
+// pageCreateToken mints a personal API token and shows it once, on
+// the page it redirects to; it is never stored or shown again.
+func (s *Server) pageCreateToken(w http.ResponseWriter, r *http.Request) {
+	u := auth.UserFrom(r.Context())
+	name := strings.TrimSpace(r.PostFormValue("token_name"))
+	if len(name) > 100 {
+		s.renderAccount(w, r, u, http.StatusBadRequest, accountData{TokenName: name},
+			&Page{Errors: map[string]string{"token_name": "Token name must be at most 100 characters"}})
+		return
+	}
+	if name == "" {
+		name = "API token"
+	}
+	tok, err := auth.CreateAPIToken(r.Context(), s.DB.SQL, u.ID, name)
+	if err != nil {
+		s.serverFault(w, r, "create API token", err)
+		return
+	}
+	s.giveNewToken(w, name, tok)
+	http.Redirect(w, r, "/account#new-token", http.StatusSeeOther)
+}
+
+func (s *Server) pageRevokeToken(w http.ResponseWriter, r *http.Request) {
+	u := auth.UserFrom(r.Context())
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err == nil {
+		err = auth.RevokeAPIToken(r.Context(), s.DB.SQL, u.ID, id, s.Now())
+	}
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		s.serverFault(w, r, "revoke API token", err)
+		return
+	}
+	if err != nil {
+		s.refuse(w, r, http.StatusNotFound, "You have no such API token; it may already be revoked.")
+		return
+	}
+	http.Redirect(w, r, "/account?done=Token+revoked.", http.StatusSeeOther)
+}

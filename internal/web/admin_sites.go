@@ -1,0 +1,80 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/mocpcr/mocpcr/internal/auth"
+	"github.com/mocpcr/mocpcr/internal/change"
+)
+
+type adminSitesData struct {
+	Sites      []auth.Site
+	Code, Name string
+}
+
+func (s *Server) pageListSites(w http.ResponseWriter, r *http.Request) {
+	s.renderSites(w, r, http.StatusOK, adminSitesData{}, nil, r.URL.Query().Get("created") != "")
+}
+
+func (s *Server) renderSites(w http.ResponseWriter, r *http.Request, status int, d adminSitesData, errs map[string]string, created bool) {
+	var err error
+	if d.Sites, err = auth.ListSites(r.Context(), s.DB.SQL); err != nil {
+		s.serverFault(w, r, "list sites", err)
+		return
+	}
+	p := &Page{Title: "Sites", Data: d, Errors: errs, ErrorOrder: []string{"code", "name"}}
+	if created {
+		p.Flash = "Site created."
+	}
+	s.render(w, r, status, "admin_sites.html", p)
+}
+
+func (s *Server) pageCreateSite(w http.ResponseWriter, r *http.Request) {
+	d := adminSitesData{Code: r.PostFormValue("code"), Name: r.PostFormValue("name")}
+	// Every problem at once, before CreateSite stops at the first.
+	if p := auth.SiteProblems(d.Code, d.Name); len(p) > 0 {
+		errs := map[string]string{}
+		for field, msg := range p {
+			errs[field] = strings.ToUpper(msg[:1]) + msg[1:]
+		}
+		s.renderSites(w, r, http.StatusBadRequest, d, errs, false)
+		return
+	}
+	_, err := auth.CreateSite(r.Context(), s.DB.SQL, d.Code, d.Name)
+	if errors.Is(err, auth.ErrInvalid) {
+		s.renderSites(w, r, http.StatusBadRequest, d, map[string]string{fieldOf(err): invalidText(err)}, false)
+		return
+	}
+	if err != nil {
+		s.serverFault(w, r, "create site", err)
+		return
+	}
+	http.Redirect(w, r, "/admin/sites?created=1", http.StatusSeeOther)
+}
+
+func (s *Server) pageEditSite(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.pathPlaceID(w, r)
+	if !ok {
+		return
+	}
+	site, err := auth.SiteByID(r.Context(), s.DB.SQL, id)
+	if err != nil {
+		s.render(w, r, http.StatusNotFound, "notfound.html", &Page{Title: "Not found"})
+		return
+	}
+	f := placeForm{ID: id, Code: site.Code, Name: site.Name, Retired: site.Retired()}
+	s.renderPlace(w, r, http.StatusOK, f, site.Code, nil, r.URL.Query().Get("saved") != "", "site")
+}
+
+func (s *Server) pageSaveSite(w http.ResponseWriter, r *http.Request) {
+	s.savePlace(w, r, "site", func(ctx context.Context, u *auth.User, id int64, up change.PlaceUpdate) (string, bool, error) {
+		site, err := s.Changes.UpdateSite(ctx, u, id, up)
+		if err != nil {
+			return "", false, err
+		}
+		return site.Code, site.Retired(), nil
+	})
+}

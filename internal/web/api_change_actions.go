@@ -1,0 +1,221 @@
+package web
+
+import (
+	"context"
+	"io"
+	"mime"
+	"net/http"
+	"slices"
+	"strconv"
+
+	"github.com/mocpcr/mocpcr/internal/auth"
+	"github.com/mocpcr/mocpcr/internal/change"
+)
+
+func acknowledgements(d *change.Detail) any {
+	return map[string]any{"acknowledgements": d.Acknowledgements}
+}
+
+func (s *Server) apiAddAction(w http.ResponseWriter, r *http.Request) {
+	changeCall(s, w, r, withChange, func(ctx context.Context, u *auth.User, id int64, in struct {
+		Title         string `json:"title"`
+		Kind          string `json:"kind"`
+		OwnerID       int64  `json:"owner_id"`
+		DueOn         string `json:"due_on"`
+		BeforeStartup *bool  `json:"before_startup"`
+	}) (any, error) {
+		due, err := parseDate("due_on", in.DueOn)
+		if err != nil {
+			return nil, err
+		}
+		if in.BeforeStartup == nil {
+			return nil, invalidInput("before_startup: required, true when the action must be done before startup")
+		}
+		a, err := s.Changes.AddAction(ctx, u, id, change.NewAction{Title: in.Title, Kind: change.ActionKind(in.Kind),
+			OwnerID: in.OwnerID, DueOn: due, BeforeStartup: *in.BeforeStartup})
+		if err != nil {
+			return nil, err
+		}
+		return created(a, ""), nil
+	})
+}
+
+func (s *Server) apiCompleteAction(w http.ResponseWriter, r *http.Request) {
+	changeCall(s, w, r, withID, func(ctx context.Context, u *auth.User, id int64, in struct {
+		Note string `json:"note"`
+	}) (any, error) {
+		return s.Changes.CompleteAction(ctx, u, id, in.Note)
+	})
+}
+
+func (s *Server) apiAnswerPSSR(w http.ResponseWriter, r *http.Request) {
+	changeCall(s, w, r, withID, func(ctx context.Context, u *auth.User, id int64, in struct {
+		Answer       string `json:"answer"`
+		Comment      string `json:"comment"`
+		AttachmentID int64  `json:"attachment_id"`
+	}) (any, error) {
+		return s.Changes.AnswerPSSR(ctx, u, id, in.Answer, in.Comment, in.AttachmentID)
+	})
+}
+
+func (s *Server) apiAddAcknowledgers(w http.ResponseWriter, r *http.Request) {
+	changeCall(s, w, r, withChange, func(ctx context.Context, u *auth.User, id int64, in struct {
+		UserIDs []int64 `json:"user_ids"`
+	}) (any, error) {
+		if err := s.Changes.AddAcknowledgers(ctx, u, id, in.UserIDs); err != nil {
+			return nil, err
+		}
+		return s.detailOf(ctx, u, id, acknowledgements)
+	})
+}
+
+func (s *Server) apiAcknowledgeChange(w http.ResponseWriter, r *http.Request) {
+	changeCall(s, w, r, withChange, func(ctx context.Context, u *auth.User, id int64, _ noBody) (any, error) {
+		if err := s.Changes.Acknowledge(ctx, u, id); err != nil {
+			return nil, err
+		}
+		return s.detailOf(ctx, u, id, acknowledgements)
+	})
+}
+
+// apiUploadAttachment takes multipart/form-data with a "file" part, or a
+// raw body with the name in ?filename=.
+func (s *Server) apiUploadAttachment(w http.ResponseWriter, r *http.Request) {
+	u, id, ok := s.changeRequest(w, r, withChange)
+	if !ok {
+		return
+	}
+	limit := s.Changes.MaxAttachmentBytes
+	var name string
+	var data []byte
+	var err error
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
+		f, fh, ferr := r.FormFile("file")
+		if ferr != nil {
+			writeJSONError(w, r, http.StatusUnprocessableEntity, "file: expected a multipart part named \"file\" of at most "+strconv.FormatInt(limit>>20, 10)+" MB")
+			return
+		}
+		defer f.Close()
+		name = fh.Filename
+		data, err = io.ReadAll(io.LimitReader(f, limit+1))
+	} else {
+		name = r.URL.Query().Get("filename")
+		data, err = io.ReadAll(io.LimitReader(r.Body, limit+1))
+	}
+	if err != nil {
+		writeJSONError(w, r, http.StatusUnprocessableEntity, "file: could not read the upload (at most "+strconv.FormatInt(limit>>20, 10)+" MB)")
+		return
+	}
+	a, err := s.Changes.AddAttachment(r.Context(), u, id, name, data)
+	if err != nil {
+		s.changeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, a)
+}
+
+func (s *Server) apiRequestExtension(w http.ResponseWriter, r *http.Request) {
+	changeCall(s, w, r, withChange, func(ctx context.Context, u *auth.User, id int64, in struct {
+		ExpiresOn string `json:"expires_on"`
+		Reason    string `json:"reason"`
+	}) (any, error) {
+		t, err := requiredDate("expires_on", in.ExpiresOn)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.Changes.RequestExtension(ctx, u, id, t, in.Reason); err != nil {
+			return nil, err
+		}
+		return s.detailOf(ctx, u, id, func(d *change.Detail) any { return map[string]any{"extensions": d.Extensions} })
+	})
+}
+
+func (s *Server) apiDecideExtension(w http.ResponseWriter, r *http.Request) {
+	changeCall(s, w, r, withChange, func(ctx context.Context, u *auth.User, id int64, in signedDecision) (any, error) {
+		sig, reauthErr := s.signature(r, in.Password)
+		if err := s.Changes.DecideExtension(ctx, u, id, change.Decision(in.Decision), in.Comment, sig); err != nil {
+			return nil, withReauth(err, reauthErr)
+		}
+		return s.detailOf(ctx, u, id, func(d *change.Detail) any { return map[string]any{"extensions": d.Extensions, "change": d.Change} })
+	})
+}
+
+// signedDecision is the body of an approver's decision; Password
+// signs it (empty for Entra ID users, who sign in again instead).
+type signedDecision struct {
+	Decision string `json:"decision"`
+	Comment  string `json:"comment"`
+	Password string `json:"password"`
+}
+
+func (s *Server) apiSubmitChange(w http.ResponseWriter, r *http.Request) {
+	changeCall(s, w, r, withChange, func(ctx context.Context, u *auth.User, id int64, in struct {
+		Screening *change.Screening `json:"screening"`
+	}) (any, error) {
+		if in.Screening == nil {
+			return nil, invalidInput("screening: the screening questionnaire is required at submit")
+		}
+		return s.Changes.Submit(ctx, u, id, *in.Screening)
+	})
+}
+
+func (s *Server) apiTransitionChange(w http.ResponseWriter, r *http.Request) {
+	changeCall(s, w, r, withChange, func(ctx context.Context, u *auth.User, id int64, in struct {
+		Action   string `json:"action"`
+		Comment  string `json:"comment"`
+		Password string `json:"password"`
+	}) (any, error) {
+		var sig change.Signature
+		var reauthErr error
+		if slices.Contains(change.SignedActions, change.Action(in.Action)) {
+			sig, reauthErr = s.signature(r, in.Password)
+		}
+		c, err := s.Changes.Transition(ctx, u, id, change.TransitionRequest{
+			Action: change.Action(in.Action), Comment: in.Comment, Signature: sig})
+		return c, withReauth(err, reauthErr)
+	})
+}
+
+func (s *Server) apiAssignReviewer(w http.ResponseWriter, r *http.Request) {
+	changeCall(s, w, r, withChange, func(ctx context.Context, u *auth.User, id int64, in struct {
+		Discipline string `json:"discipline"`
+		ReviewerID int64  `json:"reviewer_id"`
+	}) (any, error) {
+		if err := s.Changes.AssignReviewer(ctx, u, id, in.Discipline, in.ReviewerID); err != nil {
+			return nil, err
+		}
+		return s.Changes.Get(ctx, u, id)
+	})
+}
+
+func (s *Server) apiSetApprovers(w http.ResponseWriter, r *http.Request) {
+	changeCall(s, w, r, withChange, func(ctx context.Context, u *auth.User, id int64, in struct {
+		Stages [][]int64 `json:"stages"`
+	}) (any, error) {
+		if err := s.Changes.SetApprovers(ctx, u, id, in.Stages); err != nil {
+			return nil, err
+		}
+		return s.Changes.Get(ctx, u, id)
+	})
+}
+
+func (s *Server) apiDecideReview(w http.ResponseWriter, r *http.Request) {
+	changeCall(s, w, r, withChange, func(ctx context.Context, u *auth.User, id int64, in struct {
+		Discipline string `json:"discipline"`
+		Decision   string `json:"decision"`
+		Comment    string `json:"comment"`
+	}) (any, error) {
+		if err := s.Changes.DecideReview(ctx, u, id, in.Discipline, change.Decision(in.Decision), in.Comment); err != nil {
+			return nil, err
+		}
+		return s.Changes.Get(ctx, u, id)
+	})
+}
+
+func (s *Server) apiDecideApproval(w http.ResponseWriter, r *http.Request) {
+	changeCall(s, w, r, withChange, func(ctx context.Context, u *auth.User, id int64, in signedDecision) (any, error) {
+		sig, reauthErr := s.signature(r, in.Password)
+		a, err := s.Changes.Decide(ctx, u, id, change.Decision(in.Decision), in.Comment, sig)
+		return a, withReauth(err, reauthErr)
+	})
+}

@@ -1,0 +1,48 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/mocpcr/mocpcr/internal/auth"
+	"github.com/mocpcr/mocpcr/internal/change"
+)
+
+func (s *Server) apiUpdateSite(w http.ResponseWriter, r *http.Request) {
+	changeCall(s, w, r, withID, func(ctx context.Context, u *auth.User, id int64, in change.PlaceUpdate) (any, error) {
+		return s.Changes.UpdateSite(ctx, u, id, in)
+	})
+}
+
+func (s *Server) apiListSites(w http.ResponseWriter, r *http.Request) {
+	sites, err := auth.ListSites(r.Context(), s.DB.SQL)
+	if err != nil {
+		s.serverFault(w, r, "list sites", err)
+		return
+	}
+	if sites == nil {
+		sites = []auth.Site{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"sites": sites})
+}
+
+func (s *Server) apiCreateSite(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Code string `json:"code"`
+		Name string `json:"name"`
+	}
+	if !decodeBody(w, r, &in) {
+		return
+	}
+	site, err := auth.CreateSite(r.Context(), s.DB.SQL, in.Code, in.Name)
+	if errors.Is(err, auth.ErrInvalid) {
+		writeJSONError(w, r, http.StatusBadRequest, invalidText(err))
+		return
+	}
+	if err != nil {
+		s.serverFault(w, r, "create site", err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, site)
+}

@@ -1,0 +1,241 @@
+package web
+
+import (
+	"database/sql"
+	"errors"
+	"net/http"
+	"slices"
+	"strconv"
+
+	"github.com/mocpcr/mocpcr/internal/auth"
+)
+
+// userJSON is a user in the API (schema User in openapi/auth.json).
+type userJSON struct {
+	ID         int64    `json:"id"`
+	Email      string   `json:"email"`
+	Name       string   `json:"name"`
+	JobTitle   string   `json:"job_title"`
+	Roles      []string `json:"roles"`
+	EntraRoles []string `json:"entra_roles"`
+	SiteIDs    []int64  `json:"site_ids"`
+	AllSites   bool     `json:"all_sites"`
+	ManagerID  *int64   `json:"manager_id"`
+	Disabled   bool     `json:"disabled"`
+	EntraLink  bool     `json:"entra_linked"`
+}
+
+func toUserJSON(u *auth.User) userJSON {
+	j := userJSON{ID: u.ID, Email: u.Email, Name: u.Name, JobTitle: u.JobTitle, Roles: []string{}, EntraRoles: []string{}, SiteIDs: u.SiteIDs,
+		Disabled: u.Disabled, EntraLink: u.EntraOID != ""}
+	for _, r := range u.Roles {
+		j.Roles = append(j.Roles, string(r))
+	}
+	for _, r := range u.EntraRoles {
+		j.EntraRoles = append(j.EntraRoles, string(r))
+	}
+	if j.SiteIDs == nil {
+		j.SiteIDs = []int64{}
+	}
+	j.AllSites = len(j.SiteIDs) == 0
+	if u.ManagerID != 0 {
+		j.ManagerID = &u.ManagerID
+	}
+	return j
+}
+
+func parseRoles(names []string) ([]auth.Role, error) {
+	var roles []auth.Role
+	for _, n := range names {
+		r, err := auth.ParseRole(n)
+		if err != nil {
+			return nil, errors.New("roles: " + err.Error())
+		}
+		roles = append(roles, r)
+	}
+	return roles, nil
+}
+
+func (s *Server) apiGetMe(w http.ResponseWriter, r *http.Request) {
+	u := auth.UserFrom(r.Context())
+	writeJSON(w, http.StatusOK, toUserJSON(u))
+}
+
+func (s *Server) apiListUsers(w http.ResponseWriter, r *http.Request) {
+	users, err := auth.ListUsers(r.Context(), s.DB.SQL)
+	if err != nil {
+		s.serverFault(w, r, "list users", err)
+		return
+	}
+	out := make([]userJSON, 0, len(users))
+	for _, u := range users {
+		out = append(out, toUserJSON(u))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"users": out})
+}
+
+func (s *Server) apiGetUser(w http.ResponseWriter, r *http.Request) {
+	u, ok := s.pathUser(w, r)
+	if !ok {
+		return
+	}
+	writeJSON(w, http.StatusOK, toUserJSON(u))
+}
+
+type createUserJSON struct {
+	Email    string   `json:"email"`
+	Name     string   `json:"name"`
+	JobTitle string   `json:"job_title"`
+	Password string   `json:"password"`
+	Roles    []string `json:"roles"`
+	SiteIDs  []int64  `json:"site_ids"`
+	// AllSites must be true for a user of every site: an empty site_ids
+	// alone is refused rather than read as the broadest access.
+	AllSites bool `json:"all_sites"`
+}
+
+// apiAccessProblem is auth.AccessProblems worded for the API's field
+// names; "" when the access is complete.
+func apiAccessProblem(roles []auth.Role, siteIDs []int64, allSites, needRole bool) string {
+	p := auth.AccessProblems(roles, siteIDs, allSites, needRole)
+	if msg := p["roles"]; msg != "" {
+		return msg
+	}
+	switch {
+	case p["sites"] == "":
+		return ""
+	case allSites:
+		return "site_ids: give either \"all_sites\": true or site ids, not both"
+	}
+	return "site_ids: give the user's site ids, or \"all_sites\": true for every site"
+}
+
+func (s *Server) apiCreateUser(w http.ResponseWriter, r *http.Request) {
+	var in createUserJSON
+	if !decodeBody(w, r, &in) {
+		return
+	}
+	roles, err := parseRoles(in.Roles)
+	if err != nil {
+		writeJSONError(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	if msg := apiAccessProblem(roles, in.SiteIDs, in.AllSites, true); msg != "" {
+		writeJSONError(w, r, http.StatusBadRequest, msg)
+		return
+	}
+	nu := auth.NewUser{Email: in.Email, Name: in.Name, Roles: roles, SiteIDs: in.SiteIDs, JobTitle: in.JobTitle}
+	if s.Entra == nil || in.Password != "" {
+		if in.Password == "" {
+			writeJSONError(w, r, http.StatusBadRequest, "password: required for a local account (at least 10 characters)")
+			return
+		}
+		if nu.PasswordHash, err = auth.HashPassword(in.Password); err != nil {
+			writeJSONError(w, r, http.StatusBadRequest, invalidText(err))
+			return
+		}
+	}
+	for _, id := range in.SiteIDs {
+		if _, err := auth.SiteByID(r.Context(), s.DB.SQL, id); err != nil {
+			writeJSONError(w, r, http.StatusBadRequest, "site_ids: there is no site with id "+strconv.FormatInt(id, 10))
+			return
+		}
+	}
+	var u *auth.User
+	err = s.DB.Tx(r.Context(), func(tx *sql.Tx) error {
+		var err error
+		u, err = auth.CreateUser(r.Context(), tx, nu)
+		return err
+	})
+	if errors.Is(err, auth.ErrInvalid) {
+		writeJSONError(w, r, http.StatusBadRequest, invalidText(err))
+		return
+	}
+	if err != nil {
+		s.serverFault(w, r, "create user", err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, toUserJSON(u))
+}
+
+// updateUserJSON: absent fields are left as they are.
+type updateUserJSON struct {
+	Name      *string   `json:"name"`
+	JobTitle  *string   `json:"job_title"`
+	Roles     *[]string `json:"roles"`
+	SiteIDs   *[]int64  `json:"site_ids"`
+	AllSites  *bool     `json:"all_sites"`
+	ManagerID *int64    `json:"manager_id"`
+	Disabled  *bool     `json:"disabled"`
+}
+
+func (s *Server) apiUpdateUser(w http.ResponseWriter, r *http.Request) {
+	admin, u, ok := s.adminAndPathUser(w, r)
+	if !ok {
+		return
+	}
+	var in updateUserJSON
+	if !decodeBody(w, r, &in) {
+		return
+	}
+	up := auth.UserUpdate{Name: u.Name, SiteIDs: u.SiteIDs, ManagerID: u.ManagerID, Disabled: u.Disabled}
+	for _, role := range u.Roles {
+		if !slices.Contains(u.EntraRoles, role) {
+			up.Roles = append(up.Roles, role)
+		}
+	}
+	if in.Name != nil {
+		up.Name = *in.Name
+	}
+	up.JobTitle = in.JobTitle
+	if in.Roles != nil {
+		roles, err := parseRoles(*in.Roles)
+		if err != nil {
+			writeJSONError(w, r, http.StatusBadRequest, err.Error())
+			return
+		}
+		// The same rule as creating: no user is left without a role,
+		// unless Entra ID gives them some.
+		if len(roles) == 0 && auth.RoleNeeded(u) {
+			writeJSONError(w, r, http.StatusBadRequest, auth.AccessProblems(nil, nil, true, true)["roles"])
+			return
+		}
+		up.Roles = roles
+	}
+	if in.SiteIDs != nil || in.AllSites != nil {
+		// Sites change only with an explicit choice: site ids, or
+		// all_sites true (site_ids [] alone no longer means every site).
+		var ids []int64
+		if in.SiteIDs != nil {
+			ids = *in.SiteIDs
+		}
+		all := in.AllSites != nil && *in.AllSites
+		if msg := apiAccessProblem(nil, ids, all, false); msg != "" {
+			writeJSONError(w, r, http.StatusBadRequest, msg)
+			return
+		}
+		up.SiteIDs = ids
+	}
+	if in.ManagerID != nil {
+		up.ManagerID = *in.ManagerID
+	}
+	if in.Disabled != nil {
+		up.Disabled = *in.Disabled
+	}
+	if u.ID == admin.ID && (up.Disabled || !slices.Contains(up.Roles, auth.RoleAdmin) && !slices.Contains(u.EntraRoles, auth.RoleAdmin)) {
+		writeJSONError(w, r, http.StatusBadRequest, "roles: you cannot remove your own admin role or disable yourself")
+		return
+	}
+	err := auth.UpdateUser(r.Context(), s.DB, u.ID, up)
+	if errors.Is(err, auth.ErrInvalid) {
+		writeJSONError(w, r, http.StatusBadRequest, invalidText(err))
+		return
+	}
+	if err != nil {
+		s.serverFault(w, r, "update user", err)
+		return
+	}
+	if u, ok = s.pathUser(w, r); ok {
+		writeJSON(w, http.StatusOK, toUserJSON(u))
+	}
+}

@@ -1,0 +1,74 @@
+package web
+
+import (
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/mocpcr/mocpcr/internal/change"
+)
+
+// attachmentPolicy is the Content-Security-Policy of a download: should a
+// browser render it anyway, it runs nothing and loads nothing.
+const attachmentPolicy = "sandbox; default-src 'none'"
+
+// serveAttachment writes a stored file as a download, for the API and
+// the pages alike: always "attachment" (never shown inline), never
+// sniffed into something else, with a type and name that cannot make
+// the browser or the downloader's system run it (change.DownloadType,
+// change.DownloadName).
+func serveAttachment(w http.ResponseWriter, a *change.Attachment, data []byte) {
+	h := w.Header()
+	ct := change.DownloadType(a.ContentType)
+	h.Set("Content-Type", ct)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", attachmentPolicy)
+	disp := mime.FormatMediaType("attachment", map[string]string{"filename": change.DownloadName(a.Filename, ct)})
+	if disp == "" {
+		disp = "attachment" // a name FormatMediaType cannot write: the browser picks one
+	}
+	h.Set("Content-Disposition", disp)
+	h.Set("Content-Length", strconv.Itoa(len(data)))
+	// A large file may take longer than the server's write timeout on a
+	// slow link: it gets its own deadline, from its size at a modest rate.
+	window := downloadBaseWindow + time.Duration(len(data)/downloadMinRate)*time.Second
+	rc := http.NewResponseController(w)
+	_ = rc.SetWriteDeadline(time.Now().Add(window))
+	_ = rc.SetReadDeadline(time.Now().Add(window))
+	w.Write(data)
+}
+
+// A download may take downloadBaseWindow plus one second per
+// downloadMinRate bytes (20 MB: about 11 minutes).
+const (
+	downloadBaseWindow = time.Minute
+	downloadMinRate    = 32 << 10
+)
+
+// readUpload reads the multipart file field name (at most the service's
+// limit). It returns no data and no error when no file was chosen.
+func (s *Server) readUpload(r *http.Request, name string) (string, []byte, error) {
+	limit := s.Changes.MaxAttachmentBytes
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "multipart/form-data" {
+		return "", nil, nil
+	}
+	f, fh, err := r.FormFile(name)
+	if errors.Is(err, http.ErrMissingFile) {
+		return "", nil, nil
+	}
+	if err != nil {
+		return "", nil, &change.Error{Code: change.EInvalid, Field: "file", Message: "file: could not read the upload"}
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return "", nil, &change.Error{Code: change.EInvalid, Field: "file", Message: "file: could not read the upload"}
+	}
+	if fh.Filename == "" && len(data) == 0 {
+		return "", nil, nil
+	}
+	return fh.Filename, data, nil
+}

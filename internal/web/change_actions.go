@@ -1,0 +1,460 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/mocpcr/mocpcr/internal/change"
+)
+
+// The POST handlers of the change page. Each reads its small form, calls
+// change.Service, and redirects back with a flash message, or re-renders
+// the page with the error beside the field and the input kept.
+
+func (s *Server) pageSubmitChange(w http.ResponseWriter, r *http.Request) {
+	u, d := s.loadChangePage(w, r)
+	if d == nil {
+		return
+	}
+	_ = r.ParseForm()
+	yes := func(n string) bool { return r.PostFormValue(n) == "yes" || r.PostFormValue(n) == "on" }
+	sc := change.Screening{ReplacementInKind: yes("replacement_in_kind"), PSIChanges: yes("psi_changes"),
+		ProceduresChange: yes("procedures_change"), HazardReviewNeeded: yes("hazard_review_needed"), PSSRNeeded: yes("pssr_needed"),
+		Disciplines: r.PostForm["disciplines"]}
+	input := map[string]string{}
+	for _, n := range []string{"replacement_in_kind", "psi_changes", "procedures_change", "hazard_review_needed", "pssr_needed"} {
+		if yes(n) {
+			input["sc-"+n] = "yes"
+		}
+	}
+	for _, disc := range sc.Disciplines {
+		input["sc-d-"+disc] = "yes"
+	}
+	c, err := s.Changes.Submit(r.Context(), u, d.Change.ID, sc)
+	if err != nil {
+		ids := map[string]string{"screening.disciplines": "sc-disciplines", "screening.pssr_needed": "sc-pssr_needed"}
+		errs := formErrors(err, "f-submit", ids)
+		var de *change.Error
+		if errors.As(err, &de) && slices.Contains(changeFormFields, de.Field) {
+			// A required field is empty: say which, and where to fill it in.
+			errs = map[string]string{"f-submit": humanMessage(de.Field, de.Message) + " Edit the change to fill it in."}
+		}
+		if fresh, gerr := s.Changes.Get(r.Context(), u, d.Change.ID); gerr == nil {
+			d = fresh
+		}
+		s.renderChange(w, r, statusOf(err), u, d, errs, input)
+		return
+	}
+	done := "submitted"
+	if c.Stage == change.StageRIKConfirmation {
+		done = "submitted-rik"
+	}
+	redirectChange(w, r, c.Number, done, "")
+}
+
+func (s *Server) pageTransitionChange(w http.ResponseWriter, r *http.Request) {
+	u, d := s.loadChangePage(w, r)
+	if d == nil {
+		return
+	}
+	act := change.Action(r.PostFormValue("action"))
+	if !slices.Contains(change.Transitions, act) {
+		s.refuse(w, r, http.StatusUnprocessableEntity, fmt.Sprintf("action: %q is not a step this page can take", act))
+		return
+	}
+	prefix := "t-" + string(act)
+	comment := r.PostFormValue("comment")
+	input := map[string]string{prefix + "-comment": comment}
+	var sig change.Signature
+	var reauthErr error
+	if slices.Contains(change.SignedActions, act) {
+		var ok bool
+		if sig, reauthErr, ok = s.pageSignature(w, r, d.Change.Number, r.PostFormValue("reauth_password")); !ok {
+			return
+		}
+	}
+	_, err := s.Changes.Transition(r.Context(), u, d.Change.ID, change.TransitionRequest{Action: act, Comment: comment, Signature: sig})
+	if err != nil {
+		err = signatureError(err, reauthErr)
+		ids := map[string]string{"comment": prefix + "-comment", "password": prefix + "-password"}
+		if act == change.ActStartReview {
+			ids = map[string]string{"reviewer_id": "f-reviewers", "approvers": "f-approvers"}
+		}
+		s.failChange(w, r, u, d, err, "f-"+prefix, ids, input)
+		return
+	}
+	redirectChange(w, r, d.Change.Number, string(act), "")
+}
+
+func (s *Server) pageAssignReviewers(w http.ResponseWriter, r *http.Request) {
+	u, d := s.loadChangePage(w, r)
+	if d == nil {
+		return
+	}
+	input := map[string]string{}
+	for _, rv := range d.Reviews {
+		if rv.Round != d.Change.Round {
+			continue
+		}
+		key := "reviewer-" + rv.Discipline
+		v := strings.TrimSpace(r.PostFormValue(key))
+		input[key] = v
+		if v == "" || v == strconv.FormatInt(rv.ReviewerID, 10) {
+			continue
+		}
+		id, perr := strconv.ParseInt(v, 10, 64)
+		var err error
+		if perr != nil {
+			err = &change.Error{Code: change.EInvalid, Field: "reviewer_id", Message: "reviewer_id: choose a reviewer from the list"}
+		} else {
+			err = s.Changes.AssignReviewer(r.Context(), u, d.Change.ID, rv.Discipline, id)
+		}
+		if err != nil {
+			s.failChange(w, r, u, d, err, "f-reviewers", map[string]string{"reviewer_id": key, "discipline": key}, input)
+			return
+		}
+	}
+	redirectChange(w, r, d.Change.Number, "reviewers", "reviews")
+}
+
+func (s *Server) pageSetApprovers(w http.ResponseWriter, r *http.Request) {
+	u, d := s.loadChangePage(w, r)
+	if d == nil {
+		return
+	}
+	_ = r.ParseForm()
+	var stages [][]int64
+	input := map[string]string{}
+	seen := map[int64]bool{}
+	twice := false
+	for _, name := range []string{"stage1", "stage2"} {
+		var ids []int64
+		for _, v := range r.PostForm[name] {
+			id, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				continue
+			}
+			twice = twice || seen[id]
+			seen[id] = true
+			ids = append(ids, id)
+			input[name+"-"+v] = "yes"
+		}
+		stages = append(stages, ids)
+	}
+	if len(stages[1]) == 0 {
+		stages = stages[:1]
+	}
+	var err error
+	switch {
+	case len(stages[0]) == 0:
+		// Stage 2 alone would silently become stage 1.
+		err = &change.Error{Code: change.EInvalid, Field: "approvers", Message: "approvers: choose at least one approver for stage 1 (stage 2 signs after it)"}
+	case twice:
+		// One person in both stages would sign twice, and the form could
+		// only show one of the two ticks afterwards.
+		err = &change.Error{Code: change.EInvalid, Field: "approvers", Message: "approvers: tick each person in one stage only"}
+	default:
+		err = s.Changes.SetApprovers(r.Context(), u, d.Change.ID, stages)
+	}
+	if err != nil {
+		s.failChange(w, r, u, d, err, "f-approvers", map[string]string{"approvers": "approvers-list"}, input)
+		return
+	}
+	redirectChange(w, r, d.Change.Number, "approvers", "approvals")
+}
+
+func (s *Server) pageDecideReview(w http.ResponseWriter, r *http.Request) {
+	u, d := s.loadChangePage(w, r)
+	if d == nil {
+		return
+	}
+	dec := change.Decision(r.PostFormValue("decision"))
+	comment := r.PostFormValue("comment")
+	err := s.Changes.DecideReview(r.Context(), u, d.Change.ID, r.PostFormValue("discipline"), dec, comment)
+	if err != nil {
+		s.failChange(w, r, u, d, err, "f-review", map[string]string{"comment": "review-comment", "decision": "f-review"},
+			map[string]string{"review-comment": comment})
+		return
+	}
+	done := "reviewed"
+	if dec == change.DecisionRejected {
+		done = "review-rej"
+	}
+	redirectChange(w, r, d.Change.Number, done, "")
+}
+
+func (s *Server) pageDecideApproval(w http.ResponseWriter, r *http.Request) {
+	u, d := s.loadChangePage(w, r)
+	if d == nil {
+		return
+	}
+	dec := change.Decision(r.PostFormValue("decision"))
+	comment := r.PostFormValue("comment")
+	input := map[string]string{"decision-comment": comment}
+	ids := map[string]string{"comment": "decision-comment", "password": "reauth_password", "decision": "f-decision"}
+	if dec != change.DecisionApproved && dec != change.DecisionRejected {
+		s.failChange(w, r, u, d, &change.Error{Code: change.EInvalid, Field: "decision", Message: "decision: press Approve or Reject"}, "f-decision", ids, input)
+		return
+	}
+	if dec == change.DecisionRejected && strings.TrimSpace(comment) == "" {
+		// Say so before asking for the password again.
+		s.failChange(w, r, u, d, &change.Error{Code: change.EInvalid, Field: "comment", Message: "comment: is required when rejecting: say why"}, "f-decision", ids, input)
+		return
+	}
+	sig, reauthErr, ok := s.pageSignature(w, r, d.Change.Number, r.PostFormValue("reauth_password"))
+	if !ok {
+		return
+	}
+	if _, err := s.Changes.Decide(r.Context(), u, d.Change.ID, dec, comment, sig); err != nil {
+		s.failChange(w, r, u, d, signatureError(err, reauthErr), "f-decision", ids, input)
+		return
+	}
+	redirectChange(w, r, d.Change.Number, string(dec), "")
+}
+
+func (s *Server) pageAddAction(w http.ResponseWriter, r *http.Request) {
+	u, d := s.loadChangePage(w, r)
+	if d == nil {
+		return
+	}
+	input := map[string]string{}
+	for _, n := range []string{"title", "kind", "owner_id", "due_on", "before_startup"} {
+		input["action-"+n] = r.PostFormValue(n)
+	}
+	ids := map[string]string{"title": "action-title", "kind": "action-kind", "owner_id": "action-owner_id", "due_on": "action-due_on"}
+	// Check every field first so one submit shows every problem, as the
+	// New change form does; the domain checks them again.
+	errs := map[string]string{}
+	if strings.TrimSpace(r.PostFormValue("title")) == "" {
+		errs["action-title"] = "What must be done is required: say what the action is"
+	}
+	owner, perr := strconv.ParseInt(r.PostFormValue("owner_id"), 10, 64)
+	if perr != nil || owner <= 0 {
+		errs["action-owner_id"] = "Owner: choose who owns the action"
+	}
+	due, err := parseDate("due_on", r.PostFormValue("due_on"))
+	switch {
+	case err != nil:
+		errs["action-due_on"] = "Due date: expected a date like 2026-12-31"
+	case due != nil && due.Before(dayOf(s.Now())):
+		errs["action-due_on"] = "Due date must be today or later"
+	}
+	if len(errs) > 0 {
+		s.renderChange(w, r, http.StatusUnprocessableEntity, u, d, errs, input)
+		return
+	}
+	kind := change.ActionKind(r.PostFormValue("kind"))
+	if kind == "" {
+		kind = change.ActionGeneral
+	}
+	_, err = s.Changes.AddAction(r.Context(), u, d.Change.ID, change.NewAction{Title: r.PostFormValue("title"), Kind: kind,
+		OwnerID: owner, DueOn: due, BeforeStartup: r.PostFormValue("before_startup") != ""})
+	if err != nil {
+		s.failChange(w, r, u, d, err, "f-action", ids, input)
+		return
+	}
+	redirectChange(w, r, d.Change.Number, "action-added", "actions")
+}
+
+func (s *Server) pageCompleteAction(w http.ResponseWriter, r *http.Request) {
+	u, d := s.loadChangePage(w, r)
+	if d == nil {
+		return
+	}
+	aid, err := strconv.ParseInt(r.PathValue("aid"), 10, 64)
+	if err != nil || !slices.ContainsFunc(d.Actions, func(a change.ActionItem) bool { return a.ID == aid }) {
+		s.render(w, r, http.StatusNotFound, "notfound.html", &Page{Title: "Not found"})
+		return
+	}
+	note := r.PostFormValue("note")
+	key := fmt.Sprintf("action-%d-note", aid)
+	if _, err := s.Changes.CompleteAction(r.Context(), u, aid, note); err != nil {
+		s.failChange(w, r, u, d, err, fmt.Sprintf("f-action-%d", aid), map[string]string{"note": key}, map[string]string{key: note})
+		return
+	}
+	redirectChange(w, r, d.Change.Number, "action-done", "actions")
+}
+
+func (s *Server) pageAnswerPSSR(w http.ResponseWriter, r *http.Request) {
+	u, d := s.loadChangePage(w, r)
+	if d == nil {
+		return
+	}
+	itemID, err := strconv.ParseInt(r.PathValue("item"), 10, 64)
+	if err != nil || !slices.ContainsFunc(d.PSSR, func(it change.PSSRItem) bool { return it.ID == itemID }) {
+		s.render(w, r, http.StatusNotFound, "notfound.html", &Page{Title: "Not found"})
+		return
+	}
+	prefix := fmt.Sprintf("pssr-%d", itemID)
+	answer, comment := r.FormValue("answer"), r.FormValue("comment")
+	ids := map[string]string{"comment": prefix + "-comment", "attachment_id": prefix + "-evidence", "file": prefix + "-evidence", "answer": "f-" + prefix}
+	input := map[string]string{prefix + "-comment": comment}
+	attID, _ := strconv.ParseInt(r.FormValue("attachment_id"), 10, 64)
+	name, data, err := s.readUpload(r, "evidence")
+	if err == nil && data != nil {
+		var a *change.Attachment
+		if a, err = s.Changes.AddAttachment(r.Context(), u, d.Change.ID, name, data); err == nil {
+			attID = a.ID
+		}
+	}
+	if err == nil {
+		_, err = s.Changes.AnswerPSSR(r.Context(), u, itemID, answer, comment, attID)
+	}
+	if err != nil {
+		s.failChange(w, r, u, d, err, "f-"+prefix, ids, input)
+		return
+	}
+	done := "pssr"
+	if answer == change.AnswerNo {
+		done = "pssr-no"
+	}
+	redirectChange(w, r, d.Change.Number, done, prefix)
+}
+
+func (s *Server) pageAddAcknowledgers(w http.ResponseWriter, r *http.Request) {
+	u, d := s.loadChangePage(w, r)
+	if d == nil {
+		return
+	}
+	_ = r.ParseForm()
+	var ids []int64
+	for _, v := range r.PostForm["user_ids"] {
+		if id, err := strconv.ParseInt(v, 10, 64); err == nil {
+			ids = append(ids, id)
+		}
+	}
+	var err error
+	if len(ids) == 0 {
+		err = &change.Error{Code: change.EInvalid, Field: "user_ids", Message: "user_ids: choose at least one person"}
+	} else {
+		err = s.Changes.AddAcknowledgers(r.Context(), u, d.Change.ID, ids)
+	}
+	if err != nil {
+		s.failChange(w, r, u, d, err, "f-roster", map[string]string{"user_ids": "roster-users"}, nil)
+		return
+	}
+	redirectChange(w, r, d.Change.Number, "roster", "roster")
+}
+
+func (s *Server) pageAcknowledgeChange(w http.ResponseWriter, r *http.Request) {
+	u, d := s.loadChangePage(w, r)
+	if d == nil {
+		return
+	}
+	if err := s.Changes.Acknowledge(r.Context(), u, d.Change.ID); err != nil {
+		s.failChange(w, r, u, d, err, "f-acknowledge", nil, nil)
+		return
+	}
+	redirectChange(w, r, d.Change.Number, "acked", "roster")
+}
+
+func (s *Server) pageUploadAttachment(w http.ResponseWriter, r *http.Request) {
+	u, d := s.loadChangePage(w, r)
+	if d == nil {
+		return
+	}
+	name, data, err := s.readUpload(r, "file")
+	if err == nil && data == nil {
+		err = &change.Error{Code: change.EInvalid, Field: "file", Message: "file: choose a file to attach"}
+	}
+	if err == nil {
+		_, err = s.Changes.AddAttachment(r.Context(), u, d.Change.ID, name, data)
+	}
+	if err != nil {
+		s.failChange(w, r, u, d, err, "f-attach", map[string]string{"file": "attach-file", "filename": "attach-file"}, nil)
+		return
+	}
+	redirectChange(w, r, d.Change.Number, "attached", "attachments")
+}
+
+func (s *Server) pageRequestExtension(w http.ResponseWriter, r *http.Request) {
+	u, d := s.loadChangePage(w, r)
+	if d == nil {
+		return
+	}
+	reason := r.PostFormValue("reason")
+	input := map[string]string{"ext-expires_on": r.PostFormValue("expires_on"), "ext-reason": reason}
+	t, err := parseDate("expires_on", r.PostFormValue("expires_on"))
+	if err == nil && t == nil {
+		err = &change.Error{Code: change.EInvalid, Field: "expires_on", Message: "expires_on: is required (the new expiry date)"}
+	}
+	if err == nil {
+		err = s.Changes.RequestExtension(r.Context(), u, d.Change.ID, *t, reason)
+	}
+	if err != nil {
+		s.failChange(w, r, u, d, err, "f-extension", map[string]string{"expires_on": "ext-expires_on", "reason": "ext-reason"}, input)
+		return
+	}
+	redirectChange(w, r, d.Change.Number, "ext-asked", "extensions")
+}
+
+func (s *Server) pageDecideExtension(w http.ResponseWriter, r *http.Request) {
+	u, d := s.loadChangePage(w, r)
+	if d == nil {
+		return
+	}
+	comment := r.PostFormValue("comment")
+	ids := map[string]string{"comment": "extd-comment", "password": "extd-password", "decision": "f-extdecision"}
+	sig, reauthErr, ok := s.pageSignature(w, r, d.Change.Number, r.PostFormValue("reauth_password"))
+	if !ok {
+		return
+	}
+	err := s.Changes.DecideExtension(r.Context(), u, d.Change.ID, change.Decision(r.PostFormValue("decision")), comment, sig)
+	if err != nil {
+		s.failChange(w, r, u, d, signatureError(err, reauthErr), "f-extdecision", ids, map[string]string{"extd-comment": comment})
+		return
+	}
+	redirectChange(w, r, d.Change.Number, "ext-decided", "extensions")
+}
+
+// flashMessages are the messages a redirect may ask the change page to
+// show (?done=key). A fixed list, so a link cannot put words in our mouth.
+var flashMessages = map[string]string{
+	"created":                 "Draft saved. Check the details, then submit it for screening when ready.",
+	"saved":                   "Draft saved.",
+	"submitted":               "Submitted for screening. The MOC coordinators have been notified.",
+	"reviewers":               "Reviewers saved.",
+	"approvers":               "Approvers saved.",
+	"reviewed":                "Your review is recorded.",
+	"approved":                "Your approval is signed and recorded.",
+	"rejected":                "Your rejection is signed and recorded; the change went back to the initiator.",
+	"review-rej":              "Your review is recorded; the change went back to the initiator.",
+	"action-added":            "Action item added; its owner has been notified.",
+	"action-done":             "Action item marked done.",
+	"pssr":                    "PSSR answer recorded.",
+	"pssr-no":                 "PSSR answer recorded. The deficiency was added as a pre-startup action; it must be closed before startup.",
+	"roster":                  "Added to the acknowledgement roster; they have been notified.",
+	"acked":                   "Your acknowledgement is recorded.",
+	"attached":                "File attached.",
+	"ext-asked":               "Extension requested; an approver must approve it.",
+	"ext-decided":             "Extension decision signed and recorded.",
+	"start_review":            "Review started. The reviewers have been notified.",
+	"return":                  "Returned to the initiator for revision.",
+	"void":                    "Change voided.",
+	"complete_implementation": "Implementation marked complete.",
+	"authorize_startup":       "Startup authorised and signed.",
+	"close":                   "Change closed.",
+	"revert":                  "Temporary change recorded as reverted.",
+	"make_permanent":          "Change converted to permanent.",
+	"submitted-rik":           "Submitted as a replacement in kind: an MOC coordinator or an approver of the site must confirm it before it closes.",
+	"confirm_rik":             "Replacement in kind confirmed and signed; the change is closed.",
+	"reject_rik":              "Replacement-in-kind claim rejected; the change went back to the initiator for the full screening.",
+}
+
+// redirectChange sends the browser back to the change page with a flash
+// message, after a successful POST.
+func redirectChange(w http.ResponseWriter, r *http.Request, number, done, anchor string) {
+	u := changeURL(number)
+	if done != "" {
+		u += "?done=" + url.QueryEscape(done)
+	}
+	if anchor != "" {
+		u += "#" + anchor
+	}
+	http.Redirect(w, r, u, http.StatusSeeOther)
+}

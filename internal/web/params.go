@@ -1,0 +1,52 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mocpcr/mocpcr/internal/change"
+)
+
+func pathID(w http.ResponseWriter, r *http.Request, name string) (int64, bool) {
+	id, err := strconv.ParseInt(r.PathValue(name), 10, 64)
+	if err != nil || id <= 0 {
+		writeJSONError(w, r, http.StatusNotFound, fmt.Sprintf("%s: %q is not an id", name, r.PathValue(name)))
+		return 0, false
+	}
+	return id, true
+}
+
+// parseDate parses YYYY-MM-DD; empty gives nil.
+func parseDate(field, s string) (*time.Time, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil, nil
+	}
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return nil, &change.Error{Code: change.EInvalid, Field: field, Message: fmt.Sprintf("%s: expected a date YYYY-MM-DD, got %q", field, s)}
+	}
+	return &t, nil
+}
+
+// requiredDate is parseDate for a date that must be given.
+func requiredDate(field, v string) (time.Time, error) {
+	t, err := parseDate(field, v)
+	if err == nil && t == nil {
+		err = &change.Error{Code: change.EInvalid, Field: field, Message: field + ": required (YYYY-MM-DD)"}
+	}
+	if err != nil {
+		return time.Time{}, err
+	}
+	return *t, nil
+}
+
+// idParam reads the {id} path value; ok is false when it is not a positive
+// integer (answered as not found: there is no such notification).
+func idParam(r *http.Request) (int64, bool) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	return id, err == nil && id > 0
+}

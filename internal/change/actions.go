@@ -260,6 +260,9 @@ func (s *Service) RequestExtension(ctx context.Context, actor *auth.User, change
 		if reason = strings.TrimSpace(reason); reason == "" {
 			return invalid("reason", "is required: say why the change must stay longer")
 		}
+		if err := s.extensionLimit(ctx, tx, d, newExpiresOn); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO change_extensions (change_id, old_expires_on, new_expires_on, reason, requested_by,
 			requested_at) VALUES ($1,$2,$3,$4,$5,$6)`, c.ID, *c.ExpiresOn, newExpiresOn, reason, actor.ID, s.now()); err != nil {
 			return err
@@ -295,6 +298,12 @@ func (s *Service) DecideExtension(ctx context.Context, actor *auth.User, changeI
 		comment, err := checkDecision(decision, DecisionApproved, comment, "")
 		if err != nil {
 			return err
+		}
+		// The limits may have changed since the request.
+		if decision == DecisionApproved {
+			if err := s.extensionLimit(ctx, tx, d, ext.NewExpiresOn); err != nil {
+				return err
+			}
 		}
 		if _, err := s.sign(ctx, tx, actor, d, ActDecideExtension, decision, ext.ID, comment, sig); err != nil {
 			return err

@@ -435,7 +435,8 @@ func (s *Service) pendingExtensions(ctx context.Context, q store.Querier, actor 
 	rows, err := q.QueryContext(ctx, `SELECT c.id, c.number, c.title, e.new_expires_on, e.requested_at, u.name
 		FROM change_extensions e JOIN changes c ON c.id = e.change_id JOIN users u ON u.id = $1
 		WHERE e.decided_at IS NULL AND c.initiator_id <> $2 AND e.requested_by <> $2 AND c.reverted_at IS NULL
-		AND c.stage IN ('implementation', 'pssr', 'closeout') AND `+cond+`
+		AND (c.stage IN ('implementation', 'pssr', 'in_service', 'closeout')
+		  OR (c.permanent_round = c.round AND c.stage IN ('review', 'approval'))) AND `+cond+`
 		AND EXISTS (SELECT 1 FROM change_approvals a WHERE a.change_id = c.id AND a.round = c.round AND a.approver_id = $1)
 		ORDER BY e.requested_at`, args...)
 	if err != nil {

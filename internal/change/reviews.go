@@ -293,8 +293,11 @@ func (s *Service) DecideReview(ctx context.Context, actor *auth.User, id int64, 
 			return err
 		}
 		if decision == DecisionRejected {
-			return s.returnToInitiator(ctx, tx, actor, c, notify.TypeRejected,
-				fmt.Sprintf("%s rejected by %s: %s", strings.ToUpper(reviewName(rv.Discipline)[:1])+reviewName(rv.Discipline)[1:], actor.Name, comment))
+			why := fmt.Sprintf("%s rejected by %s: %s", strings.ToUpper(reviewName(rv.Discipline)[:1])+reviewName(rv.Discipline)[1:], actor.Name, comment)
+			if c.permanentRound() {
+				return s.refusePermanent(ctx, tx, actor, c, why+".")
+			}
+			return s.returnToInitiator(ctx, tx, actor, c, notify.TypeRejected, why)
 		}
 		for _, r := range d.Reviews {
 			if r.Round == c.Round && r.DecidedAt == nil {
@@ -389,6 +392,9 @@ func (s *Service) Decide(ctx context.Context, actor *auth.User, id int64, decisi
 			}
 		}
 		if decision == DecisionRejected {
+			if c.permanentRound() {
+				return s.refusePermanent(ctx, tx, actor, c, fmt.Sprintf("Re-approval refused by %s: %s.", signed, comment))
+			}
 			return s.returnToInitiator(ctx, tx, actor, c, notify.TypeRejected,
 				fmt.Sprintf("Rejected by %s: %s", signed, comment))
 		}
@@ -397,6 +403,9 @@ func (s *Service) Decide(ctx context.Context, actor *auth.User, id int64, decisi
 				return s.requestApprovalStage(ctx, tx, c, next)
 			}
 			return nil
+		}
+		if c.permanentRound() {
+			return s.makePermanent(ctx, tx, actor, d)
 		}
 		if err := s.setStage(ctx, tx, actor, c, StageImplementation, "approved_at = $3", now); err != nil {
 			return err

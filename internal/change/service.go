@@ -47,7 +47,7 @@ const changeColumns = `c.id, c.number, c.kind, c.duration, c.stage, c.title, c.d
 	c.technical_basis, c.safety_health_impact, c.procedure_changes, c.time_period, c.authorization_required,
 	c.expires_on, c.review_deadline, c.initiator_id, u.name, c.screening, c.pssr_required, c.round,
 	c.return_comment, c.void_reason, c.closed_note, c.reverted_at, c.created_at, c.updated_at,
-	c.submitted_at, c.approved_at, c.startup_at, c.closed_at, c.replacement_in_kind`
+	c.submitted_at, c.approved_at, c.startup_at, c.closed_at, c.replacement_in_kind, c.permanent_round`
 
 const changeFrom = ` FROM changes c JOIN sites s ON s.id = c.site_id JOIN users u ON u.id = c.initiator_id
 	LEFT JOIN units un ON un.id = c.unit_id`
@@ -63,7 +63,7 @@ func scanChange(row scanner) (*Change, error) {
 		&c.TechnicalBasis, &c.SafetyHealthImpact, &c.ProcedureChanges, &c.TimePeriod, &c.AuthorizationRequired,
 		&expires, &deadline, &c.InitiatorID, &c.InitiatorName, &screening, &c.PSSRRequired, &c.Round,
 		&c.ReturnComment, &c.VoidReason, &c.ClosedNote, &reverted, &c.CreatedAt, &c.UpdatedAt,
-		&submitted, &approved, &startup, &closed, &c.ReplacementInKind)
+		&submitted, &approved, &startup, &closed, &c.ReplacementInKind, &c.PermanentRound)
 	if err != nil {
 		return nil, err
 	}
@@ -202,7 +202,7 @@ func (s *Service) loadDetail(ctx context.Context, q store.Querier, actor *auth.U
 	if actor == nil || !actor.OnSite(c.SiteID) {
 		return nil, notFound("change %d not found", id)
 	}
-	d := &Detail{Change: c}
+	d := &Detail{Change: c, today: dateOnly(s.Now())}
 	if d.Reviews, err = s.reviews(ctx, q, id); err != nil {
 		return nil, err
 	}

@@ -22,7 +22,7 @@ func TestSignaturesRecordMeaningNameTitleAndSiteTimeZone(t *testing.T) {
 		f := changetest.Seed(t, db, start)
 		ctx := context.Background()
 		s := f.Service
-		must(s.UpdateSiteSettings(ctx, f.Admin, change.SiteSettings{SiteID: f.NRF, TimeZone: "America/Chicago"}))(t)
+		must(s.UpdateSiteSettings(ctx, f.Admin, f.NRF, change.SiteSettingsUpdate{TimeZone: ptr("America/Chicago")}))(t)
 		c := toStage(t, f, change.StageApproval, nil)
 		d := must(s.Get(ctx, f.Approver, c.ID))(t)
 		st, found := d.Statement(change.ActApprove, change.DecisionApproved)
@@ -122,13 +122,13 @@ func TestSiteTimeZoneValidated(t *testing.T) {
 		ctx := context.Background()
 		s := f.Service
 		for _, tz := range []string{"", "Europe/Brln", "Local"} {
-			_, err := s.UpdateSiteSettings(ctx, f.Admin, change.SiteSettings{SiteID: f.NRF, TimeZone: tz})
+			_, err := s.UpdateSiteSettings(ctx, f.Admin, f.NRF, change.SiteSettingsUpdate{TimeZone: ptr(tz)})
 			var de *problem.Error
 			if !errors.As(err, &de) || de.Field != "time_zone" || !strings.HasPrefix(de.Message, "time_zone: ") {
 				t.Errorf("time zone %q: %v, want an invalid time_zone", tz, err)
 			}
 		}
-		if _, err := s.UpdateSiteSettings(ctx, f.Coordinator, change.SiteSettings{SiteID: f.NRF, TimeZone: "UTC"}); problem.KindOf(err) != problem.Forbidden {
+		if _, err := s.UpdateSiteSettings(ctx, f.Coordinator, f.NRF, change.SiteSettingsUpdate{TimeZone: ptr("UTC")}); problem.KindOf(err) != problem.Forbidden {
 			t.Errorf("coordinator sets site settings: %v", err)
 		}
 		got := must(s.SiteSettings(ctx, f.Coordinator, f.SCP))(t)
@@ -140,3 +140,5 @@ func TestSiteTimeZoneValidated(t *testing.T) {
 		}
 	})
 }
+
+func ptr[T any](v T) *T { return &v }

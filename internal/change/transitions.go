@@ -22,6 +22,9 @@ type TransitionRequest struct {
 	// and reject_rik (why it is not a replacement in kind).
 	Comment   string
 	Signature Signature
+	// Rereview, for make_permanent, has the change reviewed again (same
+	// disciplines and reviewers) before its approvers re-approve it.
+	Rereview bool
 }
 
 // Transitions lists the actions Transition accepts.
@@ -96,7 +99,7 @@ func (s *Service) Transition(ctx context.Context, actor *auth.User, id int64, re
 				return s.notify(ctx, tx, notify.TypePSSRReady, c, "PSSR ready: "+c.Number+" "+c.Title,
 					"Implementation is complete; the pre-startup safety review can start.", append(coords, d.currentApprovers()...)...)
 			}
-			return s.setStage(ctx, tx, actor, c, StageCloseout, "startup_at = $3", s.now())
+			return s.setStage(ctx, tx, actor, c, inServiceStage(c), "startup_at = $3", s.now())
 		case ActAuthorizeStartup:
 			// check has refused while a PSSR item is unanswered, a
 			// deficiency or pre-startup action open or the roster unsigned.
@@ -106,7 +109,7 @@ func (s *Service) Transition(ctx context.Context, actor *auth.User, id int64, re
 			if _, err := s.sign(ctx, tx, actor, d, ActAuthorizeStartup, DecisionAuthorized, 0, comment, req.Signature); err != nil {
 				return err
 			}
-			if err := s.setStage(ctx, tx, actor, c, StageCloseout, "startup_at = $3", s.now()); err != nil {
+			if err := s.setStage(ctx, tx, actor, c, inServiceStage(c), "startup_at = $3", s.now()); err != nil {
 				return err
 			}
 			if err := s.audit(ctx, tx, c.ID, actor, "", "startup_authorized", "signature", "",
@@ -148,16 +151,9 @@ func (s *Service) Transition(ctx context.Context, actor *auth.User, id int64, re
 			}
 			return s.notify(ctx, tx, notify.TypeClosed, c, c.Number+" closed", c.Title, append(coords, c.InitiatorID)...)
 		case ActRevert:
-			if _, err := tx.ExecContext(ctx, `UPDATE changes SET reverted_at = $1, updated_at = $1 WHERE id = $2`, s.now(), c.ID); err != nil {
-				return err
-			}
-			return s.audit(ctx, tx, c.ID, actor, "", "reverted", "reverted", "", comment)
+			return s.revert(ctx, tx, actor, d, comment)
 		case ActMakePermanent:
-			if _, err := tx.ExecContext(ctx, `UPDATE changes SET duration = $1, expires_on = NULL, updated_at = $2 WHERE id = $3`,
-				string(DurationPermanent), s.now(), c.ID); err != nil {
-				return err
-			}
-			return s.audit(ctx, tx, c.ID, actor, "", "field_changed", "duration", string(c.Duration), string(DurationPermanent)+" "+comment)
+			return s.requestPermanent(ctx, tx, actor, d, comment, req.Rereview)
 		}
 		return nil
 	})

@@ -164,6 +164,7 @@ func (s *Server) apiTransitionChange(w http.ResponseWriter, r *http.Request) {
 		Action   string `json:"action"`
 		Comment  string `json:"comment"`
 		Password string `json:"password"`
+		Rereview bool   `json:"rereview"`
 	}) (any, error) {
 		var sig change.Signature
 		var reauthErr error
@@ -171,7 +172,7 @@ func (s *Server) apiTransitionChange(w http.ResponseWriter, r *http.Request) {
 			sig, reauthErr = s.signature(r, in.Password)
 		}
 		c, err := s.Changes.Transition(ctx, u, id, change.TransitionRequest{
-			Action: change.Action(in.Action), Comment: in.Comment, Signature: sig})
+			Action: change.Action(in.Action), Comment: in.Comment, Signature: sig, Rereview: in.Rereview})
 		return c, signatureError(err, reauthErr)
 	})
 }

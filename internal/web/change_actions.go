@@ -70,7 +70,11 @@ func (s *Server) pageTransitionChange(w http.ResponseWriter, r *http.Request) {
 	}
 	prefix := "t-" + string(act)
 	comment := r.PostFormValue("comment")
+	rereview := r.PostFormValue("rereview") == "yes"
 	input := map[string]string{prefix + "-comment": comment}
+	if rereview {
+		input[prefix+"-rereview"] = "yes"
+	}
 	var sig change.Signature
 	var reauthErr error
 	if slices.Contains(change.SignedActions, act) {
@@ -79,7 +83,7 @@ func (s *Server) pageTransitionChange(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	_, err := s.Changes.Transition(r.Context(), u, d.Change.ID, change.TransitionRequest{Action: act, Comment: comment, Signature: sig})
+	_, err := s.Changes.Transition(r.Context(), u, d.Change.ID, change.TransitionRequest{Action: act, Comment: comment, Signature: sig, Rereview: rereview})
 	if err != nil {
 		err = signatureError(err, reauthErr)
 		ids := map[string]string{"comment": prefix + "-comment", "password": prefix + "-password"}
@@ -445,8 +449,8 @@ var flashMessages = map[string]string{
 	"complete_implementation": "Implementation marked complete.",
 	"authorize_startup":       "Startup authorised and signed.",
 	"close":                   "Change closed.",
-	"revert":                  "Temporary change recorded as reverted.",
-	"make_permanent":          "Change converted to permanent.",
+	"revert":                  "Reverted: the restore actions are created; the change can be closed once they are done.",
+	"make_permanent":          "Re-approval requested: the approvers have been asked to sign. The change stays temporary until they have.",
 	"submitted-rik":           "Submitted as a replacement in kind: an MOC coordinator or an approver of the site must confirm it before it closes.",
 	"confirm_rik":             "Replacement in kind confirmed and signed; the change is closed.",
 	"reject_rik":              "Replacement-in-kind claim rejected; the change went back to the initiator for the full screening.",

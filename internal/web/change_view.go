@@ -100,14 +100,28 @@ func (v *changeView) WaitingOn() string {
 	case change.StageScreening:
 		return "Next, an MOC coordinator assigns a reviewer to each review, names the approvers and starts the review."
 	case change.StageReview:
+		if v.C.Converting() {
+			return "Being re-reviewed to become permanent; it stays in service, temporary, meanwhile: see Reviews below."
+		}
 		return "Waiting for the reviewers: see Reviews below."
 	case change.StageApproval:
+		if v.C.Converting() {
+			return "Waiting for the approvers to sign the re-approval that makes it permanent; it stays in service, temporary, meanwhile."
+		}
 		return "Waiting for the approvers to sign: see Approvals and signatures below."
 	case change.StageImplementation:
 		return "The work is being done. When every pre-startup action is done, the initiator or an MOC coordinator marks implementation complete."
 	case change.StagePSSR:
 		return "Waiting for the pre-startup safety review: coordinators, approvers or reviewers answer the checklist, then an MOC coordinator or approver authorises startup."
+	case change.StageInService:
+		if left, ok := v.C.DaysToExpiry(v.Today); ok {
+			return "In service until " + v.C.ExpiresOn.Format(time.DateOnly) + " (" + change.ExpiryCountdown(left) + "). Before then it is reverted (the initiator or an MOC coordinator), extended (approvers decide), or an MOC coordinator asks for it to be made permanent."
+		}
+		return "In service."
 	case change.StageCloseout:
+		if v.C.RevertedAt != nil {
+			return "Reverted: when the restore actions are done, an MOC coordinator closes the change."
+		}
 		return "Waiting for an MOC coordinator to close the change once every action is done."
 	}
 	return ""
@@ -483,6 +497,8 @@ type transitionButton struct {
 	// Comment: "" none, "optional" or "required" (with CommentLabel).
 	Comment, CommentLabel string
 	Sign, Danger          bool
+	// Rereview offers the choice of a re-review before the re-approval.
+	Rereview bool
 }
 
 var transitionButtons = []transitionButton{
@@ -492,8 +508,8 @@ var transitionButtons = []transitionButton{
 	{Action: "complete_implementation", Label: "Complete implementation", Help: "Every pre-startup action must be done first."},
 	{Action: "authorize_startup", Label: "Authorise startup", Help: "Every PSSR item answered, every deficiency and pre-startup action closed, the roster signed off. Your signature is recorded.", Sign: true},
 	{Action: "close", Label: "Close out and sign", Help: "Every action must be done. A temporary change must be reverted or made permanent first. Your signature is recorded.", Comment: "optional", CommentLabel: "Close-out note", Sign: true},
-	{Action: "revert", Label: "Record that it was reverted", Help: "The temporary change has been taken out and the plant is back as it was.", Comment: "optional", CommentLabel: "How it was reverted"},
-	{Action: "make_permanent", Label: "Make permanent", Help: "Keep the temporary change for good; the expiry date is removed.", Comment: "optional", CommentLabel: "Why it stays"},
+	{Action: "revert", Label: "Revert: take it out of service", Help: "Restore actions are created (remove the temporary equipment or instruction, restore the P&IDs and procedures); the change closes once they are done.", Comment: "optional", CommentLabel: "How it is reverted"},
+	{Action: "make_permanent", Label: "Ask to make it permanent", Help: "The change's approvers re-approve it, signed, as for a new change; it stays temporary until they have. Their delegates may sign as usual.", Comment: "required", CommentLabel: "Why it should stay for good", Rereview: true},
 	{Action: "return", Label: "Return for revision", Help: "Send the change back to the initiator.", Comment: "required", CommentLabel: "What must be revised", Danger: true},
 	{Action: "void", Label: "Void the change", Help: "Stop the change for good. This cannot be undone.", Comment: "required", CommentLabel: "Reason for voiding", Danger: true},
 }

@@ -21,7 +21,7 @@ func TestAPISignatureStatedBeforeAndRecordedAfter(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		f, c := newChangeAPI(t, db)
 		ctx := context.Background()
-		if _, err := f.Service.UpdateSiteSettings(ctx, f.Admin, change.SiteSettings{SiteID: f.NRF, TimeZone: "Europe/Berlin"}); err != nil {
+		if _, err := f.Service.UpdateSiteSettings(ctx, f.Admin, f.NRF, change.SiteSettingsUpdate{TimeZone: ptr("Europe/Berlin")}); err != nil {
 			t.Fatal(err)
 		}
 		ch, err := f.Service.Create(ctx, f.Initiator, changetest.Complete(change.KindMOC, f.NRF, f.CDU))

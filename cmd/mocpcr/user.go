@@ -17,11 +17,6 @@ import (
 	"github.com/mocpcr/mocpcr/internal/config"
 )
 
-func init() {
-	register("user", command{"manage users: user create --email ... --name ... --role ...", userCommand})
-	register("token", command{"create a personal API token: token create --email USER_EMAIL [--name N] [--expires YYYY-MM-DD]", tokenCommand})
-}
-
 // repeated collects a flag given several times (--role a --role b).
 type repeated []string
 

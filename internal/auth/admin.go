@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mocpcr/mocpcr/internal/problem"
 	"github.com/mocpcr/mocpcr/internal/store"
 )
 
@@ -106,15 +107,15 @@ type UserUpdate struct {
 func UpdateUser(ctx context.Context, db *store.DB, id int64, up UserUpdate, now time.Time) error {
 	up.Name = strings.TrimSpace(up.Name)
 	if up.Name == "" {
-		return fmt.Errorf("%w: name is required", ErrInvalid)
+		return invalid("name", "name is required")
 	}
 	if up.ManagerID == id {
-		return fmt.Errorf("%w: manager cannot be the user themself", ErrInvalid)
+		return invalid("manager", "manager cannot be the user themself")
 	}
 	if up.JobTitle != nil {
 		t := strings.TrimSpace(*up.JobTitle)
 		if msg := JobTitleProblem(t); msg != "" {
-			return fmt.Errorf("%w: %s", ErrInvalid, msg)
+			return problem.Field("job_title", msg)
 		}
 		up.JobTitle = &t
 	}
@@ -124,7 +125,7 @@ func UpdateUser(ctx context.Context, db *store.DB, id int64, up UserUpdate, now 
 		var manager any
 		if up.ManagerID != 0 {
 			if _, err := UserByID(ctx, tx, up.ManagerID); err != nil {
-				return fmt.Errorf("%w: manager must be an existing user", ErrInvalid)
+				return invalid("manager", "manager must be an existing user")
 			}
 			manager = up.ManagerID
 		}
@@ -146,11 +147,11 @@ func UpdateUser(ctx context.Context, db *store.DB, id int64, up UserUpdate, now 
 		}
 		for _, s := range up.SiteIDs {
 			if _, err := SiteByID(ctx, tx, s); err != nil {
-				return fmt.Errorf("%w: sites: site %d does not exist", ErrInvalid, s)
+				return invalid("sites", "sites: site %d does not exist", s)
 			}
 		}
 		if up.AllSites && len(up.SiteIDs) > 0 {
-			return fmt.Errorf("%w: %s", ErrInvalid, AccessProblems(nil, up.SiteIDs, true, false)["sites"])
+			return invalid("sites", "%s", AccessProblems(nil, up.SiteIDs, true, false)["sites"])
 		}
 		if err := SetSites(ctx, tx, id, up.AllSites, up.SiteIDs); err != nil {
 			return err
@@ -241,7 +242,7 @@ func siteFields(code, name string) (string, string, error) {
 	p := SiteProblems(code, name)
 	for _, f := range []string{"code", "name"} {
 		if msg := p[f]; msg != "" {
-			return "", "", fmt.Errorf("%w: %s", ErrInvalid, msg)
+			return "", "", invalid(f, "%s", msg)
 		}
 	}
 	return code, name, nil
@@ -273,7 +274,7 @@ func CreateSite(ctx context.Context, q store.Querier, code, name string) (*Site,
 	s := &Site{Code: code, Name: name}
 	err = q.QueryRowContext(ctx, `INSERT INTO sites (code, name) VALUES ($1, $2) RETURNING id, created_at`, code, name).Scan(&s.ID, &s.CreatedAt)
 	if store.IsUniqueViolation(err) {
-		return nil, fmt.Errorf("%w: code: a site with code %s already exists", ErrInvalid, code)
+		return nil, invalid("code", "code: a site with code %s already exists", code)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("create site: %w", err)
@@ -292,7 +293,7 @@ func UpdateSite(ctx context.Context, q store.Querier, id int64, code, name strin
 	}
 	res, err := q.ExecContext(ctx, `UPDATE sites SET code = $1, name = $2, retired_at = $3 WHERE id = $4`, code, name, retiredAt, id)
 	if store.IsUniqueViolation(err) {
-		return fmt.Errorf("%w: code: a site with code %s already exists", ErrInvalid, code)
+		return invalid("code", "code: a site with code %s already exists", code)
 	}
 	if err != nil {
 		return fmt.Errorf("update site: %w", err)

@@ -1,11 +1,10 @@
 package auth_test
 
 import (
-	"errors"
-	"strings"
 	"testing"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
+	"github.com/mocpcr/mocpcr/internal/problem"
 	"github.com/mocpcr/mocpcr/internal/store"
 	"github.com/mocpcr/mocpcr/internal/store/storetest"
 )
@@ -61,7 +60,7 @@ func TestCreateUserNeedsAnExplicitSiteChoice(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := t.Context()
 		_, err := auth.CreateUser(ctx, db.SQL, auth.NewUser{Email: "x@example.com", Name: "X", Roles: []auth.Role{auth.RoleInitiator}})
-		if !errors.Is(err, auth.ErrInvalid) || !strings.Contains(err.Error(), "sites:") {
+		if problem.KindOf(err) != problem.Invalid || problem.As(err).Field != "sites" {
 			t.Fatalf("no site choice: err = %v, want an invalid-input error naming sites", err)
 		}
 		site, err := auth.CreateSite(ctx, db.SQL, "NRF", "North")
@@ -69,7 +68,7 @@ func TestCreateUserNeedsAnExplicitSiteChoice(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err = auth.CreateUser(ctx, db.SQL, auth.NewUser{Email: "y@example.com", Name: "Y", AllSites: true, SiteIDs: []int64{site.ID}})
-		if !errors.Is(err, auth.ErrInvalid) || !strings.Contains(err.Error(), "sites:") {
+		if problem.KindOf(err) != problem.Invalid || problem.As(err).Field != "sites" {
 			t.Fatalf("all sites and a site: err = %v, want an invalid-input error naming sites", err)
 		}
 		u, err := auth.CreateUser(ctx, db.SQL, auth.NewUser{Email: "z@example.com", Name: "Z", SiteIDs: []int64{site.ID}})

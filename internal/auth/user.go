@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mocpcr/mocpcr/internal/problem"
 	"github.com/mocpcr/mocpcr/internal/store"
 )
 
@@ -120,8 +121,11 @@ type NewUser struct {
 	JobTitle string
 }
 
-// ErrInvalid marks input a user can fix; its text names the field.
-var ErrInvalid = errors.New("invalid")
+// invalid is a refusal of input a user can fix, about field (a form
+// field's name: "email", "roles", "sites", "code", ...).
+func invalid(field, format string, args ...any) error {
+	return problem.Field(field, fmt.Sprintf(format, args...))
+}
 
 // AccessProblems checks the access an administrator gives a new or
 // edited user, by field ("roles", "sites"), so forms show every problem
@@ -171,7 +175,7 @@ func IdentityProblems(email, name string) map[string]string {
 // user, its roles and its sites are separate rows.
 func CreateUser(ctx context.Context, q store.Querier, nu NewUser) (*User, error) {
 	if msg := AccessProblems(nil, nu.SiteIDs, nu.AllSites, false)["sites"]; msg != "" {
-		return nil, fmt.Errorf("%w: %s", ErrInvalid, msg)
+		return nil, invalid("sites", "%s", msg)
 	}
 	return createUser(ctx, q, nu)
 }
@@ -184,7 +188,7 @@ func createUser(ctx context.Context, q store.Querier, nu NewUser) (*User, error)
 	if p := IdentityProblems(nu.Email, nu.Name); len(p) > 0 {
 		for _, f := range []string{"email", "name"} {
 			if p[f] != "" {
-				return nil, fmt.Errorf("%w: %s", ErrInvalid, p[f])
+				return nil, invalid(f, "%s", p[f])
 			}
 		}
 	}
@@ -192,21 +196,21 @@ func createUser(ctx context.Context, q store.Querier, nu NewUser) (*User, error)
 	// no user behind.
 	for _, s := range nu.SiteIDs {
 		if _, err := SiteByID(ctx, q, s); errors.Is(err, store.ErrNotFound) {
-			return nil, fmt.Errorf("%w: sites: site %d does not exist", ErrInvalid, s)
+			return nil, invalid("sites", "sites: site %d does not exist", s)
 		} else if err != nil {
 			return nil, err
 		}
 	}
 	nu.JobTitle = strings.TrimSpace(nu.JobTitle)
 	if msg := JobTitleProblem(nu.JobTitle); msg != "" {
-		return nil, fmt.Errorf("%w: %s", ErrInvalid, msg)
+		return nil, problem.Field("job_title", msg)
 	}
 	var id int64
 	err := q.QueryRowContext(ctx,
 		`INSERT INTO users (email, name, password_hash, entra_oid, job_title, all_sites) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
 		nu.Email, nu.Name, nullString(nu.PasswordHash), nullString(nu.EntraOID), nu.JobTitle, nu.AllSites).Scan(&id)
 	if store.IsUniqueViolation(err) {
-		return nil, fmt.Errorf("%w: a user with email %s already exists", ErrInvalid, nu.Email)
+		return nil, invalid("email", "a user with email %s already exists", nu.Email)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("create user: %w", err)
@@ -253,7 +257,7 @@ func SetRoles(ctx context.Context, q store.Querier, userID int64, roles []Role) 
 func setRoles(ctx context.Context, q store.Querier, userID int64, roles []Role, source string) error {
 	for _, r := range roles {
 		if _, err := ParseRole(string(r)); err != nil {
-			return fmt.Errorf("%w: %v", ErrInvalid, err)
+			return invalid("roles", "%v", err)
 		}
 	}
 	if _, err := q.ExecContext(ctx, `DELETE FROM user_roles WHERE user_id = $1 AND source = $2`, userID, source); err != nil {

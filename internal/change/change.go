@@ -2,12 +2,14 @@
 // screening, reviews, approvals and delegations, action items, PSSR
 // checklists, acknowledgements, attachments, the tamper-evident audit
 // trail, reminders and dashboard numbers. It knows nothing about HTTP:
-// the web pages and the JSON API both call Service, and map its *Error
-// codes to statuses at the edge.
+// the web pages and the JSON API both call Service, and map the kinds of
+// its errors (package problem) to statuses at the edge.
 package change
 
 import (
 	"time"
+
+	"github.com/mocpcr/mocpcr/internal/problem"
 )
 
 // Kind says which workflow a change follows.
@@ -55,20 +57,23 @@ const (
 	StageApproval        Stage = "approval"
 	StageImplementation  Stage = "implementation"
 	StagePSSR            Stage = "pssr"
-	StageCloseout        Stage = "closeout"
-	StageClosed          Stage = "closed"
-	StageReturned        Stage = "returned"
-	StageVoided          Stage = "voided"
+	// StageInService: a temporary change is in the plant, its expiry
+	// counting down, until it is reverted or made permanent.
+	StageInService Stage = "in_service"
+	StageCloseout  Stage = "closeout"
+	StageClosed    Stage = "closed"
+	StageReturned  Stage = "returned"
+	StageVoided    Stage = "voided"
 )
 
 // Stages lists every stage in display order.
 var Stages = []Stage{StageDraft, StageRIKConfirmation, StageScreening, StageReview, StageApproval, StageImplementation,
-	StagePSSR, StageCloseout, StageClosed, StageReturned, StageVoided}
+	StagePSSR, StageInService, StageCloseout, StageClosed, StageReturned, StageVoided}
 
 // StageLabels are the stage names people read.
 var StageLabels = map[Stage]string{
 	StageDraft: "Draft", StageRIKConfirmation: "Awaiting RIK confirmation", StageScreening: "Screening", StageReview: "Review", StageApproval: "Approval",
-	StageImplementation: "Implementation", StagePSSR: "PSSR", StageCloseout: "Close-out", StageClosed: "Closed",
+	StageImplementation: "Implementation", StagePSSR: "PSSR", StageInService: "In service", StageCloseout: "Close-out", StageClosed: "Closed",
 	StageReturned: "Returned for revision", StageVoided: "Voided",
 }
 
@@ -123,13 +128,16 @@ type Change struct {
 	Screening     *Screening `json:"screening,omitempty"`
 	// ReplacementInKind is set when the change was submitted as a
 	// replacement in kind (it needs a confirmation, see StageRIKConfirmation).
-	ReplacementInKind bool       `json:"replacement_in_kind"`
-	PSSRRequired      bool       `json:"pssr_required"`
-	Round             int        `json:"round"`
-	ReturnComment     string     `json:"return_comment,omitempty"`
-	VoidReason        string     `json:"void_reason,omitempty"`
-	ClosedNote        string     `json:"closed_note,omitempty"`
-	RevertedAt        *time.Time `json:"reverted_at,omitempty"`
+	ReplacementInKind bool `json:"replacement_in_kind"`
+	PSSRRequired      bool `json:"pssr_required"`
+	Round             int  `json:"round"`
+	// PermanentRound is the round in which the approvers re-approve
+	// making the temporary change permanent; 0 if never asked.
+	PermanentRound int        `json:"permanent_round,omitempty"`
+	ReturnComment  string     `json:"return_comment,omitempty"`
+	VoidReason     string     `json:"void_reason,omitempty"`
+	ClosedNote     string     `json:"closed_note,omitempty"`
+	RevertedAt     *time.Time `json:"reverted_at,omitempty"`
 
 	CreatedAt   time.Time  `json:"created_at"`
 	UpdatedAt   time.Time  `json:"updated_at"`
@@ -137,6 +145,34 @@ type Change struct {
 	ApprovedAt  *time.Time `json:"approved_at,omitempty"`
 	StartupAt   *time.Time `json:"startup_at,omitempty"`
 	ClosedAt    *time.Time `json:"closed_at,omitempty"`
+}
+
+// permanentRound reports whether the current round is the re-approval
+// of making a temporary change permanent, still to be decided.
+func (c *Change) permanentRound() bool {
+	return c.PermanentRound != 0 && c.PermanentRound == c.Round && c.Duration.IsTemporary()
+}
+
+// Converting reports whether the change is being re-reviewed or
+// re-approved to become permanent; it stays in the plant meanwhile.
+func (c *Change) Converting() bool {
+	return c.permanentRound() && in(c.Stage, StageReview, StageApproval)
+}
+
+// LiveTemporary reports whether a temporary change is in the plant (or
+// about to be) and not reverted: its expiry date counts.
+func (c *Change) LiveTemporary() bool {
+	return c.Duration.IsTemporary() && c.RevertedAt == nil &&
+		(in(c.Stage, StageImplementation, StagePSSR, StageInService, StageCloseout) || c.Converting())
+}
+
+// DaysToExpiry is how many days are left before the expiry date as of
+// now (negative once past), and false when the change does not expire.
+func (c *Change) DaysToExpiry(now time.Time) (int, bool) {
+	if c.ExpiresOn == nil {
+		return 0, false
+	}
+	return daysBetween(now, *c.ExpiresOn), true
 }
 
 // Screening is the questionnaire answered at submit. Its answers decide
@@ -180,7 +216,7 @@ type Fields struct {
 	// Problems are fields the caller could not read (a date that does not
 	// parse; leave the field nil). Create and Update report them with
 	// every other invalid field, all at once, and save nothing.
-	Problems []FieldError
+	Problems []problem.FieldError
 }
 
 // FieldOrder is the order of the fields of a change on its form; a
@@ -446,4 +482,6 @@ type Detail struct {
 	// delegators are the approvers who delegated to the user the detail
 	// was loaded for, today.
 	delegators []int64
+	// today is the service clock's date when the detail was loaded.
+	today time.Time
 }

@@ -9,8 +9,10 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
+	"github.com/mocpcr/mocpcr/internal/problem"
 	"github.com/mocpcr/mocpcr/internal/store"
 )
 
@@ -142,6 +144,9 @@ func (s *Service) List(ctx context.Context, actor *auth.User, f Filter) ([]Chang
 		add("c.initiator_id = ?", f.InitiatorID)
 	}
 	if q := strings.TrimSpace(f.Q); q != "" {
+		if n := utf8.RuneCountInString(q); n > MaxQueryLength {
+			return nil, 0, invalid("q", "search text may be at most %d characters, got %d", MaxQueryLength, n)
+		}
 		args = append(args, "%"+strings.ToLower(q)+"%")
 		n := len(args)
 		where = append(where, fmt.Sprintf("(lower(c.number) LIKE $%d OR lower(c.title) LIKE $%d OR lower(c.equipment_tags) LIKE $%d)", n, n, n))
@@ -269,7 +274,7 @@ func (s *Service) CreateUnit(ctx context.Context, actor *auth.User, siteID int64
 		return nil, forbidden("only an admin may add units")
 	}
 	code, name = strings.ToUpper(strings.TrimSpace(code)), strings.TrimSpace(name)
-	var p Problems
+	var p problem.List
 	if siteID <= 0 {
 		p.Invalid("site_id", "is required: choose the site the unit belongs to")
 	}
@@ -433,7 +438,8 @@ func (s *Service) pendingExtensions(ctx context.Context, q store.Querier, actor 
 	rows, err := q.QueryContext(ctx, `SELECT c.id, c.number, c.title, e.new_expires_on, e.requested_at, u.name
 		FROM change_extensions e JOIN changes c ON c.id = e.change_id JOIN users u ON u.id = $1
 		WHERE e.decided_at IS NULL AND c.initiator_id <> $2 AND e.requested_by <> $2 AND c.reverted_at IS NULL
-		AND c.stage IN ('implementation', 'pssr', 'closeout') AND `+cond+`
+		AND (c.stage IN ('implementation', 'pssr', 'in_service', 'closeout')
+		  OR (c.permanent_round = c.round AND c.stage IN ('review', 'approval'))) AND `+cond+`
 		AND EXISTS (SELECT 1 FROM change_approvals a WHERE a.change_id = c.id AND a.round = c.round AND a.approver_id = $1)
 		ORDER BY e.requested_at`, args...)
 	if err != nil {
@@ -579,9 +585,16 @@ func WriteCSV(w io.Writer, cs []Change) error {
 	_ = cw.Write([]string{"number", "kind", "duration", "stage", "title", "site", "unit", "equipment_tags", "risk_ranking",
 		"initiator", "created", "submitted", "approved", "closed", "expires_on", "replacement_in_kind"})
 	for _, c := range cs {
-		_ = cw.Write([]string{c.Number, string(c.Kind), string(c.Duration), string(c.Stage), csvSafe(c.Title), c.SiteCode, c.UnitCode,
-			csvSafe(strings.Join(c.EquipmentTags, " ")), c.RiskRanking, csvSafe(c.InitiatorName), c.CreatedAt.Format(time.DateOnly),
-			date(c.SubmittedAt), date(c.ApprovedAt), date(c.ClosedAt), date(c.ExpiresOn), yesNo(c.ReplacementInKind)})
+		row := []string{c.Number, string(c.Kind), string(c.Duration), string(c.Stage), c.Title, c.SiteCode, c.UnitCode,
+			strings.Join(c.EquipmentTags, " "), c.RiskRanking, c.InitiatorName, c.CreatedAt.Format(time.DateOnly),
+			date(c.SubmittedAt), date(c.ApprovedAt), date(c.ClosedAt), date(c.ExpiresOn), yesNo(c.ReplacementInKind)}
+		// Every cell, not only the ones users type today: site and unit
+		// codes and names are admin text, and a column added later is
+		// covered without anyone remembering to.
+		for i := range row {
+			row[i] = csvSafe(row[i])
+		}
+		_ = cw.Write(row)
 	}
 	cw.Flush()
 	return cw.Error()
@@ -594,10 +607,13 @@ func yesNo(b bool) string {
 	return "no"
 }
 
-// csvSafe stops spreadsheet formula injection: a cell starting with
-// = + - @ is prefixed with a quote.
+// csvSafe stops spreadsheet formula injection (OWASP's CSV injection
+// advice): a cell that a spreadsheet would read as a formula, starting
+// with = + - @, a tab, a carriage return or a line feed, or with spaces
+// before one of those, is prefixed with a quote.
 func csvSafe(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+	t := strings.TrimLeft(s, " ")
+	if t != "" && strings.ContainsRune("=+-@\t\r\n", rune(t[0])) {
 		return "'" + s
 	}
 	return s

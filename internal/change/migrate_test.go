@@ -93,3 +93,22 @@ func TestMigrationTurnsOldSignaturesIntoRecords(t *testing.T) {
 		}
 	})
 }
+
+// Temporary changes that waited in Close-out for their revert or
+// conversion are In service after the migration; others stay.
+func TestMigrationMovesLiveTemporaryChangesInService(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		at := time.Date(2025, 11, 3, 14, 0, 0, 0, time.UTC)
+		edb := storetest.OpenEmpty(t, db.Dialect)
+		id := oldPlant(t, edb, 121, at, `UPDATE changes SET duration = 'temporary', expires_on = $1 WHERE id = {change}`)
+		var stage string
+		if err := edb.SQL.QueryRow(`SELECT stage FROM changes WHERE id = $1`, id).Scan(&stage); err != nil || stage != "in_service" {
+			t.Fatalf("temporary change in close-out migrated to %q (%v), want in_service", stage, err)
+		}
+		pdb := storetest.OpenEmpty(t, db.Dialect)
+		perm := oldPlant(t, pdb, 121, at)
+		if err := pdb.SQL.QueryRow(`SELECT stage FROM changes WHERE id = $1`, perm).Scan(&stage); err != nil || stage != "closeout" {
+			t.Errorf("permanent change in close-out migrated to %q (%v), want it left in closeout", stage, err)
+		}
+	})
+}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/notify"
+	"github.com/mocpcr/mocpcr/internal/problem"
 	"github.com/mocpcr/mocpcr/internal/store"
 )
 
@@ -150,6 +151,16 @@ func (s *Service) SetApprovers(ctx context.Context, actor *auth.User, id int64, 
 		if len(stages) == 0 {
 			return invalid("stages", "name at least one approval stage with at least one approver")
 		}
+		if len(stages) > MaxApprovalStages {
+			return invalid("stages", "at most %d approval stages, got %d", MaxApprovalStages, len(stages))
+		}
+		people := 0
+		for _, st := range stages {
+			people += len(st)
+		}
+		if people > MaxPeoplePerRequest {
+			return invalid("stages", "at most %d approvers in all, got %d", MaxPeoplePerRequest, people)
+		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM change_approvals WHERE change_id = $1 AND round = $2`, id, c.Round); err != nil {
 			return err
 		}
@@ -281,8 +292,11 @@ func (s *Service) DecideReview(ctx context.Context, actor *auth.User, id int64, 
 			return err
 		}
 		if decision == DecisionRejected {
-			return s.returnToInitiator(ctx, tx, actor, c, notify.TypeRejected,
-				fmt.Sprintf("%s rejected by %s: %s", strings.ToUpper(reviewName(rv.Discipline)[:1])+reviewName(rv.Discipline)[1:], actor.Name, comment))
+			why := fmt.Sprintf("%s rejected by %s: %s", strings.ToUpper(reviewName(rv.Discipline)[:1])+reviewName(rv.Discipline)[1:], actor.Name, comment)
+			if c.permanentRound() {
+				return s.refusePermanent(ctx, tx, actor, c, why+".")
+			}
+			return s.returnToInitiator(ctx, tx, actor, c, notify.TypeRejected, why)
 		}
 		for _, r := range d.Reviews {
 			if r.Round == c.Round && r.DecidedAt == nil {
@@ -322,7 +336,7 @@ func checkDecision(decision, yes Decision, comment, rejectHint string) (string, 
 // confirm their identity (the web edge verifies it).
 func requireSignature(sig Signature) error {
 	if !sig.Verified {
-		return &Error{Code: EReauth, Field: "password", Message: "password: confirm your identity to sign this decision"}
+		return &problem.Error{Kind: problem.Reauth, Field: "password", Message: "password: confirm your identity to sign this decision"}
 	}
 	return nil
 }
@@ -377,6 +391,9 @@ func (s *Service) Decide(ctx context.Context, actor *auth.User, id int64, decisi
 			}
 		}
 		if decision == DecisionRejected {
+			if c.permanentRound() {
+				return s.refusePermanent(ctx, tx, actor, c, fmt.Sprintf("Re-approval refused by %s: %s.", signed, comment))
+			}
 			return s.returnToInitiator(ctx, tx, actor, c, notify.TypeRejected,
 				fmt.Sprintf("Rejected by %s: %s", signed, comment))
 		}
@@ -385,6 +402,9 @@ func (s *Service) Decide(ctx context.Context, actor *auth.User, id int64, decisi
 				return s.requestApprovalStage(ctx, tx, c, next)
 			}
 			return nil
+		}
+		if c.permanentRound() {
+			return s.makePermanent(ctx, tx, actor, d)
 		}
 		if err := s.setStage(ctx, tx, actor, c, StageImplementation, "approved_at = $3", now); err != nil {
 			return err

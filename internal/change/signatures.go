@@ -104,6 +104,9 @@ type Statement struct {
 func (st Statement) controlPoint(d *Detail) ControlPoint {
 	switch st.Action {
 	case ActApprove:
+		if d.Change.permanentRound() {
+			return CPMakePermanent
+		}
 		return CPApproval
 	case ActAuthorizeStartup:
 		return CPStartup
@@ -133,6 +136,9 @@ func (d *Detail) meaning(actor *auth.User, a Action, decision Decision) (text, o
 			verb = "reject "
 		}
 		what := c.Number
+		if c.permanentRound() {
+			what = "making temporary change " + c.Number + " permanent"
+		}
 		stage := 0
 		if ap := d.pendingApprovalFor(actor.ID); ap != nil {
 			stage = ap.StageNo

@@ -9,6 +9,7 @@ import (
 
 	"github.com/mocpcr/mocpcr/internal/change"
 	"github.com/mocpcr/mocpcr/internal/change/changetest"
+	"github.com/mocpcr/mocpcr/internal/problem"
 	"github.com/mocpcr/mocpcr/internal/store"
 	"github.com/mocpcr/mocpcr/internal/store/storetest"
 )
@@ -21,7 +22,7 @@ func TestSignaturesRecordMeaningNameTitleAndSiteTimeZone(t *testing.T) {
 		f := changetest.Seed(t, db, start)
 		ctx := context.Background()
 		s := f.Service
-		must(s.UpdateSiteSettings(ctx, f.Admin, change.SiteSettings{SiteID: f.NRF, TimeZone: "America/Chicago"}))(t)
+		must(s.UpdateSiteSettings(ctx, f.Admin, f.NRF, change.SiteSettingsUpdate{TimeZone: ptr("America/Chicago")}))(t)
 		c := toStage(t, f, change.StageApproval, nil)
 		d := must(s.Get(ctx, f.Approver, c.ID))(t)
 		st, found := d.Statement(change.ActApprove, change.DecisionApproved)
@@ -105,7 +106,7 @@ func TestCloseoutNeedsSignature(t *testing.T) {
 		ctx := context.Background()
 		c := toStage(t, f, change.StageCloseout, nil)
 		_, err := f.Service.Transition(ctx, f.Coordinator, c.ID, change.TransitionRequest{Action: change.ActClose})
-		if change.ErrorCode(err) != change.EReauth {
+		if problem.KindOf(err) != problem.Reauth {
 			t.Fatalf("unsigned close-out: %v, want reauth_required", err)
 		}
 		if d := must(f.Service.Get(ctx, f.Coordinator, c.ID))(t); d.Change.Stage != change.StageCloseout || len(d.Signatures) != 2 {
@@ -121,21 +122,23 @@ func TestSiteTimeZoneValidated(t *testing.T) {
 		ctx := context.Background()
 		s := f.Service
 		for _, tz := range []string{"", "Europe/Brln", "Local"} {
-			_, err := s.UpdateSiteSettings(ctx, f.Admin, change.SiteSettings{SiteID: f.NRF, TimeZone: tz})
-			var de *change.Error
+			_, err := s.UpdateSiteSettings(ctx, f.Admin, f.NRF, change.SiteSettingsUpdate{TimeZone: ptr(tz)})
+			var de *problem.Error
 			if !errors.As(err, &de) || de.Field != "time_zone" || !strings.HasPrefix(de.Message, "time_zone: ") {
 				t.Errorf("time zone %q: %v, want an invalid time_zone", tz, err)
 			}
 		}
-		if _, err := s.UpdateSiteSettings(ctx, f.Coordinator, change.SiteSettings{SiteID: f.NRF, TimeZone: "UTC"}); change.ErrorCode(err) != change.EForbidden {
+		if _, err := s.UpdateSiteSettings(ctx, f.Coordinator, f.NRF, change.SiteSettingsUpdate{TimeZone: ptr("UTC")}); problem.KindOf(err) != problem.Forbidden {
 			t.Errorf("coordinator sets site settings: %v", err)
 		}
 		got := must(s.SiteSettings(ctx, f.Coordinator, f.SCP))(t)
 		if got.TimeZone != "UTC" {
 			t.Errorf("default time zone %q", got.TimeZone)
 		}
-		if _, err := s.SiteSettings(ctx, f.Initiator, f.SCP); change.ErrorCode(err) != change.ENotFound {
+		if _, err := s.SiteSettings(ctx, f.Initiator, f.SCP); problem.KindOf(err) != problem.NotFound {
 			t.Errorf("settings of another site: %v", err)
 		}
 	})
 }
+
+func ptr[T any](v T) *T { return &v }

@@ -1,6 +1,10 @@
 package change
 
-import "slices"
+import (
+	"fmt"
+	"slices"
+	"time"
+)
 
 // Step is one step of a change's stage indicator. The steps say what
 // really happened: a step the change did not need is "skipped" with the
@@ -30,13 +34,24 @@ func (d *Detail) Steps() []Step {
 	if c.ReplacementInKind && in(c.Stage, StageRIKConfirmation, StageClosed) {
 		return d.rikSteps()
 	}
-	order := []Stage{StageDraft, StageScreening, StageReview, StageApproval, StageImplementation, StagePSSR, StageCloseout, StageClosed}
+	order := []Stage{StageDraft, StageScreening, StageReview, StageApproval, StageImplementation, StagePSSR, StageInService, StageCloseout, StageClosed}
 	if c.Kind == KindPCR || (c.Stage != StageDraft && c.Stage != StageReturned && !c.PSSRRequired && c.SubmittedAt != nil) {
 		order = slices.DeleteFunc(order, func(s Stage) bool { return s == StagePSSR })
+	}
+	// In service is a step of temporary changes, and of those made
+	// permanent after it.
+	wasTemporary := c.Duration.IsTemporary() || c.PermanentRound != 0
+	if !wasTemporary {
+		order = slices.DeleteFunc(order, func(s Stage) bool { return s == StageInService })
 	}
 	cur := c.Stage
 	if cur == StageReturned {
 		cur = StageDraft
+	}
+	// A re-approval to make it permanent runs while the change stays in
+	// service: the indicator stays there, and says so.
+	if c.Converting() {
+		cur = StageInService
 	}
 	idx := slices.Index(order, cur)
 	steps := make([]Step, 0, len(order))
@@ -55,9 +70,47 @@ func (d *Detail) Steps() []Step {
 				step.Label = "Returned"
 			}
 		}
+		if st == StageInService {
+			step.Note = d.inServiceNote()
+		}
 		steps = append(steps, step)
 	}
 	return steps
+}
+
+// inServiceNote says how a temporary change's time in service stands:
+// the countdown, the re-approval running, or how it ended.
+func (d *Detail) inServiceNote() string {
+	c := d.Change
+	switch {
+	case c.RevertedAt != nil:
+		return "reverted " + c.RevertedAt.Format(time.DateOnly)
+	case c.PermanentRound != 0 && !c.Duration.IsTemporary():
+		return "made permanent"
+	case c.Converting():
+		return "being re-approved to become permanent"
+	case c.Stage == StageInService:
+		if left, ok := c.DaysToExpiry(d.today); ok {
+			return ExpiryCountdown(left)
+		}
+	}
+	return ""
+}
+
+// ExpiryCountdown words the days left before expiry: "expires in 12
+// days", "expires today", "expired 3 days ago".
+func ExpiryCountdown(left int) string {
+	switch {
+	case left > 1:
+		return fmt.Sprintf("expires in %d days", left)
+	case left == 1:
+		return "expires tomorrow"
+	case left == 0:
+		return "expires today"
+	case left == -1:
+		return "expired yesterday"
+	}
+	return fmt.Sprintf("expired %d days ago", -left)
 }
 
 // rikSteps: draft, the confirmation, review and approval skipped (the

@@ -95,15 +95,15 @@ func Prefs(ctx context.Context, q store.Querier, userID int64) ([]Pref, error) {
 
 // SetPrefs changes userID's email settings for the given types; types not
 // given keep their setting. Turning off an action-required type, or naming
-// an unknown type, is an ErrInvalid error naming the type.
+// an unknown type, is a problem.Invalid error naming the type.
 func SetPrefs(ctx context.Context, q store.Querier, userID int64, email map[Type]bool, now time.Time) error {
 	known := Types()
 	for t, on := range email {
 		if !slices.Contains(known, t) {
-			return fmt.Errorf("%w: email.%s: unknown notification type", ErrInvalid, t)
+			return invalid("email."+string(t), "email.%s: unknown notification type", t)
 		}
 		if !on && IsActionRequired(t) {
-			return fmt.Errorf("%w: email.%s: %s asks you to act, so its email cannot be turned off", ErrInvalid, t, Label(t))
+			return invalid("email."+string(t), "email.%s: %s asks you to act, so its email cannot be turned off", t, Label(t))
 		}
 	}
 	for _, t := range known {

@@ -65,16 +65,13 @@ func renderMigrations(d Dialect) (fs.FS, error) {
 	return out, nil
 }
 
-// migrationFilesOverride replaces the embedded migrations in tests.
-var migrationFilesOverride fs.FS
-
 func (db *DB) provider() (*goose.Provider, error) {
 	fsys, err := renderMigrations(db.Dialect)
 	if err != nil {
 		return nil, err
 	}
-	if migrationFilesOverride != nil {
-		fsys = migrationFilesOverride
+	if db.migrations != nil {
+		fsys = db.migrations
 	}
 	dialect := goose.DialectSQLite3
 	if db.Dialect == Postgres {

@@ -1,12 +1,11 @@
 package web
 
 import (
-	"errors"
 	"net/http"
-	"strings"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/notify"
+	"github.com/mocpcr/mocpcr/internal/problem"
 )
 
 func (s *Server) pageShowNotificationPrefs(w http.ResponseWriter, r *http.Request) {
@@ -57,8 +56,8 @@ func (s *Server) pageSaveNotificationPrefs(w http.ResponseWriter, r *http.Reques
 		}
 		return notify.SetPrefs(r.Context(), tx, u.ID, email, s.Now())
 	})
-	if errors.Is(err, notify.ErrInvalid) {
-		s.renderPrefs(w, r, u, http.StatusBadRequest, map[string]string{"email": strings.TrimPrefix(err.Error(), "invalid: ")}, "")
+	if pe := problem.As(err); pe != nil && pe.Kind == problem.Invalid {
+		s.renderPrefs(w, r, u, http.StatusBadRequest, map[string]string{"email": pe.Message}, "")
 		return
 	}
 	if err != nil {

@@ -3,9 +3,9 @@ package web
 import (
 	"errors"
 	"net/http"
-	"strings"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
+	"github.com/mocpcr/mocpcr/internal/problem"
 )
 
 // pageChangePassword lets a local user change their own password. The
@@ -22,7 +22,7 @@ func (s *Server) pageChangePassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !has {
-		s.refuse(w, r, http.StatusBadRequest, "Your account signs in with Microsoft; its password is managed there.")
+		s.fail(w, r, problem.New(problem.Invalid, "Your account signs in with Microsoft; its password is managed there."))
 		return
 	}
 	current, next, confirm := r.PostFormValue("current_password"), r.PostFormValue("new_password"), r.PostFormValue("confirm_password")
@@ -74,9 +74,9 @@ func (s *Server) pageChangePassword(w http.ResponseWriter, r *http.Request) {
 // newPasswordText says why a new password was refused, naming the field
 // once: "New password must be at least 10 characters".
 func newPasswordText(err error) string {
-	msg := invalidText(err)
-	if rest, ok := strings.CutPrefix(msg, "Password "); ok {
-		return "New password " + rest
+	pe := problem.As(err)
+	if pe == nil {
+		return "New password: " + err.Error()
 	}
-	return "New password: " + msg
+	return labelled("New password", pe.Field, pe.Message)
 }

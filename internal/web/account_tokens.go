@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
+	"github.com/mocpcr/mocpcr/internal/problem"
 	"github.com/mocpcr/mocpcr/internal/store"
 )
 
@@ -78,8 +79,8 @@ func (s *Server) pageCreateToken(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) pageRevokeToken(w http.ResponseWriter, r *http.Request) {
 	u := auth.UserFrom(r.Context())
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err == nil {
+	err := store.ErrNotFound
+	if id, ok := pathInt(r, "id"); ok {
 		err = auth.RevokeAPIToken(r.Context(), s.DB.SQL, u.ID, id, s.Now())
 	}
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -87,7 +88,7 @@ func (s *Server) pageRevokeToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		s.refuse(w, r, http.StatusNotFound, "You have no such API token; it may already be revoked.")
+		s.fail(w, r, problem.New(problem.NotFound, "You have no such API token; it may already be revoked."))
 		return
 	}
 	http.Redirect(w, r, "/account?done=Token+revoked.", http.StatusSeeOther)

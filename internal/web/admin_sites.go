@@ -2,9 +2,7 @@ package web
 
 import (
 	"context"
-	"errors"
 	"net/http"
-	"strings"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/change"
@@ -38,14 +36,14 @@ func (s *Server) pageCreateSite(w http.ResponseWriter, r *http.Request) {
 	if p := auth.SiteProblems(d.Code, d.Name); len(p) > 0 {
 		errs := map[string]string{}
 		for field, msg := range p {
-			errs[field] = strings.ToUpper(msg[:1]) + msg[1:]
+			errs[field] = sentence(msg)
 		}
 		s.renderSites(w, r, http.StatusBadRequest, d, errs, false)
 		return
 	}
 	_, err := auth.CreateSite(r.Context(), s.DB.SQL, d.Code, d.Name)
-	if errors.Is(err, auth.ErrInvalid) {
-		s.renderSites(w, r, http.StatusBadRequest, d, map[string]string{fieldOf(err): invalidText(err)}, false)
+	if field, msg, ok := formProblem(err); ok {
+		s.renderSites(w, r, http.StatusBadRequest, d, map[string]string{field: msg}, false)
 		return
 	}
 	if err != nil {

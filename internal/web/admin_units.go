@@ -17,7 +17,7 @@ func (s *Server) pageEditUnit(w http.ResponseWriter, r *http.Request) {
 	}
 	un, err := s.Changes.UnitByID(r.Context(), id)
 	if err != nil {
-		s.changePageError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	f := placeForm{ID: id, Code: un.Code, Name: un.Name, Retired: un.Retired(), SiteCode: un.SiteCode}

@@ -11,29 +11,18 @@ import (
 
 	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/config"
+	"github.com/mocpcr/mocpcr/internal/problem"
 	"github.com/mocpcr/mocpcr/internal/store"
 )
 
-// fieldOf maps a validation error from auth to the form field it names.
-func fieldOf(err error) string {
-	msg := strings.TrimPrefix(err.Error(), auth.ErrInvalid.Error()+": ")
-	switch {
-	case strings.HasPrefix(msg, "a user with email"):
-		return "email"
-	case strings.HasPrefix(msg, "role"):
-		return "roles"
+// formProblem is where an Invalid refusal goes on a form: its field and
+// its message as a sentence. ok is false for any other error.
+func formProblem(err error) (field, msg string, ok bool) {
+	pe := problem.As(err)
+	if pe == nil || pe.Kind != problem.Invalid {
+		return "", "", false
 	}
-	for _, f := range []string{"email", "name", "password", "manager", "sites", "code", "job_title"} {
-		if strings.HasPrefix(msg, f) {
-			return f
-		}
-	}
-	return "form"
-}
-
-func invalidText(err error) string {
-	msg := strings.TrimPrefix(err.Error(), auth.ErrInvalid.Error()+": ")
-	return strings.ToUpper(msg[:1]) + msg[1:]
+	return pe.Field, sentence(humanMessage(pe.Field, pe.Message)), true
 }
 
 type userRow struct {
@@ -106,7 +95,7 @@ func parseUserForm(r *http.Request) (userForm, map[string]string) {
 func accessErrors(errs map[string]string, f userForm, needRole bool) {
 	for field, msg := range auth.AccessProblems(f.Roles, f.SiteIDs, f.AllSites, needRole) {
 		if errs[field] == "" {
-			errs[field] = strings.ToUpper(msg[:1]) + msg[1:]
+			errs[field] = sentence(msg)
 		}
 	}
 }
@@ -162,7 +151,7 @@ func (s *Server) pageCreateUser(w http.ResponseWriter, r *http.Request) {
 	// Every problem at once: identity, access and password are checked
 	// before any of them stops the form.
 	for field, msg := range auth.IdentityProblems(f.Email, f.Name) {
-		errs[field] = strings.ToUpper(msg[:1]) + msg[1:]
+		errs[field] = sentence(msg)
 	}
 	accessErrors(errs, f, true)
 	password := r.PostFormValue("password")
@@ -171,7 +160,7 @@ func (s *Server) pageCreateUser(w http.ResponseWriter, r *http.Request) {
 		if password == "" {
 			errs["password"] = "Password is required for a local account (at least 10 characters)"
 		} else if h, err := auth.HashPassword(password); err != nil {
-			errs["password"] = invalidText(err)
+			_, errs["password"], _ = formProblem(err)
 		} else {
 			nu.PasswordHash = h
 		}
@@ -181,8 +170,8 @@ func (s *Server) pageCreateUser(w http.ResponseWriter, r *http.Request) {
 			_, err := auth.CreateUser(r.Context(), tx, nu)
 			return err
 		})
-		if errors.Is(err, auth.ErrInvalid) {
-			errs[fieldOf(err)] = invalidText(err)
+		if field, msg, ok := formProblem(err); ok {
+			errs[field] = msg
 		} else if err != nil {
 			s.serverFault(w, r, "create user", err)
 			return
@@ -196,9 +185,9 @@ func (s *Server) pageCreateUser(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) pathUser(w http.ResponseWriter, r *http.Request) (*auth.User, bool) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	var u *auth.User
-	if err == nil {
+	var err error
+	if id, ok := pathInt(r, "id"); ok {
 		u, err = auth.UserByID(r.Context(), s.DB.SQL, id)
 	}
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -206,7 +195,7 @@ func (s *Server) pathUser(w http.ResponseWriter, r *http.Request) (*auth.User, b
 		return nil, false
 	}
 	if u == nil {
-		s.refuse(w, r, http.StatusNotFound, "There is no such user.")
+		s.fail(w, r, problem.New(problem.NotFound, "There is no such user."))
 		return nil, false
 	}
 	return u, true
@@ -274,8 +263,8 @@ func (s *Server) pageSaveUser(w http.ResponseWriter, r *http.Request) {
 	if len(errs) == 0 {
 		err := auth.UpdateUser(r.Context(), s.DB, u.ID, auth.UserUpdate{Name: f.Name, Roles: f.Roles, AllSites: f.AllSites, SiteIDs: f.SiteIDs, ManagerID: f.ManagerID,
 			Disabled: f.Disabled, JobTitle: &f.JobTitle}, s.Now())
-		if errors.Is(err, auth.ErrInvalid) {
-			errs[fieldOf(err)] = invalidText(err)
+		if field, msg, ok := formProblem(err); ok {
+			errs[field] = msg
 		} else if err != nil {
 			s.serverFault(w, r, "update user", err)
 			return
@@ -297,7 +286,7 @@ func (s *Server) pageSetUserPassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.Config.AuthProvider == config.AuthEntra {
-		s.refuse(w, r, http.StatusBadRequest, "Users sign in with Microsoft Entra ID here; reset passwords in the Entra admin center.")
+		s.fail(w, r, problem.New(problem.Invalid, "Users sign in with Microsoft Entra ID here; reset passwords in the Entra admin center."))
 		return
 	}
 	hash, err := auth.HashPassword(r.PostFormValue("new_password"))

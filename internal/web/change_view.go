@@ -10,6 +10,7 @@ import (
 
 	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/change"
+	"github.com/mocpcr/mocpcr/internal/problem"
 )
 
 // loadChangePage finds the change named in the path ({ref}: its number
@@ -20,7 +21,7 @@ func (s *Server) loadChangePage(w http.ResponseWriter, r *http.Request) (*auth.U
 	// The API's change paths resolve the same way (changeRequest).
 	d, err := s.Changes.GetByRef(r.Context(), u, r.PathValue("ref"))
 	if err != nil {
-		s.changePageError(w, r, err)
+		s.fail(w, r, err)
 		return nil, nil
 	}
 	return u, d
@@ -99,14 +100,28 @@ func (v *changeView) WaitingOn() string {
 	case change.StageScreening:
 		return "Next, an MOC coordinator assigns a reviewer to each review, names the approvers and starts the review."
 	case change.StageReview:
+		if v.C.Converting() {
+			return "Being re-reviewed to become permanent; it stays in service, temporary, meanwhile: see Reviews below."
+		}
 		return "Waiting for the reviewers: see Reviews below."
 	case change.StageApproval:
+		if v.C.Converting() {
+			return "Waiting for the approvers to sign the re-approval that makes it permanent; it stays in service, temporary, meanwhile."
+		}
 		return "Waiting for the approvers to sign: see Approvals and signatures below."
 	case change.StageImplementation:
 		return "The work is being done. When every pre-startup action is done, the initiator or an MOC coordinator marks implementation complete."
 	case change.StagePSSR:
 		return "Waiting for the pre-startup safety review: coordinators, approvers or reviewers answer the checklist, then an MOC coordinator or approver authorises startup."
+	case change.StageInService:
+		if left, ok := v.C.DaysToExpiry(v.Today); ok {
+			return "In service until " + v.C.ExpiresOn.Format(time.DateOnly) + " (" + change.ExpiryCountdown(left) + "). Before then it is reverted (the initiator or an MOC coordinator), extended (approvers decide), or an MOC coordinator asks for it to be made permanent."
+		}
+		return "In service."
 	case change.StageCloseout:
+		if v.C.RevertedAt != nil {
+			return "Reverted: when the restore actions are done, an MOC coordinator closes the change."
+		}
 		return "Waiting for an MOC coordinator to close the change once every action is done."
 	}
 	return ""
@@ -229,7 +244,7 @@ func (s *Server) pageShowChange(w http.ResponseWriter, r *http.Request) {
 func (s *Server) renderChange(w http.ResponseWriter, r *http.Request, status int, u *auth.User, d *change.Detail, errs, input map[string]string) {
 	v, err := s.buildChangeView(r, u, d)
 	if err != nil {
-		s.changePageError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	for k, val := range input {
@@ -254,7 +269,7 @@ func (s *Server) renderChange(w http.ResponseWriter, r *http.Request, status int
 // failChange re-renders the change page after a failed POST: the change
 // as it is now, the errors beside the fields, and what the user typed.
 func (s *Server) failChange(w http.ResponseWriter, r *http.Request, u *auth.User, d *change.Detail, err error, formID string, ids map[string]string, input map[string]string) {
-	if change.ErrorCode(err) == "" {
+	if problem.KindOf(err) == problem.Internal {
 		s.Logger.ErrorContext(r.Context(), "change page action", "path", r.URL.Path, "err", err)
 	}
 	if fresh, gerr := s.Changes.Get(r.Context(), u, d.Change.ID); gerr == nil {
@@ -278,7 +293,7 @@ func (s *Server) pagePrintChange(w http.ResponseWriter, r *http.Request) {
 	}
 	v, err := s.buildChangeView(r, u, d)
 	if err != nil {
-		s.changePageError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	s.render(w, r, http.StatusOK, "change_print.html", &Page{Title: d.Change.Number + " (print)", Data: v})
@@ -482,6 +497,8 @@ type transitionButton struct {
 	// Comment: "" none, "optional" or "required" (with CommentLabel).
 	Comment, CommentLabel string
 	Sign, Danger          bool
+	// Rereview offers the choice of a re-review before the re-approval.
+	Rereview bool
 }
 
 var transitionButtons = []transitionButton{
@@ -491,8 +508,8 @@ var transitionButtons = []transitionButton{
 	{Action: "complete_implementation", Label: "Complete implementation", Help: "Every pre-startup action must be done first."},
 	{Action: "authorize_startup", Label: "Authorise startup", Help: "Every PSSR item answered, every deficiency and pre-startup action closed, the roster signed off. Your signature is recorded.", Sign: true},
 	{Action: "close", Label: "Close out and sign", Help: "Every action must be done. A temporary change must be reverted or made permanent first. Your signature is recorded.", Comment: "optional", CommentLabel: "Close-out note", Sign: true},
-	{Action: "revert", Label: "Record that it was reverted", Help: "The temporary change has been taken out and the plant is back as it was.", Comment: "optional", CommentLabel: "How it was reverted"},
-	{Action: "make_permanent", Label: "Make permanent", Help: "Keep the temporary change for good; the expiry date is removed.", Comment: "optional", CommentLabel: "Why it stays"},
+	{Action: "revert", Label: "Revert: take it out of service", Help: "Restore actions are created (remove the temporary equipment or instruction, restore the P&IDs and procedures); the change closes once they are done.", Comment: "optional", CommentLabel: "How it is reverted"},
+	{Action: "make_permanent", Label: "Ask to make it permanent", Help: "The change's approvers re-approve it, signed, as for a new change; it stays temporary until they have. Their delegates may sign as usual.", Comment: "required", CommentLabel: "Why it should stay for good", Rereview: true},
 	{Action: "return", Label: "Return for revision", Help: "Send the change back to the initiator.", Comment: "required", CommentLabel: "What must be revised", Danger: true},
 	{Action: "void", Label: "Void the change", Help: "Stop the change for good. This cannot be undone.", Comment: "required", CommentLabel: "Reason for voiding", Danger: true},
 }
@@ -509,7 +526,7 @@ func (s *Server) pageDownloadAttachment(w http.ResponseWriter, r *http.Request) 
 	}
 	a, data, err := s.Changes.AttachmentData(r.Context(), u, d.Change.ID, aid)
 	if err != nil {
-		s.changePageError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	serveAttachment(w, a, data)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/change"
+	"github.com/mocpcr/mocpcr/internal/problem"
 )
 
 // changesPerPage is the change list's page size.
@@ -369,7 +370,7 @@ func (s *Server) pageExportChanges(w http.ResponseWriter, r *http.Request) {
 			msgs = append(msgs, m)
 		}
 		slices.Sort(msgs)
-		s.refuse(w, r, http.StatusBadRequest, "The export's filters are not valid: "+strings.Join(msgs, " "))
+		s.fail(w, r, problem.New(problem.Invalid, "The export's filters are not valid: "+strings.Join(msgs, " ")))
 		return
 	}
 	f.Offset, f.Limit = 0, 1000

@@ -37,7 +37,7 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 	last, err := strconv.ParseInt(r.Header.Get("Last-Event-ID"), 10, 64)
 	if err != nil || last < 0 {
 		if last, err = notify.LatestID(ctx, s.DB.SQL, u.ID); err != nil {
-			s.apiInternal(w, r, err)
+			s.fail(w, r, err)
 			return
 		}
 	}
@@ -51,7 +51,7 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 	renew := func() { _ = rc.SetWriteDeadline(time.Now().Add(2 * heartbeatEvery)) }
 	renew()
 	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 	fmt.Fprint(w, "retry: 3000\n\n")

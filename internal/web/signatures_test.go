@@ -22,7 +22,7 @@ func TestAPISignatureStatedBeforeAndRecordedAfter(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		f, c := newChangeAPI(t, db)
 		ctx := context.Background()
-		if _, err := f.Service.UpdateSiteSettings(ctx, f.Admin, change.SiteSettings{SiteID: f.NRF, TimeZone: "Europe/Berlin"}); err != nil {
+		if _, err := f.Service.UpdateSiteSettings(ctx, f.Admin, f.NRF, change.SiteSettingsUpdate{TimeZone: ptr("Europe/Berlin")}); err != nil {
 			t.Fatal(err)
 		}
 		ch, err := f.Service.Create(ctx, f.Initiator, changetest.Complete(change.KindMOC, f.NRF, f.CDU))
@@ -117,7 +117,7 @@ func TestAdminSetsJobTitle(t *testing.T) {
 		if got["job_title"] != "Shift Superintendent" {
 			t.Errorf("job title after PATCH = %v", got["job_title"])
 		}
-		bad := c.call("admin", "PATCH", fmt.Sprintf("/api/v1/users/%d", id), map[string]any{"job_title": strings.Repeat("x", 101)}, 400)
+		bad := c.call("admin", "PATCH", fmt.Sprintf("/api/v1/users/%d", id), map[string]any{"job_title": strings.Repeat("x", 101)}, 422)
 		if msg, _ := bad["error"].(string); !strings.HasPrefix(strings.ToLower(msg), "job_title: must be at most 100 characters") {
 			t.Errorf("too long a title: %v", bad)
 		}

@@ -96,8 +96,11 @@ func orderBy(sort string) (string, error) {
 
 // siteScope limits a query to the actor's sites.
 func siteScope(actor *auth.User, col string, args *[]any) string {
-	if len(actor.SiteIDs) == 0 {
+	if actor.AllSites {
 		return "TRUE"
+	}
+	if len(actor.SiteIDs) == 0 {
+		return "FALSE"
 	}
 	var ph []string
 	for _, id := range actor.SiteIDs {

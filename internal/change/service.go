@@ -676,8 +676,7 @@ func (s *Service) notify(ctx context.Context, tx *sql.Tx, typ notify.Type, c *Ch
 // coordinators returns the enabled MOC coordinators of a site.
 func (s *Service) coordinators(ctx context.Context, q store.Querier, siteID int64) ([]int64, error) {
 	return userIDs(ctx, q, `SELECT u.id FROM users u JOIN user_roles r ON r.user_id = u.id AND r.role = 'coordinator'
-		WHERE NOT u.disabled AND (NOT EXISTS (SELECT 1 FROM user_sites us WHERE us.user_id = u.id)
-		  OR EXISTS (SELECT 1 FROM user_sites us WHERE us.user_id = u.id AND us.site_id = $1)) ORDER BY u.id`, siteID)
+		WHERE NOT u.disabled AND `+auth.OnSiteSQL("u.id", "$1")+` ORDER BY u.id`, siteID)
 }
 
 func userIDs(ctx context.Context, q store.Querier, query string, args ...any) ([]int64, error) {

@@ -50,7 +50,7 @@ type userForm struct {
 	SiteIDs   []int64
 	ManagerID int64
 	Disabled  bool
-	// AllSites is the explicit choice of every site (stored as no sites).
+	// AllSites is the explicit choice of every site.
 	AllSites bool
 }
 
@@ -155,7 +155,7 @@ func (s *Server) pageCreateUser(w http.ResponseWriter, r *http.Request) {
 	}
 	accessErrors(errs, f, true)
 	password := r.PostFormValue("password")
-	nu := auth.NewUser{Email: f.Email, Name: f.Name, Roles: f.Roles, SiteIDs: f.SiteIDs, JobTitle: f.JobTitle}
+	nu := auth.NewUser{Email: f.Email, Name: f.Name, Roles: f.Roles, AllSites: f.AllSites, SiteIDs: f.SiteIDs, JobTitle: f.JobTitle}
 	if s.Entra == nil {
 		if password == "" {
 			errs["password"] = "Password is required for a local account (at least 10 characters)"
@@ -213,7 +213,7 @@ func (s *Server) pageEditUser(w http.ResponseWriter, r *http.Request) {
 // Entra ID are left out: the form edits only the roles assigned here.
 func userFormOf(u *auth.User) userForm {
 	f := userForm{Email: u.Email, Name: u.Name, JobTitle: u.JobTitle, SiteIDs: u.SiteIDs, ManagerID: u.ManagerID, Disabled: u.Disabled,
-		AllSites: len(u.SiteIDs) == 0}
+		AllSites: u.AllSites}
 	for _, role := range u.Roles {
 		if !slices.Contains(u.EntraRoles, role) {
 			f.Roles = append(f.Roles, role)
@@ -261,8 +261,8 @@ func (s *Server) pageSaveUser(w http.ResponseWriter, r *http.Request) {
 		errs["roles"] = "You cannot remove your own admin role or disable yourself; ask another administrator"
 	}
 	if len(errs) == 0 {
-		err := auth.UpdateUser(r.Context(), s.DB, u.ID, auth.UserUpdate{Name: f.Name, Roles: f.Roles, SiteIDs: f.SiteIDs, ManagerID: f.ManagerID,
-			Disabled: f.Disabled, JobTitle: &f.JobTitle})
+		err := auth.UpdateUser(r.Context(), s.DB, u.ID, auth.UserUpdate{Name: f.Name, Roles: f.Roles, AllSites: f.AllSites, SiteIDs: f.SiteIDs, ManagerID: f.ManagerID,
+			Disabled: f.Disabled, JobTitle: &f.JobTitle}, s.Now())
 		if field, msg, ok := formProblem(err); ok {
 			errs[field] = msg
 		} else if err != nil {
@@ -278,8 +278,8 @@ func (s *Server) pageSaveUser(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/admin/users/"+strconv.FormatInt(u.ID, 10)+"?saved=1", http.StatusSeeOther)
 }
 
-// pageSetUserPassword sets a new password for a local user who forgot theirs
-// and ends all their sessions.
+// pageSetUserPassword sets a new password for a local user who forgot theirs,
+// ends all their sessions and revokes their API tokens.
 func (s *Server) pageSetUserPassword(w http.ResponseWriter, r *http.Request) {
 	admin, u, ok := s.adminAndPathUser(w, r)
 	if !ok {
@@ -294,14 +294,11 @@ func (s *Server) pageSetUserPassword(w http.ResponseWriter, r *http.Request) {
 		s.renderUserEdit(w, r, http.StatusBadRequest, u, userFormOf(u), map[string]string{"new_password": newPasswordText(err)}, false)
 		return
 	}
-	if err := auth.SetPassword(r.Context(), s.DB.SQL, u.ID, hash); err != nil {
+	tokens, err := auth.ResetPassword(r.Context(), s.DB, u.ID, hash, s.Now())
+	if err != nil {
 		s.serverFault(w, r, "set password", err)
 		return
 	}
-	if _, err := auth.DeleteUserSessions(r.Context(), s.DB.SQL, u.ID); err != nil {
-		s.serverFault(w, r, "end sessions", err)
-		return
-	}
-	s.Logger.InfoContext(r.Context(), "password set by admin", "user_id", u.ID, "by", admin.ID)
+	s.Logger.InfoContext(r.Context(), "password set by admin", "user_id", u.ID, "by", admin.ID, "api_tokens_revoked", tokens)
 	http.Redirect(w, r, "/admin/users/"+strconv.FormatInt(u.ID, 10)+"?saved=1", http.StatusSeeOther)
 }

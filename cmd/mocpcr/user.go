@@ -51,7 +51,7 @@ func userCommand(ctx context.Context, env *environment, args []string) int {
 	if *name == "" {
 		problems = append(problems, "--name is required: the user's full name")
 	}
-	nu := auth.NewUser{Email: *email, Name: *name, AllSites: *allSites, JobTitle: *jobTitle}
+	nu := auth.NewUser{Email: *email, Name: *name, JobTitle: *jobTitle, AllSites: *allSites}
 	for _, r := range roles {
 		role, err := auth.ParseRole(r)
 		if err != nil {

@@ -151,7 +151,7 @@ func UpdateUser(ctx context.Context, db *store.DB, id int64, up UserUpdate, now 
 			}
 		}
 		if up.AllSites && len(up.SiteIDs) > 0 {
-			return invalid("sites", "%s", AccessProblems(nil, up.SiteIDs, true, false)["sites"])
+			return problem.Field("sites", AccessProblems(nil, up.SiteIDs, true, false)["sites"])
 		}
 		if err := SetSites(ctx, tx, id, up.AllSites, up.SiteIDs); err != nil {
 			return err

@@ -114,11 +114,11 @@ type NewUser struct {
 	PasswordHash string // empty for Entra ID users
 	EntraOID     string
 	Roles        []Role
+	SiteIDs      []int64
+	JobTitle     string
 	// AllSites or SiteIDs (not both) is the user's site access; one of
 	// them is required (see AccessProblems).
 	AllSites bool
-	SiteIDs  []int64
-	JobTitle string
 }
 
 // invalid is a refusal of input a user can fix, about field (a form
@@ -175,7 +175,7 @@ func IdentityProblems(email, name string) map[string]string {
 // user, its roles and its sites are separate rows.
 func CreateUser(ctx context.Context, q store.Querier, nu NewUser) (*User, error) {
 	if msg := AccessProblems(nil, nu.SiteIDs, nu.AllSites, false)["sites"]; msg != "" {
-		return nil, invalid("sites", "%s", msg)
+		return nil, problem.Field("sites", msg)
 	}
 	return createUser(ctx, q, nu)
 }

@@ -221,6 +221,10 @@ func (s *Server) apiUpdateUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	err := auth.UpdateUser(r.Context(), s.DB, u.ID, up, s.Now())
+	if problem.KindOf(err) == problem.Invalid {
+		s.fail(w, r, err)
+		return
+	}
 	if err != nil {
 		s.serverFault(w, r, "update user", err)
 		return

@@ -220,7 +220,7 @@ func (b *browser) signedIn() bool {
 	return r.StatusCode == http.StatusOK
 }
 
-func bearer(t *testing.T, base, method, path, token string, body io.Reader) response {
+func bearer(t testing.TB, base, method, path, token string, body io.Reader) response {
 	t.Helper()
 	req, _ := http.NewRequest(method, base+path, body)
 	if token != "" {

@@ -277,6 +277,8 @@ func (s *Service) CreateUnit(ctx context.Context, actor *auth.User, siteID int64
 	var p problem.List
 	if siteID <= 0 {
 		p.Invalid("site_id", "is required: choose the site the unit belongs to")
+	} else if !actor.ManagesSite(siteID) {
+		p.Invalid("site_id", "you can add units only to your own sites")
 	}
 	if code == "" {
 		p.Invalid("code", "is required")

@@ -89,7 +89,7 @@ func (s *Service) UpdateSiteSettings(ctx context.Context, actor *auth.User, site
 	if !actor.Has(auth.RoleAdmin) {
 		return nil, forbidden("only an admin may change site settings")
 	}
-	if _, err := auth.SiteByID(ctx, s.DB.SQL, siteID); errors.Is(err, store.ErrNotFound) {
+	if _, err := auth.SiteByID(ctx, s.DB.SQL, siteID); errors.Is(err, store.ErrNotFound) || !actor.ManagesSite(siteID) {
 		return nil, notFound("site %d not found", siteID)
 	} else if err != nil {
 		return nil, err

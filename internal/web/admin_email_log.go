@@ -21,6 +21,10 @@ import (
 func emailFilter(r *http.Request) (jobs.EmailFilter, error) {
 	q := r.URL.Query()
 	f := jobs.EmailFilter{Status: q.Get("status"), Limit: 50}
+	if u := auth.UserFrom(r.Context()); !u.ManagesAllSites() {
+		// A site admin sees the emails of the users they manage only.
+		f.Scoped, f.SiteIDs = true, u.SiteIDs
+	}
 	if v := q.Get("before"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n <= 0 {
@@ -43,6 +47,9 @@ func (s *Server) retryEmail(ctx context.Context, id int64) error {
 	if s.notify.Jobs == nil {
 		return errNoQueue
 	}
+	if !s.emailInScope(ctx, id) {
+		return problem.New(problem.NotFound, "There is no such email.")
+	}
 	err := s.notify.Jobs.RetryEmail(ctx, id)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -51,6 +58,22 @@ func (s *Server) retryEmail(ctx context.Context, id int64) error {
 		return &problem.Error{Kind: problem.Conflict, Message: err.Error(), Err: err}
 	}
 	return err
+}
+
+// emailInScope reports whether the signed-in admin manages email id's
+// recipient (see jobs.EmailFilter.Scoped); an email out of scope is
+// answered like one that does not exist.
+func (s *Server) emailInScope(ctx context.Context, id int64) bool {
+	admin := auth.UserFrom(ctx)
+	if admin.ManagesAllSites() {
+		return true
+	}
+	e, _, err := jobs.GetEmail(ctx, s.DB.SQL, id)
+	if err != nil || e.UserID == 0 {
+		return false
+	}
+	u, err := auth.UserByID(ctx, s.DB.SQL, e.UserID)
+	return err == nil && admin.Covers(u)
 }
 
 // statusLabels are the delivery statuses as people read them.
@@ -111,6 +134,10 @@ func (s *Server) configWait() (interval, limit time.Duration) {
 var errNoQueue = problem.New(problem.Unavailable, "the email queue is not running in this process")
 
 func (s *Server) retryFailedEmails(ctx context.Context) (jobs.RetryResult, error) {
+	if !auth.UserFrom(ctx).ManagesAllSites() {
+		// Retry all reaches every site's emails.
+		return jobs.RetryResult{}, problem.New(problem.Forbidden, "Only an administrator of all sites can retry every failed email; retry your sites' emails one by one.")
+	}
 	if s.notify.Jobs == nil {
 		return jobs.RetryResult{}, errNoQueue
 	}

@@ -90,7 +90,7 @@ func (s *Server) settingsSite(w http.ResponseWriter, r *http.Request) (*auth.Sit
 		return nil, false
 	}
 	site, err := auth.SiteByID(r.Context(), s.DB.SQL, id)
-	if err != nil {
+	if err != nil || !auth.UserFrom(r.Context()).ManagesSite(id) {
 		s.render(w, r, http.StatusNotFound, "notfound.html", &Page{Title: "Not found"})
 		return nil, false
 	}

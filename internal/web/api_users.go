@@ -60,7 +60,7 @@ func (s *Server) apiGetMe(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiListUsers(w http.ResponseWriter, r *http.Request) {
-	users, err := auth.ListUsers(r.Context(), s.DB.SQL)
+	users, err := scopedUsers(r.Context(), s.DB, auth.UserFrom(r.Context()))
 	if err != nil {
 		s.serverFault(w, r, "list users", err)
 		return
@@ -120,6 +120,10 @@ func (s *Server) apiCreateUser(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := apiAccessProblem(roles, in.SiteIDs, in.AllSites, true); err != nil {
 		s.fail(w, r, err)
+		return
+	}
+	if msg := auth.UserFrom(r.Context()).GrantProblem(in.AllSites, in.SiteIDs); msg != "" {
+		s.fail(w, r, problem.Field("site_ids", msg))
 		return
 	}
 	nu := auth.NewUser{Email: in.Email, Name: in.Name, Roles: roles, AllSites: in.AllSites, SiteIDs: in.SiteIDs, JobTitle: in.JobTitle}
@@ -206,6 +210,10 @@ func (s *Server) apiUpdateUser(w http.ResponseWriter, r *http.Request) {
 		all := in.AllSites != nil && *in.AllSites
 		if err := apiAccessProblem(nil, ids, all, false); err != nil {
 			s.fail(w, r, err)
+			return
+		}
+		if msg := admin.GrantProblem(all, ids); msg != "" {
+			s.fail(w, r, problem.Field("site_ids", msg))
 			return
 		}
 		up.AllSites, up.SiteIDs = all, ids

@@ -304,6 +304,10 @@ type WorkItem struct {
 	DueOn        *time.Time `json:"due_on,omitempty"`
 	// OnBehalfOf names the approver when the user acts as a delegate.
 	OnBehalfOf string `json:"on_behalf_of,omitempty"`
+	// DaysWaiting is whole days since Since; Overdue is set once the due
+	// date has passed or it has waited the reminder threshold (mywork.go).
+	DaysWaiting int  `json:"days_waiting"`
+	Overdue     bool `json:"overdue"`
 }
 
 // Work is everything waiting for one user.
@@ -399,6 +403,9 @@ func (s *Service) MyWork(ctx context.Context, actor *auth.User) (*Work, error) {
 		if w.ToCoordinate, err = s.queryChanges(ctx, q, ` WHERE `+cond+` AND c.stage IN ('screening', 'pssr', 'closeout') ORDER BY c.id`, args...); err != nil {
 			return nil, err
 		}
+	}
+	if err := s.markWaiting(ctx, w); err != nil {
+		return nil, err
 	}
 	return w, nil
 }

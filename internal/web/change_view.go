@@ -331,7 +331,7 @@ func (s *Server) pagePrintChange(w http.ResponseWriter, r *http.Request) {
 
 // Overdue reports whether an open action item is past its due date.
 func (v *changeView) Overdue(a change.ActionItem) bool {
-	return a.Status == change.ActionOpen && a.DueOn != nil && a.DueOn.Before(dayOf(v.Today))
+	return a.Status == change.ActionOpen && change.PastDue(a.DueOn, v.Today)
 }
 
 // CanComplete reports whether the user may mark the action item done.

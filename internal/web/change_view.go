@@ -547,7 +547,7 @@ func (s *Server) pageDownloadAttachment(w http.ResponseWriter, r *http.Request) 
 	}
 	aid, err := strconv.ParseInt(r.PathValue("aid"), 10, 64)
 	if err != nil {
-		s.render(w, r, http.StatusNotFound, "notfound.html", &Page{Title: "Not found"})
+		s.fail(w, r, errNotHere)
 		return
 	}
 	a, data, err := s.Changes.AttachmentData(r.Context(), u, d.Change.ID, aid)

@@ -323,6 +323,9 @@ type Work struct {
 	Drafts []Change `json:"drafts"`
 	// ToCoordinate are changes in Screening or PSSR at the coordinator's sites.
 	ToCoordinate []Change `json:"to_coordinate"`
+
+	// reminders are the settings the items were judged by (markWaiting).
+	reminders *ReminderSettings
 }
 
 // MyWork returns what is waiting for actor.

@@ -28,6 +28,11 @@ func (c *Change) ExpiryPassed(today time.Time) bool {
 		c.Stage != StageDraft && PastDue(c.ExpiresOn, today)
 }
 
+// WaitedTooLong reports whether something else of this work (a draft
+// returned for revision) that has waited days is overdue, by the same
+// reminder threshold as the items.
+func (w *Work) WaitedTooLong(days int) bool { return w.reminders.WaitedTooLong(days) }
+
 // markWaiting fills in how long each item of w has waited and whether it
 // is overdue, as of now: past its due date, or waiting as long as the
 // reminder threshold.
@@ -36,6 +41,7 @@ func (s *Service) markWaiting(ctx context.Context, w *Work) error {
 	if err != nil {
 		return err
 	}
+	w.reminders = rs
 	today := s.now()
 	for _, items := range [][]WorkItem{w.Reviews, w.Approvals, w.Acknowledgements, w.Extensions} {
 		for i := range items {

@@ -64,11 +64,6 @@ func (s *Server) pageShowMyWork(w http.ResponseWriter, r *http.Request) {
 		s.serverFault(w, r, "my work", err)
 		return
 	}
-	rs, err := s.Changes.ReminderSettings(ctx)
-	if err != nil {
-		s.serverFault(w, r, "reminder settings", err)
-		return
-	}
 	today := dayOf(s.Now())
 	fromItems := func(items []change.WorkItem, what func(change.WorkItem) string) []workRow {
 		out := make([]workRow, 0, len(items))
@@ -146,7 +141,7 @@ func (s *Server) pageShowMyWork(w http.ResponseWriter, r *http.Request) {
 			row.What = "Revise and resubmit"
 			// Like a review or approval: overdue once it has waited the
 			// reminder threshold, not on the day it came back.
-			row.Overdue = rs.WaitedTooLong(row.DaysWaiting)
+			row.Overdue = work.WaitedTooLong(row.DaysWaiting)
 			row.Note = c.ReturnComment
 		}
 		drafts = append(drafts, row)

@@ -1,20 +1,15 @@
 # One target per habit; CI (.ci/run) calls these same targets.
-.PHONY: run test vet fmt-check build bench bench-suite
-
-PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
+.PHONY: run test vet fmt-check tidy-check build release bench bench-suite
 
 run:
 	go run ./cmd/mocpcr
 
-# The whole suite. The PostgreSQL half runs when MOCPCR_TEST_DATABASE_URL is
-# set, or when a server answers on 127.0.0.1:5432; otherwise it is skipped
-# with a message saying how to enable it.
+# The whole suite: SQLite always, PostgreSQL when a server answers on
+# 127.0.0.1:5432 (or MOCPCR_TEST_DATABASE_URL is set), the browser tests when
+# Chromium is installed. Ends with a summary of which halves ran and why any
+# were skipped.
 test:
-	@if [ -z "$$MOCPCR_TEST_DATABASE_URL" ] && command -v pg_isready >/dev/null 2>&1 && pg_isready -q -h 127.0.0.1 -p 5432; then \
-		export MOCPCR_TEST_DATABASE_URL='$(PG_TEST_URL)'; \
-		echo "PostgreSQL answers on 127.0.0.1:5432: running the PostgreSQL half too"; \
-	fi; \
-	go test -count=1 -timeout 15m ./...
+	./test/suite.sh
 
 vet:
 	go vet ./...
@@ -22,8 +17,23 @@ vet:
 fmt-check:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
+tidy-check:
+	go mod tidy -diff
+
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+
 build:
-	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o bin/mocpcr ./cmd/mocpcr
+	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o bin/mocpcr ./cmd/mocpcr
+
+# Static binaries for the platforms sites run on, in dist/ (git-ignored).
+release:
+	@set -e; for target in linux/amd64 linux/arm64 windows/amd64; do \
+		os=$${target%/*}; arch=$${target#*/}; ext=; [ "$$os" = windows ] && ext=.exe; \
+		out=dist/mocpcr-$(VERSION)-$$os-$$arch$$ext; \
+		echo "building $$out"; \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch go build -trimpath -ldflags "$(LDFLAGS)" -o $$out ./cmd/mocpcr; \
+	done
 
 bench:
 	go test -run '^$$' -bench . -benchtime 2s ./...

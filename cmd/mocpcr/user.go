@@ -35,6 +35,7 @@ func userCommand(ctx context.Context, env *environment, args []string) int {
 		"With Entra ID sign-in (AUTH_PROVIDER=entra) no password is needed: the account is linked at the user's first sign-in.")
 	email := fs.String("email", "", "the user's email address (required)")
 	name := fs.String("name", "", "the user's full name (required)")
+	jobTitle := fs.String("job-title", "", "the user's job title, printed with the name on their signatures")
 	var roles, sites repeated
 	fs.Var(&roles, "role", "a role: initiator, reviewer, approver, coordinator, admin or auditor (repeatable)")
 	fs.Var(&sites, "site", "limit the user to the site with this code (repeatable; or --all-sites)")
@@ -49,7 +50,7 @@ func userCommand(ctx context.Context, env *environment, args []string) int {
 	if *name == "" {
 		problems = append(problems, "--name is required: the user's full name")
 	}
-	nu := auth.NewUser{Email: *email, Name: *name}
+	nu := auth.NewUser{Email: *email, Name: *name, JobTitle: *jobTitle}
 	for _, r := range roles {
 		role, err := auth.ParseRole(r)
 		if err != nil {

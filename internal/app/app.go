@@ -7,12 +7,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/mocpcr/mocpcr/internal/auth"
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
+	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/change"
 	"github.com/mocpcr/mocpcr/internal/config"
 	"github.com/mocpcr/mocpcr/internal/demo"
@@ -157,8 +158,14 @@ func (a *App) isDemo(ctx context.Context) (bool, error) {
 // taking new requests and lets in-flight ones finish (up to 25 seconds).
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
-		Handler:           a.Handler,
+		Handler: a.Handler,
+		// Every connection is bounded; the live event stream and large
+		// downloads set their own deadlines (web: serveEvents,
+		// serveAttachment). ReadTimeout bounds an upload's body: the
+		// largest attachment at about 100 KB/s.
 		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       5 * time.Minute,
+		WriteTimeout:      2 * time.Minute,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(a.Logger.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
@@ -179,22 +186,39 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	touchCtx, stopTouches := context.WithCancel(context.WithoutCancel(ctx))
 	touchesDone := make(chan struct{})
 	go func() { a.Web.RunTouches(touchCtx, auth.DefaultTouchFlushInterval); close(touchesDone) }()
+	// The job queue stops as soon as the stop is asked for, beside the
+	// HTTP shutdown rather than after it: no new send starts from then
+	// on, and the sends in flight get the queue's whole stop timeout to
+	// finish and be recorded (a send cut short after Graph received it
+	// would go out again after the restart).
+	var stopJobsOnce sync.Once
+	jobsStopped := make(chan struct{})
+	stopJobs := func() {
+		stopJobsOnce.Do(func() {
+			go func() {
+				defer close(jobsStopped)
+				jobCtx, cancel := context.WithTimeout(context.Background(), a.Jobs.StopTimeout())
+				defer cancel()
+				if err := a.Jobs.Stop(jobCtx); err != nil {
+					a.Logger.Warn("stopping the job queue", "err", err)
+				}
+			}()
+		})
+	}
 	defer func() {
+		stopJobs()
 		stopHub()
 		<-hubDone
 		stopTouches()
 		<-touchesDone
-		jobCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		if err := a.Jobs.Stop(jobCtx); err != nil {
-			a.Logger.Warn("stopping the job queue", "err", err)
-		}
+		<-jobsStopped
 	}()
 	srv.RegisterOnShutdown(a.Web.CloseStreams)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	if a.Config.MetricsAddr != "" {
-		msrv := &http.Server{Addr: a.Config.MetricsAddr, Handler: a.Metrics.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		msrv := &http.Server{Addr: a.Config.MetricsAddr, Handler: a.Metrics.Handler(),
+			ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
 		go func() {
 			if err := msrv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				a.Logger.Error("metrics listener failed (MOCPCR_METRICS_ADDR)", "addr", a.Config.MetricsAddr, "err", err)
@@ -208,7 +232,8 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	case <-ctx.Done():
 	}
-	a.Logger.Info("shutting down: finishing in-flight requests")
+	a.Logger.Info("shutting down: finishing in-flight requests and email sends", "email_stop_timeout", a.Jobs.StopTimeout().String())
+	stopJobs()
 	shutCtx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
 	defer cancel()
 	err := srv.Shutdown(shutCtx)

@@ -104,7 +104,7 @@ func (a *App) registerJobMetrics() func(outcome string, d time.Duration) {
 		defer cancel()
 		s, err := q.Stats(ctx)
 		return metrics.EmailSnapshot{
-			Sent: s.Sent, Failed: s.Failed, Retried: s.Retried, GivenUp: s.GivenUp,
+			Sent: s.Sent, Failed: s.Failed, Retried: s.Retried, GivenUp: s.GivenUp, MaybeDuplicate: s.MaybeDuplicate,
 			QueueDepth: s.QueueDepth, WaitingConfig: s.WaitingConfig, OldestQueued: s.OldestQueued,
 			TokenRequests: s.TokenRequests, TokenFailures: s.TokenFailures,
 		}, err

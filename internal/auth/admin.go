@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mocpcr/mocpcr/internal/problem"
 	"github.com/mocpcr/mocpcr/internal/store"
 )
 
@@ -16,7 +17,7 @@ import (
 func ListUsers(ctx context.Context, q store.Querier) ([]*User, error) {
 	// Three queries for any number of users (not three per user): the
 	// change list page lists owners on every view.
-	rows, err := q.QueryContext(ctx, `SELECT id, email, name, disabled, manager_id, entra_oid FROM users ORDER BY lower(name), id`)
+	rows, err := q.QueryContext(ctx, `SELECT id, email, name, disabled, manager_id, entra_oid, job_title FROM users ORDER BY lower(name), id`)
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
@@ -26,7 +27,7 @@ func ListUsers(ctx context.Context, q store.Querier) ([]*User, error) {
 		u := &User{}
 		var manager sql.NullInt64
 		var oid sql.NullString
-		if err := rows.Scan(&u.ID, &u.Email, &u.Name, &u.Disabled, &manager, &oid); err != nil {
+		if err := rows.Scan(&u.ID, &u.Email, &u.Name, &u.Disabled, &manager, &oid, &u.JobTitle); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -92,6 +93,9 @@ type UserUpdate struct {
 	SiteIDs   []int64
 	ManagerID int64 // 0 for none
 	Disabled  bool
+	// JobTitle, when not nil, replaces the user's job title (printed on
+	// their signatures; earlier signatures keep the title they had).
+	JobTitle *string
 }
 
 // UpdateUser applies an administrator's edit. Disabling a user ends their
@@ -103,6 +107,13 @@ func UpdateUser(ctx context.Context, db *store.DB, id int64, up UserUpdate) erro
 	}
 	if up.ManagerID == id {
 		return invalid("manager", "manager cannot be the user themself")
+	}
+	if up.JobTitle != nil {
+		t := strings.TrimSpace(*up.JobTitle)
+		if msg := JobTitleProblem(t); msg != "" {
+			return problem.Field("job_title", msg)
+		}
+		up.JobTitle = &t
 	}
 	// Cached copies end when the change is committed (see UserCache).
 	defer UsersChanged()
@@ -121,6 +132,11 @@ func UpdateUser(ctx context.Context, db *store.DB, id int64, up UserUpdate) erro
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return store.ErrNotFound
+		}
+		if up.JobTitle != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE users SET job_title = $1 WHERE id = $2`, *up.JobTitle, id); err != nil {
+				return fmt.Errorf("update user: %w", err)
+			}
 		}
 		if err := SetRoles(ctx, tx, id, up.Roles); err != nil {
 			return err

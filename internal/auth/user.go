@@ -65,6 +65,9 @@ type User struct {
 	ManagerID int64
 	// EntraOID is the Entra ID object id; empty for local-only users.
 	EntraOID string
+	// JobTitle is printed with the user's name on every signature they
+	// give ("Arno Berg, Operations Superintendent"); empty if not set.
+	JobTitle string
 }
 
 // Has reports whether the user holds role r.
@@ -96,6 +99,7 @@ type NewUser struct {
 	EntraOID     string
 	Roles        []Role
 	SiteIDs      []int64
+	JobTitle     string
 }
 
 // invalid is a refusal of input a user can fix, about field (a form
@@ -168,10 +172,14 @@ func CreateUser(ctx context.Context, q store.Querier, nu NewUser) (*User, error)
 			return nil, err
 		}
 	}
+	nu.JobTitle = strings.TrimSpace(nu.JobTitle)
+	if msg := JobTitleProblem(nu.JobTitle); msg != "" {
+		return nil, problem.Field("job_title", msg)
+	}
 	var id int64
 	err := q.QueryRowContext(ctx,
-		`INSERT INTO users (email, name, password_hash, entra_oid) VALUES ($1, $2, $3, $4) RETURNING id`,
-		nu.Email, nu.Name, nullString(nu.PasswordHash), nullString(nu.EntraOID)).Scan(&id)
+		`INSERT INTO users (email, name, password_hash, entra_oid, job_title) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+		nu.Email, nu.Name, nullString(nu.PasswordHash), nullString(nu.EntraOID), nu.JobTitle).Scan(&id)
 	if store.IsUniqueViolation(err) {
 		return nil, invalid("email", "a user with email %s already exists", nu.Email)
 	}
@@ -184,7 +192,22 @@ func CreateUser(ctx context.Context, q store.Querier, nu NewUser) (*User, error)
 	if err := SetSites(ctx, q, id, nu.SiteIDs); err != nil {
 		return nil, err
 	}
-	return &User{ID: id, Email: nu.Email, Name: nu.Name, Roles: nu.Roles, SiteIDs: nu.SiteIDs}, nil
+	return &User{ID: id, Email: nu.Email, Name: nu.Name, Roles: nu.Roles, SiteIDs: nu.SiteIDs, JobTitle: nu.JobTitle}, nil
+}
+
+// MaxJobTitle is the longest job title accepted: it is printed beside
+// the name on signature lines.
+const MaxJobTitle = 100
+
+// JobTitleProblem says what is wrong with a (trimmed) job title, or "".
+func JobTitleProblem(title string) string {
+	if len([]rune(title)) > MaxJobTitle {
+		return fmt.Sprintf("job_title: must be at most %d characters", MaxJobTitle)
+	}
+	if strings.ContainsAny(title, "\r\n") {
+		return "job_title: must be one line"
+	}
+	return ""
 }
 
 // AddUser is CreateUser in a transaction of its own: the user, its roles
@@ -264,8 +287,8 @@ func loadUser(ctx context.Context, q store.Querier, where string, arg any) (*Use
 	u := &User{}
 	var manager sql.NullInt64
 	var oid sql.NullString
-	err := q.QueryRowContext(ctx, `SELECT id, email, name, disabled, manager_id, entra_oid FROM users WHERE `+where, arg).
-		Scan(&u.ID, &u.Email, &u.Name, &u.Disabled, &manager, &oid)
+	err := q.QueryRowContext(ctx, `SELECT id, email, name, disabled, manager_id, entra_oid, job_title FROM users WHERE `+where, arg).
+		Scan(&u.ID, &u.Email, &u.Name, &u.Disabled, &manager, &oid, &u.JobTitle)
 	u.ManagerID, u.EntraOID = manager.Int64, oid.String
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, store.ErrNotFound

@@ -81,10 +81,13 @@ func toStage(t *testing.T, f *changetest.Fixture, stage change.Stage, mod func(*
 		must(s.AnswerPSSR(ctx, f.Coordinator, it.ID, ans, "does not apply to a seal change", 0))(t)
 	}
 	c = must(s.Transition(ctx, f.Coordinator, c.ID, change.TransitionRequest{Action: change.ActAuthorizeStartup, Signature: verified}))(t)
-	if stage == change.StageCloseout {
+	if stage == change.StageCloseout || stage == change.StageInService {
+		if c.Stage != stage {
+			t.Fatalf("toStage(%s) ended in %s", stage, c.Stage)
+		}
 		return c
 	}
-	c = must(s.Transition(ctx, f.Coordinator, c.ID, change.TransitionRequest{Action: change.ActClose}))(t)
+	c = must(s.Transition(ctx, f.Coordinator, c.ID, change.TransitionRequest{Action: change.ActClose, Signature: verified}))(t)
 	if c.Stage != stage {
 		t.Fatalf("toStage(%s) ended in %s", stage, c.Stage)
 	}
@@ -231,9 +234,9 @@ func TestSubmitNeedsOSHAFieldsAndScreening(t *testing.T) {
 		if problem.KindOf(err) != problem.Invalid || !strings.Contains(err.Error(), "screening.pssr_needed") {
 			t.Fatalf("PCR with PSSR: %v", err)
 		}
-		// Replacement in kind is logged and closed without review.
+		// Replacement in kind skips review but waits for its confirmation.
 		rik := must(f.Service.Submit(ctx, f.Initiator, pcr.ID, change.Screening{ReplacementInKind: true}))(t)
-		if rik.Stage != change.StageClosed || rik.ClosedAt == nil {
+		if rik.Stage != change.StageRIKConfirmation || rik.ClosedAt != nil {
 			t.Fatalf("replacement in kind: stage %s", rik.Stage)
 		}
 		// Temporary needs an expiry date; emergency a review deadline.
@@ -376,7 +379,7 @@ func TestTemporaryExpiryRemindersOnTheRightDays(t *testing.T) {
 		f := changetest.Seed(t, db, start)
 		ctx := context.Background()
 		expiry := start.AddDate(0, 0, 30)
-		c := toStage(t, f, change.StageImplementation, func(fl *change.Fields) {
+		c := toStage(t, f, change.StageInService, func(fl *change.Fields) {
 			d := change.DurationTemporary
 			fl.Duration = &d
 			e := &expiry

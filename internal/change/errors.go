@@ -20,3 +20,13 @@ func conflict(format string, args ...any) *problem.Error {
 func notFound(format string, args ...any) *problem.Error {
 	return problem.Newf(problem.NotFound, format, args...)
 }
+
+// asMissing answers for an object reached by its own id (an action item,
+// a PSSR item) when the actor cannot see its change: as an object that
+// does not exist, so the answer neither confirms it nor names its change.
+func asMissing(err error, format string, args ...any) error {
+	if problem.KindOf(err) == problem.NotFound {
+		return notFound(format, args...)
+	}
+	return err
+}

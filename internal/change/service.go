@@ -47,7 +47,7 @@ const changeColumns = `c.id, c.number, c.kind, c.duration, c.stage, c.title, c.d
 	c.technical_basis, c.safety_health_impact, c.procedure_changes, c.time_period, c.authorization_required,
 	c.expires_on, c.review_deadline, c.initiator_id, u.name, c.screening, c.pssr_required, c.round,
 	c.return_comment, c.void_reason, c.closed_note, c.reverted_at, c.created_at, c.updated_at,
-	c.submitted_at, c.approved_at, c.startup_at, c.closed_at`
+	c.submitted_at, c.approved_at, c.startup_at, c.closed_at, c.replacement_in_kind, c.permanent_round`
 
 const changeFrom = ` FROM changes c JOIN sites s ON s.id = c.site_id JOIN users u ON u.id = c.initiator_id
 	LEFT JOIN units un ON un.id = c.unit_id`
@@ -63,7 +63,7 @@ func scanChange(row scanner) (*Change, error) {
 		&c.TechnicalBasis, &c.SafetyHealthImpact, &c.ProcedureChanges, &c.TimePeriod, &c.AuthorizationRequired,
 		&expires, &deadline, &c.InitiatorID, &c.InitiatorName, &screening, &c.PSSRRequired, &c.Round,
 		&c.ReturnComment, &c.VoidReason, &c.ClosedNote, &reverted, &c.CreatedAt, &c.UpdatedAt,
-		&submitted, &approved, &startup, &closed)
+		&submitted, &approved, &startup, &closed, &c.ReplacementInKind, &c.PermanentRound)
 	if err != nil {
 		return nil, err
 	}
@@ -202,7 +202,7 @@ func (s *Service) loadDetail(ctx context.Context, q store.Querier, actor *auth.U
 	if actor == nil || !actor.OnSite(c.SiteID) {
 		return nil, notFound("change %d not found", id)
 	}
-	d := &Detail{Change: c}
+	d := &Detail{Change: c, today: dateOnly(s.Now())}
 	if d.Reviews, err = s.reviews(ctx, q, id); err != nil {
 		return nil, err
 	}
@@ -224,11 +224,15 @@ func (s *Service) loadDetail(ctx context.Context, q store.Querier, actor *auth.U
 	if d.Extensions, err = s.extensions(ctx, q, id); err != nil {
 		return nil, err
 	}
+	if d.Signatures, err = s.signatures(ctx, q, id); err != nil {
+		return nil, err
+	}
 	if d.delegators, err = s.activeDelegators(ctx, q, actor.ID); err != nil {
 		return nil, err
 	}
 	d.AllowedActions = s.AllowedActions(actor, d)
 	d.Blocked = s.blocked(actor, d)
+	d.ToSign = d.statements(actor)
 	return d, nil
 }
 
@@ -291,7 +295,9 @@ func (s *Service) apply(ctx context.Context, q store.Querier, actor *auth.User, 
 	if err := s.applySite(ctx, q, actor, c, f, creating, &p); err != nil {
 		return err
 	}
-	if f.EquipmentTags != nil {
+	if f.EquipmentTags != nil && len(*f.EquipmentTags) > MaxEquipmentTags {
+		p.Invalid("equipment_tags", "at most %d tags per change, got %d (list the main items; the description can name more)", MaxEquipmentTags, len(*f.EquipmentTags))
+	} else if f.EquipmentTags != nil {
 		c.EquipmentTags = []string{}
 		for _, t := range *f.EquipmentTags {
 			t = strings.ToUpper(strings.TrimSpace(t))
@@ -542,7 +548,7 @@ func validateScreening(c *Change, sc *Screening) error {
 }
 
 // Submit moves a Draft or Returned change on, with the screening answers.
-// A replacement in kind is logged and closed without full review; any
+// A replacement in kind waits for its confirmation (ConfirmRIK); any
 // other change goes to Screening with one discipline review per affected
 // discipline (plus a hazard review when needed) and required actions for
 // process safety information and procedure updates.
@@ -567,26 +573,30 @@ func (s *Service) Submit(ctx context.Context, actor *auth.User, id int64, sc Scr
 		round := c.Round + 1
 		oldStage := c.Stage
 		if sc.ReplacementInKind {
-			note := "Replacement in kind: logged and closed without full review"
-			if _, err := tx.ExecContext(ctx, `UPDATE changes SET stage=$1, screening=$2, round=$3, submitted_at=$4, closed_at=$4,
-				closed_note=$5, updated_at=$4 WHERE id=$6`, string(StageClosed), string(scJSON), round, now, note, id); err != nil {
+			// The claim skips review and approval, so it is the one thing
+			// someone else must check: it waits for a coordinator or an
+			// approver of the site to confirm it, signed, or to reject it.
+			if _, err := tx.ExecContext(ctx, `UPDATE changes SET stage=$1, screening=$2, round=$3, submitted_at=$4, replacement_in_kind=TRUE,
+				pssr_required=FALSE, return_comment='', updated_at=$4 WHERE id=$5`, string(StageRIKConfirmation), string(scJSON), round, now, id); err != nil {
 				return err
 			}
 			if err := s.audit(ctx, tx, id, actor, "", "submitted", "screening", "", string(scJSON)); err != nil {
 				return err
 			}
-			if err := s.audit(ctx, tx, id, actor, "", "stage", "stage", string(oldStage), string(StageClosed)); err != nil {
+			if err := s.audit(ctx, tx, id, actor, "", "stage", "stage", string(oldStage), string(StageRIKConfirmation)); err != nil {
 				return err
 			}
-			coords, err := s.coordinators(ctx, tx, c.SiteID)
+			confirmers, err := s.rikConfirmers(ctx, tx, c)
 			if err != nil {
 				return err
 			}
-			return s.notify(ctx, tx, notify.TypeClosed, c, c.Number+" closed as replacement in kind", note, coords...)
+			return s.notify(ctx, tx, notify.TypeApprovalRequested, c, "Confirm replacement in kind: "+c.Number+" "+c.Title,
+				actor.Name+" submitted "+c.Number+" as a replacement in kind. Confirm it (same specification) or reject it into the normal review.",
+				confirmers...)
 		}
 		pssr := sc.PSSRNeeded && c.Kind == KindMOC
 		if _, err := tx.ExecContext(ctx, `UPDATE changes SET stage=$1, screening=$2, round=$3, submitted_at=$4, pssr_required=$5,
-			return_comment='', updated_at=$4 WHERE id=$6`, string(StageScreening), string(scJSON), round, now, pssr, id); err != nil {
+			return_comment='', replacement_in_kind=FALSE, updated_at=$4 WHERE id=$6`, string(StageScreening), string(scJSON), round, now, pssr, id); err != nil {
 			return err
 		}
 		disciplines := slices.Clone(sc.Disciplines)

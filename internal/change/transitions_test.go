@@ -59,7 +59,7 @@ func TestStartupRefusalsListEveryOpenItemByTitle(t *testing.T) {
 			}
 		}
 		must(s.Transition(ctx, f.Coordinator, c.ID, change.TransitionRequest{Action: change.ActAuthorizeStartup, Signature: verified}))(t)
-		_, err = s.Transition(ctx, f.Coordinator, c.ID, change.TransitionRequest{Action: change.ActClose})
+		_, err = s.Transition(ctx, f.Coordinator, c.ID, change.TransitionRequest{Action: change.ActClose, Signature: verified})
 		want = "1 action is still open: “After startup”. Close-out needs every action done."
 		if err == nil || err.Error() != want {
 			t.Errorf("close with an open action: %v\nwant %s", err, want)

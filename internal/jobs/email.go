@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/riverqueue/river"
 
@@ -93,6 +94,13 @@ func (sendEmailArgs) InsertOpts() river.InsertOpts {
 // returns the delivery log id. The request id in ctx (requestid.From), if
 // any, travels with the job into the worker's log lines.
 func (q *Queue) EnqueueEmailTx(ctx context.Context, tx *sql.Tx, e OutgoingEmail) (int64, error) {
+	// Every email passes here: titles and names typed by users are folded
+	// to one line before they become a subject or a display name.
+	e.Subject, e.To.Name = mail.HeaderText(e.Subject), mail.HeaderText(e.To.Name)
+	e.To.Email = strings.TrimSpace(e.To.Email)
+	if strings.ContainsFunc(e.To.Email, unicode.IsControl) {
+		return 0, fmt.Errorf("queue email: recipient address %q holds a control character", e.To.Email)
+	}
 	if e.To.Email == "" {
 		return 0, fmt.Errorf("queue email: recipient address is required")
 	}
@@ -155,18 +163,20 @@ type emailWorker struct {
 // Work sends the message. The sequence makes a repeat send after Graph
 // accepted a message impossible except in one window:
 //
-//  1. claim: the row moves to "sending" (attempts+1) only if it is not
+//  1. take a send slot of the sender mailbox (or, when the queue is
+//     stopping, give the job back without touching the email);
+//  2. claim: the row moves to "sending" (attempts+1) only if it is not
 //     already sent or finally failed, and only for the email's current
 //     job (a retry may replace a snoozed job); a sent row is never sent
 //     again.
-//  2. send through the provider.
-//  3. record the outcome ("sent" with Graph's request id, or the error).
+//  3. send through the provider.
+//  4. record the outcome ("sent" with Graph's request id, or the error).
 //
-// The duplicate window: if the process dies after Graph answered 202 and
-// before step 3 commits, the row stays "sending"; River's rescuer makes
-// the job available again after RescueStuckAfter and the message is sent
-// a second time. Closing that window would need Graph to deduplicate
-// sends, which sendMail does not do.
+// The duplicate window: if the process dies while the request is in
+// flight or before step 4 commits, the row stays "sending" and the message
+// may already be on its way; it is sent again when its job is rescued. A
+// graceful stop (Stop) does not open the window: it
+// lets sends in flight finish and be recorded.
 func (w *emailWorker) Work(ctx context.Context, job *river.Job[sendEmailArgs]) error {
 	q := w.q
 	id := job.Args.MessageID
@@ -180,7 +190,15 @@ func (w *emailWorker) Work(ctx context.Context, job *river.Job[sendEmailArgs]) e
 		// A process without a provider must not burn attempts.
 		return river.JobSnooze(time.Minute)
 	}
-	m, err := q.claim(ctx, id, job.ID)
+	// Reserve, then wait for a send slot, then claim. The reservation
+	// names this run on the email, so that if this process dies while
+	// the job waits, the restart (or another replica) knows the email is
+	// free; the claim, taken only once a slot is held, moves it to
+	// "sending", so the emails a crash leaves "sending" are exactly those
+	// whose request may have reached Graph. A stop that begins while the
+	// job waits gives it back unsent: nothing new starts once Stop is
+	// called.
+	m, err := q.reserve(ctx, id, job.ID)
 	if errors.Is(err, errNotSendable) {
 		return river.JobCancel(err)
 	}
@@ -191,12 +209,30 @@ func (w *emailWorker) Work(ctx context.Context, job *river.Job[sendEmailArgs]) e
 		q.log.WarnContext(ctx, "email already sent: refusing to send it again", "email_id", id, "job_id", job.ID, "request_id", reqID)
 		return nil
 	}
-
-	if err := q.limiter.acquire(ctx); err != nil {
-		// Stopping: give the attempt back and run again on next start.
-		_ = q.release(context.WithoutCancel(ctx), id)
+	q.mu.Lock()
+	stopping := q.stopping
+	q.mu.Unlock()
+	if err := q.limiter.acquire(ctx, stopping); err != nil {
+		_ = q.unreserve(context.WithoutCancel(ctx), id, time.Time{})
 		return river.JobSnooze(0)
 	}
+	// Graph's Retry-After holds the whole mailbox, whichever replica was
+	// told: wait for the pause to end without using up an attempt, spread
+	// over a second so that the waiting emails do not all start at once.
+	if until := q.pausedUntil(ctx); !until.IsZero() {
+		q.limiter.release()
+		wait := until.Sub(q.opt.Now()) + time.Duration(float64(time.Second)*(q.opt.Jitter()-0.75)*2)
+		_ = q.unreserve(context.WithoutCancel(ctx), id, q.opt.Now().Add(wait))
+		return river.JobSnooze(max(wait, time.Millisecond))
+	}
+	if m.Attempts, err = q.claim(ctx, id, job.ID); err != nil {
+		q.limiter.release()
+		if errors.Is(err, errNotSendable) {
+			return river.JobCancel(err)
+		}
+		return err
+	}
+
 	start := q.opt.Now()
 	sendCtx, cancel := context.WithTimeout(ctx, q.opt.SendTimeout)
 	res, sendErr := q.opt.Provider.Send(sendCtx, mail.Message{
@@ -206,6 +242,15 @@ func (w *emailWorker) Work(ctx context.Context, job *river.Job[sendEmailArgs]) e
 		Headers:  map[string]string{"X-Mocpcr-Email-Id": fmt.Sprint(id)},
 	})
 	cancel()
+	// A throttling answer pauses the whole mailbox before this send slot
+	// is handed on, so that no other worker sends into the window.
+	if me, ok := mail.AsError(sendErr); ok {
+		if d := throttlePause(me, q.retryDelay(m.Attempts-m.AttemptsBase, 0)); d > 0 {
+			pctx, pcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			q.pauseSender(pctx, q.opt.Now().Add(d), me)
+			pcancel()
+		}
+	}
 	q.limiter.release()
 	end := q.opt.Now()
 	q.stats.latency(end.Sub(start))
@@ -325,12 +370,19 @@ func (w *emailWorker) Timeout(*river.Job[sendEmailArgs]) time.Duration {
 	return w.q.opt.SendTimeout + w.q.jobSlack()*2/3
 }
 
-// retryDelay is exponential backoff with jitter after the n-th failed
-// attempt, never shorter than what the provider asked for.
+// retryDelay is the wait after the n-th failed attempt: what the provider
+// asked for (Retry-After, plus up to 10 % so that the emails it held do
+// not all return in the same instant), or else exponential backoff with
+// jitter. Microsoft's guidance is to wait the Retry-After and no more:
+// the mailbox is paused for exactly that long (pauseSender), and backing
+// off further only delays mail once the window is over.
 func (q *Queue) retryDelay(n int, retryAfter time.Duration) time.Duration {
+	if retryAfter > 0 {
+		return retryAfter + time.Duration(float64(retryAfter)*(q.opt.Jitter()-0.75)/5)
+	}
 	d := float64(q.opt.RetryBase) * math.Pow(2, float64(max(n-1, 0)))
 	d = math.Min(d, float64(q.opt.RetryMax)) * q.opt.Jitter()
-	return max(time.Duration(d), retryAfter)
+	return time.Duration(d)
 }
 
 func defaultJitter() float64 { return 0.75 + rand.Float64()/2 }
@@ -347,22 +399,22 @@ type message struct {
 	QueuedAt time.Time
 }
 
-// claim moves a queued, retrying, waiting (for configuration) or
-// interrupted ("sending") message to "sending" and counts the attempt. A
-// sent message is returned as is, so the worker can refuse to send it
-// again. Only the email's current job (email_messages.job_id) may claim
-// it: a job that a retry replaced (see wakeTx) is refused, so that two
-// jobs never send one email.
-func (q *Queue) claim(ctx context.Context, id, jobID int64) (message, error) {
+// reserve names this run on a queued, retrying, waiting (for
+// configuration) or interrupted ("sending") message, changing nothing
+// else, and returns it. A sent message is returned as is, so the worker
+// can refuse to send it again. Only the email's current job
+// (email_messages.job_id) may reserve it: a job that a retry replaced
+// (see wakeTx) is refused, so that two jobs never send one email.
+func (q *Queue) reserve(ctx context.Context, id, jobID int64) (message, error) {
 	var m message
 	err := q.db.Tx(ctx, func(tx *sql.Tx) error {
 		// queued_at, or created_at for a row that lacks it.
 		var queuedAt sql.NullTime
 		err := tx.QueryRowContext(ctx, `
-			UPDATE email_messages SET status = $1, attempts = attempts + 1, updated_at = $2
-			WHERE id = $3 AND status IN ($4, $5, $6, $7) AND (job_id IS NULL OR job_id = $8)
+			UPDATE email_messages SET claimed_by = $1
+			WHERE id = $2 AND status IN ($3, $4, $5, $6) AND (job_id IS NULL OR job_id = $7)
 			RETURNING id, to_email, to_name, subject, html_body, status, attempts, attempts_base, queued_at, created_at`,
-			StatusSending, q.opt.Now().UTC(), id, StatusQueued, StatusRetrying, StatusSending, StatusWaitingConfig, jobID,
+			q.run.id, id, StatusQueued, StatusRetrying, StatusSending, StatusWaitingConfig, jobID,
 		).Scan(&m.ID, &m.ToEmail, &m.ToName, &m.Subject, &m.HTMLBody, &m.Status, &m.Attempts, &m.AttemptsBase, &queuedAt, &m.QueuedAt)
 		if queuedAt.Valid {
 			m.QueuedAt = queuedAt.Time
@@ -387,22 +439,52 @@ func (q *Queue) claim(ctx context.Context, id, jobID int64) (message, error) {
 		return fmt.Errorf("email %d is %s: %w", id, m.Status, errNotSendable)
 	})
 	if err != nil && !errors.Is(err, errNotSendable) {
-		return m, fmt.Errorf("claim email %d: %w", id, err)
+		return m, fmt.Errorf("reserve email %d: %w", id, err)
 	}
 	return m, err
 }
 
-// release undoes a claim that never reached the provider.
-func (q *Queue) release(ctx context.Context, id int64) error {
-	_, err := q.db.SQL.ExecContext(ctx, `UPDATE email_messages SET status = $1, attempts = attempts - 1 WHERE id = $2 AND status = $3`,
-		StatusQueued, id, StatusSending)
+// claim moves a reserved message to "sending" and counts the attempt,
+// returning the attempt's number. It is guarded by the reservation and,
+// again, by the job: an email another process took over meanwhile (this
+// one was thought dead), or that a retry gave a new job while this one
+// waited for its slot (see wakeTx), is refused, so that two jobs never
+// send one email. Claiming an email that is already "sending" (a job River
+// rescued from a dead process) marks it maybe_duplicate.
+func (q *Queue) claim(ctx context.Context, id, jobID int64) (int, error) {
+	var attempts int
+	err := q.db.SQL.QueryRowContext(ctx, `
+		UPDATE email_messages SET status = $1, attempts = attempts + 1, updated_at = $2,
+			maybe_duplicate = (maybe_duplicate OR status = $1)
+		WHERE id = $3 AND claimed_by = $4 AND status IN ($1, $5, $6, $7) AND (job_id IS NULL OR job_id = $8)
+		RETURNING attempts`,
+		StatusSending, q.opt.Now().UTC(), id, q.run.id, StatusQueued, StatusRetrying, StatusWaitingConfig, jobID).Scan(&attempts)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("email %d was taken over by another process or given a new job: %w", id, errNotSendable)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("claim email %d: %w", id, err)
+	}
+	return attempts, nil
+}
+
+// unreserve gives back a reservation that never reached the provider;
+// a non-zero next is shown as the email's next try.
+func (q *Queue) unreserve(ctx context.Context, id int64, next time.Time) error {
+	if next.IsZero() {
+		_, err := q.db.SQL.ExecContext(ctx, `UPDATE email_messages SET claimed_by = '' WHERE id = $1 AND claimed_by = $2 AND status <> $3`,
+			id, q.run.id, StatusSending)
+		return err
+	}
+	_, err := q.db.SQL.ExecContext(ctx, `UPDATE email_messages SET claimed_by = '', next_attempt_at = $4 WHERE id = $1 AND claimed_by = $2 AND status <> $3`,
+		id, q.run.id, StatusSending, next.UTC())
 	return err
 }
 
 func (q *Queue) recordSent(ctx context.Context, m message, start, end time.Time, requestID string) error {
 	return q.db.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `
-			UPDATE email_messages SET status = $1, sent_at = $2, updated_at = $2, request_id = $3, last_error = '', next_attempt_at = NULL
+			UPDATE email_messages SET status = $1, sent_at = $2, updated_at = $2, request_id = $3, last_error = '', next_attempt_at = NULL, claimed_by = ''
 			WHERE id = $4`, StatusSent, end.UTC(), requestID, m.ID); err != nil {
 			return fmt.Errorf("record sent email %d: %w", m.ID, err)
 		}
@@ -422,11 +504,16 @@ func (q *Queue) recordFailure(ctx context.Context, m message, start, end time.Ti
 	if uncounted {
 		credit = 1
 	}
+	// A request that was sent and then timed out or was cancelled may
+	// have been accepted: if the email is sent again, it may arrive twice.
+	if me.MaybeDelivered {
+		q.stats.maybeDuplicate.Add(1)
+	}
 	return q.db.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `
 			UPDATE email_messages SET status = $1, last_error = $2, updated_at = $3, next_attempt_at = $4, request_id = $5,
-				attempts_base = attempts_base + $6
-			WHERE id = $7`, status, me.Error(), end.UTC(), nextAt, me.RequestID, credit, m.ID); err != nil {
+				attempts_base = attempts_base + $6, maybe_duplicate = (maybe_duplicate OR $8), claimed_by = ''
+			WHERE id = $7`, status, me.Error(), end.UTC(), nextAt, me.RequestID, credit, m.ID, me.MaybeDelivered); err != nil {
 			return fmt.Errorf("record failed email %d: %w", m.ID, err)
 		}
 		return insertAttempt(ctx, tx, m, start, end, status, me)

@@ -479,3 +479,59 @@ func TestRetryEmailWakesAWaitingEmailAndNeverSendsItTwice(t *testing.T) {
 		}
 	})
 }
+
+// A stop is bounded: a send that outlasts the stop timeout (a hung Graph)
+// is cancelled, and its email is not lost: the next start sends it.
+func TestStopCancelsASendThatOutlastsTheStopTimeoutAndTheNextStartSendsIt(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFake()
+		f.latency = time.Hour
+		q1 := newQueue(t, db, f, func(o *jobs.Options) { o.StopTimeout = 200 * time.Millisecond })
+		ids := enqueue(t, q1, 1)
+		if err := q1.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 30*time.Second, "the send in flight", func() bool { return f.inFlight.Load() == 1 })
+		ctx, cancel := context.WithTimeout(context.Background(), q1.StopTimeout())
+		defer cancel()
+		q1.Stop(ctx)
+		if n := f.inFlight.Load(); n != 0 {
+			t.Fatalf("%d sends still in flight after Stop returned", n)
+		}
+		f.latency = 0
+		q2 := newQueue(t, db, f, nil)
+		if err := q2.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 30*time.Second, "sent after the restart", func() bool { return statusOf(t, db, ids[0]).Status == jobs.StatusSent })
+		if total, _ := f.deliveredCount(); total != 1 {
+			t.Errorf("delivered %d, want 1", total)
+		}
+	})
+}
+
+// Whatever a user typed into a title or a name, the stored subject and
+// display name are one line: no CR or LF reaches an email header.
+func TestQueuedSubjectsAndNamesAreOneLine(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		q := newQueue(t, db, newFake(), nil)
+		var id int64
+		err := db.Tx(context.Background(), func(tx *sql.Tx) error {
+			var err error
+			id, err = q.EnqueueEmailTx(context.Background(), tx, jobs.OutgoingEmail{
+				To:      mail.Address{Name: "Jane\r\nBcc: x@example.com", Email: "jane@example.com"},
+				Subject: "MOC-2026-0001 Seals\r\nBcc: attacker@example.com", HTMLBody: "<p>x</p>"})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var subject, name string
+		if err := db.SQL.QueryRow(`SELECT subject, to_name FROM email_messages WHERE id = $1`, id).Scan(&subject, &name); err != nil {
+			t.Fatal(err)
+		}
+		if subject != "MOC-2026-0001 Seals Bcc: attacker@example.com" || name != "Jane Bcc: x@example.com" {
+			t.Errorf("stored subject %q, name %q: want each folded to one line", subject, name)
+		}
+	})
+}

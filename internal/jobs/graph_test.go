@@ -160,8 +160,10 @@ func TestGraphForbiddenWaitsForTheConfiguration(t *testing.T) {
 		g.fake.SetAccessDenied(true)
 		g.notify(t, db, "forbidden")
 		g.queue.Start(context.Background())
+		// Refused and recorded: the fake counts a request when it starts.
+		// (Not through Stats, which would cache the queue depth.)
 		waitFor(t, 30*time.Second, "three tries refused", func() bool {
-			return g.fake.SendRequests() >= 3
+			return countWhere(t, db, `SELECT count(*) FROM email_attempts WHERE outcome = 'waiting_config'`) >= 3
 		})
 		list, _ := jobs.ListEmails(context.Background(), db.SQL, jobs.EmailFilter{})
 		e, atts, _ := jobs.GetEmail(context.Background(), db.SQL, list[0].ID)

@@ -60,12 +60,27 @@ type Options struct {
 	ConfigWaitLimit time.Duration
 	// SendTimeout bounds one provider call. Default 30 s.
 	SendTimeout time.Duration
+	// StopTimeout bounds a graceful stop: how long Stop lets the sends in
+	// flight finish and be recorded before it cancels them. Default
+	// SendTimeout + 5 s, so that a send is never cut short by a stop
+	// before its own timeout would have ended it: a send cancelled after
+	// Graph received it is sent again after the restart.
+	StopTimeout time.Duration
 	// RescueStuckAfter is how long a job may stay running before River's
 	// rescuer (which looks every 30 s) assumes its process died and makes
 	// it available again. It is raised to at least the job timeout
 	// (SendTimeout plus up to 30 s to claim and record the send). Default
 	// SendTimeout + 2.5 minutes.
 	RescueStuckAfter time.Duration
+	// HeartbeatInterval is how often this process records in the
+	// database that it lives, and looks for emails that crashed processes
+	// left "sending". Default DefaultHeartbeatInterval (2 s).
+	HeartbeatInterval time.Duration
+	// OrphanAfter is how long a process may stay silent before the emails
+	// it was sending are taken over by another (or the restarted) process.
+	// A restart on the same machine knows its predecessor is gone and
+	// takes them over at once. Default DefaultOrphanAfter (10 s).
+	OrphanAfter time.Duration
 	// RetryBase and RetryMax shape the exponential backoff between
 	// retryable failures: RetryBase·2^(n-1), capped at RetryMax, with ±25 %
 	// jitter, and never less than the provider's Retry-After. Defaults 10 s
@@ -113,12 +128,22 @@ type Queue struct {
 	riverDB *sql.DB
 
 	limiter    *limiter
+	pause      senderPause
 	stats      counters
 	queueStats queueStats
 
 	mu       sync.Mutex
 	periodic map[string]func(ctx context.Context) error
 	started  bool
+	// stopping is closed when Stop begins: a job that has not yet taken
+	// a send slot gives its email back instead of sending it.
+	stopping chan struct{}
+	// endRun cancels the context River works on; only Stop calls it.
+	endRun context.CancelFunc
+	// run names this process in email_runs and in its claims; the
+	// heartbeat loop runs until endBeat closes and then closes beatDone.
+	run               run
+	endBeat, beatDone chan struct{}
 }
 
 // New builds the queue on db and applies River's migrations (after ours,
@@ -139,11 +164,22 @@ func New(ctx context.Context, db *store.DB, opt Options) (*Queue, error) {
 	if opt.SendTimeout <= 0 {
 		opt.SendTimeout = 30 * time.Second
 	}
+	if opt.StopTimeout <= 0 {
+		opt.StopTimeout = opt.SendTimeout + 5*time.Second
+	}
 	if opt.RescueStuckAfter <= 0 {
 		opt.RescueStuckAfter = opt.SendTimeout + 150*time.Second
 	}
 	// River refuses a rescue time shorter than the job timeout.
 	opt.RescueStuckAfter = max(opt.RescueStuckAfter, opt.SendTimeout+min(30*time.Second, opt.SendTimeout))
+	if opt.HeartbeatInterval <= 0 {
+		opt.HeartbeatInterval = DefaultHeartbeatInterval
+	}
+	if opt.OrphanAfter <= 0 {
+		opt.OrphanAfter = DefaultOrphanAfter
+	}
+	// A run must beat several times before it may be thought gone.
+	opt.OrphanAfter = max(opt.OrphanAfter, 3*opt.HeartbeatInterval)
 	if opt.RetryBase <= 0 {
 		opt.RetryBase = 10 * time.Second
 	}
@@ -169,6 +205,7 @@ func New(ctx context.Context, db *store.DB, opt Options) (*Queue, error) {
 		db: db, opt: opt, log: opt.Logger,
 		limiter:  mailboxLimiter(opt.Sender, opt.MaxConcurrentSends),
 		periodic: map[string]func(context.Context) error{},
+		run:      newRun(),
 	}
 
 	workers := river.NewWorkers()
@@ -294,9 +331,22 @@ func (h levelFloor) WithGroup(n string) slog.Handler {
 // configuration to be fixed are tried at once rather than at their next
 // slow retry: a restart is how the setup guide has the administrator apply
 // a new secret.
+//
+// ctx bounds only the start itself. The queue works on a context that
+// only Stop ends: River cancels every job in flight when the context
+// given to its Start ends, and the context a server gets is the one
+// SIGTERM cancels; sends cancelled that way had usually reached Graph
+// already and went out twice after the restart.
 func (q *Queue) Start(ctx context.Context) error {
 	q.mu.Lock()
+	if q.started {
+		q.mu.Unlock()
+		return errors.New("start job queue: already started")
+	}
 	q.started = true
+	q.stopping = make(chan struct{})
+	runCtx, endRun := context.WithCancel(context.WithoutCancel(ctx))
+	q.endRun = endRun
 	q.mu.Unlock()
 	if q.opt.Provider != nil {
 		n, err := q.wakeWaiting(ctx)
@@ -307,28 +357,66 @@ func (q *Queue) Start(ctx context.Context) error {
 			q.log.InfoContext(ctx, "emails waiting for the email configuration to be fixed are tried again now", "emails", n)
 		}
 	}
-	if err := q.worker.Start(ctx); err != nil {
+	// This run is recorded before it claims anything, and the orphans of
+	// a crashed predecessor are queued again before River starts, so
+	// they go out with the first jobs rather than after River's rescue
+	// time.
+	if err := q.register(ctx); err != nil {
+		endRun()
+		return err
+	}
+	if n, err := q.takeOverOrphans(ctx); err != nil {
+		q.log.WarnContext(ctx, "looking for emails a crashed process left sending", "err", err)
+	} else if n > 0 {
+		q.log.WarnContext(ctx, "emails a stopped process left sending are sent again now; they may reach their recipients twice", "emails", n)
+	}
+	q.endBeat, q.beatDone = make(chan struct{}), make(chan struct{})
+	go q.heartbeatLoop(q.endBeat, q.beatDone)
+	if err := q.worker.Start(runCtx); err != nil {
+		close(q.endBeat)
+		<-q.beatDone
+		endRun()
 		return fmt.Errorf("start job queue: %w", err)
 	}
 	return nil
 }
 
-// Stop stops fetching jobs and waits for the ones in flight to finish (or
-// for ctx to end, after which their contexts are cancelled and they are
-// snoozed for the next start).
+// StopTimeout is how long a graceful stop may take (Options.StopTimeout):
+// the bound a caller should give Stop.
+func (q *Queue) StopTimeout() time.Duration { return q.opt.StopTimeout }
+
+// Stop is a graceful stop: no new send starts (jobs not yet sending give
+// their email back, for the next start or another replica), and the sends
+// in flight finish and are recorded. If ctx ends first, the sends still in
+// flight are cancelled and their jobs run again on the next start; give
+// ctx at least StopTimeout so that this happens only to a send that its
+// own timeout would have ended anyway.
 func (q *Queue) Stop(ctx context.Context) error {
 	q.mu.Lock()
 	started := q.started
 	q.started = false
+	stopping, endRun := q.stopping, q.endRun
 	q.mu.Unlock()
 	if !started {
 		return nil
 	}
+	close(stopping)
+	defer endRun()
 	err := q.worker.Stop(ctx)
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		q.log.Warn("job queue: sends still in flight when the stop timeout ended are cancelled; they run again at the next start", "stop_timeout", q.opt.StopTimeout.String())
 		hard, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		err = q.worker.StopAndCancel(hard)
+	}
+	// The heartbeat ends only now: while sends were in flight this run
+	// had to look alive, or another replica would have sent them again.
+	close(q.endBeat)
+	<-q.beatDone
+	uctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if uerr := q.unregister(uctx); uerr != nil {
+		q.log.Warn("could not record that this process stopped sending email", "err", uerr)
 	}
 	return err
 }

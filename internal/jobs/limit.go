@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 )
@@ -32,10 +33,21 @@ func mailboxLimiter(sender string, n int) *limiter {
 	return l
 }
 
-func (l *limiter) acquire(ctx context.Context) error {
+// errStopping is acquire's answer once the queue has begun to stop.
+var errStopping = errors.New("the job queue is stopping")
+
+// acquire takes a send slot, unless ctx ends or stopping closes first.
+func (l *limiter) acquire(ctx context.Context, stopping <-chan struct{}) error {
+	select {
+	case <-stopping:
+		return errStopping
+	default:
+	}
 	select {
 	case l.slots <- struct{}{}:
 		return nil
+	case <-stopping:
+		return errStopping
 	case <-ctx.Done():
 		return ctx.Err()
 	}

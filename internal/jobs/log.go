@@ -35,6 +35,11 @@ type EmailRecord struct {
 	UpdatedAt     time.Time  `json:"updated_at"`
 	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
 	SentAt        *time.Time `json:"sent_at,omitempty"`
+	// MaybeDuplicate is true when an attempt's outcome is unknown and it
+	// may have been delivered: its process stopped mid-send (a crash), or
+	// the request timed out after it reached Graph. A sent email with it
+	// may have reached the recipient twice.
+	MaybeDuplicate bool `json:"maybe_duplicate"`
 }
 
 // Retryable reports whether an admin may retry the email now.
@@ -75,14 +80,14 @@ type EmailFilter struct {
 }
 
 const emailColumns = `id, notification_id, user_id, kind, to_email, to_name, subject, status, attempts, last_error,
-	job_id, request_id, created_at, updated_at, next_attempt_at, sent_at, queued_at`
+	job_id, request_id, created_at, updated_at, next_attempt_at, sent_at, queued_at, maybe_duplicate`
 
 func scanEmail(sc interface{ Scan(...any) error }) (EmailRecord, error) {
 	var e EmailRecord
 	var nid, uid, jid sql.NullInt64
 	var next, sent, queued sql.NullTime
 	err := sc.Scan(&e.ID, &nid, &uid, &e.Kind, &e.ToEmail, &e.ToName, &e.Subject, &e.Status, &e.Attempts, &e.LastError,
-		&jid, &e.RequestID, &e.CreatedAt, &e.UpdatedAt, &next, &sent, &queued)
+		&jid, &e.RequestID, &e.CreatedAt, &e.UpdatedAt, &next, &sent, &queued, &e.MaybeDuplicate)
 	e.NotificationID, e.UserID, e.JobID = nid.Int64, uid.Int64, jid.Int64
 	if next.Valid {
 		t := next.Time.UTC()

@@ -34,6 +34,8 @@ const (
 	Unavailable
 	// Unauthenticated: the caller must sign in (or send a valid token) first.
 	Unauthenticated
+	// TooLarge: the request is larger than the route takes.
+	TooLarge
 )
 
 // codes are the kinds' names in the JSON API's "code" field; clients
@@ -47,6 +49,7 @@ var codes = [...]string{
 	Reauth:          "reauth_required",
 	Unavailable:     "unavailable",
 	Unauthenticated: "unauthenticated",
+	TooLarge:        "too_large",
 }
 
 // String is the kind's API code ("not_found").

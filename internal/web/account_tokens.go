@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
@@ -69,8 +68,8 @@ func (s *Server) pageCreateToken(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) pageRevokeToken(w http.ResponseWriter, r *http.Request) {
 	u := auth.UserFrom(r.Context())
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err == nil {
+	err := store.ErrNotFound
+	if id, ok := pathInt(r, "id"); ok {
 		err = auth.RevokeAPIToken(r.Context(), s.DB.SQL, u.ID, id, s.Now())
 	}
 	if err != nil && !errors.Is(err, store.ErrNotFound) {

@@ -44,6 +44,7 @@ type adminUsersData struct {
 type userForm struct {
 	Email     string
 	Name      string
+	JobTitle  string
 	Roles     []auth.Role
 	SiteIDs   []int64
 	ManagerID int64
@@ -57,8 +58,11 @@ func (f userForm) HasSite(id int64) bool    { return slices.Contains(f.SiteIDs, 
 
 func parseUserForm(r *http.Request) (userForm, map[string]string) {
 	f := userForm{Email: strings.TrimSpace(r.PostFormValue("email")), Name: strings.TrimSpace(r.PostFormValue("name")),
-		Disabled: r.PostFormValue("disabled") == "on", AllSites: r.PostFormValue("all_sites") == "on"}
+		JobTitle: strings.TrimSpace(r.PostFormValue("job_title")), Disabled: r.PostFormValue("disabled") == "on", AllSites: r.PostFormValue("all_sites") == "on"}
 	errs := map[string]string{}
+	if msg := auth.JobTitleProblem(f.JobTitle); msg != "" {
+		errs["job_title"] = "Job title" + strings.TrimPrefix(msg, "job_title:")
+	}
 	for _, v := range r.PostForm["roles"] {
 		role, err := auth.ParseRole(v)
 		if err != nil {
@@ -150,7 +154,7 @@ func (s *Server) pageCreateUser(w http.ResponseWriter, r *http.Request) {
 	}
 	accessErrors(errs, f, true)
 	password := r.PostFormValue("password")
-	nu := auth.NewUser{Email: f.Email, Name: f.Name, Roles: f.Roles, SiteIDs: f.SiteIDs}
+	nu := auth.NewUser{Email: f.Email, Name: f.Name, Roles: f.Roles, SiteIDs: f.SiteIDs, JobTitle: f.JobTitle}
 	if s.Entra == nil {
 		if password == "" {
 			errs["password"] = "Password is required for a local account (at least 10 characters)"
@@ -177,9 +181,9 @@ func (s *Server) pageCreateUser(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) pathUser(w http.ResponseWriter, r *http.Request) (*auth.User, bool) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	var u *auth.User
-	if err == nil {
+	var err error
+	if id, ok := pathInt(r, "id"); ok {
 		u, err = auth.UserByID(r.Context(), s.DB.SQL, id)
 	}
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -204,7 +208,7 @@ func (s *Server) pageEditUser(w http.ResponseWriter, r *http.Request) {
 // userFormOf fills the edit form from a stored user. Roles that come from
 // Entra ID are left out: the form edits only the roles assigned here.
 func userFormOf(u *auth.User) userForm {
-	f := userForm{Email: u.Email, Name: u.Name, SiteIDs: u.SiteIDs, ManagerID: u.ManagerID, Disabled: u.Disabled,
+	f := userForm{Email: u.Email, Name: u.Name, JobTitle: u.JobTitle, SiteIDs: u.SiteIDs, ManagerID: u.ManagerID, Disabled: u.Disabled,
 		AllSites: len(u.SiteIDs) == 0}
 	for _, role := range u.Roles {
 		if !slices.Contains(u.EntraRoles, role) {
@@ -253,7 +257,8 @@ func (s *Server) pageSaveUser(w http.ResponseWriter, r *http.Request) {
 		errs["roles"] = "You cannot remove your own admin role or disable yourself; ask another administrator"
 	}
 	if len(errs) == 0 {
-		err := auth.UpdateUser(r.Context(), s.DB, u.ID, auth.UserUpdate{Name: f.Name, Roles: f.Roles, SiteIDs: f.SiteIDs, ManagerID: f.ManagerID, Disabled: f.Disabled})
+		err := auth.UpdateUser(r.Context(), s.DB, u.ID, auth.UserUpdate{Name: f.Name, Roles: f.Roles, SiteIDs: f.SiteIDs, ManagerID: f.ManagerID,
+			Disabled: f.Disabled, JobTitle: &f.JobTitle})
 		if field, msg, ok := formProblem(err); ok {
 			errs[field] = msg
 		} else if err != nil {

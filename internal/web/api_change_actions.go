@@ -5,6 +5,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/change"
@@ -85,7 +86,6 @@ func (s *Server) apiUploadAttachment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	limit := s.Changes.MaxAttachmentBytes
-	r.Body = http.MaxBytesReader(w, r.Body, limit+1<<20)
 	var name string
 	var data []byte
 	var err error
@@ -164,14 +164,15 @@ func (s *Server) apiTransitionChange(w http.ResponseWriter, r *http.Request) {
 		Action   string `json:"action"`
 		Comment  string `json:"comment"`
 		Password string `json:"password"`
+		Rereview bool   `json:"rereview"`
 	}) (any, error) {
 		var sig change.Signature
 		var reauthErr error
-		if change.Action(in.Action) == change.ActAuthorizeStartup {
+		if slices.Contains(change.SignedActions, change.Action(in.Action)) {
 			sig, reauthErr = s.signature(r, in.Password)
 		}
 		c, err := s.Changes.Transition(ctx, u, id, change.TransitionRequest{
-			Action: change.Action(in.Action), Comment: in.Comment, Signature: sig})
+			Action: change.Action(in.Action), Comment: in.Comment, Signature: sig, Rereview: in.Rereview})
 		return c, signatureError(err, reauthErr)
 	})
 }

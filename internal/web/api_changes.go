@@ -97,7 +97,8 @@ func (s *Server) apiGetChange(w http.ResponseWriter, r *http.Request) {
 func listFilter(r *http.Request) (change.Filter, error) {
 	q := r.URL.Query()
 	f := change.Filter{Kind: change.Kind(strings.ToUpper(q.Get("kind"))), Stage: change.Stage(q.Get("stage")),
-		Duration: change.Duration(q.Get("duration")), Q: q.Get("q"), OpenOnly: q.Get("open") == "true" || q.Get("open") == "1"}
+		Duration: change.Duration(q.Get("duration")), Q: q.Get("q"), OpenOnly: q.Get("open") == "true" || q.Get("open") == "1",
+		ReplacementInKind: q.Get("rik") == "true" || q.Get("rik") == "1"}
 	for _, p := range []struct {
 		name string
 		dst  *int64

@@ -23,6 +23,7 @@ import (
 type apiClient struct {
 	t      *testing.T
 	srv    *httptest.Server
+	web    *web.Server
 	tokens map[string]string
 }
 
@@ -82,7 +83,7 @@ func newChangeAPI(t *testing.T, db *store.DB) (*changetest.Fixture, *apiClient) 
 	t.Helper()
 	f := changetest.Seed(t, db, time.Date(2026, 4, 1, 8, 0, 0, 0, time.UTC))
 	site := startSite(t, db, siteOptions{deps: web.Deps{Changes: f.Service}, now: time.Now})
-	c := &apiClient{t: t, srv: site.srv, tokens: map[string]string{}}
+	c := &apiClient{t: t, srv: site.srv, web: site.web, tokens: map[string]string{}}
 	for name, u := range f.Users() {
 		c.tokens[name] = site.token(u)
 	}
@@ -262,14 +263,15 @@ func TestFullMOCThroughAPI(t *testing.T) {
 		expectNotified(t, f, notify.TypeStartupAuthorized, mark, id, f.Initiator.ID, f.Coordinator.ID)
 
 		// Close-out: the post-startup action must be done first.
-		c.call("coordinator", "POST", base+"/transitions", map[string]any{"action": "close"}, 409)
+		c.call("coordinator", "POST", base+"/transitions", map[string]any{"action": "close", "password": changetest.Password}, 409)
 		for _, a := range c.call("reviewer", "GET", base+"/actions", nil, 200)["actions"].([]any) {
 			if am := a.(map[string]any); am["status"] == "open" {
 				c.call("reviewer", "POST", fmt.Sprintf("/api/v1/actions/%d/complete", num(am["id"])), map[string]any{}, 200)
 			}
 		}
 		mark = changetest.LastNotification(t, db)
-		closed := c.call("coordinator", "POST", base+"/transitions", map[string]any{"action": "close"}, 200)
+		c.call("coordinator", "POST", base+"/transitions", map[string]any{"action": "close"}, 403)
+		closed := c.call("coordinator", "POST", base+"/transitions", map[string]any{"action": "close", "password": changetest.Password}, 200)
 		if closed["stage"] != "closed" {
 			t.Fatalf("stage %v", closed["stage"])
 		}
@@ -347,7 +349,7 @@ func TestFullPCRThroughAPI(t *testing.T) {
 			t.Fatalf("PCR after implementation: %v (PCRs have no PSSR)", got["stage"])
 		}
 		mark = changetest.LastNotification(t, db)
-		c.call("coordinator", "POST", base+"/transitions", map[string]any{"action": "close"}, 200)
+		c.call("coordinator", "POST", base+"/transitions", map[string]any{"action": "close", "password": changetest.Password}, 200)
 		expectNotified(t, f, notify.TypeClosed, mark, id, f.Initiator.ID, f.Coordinator.ID)
 		allowed := c.call("coordinator", "GET", base, nil, 200)["allowed_actions"]
 		if allowed != nil && len(allowed.([]any)) != 0 {

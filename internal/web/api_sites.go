@@ -14,6 +14,21 @@ func (s *Server) apiUpdateSite(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// apiGetSiteSettings answers a site's change-control settings (time
+// zone, temporary-change limits) to anyone who works on the site.
+func (s *Server) apiGetSiteSettings(w http.ResponseWriter, r *http.Request) {
+	changeCall(s, w, r, withID, func(ctx context.Context, u *auth.User, id int64, _ noBody) (any, error) {
+		return s.Changes.SiteSettings(ctx, u, id)
+	})
+}
+
+// apiUpdateSiteSettings changes the fields given; absent ones stay.
+func (s *Server) apiUpdateSiteSettings(w http.ResponseWriter, r *http.Request) {
+	changeCall(s, w, r, withID, func(ctx context.Context, u *auth.User, id int64, in change.SiteSettingsUpdate) (any, error) {
+		return s.Changes.UpdateSiteSettings(ctx, u, id, in)
+	})
+}
+
 func (s *Server) apiListSites(w http.ResponseWriter, r *http.Request) {
 	sites, err := auth.ListSites(r.Context(), s.DB.SQL)
 	if err != nil {

@@ -13,6 +13,7 @@ type userJSON struct {
 	ID         int64    `json:"id"`
 	Email      string   `json:"email"`
 	Name       string   `json:"name"`
+	JobTitle   string   `json:"job_title"`
 	Roles      []string `json:"roles"`
 	EntraRoles []string `json:"entra_roles"`
 	SiteIDs    []int64  `json:"site_ids"`
@@ -23,7 +24,7 @@ type userJSON struct {
 }
 
 func toUserJSON(u *auth.User) userJSON {
-	j := userJSON{ID: u.ID, Email: u.Email, Name: u.Name, Roles: []string{}, EntraRoles: []string{}, SiteIDs: u.SiteIDs,
+	j := userJSON{ID: u.ID, Email: u.Email, Name: u.Name, JobTitle: u.JobTitle, Roles: []string{}, EntraRoles: []string{}, SiteIDs: u.SiteIDs,
 		Disabled: u.Disabled, EntraLink: u.EntraOID != ""}
 	for _, r := range u.Roles {
 		j.Roles = append(j.Roles, string(r))
@@ -82,6 +83,7 @@ func (s *Server) apiGetUser(w http.ResponseWriter, r *http.Request) {
 type createUserJSON struct {
 	Email    string   `json:"email"`
 	Name     string   `json:"name"`
+	JobTitle string   `json:"job_title"`
 	Password string   `json:"password"`
 	Roles    []string `json:"roles"`
 	SiteIDs  []int64  `json:"site_ids"`
@@ -120,7 +122,7 @@ func (s *Server) apiCreateUser(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	nu := auth.NewUser{Email: in.Email, Name: in.Name, Roles: roles, SiteIDs: in.SiteIDs}
+	nu := auth.NewUser{Email: in.Email, Name: in.Name, Roles: roles, SiteIDs: in.SiteIDs, JobTitle: in.JobTitle}
 	if s.Entra == nil || in.Password != "" {
 		if in.Password == "" {
 			s.fail(w, r, problem.Invalidf("password", "required for a local account (at least 10 characters)"))
@@ -148,6 +150,7 @@ func (s *Server) apiCreateUser(w http.ResponseWriter, r *http.Request) {
 // updateUserJSON: absent fields are left as they are.
 type updateUserJSON struct {
 	Name      *string   `json:"name"`
+	JobTitle  *string   `json:"job_title"`
 	Roles     *[]string `json:"roles"`
 	SiteIDs   *[]int64  `json:"site_ids"`
 	AllSites  *bool     `json:"all_sites"`
@@ -173,6 +176,7 @@ func (s *Server) apiUpdateUser(w http.ResponseWriter, r *http.Request) {
 	if in.Name != nil {
 		up.Name = *in.Name
 	}
+	up.JobTitle = in.JobTitle
 	if in.Roles != nil {
 		roles, err := parseRoles(*in.Roles)
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/mocpcr/mocpcr/internal/change"
 	"github.com/mocpcr/mocpcr/internal/problem"
@@ -32,8 +33,21 @@ func serveAttachment(w http.ResponseWriter, a *change.Attachment, data []byte) {
 	}
 	h.Set("Content-Disposition", disp)
 	h.Set("Content-Length", strconv.Itoa(len(data)))
+	// A large file may take longer than the server's write timeout on a
+	// slow link: it gets its own deadline, from its size at a modest rate.
+	window := downloadBaseWindow + time.Duration(len(data)/downloadMinRate)*time.Second
+	rc := http.NewResponseController(w)
+	_ = rc.SetWriteDeadline(time.Now().Add(window))
+	_ = rc.SetReadDeadline(time.Now().Add(window))
 	w.Write(data)
 }
+
+// A download may take downloadBaseWindow plus one second per
+// downloadMinRate bytes (20 MB: about 11 minutes).
+const (
+	downloadBaseWindow = time.Minute
+	downloadMinRate    = 32 << 10
+)
 
 // readUpload reads the multipart file field name (at most the service's
 // limit). It returns no data and no error when no file was chosen.

@@ -52,8 +52,8 @@ func (s *Server) pageSubmitChange(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	done := "submitted"
-	if c.Stage == change.StageClosed {
-		done = "closed-rik"
+	if c.Stage == change.StageRIKConfirmation {
+		done = "submitted-rik"
 	}
 	redirectChange(w, r, c.Number, done, "")
 }
@@ -70,16 +70,20 @@ func (s *Server) pageTransitionChange(w http.ResponseWriter, r *http.Request) {
 	}
 	prefix := "t-" + string(act)
 	comment := r.PostFormValue("comment")
+	rereview := r.PostFormValue("rereview") == "yes"
 	input := map[string]string{prefix + "-comment": comment}
+	if rereview {
+		input[prefix+"-rereview"] = "yes"
+	}
 	var sig change.Signature
 	var reauthErr error
-	if act == change.ActAuthorizeStartup {
+	if slices.Contains(change.SignedActions, act) {
 		var ok bool
 		if sig, reauthErr, ok = s.pageSignature(w, r, d.Change.Number, r.PostFormValue("reauth_password")); !ok {
 			return
 		}
 	}
-	_, err := s.Changes.Transition(r.Context(), u, d.Change.ID, change.TransitionRequest{Action: act, Comment: comment, Signature: sig})
+	_, err := s.Changes.Transition(r.Context(), u, d.Change.ID, change.TransitionRequest{Action: act, Comment: comment, Signature: sig, Rereview: rereview})
 	if err != nil {
 		err = signatureError(err, reauthErr)
 		ids := map[string]string{"comment": prefix + "-comment", "password": prefix + "-password"}
@@ -304,7 +308,6 @@ func (s *Server) pageAnswerPSSR(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, s.Changes.MaxAttachmentBytes+1<<20)
 	prefix := fmt.Sprintf("pssr-%d", itemID)
 	answer, comment := r.FormValue("answer"), r.FormValue("comment")
 	ids := map[string]string{"comment": prefix + "-comment", "attachment_id": prefix + "-evidence", "file": prefix + "-evidence", "answer": "f-" + prefix}
@@ -378,7 +381,6 @@ func (s *Server) pageUploadAttachment(w http.ResponseWriter, r *http.Request) {
 	if d == nil {
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, s.Changes.MaxAttachmentBytes+1<<20)
 	name, data, err := s.readUpload(r, "file")
 	if err == nil && data == nil {
 		err = &problem.Error{Kind: problem.Invalid, Field: "file", Message: "file: choose a file to attach"}
@@ -439,7 +441,6 @@ var flashMessages = map[string]string{
 	"created":                 "Draft saved. Check the details, then submit it for screening when ready.",
 	"saved":                   "Draft saved.",
 	"submitted":               "Submitted for screening. The MOC coordinators have been notified.",
-	"closed-rik":              "Logged as a replacement in kind and closed.",
 	"reviewers":               "Reviewers saved.",
 	"approvers":               "Approvers saved.",
 	"reviewed":                "Your review is recorded.",
@@ -461,8 +462,11 @@ var flashMessages = map[string]string{
 	"complete_implementation": "Implementation marked complete.",
 	"authorize_startup":       "Startup authorised and signed.",
 	"close":                   "Change closed.",
-	"revert":                  "Temporary change recorded as reverted.",
-	"make_permanent":          "Change converted to permanent.",
+	"revert":                  "Reverted: the restore actions are created; the change can be closed once they are done.",
+	"make_permanent":          "Re-approval requested: the approvers have been asked to sign. The change stays temporary until they have.",
+	"submitted-rik":           "Submitted as a replacement in kind: an MOC coordinator or an approver of the site must confirm it before it closes.",
+	"confirm_rik":             "Replacement in kind confirmed and signed; the change is closed.",
+	"reject_rik":              "Replacement-in-kind claim rejected; the change went back to the initiator for the full screening.",
 }
 
 // redirectChange sends the browser back to the change page with a flash

@@ -367,7 +367,8 @@ func TestChangePagesRedirectWithFlash(t *testing.T) {
 		}
 		// The print view has the signature and the audit trail in words.
 		pr := f.ap2.get("/changes/" + f.approval.Number + "/print")
-		for _, want := range []string{"Approval signatures", "User appr@example.com", "signed the approval (stage 1): approved"} {
+		for _, want := range []string{"<h2>Signatures</h2>", "User appr@example.com", "By signing I approve " + f.approval.Number + " as approver, stage 1",
+			"signed the approval (stage 1): approved"} {
 			if !strings.Contains(pr.Body, want) {
 				t.Errorf("print view lacks %q", want)
 			}
@@ -501,11 +502,12 @@ func TestDelegatedApprovalSaysOnBehalfOnce(t *testing.T) {
 		page := b.get(path).Body
 		sec := page[strings.Index(page, `id="approvals"`):]
 		sec = sec[:strings.Index(sec, "</section>")]
-		if n := strings.Count(sec, behalf); n != 1 || !strings.Contains(sec, del.Name+" "+behalf+"</span>") {
-			t.Errorf("approvals section says %q %d times, want once in the signature:\n%s", behalf, n, sec)
+		if n := strings.Count(sec, behalf); n != 1 || !strings.Contains(sec, `<span class="signature">`+del.Name+`</span>`) ||
+			!strings.Contains(sec, "(for "+f.appr.Name+")") {
+			t.Errorf("approvals section says %q %d times, want once in the signature's meaning, and the delegate signing for the approver:\n%s", behalf, n, sec)
 		}
 		p := b.get(path + "/print").Body
-		p = p[strings.Index(p, "<h2>Approval signatures</h2>"):]
+		p = p[strings.Index(p, "<h2>Signatures</h2>"):]
 		p = p[:strings.Index(p, "</section>")]
 		if strings.Count(p, behalf) != 1 {
 			t.Errorf("print view's signatures say %q %d times, want once:\n%s", behalf, strings.Count(p, behalf), p)

@@ -43,16 +43,16 @@ func TestPSSRRecordNamesWhoAnsweredAndStartupSignature(t *testing.T) {
 		}
 		approvals := body[i:]
 		approvals = approvals[:strings.Index(approvals, "</section>")]
-		if !strings.Contains(approvals, "Startup authorised") || !strings.Contains(approvals, `<span class="signature">`+f.appr.Name+`</span>`) ||
-			!strings.Contains(approvals, "password re-entered") {
+		if !strings.Contains(approvals, "Startup authorisation") || !strings.Contains(approvals, `<span class="signature">`+f.appr.Name+`</span>`) ||
+			!strings.Contains(approvals, "By signing I authorise startup of "+f.pssr.Number) || !strings.Contains(approvals, "password re-entered") {
 			t.Errorf("the approvals table does not list the startup signature (name, meaning, method)\n%s", approvals)
 		}
 		print := f.ini2.get("/changes/" + f.pssr.Number + "/print").Body
 		if !strings.Contains(print, "<th>Answered by</th>") || !strings.Contains(print, "<td>"+f.coord.Name+"</td>") {
 			t.Errorf("the print view does not name who answered the PSSR items")
 		}
-		if !strings.Contains(print, `<tr class="startup-sig"><td>Startup</td><td>`+f.appr.Name+`</td><td>startup authorised`) ||
-			!strings.Contains(print, "<td>password</td>") {
+		if !strings.Contains(print, `<tr class="sig-startup">`) || !strings.Contains(print, "By signing I authorise startup of "+f.pssr.Number) ||
+			!strings.Contains(print, "password re-entered") {
 			t.Errorf("the print view does not list the startup signature with the approval signatures")
 		}
 	})

@@ -28,6 +28,8 @@ type changeQuery struct {
 	Site, Unit, Owner     string
 	Q                     string
 	Open, Overdue         bool
+	// RIK keeps the replacement-in-kind changes, for auditors to sample.
+	RIK bool
 	// Expiring is a number of days ("" for any).
 	Expiring string
 	Sort     string
@@ -43,8 +45,8 @@ func (s *Server) readChangeQuery(r *http.Request, u *auth.User) (changeQuery, ch
 	v := r.URL.Query()
 	q := changeQuery{Kind: strings.ToUpper(v.Get("kind")), Stage: v.Get("stage"), Duration: v.Get("duration"),
 		Site: v.Get("site"), Unit: v.Get("unit"), Owner: v.Get("owner"), Q: strings.TrimSpace(v.Get("q")),
-		Open: v.Get("open") != "", Overdue: v.Get("overdue") != "", Expiring: v.Get("expiring"), Sort: v.Get("sort"), Page: 1}
-	f := change.Filter{Q: q.Q, OpenOnly: q.Open, Overdue: q.Overdue, Limit: changesPerPage}
+		Open: v.Get("open") != "", Overdue: v.Get("overdue") != "", RIK: v.Get("rik") != "", Expiring: v.Get("expiring"), Sort: v.Get("sort"), Page: 1}
+	f := change.Filter{Q: q.Q, OpenOnly: q.Open, Overdue: q.Overdue, ReplacementInKind: q.RIK, Limit: changesPerPage}
 	errs := map[string]string{}
 	switch q.Kind {
 	case "":
@@ -148,6 +150,9 @@ func (q changeQuery) values() url.Values {
 	}
 	if q.Overdue {
 		v.Set("overdue", "1")
+	}
+	if q.RIK {
+		v.Set("rik", "1")
 	}
 	set("expiring", q.Expiring)
 	set("sort", q.Sort)

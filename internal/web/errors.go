@@ -25,6 +25,8 @@ func statusOf(err error) int {
 		return http.StatusServiceUnavailable
 	case problem.Unauthenticated:
 		return http.StatusUnauthorized
+	case problem.TooLarge:
+		return http.StatusRequestEntityTooLarge
 	}
 	return http.StatusInternalServerError
 }

@@ -38,13 +38,23 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	// The stream lives longer than the server's read and write timeouts:
+	// no read deadline (a request body is not expected), and a write
+	// deadline renewed before each write, so a client that stops reading
+	// is dropped after one missed heartbeat instead of holding a
+	// goroutine forever.
+	_ = rc.SetReadDeadline(time.Time{})
+	heartbeatEvery := s.streamHeartbeat()
+	renew := func() { _ = rc.SetWriteDeadline(time.Now().Add(2 * heartbeatEvery)) }
+	renew()
 	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 	fmt.Fprint(w, "retry: 3000\n\n")
 
 	send := func() error {
+		renew()
 		items, err := notify.Since(ctx, s.DB.SQL, u.ID, last)
 		if err != nil {
 			return err
@@ -67,7 +77,7 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 	if err := send(); err != nil {
 		return
 	}
-	heartbeat := time.NewTicker(sseHeartbeat)
+	heartbeat := time.NewTicker(heartbeatEvery)
 	defer heartbeat.Stop()
 	var signals <-chan struct{}
 	if sub != nil {
@@ -83,6 +93,7 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 			// another replica.
 			return
 		case <-heartbeat.C:
+			renew()
 			fmt.Fprint(w, ": keep-alive\n\n")
 			if rc.Flush() != nil {
 				return
@@ -97,3 +108,10 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 
 // sseHeartbeat keeps proxies from closing an idle stream.
 const sseHeartbeat = 25 * time.Second
+
+func (s *Server) streamHeartbeat() time.Duration {
+	if s.StreamHeartbeat > 0 {
+		return s.StreamHeartbeat
+	}
+	return sseHeartbeat
+}

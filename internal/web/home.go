@@ -88,6 +88,8 @@ func (s *Server) pageShowMyWork(w http.ResponseWriter, r *http.Request) {
 	// An extension request asks the approvers to act too: it sits with
 	// their approvals so it is not found only by chance on the change page.
 	approvals = append(approvals, fromItems(work.Extensions, func(it change.WorkItem) string { return "Decide the " + it.What })...)
+	// So is a replacement-in-kind claim: it closes only on a signature.
+	approvals = append(approvals, fromItems(work.ToConfirm, func(change.WorkItem) string { return "Confirm replacement in kind" })...)
 	acks := fromItems(work.Acknowledgements, func(change.WorkItem) string { return "Read and acknowledge" })
 
 	actions := make([]workRow, 0, len(work.Actions))
@@ -160,7 +162,7 @@ func (s *Server) pageShowMyWork(w http.ResponseWriter, r *http.Request) {
 	// users without the role, so a reviewer is not told about approvals.
 	relevant := map[string]bool{
 		"reviews":    u.Has(auth.RoleReviewer),
-		"approvals":  u.Has(auth.RoleApprover),
+		"approvals":  u.Has(auth.RoleApprover) || u.Has(auth.RoleCoordinator),
 		"pssr":       u.Has(auth.RoleCoordinator),
 		"coordinate": u.Has(auth.RoleCoordinator),
 		"drafts":     d.CanCreate,

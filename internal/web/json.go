@@ -81,7 +81,7 @@ func decodeJSON(body io.ReadCloser, w http.ResponseWriter, v any) error {
 	var me *http.MaxBytesError
 	switch {
 	case errors.As(err, &me):
-		return refuse("body", fmt.Sprintf("body: must be at most %d bytes", me.Limit))
+		return &problem.Error{Kind: problem.TooLarge, Field: "body", Message: fmt.Sprintf("body: must be at most %d bytes", me.Limit)}
 	case err != nil:
 		return refuse("body", "body: could not be read: "+err.Error())
 	}

@@ -104,8 +104,15 @@ func (s *Server) withUser(next http.Handler) http.Handler {
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, problem.New(problem.Forbidden, "Cross-origin request refused: this form must be sent from a mocpcr page."))
 	}))
+	hsts := strings.HasPrefix(s.Config.BaseURL, "https://")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		setSecurityHeaders(w)
+		if hsts {
+			// Served over https (behind the TLS proxy MOCPCR_BASE_URL names):
+			// browsers keep to https for a year. Not includeSubDomains: the
+			// customer's other hosts are not ours to decide for.
+			w.Header().Set("Strict-Transport-Security", "max-age=31536000")
+		}
 		if h := r.Header.Get("Authorization"); h != "" {
 			tok, ok := strings.CutPrefix(h, "Bearer ")
 			if !ok {
@@ -122,6 +129,7 @@ func (s *Server) withUser(next http.Handler) http.Handler {
 				writeAPIError(w, r, http.StatusInternalServerError, apiError{Error: "could not check the API token", Code: problem.Internal.String()})
 				return
 			}
+			privateAnswer(w, r)
 			next.ServeHTTP(w, r.WithContext(auth.WithUser(r.Context(), u)))
 			return
 		}
@@ -132,6 +140,7 @@ func (s *Server) withUser(next http.Handler) http.Handler {
 			return
 		}
 		if sess != nil {
+			privateAnswer(w, r)
 			r = r.WithContext(auth.WithSession(auth.WithUser(r.Context(), u), sess))
 		} else if _, err := r.Cookie(sessionCookie); err == nil {
 			s.clearSessionCookie(w) // expired or signed out elsewhere
@@ -171,6 +180,16 @@ func (s *Server) sessionUser(r *http.Request) (*auth.Session, *auth.User, error)
 		return nil, nil, err
 	}
 	return sess, u, nil
+}
+
+// privateAnswer keeps what a signed-in caller is answered out of every
+// cache, the browser's included: a change page left in the history of a
+// shared control-room PC must not come back after sign-out. Static files
+// are the same for everyone and stay cacheable.
+func privateAnswer(w http.ResponseWriter, r *http.Request) {
+	if !strings.HasPrefix(r.URL.Path, "/static/") {
+		w.Header().Set("Cache-Control", "no-store")
+	}
 }
 
 func safeMethod(m string) bool {

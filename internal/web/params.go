@@ -48,7 +48,12 @@ func requiredDate(field, v string) (time.Time, error) {
 
 // idParam reads the {id} path value; ok is false when it is not a positive
 // integer (answered as not found: there is no such notification).
-func idParam(r *http.Request) (int64, bool) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+func idParam(r *http.Request) (int64, bool) { return pathInt(r, "id") }
+
+// pathInt reads path value name as an id; ok is false when it is not a
+// positive 64-bit integer, which callers answer as not found: no object
+// has that id.
+func pathInt(r *http.Request, name string) (int64, bool) {
+	id, err := strconv.ParseInt(r.PathValue(name), 10, 64)
 	return id, err == nil && id > 0
 }

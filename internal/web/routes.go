@@ -13,8 +13,8 @@ import (
 const public auth.Action = ""
 
 // bodyClass is how large a request body a route takes: small forms and
-// JSON, or a file upload. Each route line names one so the limit can be
-// enforced in one place (the middleware does not enforce it yet).
+// JSON, or a file upload. Each route line names one; withBodyLimit
+// enforces it before anything reads the body.
 type bodyClass int
 
 const (
@@ -120,6 +120,9 @@ func (s *Server) routeTable() []route {
 		{"POST /admin/sites", auth.ActionManageSites, bodySmall, s.pageCreateSite},
 		{"GET /admin/sites/{id}", auth.ActionManageSites, bodySmall, s.pageEditSite},
 		{"POST /admin/sites/{id}", auth.ActionManageSites, bodySmall, s.pageSaveSite},
+		// admin_site_settings.go
+		{"GET /admin/sites/{id}/settings", auth.ActionManageSites, bodySmall, s.pageEditSiteSettings},
+		{"POST /admin/sites/{id}/settings", auth.ActionManageSites, bodySmall, s.pageSaveSiteSettings},
 		// admin_units.go
 		{"GET /admin/units", auth.ActionManageSites, bodySmall, s.pageListUnits},
 		{"POST /admin/units", auth.ActionManageSites, bodySmall, s.pageCreateUnit},
@@ -156,6 +159,8 @@ func (s *Server) routeTable() []route {
 		{"GET /api/v1/sites", auth.ActionUseAccount, bodySmall, s.apiListSites},
 		{"POST /api/v1/sites", auth.ActionManageSites, bodySmall, s.apiCreateSite},
 		{"PATCH /api/v1/sites/{id}", auth.ActionManageSites, bodySmall, s.apiUpdateSite},
+		{"GET /api/v1/sites/{id}/settings", auth.ActionUseAccount, bodySmall, s.apiGetSiteSettings},
+		{"PATCH /api/v1/sites/{id}/settings", auth.ActionManageSites, bodySmall, s.apiUpdateSiteSettings},
 		// api_units.go
 		{"GET /api/v1/units", auth.ActionViewChanges, bodySmall, s.apiListUnits},
 		{"POST /api/v1/units", auth.ActionManageSites, bodySmall, s.apiCreateUnit},
@@ -232,6 +237,7 @@ func (s *Server) routeTable() []route {
 func (s *Server) routes() {
 	for _, rt := range s.routeTable() {
 		s.patterns = append(s.patterns, rt.pattern)
+		s.bodyClasses[rt.pattern] = rt.body
 		s.mux.HandleFunc(rt.pattern, s.allowOnly(rt.allow, rt.handler))
 	}
 }

@@ -60,6 +60,8 @@ var accessTable = []struct {
 	{"POST /admin/sites", "/admin/sites", "admin"},
 	{"GET /admin/sites/{id}", "/admin/sites/999999", "admin"},
 	{"POST /admin/sites/{id}", "/admin/sites/999999", "admin"},
+	{"GET /admin/sites/{id}/settings", "/admin/sites/999999/settings", "admin"},
+	{"POST /admin/sites/{id}/settings", "/admin/sites/999999/settings", "admin"},
 	{"GET /api/v1/users", "/api/v1/users", "admin"},
 	{"POST /api/v1/users", "/api/v1/users", "admin"},
 	{"GET /api/v1/users/{id}", "/api/v1/users/{user}", "admin"},
@@ -67,6 +69,8 @@ var accessTable = []struct {
 	{"GET /api/v1/sites", "/api/v1/sites", "signed-in"},
 	{"POST /api/v1/sites", "/api/v1/sites", "admin"},
 	{"PATCH /api/v1/sites/{id}", "/api/v1/sites/999999", "admin"},
+	{"GET /api/v1/sites/{id}/settings", "/api/v1/sites/999999/settings", "signed-in"},
+	{"PATCH /api/v1/sites/{id}/settings", "/api/v1/sites/999999/settings", "admin"},
 
 	// Changes (MOC/PCR) API: route-level permission; site, initiator and
 	// stage rules are change.Service's.

@@ -42,7 +42,14 @@ type Server struct {
 	// Changes is the MOC/PCR domain service, shared by the API and pages.
 	Changes *change.Service
 
+	// StreamHeartbeat is how often the live event stream sends a
+	// keep-alive; zero means 25 seconds.
+	StreamHeartbeat time.Duration
+
 	mux *http.ServeMux
+	// bodyClasses is each route pattern's body class (routes.go), read by
+	// withBodyLimit.
+	bodyClasses map[string]bodyClass
 	// streamsClosed ends every server-sent event stream; see CloseStreams.
 	streamsClosed chan struct{}
 	closeStreams  sync.Once
@@ -77,7 +84,7 @@ type Deps struct {
 
 // New builds the server and registers every route (routes.go).
 func New(cfg *config.Config, db *store.DB, logger *slog.Logger, deps Deps) (*Server, error) {
-	s := &Server{Config: cfg, DB: db, Logger: logger, Now: time.Now, Demo: deps.Demo, Metrics: deps.Metrics, mux: http.NewServeMux(), streamsClosed: make(chan struct{}),
+	s := &Server{Config: cfg, DB: db, Logger: logger, Now: time.Now, Demo: deps.Demo, Metrics: deps.Metrics, mux: http.NewServeMux(), bodyClasses: map[string]bodyClass{}, streamsClosed: make(chan struct{}),
 		Sessions: auth.DefaultSessionConfig, Throttle: auth.DefaultThrottle, Changes: deps.Changes,
 		users: auth.NewUserCache(auth.DefaultCacheTTL), touches: auth.NewTouches(),
 		unread: notify.NewUnreadCache(auth.DefaultCacheTTL)}
@@ -126,7 +133,7 @@ func (s *Server) RunTouches(ctx context.Context, interval time.Duration) {
 
 // Handler is the complete HTTP handler with middleware applied.
 func (s *Server) Handler() http.Handler {
-	return s.withRequestID(s.withLogging(s.withRecover(s.withReadGate(s.withUser(s.withMetrics(s.mux))))))
+	return s.withRequestID(s.withLogging(s.withRecover(s.withReadGate(s.withBodyLimit(s.withUser(s.withMetrics(s.mux)))))))
 }
 
 // Patterns lists every registered route pattern.

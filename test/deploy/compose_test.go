@@ -2,6 +2,7 @@ package deploy_test
 
 import (
 	"bufio"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -15,8 +16,8 @@ import (
 
 // composeEnv reads the environment block of one service in compose.yaml:
 // enough YAML for that file (KEY: value lines, ${VAR:-default} expanded
-// to the default).
-func composeEnv(t *testing.T, path, service string) map[string]string {
+// to the default, ${VAR:?message} to vars[VAR]).
+func composeEnv(t *testing.T, path, service string, vars map[string]string) map[string]string {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -25,6 +26,7 @@ func composeEnv(t *testing.T, path, service string) map[string]string {
 	defer f.Close()
 	indent := func(s string) int { return len(s) - len(strings.TrimLeft(s, " ")) }
 	defaults := regexp.MustCompile(`\$\{[A-Z_]+:-([^}]*)\}`)
+	required := regexp.MustCompile(`\$\{([A-Z_]+):\?[^}]*\}`)
 	env := map[string]string{}
 	inService, inEnv, svcIndent, envIndent := false, false, 0, 0
 	sc := bufio.NewScanner(f)
@@ -49,7 +51,17 @@ func composeEnv(t *testing.T, path, service string) map[string]string {
 				t.Fatalf("%s: cannot read environment line %q (expected KEY: value)", path, line)
 			}
 			v = strings.Trim(strings.TrimSpace(v), `"'`)
-			env[strings.TrimSpace(k)] = defaults.ReplaceAllString(v, "$1")
+			v = defaults.ReplaceAllString(v, "$1")
+			// A required variable (${VAR:?message}) comes from the shell.
+			v = required.ReplaceAllStringFunc(v, func(m string) string {
+				name := required.FindStringSubmatch(m)[1]
+				got, ok := vars[name]
+				if !ok {
+					t.Fatalf("%s: %s needs %s, which the test does not provide", path, strings.TrimSpace(k), name)
+				}
+				return got
+			})
+			env[strings.TrimSpace(k)] = v
 		}
 	}
 	return env
@@ -112,8 +124,8 @@ func TestComposeEnvironmentStartsAndEmailCheckPasses(t *testing.T) {
 	t.Cleanup(fake.Close)
 
 	env := dockerfileEnv(t, filepath.Join(root, "Dockerfile"))
-	compose := composeEnv(t, filepath.Join(root, "compose.yaml"), "mocpcr")
-	for _, k := range []string{"DATABASE_URL", "MOCPCR_ADDR", "MOCPCR_DATA_DIR"} {
+	compose := composeEnv(t, filepath.Join(root, "compose.yaml"), "mocpcr", map[string]string{"POSTGRES_PASSWORD": "unused"})
+	for _, k := range []string{"DATABASE_URL", "DATABASE_PASSWORD", "MOCPCR_ADDR"} {
 		if compose[k] == "" {
 			t.Fatalf("compose.yaml's mocpcr service no longer sets %s (parsed: %v)", k, compose)
 		}
@@ -144,6 +156,7 @@ func TestComposeEnvironmentStartsAndEmailCheckPasses(t *testing.T) {
 	// What differs on a test machine: the database, a free port (the
 	// compose form ":PORT" is kept) and a writable data directory.
 	env["DATABASE_URL"] = storetest.Options(t, store.Postgres).URL
+	delete(env, "DATABASE_PASSWORD") // the test server trusts loopback
 	_, port, _ := strings.Cut(freeAddr(t), ":")
 	env["MOCPCR_ADDR"] = ":" + port
 	env["MOCPCR_DATA_DIR"] = t.TempDir()
@@ -155,5 +168,37 @@ func TestComposeEnvironmentStartsAndEmailCheckPasses(t *testing.T) {
 	}
 	if strings.Contains(out+errOut, graphtest.ClientSecret) {
 		t.Error("email check printed the client secret")
+	}
+}
+
+// compose.yaml has no default database password, hands the password to
+// mocpcr apart from the URL (so any character works), and probes the
+// database over TCP.
+func TestComposeRequiresAPasswordAndKeepsItOutOfTheURL(t *testing.T) {
+	path := filepath.Join("..", "..", "compose.yaml")
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(raw), "POSTGRES_PASSWORD:-") {
+		t.Error("compose.yaml gives POSTGRES_PASSWORD a default; it must refuse to start without one (${POSTGRES_PASSWORD:?...})")
+	}
+	const password = `p@ss:w/rd#1?%&=`
+	vars := map[string]string{"POSTGRES_PASSWORD": password}
+	db := composeEnv(t, path, "db", vars)
+	app := composeEnv(t, path, "mocpcr", vars)
+	if db["POSTGRES_PASSWORD"] != password || app["DATABASE_PASSWORD"] != password {
+		t.Errorf("the database gets %q and mocpcr gets %q, want both %q", db["POSTGRES_PASSWORD"], app["DATABASE_PASSWORD"], password)
+	}
+	u, err := url.Parse(app["DATABASE_URL"])
+	if err != nil {
+		t.Fatalf("DATABASE_URL %q: %v", app["DATABASE_URL"], err)
+	}
+	if _, has := u.User.Password(); has {
+		t.Errorf("DATABASE_URL %q holds a password; it belongs in DATABASE_PASSWORD", app["DATABASE_URL"])
+	}
+	health := regexp.MustCompile(`pg_isready[^"\]]*`).FindString(string(raw))
+	if !strings.Contains(health, "-h 127.0.0.1") {
+		t.Errorf("health check %q probes the socket, which answers during first-run initialisation; use -h 127.0.0.1", health)
 	}
 }

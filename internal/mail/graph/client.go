@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strconv"
 	"strings"
@@ -282,9 +283,17 @@ func (c *Client) post(ctx context.Context, token string, body []byte) (mail.Resu
 	req.Header.Set("client-request-id", clientRequestID)
 	req.Header.Set("return-client-request-id", "true")
 
+	// Whether the request was written decides what a failure without an
+	// answer means: not sent at all, or perhaps accepted by Graph.
+	var wrote atomic.Bool
+	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+		WroteRequest: func(i httptrace.WroteRequestInfo) { wrote.Store(i.Err == nil) },
+	}))
 	resp, err := c.cfg.HTTPClient.Do(req)
 	if err != nil {
-		return mail.Result{}, c.networkError(err, clientRequestID)
+		e := c.networkError(err, clientRequestID)
+		e.MaybeDelivered = wrote.Load()
+		return mail.Result{}, e
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))

@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // Message is a Graph message resource as sendMail receives it.
@@ -109,7 +110,16 @@ func (s *Server) handleSendMail(w http.ResponseWriter, r *http.Request) {
 	s.highWater = max(s.highWater, n)
 	latency, limit, f := s.sendLatency, s.concLimit, &s.faults
 	var fault *cannedError
+	if wait := s.mailboxThrottle(mailbox); wait > 0 {
+		s.inWindow[mailbox]++
+		// Retry-After in whole seconds, rounded up, as Exchange sends it.
+		secs := int((wait + time.Second - 1) / time.Second)
+		fault = &cannedError{http.StatusTooManyRequests, "ApplicationThrottled", "Application is over its RequestRate limit.", fmt.Sprint(secs)}
+		w.Header().Set("RateLimit-Exceeded", "RequestRate")
+		w.Header().Set("RateLimit-Scope", "Mailbox")
+	}
 	switch {
+	case fault != nil:
 	case f.unavailable != 0:
 		if f.unavailable > 0 {
 			f.unavailable--
@@ -264,4 +274,30 @@ func checkFields(body []byte) (code, message string) {
 		}
 	}
 	return "", ""
+}
+
+// mailboxThrottle counts a request to mailbox against its rate limit and
+// says how long the mailbox is still throttled (0 when it is not). Going
+// over the rate opens a window until the oldest counted request leaves
+// the period. s.mu must be held.
+func (s *Server) mailboxThrottle(mailbox string) time.Duration {
+	now := s.now()
+	if until := s.throttledUntil[mailbox]; now.Before(until) {
+		return until.Sub(now)
+	}
+	if s.requestLimit <= 0 {
+		return 0
+	}
+	recent := s.recent[mailbox]
+	for len(recent) > 0 && !now.Before(recent[0].Add(s.requestPer)) {
+		recent = recent[1:]
+	}
+	if len(recent) >= s.requestLimit {
+		until := recent[0].Add(s.requestPer)
+		s.throttledUntil[mailbox] = until
+		s.recent[mailbox] = recent
+		return until.Sub(now)
+	}
+	s.recent[mailbox] = append(recent, now)
+	return 0
 }

@@ -36,6 +36,12 @@ const (
 	// GraphMailboxConcurrency is Graph's per-mailbox concurrent request limit.
 	GraphMailboxConcurrency = 4
 
+	// MailboxRequestLimit requests per MailboxRequestPeriod is the Outlook
+	// service's rate limit per application and mailbox; beyond it the
+	// mailbox is throttled until the oldest request leaves the period.
+	MailboxRequestLimit  = 10000
+	MailboxRequestPeriod = 10 * time.Minute
+
 	// GlobalGraph is Microsoft Graph in the global cloud, the resource the
 	// fake's token endpoint knows unless SetNationalCloud says otherwise.
 	GlobalGraph = "https://graph.microsoft.com"
@@ -97,6 +103,19 @@ type Server struct {
 	faults        faults
 	oidc          oidcState
 
+	// throttledUntil is the end of each mailbox's throttle window:
+	// Exchange answers every request to the mailbox with 429 until then.
+	throttledUntil map[string]time.Time
+	// requestLimit per requestPer is Exchange's per app and mailbox
+	// request rate (10,000 per 10 minutes); recent holds each mailbox's
+	// request times inside the current period.
+	requestLimit int
+	requestPer   time.Duration
+	recent       map[string][]time.Time
+	// inWindow counts sendMail requests that arrived inside an open
+	// throttle window, per mailbox.
+	inWindow map[string]int
+
 	tokenRequests int
 	tokenForms    []url.Values
 	sendRequests  int
@@ -144,6 +163,12 @@ func NewUnstarted() *Server {
 		tokens:        make(map[string]issuedToken),
 		mailboxes:     map[string]mailboxKind{strings.ToLower(Sender): licensed},
 		inFlight:      make(map[string]int),
+
+		throttledUntil: make(map[string]time.Time),
+		requestLimit:   MailboxRequestLimit,
+		requestPer:     MailboxRequestPeriod,
+		recent:         make(map[string][]time.Time),
+		inWindow:       make(map[string]int),
 	}
 	s.routes()
 	return s
@@ -271,6 +296,26 @@ func (s *Server) SetMailboxConcurrencyLimit(n int) { s.mu.Lock(); s.concLimit = 
 
 // --- fault injection -----------------------------------------------------
 
+// ThrottleMailbox opens a throttle window of d on a mailbox, as Exchange
+// does when an application goes over the mailbox's limits: every
+// sendMail request to it until the window closes is answered 429
+// ApplicationThrottled with a Retry-After of the seconds left, however
+// the client spreads its requests. Requests that arrive inside the window
+// are counted (RequestsInThrottleWindow).
+func (s *Server) ThrottleMailbox(addr string, d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.throttledUntil[strings.ToLower(addr)] = s.now().Add(d)
+}
+
+// SetMailboxRequestLimit changes the per-mailbox request rate limit
+// (default MailboxRequestLimit per MailboxRequestPeriod; n = 0 disables it).
+func (s *Server) SetMailboxRequestLimit(n int, per time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requestLimit, s.requestPer = n, per
+}
+
 // SetLatency delays every sendMail answer by d (real time).
 func (s *Server) SetLatency(d time.Duration) { s.mu.Lock(); s.sendLatency = d; s.mu.Unlock() }
 
@@ -341,6 +386,7 @@ func (s *Server) Recover() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.faults = faults{}
+	clear(s.throttledUntil)
 	s.tokenMode = TokenOK
 	s.sendLatency, s.tokenLatency = 0, 0
 	s.secretExpired = false
@@ -366,6 +412,28 @@ func (s *Server) Messages() []Received {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]Received(nil), s.messages...)
+}
+
+// InFlight is the number of sendMail requests being served right now,
+// across mailboxes: a test stops a process while it is above zero.
+func (s *Server) InFlight() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, v := range s.inFlight {
+		n += v
+	}
+	return n
+}
+
+// RequestsInThrottleWindow counts the sendMail requests to addr that
+// arrived while its throttle window was open: the requests a client sent
+// although Retry-After had told it to wait (plus those already on their
+// way when the window opened).
+func (s *Server) RequestsInThrottleWindow(addr string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.inWindow[strings.ToLower(addr)]
 }
 
 // MaxInFlight is the high-water mark of concurrent sendMail requests to

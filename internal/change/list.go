@@ -320,6 +320,10 @@ type WorkItem struct {
 	DueOn        *time.Time `json:"due_on,omitempty"`
 	// OnBehalfOf names the approver when the user acts as a delegate.
 	OnBehalfOf string `json:"on_behalf_of,omitempty"`
+	// DaysWaiting is whole days since Since; Overdue is set once the due
+	// date has passed or it has waited the reminder threshold (mywork.go).
+	DaysWaiting int  `json:"days_waiting"`
+	Overdue     bool `json:"overdue"`
 }
 
 // Work is everything waiting for one user.
@@ -338,6 +342,9 @@ type Work struct {
 	// ToConfirm are replacement-in-kind claims of others waiting for a
 	// coordinator's or approver's confirmation at the user's sites.
 	ToConfirm []WorkItem `json:"to_confirm"`
+
+	// reminders are the settings the items were judged by (markWaiting).
+	reminders *ReminderSettings
 }
 
 // MyWork returns what is waiting for actor.
@@ -426,6 +433,9 @@ func (s *Service) MyWork(ctx context.Context, actor *auth.User) (*Work, error) {
 		if w.ToCoordinate, err = s.queryChanges(ctx, q, ` WHERE `+cond+` AND c.stage IN ('screening', 'pssr', 'closeout') ORDER BY c.id`, args...); err != nil {
 			return nil, err
 		}
+	}
+	if err := s.markWaiting(ctx, w); err != nil {
+		return nil, err
 	}
 	return w, nil
 }

@@ -65,7 +65,7 @@ func (s *Server) pageEditSite(w http.ResponseWriter, r *http.Request) {
 	}
 	site, err := auth.SiteByID(r.Context(), s.DB.SQL, id)
 	if err != nil || !auth.UserFrom(r.Context()).ManagesSite(id) {
-		s.render(w, r, http.StatusNotFound, "notfound.html", &Page{Title: "Not found"})
+		s.fail(w, r, errNotHere)
 		return
 	}
 	f := placeForm{ID: id, Code: site.Code, Name: site.Name, Retired: site.Retired()}

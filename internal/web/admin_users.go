@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"net/http"
 	"slices"
@@ -171,10 +170,7 @@ func (s *Server) pageCreateUser(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if len(errs) == 0 {
-		err := s.DB.Tx(r.Context(), func(tx *sql.Tx) error {
-			_, err := auth.CreateUser(r.Context(), tx, nu)
-			return err
-		})
+		_, err := auth.AddUser(r.Context(), s.DB, nu)
 		if field, msg, ok := formProblem(err); ok {
 			errs[field] = msg
 		} else if err != nil {

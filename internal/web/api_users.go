@@ -1,7 +1,6 @@
 package web
 
 import (
-	"database/sql"
 	"net/http"
 	"slices"
 
@@ -143,12 +142,7 @@ func (s *Server) apiCreateUser(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	var u *auth.User
-	err = s.DB.Tx(r.Context(), func(tx *sql.Tx) error {
-		var err error
-		u, err = auth.CreateUser(r.Context(), tx, nu)
-		return err
-	})
+	u, err := auth.AddUser(r.Context(), s.DB, nu)
 	if err != nil {
 		s.serverFault(w, r, "create user", err)
 		return

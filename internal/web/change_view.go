@@ -301,7 +301,7 @@ func (s *Server) pagePrintChange(w http.ResponseWriter, r *http.Request) {
 
 // Overdue reports whether an open action item is past its due date.
 func (v *changeView) Overdue(a change.ActionItem) bool {
-	return a.Status == change.ActionOpen && a.DueOn != nil && a.DueOn.Before(dayOf(v.Today))
+	return a.Status == change.ActionOpen && change.PastDue(a.DueOn, v.Today)
 }
 
 // CanComplete reports whether the user may mark the action item done.
@@ -521,7 +521,7 @@ func (s *Server) pageDownloadAttachment(w http.ResponseWriter, r *http.Request) 
 	}
 	aid, err := strconv.ParseInt(r.PathValue("aid"), 10, 64)
 	if err != nil {
-		s.render(w, r, http.StatusNotFound, "notfound.html", &Page{Title: "Not found"})
+		s.fail(w, r, errNotHere)
 		return
 	}
 	a, data, err := s.Changes.AttachmentData(r.Context(), u, d.Change.ID, aid)

@@ -158,7 +158,7 @@ func (s *Server) pageRetryFailedEmails(w http.ResponseWriter, r *http.Request) {
 
 // retryFailedMessage says what "Retry all" did.
 func retryFailedMessage(res jobs.RetryResult) string {
-	if res == (jobs.RetryResult{}) {
+	if res.Requeued == 0 && res.WaitingRetried == 0 {
 		return "Nothing to retry: no email is failed, given up or waiting for the email configuration."
 	}
 	var parts []string
@@ -168,7 +168,15 @@ func retryFailedMessage(res jobs.RetryResult) string {
 	if res.WaitingRetried > 0 {
 		parts = append(parts, fmt.Sprintf("%d %s waiting for the email configuration tried again now", res.WaitingRetried, plural(res.WaitingRetried, "email", "emails")))
 	}
-	return strings.Join(parts, "; ") + ". Sent emails are never sent again."
+	msg := strings.Join(parts, "; ") + ". Sent emails are never sent again."
+	// What Entra ID answered just now, not what it answered a minute ago.
+	switch {
+	case res.TokenError != "":
+		msg += " Microsoft Entra ID still refuses the token, so the waiting emails will wait again: " + res.TokenError
+	case res.TokenChecked:
+		msg += " Microsoft Entra ID issued a token."
+	}
+	return msg
 }
 
 func (s *Server) pageListEmailLog(w http.ResponseWriter, r *http.Request) {

@@ -41,7 +41,7 @@ var commands = map[string]command{
 	"serve":       {"start the web server and background jobs (default)", serve},
 	"migrate":     {"apply pending database migrations and exit", migrate},
 	"user":        {"manage users: user create --email ... --name ... --role ...", userCommand},
-	"token":       {"create a personal API token: token create --email USER_EMAIL [--name N]", tokenCommand},
+	"token":       {"create a personal API token: token create --email USER_EMAIL [--name N] [--expires YYYY-MM-DD]", tokenCommand},
 	"email":       {"check the email configuration (email check) or send a test email (email test --to ADDRESS)", emailCommand},
 	"audit":       {"verify the tamper-evident audit trail of every change (audit verify)", auditCommand},
 	"backup":      {"write a consistent copy of the SQLite database (safe while serving)", backup},

@@ -78,8 +78,7 @@ func (s *Service) withDelegates(ctx context.Context, q store.Querier, siteID int
 	for _, a := range ids {
 		del, err := userIDs(ctx, q, `SELECT d.delegate_id FROM delegations d WHERE d.delegator_id = $1 AND d.revoked_at IS NULL
 			AND d.starts_on <= $2 AND d.ends_on >= $2
-			AND (NOT EXISTS (SELECT 1 FROM user_sites us WHERE us.user_id = d.delegate_id)
-			  OR EXISTS (SELECT 1 FROM user_sites us WHERE us.user_id = d.delegate_id AND us.site_id = $3))
+			AND `+auth.OnSiteSQL("d.delegate_id", "$3")+`
 			ORDER BY d.delegate_id`, a, today, siteID)
 		if err != nil {
 			return nil, err
@@ -406,6 +405,18 @@ func (s *Service) Decide(ctx context.Context, actor *auth.User, id int64, decisi
 		}
 		if c.permanentRound() {
 			return s.makePermanent(ctx, tx, actor, d)
+		}
+		if c.EmergencyAuthorizedAt != nil && c.EmergencyStage != "" {
+			// Implemented first: the work is already under way (or done).
+			if err := s.finishEmergencyReview(ctx, tx, actor, c, now); err != nil {
+				return err
+			}
+			coords, err := s.coordinators(ctx, tx, c.SiteID)
+			if err != nil {
+				return err
+			}
+			return s.notify(ctx, tx, notify.TypeApproved, c, c.Number+": full review of the emergency change complete", c.Title,
+				append(coords, c.InitiatorID)...)
 		}
 		if err := s.setStage(ctx, tx, actor, c, StageImplementation, "approved_at = $3", now); err != nil {
 			return err

@@ -18,7 +18,7 @@ import (
 
 func mkUser(t *testing.T, db *store.DB, email string) *auth.User {
 	t.Helper()
-	u, err := auth.CreateUser(context.Background(), db.SQL, auth.NewUser{Email: email, Name: strings.Split(email, "@")[0]})
+	u, err := auth.CreateUser(context.Background(), db.SQL, auth.NewUser{Email: email, Name: strings.Split(email, "@")[0], AllSites: true})
 	if err != nil {
 		t.Fatal(err)
 	}

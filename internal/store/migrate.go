@@ -21,8 +21,10 @@ import (
 //	00070-00079 operations      00080-00089 notifications (continued)
 //	00090-00099 sites and units (administration)
 //	00100-00109 changes (continued)
+//	00110-00119 email delivery (continued): crash orphans, sender pauses
 //	00120-00129 change control: signatures, replacement in kind,
 //	            temporary and emergency changes
+//	00130-00139 sign-in and access (continued)
 //
 // A new migration must still sort after every migration already shipped:
 // goose refuses to apply one older than the newest applied. That is why

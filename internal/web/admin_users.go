@@ -38,6 +38,8 @@ type adminUsersData struct {
 	Form     userForm
 	Managers []*auth.User
 	Edit     *auth.User
+	// AllSitesAdmin offers "all sites": only such an admin may grant it.
+	AllSitesAdmin bool
 }
 
 // userForm is the create/edit form's values, kept to refill the form.
@@ -49,7 +51,7 @@ type userForm struct {
 	SiteIDs   []int64
 	ManagerID int64
 	Disabled  bool
-	// AllSites is the explicit choice of every site (stored as no sites).
+	// AllSites is the explicit choice of every site.
 	AllSites bool
 }
 
@@ -99,13 +101,13 @@ func accessErrors(errs map[string]string, f userForm, needRole bool) {
 	}
 }
 
-func (s *Server) usersData(ctx context.Context) (adminUsersData, error) {
-	d := adminUsersData{Roles: auth.AllRoles, Entra: s.Entra != nil}
-	users, err := auth.ListUsers(ctx, s.DB.SQL)
+func (s *Server) usersData(ctx context.Context, admin *auth.User) (adminUsersData, error) {
+	d := adminUsersData{Roles: auth.AllRoles, Entra: s.Entra != nil, AllSitesAdmin: admin.ManagesAllSites()}
+	users, err := scopedUsers(ctx, s.DB, admin)
 	if err != nil {
 		return d, err
 	}
-	if d.Sites, err = auth.ListSites(ctx, s.DB.SQL); err != nil {
+	if d.Sites, err = scopedSites(ctx, s.DB, admin); err != nil {
 		return d, err
 	}
 	codes := map[int64]string{}
@@ -132,7 +134,7 @@ func (s *Server) pageListUsers(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) renderUsers(w http.ResponseWriter, r *http.Request, status int, f userForm, errs map[string]string, created bool) {
-	d, err := s.usersData(r.Context())
+	d, err := s.usersData(r.Context(), auth.UserFrom(r.Context()))
 	if err != nil {
 		s.serverFault(w, r, "list users", err)
 		return
@@ -153,8 +155,11 @@ func (s *Server) pageCreateUser(w http.ResponseWriter, r *http.Request) {
 		errs[field] = sentence(msg)
 	}
 	accessErrors(errs, f, true)
+	if msg := auth.UserFrom(r.Context()).GrantProblem(f.AllSites, f.SiteIDs); msg != "" && errs["sites"] == "" {
+		errs["sites"] = sentence(humanMessage("sites", msg))
+	}
 	password := r.PostFormValue("password")
-	nu := auth.NewUser{Email: f.Email, Name: f.Name, Roles: f.Roles, SiteIDs: f.SiteIDs, JobTitle: f.JobTitle}
+	nu := auth.NewUser{Email: f.Email, Name: f.Name, Roles: f.Roles, AllSites: f.AllSites, SiteIDs: f.SiteIDs, JobTitle: f.JobTitle}
 	if s.Entra == nil {
 		if password == "" {
 			errs["password"] = "Password is required for a local account (at least 10 characters)"
@@ -190,7 +195,10 @@ func (s *Server) pathUser(w http.ResponseWriter, r *http.Request) (*auth.User, b
 		s.serverFault(w, r, "load user", err)
 		return nil, false
 	}
-	if u == nil {
+	// A user beyond the admin's scope (auth.User.Covers) is answered as
+	// one that does not exist: a site admin neither sees nor touches an
+	// account that reaches further than their own.
+	if u == nil || !auth.UserFrom(r.Context()).Covers(u) {
 		s.fail(w, r, problem.New(problem.NotFound, "There is no such user."))
 		return nil, false
 	}
@@ -209,7 +217,7 @@ func (s *Server) pageEditUser(w http.ResponseWriter, r *http.Request) {
 // Entra ID are left out: the form edits only the roles assigned here.
 func userFormOf(u *auth.User) userForm {
 	f := userForm{Email: u.Email, Name: u.Name, JobTitle: u.JobTitle, SiteIDs: u.SiteIDs, ManagerID: u.ManagerID, Disabled: u.Disabled,
-		AllSites: len(u.SiteIDs) == 0}
+		AllSites: u.AllSites}
 	for _, role := range u.Roles {
 		if !slices.Contains(u.EntraRoles, role) {
 			f.Roles = append(f.Roles, role)
@@ -228,7 +236,7 @@ func (s *Server) adminAndPathUser(w http.ResponseWriter, r *http.Request) (admin
 }
 
 func (s *Server) renderUserEdit(w http.ResponseWriter, r *http.Request, status int, u *auth.User, f userForm, errs map[string]string, saved bool) {
-	d, err := s.usersData(r.Context())
+	d, err := s.usersData(r.Context(), auth.UserFrom(r.Context()))
 	if err != nil {
 		s.serverFault(w, r, "load users", err)
 		return
@@ -253,12 +261,15 @@ func (s *Server) pageSaveUser(w http.ResponseWriter, r *http.Request) {
 	}
 	// The create form's rule: at least one role, unless Entra ID gives some.
 	accessErrors(errs, f, auth.RoleNeeded(u))
+	if msg := auth.UserFrom(r.Context()).GrantProblem(f.AllSites, f.SiteIDs); msg != "" && errs["sites"] == "" {
+		errs["sites"] = sentence(humanMessage("sites", msg))
+	}
 	if u.ID == admin.ID && (f.Disabled || !f.HasRole(auth.RoleAdmin) && !slices.Contains(u.EntraRoles, auth.RoleAdmin)) {
 		errs["roles"] = "You cannot remove your own admin role or disable yourself; ask another administrator"
 	}
 	if len(errs) == 0 {
-		err := auth.UpdateUser(r.Context(), s.DB, u.ID, auth.UserUpdate{Name: f.Name, Roles: f.Roles, SiteIDs: f.SiteIDs, ManagerID: f.ManagerID,
-			Disabled: f.Disabled, JobTitle: &f.JobTitle})
+		err := auth.UpdateUser(r.Context(), s.DB, u.ID, auth.UserUpdate{Name: f.Name, Roles: f.Roles, AllSites: f.AllSites, SiteIDs: f.SiteIDs, ManagerID: f.ManagerID,
+			Disabled: f.Disabled, JobTitle: &f.JobTitle}, s.Now())
 		if field, msg, ok := formProblem(err); ok {
 			errs[field] = msg
 		} else if err != nil {
@@ -274,8 +285,8 @@ func (s *Server) pageSaveUser(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/admin/users/"+strconv.FormatInt(u.ID, 10)+"?saved=1", http.StatusSeeOther)
 }
 
-// pageSetUserPassword sets a new password for a local user who forgot theirs
-// and ends all their sessions.
+// pageSetUserPassword sets a new password for a local user who forgot theirs,
+// ends all their sessions and revokes their API tokens.
 func (s *Server) pageSetUserPassword(w http.ResponseWriter, r *http.Request) {
 	admin, u, ok := s.adminAndPathUser(w, r)
 	if !ok {
@@ -290,14 +301,29 @@ func (s *Server) pageSetUserPassword(w http.ResponseWriter, r *http.Request) {
 		s.renderUserEdit(w, r, http.StatusBadRequest, u, userFormOf(u), map[string]string{"new_password": newPasswordText(err)}, false)
 		return
 	}
-	if err := auth.SetPassword(r.Context(), s.DB.SQL, u.ID, hash); err != nil {
+	tokens, err := auth.ResetPassword(r.Context(), s.DB, u.ID, hash, s.Now())
+	if err != nil {
 		s.serverFault(w, r, "set password", err)
 		return
 	}
-	if _, err := auth.DeleteUserSessions(r.Context(), s.DB.SQL, u.ID); err != nil {
-		s.serverFault(w, r, "end sessions", err)
-		return
-	}
-	s.Logger.InfoContext(r.Context(), "password set by admin", "user_id", u.ID, "by", admin.ID)
+	s.Logger.InfoContext(r.Context(), "password set by admin", "user_id", u.ID, "by", admin.ID, "api_tokens_revoked", tokens)
 	http.Redirect(w, r, "/admin/users/"+strconv.FormatInt(u.ID, 10)+"?saved=1", http.StatusSeeOther)
+}
+
+// scopedUsers lists the users admin manages (auth.User.Covers).
+func scopedUsers(ctx context.Context, db *store.DB, admin *auth.User) ([]*auth.User, error) {
+	users, err := auth.ListUsers(ctx, db.SQL)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(users, func(u *auth.User) bool { return !admin.Covers(u) }), nil
+}
+
+// scopedSites lists the sites admin manages.
+func scopedSites(ctx context.Context, db *store.DB, admin *auth.User) ([]auth.Site, error) {
+	sites, err := auth.ListSites(ctx, db.SQL)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(sites, func(st auth.Site) bool { return !admin.ManagesSite(st.ID) }), nil
 }

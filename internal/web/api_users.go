@@ -25,7 +25,7 @@ type userJSON struct {
 
 func toUserJSON(u *auth.User) userJSON {
 	j := userJSON{ID: u.ID, Email: u.Email, Name: u.Name, JobTitle: u.JobTitle, Roles: []string{}, EntraRoles: []string{}, SiteIDs: u.SiteIDs,
-		Disabled: u.Disabled, EntraLink: u.EntraOID != ""}
+		AllSites: u.AllSites, Disabled: u.Disabled, EntraLink: u.EntraOID != ""}
 	for _, r := range u.Roles {
 		j.Roles = append(j.Roles, string(r))
 	}
@@ -35,7 +35,6 @@ func toUserJSON(u *auth.User) userJSON {
 	if j.SiteIDs == nil {
 		j.SiteIDs = []int64{}
 	}
-	j.AllSites = len(j.SiteIDs) == 0
 	if u.ManagerID != 0 {
 		j.ManagerID = &u.ManagerID
 	}
@@ -60,7 +59,7 @@ func (s *Server) apiGetMe(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiListUsers(w http.ResponseWriter, r *http.Request) {
-	users, err := auth.ListUsers(r.Context(), s.DB.SQL)
+	users, err := scopedUsers(r.Context(), s.DB, auth.UserFrom(r.Context()))
 	if err != nil {
 		s.serverFault(w, r, "list users", err)
 		return
@@ -122,7 +121,11 @@ func (s *Server) apiCreateUser(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	nu := auth.NewUser{Email: in.Email, Name: in.Name, Roles: roles, SiteIDs: in.SiteIDs, JobTitle: in.JobTitle}
+	if msg := auth.UserFrom(r.Context()).GrantProblem(in.AllSites, in.SiteIDs); msg != "" {
+		s.fail(w, r, problem.Field("site_ids", msg))
+		return
+	}
+	nu := auth.NewUser{Email: in.Email, Name: in.Name, Roles: roles, AllSites: in.AllSites, SiteIDs: in.SiteIDs, JobTitle: in.JobTitle}
 	if s.Entra == nil || in.Password != "" {
 		if in.Password == "" {
 			s.fail(w, r, problem.Invalidf("password", "required for a local account (at least 10 characters)"))
@@ -167,7 +170,7 @@ func (s *Server) apiUpdateUser(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &in) {
 		return
 	}
-	up := auth.UserUpdate{Name: u.Name, SiteIDs: u.SiteIDs, ManagerID: u.ManagerID, Disabled: u.Disabled}
+	up := auth.UserUpdate{Name: u.Name, AllSites: u.AllSites, SiteIDs: u.SiteIDs, ManagerID: u.ManagerID, Disabled: u.Disabled}
 	for _, role := range u.Roles {
 		if !slices.Contains(u.EntraRoles, role) {
 			up.Roles = append(up.Roles, role)
@@ -203,7 +206,11 @@ func (s *Server) apiUpdateUser(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, err)
 			return
 		}
-		up.SiteIDs = ids
+		if msg := admin.GrantProblem(all, ids); msg != "" {
+			s.fail(w, r, problem.Field("site_ids", msg))
+			return
+		}
+		up.AllSites, up.SiteIDs = all, ids
 	}
 	if in.ManagerID != nil {
 		up.ManagerID = *in.ManagerID
@@ -215,7 +222,11 @@ func (s *Server) apiUpdateUser(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, problem.Invalidf("roles", "you cannot remove your own admin role or disable yourself"))
 		return
 	}
-	err := auth.UpdateUser(r.Context(), s.DB, u.ID, up)
+	err := auth.UpdateUser(r.Context(), s.DB, u.ID, up, s.Now())
+	if problem.KindOf(err) == problem.Invalid {
+		s.fail(w, r, err)
+		return
+	}
 	if err != nil {
 		s.serverFault(w, r, "update user", err)
 		return

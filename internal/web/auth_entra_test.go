@@ -192,7 +192,7 @@ func TestEntraStateAndBrowserBinding(t *testing.T) {
 func TestEntraDisabledUserRefused(t *testing.T) {
 	db := storetest.Open(t, store.SQLite)
 	site, _ := newEntraSite(t, db)
-	u, err := auth.CreateUser(t.Context(), db.SQL, auth.NewUser{Email: "ines@contoso.example", Name: "Ines", Roles: []auth.Role{auth.RoleAuditor}})
+	u, err := auth.CreateUser(t.Context(), db.SQL, auth.NewUser{Email: "ines@contoso.example", Name: "Ines", Roles: []auth.Role{auth.RoleAuditor}, AllSites: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +205,7 @@ func TestEntraDisabledUserRefused(t *testing.T) {
 	if got.EntraOID != "oid-ines" || !got.Has(auth.RoleAuditor) || !got.Has(auth.RoleInitiator) {
 		t.Fatalf("linked user = %+v", got)
 	}
-	if err := auth.UpdateUser(t.Context(), db, u.ID, auth.UserUpdate{Name: "Ines", Disabled: true}); err != nil {
+	if err := auth.UpdateUser(t.Context(), db, u.ID, auth.UserUpdate{Name: "Ines", AllSites: true, Disabled: true}, site.clock.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if b.signedIn() {

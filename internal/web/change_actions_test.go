@@ -404,6 +404,13 @@ func TestChangePageDecisionEntraReauth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A first Entra ID sign-in gives no site; an administrator grants it.
+	if err := auth.SetSites(ctx, db.SQL, arno.ID, false, []int64{st.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if arno, err = auth.UserByID(ctx, db.SQL, arno.ID); err != nil {
+		t.Fatal(err)
+	}
 	ini := site.user("ini@example.com", auth.RoleInitiator)
 	coord := site.user("coord@example.com", auth.RoleCoordinator)
 	svc := site.web.Changes

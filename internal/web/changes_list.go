@@ -453,9 +453,12 @@ func (s *Server) userIDByEmail(r *http.Request, email string) (int64, bool) {
 }
 
 // sharesSite reports whether two users have a site in common (a user
-// with no site list belongs to every site).
+// of every site shares one with anybody who has a site).
 func sharesSite(a, b *auth.User) bool {
-	if len(a.SiteIDs) == 0 || len(b.SiteIDs) == 0 {
+	if a.NoSite() || b.NoSite() {
+		return false
+	}
+	if a.AllSites || b.AllSites {
 		return true
 	}
 	for _, id := range a.SiteIDs {

@@ -26,7 +26,7 @@ func TestOwnerFilterBecomesTextBoxOnLargeSites(t *testing.T) {
 		theirs := s.create(s.f.Reviewer, "Rita's change", nil)
 		for i := range 120 {
 			if _, err := auth.CreateUser(context.Background(), db.SQL, auth.NewUser{
-				Email: fmt.Sprintf("ini%03d@example.com", i), Name: fmt.Sprintf("Initiator %03d", i), Roles: []auth.Role{auth.RoleInitiator},
+				Email: fmt.Sprintf("ini%03d@example.com", i), Name: fmt.Sprintf("Initiator %03d", i), Roles: []auth.Role{auth.RoleInitiator}, AllSites: true,
 			}); err != nil {
 				t.Fatal(err)
 			}

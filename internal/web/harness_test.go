@@ -97,7 +97,7 @@ func startSite(t testing.TB, db *store.DB, o siteOptions) *testSite {
 func (s *testSite) apiUser(email string, roles ...auth.Role) (*auth.User, string) {
 	s.t.Helper()
 	ctx := context.Background()
-	u, err := auth.CreateUser(ctx, s.db.SQL, auth.NewUser{Email: email, Name: email[:3], Roles: roles})
+	u, err := auth.CreateUser(ctx, s.db.SQL, auth.NewUser{Email: email, Name: email[:3], Roles: roles, AllSites: true})
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -123,7 +123,7 @@ func (s *testSite) user(email string, roles ...auth.Role) *auth.User {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	u, err := auth.CreateUser(context.Background(), s.db.SQL, auth.NewUser{Email: email, Name: "User " + email, PasswordHash: h, Roles: roles})
+	u, err := auth.CreateUser(context.Background(), s.db.SQL, auth.NewUser{Email: email, Name: "User " + email, PasswordHash: h, Roles: roles, AllSites: true})
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -220,7 +220,7 @@ func (b *browser) signedIn() bool {
 	return r.StatusCode == http.StatusOK
 }
 
-func bearer(t *testing.T, base, method, path, token string, body io.Reader) response {
+func bearer(t testing.TB, base, method, path, token string, body io.Reader) response {
 	t.Helper()
 	req, _ := http.NewRequest(method, base+path, body)
 	if token != "" {

@@ -45,6 +45,9 @@ type myWorkData struct {
 	CanCreate bool
 	// NoRole: the user may sign in but takes part in nothing yet.
 	NoRole bool
+	// NoSite: the user has roles but no site yet (a first Entra ID
+	// sign-in), so there is nothing they may see.
+	NoSite bool
 	// NeverFiled: an initiator with no change at all, shown the first-change prompt.
 	NeverFiled bool
 }
@@ -53,8 +56,8 @@ type myWorkData struct {
 // their own open changes.
 func (s *Server) pageShowMyWork(w http.ResponseWriter, r *http.Request) {
 	u := auth.UserFrom(r.Context())
-	d := myWorkData{FirstName: strings.Fields(u.Name + " x")[0], CanCreate: auth.Can(u, auth.ActionCreateChange), NoRole: len(u.Roles) == 0}
-	if d.NoRole {
+	d := myWorkData{FirstName: strings.Fields(u.Name + " x")[0], CanCreate: auth.Can(u, auth.ActionCreateChange), NoRole: len(u.Roles) == 0, NoSite: u.NoSite()}
+	if d.NoRole || d.NoSite {
 		s.render(w, r, http.StatusOK, "home.html", &Page{Title: "My work", Data: d})
 		return
 	}
@@ -89,7 +92,7 @@ func (s *Server) pageShowMyWork(w http.ResponseWriter, r *http.Request) {
 	// their approvals so it is not found only by chance on the change page.
 	approvals = append(approvals, fromItems(work.Extensions, func(it change.WorkItem) string { return "Decide the " + it.What })...)
 	// So is a replacement-in-kind claim: it closes only on a signature.
-	approvals = append(approvals, fromItems(work.ToConfirm, func(change.WorkItem) string { return "Confirm replacement in kind" })...)
+	approvals = append(approvals, fromItems(work.ToConfirm, func(it change.WorkItem) string { return title(it.What) })...)
 	acks := fromItems(work.Acknowledgements, func(change.WorkItem) string { return "Read and acknowledge" })
 
 	actions := make([]workRow, 0, len(work.Actions))

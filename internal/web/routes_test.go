@@ -221,6 +221,7 @@ func TestAccessByRole(t *testing.T) {
 			name  string
 			role  auth.Role // "" = no role
 			token string
+			id    int64
 			anon  bool
 		}
 		subjects := []subject{{name: "anonymous", anon: true}, {name: "no-role"}}
@@ -235,14 +236,26 @@ func TestAccessByRole(t *testing.T) {
 			if subjects[i].role != "" {
 				roles = []auth.Role{subjects[i].role}
 			}
-			u, err := auth.CreateUser(ctx, db.SQL, auth.NewUser{Email: subjects[i].name + "@example.com", Name: subjects[i].name, Roles: roles})
+			u, err := auth.CreateUser(ctx, db.SQL, auth.NewUser{Email: subjects[i].name + "@example.com", Name: subjects[i].name, Roles: roles, AllSites: true})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if subjects[i].token, err = auth.CreateAPIToken(ctx, db.SQL, u.ID, "access test"); err != nil {
-				t.Fatal(err)
+			subjects[i].id = u.ID
+		}
+		// Sign out everywhere revokes the caller's tokens, so each
+		// subject gets a fresh one after that route.
+		mintTokens := func() {
+			for i := range subjects {
+				if subjects[i].anon {
+					continue
+				}
+				var err error
+				if subjects[i].token, err = auth.CreateAPIToken(ctx, db.SQL, subjects[i].id, "access test"); err != nil {
+					t.Fatal(err)
+				}
 			}
 		}
+		mintTokens()
 		target := site.user("target@example.com", auth.RoleInitiator)
 
 		noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -282,6 +295,9 @@ func TestAccessByRole(t *testing.T) {
 						t.Errorf("%s %s as %s: %d, want %d", method, row.path, sub.name, resp.StatusCode, wantStatus)
 					}
 				}
+			}
+			if row.pattern == "POST /auth/logout-everywhere" {
+				mintTokens()
 			}
 		}
 	})

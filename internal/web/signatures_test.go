@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/change"
@@ -77,7 +78,7 @@ func TestPagesStateMeaningBeforeSigningAndShowRecord(t *testing.T) {
 		f := newPageFixture(t, db)
 		title := "Operations Superintendent"
 		if err := auth.UpdateUser(context.Background(), db, f.appr.ID, auth.UserUpdate{Name: f.appr.Name, Roles: f.appr.Roles,
-			JobTitle: &title}); err != nil {
+			AllSites: f.appr.AllSites, SiteIDs: f.appr.SiteIDs, JobTitle: &title}, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 		path := "/changes/" + f.approval.Number

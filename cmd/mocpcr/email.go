@@ -14,10 +14,6 @@ import (
 	"github.com/mocpcr/mocpcr/internal/mail/graph"
 )
 
-func init() {
-	register("email", command{"check the email configuration (email check) or send a test email (email test --to ADDRESS)", emailCommand})
-}
-
 func emailCommand(ctx context.Context, env *environment, args []string) int {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 		fmt.Fprintln(env.stderr, "Usage: mocpcr email check | mocpcr email test --to ADDRESS")

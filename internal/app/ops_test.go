@@ -119,7 +119,7 @@ func TestEmailLogsCarryRequestIDAndMetricsAreComplete(t *testing.T) {
 	id := int64(created["change"].(map[string]any)["id"].(float64))
 	before := len(fake.Messages())
 	call("POST", fmt.Sprintf("/api/v1/changes/%d/submit", id), "req-submit-1",
-		map[string]any{"screening": map[string]any{"replacement_in_kind": true}})
+		map[string]any{"screening": map[string]any{"disciplines": []string{"mechanical"}}})
 
 	deadline := time.Now().Add(20 * time.Second)
 	var sent []map[string]any
@@ -153,7 +153,7 @@ func TestEmailLogsCarryRequestIDAndMetricsAreComplete(t *testing.T) {
 	created = call("POST", "/api/v1/changes", "req-create-3", newChange(siteID))
 	id = int64(created["change"].(map[string]any)["id"].(float64))
 	call("POST", fmt.Sprintf("/api/v1/changes/%d/submit", id), "req-submit-2",
-		map[string]any{"screening": map[string]any{"replacement_in_kind": true}})
+		map[string]any{"screening": map[string]any{"disciplines": []string{"mechanical"}}})
 	// The queue gauges are cached for a second: poll until they catch up.
 	body := scrape(t, a)
 	for time.Now().Before(deadline) && !(strings.Contains(body, "mocpcr_email_retried_total 1\n") && strings.Contains(body, "mocpcr_email_queue_depth 1\n")) {

@@ -131,7 +131,7 @@ func (s *Service) CompleteAction(ctx context.Context, actor *auth.User, actionID
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		d, err := s.lockChange(ctx, tx, actor, a.ChangeID)
 		if err != nil {
-			return err
+			return asMissing(err, "action %d not found", actionID)
 		}
 		if !d.Change.Stage.IsOpen() {
 			return conflict("%s is %s: its actions are frozen", d.Change.Number, d.Change.Stage.Label())
@@ -184,6 +184,9 @@ func (s *Service) acknowledgements(ctx context.Context, q store.Querier, changeI
 func (s *Service) AddAcknowledgers(ctx context.Context, actor *auth.User, changeID int64, userIDs []int64) error {
 	if len(userIDs) == 0 {
 		return invalid("user_ids", "name at least one user")
+	}
+	if len(userIDs) > MaxPeoplePerRequest {
+		return invalid("user_ids", "at most %d people at a time, got %d", MaxPeoplePerRequest, len(userIDs))
 	}
 	return s.changeTx(ctx, actor, changeID, ActManageRoster, func(tx *sql.Tx, d *Detail) error {
 		c := d.Change
@@ -257,6 +260,9 @@ func (s *Service) RequestExtension(ctx context.Context, actor *auth.User, change
 		if reason = strings.TrimSpace(reason); reason == "" {
 			return invalid("reason", "is required: say why the change must stay longer")
 		}
+		if err := s.extensionLimit(ctx, tx, d, newExpiresOn); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO change_extensions (change_id, old_expires_on, new_expires_on, reason, requested_by,
 			requested_at) VALUES ($1,$2,$3,$4,$5,$6)`, c.ID, *c.ExpiresOn, newExpiresOn, reason, actor.ID, s.now()); err != nil {
 			return err
@@ -293,7 +299,13 @@ func (s *Service) DecideExtension(ctx context.Context, actor *auth.User, changeI
 		if err != nil {
 			return err
 		}
-		if err := requireSignature(sig); err != nil {
+		// The limits may have changed since the request.
+		if decision == DecisionApproved {
+			if err := s.extensionLimit(ctx, tx, d, ext.NewExpiresOn); err != nil {
+				return err
+			}
+		}
+		if _, err := s.sign(ctx, tx, actor, d, ActDecideExtension, decision, ext.ID, comment, sig); err != nil {
 			return err
 		}
 		now := s.now()

@@ -2,12 +2,14 @@
 // screening, reviews, approvals and delegations, action items, PSSR
 // checklists, acknowledgements, attachments, the tamper-evident audit
 // trail, reminders and dashboard numbers. It knows nothing about HTTP:
-// the web pages and the JSON API both call Service, and map its *Error
-// codes to statuses at the edge.
+// the web pages and the JSON API both call Service, and map the kinds of
+// its errors (package problem) to statuses at the edge.
 package change
 
 import (
 	"time"
+
+	"github.com/mocpcr/mocpcr/internal/problem"
 )
 
 // Kind says which workflow a change follows.
@@ -45,26 +47,33 @@ type Stage string
 
 // The stages, in workflow order, then the two side states.
 const (
-	StageDraft          Stage = "draft"
-	StageScreening      Stage = "screening"
-	StageReview         Stage = "review"
-	StageApproval       Stage = "approval"
-	StageImplementation Stage = "implementation"
-	StagePSSR           Stage = "pssr"
-	StageCloseout       Stage = "closeout"
-	StageClosed         Stage = "closed"
-	StageReturned       Stage = "returned"
-	StageVoided         Stage = "voided"
+	StageDraft Stage = "draft"
+	// StageRIKConfirmation holds a change submitted as a replacement in
+	// kind until someone other than the initiator confirms the claim
+	// (signed) or rejects it into the normal flow.
+	StageRIKConfirmation Stage = "rik_confirmation"
+	StageScreening       Stage = "screening"
+	StageReview          Stage = "review"
+	StageApproval        Stage = "approval"
+	StageImplementation  Stage = "implementation"
+	StagePSSR            Stage = "pssr"
+	// StageInService: a temporary change is in the plant, its expiry
+	// counting down, until it is reverted or made permanent.
+	StageInService Stage = "in_service"
+	StageCloseout  Stage = "closeout"
+	StageClosed    Stage = "closed"
+	StageReturned  Stage = "returned"
+	StageVoided    Stage = "voided"
 )
 
 // Stages lists every stage in display order.
-var Stages = []Stage{StageDraft, StageScreening, StageReview, StageApproval, StageImplementation,
-	StagePSSR, StageCloseout, StageClosed, StageReturned, StageVoided}
+var Stages = []Stage{StageDraft, StageRIKConfirmation, StageScreening, StageReview, StageApproval, StageImplementation,
+	StagePSSR, StageInService, StageCloseout, StageClosed, StageReturned, StageVoided}
 
 // StageLabels are the stage names people read.
 var StageLabels = map[Stage]string{
-	StageDraft: "Draft", StageScreening: "Screening", StageReview: "Review", StageApproval: "Approval",
-	StageImplementation: "Implementation", StagePSSR: "PSSR", StageCloseout: "Close-out", StageClosed: "Closed",
+	StageDraft: "Draft", StageRIKConfirmation: "Awaiting RIK confirmation", StageScreening: "Screening", StageReview: "Review", StageApproval: "Approval",
+	StageImplementation: "Implementation", StagePSSR: "PSSR", StageInService: "In service", StageCloseout: "Close-out", StageClosed: "Closed",
 	StageReturned: "Returned for revision", StageVoided: "Voided",
 }
 
@@ -117,12 +126,18 @@ type Change struct {
 	InitiatorID   int64      `json:"initiator_id"`
 	InitiatorName string     `json:"initiator_name"`
 	Screening     *Screening `json:"screening,omitempty"`
-	PSSRRequired  bool       `json:"pssr_required"`
-	Round         int        `json:"round"`
-	ReturnComment string     `json:"return_comment,omitempty"`
-	VoidReason    string     `json:"void_reason,omitempty"`
-	ClosedNote    string     `json:"closed_note,omitempty"`
-	RevertedAt    *time.Time `json:"reverted_at,omitempty"`
+	// ReplacementInKind is set when the change was submitted as a
+	// replacement in kind (it needs a confirmation, see StageRIKConfirmation).
+	ReplacementInKind bool `json:"replacement_in_kind"`
+	PSSRRequired      bool `json:"pssr_required"`
+	Round             int  `json:"round"`
+	// PermanentRound is the round in which the approvers re-approve
+	// making the temporary change permanent; 0 if never asked.
+	PermanentRound int        `json:"permanent_round,omitempty"`
+	ReturnComment  string     `json:"return_comment,omitempty"`
+	VoidReason     string     `json:"void_reason,omitempty"`
+	ClosedNote     string     `json:"closed_note,omitempty"`
+	RevertedAt     *time.Time `json:"reverted_at,omitempty"`
 
 	CreatedAt   time.Time  `json:"created_at"`
 	UpdatedAt   time.Time  `json:"updated_at"`
@@ -132,10 +147,40 @@ type Change struct {
 	ClosedAt    *time.Time `json:"closed_at,omitempty"`
 }
 
+// permanentRound reports whether the current round is the re-approval
+// of making a temporary change permanent, still to be decided.
+func (c *Change) permanentRound() bool {
+	return c.PermanentRound != 0 && c.PermanentRound == c.Round && c.Duration.IsTemporary()
+}
+
+// Converting reports whether the change is being re-reviewed or
+// re-approved to become permanent; it stays in the plant meanwhile.
+func (c *Change) Converting() bool {
+	return c.permanentRound() && in(c.Stage, StageReview, StageApproval)
+}
+
+// LiveTemporary reports whether a temporary change is in the plant (or
+// about to be) and not reverted: its expiry date counts.
+func (c *Change) LiveTemporary() bool {
+	return c.Duration.IsTemporary() && c.RevertedAt == nil &&
+		(in(c.Stage, StageImplementation, StagePSSR, StageInService, StageCloseout) || c.Converting())
+}
+
+// DaysToExpiry is how many days are left before the expiry date as of
+// now (negative once past), and false when the change does not expire.
+func (c *Change) DaysToExpiry(now time.Time) (int, bool) {
+	if c.ExpiresOn == nil {
+		return 0, false
+	}
+	return daysBetween(now, *c.ExpiresOn), true
+}
+
 // Screening is the questionnaire answered at submit. Its answers decide
 // which reviews and steps the change needs.
 type Screening struct {
-	// ReplacementInKind changes are logged and closed without full review.
+	// ReplacementInKind claims the change replaces like with like (same
+	// specification): no review or approval, but someone other than the
+	// initiator must confirm the claim before it closes.
 	ReplacementInKind bool `json:"replacement_in_kind"`
 	// Disciplines affected; each gets a discipline review.
 	Disciplines []string `json:"disciplines"`
@@ -171,7 +216,7 @@ type Fields struct {
 	// Problems are fields the caller could not read (a date that does not
 	// parse; leave the field nil). Create and Update report them with
 	// every other invalid field, all at once, and save nothing.
-	Problems []FieldError
+	Problems []problem.FieldError
 }
 
 // FieldOrder is the order of the fields of a change on its form; a
@@ -421,6 +466,12 @@ type Detail struct {
 	Acknowledgements []Acknowledgement `json:"acknowledgements"`
 	Attachments      []Attachment      `json:"attachments"`
 	Extensions       []Extension       `json:"extensions"`
+	// Signatures are the signed decisions at the change's control
+	// points, oldest first.
+	Signatures []SignatureRecord `json:"signatures"`
+	// ToSign states, for each signed decision the user may make now, the
+	// meaning and the name and title the signature will record.
+	ToSign []Statement `json:"to_sign"`
 	// AllowedActions are what the requesting user may do now.
 	AllowedActions []Action `json:"allowed_actions"`
 	// Blocked lists, for a stage move the user could make once the change
@@ -431,4 +482,6 @@ type Detail struct {
 	// delegators are the approvers who delegated to the user the detail
 	// was loaded for, today.
 	delegators []int64
+	// today is the service clock's date when the detail was loaded.
+	today time.Time
 }

@@ -9,8 +9,10 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
+	"github.com/mocpcr/mocpcr/internal/problem"
 	"github.com/mocpcr/mocpcr/internal/store"
 )
 
@@ -26,6 +28,10 @@ type Filter struct {
 	Q string
 	// OpenOnly hides closed and voided changes.
 	OpenOnly bool
+	// ReplacementInKind keeps the changes submitted as a replacement in
+	// kind (awaiting confirmation, confirmed, or returned after a
+	// rejected claim), for an auditor to sample.
+	ReplacementInKind bool
 	// Overdue keeps open changes with an open action past its due date,
 	// or a live temporary change past its expiry date.
 	Overdue bool
@@ -90,8 +96,11 @@ func orderBy(sort string) (string, error) {
 
 // siteScope limits a query to the actor's sites.
 func siteScope(actor *auth.User, col string, args *[]any) string {
-	if len(actor.SiteIDs) == 0 {
+	if actor.AllSites {
 		return "TRUE"
+	}
+	if len(actor.SiteIDs) == 0 {
+		return "FALSE"
 	}
 	var ph []string
 	for _, id := range actor.SiteIDs {
@@ -135,12 +144,18 @@ func (s *Service) List(ctx context.Context, actor *auth.User, f Filter) ([]Chang
 		add("c.initiator_id = ?", f.InitiatorID)
 	}
 	if q := strings.TrimSpace(f.Q); q != "" {
+		if n := utf8.RuneCountInString(q); n > MaxQueryLength {
+			return nil, 0, invalid("q", "search text may be at most %d characters, got %d", MaxQueryLength, n)
+		}
 		args = append(args, "%"+strings.ToLower(q)+"%")
 		n := len(args)
 		where = append(where, fmt.Sprintf("(lower(c.number) LIKE $%d OR lower(c.title) LIKE $%d OR lower(c.equipment_tags) LIKE $%d)", n, n, n))
 	}
 	if f.OpenOnly {
 		where = append(where, "c.stage NOT IN ('closed', 'voided')")
+	}
+	if f.ReplacementInKind {
+		where = append(where, "c.replacement_in_kind")
 	}
 	today := dateOnly(s.Now())
 	// A live temporary change: carries an expiry, is past Draft, still
@@ -259,9 +274,11 @@ func (s *Service) CreateUnit(ctx context.Context, actor *auth.User, siteID int64
 		return nil, forbidden("only an admin may add units")
 	}
 	code, name = strings.ToUpper(strings.TrimSpace(code)), strings.TrimSpace(name)
-	var p Problems
+	var p problem.List
 	if siteID <= 0 {
 		p.Invalid("site_id", "is required: choose the site the unit belongs to")
+	} else if !actor.ManagesSite(siteID) {
+		p.Invalid("site_id", "you can add units only to your own sites")
 	}
 	if code == "" {
 		p.Invalid("code", "is required")
@@ -303,6 +320,10 @@ type WorkItem struct {
 	DueOn        *time.Time `json:"due_on,omitempty"`
 	// OnBehalfOf names the approver when the user acts as a delegate.
 	OnBehalfOf string `json:"on_behalf_of,omitempty"`
+	// DaysWaiting is whole days since Since; Overdue is set once the due
+	// date has passed or it has waited the reminder threshold (mywork.go).
+	DaysWaiting int  `json:"days_waiting"`
+	Overdue     bool `json:"overdue"`
 }
 
 // Work is everything waiting for one user.
@@ -318,11 +339,18 @@ type Work struct {
 	Drafts []Change `json:"drafts"`
 	// ToCoordinate are changes in Screening or PSSR at the coordinator's sites.
 	ToCoordinate []Change `json:"to_coordinate"`
+	// ToConfirm are replacement-in-kind claims of others waiting for a
+	// coordinator's or approver's confirmation at the user's sites.
+	ToConfirm []WorkItem `json:"to_confirm"`
+
+	// reminders are the settings the items were judged by (markWaiting).
+	reminders *ReminderSettings
 }
 
 // MyWork returns what is waiting for actor.
 func (s *Service) MyWork(ctx context.Context, actor *auth.User) (*Work, error) {
-	w := &Work{Reviews: []WorkItem{}, Approvals: []WorkItem{}, Acknowledgements: []WorkItem{}, Extensions: []WorkItem{}, ToCoordinate: []Change{}}
+	w := &Work{Reviews: []WorkItem{}, Approvals: []WorkItem{}, Acknowledgements: []WorkItem{}, Extensions: []WorkItem{},
+		ToCoordinate: []Change{}, ToConfirm: []WorkItem{}}
 	q := s.DB.Prepared()
 	items := func(query string, args ...any) ([]WorkItem, error) {
 		rows, err := q.QueryContext(ctx, query, args...)
@@ -392,12 +420,22 @@ func (s *Service) MyWork(ctx context.Context, actor *auth.User) (*Work, error) {
 	if w.Drafts, err = s.queryChanges(ctx, q, ` WHERE c.initiator_id = $1 AND c.stage IN ('draft', 'returned') ORDER BY c.id`, actor.ID); err != nil {
 		return nil, err
 	}
+	if actor.Has(auth.RoleCoordinator) || actor.Has(auth.RoleApprover) {
+		cond, args := onSites(actor.ID)
+		if w.ToConfirm, err = items(`SELECT c.id, c.number, c.title, 'confirm replacement in kind', c.submitted_at, ''
+			FROM changes c WHERE c.stage = 'rik_confirmation' AND c.initiator_id <> $1 AND `+cond+` ORDER BY c.submitted_at, c.id`, args...); err != nil {
+			return nil, err
+		}
+	}
 	if actor.Has(auth.RoleCoordinator) {
 		var args []any
 		cond := siteScope(actor, "c.site_id", &args)
 		if w.ToCoordinate, err = s.queryChanges(ctx, q, ` WHERE `+cond+` AND c.stage IN ('screening', 'pssr', 'closeout') ORDER BY c.id`, args...); err != nil {
 			return nil, err
 		}
+	}
+	if err := s.markWaiting(ctx, w); err != nil {
+		return nil, err
 	}
 	return w, nil
 }
@@ -412,7 +450,8 @@ func (s *Service) pendingExtensions(ctx context.Context, q store.Querier, actor 
 	rows, err := q.QueryContext(ctx, `SELECT c.id, c.number, c.title, e.new_expires_on, e.requested_at, u.name
 		FROM change_extensions e JOIN changes c ON c.id = e.change_id JOIN users u ON u.id = $1
 		WHERE e.decided_at IS NULL AND c.initiator_id <> $2 AND e.requested_by <> $2 AND c.reverted_at IS NULL
-		AND c.stage IN ('implementation', 'pssr', 'closeout') AND `+cond+`
+		AND (c.stage IN ('implementation', 'pssr', 'in_service', 'closeout')
+		  OR (c.permanent_round = c.round AND c.stage IN ('review', 'approval'))) AND `+cond+`
 		AND EXISTS (SELECT 1 FROM change_approvals a WHERE a.change_id = c.id AND a.round = c.round AND a.approver_id = $1)
 		ORDER BY e.requested_at`, args...)
 	if err != nil {
@@ -556,20 +595,37 @@ func WriteCSV(w io.Writer, cs []Change) error {
 		return t.UTC().Format(time.DateOnly)
 	}
 	_ = cw.Write([]string{"number", "kind", "duration", "stage", "title", "site", "unit", "equipment_tags", "risk_ranking",
-		"initiator", "created", "submitted", "approved", "closed", "expires_on"})
+		"initiator", "created", "submitted", "approved", "closed", "expires_on", "replacement_in_kind"})
 	for _, c := range cs {
-		_ = cw.Write([]string{c.Number, string(c.Kind), string(c.Duration), string(c.Stage), csvSafe(c.Title), c.SiteCode, c.UnitCode,
-			csvSafe(strings.Join(c.EquipmentTags, " ")), c.RiskRanking, csvSafe(c.InitiatorName), c.CreatedAt.Format(time.DateOnly),
-			date(c.SubmittedAt), date(c.ApprovedAt), date(c.ClosedAt), date(c.ExpiresOn)})
+		row := []string{c.Number, string(c.Kind), string(c.Duration), string(c.Stage), c.Title, c.SiteCode, c.UnitCode,
+			strings.Join(c.EquipmentTags, " "), c.RiskRanking, c.InitiatorName, c.CreatedAt.Format(time.DateOnly),
+			date(c.SubmittedAt), date(c.ApprovedAt), date(c.ClosedAt), date(c.ExpiresOn), yesNo(c.ReplacementInKind)}
+		// Every cell, not only the ones users type today: site and unit
+		// codes and names are admin text, and a column added later is
+		// covered without anyone remembering to.
+		for i := range row {
+			row[i] = csvSafe(row[i])
+		}
+		_ = cw.Write(row)
 	}
 	cw.Flush()
 	return cw.Error()
 }
 
-// csvSafe stops spreadsheet formula injection: a cell starting with
-// = + - @ is prefixed with a quote.
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+// csvSafe stops spreadsheet formula injection (OWASP's CSV injection
+// advice): a cell that a spreadsheet would read as a formula, starting
+// with = + - @, a tab, a carriage return or a line feed, or with spaces
+// before one of those, is prefixed with a quote.
 func csvSafe(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+	t := strings.TrimLeft(s, " ")
+	if t != "" && strings.ContainsRune("=+-@\t\r\n", rune(t[0])) {
 		return "'" + s
 	}
 	return s

@@ -215,7 +215,7 @@ func (s *Service) RunReminders(ctx context.Context, now time.Time) (sent int, er
 		return 0, err
 	}
 	for _, c := range temps {
-		live := in(c.Stage, StageImplementation, StagePSSR, StageCloseout) || c.Duration == DurationEmergency
+		live := c.LiveTemporary() || c.Duration == DurationEmergency
 		if live && c.ExpiresOn != nil {
 			left := daysBetween(today, *c.ExpiresOn)
 			if left <= 0 || slices.Contains(rs.ExpiryWarningDays, left) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/notify"
+	"github.com/mocpcr/mocpcr/internal/problem"
 	"github.com/mocpcr/mocpcr/internal/store"
 )
 
@@ -77,8 +78,7 @@ func (s *Service) withDelegates(ctx context.Context, q store.Querier, siteID int
 	for _, a := range ids {
 		del, err := userIDs(ctx, q, `SELECT d.delegate_id FROM delegations d WHERE d.delegator_id = $1 AND d.revoked_at IS NULL
 			AND d.starts_on <= $2 AND d.ends_on >= $2
-			AND (NOT EXISTS (SELECT 1 FROM user_sites us WHERE us.user_id = d.delegate_id)
-			  OR EXISTS (SELECT 1 FROM user_sites us WHERE us.user_id = d.delegate_id AND us.site_id = $3))
+			AND `+auth.OnSiteSQL("d.delegate_id", "$3")+`
 			ORDER BY d.delegate_id`, a, today, siteID)
 		if err != nil {
 			return nil, err
@@ -150,6 +150,16 @@ func (s *Service) SetApprovers(ctx context.Context, actor *auth.User, id int64, 
 		c := d.Change
 		if len(stages) == 0 {
 			return invalid("stages", "name at least one approval stage with at least one approver")
+		}
+		if len(stages) > MaxApprovalStages {
+			return invalid("stages", "at most %d approval stages, got %d", MaxApprovalStages, len(stages))
+		}
+		people := 0
+		for _, st := range stages {
+			people += len(st)
+		}
+		if people > MaxPeoplePerRequest {
+			return invalid("stages", "at most %d approvers in all, got %d", MaxPeoplePerRequest, people)
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM change_approvals WHERE change_id = $1 AND round = $2`, id, c.Round); err != nil {
 			return err
@@ -282,8 +292,11 @@ func (s *Service) DecideReview(ctx context.Context, actor *auth.User, id int64, 
 			return err
 		}
 		if decision == DecisionRejected {
-			return s.returnToInitiator(ctx, tx, actor, c, notify.TypeRejected,
-				fmt.Sprintf("%s rejected by %s: %s", strings.ToUpper(reviewName(rv.Discipline)[:1])+reviewName(rv.Discipline)[1:], actor.Name, comment))
+			why := fmt.Sprintf("%s rejected by %s: %s", strings.ToUpper(reviewName(rv.Discipline)[:1])+reviewName(rv.Discipline)[1:], actor.Name, comment)
+			if c.permanentRound() {
+				return s.refusePermanent(ctx, tx, actor, c, why+".")
+			}
+			return s.returnToInitiator(ctx, tx, actor, c, notify.TypeRejected, why)
 		}
 		for _, r := range d.Reviews {
 			if r.Round == c.Round && r.DecidedAt == nil {
@@ -323,7 +336,7 @@ func checkDecision(decision, yes Decision, comment, rejectHint string) (string, 
 // confirm their identity (the web edge verifies it).
 func requireSignature(sig Signature) error {
 	if !sig.Verified {
-		return &Error{Code: EReauth, Field: "password", Message: "password: confirm your identity to sign this decision"}
+		return &problem.Error{Kind: problem.Reauth, Field: "password", Message: "password: confirm your identity to sign this decision"}
 	}
 	return nil
 }
@@ -342,10 +355,11 @@ func (s *Service) Decide(ctx context.Context, actor *auth.User, id int64, decisi
 		if err != nil {
 			return err
 		}
-		if err := requireSignature(sig); err != nil {
+		ap := d.pendingApprovalFor(actor.ID)
+		// Signed first: the meaning names the stage still waiting.
+		if _, err := s.sign(ctx, tx, actor, d, ActApprove, decision, ap.ID, comment, sig); err != nil {
 			return err
 		}
-		ap := d.pendingApprovalFor(actor.ID)
 		now := s.now()
 		signed := actor.Name
 		onBehalf := ""
@@ -377,6 +391,9 @@ func (s *Service) Decide(ctx context.Context, actor *auth.User, id int64, decisi
 			}
 		}
 		if decision == DecisionRejected {
+			if c.permanentRound() {
+				return s.refusePermanent(ctx, tx, actor, c, fmt.Sprintf("Re-approval refused by %s: %s.", signed, comment))
+			}
 			return s.returnToInitiator(ctx, tx, actor, c, notify.TypeRejected,
 				fmt.Sprintf("Rejected by %s: %s", signed, comment))
 		}
@@ -385,6 +402,9 @@ func (s *Service) Decide(ctx context.Context, actor *auth.User, id int64, decisi
 				return s.requestApprovalStage(ctx, tx, c, next)
 			}
 			return nil
+		}
+		if c.permanentRound() {
+			return s.makePermanent(ctx, tx, actor, d)
 		}
 		if err := s.setStage(ctx, tx, actor, c, StageImplementation, "approved_at = $3", now); err != nil {
 			return err

@@ -14,6 +14,7 @@ import (
 
 	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/notify"
+	"github.com/mocpcr/mocpcr/internal/problem"
 	"github.com/mocpcr/mocpcr/internal/store"
 )
 
@@ -46,7 +47,7 @@ const changeColumns = `c.id, c.number, c.kind, c.duration, c.stage, c.title, c.d
 	c.technical_basis, c.safety_health_impact, c.procedure_changes, c.time_period, c.authorization_required,
 	c.expires_on, c.review_deadline, c.initiator_id, u.name, c.screening, c.pssr_required, c.round,
 	c.return_comment, c.void_reason, c.closed_note, c.reverted_at, c.created_at, c.updated_at,
-	c.submitted_at, c.approved_at, c.startup_at, c.closed_at`
+	c.submitted_at, c.approved_at, c.startup_at, c.closed_at, c.replacement_in_kind, c.permanent_round`
 
 const changeFrom = ` FROM changes c JOIN sites s ON s.id = c.site_id JOIN users u ON u.id = c.initiator_id
 	LEFT JOIN units un ON un.id = c.unit_id`
@@ -62,7 +63,7 @@ func scanChange(row scanner) (*Change, error) {
 		&c.TechnicalBasis, &c.SafetyHealthImpact, &c.ProcedureChanges, &c.TimePeriod, &c.AuthorizationRequired,
 		&expires, &deadline, &c.InitiatorID, &c.InitiatorName, &screening, &c.PSSRRequired, &c.Round,
 		&c.ReturnComment, &c.VoidReason, &c.ClosedNote, &reverted, &c.CreatedAt, &c.UpdatedAt,
-		&submitted, &approved, &startup, &closed)
+		&submitted, &approved, &startup, &closed, &c.ReplacementInKind, &c.PermanentRound)
 	if err != nil {
 		return nil, err
 	}
@@ -201,7 +202,7 @@ func (s *Service) loadDetail(ctx context.Context, q store.Querier, actor *auth.U
 	if actor == nil || !actor.OnSite(c.SiteID) {
 		return nil, notFound("change %d not found", id)
 	}
-	d := &Detail{Change: c}
+	d := &Detail{Change: c, today: dateOnly(s.Now())}
 	if d.Reviews, err = s.reviews(ctx, q, id); err != nil {
 		return nil, err
 	}
@@ -223,11 +224,15 @@ func (s *Service) loadDetail(ctx context.Context, q store.Querier, actor *auth.U
 	if d.Extensions, err = s.extensions(ctx, q, id); err != nil {
 		return nil, err
 	}
+	if d.Signatures, err = s.signatures(ctx, q, id); err != nil {
+		return nil, err
+	}
 	if d.delegators, err = s.activeDelegators(ctx, q, actor.ID); err != nil {
 		return nil, err
 	}
 	d.AllowedActions = s.AllowedActions(actor, d)
 	d.Blocked = s.blocked(actor, d)
+	d.ToSign = d.statements(actor)
 	return d, nil
 }
 
@@ -235,10 +240,10 @@ var tagPattern = regexp.MustCompile(`^[A-Z0-9][A-Z0-9._/-]{0,39}$`)
 
 // apply copies the set fields of f onto c and validates the result as a
 // draft (submit checks more). It checks every field and reports all the
-// invalid ones together with f.Problems (see Problems); a check that
+// invalid ones together with f.Problems (see problem.List); a check that
 // builds on an invalid field (the unit of a site) is skipped.
 func (s *Service) apply(ctx context.Context, q store.Querier, actor *auth.User, c *Change, f Fields, creating bool) error {
-	var p Problems
+	var p problem.List
 	for _, e := range f.Problems {
 		p.Add(e)
 	}
@@ -290,7 +295,9 @@ func (s *Service) apply(ctx context.Context, q store.Querier, actor *auth.User, 
 	if err := s.applySite(ctx, q, actor, c, f, creating, &p); err != nil {
 		return err
 	}
-	if f.EquipmentTags != nil {
+	if f.EquipmentTags != nil && len(*f.EquipmentTags) > MaxEquipmentTags {
+		p.Invalid("equipment_tags", "at most %d tags per change, got %d (list the main items; the description can name more)", MaxEquipmentTags, len(*f.EquipmentTags))
+	} else if f.EquipmentTags != nil {
 		c.EquipmentTags = []string{}
 		for _, t := range *f.EquipmentTags {
 			t = strings.ToUpper(strings.TrimSpace(t))
@@ -335,7 +342,7 @@ func (s *Service) apply(ctx context.Context, q store.Querier, actor *auth.User, 
 
 // applySite is apply for the site and the unit, which need the database;
 // it returns only database errors, and adds the rest to p.
-func (s *Service) applySite(ctx context.Context, q store.Querier, actor *auth.User, c *Change, f Fields, creating bool, p *Problems) error {
+func (s *Service) applySite(ctx context.Context, q store.Querier, actor *auth.User, c *Change, f Fields, creating bool, p *problem.List) error {
 	if p.Has("site_id") {
 		return nil // the edge could not read it: nothing to check it, or a unit, against
 	}
@@ -413,7 +420,7 @@ func (s *Service) Create(ctx context.Context, actor *auth.User, f Fields) (*Chan
 	}
 	if f.Kind == nil {
 		// Reported with the other invalid fields (apply), not alone.
-		f.Problems = append(slices.Clone(f.Problems), FieldError{Field: "kind", Message: "kind: is required: MOC or PCR"})
+		f.Problems = append(slices.Clone(f.Problems), problem.FieldError{Field: "kind", Message: "kind: is required: MOC or PCR"})
 	}
 	if f.Duration == nil {
 		p := DurationPermanent
@@ -535,13 +542,13 @@ func validateScreening(c *Change, sc *Screening) error {
 		return invalid("screening.pssr_needed", "a PCR never has a PSSR: file an MOC for hardware changes")
 	}
 	if !sc.ReplacementInKind && len(sc.Disciplines) == 0 && !sc.HazardReviewNeeded && c.Kind == KindMOC {
-		return invalid("screening.disciplines", "name at least one affected discipline (or answer replacement_in_kind)")
+		return invalid("screening.disciplines", "name at least one affected discipline, or mark the change a replacement in kind")
 	}
 	return nil
 }
 
 // Submit moves a Draft or Returned change on, with the screening answers.
-// A replacement in kind is logged and closed without full review; any
+// A replacement in kind waits for its confirmation (ConfirmRIK); any
 // other change goes to Screening with one discipline review per affected
 // discipline (plus a hazard review when needed) and required actions for
 // process safety information and procedure updates.
@@ -549,7 +556,7 @@ func (s *Service) Submit(ctx context.Context, actor *auth.User, id int64, sc Scr
 	err := s.changeTx(ctx, actor, id, ActSubmit, func(tx *sql.Tx, d *Detail) error {
 		c := d.Change
 		if missing := MissingBeforeSubmit(c); len(missing) > 0 {
-			return &Error{Code: EInvalid, Field: missing[0],
+			return &problem.Error{Kind: problem.Invalid, Field: missing[0],
 				Message: fmt.Sprintf("%s: required before submit (missing: %s)", missing[0], strings.Join(missing, ", "))}
 		}
 		if sc.Disciplines == nil {
@@ -566,26 +573,30 @@ func (s *Service) Submit(ctx context.Context, actor *auth.User, id int64, sc Scr
 		round := c.Round + 1
 		oldStage := c.Stage
 		if sc.ReplacementInKind {
-			note := "Replacement in kind: logged and closed without full review"
-			if _, err := tx.ExecContext(ctx, `UPDATE changes SET stage=$1, screening=$2, round=$3, submitted_at=$4, closed_at=$4,
-				closed_note=$5, updated_at=$4 WHERE id=$6`, string(StageClosed), string(scJSON), round, now, note, id); err != nil {
+			// The claim skips review and approval, so it is the one thing
+			// someone else must check: it waits for a coordinator or an
+			// approver of the site to confirm it, signed, or to reject it.
+			if _, err := tx.ExecContext(ctx, `UPDATE changes SET stage=$1, screening=$2, round=$3, submitted_at=$4, replacement_in_kind=TRUE,
+				pssr_required=FALSE, return_comment='', updated_at=$4 WHERE id=$5`, string(StageRIKConfirmation), string(scJSON), round, now, id); err != nil {
 				return err
 			}
 			if err := s.audit(ctx, tx, id, actor, "", "submitted", "screening", "", string(scJSON)); err != nil {
 				return err
 			}
-			if err := s.audit(ctx, tx, id, actor, "", "stage", "stage", string(oldStage), string(StageClosed)); err != nil {
+			if err := s.audit(ctx, tx, id, actor, "", "stage", "stage", string(oldStage), string(StageRIKConfirmation)); err != nil {
 				return err
 			}
-			coords, err := s.coordinators(ctx, tx, c.SiteID)
+			confirmers, err := s.rikConfirmers(ctx, tx, c)
 			if err != nil {
 				return err
 			}
-			return s.notify(ctx, tx, notify.TypeClosed, c, c.Number+" closed as replacement in kind", note, coords...)
+			return s.notify(ctx, tx, notify.TypeApprovalRequested, c, "Confirm replacement in kind: "+c.Number+" "+c.Title,
+				actor.Name+" submitted "+c.Number+" as a replacement in kind. Confirm it (same specification) or reject it into the normal review.",
+				confirmers...)
 		}
 		pssr := sc.PSSRNeeded && c.Kind == KindMOC
 		if _, err := tx.ExecContext(ctx, `UPDATE changes SET stage=$1, screening=$2, round=$3, submitted_at=$4, pssr_required=$5,
-			return_comment='', updated_at=$4 WHERE id=$6`, string(StageScreening), string(scJSON), round, now, pssr, id); err != nil {
+			return_comment='', replacement_in_kind=FALSE, updated_at=$4 WHERE id=$6`, string(StageScreening), string(scJSON), round, now, pssr, id); err != nil {
 			return err
 		}
 		disciplines := slices.Clone(sc.Disciplines)
@@ -665,8 +676,7 @@ func (s *Service) notify(ctx context.Context, tx *sql.Tx, typ notify.Type, c *Ch
 // coordinators returns the enabled MOC coordinators of a site.
 func (s *Service) coordinators(ctx context.Context, q store.Querier, siteID int64) ([]int64, error) {
 	return userIDs(ctx, q, `SELECT u.id FROM users u JOIN user_roles r ON r.user_id = u.id AND r.role = 'coordinator'
-		WHERE NOT u.disabled AND (NOT EXISTS (SELECT 1 FROM user_sites us WHERE us.user_id = u.id)
-		  OR EXISTS (SELECT 1 FROM user_sites us WHERE us.user_id = u.id AND us.site_id = $1)) ORDER BY u.id`, siteID)
+		WHERE NOT u.disabled AND `+auth.OnSiteSQL("u.id", "$1")+` ORDER BY u.id`, siteID)
 }
 
 func userIDs(ctx context.Context, q store.Querier, query string, args ...any) ([]int64, error) {

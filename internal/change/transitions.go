@@ -9,27 +9,32 @@ import (
 
 	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/notify"
+	"github.com/mocpcr/mocpcr/internal/problem"
 )
 
 // TransitionRequest asks for one of the stage moves that carry no other
-// data than a comment and, for startup, a signature:
+// data than a comment and, for startup and close-out, a signature:
 // start_review, return, void, complete_implementation, authorize_startup,
-// close, revert, make_permanent.
+// close, revert, make_permanent, confirm_rik, reject_rik.
 type TransitionRequest struct {
 	Action Action
-	// Comment is required for return (what to revise) and void (the reason).
+	// Comment is required for return (what to revise), void (the reason)
+	// and reject_rik (why it is not a replacement in kind).
 	Comment   string
 	Signature Signature
+	// Rereview, for make_permanent, has the change reviewed again (same
+	// disciplines and reviewers) before its approvers re-approve it.
+	Rereview bool
 }
 
 // Transitions lists the actions Transition accepts.
 var Transitions = []Action{ActStartReview, ActReturn, ActVoid, ActCompleteImplementation, ActAuthorizeStartup,
-	ActClose, ActRevert, ActMakePermanent}
+	ActClose, ActRevert, ActMakePermanent, ActConfirmRIK, ActRejectRIK}
 
 // Transition moves a change along its workflow. Whether the actor's role
 // and the change's state allow it is decided by the same rule that
-// AllowedActions uses; a refusal is an *Error with code EForbidden or
-// EConflict and a message saying why.
+// AllowedActions uses; a refusal is a *problem.Error of kind Forbidden or
+// Conflict and a message saying why.
 func (s *Service) Transition(ctx context.Context, actor *auth.User, id int64, req TransitionRequest) (*Change, error) {
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		d, err := s.lockChange(ctx, tx, actor, id)
@@ -41,7 +46,11 @@ func (s *Service) Transition(ctx context.Context, actor *auth.User, id int64, re
 			known = known || a == req.Action
 		}
 		if !known {
-			return invalid("action", "%q is not a transition: expected one of start_review, return, void, complete_implementation, authorize_startup, close, revert, make_permanent", req.Action)
+			names := make([]string, len(Transitions))
+			for i, a := range Transitions {
+				names[i] = string(a)
+			}
+			return invalid("action", "%q is not a transition: expected one of %s", req.Action, strings.Join(names, ", "))
 		}
 		if err := s.check(actor, d, req.Action); err != nil {
 			return err
@@ -51,6 +60,10 @@ func (s *Service) Transition(ctx context.Context, actor *auth.User, id int64, re
 		switch req.Action {
 		case ActStartReview:
 			return s.startReview(ctx, tx, actor, d)
+		case ActConfirmRIK:
+			return s.confirmRIK(ctx, tx, actor, d, comment, req.Signature)
+		case ActRejectRIK:
+			return s.rejectRIK(ctx, tx, actor, d, comment)
 		case ActReturn:
 			if comment == "" {
 				return invalid("comment", "is required: tell the initiator what to revise")
@@ -86,14 +99,17 @@ func (s *Service) Transition(ctx context.Context, actor *auth.User, id int64, re
 				return s.notify(ctx, tx, notify.TypePSSRReady, c, "PSSR ready: "+c.Number+" "+c.Title,
 					"Implementation is complete; the pre-startup safety review can start.", append(coords, d.currentApprovers()...)...)
 			}
-			return s.setStage(ctx, tx, actor, c, StageCloseout, "startup_at = $3", s.now())
+			return s.setStage(ctx, tx, actor, c, inServiceStage(c), "startup_at = $3", s.now())
 		case ActAuthorizeStartup:
 			// check has refused while a PSSR item is unanswered, a
 			// deficiency or pre-startup action open or the roster unsigned.
 			if !req.Signature.Verified {
-				return &Error{Code: EReauth, Field: "password", Message: "password: confirm your identity to authorise startup"}
+				return &problem.Error{Kind: problem.Reauth, Field: "password", Message: "password: confirm your identity to authorise startup"}
 			}
-			if err := s.setStage(ctx, tx, actor, c, StageCloseout, "startup_at = $3", s.now()); err != nil {
+			if _, err := s.sign(ctx, tx, actor, d, ActAuthorizeStartup, DecisionAuthorized, 0, comment, req.Signature); err != nil {
+				return err
+			}
+			if err := s.setStage(ctx, tx, actor, c, inServiceStage(c), "startup_at = $3", s.now()); err != nil {
 				return err
 			}
 			if err := s.audit(ctx, tx, c.ID, actor, "", "startup_authorized", "signature", "",
@@ -120,6 +136,12 @@ func (s *Service) Transition(ctx context.Context, actor *auth.User, id int64, re
 			if c.Duration.IsTemporary() && c.RevertedAt == nil {
 				return conflict("%s is temporary: revert it or convert it to permanent before closing", c.Number)
 			}
+			if !req.Signature.Verified {
+				return &problem.Error{Kind: problem.Reauth, Field: "password", Message: "password: confirm your identity to sign the close-out"}
+			}
+			if _, err := s.sign(ctx, tx, actor, d, ActClose, DecisionClosed, 0, comment, req.Signature); err != nil {
+				return err
+			}
 			if err := s.setStage(ctx, tx, actor, c, StageClosed, "closed_at = $3, closed_note = $4", s.now(), comment); err != nil {
 				return err
 			}
@@ -129,16 +151,9 @@ func (s *Service) Transition(ctx context.Context, actor *auth.User, id int64, re
 			}
 			return s.notify(ctx, tx, notify.TypeClosed, c, c.Number+" closed", c.Title, append(coords, c.InitiatorID)...)
 		case ActRevert:
-			if _, err := tx.ExecContext(ctx, `UPDATE changes SET reverted_at = $1, updated_at = $1 WHERE id = $2`, s.now(), c.ID); err != nil {
-				return err
-			}
-			return s.audit(ctx, tx, c.ID, actor, "", "reverted", "reverted", "", comment)
+			return s.revert(ctx, tx, actor, d, comment)
 		case ActMakePermanent:
-			if _, err := tx.ExecContext(ctx, `UPDATE changes SET duration = $1, expires_on = NULL, updated_at = $2 WHERE id = $3`,
-				string(DurationPermanent), s.now(), c.ID); err != nil {
-				return err
-			}
-			return s.audit(ctx, tx, c.ID, actor, "", "field_changed", "duration", string(c.Duration), string(DurationPermanent)+" "+comment)
+			return s.requestPermanent(ctx, tx, actor, d, comment, req.Rereview)
 		}
 		return nil
 	})
@@ -149,7 +164,7 @@ func (s *Service) Transition(ctx context.Context, actor *auth.User, id int64, re
 }
 
 // requirePSSRAnswered refuses while PSSR items have no answer, naming them.
-func (d *Detail) requirePSSRAnswered() *Error {
+func (d *Detail) requirePSSRAnswered() *problem.Error {
 	var unanswered []string
 	for _, it := range d.PSSR {
 		if it.Answer == "" {
@@ -166,7 +181,7 @@ func (d *Detail) requirePSSRAnswered() *Error {
 // requirePreStartupDone refuses while pre-startup actions or PSSR
 // deficiencies are open, naming every one by its title (people do not
 // know action ids) so the refusal is a to-do list.
-func (d *Detail) requirePreStartupDone() *Error {
+func (d *Detail) requirePreStartupDone() *problem.Error {
 	var actions, deficiencies []string
 	for _, a := range d.Actions {
 		if !a.BeforeStartup || a.Status != ActionOpen {
@@ -241,9 +256,9 @@ func itThey(n int) string {
 // acknowledgement roster has signed off. When operating procedures
 // change, 1910.119(l)(3) wants the operators trained before startup, so
 // an empty roster holds it too: "training complete" must name someone.
-func (d *Detail) requireRosterDone() *Error {
+func (d *Detail) requireRosterDone() *problem.Error {
 	if sc := d.Change.Screening; sc != nil && sc.ProceduresChange && len(d.Acknowledgements) == 0 {
-		return &Error{Code: EConflict, Field: "acknowledgers", Message: "The training and acknowledgement roster is empty: " +
+		return &problem.Error{Kind: problem.Conflict, Field: "acknowledgers", Message: "The training and acknowledgement roster is empty: " +
 			"operating procedures change, so add the people who operate the process and have them sign off before startup."}
 	}
 	var waiting []string

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
+	"github.com/mocpcr/mocpcr/internal/problem"
 )
 
 // Action is something a user can do to a change. The UI shows a button
@@ -35,10 +36,14 @@ const (
 	ActDecideExtension        Action = "decide_extension"
 	ActRevert                 Action = "revert"
 	ActMakePermanent          Action = "make_permanent"
+	// ActConfirmRIK confirms, signed, that a change is a replacement in kind.
+	ActConfirmRIK Action = "confirm_rik"
+	// ActRejectRIK rejects a replacement-in-kind claim into the normal flow.
+	ActRejectRIK Action = "reject_rik"
 )
 
 // AllActions lists every action in the order the UI shows buttons.
-var AllActions = []Action{ActEdit, ActSubmit, ActAssign, ActStartReview, ActReview, ActApprove, ActReturn,
+var AllActions = []Action{ActEdit, ActSubmit, ActConfirmRIK, ActRejectRIK, ActAssign, ActStartReview, ActReview, ActApprove, ActReturn,
 	ActAddAction, ActCompleteImplementation, ActAnswerPSSR, ActAuthorizeStartup, ActClose, ActAcknowledge,
 	ActManageRoster, ActAttach, ActRequestExtension, ActDecideExtension, ActRevert, ActMakePermanent, ActVoid}
 
@@ -79,8 +84,8 @@ func (s *Service) blocked(actor *auth.User, d *Detail) map[Action][]string {
 func in(st Stage, stages ...Stage) bool { return slices.Contains(stages, st) }
 
 // check says whether actor may take action a on the change now, and if
-// not, why: EForbidden when the user's role or relation to the change
-// does not allow it, EConflict when the change's state does not, or when
+// not, why: Forbidden when the user's role or relation to the change
+// does not allow it, Conflict when the change's state does not, or when
 // what a stage move needs first is still open (preconditions), every
 // open point in one message.
 func (s *Service) check(actor *auth.User, d *Detail, a Action) error {
@@ -104,9 +109,9 @@ func (s *Service) check(actor *auth.User, d *Detail, a Action) error {
 // preconditions are what must be done before the stage move a, each
 // still open one as the conflict that names it (empty when none, and for
 // actions without such preconditions).
-func (d *Detail) preconditions(a Action) []*Error {
-	var out []*Error
-	add := func(err *Error) {
+func (d *Detail) preconditions(a Action) []*problem.Error {
+	var out []*problem.Error
+	add := func(err *problem.Error) {
 		if err != nil {
 			out = append(out, err)
 		}
@@ -155,6 +160,16 @@ func (s *Service) checkRole(actor *auth.User, d *Detail, a Action) error {
 		if !in(c.Stage, StageDraft, StageReturned) {
 			return stageErr()
 		}
+	case ActConfirmRIK, ActRejectRIK:
+		if !coord && !actor.Has(auth.RoleApprover) {
+			return forbidden("only an MOC coordinator or an approver of the site may confirm or reject a replacement in kind")
+		}
+		if isOwner {
+			return forbidden("nobody confirms their own replacement in kind: an MOC coordinator or an approver of the site must")
+		}
+		if c.Stage != StageRIKConfirmation {
+			return stageErr()
+		}
 	case ActAssign, ActStartReview:
 		if !coord {
 			return forbidden("only an MOC coordinator may assign reviewers and approvers")
@@ -186,6 +201,9 @@ func (s *Service) checkRole(actor *auth.User, d *Detail, a Action) error {
 		if !coord {
 			return forbidden("only an MOC coordinator may return a change for revision")
 		}
+		if c.Converting() {
+			return conflict("%s is being re-approved to become permanent: a refusal keeps it in service, it is not returned for revision", c.Number)
+		}
 		if !in(c.Stage, StageScreening, StageReview, StageApproval) {
 			return stageErr()
 		}
@@ -201,7 +219,7 @@ func (s *Service) checkRole(actor *auth.User, d *Detail, a Action) error {
 		if !isOwner && !coord {
 			return forbidden("only the initiator or an MOC coordinator may add action items")
 		}
-		if !in(c.Stage, StageScreening, StageReview, StageApproval, StageImplementation, StagePSSR, StageCloseout) {
+		if !in(c.Stage, StageScreening, StageReview, StageApproval, StageImplementation, StagePSSR, StageInService, StageCloseout) {
 			return stageErr()
 		}
 	case ActCompleteImplementation:
@@ -248,14 +266,14 @@ func (s *Service) checkRole(actor *auth.User, d *Detail, a Action) error {
 		if mine.AcknowledgedAt != nil {
 			return conflict("you already acknowledged %s", c.Number)
 		}
-		if !in(c.Stage, StageApproval, StageImplementation, StagePSSR, StageCloseout) {
+		if !in(c.Stage, StageApproval, StageImplementation, StagePSSR, StageInService, StageCloseout) {
 			return stageErr()
 		}
 	case ActManageRoster:
 		if !isOwner && !coord {
 			return forbidden("only the initiator or an MOC coordinator may change the acknowledgement roster")
 		}
-		if !in(c.Stage, StageScreening, StageReview, StageApproval, StageImplementation, StagePSSR) {
+		if !in(c.Stage, StageScreening, StageReview, StageApproval, StageImplementation, StagePSSR, StageInService) {
 			return stageErr()
 		}
 	case ActAttach:
@@ -265,15 +283,22 @@ func (s *Service) checkRole(actor *auth.User, d *Detail, a Action) error {
 		if !c.Stage.IsOpen() {
 			return stageErr()
 		}
-	case ActRequestExtension, ActRevert:
+	case ActRequestExtension:
 		if !isOwner && !coord {
-			return forbidden("only the initiator or an MOC coordinator may do that")
+			return forbidden("only the initiator or an MOC coordinator may request an extension")
 		}
-		if !c.Duration.IsTemporary() || c.RevertedAt != nil || !in(c.Stage, StageImplementation, StagePSSR, StageCloseout) {
+		if !c.LiveTemporary() {
 			return conflict("%s is not a live temporary change: %s is not possible", c.Number, a)
 		}
-		if a == ActRequestExtension && d.pendingExtension() != nil {
+		if d.pendingExtension() != nil {
 			return conflict("%s already has an extension request waiting for approval", c.Number)
+		}
+	case ActRevert:
+		if !isOwner && !coord {
+			return forbidden("only the initiator or an MOC coordinator may revert a temporary change")
+		}
+		if !c.Duration.IsTemporary() || c.RevertedAt != nil || c.Stage != StageInService {
+			return conflict("%s is not a temporary change in service: it can be reverted once it is in service", c.Number)
 		}
 	case ActDecideExtension:
 		if !actor.Has(auth.RoleApprover) {
@@ -286,12 +311,15 @@ func (s *Service) checkRole(actor *auth.User, d *Detail, a Action) error {
 		if isOwner || ext.RequestedBy == actor.ID {
 			return forbidden("nobody approves their own extension request")
 		}
+		if !c.LiveTemporary() {
+			return conflict("%s is not a live temporary change: %s is not possible", c.Number, a)
+		}
 	case ActMakePermanent:
 		if !coord {
-			return forbidden("only an MOC coordinator may convert a temporary change to permanent")
+			return forbidden("only an MOC coordinator may ask for a temporary change to be made permanent")
 		}
-		if !c.Duration.IsTemporary() || c.RevertedAt != nil || !in(c.Stage, StageImplementation, StagePSSR, StageCloseout) {
-			return conflict("%s is not a live temporary change: %s is not possible", c.Number, a)
+		if !c.Duration.IsTemporary() || c.RevertedAt != nil || c.Stage != StageInService {
+			return conflict("%s is not a temporary change in service: it can be made permanent once it is in service", c.Number)
 		}
 	default:
 		return invalid("action", "unknown action %q", a)

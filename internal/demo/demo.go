@@ -20,16 +20,18 @@ type Account struct {
 	Email string
 	Name  string
 	Roles []auth.Role
+	// JobTitle is printed on the account's signatures.
+	JobTitle string
 }
 
 // Accounts are the demo users, one per kind of person in an MOC.
 var Accounts = []Account{
-	{"ines@demo.mocpcr.local", "Ines Initiator", []auth.Role{auth.RoleInitiator}},
-	{"rita@demo.mocpcr.local", "Rita Reviewer", []auth.Role{auth.RoleReviewer, auth.RoleInitiator}},
-	{"arno@demo.mocpcr.local", "Arno Approver", []auth.Role{auth.RoleApprover, auth.RoleReviewer}},
-	{"cora@demo.mocpcr.local", "Cora Coordinator", []auth.Role{auth.RoleCoordinator, auth.RoleApprover, auth.RoleInitiator}},
-	{"adam@demo.mocpcr.local", "Adam Admin", []auth.Role{auth.RoleAdmin}},
-	{"audrey@demo.mocpcr.local", "Audrey Auditor", []auth.Role{auth.RoleAuditor}},
+	{"ines@demo.mocpcr.local", "Ines Initiator", []auth.Role{auth.RoleInitiator}, "Process Engineer"},
+	{"rita@demo.mocpcr.local", "Rita Reviewer", []auth.Role{auth.RoleReviewer, auth.RoleInitiator}, "Mechanical Integrity Engineer"},
+	{"arno@demo.mocpcr.local", "Arno Approver", []auth.Role{auth.RoleApprover, auth.RoleReviewer}, "Operations Superintendent"},
+	{"cora@demo.mocpcr.local", "Cora Coordinator", []auth.Role{auth.RoleCoordinator, auth.RoleApprover, auth.RoleInitiator}, "MOC Coordinator"},
+	{"adam@demo.mocpcr.local", "Adam Admin", []auth.Role{auth.RoleAdmin}, "IT Administrator"},
+	{"audrey@demo.mocpcr.local", "Audrey Auditor", []auth.Role{auth.RoleAuditor}, "PSM Auditor"},
 }
 
 // Sites are the demo sites.
@@ -63,7 +65,7 @@ func Seed(ctx context.Context, db *store.DB, extra ...func(ctx context.Context, 
 		}
 		var managerID int64
 		for _, a := range Accounts {
-			u, err := auth.CreateUser(ctx, tx, auth.NewUser{Email: a.Email, Name: a.Name, PasswordHash: hash, Roles: a.Roles})
+			u, err := auth.CreateUser(ctx, tx, auth.NewUser{Email: a.Email, Name: a.Name, PasswordHash: hash, Roles: a.Roles, JobTitle: a.JobTitle, AllSites: true})
 			if err != nil {
 				return fmt.Errorf("seed user %s: %w", a.Email, err)
 			}

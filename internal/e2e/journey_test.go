@@ -349,6 +349,10 @@ func TestChangeJourney(t *testing.T) {
 		t.Fatalf("stage after startup = %q", st)
 	}
 	cora.do(chromedp.SendKeys(chromedp.CSS("#t-close-comment"), "Seals running leak-free for two weeks."))
+	if meaning := cora.text("#f-t-close .sign-statement"); !strings.Contains(meaning, "By signing I close out "+number) {
+		t.Errorf("close-out form states %q, want the meaning in full before signing", meaning)
+	}
+	cora.do(chromedp.SendKeys(chromedp.CSS("#t-close-password"), demoPassword))
 	cora.submit("#f-t-close button[type=submit]", ".flash")
 	if pill := cora.text(".change-head .pill.stage"); pill != "Closed" {
 		t.Fatalf("stage pill after close = %q", pill)
@@ -365,7 +369,7 @@ func TestChangeJourney(t *testing.T) {
 	// 11. The print view has the signatures and the audit trail.
 	cora.open(changeURL+"/print", ".print-page")
 	print := cora.text(".print-page")
-	for _, want := range []string{"Approval signatures", "Arno Approver", "Audit trail", "password", number} {
+	for _, want := range []string{"Signatures", "Arno Approver", "Audit trail", "password", number, "By signing I approve " + number} {
 		if !strings.Contains(print, want) {
 			t.Errorf("print view lacks %q", want)
 		}

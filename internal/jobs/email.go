@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/riverqueue/river"
 
@@ -98,6 +99,13 @@ func (sendEmailArgs) InsertOpts() river.InsertOpts {
 // returns the delivery log id. The request id in ctx (requestid.From), if
 // any, travels with the job into the worker's log lines.
 func (q *Queue) EnqueueEmailTx(ctx context.Context, tx *sql.Tx, e OutgoingEmail) (int64, error) {
+	// Every email passes here: titles and names typed by users are folded
+	// to one line before they become a subject or a display name.
+	e.Subject, e.To.Name = mail.HeaderText(e.Subject), mail.HeaderText(e.To.Name)
+	e.To.Email = strings.TrimSpace(e.To.Email)
+	if strings.ContainsFunc(e.To.Email, unicode.IsControl) {
+		return 0, fmt.Errorf("queue email: recipient address %q holds a control character", e.To.Email)
+	}
 	if e.To.Email == "" {
 		return 0, fmt.Errorf("queue email: recipient address is required")
 	}

@@ -42,7 +42,7 @@ func newGraphSetupWith(t *testing.T, db *store.DB, users int, mod func(*jobs.Opt
 	g.queue = g.newProcess(t, db, mod)
 	g.notifier = &notify.Notifier{Emails: notify.JobEmails{Jobs: g.queue, BaseURL: "https://moc.example.com"}, BaseURL: "https://moc.example.com", Dialect: db.Dialect}
 	for i := range users {
-		u, err := auth.CreateUser(context.Background(), db.SQL, auth.NewUser{Email: fmt.Sprintf("u%d@example.com", i), Name: fmt.Sprintf("User %d", i)})
+		u, err := auth.CreateUser(context.Background(), db.SQL, auth.NewUser{Email: fmt.Sprintf("u%d@example.com", i), Name: fmt.Sprintf("User %d", i), AllSites: true})
 		if err != nil {
 			t.Fatal(err)
 		}

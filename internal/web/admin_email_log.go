@@ -14,34 +14,66 @@ import (
 	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/jobs"
 	"github.com/mocpcr/mocpcr/internal/mail/devmail"
+	"github.com/mocpcr/mocpcr/internal/problem"
 	"github.com/mocpcr/mocpcr/internal/store"
 )
 
 func emailFilter(r *http.Request) (jobs.EmailFilter, error) {
 	q := r.URL.Query()
 	f := jobs.EmailFilter{Status: q.Get("status"), Limit: 50}
+	if u := auth.UserFrom(r.Context()); !u.ManagesAllSites() {
+		// A site admin sees the emails of the users they manage only.
+		f.Scoped, f.SiteIDs = true, u.SiteIDs
+	}
 	if v := q.Get("before"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n <= 0 {
-			return f, fmt.Errorf("before must be an email id, got %q", v)
+			return f, problem.Invalidf("before", "must be an email id, got %q", v)
 		}
 		f.BeforeID = n
 	}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 200 {
-			return f, fmt.Errorf("limit must be a whole number from 1 to 200, got %q", v)
+			return f, problem.Invalidf("limit", "must be a whole number from 1 to 200, got %q", v)
 		}
 		f.Limit = n
 	}
 	return f, nil
 }
 
+// retryEmail queues email id again, in problem's terms.
 func (s *Server) retryEmail(ctx context.Context, id int64) error {
 	if s.notify.Jobs == nil {
 		return errNoQueue
 	}
-	return s.notify.Jobs.RetryEmail(ctx, id)
+	if !s.emailInScope(ctx, id) {
+		return problem.New(problem.NotFound, "There is no such email.")
+	}
+	err := s.notify.Jobs.RetryEmail(ctx, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return problem.New(problem.NotFound, "There is no such email.")
+	case errors.Is(err, jobs.ErrNotRetryable):
+		return &problem.Error{Kind: problem.Conflict, Message: err.Error(), Err: err}
+	}
+	return err
+}
+
+// emailInScope reports whether the signed-in admin manages email id's
+// recipient (see jobs.EmailFilter.Scoped); an email out of scope is
+// answered like one that does not exist.
+func (s *Server) emailInScope(ctx context.Context, id int64) bool {
+	admin := auth.UserFrom(ctx)
+	if admin.ManagesAllSites() {
+		return true
+	}
+	e, _, err := jobs.GetEmail(ctx, s.DB.SQL, id)
+	if err != nil || e.UserID == 0 {
+		return false
+	}
+	u, err := auth.UserByID(ctx, s.DB.SQL, e.UserID)
+	return err == nil && admin.Covers(u)
 }
 
 // statusLabels are the delivery statuses as people read them.
@@ -100,9 +132,13 @@ func (s *Server) configWait() (interval, limit time.Duration) {
 
 // errNoQueue answers requests that need the email queue in a process
 // that does not run one.
-var errNoQueue = errors.New("the email queue is not running in this process")
+var errNoQueue = problem.New(problem.Unavailable, "the email queue is not running in this process")
 
 func (s *Server) retryFailedEmails(ctx context.Context) (jobs.RetryResult, error) {
+	if !auth.UserFrom(ctx).ManagesAllSites() {
+		// Retry all reaches every site's emails.
+		return jobs.RetryResult{}, problem.New(problem.Forbidden, "Only an administrator of all sites can retry every failed email; retry your sites' emails one by one.")
+	}
 	if s.notify.Jobs == nil {
 		return jobs.RetryResult{}, errNoQueue
 	}
@@ -112,7 +148,7 @@ func (s *Server) retryFailedEmails(ctx context.Context) (jobs.RetryResult, error
 func (s *Server) pageRetryFailedEmails(w http.ResponseWriter, r *http.Request) {
 	res, err := s.retryFailedEmails(r.Context())
 	switch {
-	case errors.Is(err, errNoQueue):
+	case problem.KindOf(err) == problem.Unavailable:
 		back(w, r, "/admin/email/log", "Nothing was retried: "+err.Error()+".")
 	case err != nil:
 		s.serverFault(w, r, "retry failed emails", err)
@@ -153,17 +189,12 @@ func (s *Server) pageListEmailLog(w http.ResponseWriter, r *http.Request) {
 		for i, st := range jobs.Statuses {
 			labels[i] = statusLabel(st)
 		}
-		msg := fmt.Sprintf("Status must be one of %s; got %q.", strings.Join(labels, ", "), f.Status)
-		s.render(w, r, http.StatusBadRequest, "notfound.html", &Page{Title: "Bad request", Data: msg})
+		s.fail(w, r, problem.New(problem.Invalid, fmt.Sprintf("Status must be one of %s; got %q.", strings.Join(labels, ", "), f.Status)))
 		return
 	}
 	var list []jobs.EmailRecord
 	if err == nil {
 		list, err = jobs.ListEmails(r.Context(), s.DB.SQL, f)
-	}
-	if err != nil && (strings.HasPrefix(err.Error(), "status must") || strings.HasPrefix(err.Error(), "before") || strings.HasPrefix(err.Error(), "limit")) {
-		s.render(w, r, http.StatusBadRequest, "notfound.html", &Page{Title: "Bad request", Data: err.Error()})
-		return
 	}
 	if err != nil {
 		s.serverFault(w, r, "email log", err)
@@ -198,17 +229,15 @@ func (s *Server) pageListEmailLog(w http.ResponseWriter, r *http.Request) {
 func (s *Server) pageRetryEmail(w http.ResponseWriter, r *http.Request) {
 	id, ok := idParam(r)
 	if !ok {
-		s.render(w, r, http.StatusNotFound, "notfound.html", &Page{Title: "Not found", Data: "There is no such email."})
+		s.fail(w, r, problem.New(problem.NotFound, "There is no such email."))
 		return
 	}
 	err := s.retryEmail(r.Context(), id)
 	switch {
-	case errors.Is(err, store.ErrNotFound):
-		s.render(w, r, http.StatusNotFound, "notfound.html", &Page{Title: "Not found", Data: "There is no such email."})
-	case err != nil && !errors.Is(err, jobs.ErrNotRetryable):
-		s.serverFault(w, r, "retry email", err)
-	case err != nil:
+	case problem.KindOf(err) == problem.Conflict:
 		back(w, r, "/admin/email/log", err.Error())
+	case err != nil:
+		s.serverFault(w, r, "retry email", err)
 	default:
 		back(w, r, "/admin/email/log", fmt.Sprintf("Email %d is queued again.", id))
 	}

@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"errors"
 	"net/http"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
@@ -12,6 +11,21 @@ import (
 func (s *Server) apiUpdateSite(w http.ResponseWriter, r *http.Request) {
 	changeCall(s, w, r, withID, func(ctx context.Context, u *auth.User, id int64, in change.PlaceUpdate) (any, error) {
 		return s.Changes.UpdateSite(ctx, u, id, in)
+	})
+}
+
+// apiGetSiteSettings answers a site's change-control settings (time
+// zone, temporary-change limits) to anyone who works on the site.
+func (s *Server) apiGetSiteSettings(w http.ResponseWriter, r *http.Request) {
+	changeCall(s, w, r, withID, func(ctx context.Context, u *auth.User, id int64, _ noBody) (any, error) {
+		return s.Changes.SiteSettings(ctx, u, id)
+	})
+}
+
+// apiUpdateSiteSettings changes the fields given; absent ones stay.
+func (s *Server) apiUpdateSiteSettings(w http.ResponseWriter, r *http.Request) {
+	changeCall(s, w, r, withID, func(ctx context.Context, u *auth.User, id int64, in change.SiteSettingsUpdate) (any, error) {
+		return s.Changes.UpdateSiteSettings(ctx, u, id, in)
 	})
 }
 
@@ -32,14 +46,14 @@ func (s *Server) apiCreateSite(w http.ResponseWriter, r *http.Request) {
 		Code string `json:"code"`
 		Name string `json:"name"`
 	}
+	if !auth.UserFrom(r.Context()).ManagesAllSites() {
+		s.fail(w, r, errOnlyAllSitesAdmins)
+		return
+	}
 	if !decodeBody(w, r, &in) {
 		return
 	}
 	site, err := auth.CreateSite(r.Context(), s.DB.SQL, in.Code, in.Name)
-	if errors.Is(err, auth.ErrInvalid) {
-		writeJSONError(w, r, http.StatusBadRequest, invalidText(err))
-		return
-	}
 	if err != nil {
 		s.serverFault(w, r, "create site", err)
 		return

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/mocpcr/mocpcr/internal/change"
+	"github.com/mocpcr/mocpcr/internal/problem"
 )
 
 // The POST handlers of the change page. Each reads its small form, calls
@@ -39,7 +40,7 @@ func (s *Server) pageSubmitChange(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		ids := map[string]string{"screening.disciplines": "sc-disciplines", "screening.pssr_needed": "sc-pssr_needed"}
 		errs := formErrors(err, "f-submit", ids)
-		var de *change.Error
+		var de *problem.Error
 		if errors.As(err, &de) && slices.Contains(changeFormFields, de.Field) {
 			// A required field is empty: say which, and where to fill it in.
 			errs = map[string]string{"f-submit": humanMessage(de.Field, de.Message) + " Edit the change to fill it in."}
@@ -51,8 +52,8 @@ func (s *Server) pageSubmitChange(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	done := "submitted"
-	if c.Stage == change.StageClosed {
-		done = "closed-rik"
+	if c.Stage == change.StageRIKConfirmation {
+		done = "submitted-rik"
 	}
 	redirectChange(w, r, c.Number, done, "")
 }
@@ -64,21 +65,25 @@ func (s *Server) pageTransitionChange(w http.ResponseWriter, r *http.Request) {
 	}
 	act := change.Action(r.PostFormValue("action"))
 	if !slices.Contains(change.Transitions, act) {
-		s.refuse(w, r, http.StatusUnprocessableEntity, fmt.Sprintf("action: %q is not a step this page can take", act))
+		s.fail(w, r, problem.Invalidf("action", "%q is not a step this page can take", act))
 		return
 	}
 	prefix := "t-" + string(act)
 	comment := r.PostFormValue("comment")
+	rereview := r.PostFormValue("rereview") == "yes"
 	input := map[string]string{prefix + "-comment": comment}
+	if rereview {
+		input[prefix+"-rereview"] = "yes"
+	}
 	var sig change.Signature
 	var reauthErr error
-	if act == change.ActAuthorizeStartup {
+	if slices.Contains(change.SignedActions, act) {
 		var ok bool
 		if sig, reauthErr, ok = s.pageSignature(w, r, d.Change.Number, r.PostFormValue("reauth_password")); !ok {
 			return
 		}
 	}
-	_, err := s.Changes.Transition(r.Context(), u, d.Change.ID, change.TransitionRequest{Action: act, Comment: comment, Signature: sig})
+	_, err := s.Changes.Transition(r.Context(), u, d.Change.ID, change.TransitionRequest{Action: act, Comment: comment, Signature: sig, Rereview: rereview})
 	if err != nil {
 		err = signatureError(err, reauthErr)
 		ids := map[string]string{"comment": prefix + "-comment", "password": prefix + "-password"}
@@ -110,7 +115,7 @@ func (s *Server) pageAssignReviewers(w http.ResponseWriter, r *http.Request) {
 		id, perr := strconv.ParseInt(v, 10, 64)
 		var err error
 		if perr != nil {
-			err = &change.Error{Code: change.EInvalid, Field: "reviewer_id", Message: "reviewer_id: choose a reviewer from the list"}
+			err = &problem.Error{Kind: problem.Invalid, Field: "reviewer_id", Message: "reviewer_id: choose a reviewer from the list"}
 		} else {
 			err = s.Changes.AssignReviewer(r.Context(), u, d.Change.ID, rv.Discipline, id)
 		}
@@ -153,11 +158,11 @@ func (s *Server) pageSetApprovers(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case len(stages[0]) == 0:
 		// Stage 2 alone would silently become stage 1.
-		err = &change.Error{Code: change.EInvalid, Field: "approvers", Message: "approvers: choose at least one approver for stage 1 (stage 2 signs after it)"}
+		err = &problem.Error{Kind: problem.Invalid, Field: "approvers", Message: "approvers: choose at least one approver for stage 1 (stage 2 signs after it)"}
 	case twice:
 		// One person in both stages would sign twice, and the form could
 		// only show one of the two ticks afterwards.
-		err = &change.Error{Code: change.EInvalid, Field: "approvers", Message: "approvers: tick each person in one stage only"}
+		err = &problem.Error{Kind: problem.Invalid, Field: "approvers", Message: "approvers: tick each person in one stage only"}
 	default:
 		err = s.Changes.SetApprovers(r.Context(), u, d.Change.ID, stages)
 	}
@@ -198,12 +203,12 @@ func (s *Server) pageDecideApproval(w http.ResponseWriter, r *http.Request) {
 	input := map[string]string{"decision-comment": comment}
 	ids := map[string]string{"comment": "decision-comment", "password": "reauth_password", "decision": "f-decision"}
 	if dec != change.DecisionApproved && dec != change.DecisionRejected {
-		s.failChange(w, r, u, d, &change.Error{Code: change.EInvalid, Field: "decision", Message: "decision: press Approve or Reject"}, "f-decision", ids, input)
+		s.failChange(w, r, u, d, &problem.Error{Kind: problem.Invalid, Field: "decision", Message: "decision: press Approve or Reject"}, "f-decision", ids, input)
 		return
 	}
 	if dec == change.DecisionRejected && strings.TrimSpace(comment) == "" {
 		// Say so before asking for the password again.
-		s.failChange(w, r, u, d, &change.Error{Code: change.EInvalid, Field: "comment", Message: "comment: is required when rejecting: say why"}, "f-decision", ids, input)
+		s.failChange(w, r, u, d, &problem.Error{Kind: problem.Invalid, Field: "comment", Message: "comment: is required when rejecting: say why"}, "f-decision", ids, input)
 		return
 	}
 	sig, reauthErr, ok := s.pageSignature(w, r, d.Change.Number, r.PostFormValue("reauth_password"))
@@ -261,14 +266,26 @@ func (s *Server) pageAddAction(w http.ResponseWriter, r *http.Request) {
 	redirectChange(w, r, d.Change.Number, "action-added", "actions")
 }
 
+// itemInPath reads the path value name as the id of one of the change's
+// items (exists says which ids are), answering 404 when it is not one.
+func (s *Server) itemInPath(w http.ResponseWriter, r *http.Request, name string, exists func(id int64) bool) (int64, bool) {
+	id, err := strconv.ParseInt(r.PathValue(name), 10, 64)
+	if err != nil || !exists(id) {
+		s.fail(w, r, errNotHere)
+		return 0, false
+	}
+	return id, true
+}
+
 func (s *Server) pageCompleteAction(w http.ResponseWriter, r *http.Request) {
 	u, d := s.loadChangePage(w, r)
 	if d == nil {
 		return
 	}
-	aid, err := strconv.ParseInt(r.PathValue("aid"), 10, 64)
-	if err != nil || !slices.ContainsFunc(d.Actions, func(a change.ActionItem) bool { return a.ID == aid }) {
-		s.render(w, r, http.StatusNotFound, "notfound.html", &Page{Title: "Not found"})
+	aid, ok := s.itemInPath(w, r, "aid", func(id int64) bool {
+		return slices.ContainsFunc(d.Actions, func(a change.ActionItem) bool { return a.ID == id })
+	})
+	if !ok {
 		return
 	}
 	note := r.PostFormValue("note")
@@ -285,9 +302,10 @@ func (s *Server) pageAnswerPSSR(w http.ResponseWriter, r *http.Request) {
 	if d == nil {
 		return
 	}
-	itemID, err := strconv.ParseInt(r.PathValue("item"), 10, 64)
-	if err != nil || !slices.ContainsFunc(d.PSSR, func(it change.PSSRItem) bool { return it.ID == itemID }) {
-		s.render(w, r, http.StatusNotFound, "notfound.html", &Page{Title: "Not found"})
+	itemID, ok := s.itemInPath(w, r, "item", func(id int64) bool {
+		return slices.ContainsFunc(d.PSSR, func(it change.PSSRItem) bool { return it.ID == id })
+	})
+	if !ok {
 		return
 	}
 	prefix := fmt.Sprintf("pssr-%d", itemID)
@@ -304,6 +322,11 @@ func (s *Server) pageAnswerPSSR(w http.ResponseWriter, r *http.Request) {
 	}
 	if err == nil {
 		_, err = s.Changes.AnswerPSSR(r.Context(), u, itemID, answer, comment, attID)
+	}
+	if pe := problem.As(err); pe != nil && pe.Field == "attachment_id" {
+		// The API's advice names the attachment's id; this form offers a
+		// file field and the files already attached instead.
+		err = problem.Field("attachment_id", "This item requires evidence: choose a file, or one already attached to the change.")
 	}
 	if err != nil {
 		s.failChange(w, r, u, d, err, "f-"+prefix, ids, input)
@@ -330,7 +353,7 @@ func (s *Server) pageAddAcknowledgers(w http.ResponseWriter, r *http.Request) {
 	}
 	var err error
 	if len(ids) == 0 {
-		err = &change.Error{Code: change.EInvalid, Field: "user_ids", Message: "user_ids: choose at least one person"}
+		err = &problem.Error{Kind: problem.Invalid, Field: "user_ids", Message: "user_ids: choose at least one person"}
 	} else {
 		err = s.Changes.AddAcknowledgers(r.Context(), u, d.Change.ID, ids)
 	}
@@ -360,7 +383,7 @@ func (s *Server) pageUploadAttachment(w http.ResponseWriter, r *http.Request) {
 	}
 	name, data, err := s.readUpload(r, "file")
 	if err == nil && data == nil {
-		err = &change.Error{Code: change.EInvalid, Field: "file", Message: "file: choose a file to attach"}
+		err = &problem.Error{Kind: problem.Invalid, Field: "file", Message: "file: choose a file to attach"}
 	}
 	if err == nil {
 		_, err = s.Changes.AddAttachment(r.Context(), u, d.Change.ID, name, data)
@@ -381,7 +404,7 @@ func (s *Server) pageRequestExtension(w http.ResponseWriter, r *http.Request) {
 	input := map[string]string{"ext-expires_on": r.PostFormValue("expires_on"), "ext-reason": reason}
 	t, err := parseDate("expires_on", r.PostFormValue("expires_on"))
 	if err == nil && t == nil {
-		err = &change.Error{Code: change.EInvalid, Field: "expires_on", Message: "expires_on: is required (the new expiry date)"}
+		err = &problem.Error{Kind: problem.Invalid, Field: "expires_on", Message: "expires_on: is required (the new expiry date)"}
 	}
 	if err == nil {
 		err = s.Changes.RequestExtension(r.Context(), u, d.Change.ID, *t, reason)
@@ -418,7 +441,6 @@ var flashMessages = map[string]string{
 	"created":                 "Draft saved. Check the details, then submit it for screening when ready.",
 	"saved":                   "Draft saved.",
 	"submitted":               "Submitted for screening. The MOC coordinators have been notified.",
-	"closed-rik":              "Logged as a replacement in kind and closed.",
 	"reviewers":               "Reviewers saved.",
 	"approvers":               "Approvers saved.",
 	"reviewed":                "Your review is recorded.",
@@ -440,8 +462,11 @@ var flashMessages = map[string]string{
 	"complete_implementation": "Implementation marked complete.",
 	"authorize_startup":       "Startup authorised and signed.",
 	"close":                   "Change closed.",
-	"revert":                  "Temporary change recorded as reverted.",
-	"make_permanent":          "Change converted to permanent.",
+	"revert":                  "Reverted: the restore actions are created; the change can be closed once they are done.",
+	"make_permanent":          "Re-approval requested: the approvers have been asked to sign. The change stays temporary until they have.",
+	"submitted-rik":           "Submitted as a replacement in kind: an MOC coordinator or an approver of the site must confirm it before it closes.",
+	"confirm_rik":             "Replacement in kind confirmed and signed; the change is closed.",
+	"reject_rik":              "Replacement-in-kind claim rejected; the change went back to the initiator for the full screening.",
 }
 
 // redirectChange sends the browser back to the change page with a flash

@@ -10,6 +10,7 @@ import (
 
 	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/change"
+	"github.com/mocpcr/mocpcr/internal/problem"
 )
 
 // loadChangePage finds the change named in the path ({ref}: its number
@@ -20,7 +21,7 @@ func (s *Server) loadChangePage(w http.ResponseWriter, r *http.Request) (*auth.U
 	// The API's change paths resolve the same way (changeRequest).
 	d, err := s.Changes.GetByRef(r.Context(), u, r.PathValue("ref"))
 	if err != nil {
-		s.changePageError(w, r, err)
+		s.fail(w, r, err)
 		return nil, nil
 	}
 	return u, d
@@ -31,7 +32,7 @@ type changeView struct {
 	D        *change.Detail
 	C        *change.Change
 	Can      map[string]bool
-	Steps    []stageStep
+	Steps    []change.Step
 	Timeline []timelineEntry
 	// Conflicts are the other open changes on the same unit or equipment.
 	Conflicts []change.Change
@@ -59,33 +60,30 @@ type changeView struct {
 	Deficiencies  int
 	Today         time.Time
 	Me            *auth.User
-	// Startup is the startup authorisation signature, when given: it
-	// belongs with the other signatures, not only in the timeline.
-	Startup *startupSignature
 }
 
-// startupSignature is who authorised startup, when and how they signed.
-type startupSignature struct {
-	Name   string
-	At     time.Time
-	Method string
-}
-
-// startupFrom finds the startup authorisation in the audit trail, which
-// is where it is recorded: the signer, the time, and "Name (method)".
-func startupFrom(trail []change.AuditEntry) *startupSignature {
-	for i := len(trail) - 1; i >= 0; i-- {
-		e := trail[i]
-		if e.Action != "startup_authorized" {
-			continue
-		}
-		sig := &startupSignature{Name: e.ActorName, At: e.At}
-		if open := strings.LastIndex(e.NewValue, " ("); open >= 0 && strings.HasSuffix(e.NewValue, ")") {
-			sig.Method = e.NewValue[open+2 : len(e.NewValue)-1]
-		}
-		return sig
+// Statement is what signing action a with decision would state (the
+// meaning in full, the printed name and job title), for the sign forms;
+// nil when the user cannot sign it now.
+func (v *changeView) Statement(a, decision string) *change.Statement {
+	st, ok := v.D.Statement(change.Action(a), change.Decision(decision))
+	if !ok {
+		return nil
 	}
-	return nil
+	return &st
+}
+
+// WaitingApprovals are the approvals of the current round that were
+// asked for and not yet signed: the print view lists them, and leaves
+// out stages never asked (they have no signature to show).
+func (v *changeView) WaitingApprovals() []change.Approval {
+	var out []change.Approval
+	for _, a := range v.Approvals {
+		if a.RequestedAt != nil && a.DecidedAt == nil {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // Has reports whether the user may take action a (for the templates).
@@ -97,62 +95,36 @@ func (v *changeView) WaitingOn() string {
 	switch v.C.Stage {
 	case change.StageDraft, change.StageReturned:
 		return "The initiator completes the change and submits it for screening."
+	case change.StageRIKConfirmation:
+		return "Submitted as a replacement in kind: an MOC coordinator or an approver of the site (not the initiator) confirms it, signed, or rejects it into the normal review."
 	case change.StageScreening:
 		return "Next, an MOC coordinator assigns a reviewer to each review, names the approvers and starts the review."
 	case change.StageReview:
+		if v.C.Converting() {
+			return "Being re-reviewed to become permanent; it stays in service, temporary, meanwhile: see Reviews below."
+		}
 		return "Waiting for the reviewers: see Reviews below."
 	case change.StageApproval:
+		if v.C.Converting() {
+			return "Waiting for the approvers to sign the re-approval that makes it permanent; it stays in service, temporary, meanwhile."
+		}
 		return "Waiting for the approvers to sign: see Approvals and signatures below."
 	case change.StageImplementation:
 		return "The work is being done. When every pre-startup action is done, the initiator or an MOC coordinator marks implementation complete."
 	case change.StagePSSR:
 		return "Waiting for the pre-startup safety review: coordinators, approvers or reviewers answer the checklist, then an MOC coordinator or approver authorises startup."
+	case change.StageInService:
+		if left, ok := v.C.DaysToExpiry(v.Today); ok {
+			return "In service until " + v.C.ExpiresOn.Format(time.DateOnly) + " (" + change.ExpiryCountdown(left) + "). Before then it is reverted (the initiator or an MOC coordinator), extended (approvers decide), or an MOC coordinator asks for it to be made permanent."
+		}
+		return "In service."
 	case change.StageCloseout:
+		if v.C.RevertedAt != nil {
+			return "Reverted: when the restore actions are done, an MOC coordinator closes the change."
+		}
 		return "Waiting for an MOC coordinator to close the change once every action is done."
 	}
 	return ""
-}
-
-// stageStep is one step of the stage indicator.
-type stageStep struct {
-	No    int
-	Label string
-	// State is "done", "current" or "todo".
-	State string
-}
-
-func stageSteps(c *change.Change) []stageStep {
-	order := []change.Stage{change.StageDraft, change.StageScreening, change.StageReview, change.StageApproval,
-		change.StageImplementation, change.StagePSSR, change.StageCloseout, change.StageClosed}
-	if c.Kind == change.KindPCR || (c.Stage != change.StageDraft && c.Stage != change.StageReturned && !c.PSSRRequired && c.SubmittedAt != nil) {
-		order = slices.DeleteFunc(order, func(s change.Stage) bool { return s == change.StagePSSR })
-	}
-	cur := c.Stage
-	if cur == change.StageReturned {
-		cur = change.StageDraft
-	}
-	idx := slices.Index(order, cur)
-	steps := make([]stageStep, 0, len(order))
-	for i, st := range order {
-		label := st.Label()
-		state := "todo"
-		switch {
-		case c.Stage == change.StageVoided:
-			state = "todo"
-		case i < idx:
-			state = "done"
-		case i == idx:
-			state = "current"
-			if st == change.StageClosed {
-				state = "done"
-			}
-			if c.Stage == change.StageReturned {
-				label = "Returned"
-			}
-		}
-		steps = append(steps, stageStep{No: i + 1, Label: label, State: state})
-	}
-	return steps
 }
 
 // missingForSubmit is the domain's list of empty required fields, in the
@@ -169,7 +141,7 @@ func missingForSubmit(c *change.Change) []string {
 func (s *Server) buildChangeView(r *http.Request, u *auth.User, d *change.Detail) (*changeView, error) {
 	ctx := r.Context()
 	c := d.Change
-	v := &changeView{D: d, C: c, Can: map[string]bool{}, Steps: stageSteps(c), Input: map[string]string{},
+	v := &changeView{D: d, C: c, Can: map[string]bool{}, Steps: d.Steps(), Input: map[string]string{},
 		Disciplines: change.Disciplines, ApproverStage: map[int64]int{}, Attachments: map[int64]change.Attachment{},
 		Today: s.Now().UTC(), Me: u}
 	for _, a := range d.AllowedActions {
@@ -180,7 +152,6 @@ func (s *Server) buildChangeView(r *http.Request, u *auth.User, d *change.Detail
 		return nil, err
 	}
 	v.Timeline = timeline(trail, d.Actions)
-	v.Startup = startupFrom(trail)
 	if c.Stage.IsOpen() {
 		if v.Conflicts, err = s.Changes.Conflicts(ctx, u, c.SiteID, c.UnitID, c.EquipmentTags, c.ID); err != nil {
 			return nil, err
@@ -273,7 +244,7 @@ func (s *Server) pageShowChange(w http.ResponseWriter, r *http.Request) {
 func (s *Server) renderChange(w http.ResponseWriter, r *http.Request, status int, u *auth.User, d *change.Detail, errs, input map[string]string) {
 	v, err := s.buildChangeView(r, u, d)
 	if err != nil {
-		s.changePageError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	for k, val := range input {
@@ -298,7 +269,7 @@ func (s *Server) renderChange(w http.ResponseWriter, r *http.Request, status int
 // failChange re-renders the change page after a failed POST: the change
 // as it is now, the errors beside the fields, and what the user typed.
 func (s *Server) failChange(w http.ResponseWriter, r *http.Request, u *auth.User, d *change.Detail, err error, formID string, ids map[string]string, input map[string]string) {
-	if change.ErrorCode(err) == "" {
+	if problem.KindOf(err) == problem.Internal {
 		s.Logger.ErrorContext(r.Context(), "change page action", "path", r.URL.Path, "err", err)
 	}
 	if fresh, gerr := s.Changes.Get(r.Context(), u, d.Change.ID); gerr == nil {
@@ -322,7 +293,7 @@ func (s *Server) pagePrintChange(w http.ResponseWriter, r *http.Request) {
 	}
 	v, err := s.buildChangeView(r, u, d)
 	if err != nil {
-		s.changePageError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	s.render(w, r, http.StatusOK, "change_print.html", &Page{Title: d.Change.Number + " (print)", Data: v})
@@ -330,7 +301,7 @@ func (s *Server) pagePrintChange(w http.ResponseWriter, r *http.Request) {
 
 // Overdue reports whether an open action item is past its due date.
 func (v *changeView) Overdue(a change.ActionItem) bool {
-	return a.Status == change.ActionOpen && a.DueOn != nil && a.DueOn.Before(dayOf(v.Today))
+	return a.Status == change.ActionOpen && change.PastDue(a.DueOn, v.Today)
 }
 
 // CanComplete reports whether the user may mark the action item done.
@@ -526,15 +497,19 @@ type transitionButton struct {
 	// Comment: "" none, "optional" or "required" (with CommentLabel).
 	Comment, CommentLabel string
 	Sign, Danger          bool
+	// Rereview offers the choice of a re-review before the re-approval.
+	Rereview bool
 }
 
 var transitionButtons = []transitionButton{
+	{Action: "confirm_rik", Label: "Confirm replacement in kind and sign", Help: "Same specification, like for like: the change closes without review or approval. Your signature is recorded.", Comment: "optional", CommentLabel: "What you checked", Sign: true},
+	{Action: "reject_rik", Label: "Not a replacement in kind", Help: "Send it back to the initiator for the full screening, reviews and approvals.", Comment: "required", CommentLabel: "Why it is not like for like"},
 	{Action: "start_review", Label: "Start review", Help: "Every discipline review needs a reviewer, and at least one approver must be named: see Reviews and Approvals below."},
 	{Action: "complete_implementation", Label: "Complete implementation", Help: "Every pre-startup action must be done first."},
 	{Action: "authorize_startup", Label: "Authorise startup", Help: "Every PSSR item answered, every deficiency and pre-startup action closed, the roster signed off. Your signature is recorded.", Sign: true},
-	{Action: "close", Label: "Close the change", Help: "Every action must be done. A temporary change must be reverted or made permanent first.", Comment: "optional", CommentLabel: "Close-out note"},
-	{Action: "revert", Label: "Record that it was reverted", Help: "The temporary change has been taken out and the plant is back as it was.", Comment: "optional", CommentLabel: "How it was reverted"},
-	{Action: "make_permanent", Label: "Make permanent", Help: "Keep the temporary change for good; the expiry date is removed.", Comment: "optional", CommentLabel: "Why it stays"},
+	{Action: "close", Label: "Close out and sign", Help: "Every action must be done. A temporary change must be reverted or made permanent first. Your signature is recorded.", Comment: "optional", CommentLabel: "Close-out note", Sign: true},
+	{Action: "revert", Label: "Revert: take it out of service", Help: "Restore actions are created (remove the temporary equipment or instruction, restore the P&IDs and procedures); the change closes once they are done.", Comment: "optional", CommentLabel: "How it is reverted"},
+	{Action: "make_permanent", Label: "Ask to make it permanent", Help: "The change's approvers re-approve it, signed, as for a new change; it stays temporary until they have. Their delegates may sign as usual.", Comment: "required", CommentLabel: "Why it should stay for good", Rereview: true},
 	{Action: "return", Label: "Return for revision", Help: "Send the change back to the initiator.", Comment: "required", CommentLabel: "What must be revised", Danger: true},
 	{Action: "void", Label: "Void the change", Help: "Stop the change for good. This cannot be undone.", Comment: "required", CommentLabel: "Reason for voiding", Danger: true},
 }
@@ -546,12 +521,12 @@ func (s *Server) pageDownloadAttachment(w http.ResponseWriter, r *http.Request) 
 	}
 	aid, err := strconv.ParseInt(r.PathValue("aid"), 10, 64)
 	if err != nil {
-		s.render(w, r, http.StatusNotFound, "notfound.html", &Page{Title: "Not found"})
+		s.fail(w, r, errNotHere)
 		return
 	}
 	a, data, err := s.Changes.AttachmentData(r.Context(), u, d.Change.ID, aid)
 	if err != nil {
-		s.changePageError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	serveAttachment(w, a, data)

@@ -5,6 +5,7 @@ import (
 	"net/url"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
+	"github.com/mocpcr/mocpcr/internal/problem"
 )
 
 // public marks a route anyone may call, signed in or not; the handler
@@ -119,6 +120,9 @@ func (s *Server) routeTable() []route {
 		{"POST /admin/sites", auth.ActionManageSites, bodySmall, s.pageCreateSite},
 		{"GET /admin/sites/{id}", auth.ActionManageSites, bodySmall, s.pageEditSite},
 		{"POST /admin/sites/{id}", auth.ActionManageSites, bodySmall, s.pageSaveSite},
+		// admin_site_settings.go
+		{"GET /admin/sites/{id}/settings", auth.ActionManageSites, bodySmall, s.pageEditSiteSettings},
+		{"POST /admin/sites/{id}/settings", auth.ActionManageSites, bodySmall, s.pageSaveSiteSettings},
 		// admin_units.go
 		{"GET /admin/units", auth.ActionManageSites, bodySmall, s.pageListUnits},
 		{"POST /admin/units", auth.ActionManageSites, bodySmall, s.pageCreateUnit},
@@ -155,6 +159,8 @@ func (s *Server) routeTable() []route {
 		{"GET /api/v1/sites", auth.ActionUseAccount, bodySmall, s.apiListSites},
 		{"POST /api/v1/sites", auth.ActionManageSites, bodySmall, s.apiCreateSite},
 		{"PATCH /api/v1/sites/{id}", auth.ActionManageSites, bodySmall, s.apiUpdateSite},
+		{"GET /api/v1/sites/{id}/settings", auth.ActionUseAccount, bodySmall, s.apiGetSiteSettings},
+		{"PATCH /api/v1/sites/{id}/settings", auth.ActionManageSites, bodySmall, s.apiUpdateSiteSettings},
 		// api_units.go
 		{"GET /api/v1/units", auth.ActionViewChanges, bodySmall, s.apiListUnits},
 		{"POST /api/v1/units", auth.ActionManageSites, bodySmall, s.apiCreateUnit},
@@ -251,7 +257,7 @@ func (s *Server) allowOnly(a auth.Action, next http.HandlerFunc) http.HandlerFun
 			return
 		}
 		if !auth.Can(u, a) {
-			s.refuse(w, r, http.StatusForbidden, "You do not have permission for this. Ask an administrator if you need it.")
+			s.fail(w, r, problem.New(problem.Forbidden, "You do not have permission for this. Ask an administrator if you need it."))
 			return
 		}
 		next(w, r)
@@ -262,7 +268,7 @@ func (s *Server) allowOnly(a auth.Action, next http.HandlerFunc) http.HandlerFun
 func (s *Server) askToSignIn(w http.ResponseWriter, r *http.Request) {
 	if isAPI(r) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="mocpcr"`)
-		writeJSONError(w, r, http.StatusUnauthorized, "sign in first: send Authorization: Bearer <API token>")
+		s.fail(w, r, problem.New(problem.Unauthenticated, "sign in first: send Authorization: Bearer <API token>"))
 		return
 	}
 	ret := r.URL.RequestURI()

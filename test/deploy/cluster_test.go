@@ -125,7 +125,7 @@ func TestTwoReplicasOnePostgres(t *testing.T) {
 	submitRIK(A, siteID)
 	select {
 	case ev := <-events:
-		if !strings.Contains(ev, "closed as replacement in kind") {
+		if !strings.Contains(ev, "Confirm replacement in kind") {
 			t.Errorf("B's stream got %q, want the notification made on A", ev)
 		}
 	case <-time.After(15 * time.Second):
@@ -224,7 +224,7 @@ func newChange(siteID int64) map[string]any {
 }
 
 // submitRIK creates a change and submits it as a replacement in kind: the
-// site's coordinator gets a notification and an email.
+// site's coordinators and approvers are asked to confirm it (notification and email).
 func submitRIK(c client, siteID int64) {
 	c.t.Helper()
 	ch := c.do("POST", "/api/v1/changes", newChange(siteID), 201)["change"].(map[string]any)

@@ -108,23 +108,24 @@ func Seed(t testing.TB, db *store.DB, start time.Time) *Fixture {
 				return err
 			}
 		}
-		mk := func(name string, sites []int64, roles ...auth.Role) *auth.User {
+		mk := func(name, title string, sites []int64, roles ...auth.Role) *auth.User {
 			if err != nil {
 				return nil
 			}
 			var u *auth.User
-			u, err = auth.CreateUser(ctx, tx, auth.NewUser{Email: name + "@plant.test", Name: name, PasswordHash: hash, Roles: roles, SiteIDs: sites})
+			u, err = auth.CreateUser(ctx, tx, auth.NewUser{Email: name + "@plant.test", Name: name, PasswordHash: hash, Roles: roles,
+				AllSites: sites == nil, SiteIDs: sites, JobTitle: title})
 			return u
 		}
-		f.Coordinator = mk("Cora", nil, auth.RoleCoordinator, auth.RoleApprover, auth.RoleInitiator)
-		f.Initiator = mk("Ines", []int64{f.NRF}, auth.RoleInitiator)
-		f.Reviewer = mk("Rita", []int64{f.NRF}, auth.RoleReviewer, auth.RoleInitiator)
-		f.Reviewer2 = mk("Rolf", []int64{f.NRF}, auth.RoleReviewer)
-		f.Approver = mk("Arno", []int64{f.NRF}, auth.RoleApprover, auth.RoleReviewer)
-		f.Approver2 = mk("Anke", []int64{f.NRF}, auth.RoleApprover)
-		f.Admin = mk("Adam", nil, auth.RoleAdmin)
-		f.Auditor = mk("Audrey", nil, auth.RoleAuditor)
-		f.Outsider = mk("Otto", []int64{f.SCP}, auth.RoleInitiator, auth.RoleApprover, auth.RoleReviewer)
+		f.Coordinator = mk("Cora", "MOC Coordinator", nil, auth.RoleCoordinator, auth.RoleApprover, auth.RoleInitiator)
+		f.Initiator = mk("Ines", "Process Engineer", []int64{f.NRF}, auth.RoleInitiator)
+		f.Reviewer = mk("Rita", "Mechanical Engineer", []int64{f.NRF}, auth.RoleReviewer, auth.RoleInitiator)
+		f.Reviewer2 = mk("Rolf", "", []int64{f.NRF}, auth.RoleReviewer)
+		f.Approver = mk("Arno", "Operations Superintendent", []int64{f.NRF}, auth.RoleApprover, auth.RoleReviewer)
+		f.Approver2 = mk("Anke", "Maintenance Manager", []int64{f.NRF}, auth.RoleApprover)
+		f.Admin = mk("Adam", "", nil, auth.RoleAdmin)
+		f.Auditor = mk("Audrey", "PSM Auditor", nil, auth.RoleAuditor)
+		f.Outsider = mk("Otto", "", []int64{f.SCP}, auth.RoleInitiator, auth.RoleApprover, auth.RoleReviewer)
 		if err != nil {
 			return err
 		}

@@ -1,0 +1,137 @@
+package change
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	// Signatures print times in each site's zone; the binary carries the
+	// zone database so that works on a server (or container) without one.
+	_ "time/tzdata"
+
+	"github.com/mocpcr/mocpcr/internal/auth"
+	"github.com/mocpcr/mocpcr/internal/problem"
+	"github.com/mocpcr/mocpcr/internal/store"
+)
+
+// SiteSettings are one site's rules for the change workflow.
+type SiteSettings struct {
+	SiteID int64 `json:"site_id"`
+	// TimeZone is the IANA zone signatures record their time in.
+	TimeZone string `json:"time_zone"`
+	// MaxExtensions is how many times a temporary change may be extended.
+	MaxExtensions int `json:"max_extensions"`
+	// MaxTemporaryDays is how long a temporary change may stay
+	// temporary in all, in days from startup; 0 means no limit.
+	MaxTemporaryDays int       `json:"max_temporary_days"`
+	UpdatedAt        time.Time `json:"updated_at"`
+}
+
+// DefaultSiteSettings are the settings of a site nobody configured.
+func DefaultSiteSettings(siteID int64) SiteSettings {
+	return SiteSettings{SiteID: siteID, TimeZone: "UTC", MaxExtensions: 2, MaxTemporaryDays: 365}
+}
+
+// Location is the site's time zone (UTC if it no longer loads).
+func (ss SiteSettings) Location() *time.Location { return zone(ss.TimeZone) }
+
+// zone loads an IANA zone, falling back to UTC: a stored zone was valid
+// when saved, and a record must still print if the zone database changed.
+func zone(name string) *time.Location {
+	if loc, err := time.LoadLocation(name); err == nil {
+		return loc
+	}
+	return time.UTC
+}
+
+func siteSettings(ctx context.Context, q store.Querier, siteID int64) (SiteSettings, error) {
+	ss := DefaultSiteSettings(siteID)
+	err := q.QueryRowContext(ctx, `SELECT time_zone, max_extensions, max_temporary_days, updated_at
+		FROM change_site_settings WHERE site_id = $1`, siteID).
+		Scan(&ss.TimeZone, &ss.MaxExtensions, &ss.MaxTemporaryDays, &ss.UpdatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ss, nil
+	}
+	if err != nil {
+		return ss, fmt.Errorf("site %d settings: %w", siteID, err)
+	}
+	ss.UpdatedAt = ss.UpdatedAt.UTC()
+	return ss, nil
+}
+
+// SiteSettings returns a site's workflow settings (defaults when none
+// were saved).
+func (s *Service) SiteSettings(ctx context.Context, actor *auth.User, siteID int64) (*SiteSettings, error) {
+	if actor == nil || !actor.OnSite(siteID) {
+		return nil, notFound("site %d not found", siteID)
+	}
+	if _, err := auth.SiteByID(ctx, s.DB.SQL, siteID); errors.Is(err, store.ErrNotFound) {
+		return nil, notFound("site %d not found", siteID)
+	} else if err != nil {
+		return nil, err
+	}
+	ss, err := siteSettings(ctx, s.DB.SQL, siteID)
+	return &ss, err
+}
+
+// SiteSettingsUpdate changes some of a site's settings; nil fields stay.
+type SiteSettingsUpdate struct {
+	TimeZone         *string `json:"time_zone"`
+	MaxExtensions    *int    `json:"max_extensions"`
+	MaxTemporaryDays *int    `json:"max_temporary_days"`
+}
+
+// UpdateSiteSettings changes a site's workflow settings (admin only),
+// checking every field at once.
+func (s *Service) UpdateSiteSettings(ctx context.Context, actor *auth.User, siteID int64, up SiteSettingsUpdate) (*SiteSettings, error) {
+	if !actor.Has(auth.RoleAdmin) {
+		return nil, forbidden("only an admin may change site settings")
+	}
+	if _, err := auth.SiteByID(ctx, s.DB.SQL, siteID); errors.Is(err, store.ErrNotFound) || !actor.ManagesSite(siteID) {
+		return nil, notFound("site %d not found", siteID)
+	} else if err != nil {
+		return nil, err
+	}
+	ss, err := siteSettings(ctx, s.DB.SQL, siteID)
+	if err != nil {
+		return nil, err
+	}
+	if up.TimeZone != nil {
+		ss.TimeZone = *up.TimeZone
+	}
+	if up.MaxExtensions != nil {
+		ss.MaxExtensions = *up.MaxExtensions
+	}
+	if up.MaxTemporaryDays != nil {
+		ss.MaxTemporaryDays = *up.MaxTemporaryDays
+	}
+	var p problem.List
+	ss.TimeZone = strings.TrimSpace(ss.TimeZone)
+	if ss.TimeZone == "" {
+		p.Invalid("time_zone", "is required: an IANA time zone like America/Chicago or Europe/Berlin")
+	} else if _, err := time.LoadLocation(ss.TimeZone); err != nil || ss.TimeZone == "Local" {
+		p.Invalid("time_zone", "%q is not a time zone: use an IANA name like America/Chicago or Europe/Berlin", ss.TimeZone)
+	}
+	if ss.MaxExtensions < 0 || ss.MaxExtensions > 20 {
+		p.Invalid("max_extensions", "must be between 0 and 20, got %d", ss.MaxExtensions)
+	}
+	if ss.MaxTemporaryDays < 0 || ss.MaxTemporaryDays > 3650 {
+		p.Invalid("max_temporary_days", "must be between 0 (no limit) and 3650 days, got %d", ss.MaxTemporaryDays)
+	}
+	if err := p.Err(siteSettingsOrder...); err != nil {
+		return nil, err
+	}
+	_, err = s.DB.SQL.ExecContext(ctx, `INSERT INTO change_site_settings (site_id, time_zone, max_extensions, max_temporary_days, updated_at)
+		VALUES ($1,$2,$3,$4,$5) ON CONFLICT (site_id) DO UPDATE SET time_zone = $2, max_extensions = $3, max_temporary_days = $4, updated_at = $5`,
+		ss.SiteID, ss.TimeZone, ss.MaxExtensions, ss.MaxTemporaryDays, s.now())
+	if err != nil {
+		return nil, fmt.Errorf("save site %d settings: %w", ss.SiteID, err)
+	}
+	out, err := siteSettings(ctx, s.DB.SQL, ss.SiteID)
+	return &out, err
+}
+
+// siteSettingsOrder is the order of the settings form's fields.
+var siteSettingsOrder = []string{"time_zone", "max_extensions", "max_temporary_days"}

@@ -1,0 +1,106 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/mocpcr/mocpcr/internal/auth"
+	"github.com/mocpcr/mocpcr/internal/change"
+	"github.com/mocpcr/mocpcr/internal/problem"
+)
+
+// A site's change-control settings: the time zone its signatures are
+// recorded in and the limits on temporary changes. The rules are
+// change.Service's; this page only carries them.
+
+// siteSettingsForm is the settings form as typed.
+type siteSettingsForm struct {
+	Site                            auth.Site
+	TimeZone                        string
+	MaxExtensions, MaxTemporaryDays string
+}
+
+// siteSettingsFields are the form's fields, by the domain's names.
+var siteSettingsFields = []string{"time_zone", "max_extensions", "max_temporary_days"}
+
+func (s *Server) pageEditSiteSettings(w http.ResponseWriter, r *http.Request) {
+	u := auth.UserFrom(r.Context())
+	site, ok := s.settingsSite(w, r)
+	if !ok {
+		return
+	}
+	ss, err := s.Changes.SiteSettings(r.Context(), u, site.ID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	f := siteSettingsForm{Site: *site, TimeZone: ss.TimeZone, MaxExtensions: strconv.Itoa(ss.MaxExtensions),
+		MaxTemporaryDays: strconv.Itoa(ss.MaxTemporaryDays)}
+	s.renderSiteSettings(w, r, http.StatusOK, f, nil, r.URL.Query().Get("saved") != "")
+}
+
+func (s *Server) pageSaveSiteSettings(w http.ResponseWriter, r *http.Request) {
+	u := auth.UserFrom(r.Context())
+	site, ok := s.settingsSite(w, r)
+	if !ok {
+		return
+	}
+	f := siteSettingsForm{Site: *site, TimeZone: strings.TrimSpace(r.PostFormValue("time_zone")),
+		MaxExtensions: strings.TrimSpace(r.PostFormValue("max_extensions")), MaxTemporaryDays: strings.TrimSpace(r.PostFormValue("max_temporary_days"))}
+	errs := map[string]string{}
+	number := func(field, label, v string) *int {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			errs[field] = fmt.Sprintf("%s must be a whole number, got %q", label, v)
+			return nil
+		}
+		return &n
+	}
+	up := change.SiteSettingsUpdate{TimeZone: &f.TimeZone,
+		MaxExtensions:    number("max_extensions", "Maximum number of extensions", f.MaxExtensions),
+		MaxTemporaryDays: number("max_temporary_days", "Maximum total duration", f.MaxTemporaryDays)}
+	if len(errs) == 0 {
+		_, err := s.Changes.UpdateSiteSettings(r.Context(), u, site.ID, up)
+		if err != nil && problem.KindOf(err) != problem.Invalid {
+			s.fail(w, r, err)
+			return
+		}
+		if err != nil {
+			ids := map[string]string{}
+			for _, n := range siteSettingsFields {
+				ids[n] = n
+			}
+			errs = formErrors(err, "settings-form", ids)
+		}
+	}
+	if len(errs) > 0 {
+		s.renderSiteSettings(w, r, http.StatusUnprocessableEntity, f, errs, false)
+		return
+	}
+	s.Logger.InfoContext(r.Context(), "site settings updated", "site_id", site.ID, "by", u.ID)
+	http.Redirect(w, r, "/admin/sites/"+strconv.FormatInt(site.ID, 10)+"/settings?saved=1", http.StatusSeeOther)
+}
+
+// settingsSite is the site in the path, or a 404 page.
+func (s *Server) settingsSite(w http.ResponseWriter, r *http.Request) (*auth.Site, bool) {
+	id, ok := s.pathPlaceID(w, r)
+	if !ok {
+		return nil, false
+	}
+	site, err := auth.SiteByID(r.Context(), s.DB.SQL, id)
+	if err != nil || !auth.UserFrom(r.Context()).ManagesSite(id) {
+		s.render(w, r, http.StatusNotFound, "notfound.html", &Page{Title: "Not found"})
+		return nil, false
+	}
+	return site, true
+}
+
+func (s *Server) renderSiteSettings(w http.ResponseWriter, r *http.Request, status int, f siteSettingsForm, errs map[string]string, saved bool) {
+	p := &Page{Title: "Change-control settings of " + f.Site.Code, Data: f, Errors: errs, ErrorOrder: siteSettingsFields}
+	if saved {
+		p.Flash = "Saved."
+	}
+	s.render(w, r, status, "admin_site_settings.html", p)
+}

@@ -42,7 +42,10 @@ const (
 	TypeEscalation        Type = "escalation"
 	TypeAcknowledgement   Type = "acknowledgement.requested"
 	TypeSecretExpiring    Type = "secret.expiring"
-	TypeTest              Type = "test"
+	// TypeEmailBudget warns admins that a sender mailbox has used most of
+	// its daily recipient budget.
+	TypeEmailBudget Type = "email.budget"
+	TypeTest        Type = "test"
 )
 
 // ActionRequired are the types that ask the recipient to do something;

@@ -110,7 +110,7 @@ func (s *Server) pageShowMyWork(w http.ResponseWriter, r *http.Request) {
 			row.What = "PSSR deficiency"
 		}
 		if a.BeforeStartup {
-			row.Note = "before startup"
+			row.Note = change.ActionWhen(change.KindOfNumber(a.ChangeNumber), true)
 		}
 		if a.DueOn != nil && dayOf(*a.DueOn).Before(today) {
 			row.Overdue = true

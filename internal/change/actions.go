@@ -69,10 +69,7 @@ func (s *Service) insertActionFor(ctx context.Context, tx *sql.Tx, actor *auth.U
 		nt(dateptr(na.DueOn)), na.BeforeStartup, nid(pssrItemID), actorID, s.now()).Scan(&id); err != nil {
 		return 0, fmt.Errorf("add action: %w", err)
 	}
-	when := "after startup"
-	if na.BeforeStartup {
-		when = "before startup"
-	}
+	when := ActionWhen(c.Kind, na.BeforeStartup)
 	due := ""
 	if na.DueOn != nil {
 		due = ", due " + dateOnly(*na.DueOn).Format(time.DateOnly)
@@ -212,7 +209,7 @@ func (s *Service) AddAcknowledgers(ctx context.Context, actor *auth.User, change
 			added = append(added, uid)
 		}
 		return s.notify(ctx, tx, notify.TypeAcknowledgement, c, "Please read and acknowledge "+c.Number+": "+c.Title,
-			"You are on the training and acknowledgement roster of "+c.Number+". Read the change and sign off before startup.", added...)
+			"You are on the training and acknowledgement roster of "+c.Number+". Read the change and sign off "+c.Kind.Before()+".", added...)
 	})
 }
 

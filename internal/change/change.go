@@ -7,6 +7,7 @@
 package change
 
 import (
+	"strings"
 	"time"
 
 	"github.com/mocpcr/mocpcr/internal/problem"
@@ -24,6 +25,48 @@ const (
 	// with no hardware, and never a PSSR.
 	KindPCR Kind = "PCR"
 )
+
+// Before is what the actions due "before" lead up to, in a sentence
+// ("must be done before startup"). A PCR changes procedures and
+// documents and starts nothing up, so its pages and emails never speak
+// of startup: its point is the completion of its implementation.
+func (k Kind) Before() string {
+	if k == KindPCR {
+		return "before implementation is complete"
+	}
+	return "before startup"
+}
+
+// ActionWhen labels an action as due before or after that point:
+// "before startup" / "after startup", for a PCR "before completion" /
+// "after completion".
+func ActionWhen(k Kind, before bool) string {
+	switch {
+	case k == KindPCR && before:
+		return "before completion"
+	case k == KindPCR:
+		return "after completion"
+	case before:
+		return "before startup"
+	}
+	return "after startup"
+}
+
+// KindOfNumber is the kind a change number starts with (PCR-2026-0007).
+func KindOfNumber(number string) Kind {
+	if strings.HasPrefix(number, string(KindPCR)+"-") {
+		return KindPCR
+	}
+	return KindMOC
+}
+
+// preActions names the actions due before that point, one or many.
+func (k Kind) preActions(n int) string {
+	if k == KindPCR {
+		return count(n, "action due before completion is", "actions due before completion are")
+	}
+	return count(n, "pre-startup action is", "pre-startup actions are")
+}
 
 // Duration says how long a change is meant to stay.
 type Duration string

@@ -196,9 +196,10 @@ func (d *Detail) requirePreStartupDone() *problem.Error {
 		}
 	}
 	var parts []string
+	kind := d.Change.Kind
 	if n := len(actions); n > 0 {
-		parts = append(parts, fmt.Sprintf("%s still open: %s. %s be done before startup.",
-			count(n, "pre-startup action is", "pre-startup actions are"), strings.Join(actions, ", "), itThey(n)+" must"))
+		parts = append(parts, fmt.Sprintf("%s still open: %s. %s be done %s.",
+			kind.preActions(n), strings.Join(actions, ", "), itThey(n)+" must", kind.Before()))
 	}
 	if n := len(deficiencies); n > 0 {
 		parts = append(parts, fmt.Sprintf("%s still open: %s. %s be closed before startup.",
@@ -259,9 +260,10 @@ func itThey(n int) string {
 // change, 1910.119(l)(3) wants the operators trained before startup, so
 // an empty roster holds it too: "training complete" must name someone.
 func (d *Detail) requireRosterDone() *problem.Error {
+	before := d.Change.Kind.Before()
 	if sc := d.Change.Screening; sc != nil && sc.ProceduresChange && len(d.Acknowledgements) == 0 {
 		return &problem.Error{Kind: problem.Conflict, Field: "acknowledgers", Message: "The training and acknowledgement roster is empty: " +
-			"operating procedures change, so add the people who operate the process and have them sign off before startup."}
+			"operating procedures change, so add the people who operate the process and have them sign off " + before + "."}
 	}
 	var waiting []string
 	for _, a := range d.Acknowledgements {
@@ -273,10 +275,10 @@ func (d *Detail) requireRosterDone() *problem.Error {
 	case 0:
 		return nil
 	case 1:
-		return conflict("%s has not acknowledged the change yet. The roster must sign off before startup.", waiting[0])
+		return conflict("%s has not acknowledged the change yet. The roster must sign off %s.", waiting[0], before)
 	}
-	return conflict("%s and %s have not acknowledged the change yet. The roster must sign off before startup.",
-		strings.Join(waiting[:len(waiting)-1], ", "), waiting[len(waiting)-1])
+	return conflict("%s and %s have not acknowledged the change yet. The roster must sign off %s.",
+		strings.Join(waiting[:len(waiting)-1], ", "), waiting[len(waiting)-1], before)
 }
 
 func (d *Detail) currentApprovers() []int64 {

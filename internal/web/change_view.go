@@ -34,6 +34,8 @@ type changeView struct {
 	Can      map[string]bool
 	Steps    []change.Step
 	Timeline []timelineEntry
+	// FullTimeline is Timeline with nothing shortened, for the print view.
+	FullTimeline []timelineEntry
 	// Conflicts are the other open changes on the same unit or equipment.
 	Conflicts []change.Change
 	// Input is what the user typed into a form that failed, by element id.
@@ -61,6 +63,64 @@ type changeView struct {
 	Today         time.Time
 	Me            *auth.User
 }
+
+// ActionNo numbers an action within its change (1, 2, 3...), as the
+// record shows it; database ids run across all changes.
+func (v *changeView) ActionNo(id int64) int {
+	for i, a := range v.D.Actions {
+		if a.ID == id {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// RanReviews are the reviews that were asked for or decided, every
+// round: a review set up for a round that never started review has
+// nothing to show.
+func (v *changeView) RanReviews() []change.Review {
+	var out []change.Review
+	for _, r := range v.D.Reviews {
+		if r.RequestedAt != nil || r.DecidedAt != nil {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// ExpiryNote says, beside a temporary change's expiry, what became of
+// it: extended (how often, from which date), reverted, made permanent.
+func (v *changeView) ExpiryNote() string {
+	c := v.C
+	var parts []string
+	var first string
+	n := 0
+	for _, e := range v.D.Extensions {
+		if e.Decision == change.DecisionApproved {
+			if n == 0 {
+				first = e.OldExpiresOn.Format(time.DateOnly)
+			}
+			n++
+		}
+	}
+	switch {
+	case n == 1:
+		parts = append(parts, "extended once, first due "+first)
+	case n > 1:
+		parts = append(parts, fmt.Sprintf("extended %d times, first due %s", n, first))
+	}
+	if c.RevertedAt != nil {
+		parts = append(parts, "reverted "+c.RevertedAt.Format(time.DateOnly))
+	}
+	if c.PermanentRound != 0 && !c.Duration.IsTemporary() {
+		parts = append(parts, "made permanent (no longer expires)")
+	}
+	return strings.Join(parts, "; ")
+}
+
+// When labels an action of this change as due before or after startup
+// (for a PCR: completion, since a PCR starts nothing up).
+func (v *changeView) When(before bool) string { return change.ActionWhen(v.C.Kind, before) }
 
 // Statement is what signing action a with decision would state (the
 // meaning in full, the printed name and job title), for the sign forms;
@@ -138,6 +198,9 @@ func (v *changeView) WaitingOn() string {
 		}
 		return "Waiting for the approvers to sign: see Approvals and signatures below."
 	case change.StageImplementation:
+		if v.C.Kind == change.KindPCR {
+			return "The work is being done. When every action due before completion is done, the initiator or an MOC coordinator marks implementation complete."
+		}
 		return "The work is being done. When every pre-startup action is done, the initiator or an MOC coordinator marks implementation complete."
 	case change.StagePSSR:
 		return "Waiting for the pre-startup safety review: coordinators, approvers or reviewers answer the checklist, then an MOC coordinator or approver authorises startup."
@@ -180,6 +243,7 @@ func (s *Server) buildChangeView(r *http.Request, u *auth.User, d *change.Detail
 		return nil, err
 	}
 	v.Timeline = timeline(trail, d.Actions)
+	v.FullTimeline = fullTimeline(trail, d.Actions)
 	if c.Stage.IsOpen() {
 		if v.Conflicts, err = s.Changes.Conflicts(ctx, u, c.SiteID, c.UnitID, c.EquipmentTags, c.ID); err != nil {
 			return nil, err
@@ -492,6 +556,9 @@ func (v *changeView) Transitions() []transitionButton {
 	var out []transitionButton
 	for _, t := range transitionButtons {
 		if v.Can[t.Action] {
+			if t.Action == string(change.ActCompleteImplementation) && v.C.Kind == change.KindPCR {
+				t.Help = "Every action due before completion must be done first."
+			}
 			out = append(out, t)
 		}
 	}

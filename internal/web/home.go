@@ -102,7 +102,7 @@ func (s *Server) pageShowMyWork(w http.ResponseWriter, r *http.Request) {
 			row.What = "PSSR deficiency"
 		}
 		if a.BeforeStartup {
-			row.Note = "before startup"
+			row.Note = change.ActionWhen(change.KindOfNumber(a.ChangeNumber), true)
 		}
 		row.Overdue = change.PastDue(a.DueOn, today)
 		actions = append(actions, row)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/notify"
+	"github.com/mocpcr/mocpcr/internal/problem"
 	"github.com/mocpcr/mocpcr/internal/store"
 )
 
@@ -331,4 +332,141 @@ func (s *Service) DecideExtension(ctx context.Context, actor *auth.User, changeI
 		}
 		return s.notify(ctx, tx, typ, c, title, comment, c.InitiatorID, ext.RequestedBy)
 	})
+}
+
+// ActionUpdate changes some fields of an open action item; nil fields
+// stay as they are. A due date cannot be cleared: every action has one.
+type ActionUpdate struct {
+	Title         *string
+	OwnerID       *int64
+	DueOn         *time.Time
+	BeforeStartup *bool
+}
+
+// CanEditAction reports whether actor may edit or reassign the action
+// item: its owner or an MOC coordinator, while it is open.
+func CanEditAction(actor *auth.User, a *ActionItem) bool {
+	return CanCompleteAction(actor, a)
+}
+
+// UpdateAction edits an open action item (title, owner, due date, before
+// or after startup). Each changed field is one audit event; a new owner
+// is told they own it now, and an owner whose action someone else changed
+// is told what changed, so nobody works from a stale to-do list.
+func (s *Service) UpdateAction(ctx context.Context, actor *auth.User, actionID int64, up ActionUpdate) (*ActionItem, error) {
+	a, err := s.action(ctx, actionID)
+	if err != nil {
+		return nil, err
+	}
+	var p problem.List
+	if up.Title != nil {
+		if *up.Title = strings.TrimSpace(*up.Title); *up.Title == "" {
+			p.Invalid("title", "is required: say what the action is")
+		}
+	}
+	if up.DueOn != nil {
+		if d := dateOnly(*up.DueOn); d.Before(dateOnly(s.now())) && (a.DueOn == nil || !d.Equal(dateOnly(*a.DueOn))) {
+			p.Invalid("due_on", "must be today or later, got %s", d.Format(time.DateOnly))
+		}
+	}
+	if up.BeforeStartup != nil && !*up.BeforeStartup && a.Kind == ActionDeficiency {
+		p.Invalid("before_startup", "a PSSR deficiency must be closed before startup")
+	}
+	if err := p.Err("title", "owner_id", "due_on", "before_startup"); err != nil {
+		return nil, err
+	}
+	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		d, err := s.lockChange(ctx, tx, actor, a.ChangeID)
+		if err != nil {
+			return asMissing(err, "action %d not found", actionID)
+		}
+		c := d.Change
+		if !c.Stage.IsOpen() {
+			return conflict("%s is %s: its actions are frozen", c.Number, c.Stage.Label())
+		}
+		// Re-read inside the lock: a completion may have landed since.
+		cur, err := s.listActions(ctx, tx, `a.id = $1`, a.ID)
+		if err != nil {
+			return err
+		}
+		a = &cur[0]
+		if a.Status != ActionOpen {
+			return conflict("action %d is %s: only an open action can be changed", a.ID, a.Status)
+		}
+		if !CanEditAction(actor, a) {
+			return forbidden("only the action's owner (%s) or an MOC coordinator may change it", a.OwnerName)
+		}
+		ref := fmt.Sprintf("action %d", a.ID)
+		var changed []string
+		field := func(name, old, new string) error {
+			changed = append(changed, fmt.Sprintf("%s: %s → %s", name, old, new))
+			return s.audit(ctx, tx, c.ID, actor, "", "action_changed", ref+" "+name, old, new)
+		}
+		if up.Title != nil && *up.Title != a.Title {
+			if _, err := tx.ExecContext(ctx, `UPDATE change_actions SET title = $1 WHERE id = $2`, *up.Title, a.ID); err != nil {
+				return err
+			}
+			if err := field("title", a.Title, *up.Title); err != nil {
+				return err
+			}
+			a.Title = *up.Title
+		}
+		if up.DueOn != nil && (a.DueOn == nil || !dateOnly(*up.DueOn).Equal(dateOnly(*a.DueOn))) {
+			due := dateOnly(*up.DueOn)
+			if _, err := tx.ExecContext(ctx, `UPDATE change_actions SET due_on = $1 WHERE id = $2`, due, a.ID); err != nil {
+				return err
+			}
+			old := "none"
+			if a.DueOn != nil {
+				old = a.DueOn.Format(time.DateOnly)
+			}
+			if err := field("due date", old, due.Format(time.DateOnly)); err != nil {
+				return err
+			}
+		}
+		if up.BeforeStartup != nil && *up.BeforeStartup != a.BeforeStartup {
+			if _, err := tx.ExecContext(ctx, `UPDATE change_actions SET before_startup = $1 WHERE id = $2`, *up.BeforeStartup, a.ID); err != nil {
+				return err
+			}
+			if err := field("when", startupWord(a.BeforeStartup), startupWord(*up.BeforeStartup)); err != nil {
+				return err
+			}
+		}
+		if up.OwnerID != nil && *up.OwnerID != a.OwnerID {
+			owner, err := auth.UserByID(ctx, tx, *up.OwnerID)
+			if errors.Is(err, store.ErrNotFound) || (err == nil && (owner.Disabled || !owner.OnSite(c.SiteID))) {
+				return invalid("owner_id", "no active user %d at site %s", *up.OwnerID, c.SiteCode)
+			}
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE change_actions SET owner_id = $1 WHERE id = $2`, owner.ID, a.ID); err != nil {
+				return err
+			}
+			if err := s.audit(ctx, tx, c.ID, actor, "", "action_reassigned", ref, a.OwnerName, owner.Name); err != nil {
+				return err
+			}
+			if err := s.notify(ctx, tx, notify.TypeActionAssigned, c, "Action assigned on "+c.Number+": "+a.Title,
+				fmt.Sprintf("%s gave you an action item on %s (was %s's).", actor.Name, c.Number, a.OwnerName), owner.ID); err != nil {
+				return err
+			}
+			return nil
+		}
+		if len(changed) > 0 && a.OwnerID != actor.ID {
+			return s.notify(ctx, tx, notify.TypeActionAssigned, c, "Action changed on "+c.Number+": "+a.Title,
+				fmt.Sprintf("%s changed your action item on %s: %s.", actor.Name, c.Number, strings.Join(changed, "; ")), a.OwnerID)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.action(ctx, actionID)
+}
+
+func startupWord(before bool) string {
+	if before {
+		return "before startup"
+	}
+	return "after startup"
 }

@@ -48,6 +48,26 @@ func (s *Server) apiCompleteAction(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// apiUpdateAction edits or reassigns an action item; absent fields stay.
+func (s *Server) apiUpdateAction(w http.ResponseWriter, r *http.Request) {
+	changeCall(s, w, r, withID, func(ctx context.Context, u *auth.User, id int64, in struct {
+		Title         *string `json:"title"`
+		OwnerID       *int64  `json:"owner_id"`
+		DueOn         *string `json:"due_on"`
+		BeforeStartup *bool   `json:"before_startup"`
+	}) (any, error) {
+		up := change.ActionUpdate{Title: in.Title, OwnerID: in.OwnerID, BeforeStartup: in.BeforeStartup}
+		if in.DueOn != nil {
+			due, err := requiredDate("due_on", *in.DueOn)
+			if err != nil {
+				return nil, err
+			}
+			up.DueOn = &due
+		}
+		return s.Changes.UpdateAction(ctx, u, id, up)
+	})
+}
+
 func (s *Server) apiAnswerPSSR(w http.ResponseWriter, r *http.Request) {
 	changeCall(s, w, r, withID, func(ctx context.Context, u *auth.User, id int64, in struct {
 		Answer       string `json:"answer"`

@@ -285,6 +285,49 @@ func (s *Server) pageCompleteAction(w http.ResponseWriter, r *http.Request) {
 	redirectChange(w, r, d.Change.Number, "action-done", "actions")
 }
 
+// pageEditAction saves the edit form of one action item: title, owner,
+// due date and before or after startup.
+func (s *Server) pageEditAction(w http.ResponseWriter, r *http.Request) {
+	u, d := s.loadChangePage(w, r)
+	if d == nil {
+		return
+	}
+	aid, err := strconv.ParseInt(r.PathValue("aid"), 10, 64)
+	if err != nil || !slices.ContainsFunc(d.Actions, func(a change.ActionItem) bool { return a.ID == aid }) {
+		s.render(w, r, http.StatusNotFound, "notfound.html", &Page{Title: "Not found"})
+		return
+	}
+	prefix := fmt.Sprintf("action-%d-", aid)
+	input := map[string]string{prefix + "edit": "yes"}
+	for _, n := range []string{"title", "owner_id", "due_on", "before_startup"} {
+		input[prefix+n] = r.PostFormValue(n)
+	}
+	ids := map[string]string{"title": prefix + "title", "owner_id": prefix + "owner_id", "due_on": prefix + "due_on", "before_startup": prefix + "before_startup"}
+	title := r.PostFormValue("title")
+	before := r.PostFormValue("before_startup") == "yes"
+	up := change.ActionUpdate{Title: &title, BeforeStartup: &before}
+	var p problem.List
+	if owner, perr := strconv.ParseInt(r.PostFormValue("owner_id"), 10, 64); perr != nil || owner <= 0 {
+		p.Invalid("owner_id", "choose who owns the action")
+	} else {
+		up.OwnerID = &owner
+	}
+	if due, derr := requiredDate("due_on", r.PostFormValue("due_on")); derr != nil {
+		p.Invalid("due_on", "expected a date like 2026-12-31")
+	} else {
+		up.DueOn = &due
+	}
+	err = p.Err("owner_id", "due_on")
+	if err == nil {
+		_, err = s.Changes.UpdateAction(r.Context(), u, aid, up)
+	}
+	if err != nil {
+		s.failChange(w, r, u, d, err, fmt.Sprintf("f-action-%d-edit", aid), ids, input)
+		return
+	}
+	redirectChange(w, r, d.Change.Number, "action-edited", "actions")
+}
+
 func (s *Server) pageAnswerPSSR(w http.ResponseWriter, r *http.Request) {
 	u, d := s.loadChangePage(w, r)
 	if d == nil {
@@ -436,6 +479,7 @@ var flashMessages = map[string]string{
 	"review-rej":              "Your review is recorded; the change went back to the initiator.",
 	"action-added":            "Action item added; its owner has been notified.",
 	"action-done":             "Action item marked done.",
+	"action-edited":           "Action item saved; a new owner has been notified.",
 	"pssr":                    "PSSR answer recorded.",
 	"pssr-no":                 "PSSR answer recorded. The deficiency was added as a pre-startup action; it must be closed before startup.",
 	"roster":                  "Added to the acknowledgement roster; they have been notified.",

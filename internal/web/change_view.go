@@ -192,7 +192,9 @@ func (s *Server) buildChangeView(r *http.Request, u *auth.User, d *change.Detail
 			v.Deficiencies++
 		}
 	}
-	if v.Can["assign"] || v.Can["add_action"] || v.Can["manage_roster"] {
+	// An action's owner may hand it on, so they need the list of people too.
+	editsAction := slices.ContainsFunc(d.Actions, func(a change.ActionItem) bool { return v.CanEditAction(a) })
+	if v.Can["assign"] || v.Can["add_action"] || v.Can["manage_roster"] || editsAction {
 		users, err := auth.ListUsers(ctx, s.DB.SQL)
 		if err != nil {
 			return nil, err
@@ -307,6 +309,36 @@ func (v *changeView) Overdue(a change.ActionItem) bool {
 // CanComplete reports whether the user may mark the action item done.
 func (v *changeView) CanComplete(a change.ActionItem) bool {
 	return a.Status == change.ActionOpen && v.C.Stage.IsOpen() && change.CanCompleteAction(v.Me, &a)
+}
+
+// CanEditAction reports whether the user may edit or reassign the action.
+func (v *changeView) CanEditAction(a change.ActionItem) bool {
+	return a.Status == change.ActionOpen && v.C.Stage.IsOpen() && change.CanEditAction(v.Me, &a)
+}
+
+// ActionField is the value an action's edit form shows for field: what
+// the user typed when the form came back with an error, else the
+// action's current value.
+func (v *changeView) ActionField(a change.ActionItem, field string) string {
+	key := fmt.Sprintf("action-%d-", a.ID)
+	if v.Input[key+"edit"] != "" {
+		return v.Input[key+field]
+	}
+	switch field {
+	case "title":
+		return a.Title
+	case "owner_id":
+		return strconv.FormatInt(a.OwnerID, 10)
+	case "due_on":
+		if a.DueOn != nil {
+			return a.DueOn.Format(time.DateOnly)
+		}
+	case "before_startup":
+		if a.BeforeStartup {
+			return "yes"
+		}
+	}
+	return ""
 }
 
 // AttachmentName names an attachment of the change, for PSSR evidence.

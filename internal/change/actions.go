@@ -60,6 +60,15 @@ func (s *Service) insertActionFor(ctx context.Context, tx *sql.Tx, actor *auth.U
 	if err != nil {
 		return 0, err
 	}
+	if na.DueOn == nil {
+		// Every action is due some day, or it could never go overdue.
+		ss, err := siteSettings(ctx, tx, c.SiteID)
+		if err != nil {
+			return 0, err
+		}
+		due := dateOnly(s.now()).AddDate(0, 0, ss.ActionDueDays)
+		na.DueOn = &due
+	}
 	var actorID any
 	if actor != nil {
 		actorID = actor.ID

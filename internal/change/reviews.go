@@ -264,6 +264,69 @@ func (s *Service) requestApprovalStage(ctx context.Context, tx *sql.Tx, c *Chang
 // A rejection (comment required) returns the change to the initiator;
 // the last review moves the change to Approval.
 func (s *Service) DecideReview(ctx context.Context, actor *auth.User, id int64, discipline string, decision Decision, comment string) error {
+	return s.DecideReviewWith(ctx, actor, id, ReviewDecision{Discipline: discipline, Decision: decision, Comment: comment})
+}
+
+// MaxReviewConditions bounds the conditions of one review.
+const MaxReviewConditions = 20
+
+// ReviewDecision is a reviewer's decision; Conditions are given with
+// DecisionReviewedWithConditions only, each becoming an action item.
+type ReviewDecision struct {
+	Discipline string
+	Decision   Decision
+	Comment    string
+	Conditions []ReviewCondition
+}
+
+// ReviewCondition is one condition of a review: what must be done, by
+// whom, by when (the site's default when nil), before or after startup.
+type ReviewCondition struct {
+	Title         string     `json:"title"`
+	OwnerID       int64      `json:"owner_id"`
+	DueOn         *time.Time `json:"due_on"`
+	BeforeStartup bool       `json:"before_startup"`
+}
+
+// checkConditions validates a review's conditions, naming the field of
+// the first wrong one (conditions[2].title).
+func (s *Service) checkConditions(rd ReviewDecision) error {
+	withConditions := rd.Decision == DecisionReviewedWithConditions
+	switch {
+	case withConditions && len(rd.Conditions) == 0:
+		return invalid("conditions", "name at least one condition, or record the review without conditions")
+	case !withConditions && len(rd.Conditions) > 0:
+		return invalid("conditions", "conditions go with the decision %s only", DecisionReviewedWithConditions)
+	case len(rd.Conditions) > MaxReviewConditions:
+		return invalid("conditions", "at most %d conditions, got %d", MaxReviewConditions, len(rd.Conditions))
+	}
+	var p problem.List
+	for i, cd := range rd.Conditions {
+		f := fmt.Sprintf("conditions[%d].", i)
+		if strings.TrimSpace(cd.Title) == "" {
+			p.Invalid(f+"title", "is required: say what must be done")
+		}
+		if cd.OwnerID <= 0 {
+			p.Invalid(f+"owner_id", "choose who owns the condition")
+		}
+		if cd.DueOn != nil && dateOnly(*cd.DueOn).Before(dateOnly(s.now())) {
+			p.Invalid(f+"due_on", "must be today or later, got %s", dateOnly(*cd.DueOn).Format(time.DateOnly))
+		}
+	}
+	return p.Err()
+}
+
+// DecideReviewWith records the actor's discipline review of the current
+// round, as DecideReview, and turns the conditions of a review "reviewed
+// — with conditions" into action items linked to the review: the
+// before-startup ones block startup like any pre-startup action.
+func (s *Service) DecideReviewWith(ctx context.Context, actor *auth.User, id int64, rd ReviewDecision) error {
+	discipline, decision, comment := rd.Discipline, rd.Decision, rd.Comment
+	if decision == DecisionReviewedWithConditions {
+		if err := s.checkConditions(rd); err != nil {
+			return err
+		}
+	}
 	return s.changeTx(ctx, actor, id, ActReview, func(tx *sql.Tx, d *Detail) error {
 		c := d.Change
 		var rv *Review
@@ -278,8 +341,15 @@ func (s *Service) DecideReview(ctx context.Context, actor *auth.User, id int64, 
 		if rv == nil {
 			return invalid("discipline", "you have no pending %q review on %s", discipline, c.Number)
 		}
-		comment, err := checkDecision(decision, DecisionReviewed, comment, ": say what must change")
+		yes := DecisionReviewed
+		if decision == DecisionReviewedWithConditions {
+			yes = decision
+		}
+		comment, err := checkDecision(decision, yes, comment, ": say what must change")
 		if err != nil {
+			return err
+		}
+		if err := s.checkConditions(ReviewDecision{Decision: decision, Conditions: rd.Conditions}); err != nil {
 			return err
 		}
 		now := s.now()
@@ -290,6 +360,18 @@ func (s *Service) DecideReview(ctx context.Context, actor *auth.User, id int64, 
 		rv.Decision, rv.DecidedAt = decision, &now
 		if err := s.audit(ctx, tx, id, actor, "", "review_"+string(decision), rv.Discipline, "", comment); err != nil {
 			return err
+		}
+		for i, cd := range rd.Conditions {
+			_, err := s.insertAction(ctx, tx, actor, c, NewAction{Title: cd.Title, Kind: ActionCondition, OwnerID: cd.OwnerID,
+				DueOn: cd.DueOn, BeforeStartup: cd.BeforeStartup, reviewID: rv.ID})
+			var pe *problem.Error
+			if errors.As(err, &pe) && pe.Field != "" {
+				// Say which condition is wrong, not just which field.
+				return invalid(fmt.Sprintf("conditions[%d].%s", i, pe.Field), "%s", strings.TrimPrefix(pe.Message, pe.Field+": "))
+			}
+			if err != nil {
+				return err
+			}
 		}
 		if decision == DecisionRejected {
 			why := fmt.Sprintf("%s rejected by %s: %s", strings.ToUpper(reviewName(rv.Discipline)[:1])+reviewName(rv.Discipline)[1:], actor.Name, comment)

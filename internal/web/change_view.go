@@ -188,13 +188,14 @@ func (s *Server) buildChangeView(r *http.Request, u *auth.User, d *change.Detail
 		}
 	}
 	for _, a := range d.Actions {
-		if a.Kind == change.ActionDeficiency && a.Status == change.ActionOpen {
+		if a.Kind == change.ActionDeficiency && !a.Closed() {
 			v.Deficiencies++
 		}
 	}
 	// An action's owner may hand it on, so they need the list of people too.
+	// So does a reviewer naming the owners of their review's conditions.
 	editsAction := slices.ContainsFunc(d.Actions, func(a change.ActionItem) bool { return v.CanEditAction(a) })
-	if v.Can["assign"] || v.Can["add_action"] || v.Can["manage_roster"] || editsAction {
+	if v.Can["assign"] || v.Can["add_action"] || v.Can["manage_roster"] || editsAction || v.MyReview != nil {
 		users, err := auth.ListUsers(ctx, s.DB.SQL)
 		if err != nil {
 			return nil, err
@@ -337,9 +338,49 @@ func (v *changeView) ActionField(a change.ActionItem, field string) string {
 		if a.BeforeStartup {
 			return "yes"
 		}
+	case "verification_required":
+		if a.VerificationRequired {
+			return "yes"
+		}
 	}
 	return ""
 }
+
+// CanVerify reports whether the user may verify the completed action.
+func (v *changeView) CanVerify(a change.ActionItem) bool {
+	return v.C.Stage.IsOpen() && change.CanVerifyAction(v.Me, &a)
+}
+
+// IsCoordinator says whether the user coordinates changes (who may ask
+// for an action to be verified).
+func (v *changeView) IsCoordinator() bool { return v.Me.Has(auth.RoleCoordinator) }
+
+// ConditionsOf are the action items a review's conditions became.
+func (v *changeView) ConditionsOf(reviewID int64) []change.ActionItem {
+	var out []change.ActionItem
+	for _, a := range v.D.Actions {
+		if a.ReviewID == reviewID {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// DecisionLabel is a review or approval decision in words.
+func (v *changeView) DecisionLabel(d change.Decision) string {
+	switch d {
+	case change.DecisionReviewedWithConditions:
+		return "Reviewed — with conditions"
+	case "":
+		return ""
+	}
+	s := string(d)
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// ConditionRows are the numbers of the blank condition rows the review
+// form offers.
+func (v *changeView) ConditionRows() []int { return []int{0, 1, 2} }
 
 // AttachmentName names an attachment of the change, for PSSR evidence.
 func (v *changeView) AttachmentName(id int64) string { return v.Attachments[id].Filename }

@@ -250,8 +250,11 @@ const (
 	// DecisionReviewedWithConditions is a review that does not object
 	// provided its conditions (action items) are met.
 	DecisionReviewedWithConditions Decision = "reviewed_with_conditions"
-	DecisionApproved               Decision = "approved"
-	DecisionRejected               Decision = "rejected"
+	// DecisionWithdrawn closes a review still pending when the change
+	// went back to its initiator; nobody decided it.
+	DecisionWithdrawn Decision = "withdrawn"
+	DecisionApproved  Decision = "approved"
+	DecisionRejected  Decision = "rejected"
 )
 
 // Approval is one approver's slot in one approval stage of one round.

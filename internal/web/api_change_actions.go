@@ -222,6 +222,20 @@ func (s *Server) apiAssignReviewer(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// apiAddReview adds a discipline review or replaces a pending review's
+// reviewer (coordinator, screening and review).
+func (s *Server) apiAddReview(w http.ResponseWriter, r *http.Request) {
+	changeCall(s, w, r, withChange, func(ctx context.Context, u *auth.User, id int64, in struct {
+		Discipline string `json:"discipline"`
+		ReviewerID int64  `json:"reviewer_id"`
+	}) (any, error) {
+		if err := s.Changes.AddReview(ctx, u, id, in.Discipline, in.ReviewerID); err != nil {
+			return nil, err
+		}
+		return s.Changes.Get(ctx, u, id)
+	})
+}
+
 func (s *Server) apiSetApprovers(w http.ResponseWriter, r *http.Request) {
 	changeCall(s, w, r, withChange, func(ctx context.Context, u *auth.User, id int64, in struct {
 		Stages [][]int64 `json:"stages"`

@@ -128,6 +128,33 @@ func (s *Server) pageAssignReviewers(w http.ResponseWriter, r *http.Request) {
 	redirectChange(w, r, d.Change.Number, "reviewers", "reviews")
 }
 
+// pageAddReview adds a discipline review, or replaces the reviewer of a
+// pending one, during screening and review.
+func (s *Server) pageAddReview(w http.ResponseWriter, r *http.Request) {
+	u, d := s.loadChangePage(w, r)
+	if d == nil {
+		return
+	}
+	disc := r.PostFormValue("discipline")
+	input := map[string]string{"add-review-discipline": disc, "add-review-reviewer": r.PostFormValue("reviewer_id")}
+	ids := map[string]string{"discipline": "add-review-discipline", "reviewer_id": "add-review-reviewer"}
+	var reviewer int64
+	var err error
+	if v := r.PostFormValue("reviewer_id"); v != "" {
+		if reviewer, err = strconv.ParseInt(v, 10, 64); err != nil {
+			err = problem.Invalidf("reviewer_id", "choose a reviewer from the list")
+		}
+	}
+	if err == nil {
+		err = s.Changes.AddReview(r.Context(), u, d.Change.ID, disc, reviewer)
+	}
+	if err != nil {
+		s.failChange(w, r, u, d, err, "f-add-review", ids, input)
+		return
+	}
+	redirectChange(w, r, d.Change.Number, "review-added", "reviews")
+}
+
 func (s *Server) pageSetApprovers(w http.ResponseWriter, r *http.Request) {
 	u, d := s.loadChangePage(w, r)
 	if d == nil {
@@ -552,6 +579,7 @@ var flashMessages = map[string]string{
 	"action-added":            "Action item added; its owner has been notified.",
 	"action-done":             "Action item marked done.",
 	"action-edited":           "Action item saved; a new owner has been notified.",
+	"review-added":            "Review saved; during review the reviewer has been asked.",
 	"action-to-verify":        "Action item completed; it counts as closed once a coordinator has verified it.",
 	"action-verified":         "Action item verified; it is closed.",
 	"pssr":                    "PSSR answer recorded.",

@@ -195,7 +195,7 @@ func (s *Server) buildChangeView(r *http.Request, u *auth.User, d *change.Detail
 	// An action's owner may hand it on, so they need the list of people too.
 	// So does a reviewer naming the owners of their review's conditions.
 	editsAction := slices.ContainsFunc(d.Actions, func(a change.ActionItem) bool { return v.CanEditAction(a) })
-	if v.Can["assign"] || v.Can["add_action"] || v.Can["manage_roster"] || editsAction || v.MyReview != nil {
+	if v.Can["assign"] || v.Can["add_action"] || v.Can["manage_roster"] || editsAction || v.MyReview != nil || v.Can["add_review"] {
 		users, err := auth.ListUsers(ctx, s.DB.SQL)
 		if err != nil {
 			return nil, err
@@ -376,6 +376,30 @@ func (v *changeView) DecisionLabel(d change.Decision) string {
 	}
 	s := string(d)
 	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// DisciplinesToAdd are the disciplines a coordinator may still add a
+// review for in this round.
+func (v *changeView) DisciplinesToAdd() []string {
+	var out []string
+	for _, disc := range append(slices.Clone(change.Disciplines), change.DisciplineHazardReview) {
+		if !slices.ContainsFunc(v.D.Reviews, func(r change.Review) bool { return r.Round == v.C.Round && r.Discipline == disc }) {
+			out = append(out, disc)
+		}
+	}
+	return out
+}
+
+// PendingReviews are the current round's reviews still waiting, whose
+// reviewer a coordinator may replace during review.
+func (v *changeView) PendingReviews() []change.Review {
+	var out []change.Review
+	for _, r := range v.D.Reviews {
+		if r.Round == v.C.Round && r.DecidedAt == nil {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // ConditionRows are the numbers of the blank condition rows the review

@@ -149,6 +149,28 @@ func (o listOrder) after(cur listCursor, args *[]any) string {
 		}
 		return " > "
 	}
+	// When every part runs one way, a row comparison says the same, and
+	// both engines take it as a range on an index over (parts..., id);
+	// the spelled-out form below is only a filter to PostgreSQL.
+	oneWay := true
+	for i, p := range o.parts {
+		oneWay = oneWay && !p.fixed && cur.Keys[i].value() != nil
+	}
+	if oneWay {
+		var cols, vals []string
+		for i, p := range o.parts {
+			cols, vals = append(cols, p.expr), append(vals, arg(cur.Keys[i].value()))
+		}
+		cols, vals = append(cols, "c.id"), append(vals, arg(cur.ID))
+		row := "(" + strings.Join(cols, ", ") + ")" + op(sortPart{}) + "(" + strings.Join(vals, ", ") + ")"
+		if len(o.parts) == 0 {
+			return "(" + row + ")"
+		}
+		// SQLite takes a row comparison as a range only when the index's
+		// first column is a plain column, not for lower(title): the
+		// redundant bound on the first part gives it the range.
+		return "(" + o.parts[0].expr + strings.TrimSpace(op(sortPart{})) + "= " + vals[0] + " AND " + row + ")"
+	}
 	var ors, eqs []string
 	for i, p := range o.parts {
 		v := cur.Keys[i].value()

@@ -78,6 +78,32 @@ type EmailFilter struct {
 	Limit int
 	// NotificationID limits to the emails of one notification.
 	NotificationID int64
+	// Scoped limits to emails whose recipient is a user working only on
+	// SiteIDs (a site administrator's view: auth.User.Covers); emails to
+	// all-sites users or to no user are left out.
+	Scoped  bool
+	SiteIDs []int64
+}
+
+// scopeSQL is the condition Scoped adds, with the site ids as arguments
+// from position next on.
+func (f EmailFilter) scopeSQL(next int) (string, []any) {
+	if !f.Scoped {
+		return "", nil
+	}
+	if len(f.SiteIDs) == 0 {
+		return " AND FALSE", nil
+	}
+	marks := make([]string, len(f.SiteIDs))
+	args := make([]any, len(f.SiteIDs))
+	for i, id := range f.SiteIDs {
+		marks[i] = fmt.Sprintf("$%d", next+i)
+		args[i] = id
+	}
+	in := strings.Join(marks, ", ")
+	return ` AND user_id IN (SELECT u.id FROM users u WHERE NOT u.all_sites
+		AND EXISTS (SELECT 1 FROM user_sites us WHERE us.user_id = u.id)
+		AND NOT EXISTS (SELECT 1 FROM user_sites us WHERE us.user_id = u.id AND us.site_id NOT IN (` + in + `)))`, args
 }
 
 const emailColumns = `id, notification_id, user_id, kind, to_email, to_name, subject, status, attempts, last_error,
@@ -134,7 +160,9 @@ func ListEmails(ctx context.Context, q store.Querier, f EmailFilter) ([]EmailRec
 		args = append(args, f.NotificationID)
 		cond += fmt.Sprintf(" AND notification_id = $%d", len(args))
 	}
-	rows, err := q.QueryContext(ctx, `SELECT `+emailColumns+` FROM email_messages WHERE `+cond+` ORDER BY id DESC LIMIT $2`, args...)
+	scope, scopeArgs := f.scopeSQL(len(args) + 1)
+	args = append(args, scopeArgs...)
+	rows, err := q.QueryContext(ctx, `SELECT `+emailColumns+` FROM email_messages WHERE `+cond+scope+` ORDER BY id DESC LIMIT $2`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list emails: %w", err)
 	}

@@ -17,13 +17,13 @@ import (
 
 // siteSettingsForm is the settings form as typed.
 type siteSettingsForm struct {
-	Site                            auth.Site
-	TimeZone                        string
-	MaxExtensions, MaxTemporaryDays string
+	Site                                                 auth.Site
+	TimeZone                                             string
+	MaxExtensions, MaxTemporaryDays, EmergencyReviewDays string
 }
 
 // siteSettingsFields are the form's fields, by the domain's names.
-var siteSettingsFields = []string{"time_zone", "max_extensions", "max_temporary_days"}
+var siteSettingsFields = []string{"time_zone", "max_extensions", "max_temporary_days", "emergency_review_days"}
 
 func (s *Server) pageEditSiteSettings(w http.ResponseWriter, r *http.Request) {
 	u := auth.UserFrom(r.Context())
@@ -37,7 +37,7 @@ func (s *Server) pageEditSiteSettings(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := siteSettingsForm{Site: *site, TimeZone: ss.TimeZone, MaxExtensions: strconv.Itoa(ss.MaxExtensions),
-		MaxTemporaryDays: strconv.Itoa(ss.MaxTemporaryDays)}
+		MaxTemporaryDays: strconv.Itoa(ss.MaxTemporaryDays), EmergencyReviewDays: strconv.Itoa(ss.EmergencyReviewDays)}
 	s.renderSiteSettings(w, r, http.StatusOK, f, nil, r.URL.Query().Get("saved") != "")
 }
 
@@ -48,7 +48,8 @@ func (s *Server) pageSaveSiteSettings(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := siteSettingsForm{Site: *site, TimeZone: strings.TrimSpace(r.PostFormValue("time_zone")),
-		MaxExtensions: strings.TrimSpace(r.PostFormValue("max_extensions")), MaxTemporaryDays: strings.TrimSpace(r.PostFormValue("max_temporary_days"))}
+		MaxExtensions: strings.TrimSpace(r.PostFormValue("max_extensions")), MaxTemporaryDays: strings.TrimSpace(r.PostFormValue("max_temporary_days")),
+		EmergencyReviewDays: strings.TrimSpace(r.PostFormValue("emergency_review_days"))}
 	errs := map[string]string{}
 	number := func(field, label, v string) *int {
 		n, err := strconv.Atoi(v)
@@ -59,8 +60,9 @@ func (s *Server) pageSaveSiteSettings(w http.ResponseWriter, r *http.Request) {
 		return &n
 	}
 	up := change.SiteSettingsUpdate{TimeZone: &f.TimeZone,
-		MaxExtensions:    number("max_extensions", "Maximum number of extensions", f.MaxExtensions),
-		MaxTemporaryDays: number("max_temporary_days", "Maximum total duration", f.MaxTemporaryDays)}
+		MaxExtensions:       number("max_extensions", "Maximum number of extensions", f.MaxExtensions),
+		MaxTemporaryDays:    number("max_temporary_days", "Maximum total duration", f.MaxTemporaryDays),
+		EmergencyReviewDays: number("emergency_review_days", "Emergency review deadline", f.EmergencyReviewDays)}
 	if len(errs) == 0 {
 		_, err := s.Changes.UpdateSiteSettings(r.Context(), u, site.ID, up)
 		if err != nil && problem.KindOf(err) != problem.Invalid {
@@ -90,7 +92,7 @@ func (s *Server) settingsSite(w http.ResponseWriter, r *http.Request) (*auth.Sit
 		return nil, false
 	}
 	site, err := auth.SiteByID(r.Context(), s.DB.SQL, id)
-	if err != nil {
+	if err != nil || !auth.UserFrom(r.Context()).ManagesSite(id) {
 		s.render(w, r, http.StatusNotFound, "notfound.html", &Page{Title: "Not found"})
 		return nil, false
 	}

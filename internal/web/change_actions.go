@@ -266,14 +266,26 @@ func (s *Server) pageAddAction(w http.ResponseWriter, r *http.Request) {
 	redirectChange(w, r, d.Change.Number, "action-added", "actions")
 }
 
+// itemInPath reads the path value name as the id of one of the change's
+// items (exists says which ids are), answering 404 when it is not one.
+func (s *Server) itemInPath(w http.ResponseWriter, r *http.Request, name string, exists func(id int64) bool) (int64, bool) {
+	id, err := strconv.ParseInt(r.PathValue(name), 10, 64)
+	if err != nil || !exists(id) {
+		s.fail(w, r, errNotHere)
+		return 0, false
+	}
+	return id, true
+}
+
 func (s *Server) pageCompleteAction(w http.ResponseWriter, r *http.Request) {
 	u, d := s.loadChangePage(w, r)
 	if d == nil {
 		return
 	}
-	aid, err := strconv.ParseInt(r.PathValue("aid"), 10, 64)
-	if err != nil || !slices.ContainsFunc(d.Actions, func(a change.ActionItem) bool { return a.ID == aid }) {
-		s.render(w, r, http.StatusNotFound, "notfound.html", &Page{Title: "Not found"})
+	aid, ok := s.itemInPath(w, r, "aid", func(id int64) bool {
+		return slices.ContainsFunc(d.Actions, func(a change.ActionItem) bool { return a.ID == id })
+	})
+	if !ok {
 		return
 	}
 	note := r.PostFormValue("note")
@@ -290,9 +302,10 @@ func (s *Server) pageAnswerPSSR(w http.ResponseWriter, r *http.Request) {
 	if d == nil {
 		return
 	}
-	itemID, err := strconv.ParseInt(r.PathValue("item"), 10, 64)
-	if err != nil || !slices.ContainsFunc(d.PSSR, func(it change.PSSRItem) bool { return it.ID == itemID }) {
-		s.render(w, r, http.StatusNotFound, "notfound.html", &Page{Title: "Not found"})
+	itemID, ok := s.itemInPath(w, r, "item", func(id int64) bool {
+		return slices.ContainsFunc(d.PSSR, func(it change.PSSRItem) bool { return it.ID == id })
+	})
+	if !ok {
 		return
 	}
 	prefix := fmt.Sprintf("pssr-%d", itemID)

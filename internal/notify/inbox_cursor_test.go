@@ -40,7 +40,7 @@ func TestInboxCursorVisitsEveryNotificationOnceWhileNewOnesArrive(t *testing.T) 
 		// Every other one read, so the unread list has gaps in its ids.
 		for i, it := range first.Items {
 			if i%2 == 0 {
-				if _, err := notify.SetRead(ctx, db.SQL, a.ID, it.ID, true, time.Now()); err != nil {
+				if _, err := notify.SetRead(ctx, db, a.ID, it.ID, true, time.Now()); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -355,6 +355,7 @@ func (s *Server) pageCompleteAction(w http.ResponseWriter, r *http.Request) {
 	input := map[string]string{key: note, evKey: r.PostFormValue("evidence_id")}
 	var evidence int64
 	if v := r.PostFormValue("evidence_id"); v != "" {
+		var err error
 		if evidence, err = strconv.ParseInt(v, 10, 64); err != nil {
 			s.failChange(w, r, u, d, problem.Invalidf("evidence_id", "choose one of the change's attachments"),
 				fmt.Sprintf("f-action-%d", aid), map[string]string{"evidence_id": evKey}, input)

@@ -55,7 +55,7 @@ func load(ctx context.Context, db *store.DB, scale float64) (*dataset, error) {
 		if err := tx.QueryRowContext(ctx, `SELECT id FROM sites WHERE code = 'BNA'`).Scan(&d.siteID); err != nil {
 			return err
 		}
-		user, err := tx.PrepareContext(ctx, `INSERT INTO users (email, name) VALUES ($1, $2) RETURNING id`)
+		user, err := tx.PrepareContext(ctx, `INSERT INTO users (email, name, all_sites) VALUES ($1, $2, TRUE) RETURNING id`)
 		if err != nil {
 			return err
 		}

@@ -7,10 +7,6 @@ import (
 	"github.com/mocpcr/mocpcr/internal/change"
 )
 
-func init() {
-	register("audit", command{"verify the tamper-evident audit trail of every change (audit verify)", auditCommand})
-}
-
 // auditCommand runs "mocpcr audit verify": it recomputes every change's
 // hash chain and exits 1 naming the first broken entry of each broken
 // chain, 0 when all verify.

@@ -25,7 +25,7 @@ func TestAuditVerifyCommand(t *testing.T) {
 	if _, err := db.SQL.Exec(`INSERT INTO sites (code, name) VALUES ('NRF', 'n'), ('SCP', 's')`); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.SQL.Exec(`INSERT INTO users (email, name) VALUES ('ines@demo.mocpcr.local', 'Ines'), ('arno@demo.mocpcr.local', 'Arno'), ('rita@demo.mocpcr.local', 'Rita'), ('cora@demo.mocpcr.local', 'Cora')`); err != nil {
+	if _, err := db.SQL.Exec(`INSERT INTO users (email, name, all_sites) VALUES ('ines@demo.mocpcr.local', 'Ines', TRUE), ('arno@demo.mocpcr.local', 'Arno', TRUE), ('rita@demo.mocpcr.local', 'Rita', TRUE), ('cora@demo.mocpcr.local', 'Cora', TRUE)`); err != nil {
 		t.Fatal(err)
 	}
 	tx, _ := db.SQL.Begin()

@@ -10,10 +10,6 @@ import (
 	"github.com/mocpcr/mocpcr/internal/store"
 )
 
-func init() {
-	register("backup", command{"write a consistent copy of the SQLite database (safe while serving)", backup})
-}
-
 func backup(ctx context.Context, env *environment, args []string) int {
 	fs := newFlagSet(env, "backup", "backup [--out FILE]")
 	out := fs.String("out", "", "file to write (default: DATA_DIR/backups/mocpcr-YYYYMMDD-HHMMSS.db)")

@@ -14,10 +14,6 @@ import (
 	"github.com/mocpcr/mocpcr/internal/mail/graph"
 )
 
-func init() {
-	register("email", command{"check the email configuration (email check) or send a test email (email test --to ADDRESS)", emailCommand})
-}
-
 func emailCommand(ctx context.Context, env *environment, args []string) int {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 		fmt.Fprintln(env.stderr, "Usage: mocpcr email check | mocpcr email test --to ADDRESS")
@@ -175,6 +171,14 @@ func emailTest(ctx context.Context, env *environment, args []string) int {
 		fmt.Fprintf(env.stdout, "OK    stored in the dev mailbox (%s): mail stays on this machine\n", res.RequestID)
 		return 0
 	}
-	fmt.Fprintf(env.stdout, "OK    Graph accepted the email to %s (request-id %s)\n", *to, res.RequestID)
+	// An id Graph did not send is not printed as an empty one.
+	ids := ""
+	switch {
+	case res.RequestID != "":
+		ids = " (request-id: " + res.RequestID + ")"
+	case res.ClientRequestID != "":
+		ids = " (client-request-id: " + res.ClientRequestID + ")"
+	}
+	fmt.Fprintf(env.stdout, "OK    Graph accepted the email to %s%s\n", *to, ids)
 	return 0
 }

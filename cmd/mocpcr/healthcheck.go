@@ -8,10 +8,6 @@ import (
 	"time"
 )
 
-func init() {
-	register("healthcheck", command{"exit 0 if the local server answers /healthz (for container HEALTHCHECK)", healthcheck})
-}
-
 // healthcheck exists because the container image has no shell or curl.
 func healthcheck(ctx context.Context, env *environment, args []string) int {
 	fs := newFlagSet(env, "healthcheck", "healthcheck")

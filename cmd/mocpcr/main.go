@@ -36,10 +36,18 @@ type environment struct {
 	getenv         config.Environment
 }
 
-// commands lists every subcommand; each lives in its own file.
-var commands = map[string]command{}
-
-func register(name string, c command) { commands[name] = c }
+// commands is every subcommand, by name; each runs from its own file.
+var commands = map[string]command{
+	"serve":       {"start the web server and background jobs (default)", serve},
+	"migrate":     {"apply pending database migrations and exit", migrate},
+	"user":        {"manage users: user create --email ... --name ... --role ...", userCommand},
+	"token":       {"create a personal API token: token create --email USER_EMAIL [--name N] [--expires YYYY-MM-DD]", tokenCommand},
+	"email":       {"check the email configuration (email check) or send a test email (email test --to ADDRESS)", emailCommand},
+	"audit":       {"verify the tamper-evident audit trail of every change (audit verify)", auditCommand},
+	"backup":      {"write a consistent copy of the SQLite database (safe while serving)", backup},
+	"healthcheck": {"exit 0 if the local server answers /healthz (for container HEALTHCHECK)", healthcheck},
+	"version":     {"print the version", versionCommand},
+}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -156,13 +164,12 @@ func buildVersion() string {
 	return "dev"
 }
 
-func init() {
-	register("version", command{"print the version", func(ctx context.Context, env *environment, args []string) int {
-		fs := newFlagSet(env, "version", "version")
-		if code, ok := parseFlags(fs, args); !ok {
-			return code
-		}
-		fmt.Fprintln(env.stdout, "mocpcr", buildVersion())
-		return 0
-	}})
+// versionCommand prints the build's version.
+func versionCommand(ctx context.Context, env *environment, args []string) int {
+	fs := newFlagSet(env, "version", "version")
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	fmt.Fprintln(env.stdout, "mocpcr", buildVersion())
+	return 0
 }

@@ -8,11 +8,6 @@ import (
 	"github.com/mocpcr/mocpcr/internal/app"
 )
 
-func init() {
-	register("serve", command{"start the web server and background jobs (default)", serve})
-	register("migrate", command{"apply pending database migrations and exit", migrate})
-}
-
 func serve(ctx context.Context, env *environment, args []string) int {
 	fs := newFlagSet(env, "serve", "serve [--demo]")
 	demoFlag := fs.Bool("demo", false, "seed demo data into an empty PostgreSQL database (the embedded SQLite default always does)")

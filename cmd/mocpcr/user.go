@@ -9,17 +9,13 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"golang.org/x/term"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/config"
 )
-
-func init() {
-	register("user", command{"manage users: user create --email ... --name ... --role ...", userCommand})
-	register("token", command{"create a personal API token: token create --email USER_EMAIL [--name N]", tokenCommand})
-}
 
 // repeated collects a flag given several times (--role a --role b).
 type repeated []string
@@ -55,7 +51,7 @@ func userCommand(ctx context.Context, env *environment, args []string) int {
 	if *name == "" {
 		problems = append(problems, "--name is required: the user's full name")
 	}
-	nu := auth.NewUser{Email: *email, Name: *name, JobTitle: *jobTitle}
+	nu := auth.NewUser{Email: *email, Name: *name, JobTitle: *jobTitle, AllSites: *allSites}
 	for _, r := range roles {
 		role, err := auth.ParseRole(r)
 		if err != nil {
@@ -176,21 +172,36 @@ func readPassword(env *environment, email string) (string, error) {
 
 func tokenCommand(ctx context.Context, env *environment, args []string) int {
 	if len(args) == 0 || args[0] != "create" {
-		fmt.Fprintln(env.stderr, "Usage: mocpcr token create --email USER_EMAIL [--name NAME]")
+		fmt.Fprintln(env.stderr, "Usage: mocpcr token create --email USER_EMAIL [--name NAME] [--expires YYYY-MM-DD]")
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
 			return 0
 		}
 		return 2
 	}
-	fs := newFlagSet(env, "token create", "token create --email USER_EMAIL [--name NAME]\n\nPrints a new personal API token for the user on stdout; it is not stored and cannot be shown again.")
+	fs := newFlagSet(env, "token create", "token create --email USER_EMAIL [--name NAME] [--expires YYYY-MM-DD]\n\nPrints a new personal API token for the user on stdout; it is not stored and cannot be shown again.\n"+
+		"The token also ends when the user signs out everywhere, is disabled, or has their password reset.")
 	email := fs.String("email", "", "the email of the user the token acts as (required)")
 	name := fs.String("name", "API token", "what the token is for, shown on the account page")
+	expires := fs.String("expires", "", "the last day the token works (YYYY-MM-DD, UTC); default: until revoked")
 	if code, ok := parseFlags(fs, args[1:]); !ok {
 		return code
 	}
 	if *email == "" {
 		fmt.Fprintln(env.stderr, "mocpcr token create: --email is required: the user the token acts as")
 		return 2
+	}
+	var expiresAt time.Time
+	if *expires != "" {
+		day, err := time.Parse(time.DateOnly, *expires)
+		if err != nil {
+			fmt.Fprintf(env.stderr, "mocpcr token create: --expires must be a date like 2026-12-31, got %q\n", *expires)
+			return 2
+		}
+		// Works through that day (UTC), like the account page's tokens.
+		if expiresAt = day.AddDate(0, 0, 1); !expiresAt.After(time.Now()) {
+			fmt.Fprintln(env.stderr, "mocpcr token create: --expires must be today or later")
+			return 2
+		}
 	}
 	_, db, ok := openConfigured(ctx, env)
 	if !ok {
@@ -209,7 +220,7 @@ func tokenCommand(ctx context.Context, env *environment, args []string) int {
 		fmt.Fprintf(env.stderr, "mocpcr token create: %s is disabled; enable the user first\n", u.Email)
 		return 1
 	}
-	tok, err := auth.CreateAPIToken(ctx, db.SQL, u.ID, *name)
+	tok, err := auth.CreateAPITokenUntil(ctx, db.SQL, u.ID, *name, expiresAt)
 	if err != nil {
 		fmt.Fprintln(env.stderr, "mocpcr:", err)
 		return 1

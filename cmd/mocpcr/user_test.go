@@ -100,6 +100,18 @@ func TestUserCreateAndTokenCreate(t *testing.T) {
 	if code, _, stderr := runWithStdin(t, vars, "", "token", "create", "--email", "nobody@example.com"); code != 1 || !strings.Contains(stderr, "no user has the email") {
 		t.Fatalf("unknown user: %d %q", code, stderr)
 	}
+	// --expires gives the token a last day; a bad one names the flag.
+	if code, _, stderr := runWithStdin(t, vars, "", "token", "create", "--email", "adam@example.com", "--expires", "tomorrow"); code != 2 || !strings.Contains(stderr, "--expires must be a date") {
+		t.Fatalf("bad --expires: %d %q", code, stderr)
+	}
+	lastDay := time.Now().UTC().AddDate(0, 0, 3).Format(time.DateOnly)
+	code, out, stderr = runWithStdin(t, vars, "", "token", "create", "--email", "adam@example.com", "--expires", lastDay)
+	if code != 0 {
+		t.Fatalf("token create --expires: %d %q", code, stderr)
+	}
+	if _, err := auth.UserByAPIToken(ctx, db.SQL, strings.TrimSpace(out), time.Now().AddDate(0, 0, 5)); err == nil {
+		t.Fatal("token made with --expires works after its last day")
+	}
 }
 
 func TestUserCreateEntraNeedsNoPassword(t *testing.T) {

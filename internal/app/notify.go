@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 
@@ -105,15 +104,10 @@ func (a *App) registerJobMetrics() func(outcome string, d time.Duration) {
 		defer cancel()
 		s, err := q.Stats(ctx)
 		return metrics.EmailSnapshot{
-			Sent: s.Sent, Failed: s.Failed, Retried: s.Retried, GivenUp: s.GivenUp,
+			Sent: s.Sent, Failed: s.Failed, Retried: s.Retried, GivenUp: s.GivenUp, MaybeDuplicate: s.MaybeDuplicate,
 			QueueDepth: s.QueueDepth, WaitingConfig: s.WaitingConfig, OldestQueued: s.OldestQueued,
 			TokenRequests: s.TokenRequests, TokenFailures: s.TokenFailures,
 		}, err
 	})
 	return m.ObserveSend
-}
-
-// Notify is a convenience for callers outside a transaction (tests, CLI).
-func (a *App) Notify(ctx context.Context, ev notify.Event) error {
-	return a.DB.Tx(ctx, func(tx *sql.Tx) error { return a.Notifier.Notify(ctx, tx, ev) })
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mocpcr/mocpcr/internal/problem"
 	"github.com/mocpcr/mocpcr/internal/store"
 )
 
@@ -16,7 +17,7 @@ import (
 func ListUsers(ctx context.Context, q store.Querier) ([]*User, error) {
 	// Three queries for any number of users (not three per user): the
 	// change list page lists owners on every view.
-	rows, err := q.QueryContext(ctx, `SELECT id, email, name, disabled, manager_id, entra_oid, job_title FROM users ORDER BY lower(name), id`)
+	rows, err := q.QueryContext(ctx, `SELECT id, email, name, disabled, manager_id, entra_oid, job_title, all_sites FROM users ORDER BY lower(name), id`)
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
@@ -26,7 +27,7 @@ func ListUsers(ctx context.Context, q store.Querier) ([]*User, error) {
 		u := &User{}
 		var manager sql.NullInt64
 		var oid sql.NullString
-		if err := rows.Scan(&u.ID, &u.Email, &u.Name, &u.Disabled, &manager, &oid, &u.JobTitle); err != nil {
+		if err := rows.Scan(&u.ID, &u.Email, &u.Name, &u.Disabled, &manager, &oid, &u.JobTitle, &u.AllSites); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -87,8 +88,11 @@ func ListUsers(ctx context.Context, q store.Querier) ([]*User, error) {
 
 // UserUpdate is what an administrator may change about a user.
 type UserUpdate struct {
-	Name      string
-	Roles     []Role // roles assigned in mocpcr; Entra ID roles are kept
+	Name  string
+	Roles []Role // roles assigned in mocpcr; Entra ID roles are kept
+	// AllSites or SiteIDs replace the user's site access; neither leaves
+	// the user on no site.
+	AllSites  bool
 	SiteIDs   []int64
 	ManagerID int64 // 0 for none
 	Disabled  bool
@@ -98,19 +102,20 @@ type UserUpdate struct {
 }
 
 // UpdateUser applies an administrator's edit. Disabling a user ends their
-// sessions; their API tokens stop working while disabled.
-func UpdateUser(ctx context.Context, db *store.DB, id int64, up UserUpdate) error {
+// sessions and revokes their API tokens: enabling them again later does
+// not bring old tokens back.
+func UpdateUser(ctx context.Context, db *store.DB, id int64, up UserUpdate, now time.Time) error {
 	up.Name = strings.TrimSpace(up.Name)
 	if up.Name == "" {
-		return fmt.Errorf("%w: name is required", ErrInvalid)
+		return invalid("name", "name is required")
 	}
 	if up.ManagerID == id {
-		return fmt.Errorf("%w: manager cannot be the user themself", ErrInvalid)
+		return invalid("manager", "manager cannot be the user themself")
 	}
 	if up.JobTitle != nil {
 		t := strings.TrimSpace(*up.JobTitle)
 		if msg := JobTitleProblem(t); msg != "" {
-			return fmt.Errorf("%w: %s", ErrInvalid, msg)
+			return problem.Field("job_title", msg)
 		}
 		up.JobTitle = &t
 	}
@@ -120,12 +125,12 @@ func UpdateUser(ctx context.Context, db *store.DB, id int64, up UserUpdate) erro
 		var manager any
 		if up.ManagerID != 0 {
 			if _, err := UserByID(ctx, tx, up.ManagerID); err != nil {
-				return fmt.Errorf("%w: manager must be an existing user", ErrInvalid)
+				return invalid("manager", "manager must be an existing user")
 			}
 			manager = up.ManagerID
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE users SET name = $1, manager_id = $2, disabled = $3, updated_at = $4 WHERE id = $5`,
-			up.Name, manager, up.Disabled, time.Now().UTC(), id)
+			up.Name, manager, up.Disabled, now.UTC(), id)
 		if err != nil {
 			return fmt.Errorf("update user: %w", err)
 		}
@@ -142,14 +147,20 @@ func UpdateUser(ctx context.Context, db *store.DB, id int64, up UserUpdate) erro
 		}
 		for _, s := range up.SiteIDs {
 			if _, err := SiteByID(ctx, tx, s); err != nil {
-				return fmt.Errorf("%w: sites: site %d does not exist", ErrInvalid, s)
+				return invalid("sites", "sites: site %d does not exist", s)
 			}
 		}
-		if err := SetSites(ctx, tx, id, up.SiteIDs); err != nil {
+		if up.AllSites && len(up.SiteIDs) > 0 {
+			return problem.Field("sites", AccessProblems(nil, up.SiteIDs, true, false)["sites"])
+		}
+		if err := SetSites(ctx, tx, id, up.AllSites, up.SiteIDs); err != nil {
 			return err
 		}
 		if up.Disabled {
-			_, err := DeleteUserSessions(ctx, tx, id)
+			if _, err := DeleteUserSessions(ctx, tx, id); err != nil {
+				return err
+			}
+			_, err := RevokeUserAPITokens(ctx, tx, id, now)
 			return err
 		}
 		return nil
@@ -231,7 +242,7 @@ func siteFields(code, name string) (string, string, error) {
 	p := SiteProblems(code, name)
 	for _, f := range []string{"code", "name"} {
 		if msg := p[f]; msg != "" {
-			return "", "", fmt.Errorf("%w: %s", ErrInvalid, msg)
+			return "", "", invalid(f, "%s", msg)
 		}
 	}
 	return code, name, nil
@@ -263,7 +274,7 @@ func CreateSite(ctx context.Context, q store.Querier, code, name string) (*Site,
 	s := &Site{Code: code, Name: name}
 	err = q.QueryRowContext(ctx, `INSERT INTO sites (code, name) VALUES ($1, $2) RETURNING id, created_at`, code, name).Scan(&s.ID, &s.CreatedAt)
 	if store.IsUniqueViolation(err) {
-		return nil, fmt.Errorf("%w: code: a site with code %s already exists", ErrInvalid, code)
+		return nil, invalid("code", "code: a site with code %s already exists", code)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("create site: %w", err)
@@ -282,7 +293,7 @@ func UpdateSite(ctx context.Context, q store.Querier, id int64, code, name strin
 	}
 	res, err := q.ExecContext(ctx, `UPDATE sites SET code = $1, name = $2, retired_at = $3 WHERE id = $4`, code, name, retiredAt, id)
 	if store.IsUniqueViolation(err) {
-		return fmt.Errorf("%w: code: a site with code %s already exists", ErrInvalid, code)
+		return invalid("code", "code: a site with code %s already exists", code)
 	}
 	if err != nil {
 		return fmt.Errorf("update site: %w", err)
@@ -300,12 +311,18 @@ type APIToken struct {
 	Name       string     `json:"name"`
 	CreatedAt  time.Time  `json:"created_at"`
 	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
+	// ExpiresAt is when the token stops working; nil: when revoked.
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
 }
 
-// ListAPITokens returns a user's live tokens, newest first.
+// Expired reports whether the token's end has come by now.
+func (t APIToken) Expired(now time.Time) bool { return t.ExpiresAt != nil && !now.Before(*t.ExpiresAt) }
+
+// ListAPITokens returns a user's tokens that were not revoked (expired
+// ones too, so their owner sees why a script stopped), newest first.
 func ListAPITokens(ctx context.Context, q store.Querier, userID int64) ([]APIToken, error) {
 	rows, err := q.QueryContext(ctx,
-		`SELECT id, name, created_at, last_used_at FROM api_tokens WHERE user_id = $1 AND revoked_at IS NULL ORDER BY id DESC`, userID)
+		`SELECT id, name, created_at, last_used_at, expires_at FROM api_tokens WHERE user_id = $1 AND revoked_at IS NULL ORDER BY id DESC`, userID)
 	if err != nil {
 		return nil, fmt.Errorf("list API tokens: %w", err)
 	}
@@ -313,12 +330,15 @@ func ListAPITokens(ctx context.Context, q store.Querier, userID int64) ([]APITok
 	var out []APIToken
 	for rows.Next() {
 		var t APIToken
-		var last sql.NullTime
-		if err := rows.Scan(&t.ID, &t.Name, &t.CreatedAt, &last); err != nil {
+		var last, expires sql.NullTime
+		if err := rows.Scan(&t.ID, &t.Name, &t.CreatedAt, &last, &expires); err != nil {
 			return nil, err
 		}
 		if last.Valid {
 			t.LastUsedAt = &last.Time
+		}
+		if expires.Valid {
+			t.ExpiresAt = &expires.Time
 		}
 		out = append(out, t)
 	}
@@ -338,4 +358,74 @@ func RevokeAPIToken(ctx context.Context, q store.Querier, userID, tokenID int64,
 		return store.ErrNotFound
 	}
 	return nil
+}
+
+// RevokeUserAPITokens revokes every live API token of a user. A token
+// ends with the credential that made it: when an administrator resets
+// the password or disables the user, when the user signs out everywhere
+// and, if they choose, when they change their password. It returns how
+// many were revoked.
+func RevokeUserAPITokens(ctx context.Context, q store.Querier, userID int64, now time.Time) (int64, error) {
+	res, err := q.ExecContext(ctx, `UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL`, now.UTC(), userID)
+	if err != nil {
+		return 0, fmt.Errorf("revoke API tokens: %w", err)
+	}
+	UsersChanged()
+	return res.RowsAffected()
+}
+
+// SignOutEverywhere ends every session of a user and revokes their API
+// tokens, together: a stolen token must not outlive the sign-out that was
+// meant to shut the thief out.
+func SignOutEverywhere(ctx context.Context, db *store.DB, userID int64, now time.Time) (sessions, tokens int64, err error) {
+	defer UsersChanged()
+	err = db.Tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if sessions, err = DeleteUserSessions(ctx, tx, userID); err != nil {
+			return err
+		}
+		tokens, err = RevokeUserAPITokens(ctx, tx, userID, now)
+		return err
+	})
+	return sessions, tokens, err
+}
+
+// ResetPassword is an administrator setting a new password (hash from
+// HashPassword) for a user who forgot theirs: every session ends and
+// every API token is revoked, since any of them may be the reason.
+func ResetPassword(ctx context.Context, db *store.DB, userID int64, hash string, now time.Time) (tokens int64, err error) {
+	defer UsersChanged()
+	err = db.Tx(ctx, func(tx *sql.Tx) error {
+		if err := SetPassword(ctx, tx, userID, hash); err != nil {
+			return err
+		}
+		if _, err := DeleteUserSessions(ctx, tx, userID); err != nil {
+			return err
+		}
+		var err error
+		tokens, err = RevokeUserAPITokens(ctx, tx, userID, now)
+		return err
+	})
+	return tokens, err
+}
+
+// ChangeOwnPassword stores the password a user chose for themself, ends
+// their other sessions (keepSessionID stays) and, when revokeTokens,
+// revokes their API tokens, in one transaction.
+func ChangeOwnPassword(ctx context.Context, db *store.DB, userID, keepSessionID int64, hash string, revokeTokens bool, now time.Time) (sessions, tokens int64, err error) {
+	defer UsersChanged()
+	err = db.Tx(ctx, func(tx *sql.Tx) error {
+		if err := SetPassword(ctx, tx, userID, hash); err != nil {
+			return err
+		}
+		var err error
+		if sessions, err = DeleteOtherSessions(ctx, tx, userID, keepSessionID); err != nil {
+			return err
+		}
+		if revokeTokens {
+			tokens, err = RevokeUserAPITokens(ctx, tx, userID, now)
+		}
+		return err
+	})
+	return sessions, tokens, err
 }

@@ -25,8 +25,8 @@ func TestListUsersMatchesUserByID(t *testing.T) {
 		}
 		for _, nu := range []auth.NewUser{
 			{Email: "zed@example.com", Name: "zed Last", Roles: []auth.Role{auth.RoleAuditor, auth.RoleInitiator}, SiteIDs: []int64{b.ID, a.ID}},
-			{Email: "amy@example.com", Name: "Amy First", Roles: []auth.Role{auth.RoleCoordinator}},
-			{Email: "norole@example.com", Name: "Mid Norole"},
+			{Email: "amy@example.com", Name: "Amy First", Roles: []auth.Role{auth.RoleCoordinator}, AllSites: true},
+			{Email: "norole@example.com", Name: "Mid Norole", AllSites: true},
 		} {
 			if _, err := auth.CreateUser(ctx, db.SQL, nu); err != nil {
 				t.Fatal(err)

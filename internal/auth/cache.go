@@ -77,8 +77,11 @@ type userEntry struct {
 type tokenEntry struct {
 	tokenID, userID int64
 	lastUsed        sql.NullTime
-	gen             uint64
-	expires         time.Time
+	// expiresAt is the token's own end (NULL: none), checked on every
+	// use, so a cached entry never outlives it.
+	expiresAt sql.NullTime
+	gen       uint64
+	expires   time.Time
 }
 
 // maxCacheEntries bounds memory: past it the cache starts over.
@@ -181,6 +184,9 @@ func (c *UserCache) UserByAPIToken(ctx context.Context, q store.Querier, tok str
 		}
 		e.gen, e.expires = gen, at.Add(c.ttl)
 	}
+	if e.expired(now) {
+		return nil, store.ErrNotFound
+	}
 	if !e.lastUsed.Valid || now.Sub(e.lastUsed.Time) > touchEvery {
 		if c.Touches != nil {
 			c.Touches.touchToken(e.tokenID, now)
@@ -210,8 +216,8 @@ func (c *UserCache) UserByAPIToken(ctx context.Context, q store.Querier, tok str
 func lookupAPIToken(ctx context.Context, q store.Querier, hash string) (tokenEntry, error) {
 	var e tokenEntry
 	err := q.QueryRowContext(ctx,
-		`SELECT t.id, t.user_id, t.last_used_at FROM api_tokens t JOIN users u ON u.id = t.user_id
-		 WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND NOT u.disabled`, hash).Scan(&e.tokenID, &e.userID, &e.lastUsed)
+		`SELECT t.id, t.user_id, t.last_used_at, t.expires_at FROM api_tokens t JOIN users u ON u.id = t.user_id
+		 WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND NOT u.disabled`, hash).Scan(&e.tokenID, &e.userID, &e.lastUsed, &e.expiresAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return e, store.ErrNotFound
 	}
@@ -219,6 +225,11 @@ func lookupAPIToken(ctx context.Context, q store.Querier, hash string) (tokenEnt
 		return e, fmt.Errorf("check API token: %w", err)
 	}
 	return e, nil
+}
+
+// expired reports whether the token's own end has come.
+func (e tokenEntry) expired(now time.Time) bool {
+	return e.expiresAt.Valid && !now.Before(e.expiresAt.Time)
 }
 
 // touchAPIToken records a token's use. Best effort: a failure here must

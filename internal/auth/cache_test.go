@@ -25,7 +25,7 @@ type cacheFixture struct {
 func newCacheFixture(t *testing.T, db *store.DB) *cacheFixture {
 	t.Helper()
 	ctx := context.Background()
-	u, err := auth.CreateUser(ctx, db.SQL, auth.NewUser{Email: "cache@example.com", Name: "Cache User", Roles: []auth.Role{auth.RoleInitiator}})
+	u, err := auth.CreateUser(ctx, db.SQL, auth.NewUser{Email: "cache@example.com", Name: "Cache User", Roles: []auth.Role{auth.RoleInitiator}, AllSites: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func TestUserCacheDisabledUserStopsAtOnce(t *testing.T) {
 		if _, err := f.c.UserByID(context.Background(), db.SQL, f.u.ID); err != nil {
 			t.Fatal(err)
 		}
-		if err := auth.UpdateUser(context.Background(), db, f.u.ID, auth.UserUpdate{Name: "Cache User", Roles: f.u.Roles, Disabled: true}); err != nil {
+		if err := auth.UpdateUser(context.Background(), db, f.u.ID, auth.UserUpdate{Name: "Cache User", Roles: f.u.Roles, AllSites: true, Disabled: true}, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 		if u, err := f.check(t); !errors.Is(err, store.ErrNotFound) {
@@ -98,7 +98,7 @@ func TestUserCacheSeesRoleAndSiteChangesAtOnce(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := auth.UpdateUser(ctx, db, f.u.ID, auth.UserUpdate{Name: "Renamed", Roles: []auth.Role{auth.RoleReviewer}, SiteIDs: []int64{site.ID}}); err != nil {
+		if err := auth.UpdateUser(ctx, db, f.u.ID, auth.UserUpdate{Name: "Renamed", Roles: []auth.Role{auth.RoleReviewer}, SiteIDs: []int64{site.ID}}, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 		u, err := f.check(t)
@@ -203,7 +203,7 @@ func TestUserCacheListUsersSeesNewUser(t *testing.T) {
 		if err != nil || len(users) != 1 {
 			t.Fatalf("users: %v, %v", users, err)
 		}
-		if _, err := auth.CreateUser(context.Background(), db.SQL, auth.NewUser{Email: "new@example.com", Name: "New One"}); err != nil {
+		if _, err := auth.CreateUser(context.Background(), db.SQL, auth.NewUser{Email: "new@example.com", Name: "New One", AllSites: true}); err != nil {
 			t.Fatal(err)
 		}
 		users, err = f.c.ListUsers(context.Background(), db.SQL)

@@ -261,7 +261,9 @@ func UpsertEntraUser(ctx context.Context, db *store.DB, c *EntraClaims, now time
 		}
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
-			nu, err := CreateUser(ctx, tx, NewUser{Email: email, Name: name, EntraOID: c.OID})
+			// No site: a tenant's every user can sign in, but only an
+			// administrator decides where they work.
+			nu, err := createUser(ctx, tx, NewUser{Email: email, Name: name, EntraOID: c.OID})
 			if err != nil {
 				return err
 			}

@@ -2,9 +2,9 @@ package auth
 
 import (
 	"errors"
-	"fmt"
 	"unicode/utf8"
 
+	"github.com/mocpcr/mocpcr/internal/problem"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -14,12 +14,12 @@ const MinPasswordLength = 10
 // HashPassword checks a new password's length and returns its bcrypt hash.
 func HashPassword(pw string) (string, error) {
 	if n := utf8.RuneCountInString(pw); n < MinPasswordLength {
-		return "", fmt.Errorf("%w: password must be at least %d characters", ErrInvalid, MinPasswordLength)
+		return "", problem.Invalidf("password", "must be at least %d characters", MinPasswordLength)
 	}
 	if len(pw) > 72 {
 		// bcrypt ignores everything after 72 bytes; refuse rather than
 		// silently accept a password that is weaker than it looks.
-		return "", fmt.Errorf("%w: password must be at most 72 bytes", ErrInvalid)
+		return "", problem.Invalidf("password", "must be at most 72 bytes")
 	}
 	h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.DefaultCost)
 	if err != nil {

@@ -24,7 +24,7 @@ func sessionLastSeen(t *testing.T, db *store.DB, id int64) time.Time {
 func TestBatchedSessionTouchesKeepIdleTimeoutExact(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		u, err := auth.CreateUser(ctx, db.SQL, auth.NewUser{Email: "touch@example.com", Name: "Touch", Roles: []auth.Role{auth.RoleInitiator}})
+		u, err := auth.CreateUser(ctx, db.SQL, auth.NewUser{Email: "touch@example.com", Name: "Touch", Roles: []auth.Role{auth.RoleInitiator}, AllSites: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -76,7 +76,7 @@ func TestBatchedSessionTouchesKeepIdleTimeoutExact(t *testing.T) {
 func TestTouchesFlushNeverMovesBack(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		u, err := auth.CreateUser(ctx, db.SQL, auth.NewUser{Email: "touch2@example.com", Name: "Touch", Roles: []auth.Role{auth.RoleInitiator}})
+		u, err := auth.CreateUser(ctx, db.SQL, auth.NewUser{Email: "touch2@example.com", Name: "Touch", Roles: []auth.Role{auth.RoleInitiator}, AllSites: true})
 		if err != nil {
 			t.Fatal(err)
 		}

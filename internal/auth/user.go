@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mocpcr/mocpcr/internal/problem"
 	"github.com/mocpcr/mocpcr/internal/store"
 )
 
@@ -54,7 +55,11 @@ type User struct {
 	Email string
 	Name  string
 	Roles []Role
-	// SiteIDs limits the user to these sites; empty means every site.
+	// AllSites: the user works on every site, including sites added
+	// later. Otherwise only on SiteIDs; with none, on no site at all (a
+	// first Entra ID sign-in, until an administrator grants one).
+	AllSites bool
+	// SiteIDs are the sites the user works on when not AllSites.
 	SiteIDs  []int64
 	Disabled bool
 	// EntraRoles is the subset of Roles that came from the Entra ID token's
@@ -74,7 +79,19 @@ func (u *User) Has(r Role) bool { return u != nil && slices.Contains(u.Roles, r)
 
 // OnSite reports whether the user may see records of the given site.
 func (u *User) OnSite(siteID int64) bool {
-	return u != nil && (len(u.SiteIDs) == 0 || slices.Contains(u.SiteIDs, siteID))
+	return u != nil && (u.AllSites || slices.Contains(u.SiteIDs, siteID))
+}
+
+// NoSite reports whether the user works on no site yet: signed in once
+// with Entra ID and waiting for an administrator to grant a site.
+func (u *User) NoSite() bool { return u != nil && !u.AllSites && len(u.SiteIDs) == 0 }
+
+// OnSiteSQL is User.OnSite for queries: the condition that the user whose
+// id is userExpr works on the site whose id is siteExpr. Every query that
+// picks people for a site uses it, so "every site" has one definition.
+func OnSiteSQL(userExpr, siteExpr string) string {
+	return "(EXISTS (SELECT 1 FROM users su WHERE su.id = " + userExpr + " AND su.all_sites)" +
+		" OR EXISTS (SELECT 1 FROM user_sites us WHERE us.user_id = " + userExpr + " AND us.site_id = " + siteExpr + "))"
 }
 
 type ctxKey struct{}
@@ -99,16 +116,21 @@ type NewUser struct {
 	Roles        []Role
 	SiteIDs      []int64
 	JobTitle     string
+	// AllSites or SiteIDs (not both) is the user's site access; one of
+	// them is required (see AccessProblems).
+	AllSites bool
 }
 
-// ErrInvalid marks input a user can fix; its text names the field.
-var ErrInvalid = errors.New("invalid")
+// invalid is a refusal of input a user can fix, about field (a form
+// field's name: "email", "roles", "sites", "code", ...).
+func invalid(field, format string, args ...any) error {
+	return problem.Field(field, fmt.Sprintf(format, args...))
+}
 
 // AccessProblems checks the access an administrator gives a new or
 // edited user, by field ("roles", "sites"), so forms show every problem
 // at once. Every site is the broadest access, so it must be chosen
-// (allSites), never the result of ticking nothing; it is stored as no
-// site rows, as it always was. needRole also asks for at least one role:
+// (allSites), never the result of ticking nothing. needRole also asks for at least one role:
 // always for a new user, and on an edit unless Entra ID gives the user
 // roles (RoleNeeded), since a user with no role can do nothing.
 func AccessProblems(roles []Role, siteIDs []int64, allSites, needRole bool) map[string]string {
@@ -145,39 +167,50 @@ func IdentityProblems(email, name string) map[string]string {
 	return out
 }
 
-// CreateUser inserts a user with roles and sites.
+// CreateUser inserts a user with roles and sites. The site access must
+// be chosen: AllSites or at least one site (an error naming "sites"
+// otherwise), so no caller grants every site by leaving the list empty.
 //
 // Pass a transaction (store.DB.Tx) where a half-created user matters: the
 // user, its roles and its sites are separate rows.
 func CreateUser(ctx context.Context, q store.Querier, nu NewUser) (*User, error) {
+	if msg := AccessProblems(nil, nu.SiteIDs, nu.AllSites, false)["sites"]; msg != "" {
+		return nil, problem.Field("sites", msg)
+	}
+	return createUser(ctx, q, nu)
+}
+
+// createUser is CreateUser without the site rule: a first Entra ID
+// sign-in creates a user on no site (deny by default).
+func createUser(ctx context.Context, q store.Querier, nu NewUser) (*User, error) {
 	nu.Email = strings.TrimSpace(nu.Email)
 	nu.Name = strings.TrimSpace(nu.Name)
 	if p := IdentityProblems(nu.Email, nu.Name); len(p) > 0 {
 		for _, f := range []string{"email", "name"} {
 			if p[f] != "" {
-				return nil, fmt.Errorf("%w: %s", ErrInvalid, p[f])
+				return nil, invalid(f, "%s", p[f])
 			}
 		}
 	}
-	// Checked before anything is written: with no site rows a user works
-	// on every site, so a failed site insert must not leave the user behind.
+	// Checked before anything is written, so a failed site insert leaves
+	// no user behind.
 	for _, s := range nu.SiteIDs {
 		if _, err := SiteByID(ctx, q, s); errors.Is(err, store.ErrNotFound) {
-			return nil, fmt.Errorf("%w: sites: site %d does not exist", ErrInvalid, s)
+			return nil, invalid("sites", "sites: site %d does not exist", s)
 		} else if err != nil {
 			return nil, err
 		}
 	}
 	nu.JobTitle = strings.TrimSpace(nu.JobTitle)
 	if msg := JobTitleProblem(nu.JobTitle); msg != "" {
-		return nil, fmt.Errorf("%w: %s", ErrInvalid, msg)
+		return nil, problem.Field("job_title", msg)
 	}
 	var id int64
 	err := q.QueryRowContext(ctx,
-		`INSERT INTO users (email, name, password_hash, entra_oid, job_title) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
-		nu.Email, nu.Name, nullString(nu.PasswordHash), nullString(nu.EntraOID), nu.JobTitle).Scan(&id)
+		`INSERT INTO users (email, name, password_hash, entra_oid, job_title, all_sites) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+		nu.Email, nu.Name, nullString(nu.PasswordHash), nullString(nu.EntraOID), nu.JobTitle, nu.AllSites).Scan(&id)
 	if store.IsUniqueViolation(err) {
-		return nil, fmt.Errorf("%w: a user with email %s already exists", ErrInvalid, nu.Email)
+		return nil, invalid("email", "a user with email %s already exists", nu.Email)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("create user: %w", err)
@@ -185,10 +218,10 @@ func CreateUser(ctx context.Context, q store.Querier, nu NewUser) (*User, error)
 	if err := SetRoles(ctx, q, id, nu.Roles); err != nil {
 		return nil, err
 	}
-	if err := SetSites(ctx, q, id, nu.SiteIDs); err != nil {
+	if err := SetSites(ctx, q, id, nu.AllSites, nu.SiteIDs); err != nil {
 		return nil, err
 	}
-	return &User{ID: id, Email: nu.Email, Name: nu.Name, Roles: nu.Roles, SiteIDs: nu.SiteIDs, JobTitle: nu.JobTitle}, nil
+	return &User{ID: id, Email: nu.Email, Name: nu.Name, Roles: nu.Roles, AllSites: nu.AllSites, SiteIDs: nu.SiteIDs, JobTitle: nu.JobTitle}, nil
 }
 
 // MaxJobTitle is the longest job title accepted: it is printed beside
@@ -204,6 +237,18 @@ func JobTitleProblem(title string) string {
 		return "job_title: must be one line"
 	}
 	return ""
+}
+
+// AddUser is CreateUser in a transaction of its own: the user, its roles
+// and its sites are written together or not at all.
+func AddUser(ctx context.Context, db *store.DB, nu NewUser) (*User, error) {
+	var u *User
+	err := db.Tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		u, err = CreateUser(ctx, tx, nu)
+		return err
+	})
+	return u, err
 }
 
 // Role sources in user_roles.source.
@@ -224,7 +269,7 @@ func SetRoles(ctx context.Context, q store.Querier, userID int64, roles []Role) 
 func setRoles(ctx context.Context, q store.Querier, userID int64, roles []Role, source string) error {
 	for _, r := range roles {
 		if _, err := ParseRole(string(r)); err != nil {
-			return fmt.Errorf("%w: %v", ErrInvalid, err)
+			return invalid("roles", "%v", err)
 		}
 	}
 	if _, err := q.ExecContext(ctx, `DELETE FROM user_roles WHERE user_id = $1 AND source = $2`, userID, source); err != nil {
@@ -243,8 +288,12 @@ func setRoles(ctx context.Context, q store.Querier, userID int64, roles []Role, 
 	return nil
 }
 
-// SetSites replaces the sites a user is limited to.
-func SetSites(ctx context.Context, q store.Querier, userID int64, siteIDs []int64) error {
+// SetSites replaces a user's site access: every site, or the sites
+// listed (none: no site).
+func SetSites(ctx context.Context, q store.Querier, userID int64, allSites bool, siteIDs []int64) error {
+	if _, err := q.ExecContext(ctx, `UPDATE users SET all_sites = $1 WHERE id = $2`, allSites, userID); err != nil {
+		return fmt.Errorf("set sites: %w", err)
+	}
 	if _, err := q.ExecContext(ctx, `DELETE FROM user_sites WHERE user_id = $1`, userID); err != nil {
 		return fmt.Errorf("set sites: %w", err)
 	}
@@ -271,8 +320,8 @@ func loadUser(ctx context.Context, q store.Querier, where string, arg any) (*Use
 	u := &User{}
 	var manager sql.NullInt64
 	var oid sql.NullString
-	err := q.QueryRowContext(ctx, `SELECT id, email, name, disabled, manager_id, entra_oid, job_title FROM users WHERE `+where, arg).
-		Scan(&u.ID, &u.Email, &u.Name, &u.Disabled, &manager, &oid, &u.JobTitle)
+	err := q.QueryRowContext(ctx, `SELECT id, email, name, disabled, manager_id, entra_oid, job_title, all_sites FROM users WHERE `+where, arg).
+		Scan(&u.ID, &u.Email, &u.Name, &u.Disabled, &manager, &oid, &u.JobTitle, &u.AllSites)
 	u.ManagerID, u.EntraOID = manager.Int64, oid.String
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, store.ErrNotFound
@@ -326,9 +375,15 @@ func (u *User) setRoles(held map[Role]string) {
 // APITokenPrefix makes leaked tokens recognisable to secret scanners.
 const APITokenPrefix = "mocpcr_"
 
-// CreateAPIToken mints a personal API token for a user. The plaintext is
-// returned once; only its hash is stored.
+// CreateAPIToken mints a personal API token for a user that lasts until
+// it is revoked. The plaintext is returned once; only its hash is stored.
 func CreateAPIToken(ctx context.Context, q store.Querier, userID int64, name string) (string, error) {
+	return CreateAPITokenUntil(ctx, q, userID, name, time.Time{})
+}
+
+// CreateAPITokenUntil is CreateAPIToken for a token that stops working at
+// expiresAt (the zero time: never).
+func CreateAPITokenUntil(ctx context.Context, q store.Querier, userID int64, name string, expiresAt time.Time) (string, error) {
 	if strings.TrimSpace(name) == "" {
 		name = "API token"
 	}
@@ -337,8 +392,12 @@ func CreateAPIToken(ctx context.Context, q store.Querier, userID int64, name str
 		return "", err
 	}
 	tok := APITokenPrefix + base64.RawURLEncoding.EncodeToString(b)
-	if _, err := q.ExecContext(ctx, `INSERT INTO api_tokens (user_id, name, token_hash) VALUES ($1, $2, $3)`,
-		userID, name, HashToken(tok)); err != nil {
+	var expires any
+	if !expiresAt.IsZero() {
+		expires = expiresAt.UTC()
+	}
+	if _, err := q.ExecContext(ctx, `INSERT INTO api_tokens (user_id, name, token_hash, expires_at) VALUES ($1, $2, $3, $4)`,
+		userID, name, HashToken(tok), expires); err != nil {
 		return "", fmt.Errorf("create API token: %w", err)
 	}
 	return tok, nil
@@ -359,6 +418,9 @@ func UserByAPIToken(ctx context.Context, q store.Querier, tok string, now time.T
 	e, err := lookupAPIToken(ctx, q, HashToken(tok))
 	if err != nil {
 		return nil, err
+	}
+	if e.expired(now) {
+		return nil, store.ErrNotFound
 	}
 	// Recorded at most once a minute: a write per request would serialise
 	// every API call on SQLite's single writer.

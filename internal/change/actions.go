@@ -128,7 +128,7 @@ func (s *Service) CompleteAction(ctx context.Context, actor *auth.User, actionID
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		d, err := s.lockChange(ctx, tx, actor, a.ChangeID)
 		if err != nil {
-			return err
+			return asMissing(err, "action %d not found", actionID)
 		}
 		if !d.Change.Stage.IsOpen() {
 			return conflict("%s is %s: its actions are frozen", d.Change.Number, d.Change.Stage.Label())
@@ -181,6 +181,9 @@ func (s *Service) acknowledgements(ctx context.Context, q store.Querier, changeI
 func (s *Service) AddAcknowledgers(ctx context.Context, actor *auth.User, changeID int64, userIDs []int64) error {
 	if len(userIDs) == 0 {
 		return invalid("user_ids", "name at least one user")
+	}
+	if len(userIDs) > MaxPeoplePerRequest {
+		return invalid("user_ids", "at most %d people at a time, got %d", MaxPeoplePerRequest, len(userIDs))
 	}
 	return s.changeTx(ctx, actor, changeID, ActManageRoster, func(tx *sql.Tx, d *Detail) error {
 		c := d.Change

@@ -13,8 +13,11 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
+	"github.com/mocpcr/mocpcr/internal/problem"
 	"github.com/mocpcr/mocpcr/internal/store"
 )
 
@@ -37,19 +40,15 @@ func (s *Service) attachments(ctx context.Context, q store.Querier, changeID int
 	return out, rows.Err()
 }
 
-// officeTypes maps Office file extensions to their content types. OOXML
-// files are zip archives with a [Content_Types].xml entry; the legacy
-// formats are OLE compound files.
+// officeTypes maps the accepted Office file extensions to their content
+// types: Open XML files without macros, which are zip archives with a
+// [Content_Types].xml entry. The legacy binary formats are refused by
+// name (refusedExtensions): they can carry macros.
 var officeTypes = map[string]string{
 	".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
 	".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 	".pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-	".doc":  "application/msword",
-	".xls":  "application/vnd.ms-excel",
-	".ppt":  "application/vnd.ms-powerpoint",
 }
-
-var oleMagic = []byte{0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1}
 
 // SniffContentType decides a file's type from its bytes (never from what
 // the client claims) and returns it when it is on the allow-list: PDF,
@@ -68,7 +67,7 @@ func SniffContentType(filename string, data []byte) (string, bool) {
 		return sniffed, true
 	case "application/zip":
 		ct, ok := officeTypes[ext]
-		if !ok || !strings.HasSuffix(ext, "x") {
+		if !ok {
 			return "", false
 		}
 		zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
@@ -81,11 +80,6 @@ func SniffContentType(filename string, data []byte) (string, bool) {
 			}
 		}
 		return "", false
-	}
-	if bytes.HasPrefix(data, oleMagic) {
-		if ct, ok := officeTypes[ext]; ok && !strings.HasSuffix(ext, "x") {
-			return ct, true
-		}
 	}
 	return "", false
 }
@@ -100,7 +94,12 @@ var refusedExtensions = map[string]bool{
 	".psm1": true, ".sh": true, ".bash": true, ".py": true, ".pl": true, ".php": true, ".app": true, ".apk": true,
 	".html": true, ".htm": true, ".shtml": true, ".xhtml": true, ".xht": true, ".svg": true, ".svgz": true,
 	".xml": true, ".xsl": true, ".mht": true, ".mhtml": true,
-	".docm": true, ".xlsm": true, ".pptm": true, // Office with macros
+	// Office formats that carry macros: the macro-enabled Open XML ones,
+	// and the legacy binary ones (.doc, .xls, .ppt and their templates),
+	// which can hold VBA whatever their name says.
+	".docm": true, ".xlsm": true, ".pptm": true, ".dotm": true, ".xltm": true, ".potm": true, ".ppsm": true,
+	".xlam": true, ".ppam": true, ".xlsb": true,
+	".doc": true, ".xls": true, ".ppt": true, ".dot": true, ".xlt": true, ".pot": true, ".pps": true, ".xla": true, ".ppa": true,
 }
 
 // typeExtensions are the names each accepted type may have, so the name
@@ -117,9 +116,6 @@ var typeExtensions = map[string][]string{
 	officeTypes[".docx"]: {".docx"},
 	officeTypes[".xlsx"]: {".xlsx"},
 	officeTypes[".pptx"]: {".pptx"},
-	officeTypes[".doc"]:  {".doc"},
-	officeTypes[".xls"]:  {".xls"},
-	officeTypes[".ppt"]:  {".ppt"},
 }
 
 // typeWords names a content type for a person.
@@ -136,9 +132,29 @@ func typeWords(ct string) string {
 	return "an Office document"
 }
 
-// refusedName refuses a file whose name would run it when opened,
-// before its bytes are looked at.
-func refusedName(filename string) *Error {
+// maxFilenameBytes is the longest name most file systems store.
+const maxFilenameBytes = 255
+
+// refusedName refuses a file whose name would run it when opened, or
+// would mislead the person who sees or saves it, before its bytes are
+// looked at: control characters (which break the audit trail, logs and
+// headers), bidirectional controls (which show "exe.pdf" for a name that
+// ends in .exe), names no file system stores, and invalid UTF-8.
+func refusedName(filename string) *problem.Error {
+	if !utf8.ValidString(filename) {
+		return invalid("file", "the file name is not valid text (UTF-8): rename the file and attach it again")
+	}
+	if len(filename) > maxFilenameBytes {
+		return invalid("file", "the file name is %d bytes long; at most %d: rename the file and attach it again", len(filename), maxFilenameBytes)
+	}
+	for _, r := range filename {
+		if unicode.IsControl(r) {
+			return invalid("file", "the file name holds a control character (%U): rename the file and attach it again", r)
+		}
+		if unicode.Is(unicode.Bidi_Control, r) {
+			return invalid("file", "the file name holds a text-direction character (%U) that can disguise its real ending: rename the file and attach it again", r)
+		}
+	}
 	if ext := strings.ToLower(filepath.Ext(filename)); refusedExtensions[ext] {
 		return invalid("file", "%s is not accepted: %s files can run programs or scripts when opened. "+
 			"Attach a PDF, image, Office document, text or CSV", filename, ext)
@@ -148,7 +164,7 @@ func refusedName(filename string) *Error {
 
 // mismatchedName refuses a file whose name disagrees with its type ct
 // (as sniffed): the name is what the downloader's system opens it by.
-func mismatchedName(filename, ct string) *Error {
+func mismatchedName(filename, ct string) *problem.Error {
 	ext := strings.ToLower(filepath.Ext(filename))
 	base, _, _ := strings.Cut(ct, ";")
 	if slices.Contains(typeExtensions[base], ext) {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/mocpcr/mocpcr/internal/change"
 	"github.com/mocpcr/mocpcr/internal/change/changetest"
+	"github.com/mocpcr/mocpcr/internal/problem"
 	"github.com/mocpcr/mocpcr/internal/store"
 	"github.com/mocpcr/mocpcr/internal/store/storetest"
 )
@@ -36,6 +37,19 @@ func TestAttachmentNamesMustBeSafeAndAgreeWithTheContents(t *testing.T) {
 			{"README", []byte("no extension is fine for text"), ""},
 			{"readings.csv", []byte("tag,value\nP-101A,3\n"), ""},
 			{"REPORT.PDF", pdf, ""},
+			// Names that mislead or break what shows them.
+			{"invoice\u202Efdp.exe", pdf, "text-direction character (U+202E)"},
+			{"report\u2067.pdf", pdf, "text-direction character (U+2067)"},
+			{"line\nbreak.pdf", pdf, "control character (U+000A)"},
+			{"bell\a.pdf", pdf, "control character (U+0007)"},
+			{strings.Repeat("a", 252) + ".pdf", pdf, "256 bytes long; at most 255"},
+			{strings.Repeat("a", 251) + ".pdf", pdf, ""},
+			{"bad\xff.pdf", pdf, "not valid text (UTF-8)"},
+			// Legacy Office formats can carry macros, like .docm.
+			{"procedure.doc", append([]byte{0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1}, pdf...), "procedure.doc is not accepted: .doc files"},
+			{"levels.xls", []byte("text"), "levels.xls is not accepted"},
+			{"slides.ppt", []byte("text"), "slides.ppt is not accepted"},
+			{"macros.docm", []byte("text"), "macros.docm is not accepted"},
 		} {
 			a, err := f.Service.AddAttachment(ctx, f.Initiator, c.ID, tc.name, tc.data)
 			if tc.want == "" {
@@ -44,13 +58,13 @@ func TestAttachmentNamesMustBeSafeAndAgreeWithTheContents(t *testing.T) {
 				}
 				continue
 			}
-			if change.ErrorCode(err) != change.EInvalid || !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "file: ") {
+			if problem.KindOf(err) != problem.Invalid || !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "file: ") {
 				t.Errorf("%s: got %v (%+v), want an invalid file error with %q", tc.name, err, a, tc.want)
 			}
 		}
 		d := must(f.Service.Get(ctx, f.Initiator, c.ID))(t)
-		if len(d.Attachments) != 4 {
-			t.Fatalf("%d attachments stored, want the 4 accepted", len(d.Attachments))
+		if len(d.Attachments) != 5 {
+			t.Fatalf("%d attachments stored, want the 5 accepted", len(d.Attachments))
 		}
 	})
 }

@@ -2,13 +2,15 @@
 // screening, reviews, approvals and delegations, action items, PSSR
 // checklists, acknowledgements, attachments, the tamper-evident audit
 // trail, reminders and dashboard numbers. It knows nothing about HTTP:
-// the web pages and the JSON API both call Service, and map its *Error
-// codes to statuses at the edge.
+// the web pages and the JSON API both call Service, and map the kinds of
+// its errors (package problem) to statuses at the edge.
 package change
 
 import (
 	"strings"
 	"time"
+
+	"github.com/mocpcr/mocpcr/internal/problem"
 )
 
 // Kind says which workflow a change follows.
@@ -295,7 +297,7 @@ type Fields struct {
 	// Problems are fields the caller could not read (a date that does not
 	// parse; leave the field nil). Create and Update report them with
 	// every other invalid field, all at once, and save nothing.
-	Problems []FieldError
+	Problems []problem.FieldError
 }
 
 // FieldOrder is the order of the fields of a change on its form; a

@@ -13,6 +13,7 @@ import (
 	"github.com/mocpcr/mocpcr/internal/change"
 	"github.com/mocpcr/mocpcr/internal/change/changetest"
 	"github.com/mocpcr/mocpcr/internal/notify"
+	"github.com/mocpcr/mocpcr/internal/problem"
 	"github.com/mocpcr/mocpcr/internal/store"
 	"github.com/mocpcr/mocpcr/internal/store/storetest"
 )
@@ -153,34 +154,34 @@ func TestRefusedTransitions(t *testing.T) {
 			stage  change.Stage
 			actor  string
 			action change.Action
-			want   change.Code
+			want   problem.Kind
 		}{
-			{change.StageDraft, "reviewer", change.ActSubmit, change.EForbidden},
-			{change.StageDraft, "coordinator", change.ActSubmit, change.EForbidden},
-			{change.StageDraft, "coordinator", change.ActStartReview, change.EConflict},
-			{change.StageDraft, "coordinator", change.ActClose, change.EConflict},
-			{change.StageDraft, "auditor", change.ActVoid, change.EForbidden},
-			{change.StageDraft, "outsider", change.ActVoid, change.ENotFound},
-			{change.StageDraft, "initiator", change.ActReturn, change.EForbidden},
-			{change.StageScreening, "initiator", change.ActStartReview, change.EForbidden},
-			{change.StageScreening, "initiator", change.ActSubmit, change.EConflict},
-			{change.StageScreening, "coordinator", change.ActCompleteImplementation, change.EConflict},
-			{change.StageReview, "coordinator", change.ActStartReview, change.EConflict},
-			{change.StageReview, "approver", change.ActAuthorizeStartup, change.EConflict},
-			{change.StageReview, "initiator", change.ActClose, change.EForbidden},
-			{change.StageApproval, "initiator", change.ActCompleteImplementation, change.EConflict},
-			{change.StageApproval, "coordinator", change.ActAuthorizeStartup, change.EConflict},
-			{change.StageImplementation, "coordinator", change.ActReturn, change.EConflict},
-			{change.StageImplementation, "coordinator", change.ActAuthorizeStartup, change.EConflict},
-			{change.StageImplementation, "reviewer", change.ActCompleteImplementation, change.EForbidden},
-			{change.StagePSSR, "initiator", change.ActAuthorizeStartup, change.EForbidden},
-			{change.StagePSSR, "coordinator", change.ActClose, change.EConflict},
-			{change.StagePSSR, "coordinator", change.ActRevert, change.EConflict},
-			{change.StageCloseout, "initiator", change.ActClose, change.EForbidden},
-			{change.StageCloseout, "coordinator", change.ActReturn, change.EConflict},
-			{change.StageClosed, "coordinator", change.ActVoid, change.EConflict},
-			{change.StageClosed, "admin", change.ActVoid, change.EConflict},
-			{change.StageClosed, "coordinator", change.ActClose, change.EConflict},
+			{change.StageDraft, "reviewer", change.ActSubmit, problem.Forbidden},
+			{change.StageDraft, "coordinator", change.ActSubmit, problem.Forbidden},
+			{change.StageDraft, "coordinator", change.ActStartReview, problem.Conflict},
+			{change.StageDraft, "coordinator", change.ActClose, problem.Conflict},
+			{change.StageDraft, "auditor", change.ActVoid, problem.Forbidden},
+			{change.StageDraft, "outsider", change.ActVoid, problem.NotFound},
+			{change.StageDraft, "initiator", change.ActReturn, problem.Forbidden},
+			{change.StageScreening, "initiator", change.ActStartReview, problem.Forbidden},
+			{change.StageScreening, "initiator", change.ActSubmit, problem.Conflict},
+			{change.StageScreening, "coordinator", change.ActCompleteImplementation, problem.Conflict},
+			{change.StageReview, "coordinator", change.ActStartReview, problem.Conflict},
+			{change.StageReview, "approver", change.ActAuthorizeStartup, problem.Conflict},
+			{change.StageReview, "initiator", change.ActClose, problem.Forbidden},
+			{change.StageApproval, "initiator", change.ActCompleteImplementation, problem.Conflict},
+			{change.StageApproval, "coordinator", change.ActAuthorizeStartup, problem.Conflict},
+			{change.StageImplementation, "coordinator", change.ActReturn, problem.Conflict},
+			{change.StageImplementation, "coordinator", change.ActAuthorizeStartup, problem.Conflict},
+			{change.StageImplementation, "reviewer", change.ActCompleteImplementation, problem.Forbidden},
+			{change.StagePSSR, "initiator", change.ActAuthorizeStartup, problem.Forbidden},
+			{change.StagePSSR, "coordinator", change.ActClose, problem.Conflict},
+			{change.StagePSSR, "coordinator", change.ActRevert, problem.Conflict},
+			{change.StageCloseout, "initiator", change.ActClose, problem.Forbidden},
+			{change.StageCloseout, "coordinator", change.ActReturn, problem.Conflict},
+			{change.StageClosed, "coordinator", change.ActVoid, problem.Conflict},
+			{change.StageClosed, "admin", change.ActVoid, problem.Conflict},
+			{change.StageClosed, "coordinator", change.ActClose, problem.Conflict},
 		}
 		byStage := map[change.Stage]*change.Change{}
 		users := f.Users()
@@ -192,7 +193,7 @@ func TestRefusedTransitions(t *testing.T) {
 					byStage[tc.stage] = c
 				}
 				actor := users[tc.actor]
-				if tc.want != change.ENotFound {
+				if tc.want != problem.NotFound {
 					d := must(f.Service.Get(ctx, actor, c.ID))(t)
 					if slices.Contains(d.AllowedActions, tc.action) {
 						t.Errorf("AllowedActions offers %s to %s in %s", tc.action, tc.actor, tc.stage)
@@ -204,8 +205,8 @@ func TestRefusedTransitions(t *testing.T) {
 				} else {
 					_, err = f.Service.Transition(ctx, actor, c.ID, change.TransitionRequest{Action: tc.action, Comment: "because", Signature: verified})
 				}
-				if change.ErrorCode(err) != tc.want {
-					t.Fatalf("err = %v (code %q), want code %q", err, change.ErrorCode(err), tc.want)
+				if problem.KindOf(err) != tc.want {
+					t.Fatalf("err = %v (code %q), want code %q", err, problem.KindOf(err), tc.want)
 				}
 				if err.Error() == "" {
 					t.Error("refusal without a message")
@@ -225,12 +226,12 @@ func TestSubmitNeedsOSHAFieldsAndScreening(t *testing.T) {
 		ctx := context.Background()
 		c := toStage(t, f, change.StageDraft, func(fl *change.Fields) { fl.TechnicalBasis = changetest.Str("") })
 		_, err := f.Service.Submit(ctx, f.Initiator, c.ID, change.Screening{Disciplines: []string{"process"}})
-		if change.ErrorCode(err) != change.EInvalid || !strings.Contains(err.Error(), "technical_basis") {
+		if problem.KindOf(err) != problem.Invalid || !strings.Contains(err.Error(), "technical_basis") {
 			t.Fatalf("submit without technical basis: %v", err)
 		}
 		pcr := must(f.Service.Create(ctx, f.Initiator, changetest.Complete(change.KindPCR, f.NRF, f.CDU)))(t)
 		_, err = f.Service.Submit(ctx, f.Initiator, pcr.ID, change.Screening{PSSRNeeded: true})
-		if change.ErrorCode(err) != change.EInvalid || !strings.Contains(err.Error(), "screening.pssr_needed") {
+		if problem.KindOf(err) != problem.Invalid || !strings.Contains(err.Error(), "screening.pssr_needed") {
 			t.Fatalf("PCR with PSSR: %v", err)
 		}
 		// Replacement in kind skips review but waits for its confirmation.
@@ -243,7 +244,7 @@ func TestSubmitNeedsOSHAFieldsAndScreening(t *testing.T) {
 		tmp := changetest.Complete(change.KindMOC, f.NRF, f.CDU)
 		d := change.DurationTemporary
 		tmp.Duration = &d
-		if _, err := f.Service.Create(ctx, f.Initiator, tmp); change.ErrorCode(err) != change.EInvalid || !strings.Contains(err.Error(), "expires_on") {
+		if _, err := f.Service.Create(ctx, f.Initiator, tmp); problem.KindOf(err) != problem.Invalid || !strings.Contains(err.Error(), "expires_on") {
 			t.Errorf("temporary without expiry: %v", err)
 		}
 		e := change.DurationEmergency
@@ -257,7 +258,7 @@ func TestSubmitNeedsOSHAFieldsAndScreening(t *testing.T) {
 		past := start.AddDate(0, 0, -1)
 		pp := &past
 		tmp.ReviewDeadline = &pp
-		if _, err := f.Service.Create(ctx, f.Initiator, tmp); change.ErrorCode(err) != change.EInvalid || !strings.Contains(err.Error(), "review_deadline: must not be in the past") {
+		if _, err := f.Service.Create(ctx, f.Initiator, tmp); problem.KindOf(err) != problem.Invalid || !strings.Contains(err.Error(), "review_deadline: must not be in the past") {
 			t.Errorf("emergency with a past review deadline: %v", err)
 		}
 	})
@@ -272,12 +273,12 @@ func TestSelfApprovalRefusedAndDelegationRecorded(t *testing.T) {
 		fields := changetest.Complete(change.KindMOC, f.NRF, f.CDU)
 		c := must(s.Create(ctx, f.Coordinator, fields))(t)
 		must(s.Submit(ctx, f.Coordinator, c.ID, change.Screening{Disciplines: []string{"process"}}))(t)
-		if err := s.SetApprovers(ctx, f.Coordinator, c.ID, [][]int64{{f.Coordinator.ID}}); change.ErrorCode(err) != change.EInvalid ||
+		if err := s.SetApprovers(ctx, f.Coordinator, c.ID, [][]int64{{f.Coordinator.ID}}); problem.KindOf(err) != problem.Invalid ||
 			!strings.Contains(err.Error(), "own change") {
 			t.Fatalf("initiator as approver: %v", err)
 		}
 		ok(t, s.AssignReviewer(ctx, f.Coordinator, c.ID, "process", f.Reviewer.ID))
-		if err := s.SetApprovers(ctx, f.Coordinator, c.ID, [][]int64{{f.Approver.ID}, {f.Approver2.ID, f.Approver.ID}}); change.ErrorCode(err) != change.EInvalid ||
+		if err := s.SetApprovers(ctx, f.Coordinator, c.ID, [][]int64{{f.Approver.ID}, {f.Approver2.ID, f.Approver.ID}}); problem.KindOf(err) != problem.Invalid ||
 			!strings.Contains(err.Error(), "signs once per round") {
 			t.Fatalf("one approver in two stages: %v", err)
 		}
@@ -286,16 +287,16 @@ func TestSelfApprovalRefusedAndDelegationRecorded(t *testing.T) {
 		ok(t, s.DecideReview(ctx, f.Reviewer, c.ID, "process", change.DecisionReviewed, ""))
 		// Arno delegated to the coordinator — still no self-approval.
 		must(s.CreateDelegation(ctx, f.Approver, f.Coordinator.ID, start, start.AddDate(0, 0, 7), "holiday"))(t)
-		if _, err := s.Decide(ctx, f.Coordinator, c.ID, change.DecisionApproved, "", verified); change.ErrorCode(err) != change.EForbidden ||
+		if _, err := s.Decide(ctx, f.Coordinator, c.ID, change.DecisionApproved, "", verified); problem.KindOf(err) != problem.Forbidden ||
 			!strings.Contains(err.Error(), "own change") {
 			t.Fatalf("self-approval through delegation: %v", err)
 		}
 		// Stage 2 approver cannot act before stage 1.
-		if _, err := s.Decide(ctx, f.Approver2, c.ID, change.DecisionApproved, "", verified); change.ErrorCode(err) != change.EForbidden {
+		if _, err := s.Decide(ctx, f.Approver2, c.ID, change.DecisionApproved, "", verified); problem.KindOf(err) != problem.Forbidden {
 			t.Fatalf("stage 2 before stage 1: %v", err)
 		}
 		// Unsigned approval is refused.
-		if _, err := s.Decide(ctx, f.Approver, c.ID, change.DecisionApproved, "", change.Signature{}); change.ErrorCode(err) != change.EReauth {
+		if _, err := s.Decide(ctx, f.Approver, c.ID, change.DecisionApproved, "", change.Signature{}); problem.KindOf(err) != problem.Reauth {
 			t.Fatalf("unsigned approval: %v", err)
 		}
 		must(s.Decide(ctx, f.Approver, c.ID, change.DecisionApproved, "", verified))(t)
@@ -325,7 +326,7 @@ func TestSelfApprovalRefusedAndDelegationRecorded(t *testing.T) {
 		ok(t, s.SetApprovers(ctx, f.Coordinator, c2.ID, [][]int64{{f.Approver2.ID}}))
 		must(s.Transition(ctx, f.Coordinator, c2.ID, change.TransitionRequest{Action: change.ActStartReview}))(t)
 		ok(t, s.DecideReview(ctx, f.Reviewer, c2.ID, "", change.DecisionReviewed, ""))
-		if _, err := s.Decide(ctx, f.Approver, c2.ID, change.DecisionApproved, "", verified); change.ErrorCode(err) != change.EForbidden {
+		if _, err := s.Decide(ctx, f.Approver, c2.ID, change.DecisionApproved, "", verified); problem.KindOf(err) != problem.Forbidden {
 			t.Fatalf("expired delegation used: %v", err)
 		}
 	})
@@ -492,10 +493,10 @@ func TestAttachmentsSniffedAndLimited(t *testing.T) {
 		ctx := context.Background()
 		c := toStage(t, f, change.StageDraft, nil)
 		f.Service.MaxAttachmentBytes = 1024
-		if _, err := f.Service.AddAttachment(ctx, f.Initiator, c.ID, "evil.pdf", []byte("MZ\x90\x00\x03binary exe")); change.ErrorCode(err) != change.EInvalid {
+		if _, err := f.Service.AddAttachment(ctx, f.Initiator, c.ID, "evil.pdf", []byte("MZ\x90\x00\x03binary exe")); problem.KindOf(err) != problem.Invalid {
 			t.Errorf("executable named .pdf accepted: %v", err)
 		}
-		if _, err := f.Service.AddAttachment(ctx, f.Initiator, c.ID, "big.txt", []byte(strings.Repeat("a", 2048))); change.ErrorCode(err) != change.EInvalid {
+		if _, err := f.Service.AddAttachment(ctx, f.Initiator, c.ID, "big.txt", []byte(strings.Repeat("a", 2048))); problem.KindOf(err) != problem.Invalid {
 			t.Errorf("oversized file accepted: %v", err)
 		}
 		a := must(f.Service.AddAttachment(ctx, f.Initiator, c.ID, "calc.pdf", []byte("%PDF-1.4\n%test\n")))(t)
@@ -506,10 +507,10 @@ func TestAttachmentsSniffedAndLimited(t *testing.T) {
 		if got.Filename != "calc.pdf" || string(data) != "%PDF-1.4\n%test\n" {
 			t.Errorf("download: %+v %q", got, data)
 		}
-		if _, _, err := f.Service.AttachmentData(ctx, f.Outsider, c.ID, a.ID); change.ErrorCode(err) != change.ENotFound {
+		if _, _, err := f.Service.AttachmentData(ctx, f.Outsider, c.ID, a.ID); problem.KindOf(err) != problem.NotFound {
 			t.Errorf("outsider downloaded: %v", err)
 		}
-		if _, err := f.Service.AddAttachment(ctx, f.Auditor, c.ID, "a.txt", []byte("hello")); change.ErrorCode(err) != change.EForbidden {
+		if _, err := f.Service.AddAttachment(ctx, f.Auditor, c.ID, "a.txt", []byte("hello")); problem.KindOf(err) != problem.Forbidden {
 			t.Errorf("auditor uploaded: %v", err)
 		}
 	})

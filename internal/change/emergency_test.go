@@ -10,6 +10,7 @@ import (
 	"github.com/mocpcr/mocpcr/internal/change"
 	"github.com/mocpcr/mocpcr/internal/change/changetest"
 	"github.com/mocpcr/mocpcr/internal/notify"
+	"github.com/mocpcr/mocpcr/internal/problem"
 	"github.com/mocpcr/mocpcr/internal/store"
 	"github.com/mocpcr/mocpcr/internal/store/storetest"
 )
@@ -44,19 +45,19 @@ func TestEmergencyImplementedFirstOnlyAfterSomeoneElsesSignedAuthorisation(t *te
 			t.Errorf("emergency authorisation asked of %v, want the site's coordinators and approvers", got)
 		}
 		complete := change.TransitionRequest{Action: change.ActCompleteImplementation}
-		if _, err := s.Transition(ctx, f.Initiator, c.ID, complete); change.ErrorCode(err) != change.EConflict {
+		if _, err := s.Transition(ctx, f.Initiator, c.ID, complete); problem.KindOf(err) != problem.Conflict {
 			t.Fatalf("implementation before authorisation: %v", err)
 		}
-		if _, err := s.Transition(ctx, f.Initiator, c.ID, emergencyAuth); change.ErrorCode(err) != change.EForbidden {
+		if _, err := s.Transition(ctx, f.Initiator, c.ID, emergencyAuth); problem.KindOf(err) != problem.Forbidden {
 			t.Fatalf("initiator authorises own emergency: %v", err)
 		}
-		if _, err := s.Transition(ctx, f.Reviewer, c.ID, emergencyAuth); change.ErrorCode(err) != change.EForbidden {
+		if _, err := s.Transition(ctx, f.Reviewer, c.ID, emergencyAuth); problem.KindOf(err) != problem.Forbidden {
 			t.Fatalf("reviewer authorises: %v", err)
 		}
 		if w := must(s.MyWork(ctx, f.Approver))(t); len(w.ToConfirm) != 1 || w.ToConfirm[0].What != "authorise emergency implementation" {
 			t.Errorf("approver's My work: %+v", w.ToConfirm)
 		}
-		if _, err := s.Transition(ctx, f.Approver, c.ID, change.TransitionRequest{Action: change.ActAuthorizeEmergency}); change.ErrorCode(err) != change.EReauth {
+		if _, err := s.Transition(ctx, f.Approver, c.ID, change.TransitionRequest{Action: change.ActAuthorizeEmergency}); problem.KindOf(err) != problem.Reauth {
 			t.Fatalf("unsigned authorisation: %v", err)
 		}
 		c = must(s.Transition(ctx, f.Approver, c.ID, emergencyAuth))(t)
@@ -64,7 +65,7 @@ func TestEmergencyImplementedFirstOnlyAfterSomeoneElsesSignedAuthorisation(t *te
 			c.Stage != change.StageScreening || c.ImplementationStage() != change.StageImplementation {
 			t.Fatalf("after authorisation: %+v", c)
 		}
-		if _, err := s.Transition(ctx, f.Approver, c.ID, emergencyAuth); change.ErrorCode(err) != change.EConflict {
+		if _, err := s.Transition(ctx, f.Approver, c.ID, emergencyAuth); problem.KindOf(err) != problem.Conflict {
 			t.Errorf("second authorisation: %v", err)
 		}
 		// Implementation, PSSR and startup while still in Screening.
@@ -76,7 +77,7 @@ func TestEmergencyImplementedFirstOnlyAfterSomeoneElsesSignedAuthorisation(t *te
 		for _, it := range d.PSSR {
 			must(s.AnswerPSSR(ctx, f.Coordinator, it.ID, change.AnswerNA, "not affected", 0))(t)
 		}
-		if _, err := s.Transition(ctx, f.Initiator, c.ID, change.TransitionRequest{Action: change.ActAuthorizeStartup, Signature: verified}); change.ErrorCode(err) != change.EForbidden {
+		if _, err := s.Transition(ctx, f.Initiator, c.ID, change.TransitionRequest{Action: change.ActAuthorizeStartup, Signature: verified}); problem.KindOf(err) != problem.Forbidden {
 			t.Errorf("initiator authorises startup: %v", err)
 		}
 		c = must(s.Transition(ctx, f.Approver, c.ID, change.TransitionRequest{Action: change.ActAuthorizeStartup, Signature: verified}))(t)

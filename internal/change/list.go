@@ -9,8 +9,10 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
+	"github.com/mocpcr/mocpcr/internal/problem"
 	"github.com/mocpcr/mocpcr/internal/store"
 )
 
@@ -94,8 +96,11 @@ func orderBy(sort string) (string, error) {
 
 // siteScope limits a query to the actor's sites.
 func siteScope(actor *auth.User, col string, args *[]any) string {
-	if len(actor.SiteIDs) == 0 {
+	if actor.AllSites {
 		return "TRUE"
+	}
+	if len(actor.SiteIDs) == 0 {
+		return "FALSE"
 	}
 	var ph []string
 	for _, id := range actor.SiteIDs {
@@ -139,6 +144,9 @@ func (s *Service) List(ctx context.Context, actor *auth.User, f Filter) ([]Chang
 		add("c.initiator_id = ?", f.InitiatorID)
 	}
 	if q := strings.TrimSpace(f.Q); q != "" {
+		if n := utf8.RuneCountInString(q); n > MaxQueryLength {
+			return nil, 0, invalid("q", "search text may be at most %d characters, got %d", MaxQueryLength, n)
+		}
 		args = append(args, "%"+strings.ToLower(q)+"%")
 		n := len(args)
 		where = append(where, fmt.Sprintf("(lower(c.number) LIKE $%d OR lower(c.title) LIKE $%d OR lower(c.equipment_tags) LIKE $%d)", n, n, n))
@@ -266,9 +274,11 @@ func (s *Service) CreateUnit(ctx context.Context, actor *auth.User, siteID int64
 		return nil, forbidden("only an admin may add units")
 	}
 	code, name = strings.ToUpper(strings.TrimSpace(code)), strings.TrimSpace(name)
-	var p Problems
+	var p problem.List
 	if siteID <= 0 {
 		p.Invalid("site_id", "is required: choose the site the unit belongs to")
+	} else if !actor.ManagesSite(siteID) {
+		p.Invalid("site_id", "you can add units only to your own sites")
 	}
 	if code == "" {
 		p.Invalid("code", "is required")
@@ -310,6 +320,10 @@ type WorkItem struct {
 	DueOn        *time.Time `json:"due_on,omitempty"`
 	// OnBehalfOf names the approver when the user acts as a delegate.
 	OnBehalfOf string `json:"on_behalf_of,omitempty"`
+	// DaysWaiting is whole days since Since; Overdue is set once the due
+	// date has passed or it has waited the reminder threshold (mywork.go).
+	DaysWaiting int  `json:"days_waiting"`
+	Overdue     bool `json:"overdue"`
 }
 
 // Work is everything waiting for one user.
@@ -329,6 +343,9 @@ type Work struct {
 	// approver's signature at the user's sites: replacement-in-kind claims
 	// to confirm and emergency changes to authorise (What says which).
 	ToConfirm []WorkItem `json:"to_confirm"`
+
+	// reminders are the settings the items were judged by (markWaiting).
+	reminders *ReminderSettings
 }
 
 // MyWork returns what is waiting for actor.
@@ -420,6 +437,9 @@ func (s *Service) MyWork(ctx context.Context, actor *auth.User) (*Work, error) {
 		if w.ToCoordinate, err = s.queryChanges(ctx, q, ` WHERE `+cond+` AND (c.stage IN ('screening', 'pssr', 'closeout') OR c.emergency_stage = 'pssr') ORDER BY c.id`, args...); err != nil {
 			return nil, err
 		}
+	}
+	if err := s.markWaiting(ctx, w); err != nil {
+		return nil, err
 	}
 	return w, nil
 }
@@ -590,9 +610,16 @@ func WriteCSV(w io.Writer, cs []Change) error {
 	_ = cw.Write([]string{"number", "kind", "duration", "stage", "title", "site", "unit", "equipment_tags", "risk_ranking",
 		"initiator", "created", "submitted", "approved", "closed", "expires_on", "replacement_in_kind"})
 	for _, c := range cs {
-		_ = cw.Write([]string{c.Number, string(c.Kind), string(c.Duration), string(c.Stage), csvSafe(c.Title), c.SiteCode, c.UnitCode,
-			csvSafe(strings.Join(c.EquipmentTags, " ")), c.RiskRanking, csvSafe(c.InitiatorName), c.CreatedAt.Format(time.DateOnly),
-			date(c.SubmittedAt), date(c.ApprovedAt), date(c.ClosedAt), date(c.ExpiresOn), yesNo(c.ReplacementInKind)})
+		row := []string{c.Number, string(c.Kind), string(c.Duration), string(c.Stage), c.Title, c.SiteCode, c.UnitCode,
+			strings.Join(c.EquipmentTags, " "), c.RiskRanking, c.InitiatorName, c.CreatedAt.Format(time.DateOnly),
+			date(c.SubmittedAt), date(c.ApprovedAt), date(c.ClosedAt), date(c.ExpiresOn), yesNo(c.ReplacementInKind)}
+		// Every cell, not only the ones users type today: site and unit
+		// codes and names are admin text, and a column added later is
+		// covered without anyone remembering to.
+		for i := range row {
+			row[i] = csvSafe(row[i])
+		}
+		_ = cw.Write(row)
 	}
 	cw.Flush()
 	return cw.Error()
@@ -605,10 +632,13 @@ func yesNo(b bool) string {
 	return "no"
 }
 
-// csvSafe stops spreadsheet formula injection: a cell starting with
-// = + - @ is prefixed with a quote.
+// csvSafe stops spreadsheet formula injection (OWASP's CSV injection
+// advice): a cell that a spreadsheet would read as a formula, starting
+// with = + - @, a tab, a carriage return or a line feed, or with spaces
+// before one of those, is prefixed with a quote.
 func csvSafe(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+	t := strings.TrimLeft(s, " ")
+	if t != "" && strings.ContainsRune("=+-@\t\r\n", rune(t[0])) {
 		return "'" + s
 	}
 	return s

@@ -8,6 +8,7 @@ import (
 
 	"github.com/mocpcr/mocpcr/internal/change"
 	"github.com/mocpcr/mocpcr/internal/change/changetest"
+	"github.com/mocpcr/mocpcr/internal/problem"
 	"github.com/mocpcr/mocpcr/internal/store"
 	"github.com/mocpcr/mocpcr/internal/store/storetest"
 )
@@ -89,7 +90,7 @@ func TestListOverdueExpiringAndSort(t *testing.T) {
 		if got := list(change.Filter{Sort: "-expires"}); got[0] != temp.Number {
 			t.Errorf("sort by expiry descending: %v, want changes without expiry last", got)
 		}
-		if _, _, err := s.List(ctx, f.Coordinator, change.Filter{Sort: "password"}); change.ErrorCode(err) != change.EInvalid {
+		if _, _, err := s.List(ctx, f.Coordinator, change.Filter{Sort: "password"}); problem.KindOf(err) != problem.Invalid {
 			t.Errorf("unknown sort key: %v, want invalid", err)
 		}
 	})

@@ -71,7 +71,7 @@ func TestMigrationTurnsOldSignaturesIntoRecords(t *testing.T) {
 			`INSERT INTO change_audit (change_id, seq, at, actor_id, actor_name, action, field, new_value, prev_hash, hash)
 				VALUES ({change}, 1, $1, {appr}, 'Arno', 'startup_authorized', 'signature', 'Arno (password)', '', '')`)
 		svc := &change.Service{DB: edb, Now: func() time.Time { return at }}
-		d := must(svc.Get(context.Background(), &auth.User{Name: "Audrey", Roles: []auth.Role{auth.RoleAuditor}}, id))(t)
+		d := must(svc.Get(context.Background(), &auth.User{Name: "Audrey", Roles: []auth.Role{auth.RoleAuditor}, AllSites: true}, id))(t)
 		want := []struct {
 			cp      change.ControlPoint
 			meaning string

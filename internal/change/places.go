@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
+	"github.com/mocpcr/mocpcr/internal/problem"
 	"github.com/mocpcr/mocpcr/internal/store"
 )
 
@@ -66,7 +67,8 @@ func (s *Service) UpdateSite(ctx context.Context, actor *auth.User, id int64, up
 	var out *auth.Site
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		cur, err := auth.SiteByID(ctx, tx, id)
-		if errors.Is(err, store.ErrNotFound) {
+		if errors.Is(err, store.ErrNotFound) || (err == nil && !actor.ManagesSite(id)) {
+			// Another site's record is answered as one that does not exist.
 			return notFound("no site %d", id)
 		}
 		if err != nil {
@@ -80,9 +82,9 @@ func (s *Service) UpdateSite(ctx context.Context, actor *auth.User, id int64, up
 			name = *up.Name
 		}
 		// Both fields' problems at once, in the words auth.UpdateSite uses.
-		var p Problems
+		var p problem.List
 		for f, msg := range auth.SiteProblems(code, name) {
-			p.Add(FieldError{Field: f, Message: f + ": " + strings.TrimSpace(strings.TrimPrefix(msg, f))})
+			p.Add(problem.FieldError{Field: f, Message: f + ": " + strings.TrimSpace(strings.TrimPrefix(msg, f))})
 		}
 		if err := p.Err("code", "name"); err != nil {
 			return err
@@ -90,30 +92,14 @@ func (s *Service) UpdateSite(ctx context.Context, actor *auth.User, id int64, up
 		if err := codeInUse(ctx, tx, "site_id", id, "site", cur.Code, code); err != nil {
 			return err
 		}
-		err = auth.UpdateSite(ctx, tx, id, code, name, s.retiredFrom(up, cur.RetiredAt))
-		if errors.Is(err, auth.ErrInvalid) {
-			return authInvalid(err)
-		}
-		if err != nil {
+		// auth's refusal (a code another site has) names its field already.
+		if err := auth.UpdateSite(ctx, tx, id, code, name, s.retiredFrom(up, cur.RetiredAt)); err != nil {
 			return err
 		}
 		out, err = auth.SiteByID(ctx, tx, id)
 		return err
 	})
 	return out, err
-}
-
-// authInvalid turns auth's "invalid input: code must ..." into a domain
-// error naming the field.
-func authInvalid(err error) error {
-	msg := strings.TrimPrefix(err.Error(), auth.ErrInvalid.Error()+": ")
-	for _, f := range []string{"code", "name"} {
-		if strings.HasPrefix(msg, f) {
-			rest := strings.TrimPrefix(strings.TrimPrefix(msg, f), ": ")
-			return invalid(f, "%s", strings.TrimSpace(rest))
-		}
-	}
-	return &Error{Code: EInvalid, Message: msg}
 }
 
 // UpdateUnit renames, retires or brings back a unit (admin only). A
@@ -128,6 +114,9 @@ func (s *Service) UpdateUnit(ctx context.Context, actor *auth.User, id int64, up
 		if err != nil {
 			return err
 		}
+		if !actor.ManagesSite(cur.SiteID) {
+			return notFound("no unit %d", id)
+		}
 		code, name := cur.Code, cur.Name
 		if up.Code != nil {
 			code = strings.ToUpper(strings.TrimSpace(*up.Code))
@@ -135,7 +124,7 @@ func (s *Service) UpdateUnit(ctx context.Context, actor *auth.User, id int64, up
 		if up.Name != nil {
 			name = strings.TrimSpace(*up.Name)
 		}
-		var p Problems
+		var p problem.List
 		if code == "" {
 			p.Invalid("code", "is required")
 		}

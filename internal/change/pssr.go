@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/store"
@@ -69,6 +70,7 @@ func (s *Service) AnswerPSSR(ctx context.Context, actor *auth.User, itemID int64
 		return nil, err
 	}
 	var out *PSSRItem
+
 	err = s.changeTx(ctx, actor, changeID, ActAnswerPSSR, func(tx *sql.Tx, d *Detail) error {
 		c := d.Change
 		var it *PSSRItem
@@ -128,7 +130,7 @@ func (s *Service) AnswerPSSR(ctx context.Context, actor *auth.User, itemID int64
 		out = it
 		return nil
 	})
-	return out, err
+	return out, asMissing(err, "PSSR item %d not found", itemID)
 }
 
 // PSSRTemplates lists the checklist templates with their items.
@@ -198,9 +200,15 @@ func (s *Service) SavePSSRTemplate(ctx context.Context, actor *auth.User, t PSSR
 	if len(t.Items) == 0 {
 		return nil, invalid("items", "a checklist needs at least one item")
 	}
+	if len(t.Items) > MaxPSSRItems {
+		return nil, invalid("items", "a checklist may have at most %d items, got %d", MaxPSSRItems, len(t.Items))
+	}
 	for i, it := range t.Items {
 		if strings.TrimSpace(it.Text) == "" {
 			return nil, invalid(fmt.Sprintf("items[%d].text", i), "is required")
+		}
+		if n := utf8.RuneCountInString(it.Text); n > MaxPSSRItemText {
+			return nil, invalid(fmt.Sprintf("items[%d].text", i), "at most %d characters, got %d", MaxPSSRItemText, n)
 		}
 	}
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/notify"
+	"github.com/mocpcr/mocpcr/internal/problem"
 	"github.com/mocpcr/mocpcr/internal/store"
 )
 
@@ -77,8 +78,7 @@ func (s *Service) withDelegates(ctx context.Context, q store.Querier, siteID int
 	for _, a := range ids {
 		del, err := userIDs(ctx, q, `SELECT d.delegate_id FROM delegations d WHERE d.delegator_id = $1 AND d.revoked_at IS NULL
 			AND d.starts_on <= $2 AND d.ends_on >= $2
-			AND (NOT EXISTS (SELECT 1 FROM user_sites us WHERE us.user_id = d.delegate_id)
-			  OR EXISTS (SELECT 1 FROM user_sites us WHERE us.user_id = d.delegate_id AND us.site_id = $3))
+			AND `+auth.OnSiteSQL("d.delegate_id", "$3")+`
 			ORDER BY d.delegate_id`, a, today, siteID)
 		if err != nil {
 			return nil, err
@@ -150,6 +150,16 @@ func (s *Service) SetApprovers(ctx context.Context, actor *auth.User, id int64, 
 		c := d.Change
 		if len(stages) == 0 {
 			return invalid("stages", "name at least one approval stage with at least one approver")
+		}
+		if len(stages) > MaxApprovalStages {
+			return invalid("stages", "at most %d approval stages, got %d", MaxApprovalStages, len(stages))
+		}
+		people := 0
+		for _, st := range stages {
+			people += len(st)
+		}
+		if people > MaxPeoplePerRequest {
+			return invalid("stages", "at most %d approvers in all, got %d", MaxPeoplePerRequest, people)
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM change_approvals WHERE change_id = $1 AND round = $2`, id, c.Round); err != nil {
 			return err
@@ -326,7 +336,7 @@ func checkDecision(decision, yes Decision, comment, rejectHint string) (string, 
 // confirm their identity (the web edge verifies it).
 func requireSignature(sig Signature) error {
 	if !sig.Verified {
-		return &Error{Code: EReauth, Field: "password", Message: "password: confirm your identity to sign this decision"}
+		return &problem.Error{Kind: problem.Reauth, Field: "password", Message: "password: confirm your identity to sign this decision"}
 	}
 	return nil
 }

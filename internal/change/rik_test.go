@@ -11,6 +11,7 @@ import (
 	"github.com/mocpcr/mocpcr/internal/change"
 	"github.com/mocpcr/mocpcr/internal/change/changetest"
 	"github.com/mocpcr/mocpcr/internal/notify"
+	"github.com/mocpcr/mocpcr/internal/problem"
 	"github.com/mocpcr/mocpcr/internal/store"
 	"github.com/mocpcr/mocpcr/internal/store/storetest"
 )
@@ -65,7 +66,7 @@ func TestReplacementInKindClosesOnlyOnSomeoneElsesSignedConfirmation(t *testing.
 		if steps := d.Steps(); steps[1].State != change.StepCurrent || steps[2].State != change.StepSkipped {
 			t.Errorf("steps while awaiting confirmation: %+v", steps)
 		}
-		if _, err := s.Transition(ctx, f.Approver, c.ID, change.TransitionRequest{Action: change.ActConfirmRIK}); change.ErrorCode(err) != change.EReauth {
+		if _, err := s.Transition(ctx, f.Approver, c.ID, change.TransitionRequest{Action: change.ActConfirmRIK}); problem.KindOf(err) != problem.Reauth {
 			t.Errorf("unsigned confirmation: %v", err)
 		}
 		c = must(s.Transition(ctx, f.Approver, c.ID, confirm))(t)
@@ -96,7 +97,7 @@ func TestRejectedReplacementInKindGoesThroughNormalFlow(t *testing.T) {
 		ctx := context.Background()
 		s := f.Service
 		c := submitRIK(t, f, f.Initiator)
-		if _, err := s.Transition(ctx, f.Coordinator, c.ID, change.TransitionRequest{Action: change.ActRejectRIK, Comment: " "}); change.ErrorCode(err) != change.EInvalid ||
+		if _, err := s.Transition(ctx, f.Coordinator, c.ID, change.TransitionRequest{Action: change.ActRejectRIK, Comment: " "}); problem.KindOf(err) != problem.Invalid ||
 			!strings.HasPrefix(err.Error(), "comment: is required") {
 			t.Fatalf("rejection without a reason: %v", err)
 		}

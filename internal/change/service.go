@@ -14,6 +14,7 @@ import (
 
 	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/notify"
+	"github.com/mocpcr/mocpcr/internal/problem"
 	"github.com/mocpcr/mocpcr/internal/store"
 )
 
@@ -242,10 +243,10 @@ var tagPattern = regexp.MustCompile(`^[A-Z0-9][A-Z0-9._/-]{0,39}$`)
 
 // apply copies the set fields of f onto c and validates the result as a
 // draft (submit checks more). It checks every field and reports all the
-// invalid ones together with f.Problems (see Problems); a check that
+// invalid ones together with f.Problems (see problem.List); a check that
 // builds on an invalid field (the unit of a site) is skipped.
 func (s *Service) apply(ctx context.Context, q store.Querier, actor *auth.User, c *Change, f Fields, creating bool) error {
-	var p Problems
+	var p problem.List
 	for _, e := range f.Problems {
 		p.Add(e)
 	}
@@ -297,7 +298,9 @@ func (s *Service) apply(ctx context.Context, q store.Querier, actor *auth.User, 
 	if err := s.applySite(ctx, q, actor, c, f, creating, &p); err != nil {
 		return err
 	}
-	if f.EquipmentTags != nil {
+	if f.EquipmentTags != nil && len(*f.EquipmentTags) > MaxEquipmentTags {
+		p.Invalid("equipment_tags", "at most %d tags per change, got %d (list the main items; the description can name more)", MaxEquipmentTags, len(*f.EquipmentTags))
+	} else if f.EquipmentTags != nil {
 		c.EquipmentTags = []string{}
 		for _, t := range *f.EquipmentTags {
 			t = strings.ToUpper(strings.TrimSpace(t))
@@ -342,7 +345,7 @@ func (s *Service) apply(ctx context.Context, q store.Querier, actor *auth.User, 
 
 // applySite is apply for the site and the unit, which need the database;
 // it returns only database errors, and adds the rest to p.
-func (s *Service) applySite(ctx context.Context, q store.Querier, actor *auth.User, c *Change, f Fields, creating bool, p *Problems) error {
+func (s *Service) applySite(ctx context.Context, q store.Querier, actor *auth.User, c *Change, f Fields, creating bool, p *problem.List) error {
 	if p.Has("site_id") {
 		return nil // the edge could not read it: nothing to check it, or a unit, against
 	}
@@ -420,7 +423,7 @@ func (s *Service) Create(ctx context.Context, actor *auth.User, f Fields) (*Chan
 	}
 	if f.Kind == nil {
 		// Reported with the other invalid fields (apply), not alone.
-		f.Problems = append(slices.Clone(f.Problems), FieldError{Field: "kind", Message: "kind: is required: MOC or PCR"})
+		f.Problems = append(slices.Clone(f.Problems), problem.FieldError{Field: "kind", Message: "kind: is required: MOC or PCR"})
 	}
 	if f.Duration == nil {
 		p := DurationPermanent
@@ -542,7 +545,7 @@ func validateScreening(c *Change, sc *Screening) error {
 		return invalid("screening.pssr_needed", "a PCR never has a PSSR: file an MOC for hardware changes")
 	}
 	if !sc.ReplacementInKind && len(sc.Disciplines) == 0 && !sc.HazardReviewNeeded && c.Kind == KindMOC {
-		return invalid("screening.disciplines", "name at least one affected discipline (or answer replacement_in_kind)")
+		return invalid("screening.disciplines", "name at least one affected discipline, or mark the change a replacement in kind")
 	}
 	return nil
 }
@@ -556,7 +559,7 @@ func (s *Service) Submit(ctx context.Context, actor *auth.User, id int64, sc Scr
 	err := s.changeTx(ctx, actor, id, ActSubmit, func(tx *sql.Tx, d *Detail) error {
 		c := d.Change
 		if missing := MissingBeforeSubmit(c); len(missing) > 0 {
-			return &Error{Code: EInvalid, Field: missing[0],
+			return &problem.Error{Kind: problem.Invalid, Field: missing[0],
 				Message: fmt.Sprintf("%s: required before submit (missing: %s)", missing[0], strings.Join(missing, ", "))}
 		}
 		if sc.Disciplines == nil {
@@ -687,8 +690,7 @@ func (s *Service) notify(ctx context.Context, tx *sql.Tx, typ notify.Type, c *Ch
 // coordinators returns the enabled MOC coordinators of a site.
 func (s *Service) coordinators(ctx context.Context, q store.Querier, siteID int64) ([]int64, error) {
 	return userIDs(ctx, q, `SELECT u.id FROM users u JOIN user_roles r ON r.user_id = u.id AND r.role = 'coordinator'
-		WHERE NOT u.disabled AND (NOT EXISTS (SELECT 1 FROM user_sites us WHERE us.user_id = u.id)
-		  OR EXISTS (SELECT 1 FROM user_sites us WHERE us.user_id = u.id AND us.site_id = $1)) ORDER BY u.id`, siteID)
+		WHERE NOT u.disabled AND `+auth.OnSiteSQL("u.id", "$1")+` ORDER BY u.id`, siteID)
 }
 
 func userIDs(ctx context.Context, q store.Querier, query string, args ...any) ([]int64, error) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/mocpcr/mocpcr/internal/change"
 	"github.com/mocpcr/mocpcr/internal/change/changetest"
+	"github.com/mocpcr/mocpcr/internal/problem"
 	"github.com/mocpcr/mocpcr/internal/store"
 	"github.com/mocpcr/mocpcr/internal/store/storetest"
 )
@@ -105,7 +106,7 @@ func TestCloseoutNeedsSignature(t *testing.T) {
 		ctx := context.Background()
 		c := toStage(t, f, change.StageCloseout, nil)
 		_, err := f.Service.Transition(ctx, f.Coordinator, c.ID, change.TransitionRequest{Action: change.ActClose})
-		if change.ErrorCode(err) != change.EReauth {
+		if problem.KindOf(err) != problem.Reauth {
 			t.Fatalf("unsigned close-out: %v, want reauth_required", err)
 		}
 		if d := must(f.Service.Get(ctx, f.Coordinator, c.ID))(t); d.Change.Stage != change.StageCloseout || len(d.Signatures) != 2 {
@@ -122,19 +123,19 @@ func TestSiteTimeZoneValidated(t *testing.T) {
 		s := f.Service
 		for _, tz := range []string{"", "Europe/Brln", "Local"} {
 			_, err := s.UpdateSiteSettings(ctx, f.Admin, f.NRF, change.SiteSettingsUpdate{TimeZone: ptr(tz)})
-			var de *change.Error
+			var de *problem.Error
 			if !errors.As(err, &de) || de.Field != "time_zone" || !strings.HasPrefix(de.Message, "time_zone: ") {
 				t.Errorf("time zone %q: %v, want an invalid time_zone", tz, err)
 			}
 		}
-		if _, err := s.UpdateSiteSettings(ctx, f.Coordinator, f.NRF, change.SiteSettingsUpdate{TimeZone: ptr("UTC")}); change.ErrorCode(err) != change.EForbidden {
+		if _, err := s.UpdateSiteSettings(ctx, f.Coordinator, f.NRF, change.SiteSettingsUpdate{TimeZone: ptr("UTC")}); problem.KindOf(err) != problem.Forbidden {
 			t.Errorf("coordinator sets site settings: %v", err)
 		}
 		got := must(s.SiteSettings(ctx, f.Coordinator, f.SCP))(t)
 		if got.TimeZone != "UTC" {
 			t.Errorf("default time zone %q", got.TimeZone)
 		}
-		if _, err := s.SiteSettings(ctx, f.Initiator, f.SCP); change.ErrorCode(err) != change.ENotFound {
+		if _, err := s.SiteSettings(ctx, f.Initiator, f.SCP); problem.KindOf(err) != problem.NotFound {
 			t.Errorf("settings of another site: %v", err)
 		}
 	})

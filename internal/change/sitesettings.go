@@ -12,6 +12,7 @@ import (
 	_ "time/tzdata"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
+	"github.com/mocpcr/mocpcr/internal/problem"
 	"github.com/mocpcr/mocpcr/internal/store"
 )
 
@@ -93,7 +94,7 @@ func (s *Service) UpdateSiteSettings(ctx context.Context, actor *auth.User, site
 	if !actor.Has(auth.RoleAdmin) {
 		return nil, forbidden("only an admin may change site settings")
 	}
-	if _, err := auth.SiteByID(ctx, s.DB.SQL, siteID); errors.Is(err, store.ErrNotFound) {
+	if _, err := auth.SiteByID(ctx, s.DB.SQL, siteID); errors.Is(err, store.ErrNotFound) || !actor.ManagesSite(siteID) {
 		return nil, notFound("site %d not found", siteID)
 	} else if err != nil {
 		return nil, err
@@ -114,7 +115,7 @@ func (s *Service) UpdateSiteSettings(ctx context.Context, actor *auth.User, site
 	if up.EmergencyReviewDays != nil {
 		ss.EmergencyReviewDays = *up.EmergencyReviewDays
 	}
-	var p Problems
+	var p problem.List
 	ss.TimeZone = strings.TrimSpace(ss.TimeZone)
 	if ss.TimeZone == "" {
 		p.Invalid("time_zone", "is required: an IANA time zone like America/Chicago or Europe/Berlin")

@@ -9,6 +9,7 @@ import (
 	"github.com/mocpcr/mocpcr/internal/change"
 	"github.com/mocpcr/mocpcr/internal/change/changetest"
 	"github.com/mocpcr/mocpcr/internal/notify"
+	"github.com/mocpcr/mocpcr/internal/problem"
 	"github.com/mocpcr/mocpcr/internal/store"
 	"github.com/mocpcr/mocpcr/internal/store/storetest"
 )
@@ -45,7 +46,7 @@ func TestTemporaryChangeInServiceAfterStartupWithCountdown(t *testing.T) {
 			if slices.Contains(d.AllowedActions, a) {
 				t.Errorf("%s offered in Implementation", a)
 			}
-			if _, err := s.Transition(ctx, f.Coordinator, impl.ID, change.TransitionRequest{Action: a, Comment: "x"}); change.ErrorCode(err) != change.EConflict {
+			if _, err := s.Transition(ctx, f.Coordinator, impl.ID, change.TransitionRequest{Action: a, Comment: "x"}); problem.KindOf(err) != problem.Conflict {
 				t.Errorf("%s in Implementation: %v, want a conflict", a, err)
 			}
 		}
@@ -76,10 +77,10 @@ func TestMakePermanentNeedsSignedReapprovalByTheApprovers(t *testing.T) {
 		s := f.Service
 		c := toStage(t, f, change.StageInService, temporary(30))
 		ask := change.TransitionRequest{Action: change.ActMakePermanent, Comment: "The bypass proved safe; keep it"}
-		if _, err := s.Transition(ctx, f.Initiator, c.ID, ask); change.ErrorCode(err) != change.EForbidden {
+		if _, err := s.Transition(ctx, f.Initiator, c.ID, ask); problem.KindOf(err) != problem.Forbidden {
 			t.Fatalf("initiator asks to make permanent: %v", err)
 		}
-		if _, err := s.Transition(ctx, f.Coordinator, c.ID, change.TransitionRequest{Action: change.ActMakePermanent}); change.ErrorCode(err) != change.EInvalid {
+		if _, err := s.Transition(ctx, f.Coordinator, c.ID, change.TransitionRequest{Action: change.ActMakePermanent}); problem.KindOf(err) != problem.Invalid {
 			t.Fatalf("make permanent without a reason: %v", err)
 		}
 		must(s.CreateDelegation(ctx, f.Approver, f.Approver2.ID, start, start.AddDate(0, 0, 5), "away"))(t)
@@ -94,7 +95,7 @@ func TestMakePermanentNeedsSignedReapprovalByTheApprovers(t *testing.T) {
 		if got := changetest.Notified(t, db, notify.TypeSubmitted, mark); !slices.Equal(got, []int64{f.Initiator.ID}) {
 			t.Errorf("initiator told of the request: %v", got)
 		}
-		if _, err := s.Decide(ctx, f.Initiator, c.ID, change.DecisionApproved, "", verified); change.ErrorCode(err) != change.EForbidden {
+		if _, err := s.Decide(ctx, f.Initiator, c.ID, change.DecisionApproved, "", verified); problem.KindOf(err) != problem.Forbidden {
 			t.Errorf("initiator re-approves: %v", err)
 		}
 		d := must(s.Get(ctx, f.Approver2, c.ID))(t)
@@ -103,7 +104,7 @@ func TestMakePermanentNeedsSignedReapprovalByTheApprovers(t *testing.T) {
 		if st.Meaning != want {
 			t.Errorf("re-approval meaning %q, want %q", st.Meaning, want)
 		}
-		if _, err := s.Decide(ctx, f.Approver2, c.ID, change.DecisionApproved, "", change.Signature{}); change.ErrorCode(err) != change.EReauth {
+		if _, err := s.Decide(ctx, f.Approver2, c.ID, change.DecisionApproved, "", change.Signature{}); problem.KindOf(err) != problem.Reauth {
 			t.Errorf("unsigned re-approval: %v", err)
 		}
 		must(s.Decide(ctx, f.Approver2, c.ID, change.DecisionApproved, "", verified))(t)
@@ -147,7 +148,7 @@ func TestMakePermanentRereviewRefusedKeepsItInService(t *testing.T) {
 		if w := must(s.MyWork(ctx, f.Reviewer))(t); len(w.Reviews) != 1 {
 			t.Errorf("reviewer's My work: %+v", w.Reviews)
 		}
-		if _, err := s.Transition(ctx, f.Coordinator, c.ID, change.TransitionRequest{Action: change.ActReturn, Comment: "x"}); change.ErrorCode(err) != change.EConflict {
+		if _, err := s.Transition(ctx, f.Coordinator, c.ID, change.TransitionRequest{Action: change.ActReturn, Comment: "x"}); problem.KindOf(err) != problem.Conflict {
 			t.Errorf("return during the re-review: %v", err)
 		}
 		mark := changetest.LastNotification(t, db)
@@ -174,13 +175,13 @@ func TestExtensionLimitsNamedInRefusal(t *testing.T) {
 		must(s.UpdateSiteSettings(ctx, f.Admin, f.NRF, change.SiteSettingsUpdate{MaxExtensions: ptr(1), MaxTemporaryDays: ptr(90)}))(t)
 		c := toStage(t, f, change.StageInService, temporary(30))
 		err := s.RequestExtension(ctx, f.Initiator, c.ID, start.AddDate(0, 0, 120), "parts late")
-		if change.ErrorCode(err) != change.EInvalid || !strings.Contains(err.Error(), "maximum total duration") || !strings.Contains(err.Error(), "at most 90 days") {
+		if problem.KindOf(err) != problem.Invalid || !strings.Contains(err.Error(), "maximum total duration") || !strings.Contains(err.Error(), "at most 90 days") {
 			t.Errorf("extension past the total duration: %v", err)
 		}
 		ok(t, s.RequestExtension(ctx, f.Initiator, c.ID, start.AddDate(0, 0, 60), "parts late"))
 		ok(t, s.DecideExtension(ctx, f.Approver, c.ID, change.DecisionApproved, "", verified))
 		err = s.RequestExtension(ctx, f.Initiator, c.ID, start.AddDate(0, 0, 80), "still late")
-		if change.ErrorCode(err) != change.EConflict || !strings.Contains(err.Error(), "maximum number of extensions: 1") {
+		if problem.KindOf(err) != problem.Conflict || !strings.Contains(err.Error(), "maximum number of extensions: 1") {
 			t.Errorf("second extension: %v", err)
 		}
 		if _, err := s.UpdateSiteSettings(ctx, f.Admin, f.NRF, change.SiteSettingsUpdate{MaxExtensions: ptr(-1), MaxTemporaryDays: ptr(99999)}); err == nil ||
@@ -212,7 +213,7 @@ func TestRevertCreatesRestoreActionsAndClosesWhenDone(t *testing.T) {
 		if len(restore) != 3 || !strings.Contains(restore[0].Title, "P-101A") || restore[1].Kind != change.ActionPSI || restore[2].Kind != change.ActionProcedure {
 			t.Fatalf("restore actions: %+v", restore)
 		}
-		if _, err := s.Transition(ctx, f.Coordinator, c.ID, change.TransitionRequest{Action: change.ActClose, Signature: verified}); change.ErrorCode(err) != change.EConflict ||
+		if _, err := s.Transition(ctx, f.Coordinator, c.ID, change.TransitionRequest{Action: change.ActClose, Signature: verified}); problem.KindOf(err) != problem.Conflict ||
 			!strings.Contains(err.Error(), "3 actions are still open") {
 			t.Errorf("close with restore actions open: %v", err)
 		}

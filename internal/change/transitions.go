@@ -9,6 +9,7 @@ import (
 
 	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/notify"
+	"github.com/mocpcr/mocpcr/internal/problem"
 )
 
 // TransitionRequest asks for one of the stage moves that carry no other
@@ -32,8 +33,8 @@ var Transitions = []Action{ActStartReview, ActReturn, ActVoid, ActCompleteImplem
 
 // Transition moves a change along its workflow. Whether the actor's role
 // and the change's state allow it is decided by the same rule that
-// AllowedActions uses; a refusal is an *Error with code EForbidden or
-// EConflict and a message saying why.
+// AllowedActions uses; a refusal is a *problem.Error of kind Forbidden or
+// Conflict and a message saying why.
 func (s *Service) Transition(ctx context.Context, actor *auth.User, id int64, req TransitionRequest) (*Change, error) {
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		d, err := s.lockChange(ctx, tx, actor, id)
@@ -105,7 +106,7 @@ func (s *Service) Transition(ctx context.Context, actor *auth.User, id int64, re
 			// check has refused while a PSSR item is unanswered, a
 			// deficiency or pre-startup action open or the roster unsigned.
 			if !req.Signature.Verified {
-				return &Error{Code: EReauth, Field: "password", Message: "password: confirm your identity to authorise startup"}
+				return &problem.Error{Kind: problem.Reauth, Field: "password", Message: "password: confirm your identity to authorise startup"}
 			}
 			if _, err := s.sign(ctx, tx, actor, d, ActAuthorizeStartup, DecisionAuthorized, 0, comment, req.Signature); err != nil {
 				return err
@@ -138,7 +139,7 @@ func (s *Service) Transition(ctx context.Context, actor *auth.User, id int64, re
 				return conflict("%s is temporary: revert it or convert it to permanent before closing", c.Number)
 			}
 			if !req.Signature.Verified {
-				return &Error{Code: EReauth, Field: "password", Message: "password: confirm your identity to sign the close-out"}
+				return &problem.Error{Kind: problem.Reauth, Field: "password", Message: "password: confirm your identity to sign the close-out"}
 			}
 			if _, err := s.sign(ctx, tx, actor, d, ActClose, DecisionClosed, 0, comment, req.Signature); err != nil {
 				return err
@@ -165,7 +166,7 @@ func (s *Service) Transition(ctx context.Context, actor *auth.User, id int64, re
 }
 
 // requirePSSRAnswered refuses while PSSR items have no answer, naming them.
-func (d *Detail) requirePSSRAnswered() *Error {
+func (d *Detail) requirePSSRAnswered() *problem.Error {
 	var unanswered []string
 	for _, it := range d.PSSR {
 		if it.Answer == "" {
@@ -182,7 +183,7 @@ func (d *Detail) requirePSSRAnswered() *Error {
 // requirePreStartupDone refuses while pre-startup actions or PSSR
 // deficiencies are open, naming every one by its title (people do not
 // know action ids) so the refusal is a to-do list.
-func (d *Detail) requirePreStartupDone() *Error {
+func (d *Detail) requirePreStartupDone() *problem.Error {
 	var actions, deficiencies []string
 	for _, a := range d.Actions {
 		if !a.BeforeStartup || a.Status != ActionOpen {
@@ -258,10 +259,10 @@ func itThey(n int) string {
 // acknowledgement roster has signed off. When operating procedures
 // change, 1910.119(l)(3) wants the operators trained before startup, so
 // an empty roster holds it too: "training complete" must name someone.
-func (d *Detail) requireRosterDone() *Error {
+func (d *Detail) requireRosterDone() *problem.Error {
 	before := d.Change.Kind.Before()
 	if sc := d.Change.Screening; sc != nil && sc.ProceduresChange && len(d.Acknowledgements) == 0 {
-		return &Error{Code: EConflict, Field: "acknowledgers", Message: "The training and acknowledgement roster is empty: " +
+		return &problem.Error{Kind: problem.Conflict, Field: "acknowledgers", Message: "The training and acknowledgement roster is empty: " +
 			"operating procedures change, so add the people who operate the process and have them sign off " + before + "."}
 	}
 	var waiting []string

@@ -8,6 +8,7 @@ import (
 
 	"github.com/mocpcr/mocpcr/internal/change"
 	"github.com/mocpcr/mocpcr/internal/change/changetest"
+	"github.com/mocpcr/mocpcr/internal/problem"
 	"github.com/mocpcr/mocpcr/internal/store"
 	"github.com/mocpcr/mocpcr/internal/store/storetest"
 )
@@ -15,8 +16,8 @@ import (
 // fieldsOf returns the invalid fields err reports, in order.
 func fieldsOf(t *testing.T, err error) (first string, all []string) {
 	t.Helper()
-	var e *change.Error
-	if !errors.As(err, &e) || e.Code != change.EInvalid {
+	var e *problem.Error
+	if !errors.As(err, &e) || e.Kind != problem.Invalid {
 		t.Fatalf("got %v, want an invalid-input error", err)
 	}
 	for _, f := range e.Fields {
@@ -42,9 +43,9 @@ func TestValidationReportsEveryInvalidField(t *testing.T) {
 		temp := change.DurationTemporary
 		fields := change.Fields{Kind: &bad, Duration: &temp, Title: changetest.Str("T"), SiteID: &f.NRF,
 			RiskRanking: changetest.Str("extreme"), EquipmentTags: &[]string{"bad tag!"},
-			Problems: []change.FieldError{{Field: "expires_on", Message: "expires_on: expected a date YYYY-MM-DD, got \"31/12\""}}}
+			Problems: []problem.FieldError{{Field: "expires_on", Message: "expires_on: expected a date YYYY-MM-DD, got \"31/12\""}}}
 		_, err = s.Create(ctx, f.Initiator, fields)
-		var e *change.Error
+		var e *problem.Error
 		errors.As(err, &e)
 		if first, all := fieldsOf(t, err); first != "kind" || !slices.Equal(all, []string{"kind", "equipment_tags", "risk_ranking", "expires_on"}) {
 			t.Fatalf("create: first %q, all %v", first, all)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
+	"github.com/mocpcr/mocpcr/internal/problem"
 )
 
 // Action is something a user can do to a change. The UI shows a button
@@ -86,8 +87,8 @@ func (s *Service) blocked(actor *auth.User, d *Detail) map[Action][]string {
 func in(st Stage, stages ...Stage) bool { return slices.Contains(stages, st) }
 
 // check says whether actor may take action a on the change now, and if
-// not, why: EForbidden when the user's role or relation to the change
-// does not allow it, EConflict when the change's state does not, or when
+// not, why: Forbidden when the user's role or relation to the change
+// does not allow it, Conflict when the change's state does not, or when
 // what a stage move needs first is still open (preconditions), every
 // open point in one message.
 func (s *Service) check(actor *auth.User, d *Detail, a Action) error {
@@ -111,9 +112,9 @@ func (s *Service) check(actor *auth.User, d *Detail, a Action) error {
 // preconditions are what must be done before the stage move a, each
 // still open one as the conflict that names it (empty when none, and for
 // actions without such preconditions).
-func (d *Detail) preconditions(a Action) []*Error {
-	var out []*Error
-	add := func(err *Error) {
+func (d *Detail) preconditions(a Action) []*problem.Error {
+	var out []*problem.Error
+	add := func(err *problem.Error) {
 		if err != nil {
 			out = append(out, err)
 		}

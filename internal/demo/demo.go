@@ -65,7 +65,7 @@ func Seed(ctx context.Context, db *store.DB, extra ...func(ctx context.Context, 
 		}
 		var managerID int64
 		for _, a := range Accounts {
-			u, err := auth.CreateUser(ctx, tx, auth.NewUser{Email: a.Email, Name: a.Name, PasswordHash: hash, Roles: a.Roles, JobTitle: a.JobTitle})
+			u, err := auth.CreateUser(ctx, tx, auth.NewUser{Email: a.Email, Name: a.Name, PasswordHash: hash, Roles: a.Roles, JobTitle: a.JobTitle, AllSites: true})
 			if err != nil {
 				return fmt.Errorf("seed user %s: %w", a.Email, err)
 			}

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/riverqueue/river"
 
@@ -93,6 +94,13 @@ func (sendEmailArgs) InsertOpts() river.InsertOpts {
 // returns the delivery log id. The request id in ctx (requestid.From), if
 // any, travels with the job into the worker's log lines.
 func (q *Queue) EnqueueEmailTx(ctx context.Context, tx *sql.Tx, e OutgoingEmail) (int64, error) {
+	// Every email passes here: titles and names typed by users are folded
+	// to one line before they become a subject or a display name.
+	e.Subject, e.To.Name = mail.HeaderText(e.Subject), mail.HeaderText(e.To.Name)
+	e.To.Email = strings.TrimSpace(e.To.Email)
+	if strings.ContainsFunc(e.To.Email, unicode.IsControl) {
+		return 0, fmt.Errorf("queue email: recipient address %q holds a control character", e.To.Email)
+	}
 	if e.To.Email == "" {
 		return 0, fmt.Errorf("queue email: recipient address is required")
 	}
@@ -182,21 +190,15 @@ func (w *emailWorker) Work(ctx context.Context, job *river.Job[sendEmailArgs]) e
 		// A process without a provider must not burn attempts.
 		return river.JobSnooze(time.Minute)
 	}
-	// The send slot first, then the claim: an email is "sending" only
-	// while its request is about to go or in flight, so the emails a
-	// crash leaves "sending" are exactly those that may have reached
-	// Graph. A stop that begins while the job waits for a slot gives the
-	// job back untouched: nothing new starts once Stop is called.
-	q.mu.Lock()
-	stopping := q.stopping
-	q.mu.Unlock()
-	if err := q.limiter.acquire(ctx, stopping); err != nil {
-		return river.JobSnooze(0)
-	}
-	m, err := q.claim(ctx, id, job.ID)
-	if err != nil || m.Status == StatusSent {
-		q.limiter.release()
-	}
+	// Reserve, then wait for a send slot, then claim. The reservation
+	// names this run on the email, so that if this process dies while
+	// the job waits, the restart (or another replica) knows the email is
+	// free; the claim, taken only once a slot is held, moves it to
+	// "sending", so the emails a crash leaves "sending" are exactly those
+	// whose request may have reached Graph. A stop that begins while the
+	// job waits gives it back unsent: nothing new starts once Stop is
+	// called.
+	m, err := q.reserve(ctx, id, job.ID)
 	if errors.Is(err, errNotSendable) {
 		return river.JobCancel(err)
 	}
@@ -206,6 +208,29 @@ func (w *emailWorker) Work(ctx context.Context, job *river.Job[sendEmailArgs]) e
 	if m.Status == StatusSent {
 		q.log.WarnContext(ctx, "email already sent: refusing to send it again", "email_id", id, "job_id", job.ID, "request_id", reqID)
 		return nil
+	}
+	q.mu.Lock()
+	stopping := q.stopping
+	q.mu.Unlock()
+	if err := q.limiter.acquire(ctx, stopping); err != nil {
+		_ = q.unreserve(context.WithoutCancel(ctx), id, time.Time{})
+		return river.JobSnooze(0)
+	}
+	// Graph's Retry-After holds the whole mailbox, whichever replica was
+	// told: wait for the pause to end without using up an attempt, spread
+	// over a second so that the waiting emails do not all start at once.
+	if until := q.pausedUntil(ctx); !until.IsZero() {
+		q.limiter.release()
+		wait := until.Sub(q.opt.Now()) + time.Duration(float64(time.Second)*(q.opt.Jitter()-0.75)*2)
+		_ = q.unreserve(context.WithoutCancel(ctx), id, q.opt.Now().Add(wait))
+		return river.JobSnooze(max(wait, time.Millisecond))
+	}
+	if m.Attempts, err = q.claim(ctx, id, job.ID); err != nil {
+		q.limiter.release()
+		if errors.Is(err, errNotSendable) {
+			return river.JobCancel(err)
+		}
+		return err
 	}
 
 	start := q.opt.Now()
@@ -217,6 +242,15 @@ func (w *emailWorker) Work(ctx context.Context, job *river.Job[sendEmailArgs]) e
 		Headers:  map[string]string{"X-Mocpcr-Email-Id": fmt.Sprint(id)},
 	})
 	cancel()
+	// A throttling answer pauses the whole mailbox before this send slot
+	// is handed on, so that no other worker sends into the window.
+	if me, ok := mail.AsError(sendErr); ok {
+		if d := throttlePause(me, q.retryDelay(m.Attempts-m.AttemptsBase, 0)); d > 0 {
+			pctx, pcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			q.pauseSender(pctx, q.opt.Now().Add(d), me)
+			pcancel()
+		}
+	}
 	q.limiter.release()
 	end := q.opt.Now()
 	q.stats.latency(end.Sub(start))
@@ -307,9 +341,11 @@ func (q *Queue) waitForConfig(ctx, rctx context.Context, m message, start, end t
 		return river.JobCancel(errors.New(gaveUp.Text))
 	}
 	delay := time.Duration(float64(q.opt.ConfigRetryInterval) * q.opt.Jitter())
-	// Error, not Warn: nothing gets better until someone acts on it.
-	q.log.ErrorContext(ctx, me.Error(), "email_id", m.ID, "request_id", reqID, "to", m.ToEmail, "http_status", me.Status,
+	// One problem, one ERROR line: the heartbeat writes it for the whole
+	// batch of emails it holds (configLog); this email's own line is Debug.
+	q.log.DebugContext(ctx, me.Error(), "email_id", m.ID, "request_id", reqID, "to", m.ToEmail, "http_status", me.Status,
 		"graph_request_id", me.RequestID, "attempt", m.Attempts, "outcome", StatusWaitingConfig, "retry_in", delay.Round(time.Second).String())
+	q.configLog.note(m.ID, me, delay, q.opt.Now())
 	if err := q.recordFailure(rctx, m, start, end, me, StatusWaitingConfig, end.Add(delay), true); err != nil {
 		return err
 	}
@@ -336,12 +372,19 @@ func (w *emailWorker) Timeout(*river.Job[sendEmailArgs]) time.Duration {
 	return w.q.opt.SendTimeout + w.q.jobSlack()*2/3
 }
 
-// retryDelay is exponential backoff with jitter after the n-th failed
-// attempt, never shorter than what the provider asked for.
+// retryDelay is the wait after the n-th failed attempt: what the provider
+// asked for (Retry-After, plus up to 10 % so that the emails it held do
+// not all return in the same instant), or else exponential backoff with
+// jitter. Microsoft's guidance is to wait the Retry-After and no more:
+// the mailbox is paused for exactly that long (pauseSender), and backing
+// off further only delays mail once the window is over.
 func (q *Queue) retryDelay(n int, retryAfter time.Duration) time.Duration {
+	if retryAfter > 0 {
+		return retryAfter + time.Duration(float64(retryAfter)*(q.opt.Jitter()-0.75)/5)
+	}
 	d := float64(q.opt.RetryBase) * math.Pow(2, float64(max(n-1, 0)))
 	d = math.Min(d, float64(q.opt.RetryMax)) * q.opt.Jitter()
-	return max(time.Duration(d), retryAfter)
+	return time.Duration(d)
 }
 
 func defaultJitter() float64 { return 0.75 + rand.Float64()/2 }
@@ -358,22 +401,22 @@ type message struct {
 	QueuedAt time.Time
 }
 
-// claim moves a queued, retrying, waiting (for configuration) or
-// interrupted ("sending") message to "sending" and counts the attempt. A
-// sent message is returned as is, so the worker can refuse to send it
-// again. Only the email's current job (email_messages.job_id) may claim
-// it: a job that a retry replaced (see wakeTx) is refused, so that two
-// jobs never send one email.
-func (q *Queue) claim(ctx context.Context, id, jobID int64) (message, error) {
+// reserve names this run on a queued, retrying, waiting (for
+// configuration) or interrupted ("sending") message, changing nothing
+// else, and returns it. A sent message is returned as is, so the worker
+// can refuse to send it again. Only the email's current job
+// (email_messages.job_id) may reserve it: a job that a retry replaced
+// (see wakeTx) is refused, so that two jobs never send one email.
+func (q *Queue) reserve(ctx context.Context, id, jobID int64) (message, error) {
 	var m message
 	err := q.db.Tx(ctx, func(tx *sql.Tx) error {
 		// queued_at, or created_at for a row that lacks it.
 		var queuedAt sql.NullTime
 		err := tx.QueryRowContext(ctx, `
-			UPDATE email_messages SET status = $1, attempts = attempts + 1, updated_at = $2
-			WHERE id = $3 AND status IN ($4, $5, $6, $7) AND (job_id IS NULL OR job_id = $8)
+			UPDATE email_messages SET claimed_by = $1
+			WHERE id = $2 AND status IN ($3, $4, $5, $6) AND (job_id IS NULL OR job_id = $7)
 			RETURNING id, to_email, to_name, subject, html_body, status, attempts, attempts_base, queued_at, created_at`,
-			StatusSending, q.opt.Now().UTC(), id, StatusQueued, StatusRetrying, StatusSending, StatusWaitingConfig, jobID,
+			q.run.id, id, StatusQueued, StatusRetrying, StatusSending, StatusWaitingConfig, jobID,
 		).Scan(&m.ID, &m.ToEmail, &m.ToName, &m.Subject, &m.HTMLBody, &m.Status, &m.Attempts, &m.AttemptsBase, &queuedAt, &m.QueuedAt)
 		if queuedAt.Valid {
 			m.QueuedAt = queuedAt.Time
@@ -398,15 +441,52 @@ func (q *Queue) claim(ctx context.Context, id, jobID int64) (message, error) {
 		return fmt.Errorf("email %d is %s: %w", id, m.Status, errNotSendable)
 	})
 	if err != nil && !errors.Is(err, errNotSendable) {
-		return m, fmt.Errorf("claim email %d: %w", id, err)
+		return m, fmt.Errorf("reserve email %d: %w", id, err)
 	}
 	return m, err
+}
+
+// claim moves a reserved message to "sending" and counts the attempt,
+// returning the attempt's number. It is guarded by the reservation and,
+// again, by the job: an email another process took over meanwhile (this
+// one was thought dead), or that a retry gave a new job while this one
+// waited for its slot (see wakeTx), is refused, so that two jobs never
+// send one email. Claiming an email that is already "sending" (a job River
+// rescued from a dead process) marks it maybe_duplicate.
+func (q *Queue) claim(ctx context.Context, id, jobID int64) (int, error) {
+	var attempts int
+	err := q.db.SQL.QueryRowContext(ctx, `
+		UPDATE email_messages SET status = $1, attempts = attempts + 1, updated_at = $2,
+			maybe_duplicate = (maybe_duplicate OR status = $1)
+		WHERE id = $3 AND claimed_by = $4 AND status IN ($1, $5, $6, $7) AND (job_id IS NULL OR job_id = $8)
+		RETURNING attempts`,
+		StatusSending, q.opt.Now().UTC(), id, q.run.id, StatusQueued, StatusRetrying, StatusWaitingConfig, jobID).Scan(&attempts)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("email %d was taken over by another process or given a new job: %w", id, errNotSendable)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("claim email %d: %w", id, err)
+	}
+	return attempts, nil
+}
+
+// unreserve gives back a reservation that never reached the provider;
+// a non-zero next is shown as the email's next try.
+func (q *Queue) unreserve(ctx context.Context, id int64, next time.Time) error {
+	if next.IsZero() {
+		_, err := q.db.SQL.ExecContext(ctx, `UPDATE email_messages SET claimed_by = '' WHERE id = $1 AND claimed_by = $2 AND status <> $3`,
+			id, q.run.id, StatusSending)
+		return err
+	}
+	_, err := q.db.SQL.ExecContext(ctx, `UPDATE email_messages SET claimed_by = '', next_attempt_at = $4 WHERE id = $1 AND claimed_by = $2 AND status <> $3`,
+		id, q.run.id, StatusSending, next.UTC())
+	return err
 }
 
 func (q *Queue) recordSent(ctx context.Context, m message, start, end time.Time, requestID string) error {
 	return q.db.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `
-			UPDATE email_messages SET status = $1, sent_at = $2, updated_at = $2, request_id = $3, last_error = '', next_attempt_at = NULL
+			UPDATE email_messages SET status = $1, sent_at = $2, updated_at = $2, request_id = $3, last_error = '', next_attempt_at = NULL, claimed_by = ''
 			WHERE id = $4`, StatusSent, end.UTC(), requestID, m.ID); err != nil {
 			return fmt.Errorf("record sent email %d: %w", m.ID, err)
 		}
@@ -426,11 +506,16 @@ func (q *Queue) recordFailure(ctx context.Context, m message, start, end time.Ti
 	if uncounted {
 		credit = 1
 	}
+	// A request that was sent and then timed out or was cancelled may
+	// have been accepted: if the email is sent again, it may arrive twice.
+	if me.MaybeDelivered {
+		q.stats.maybeDuplicate.Add(1)
+	}
 	return q.db.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `
 			UPDATE email_messages SET status = $1, last_error = $2, updated_at = $3, next_attempt_at = $4, request_id = $5,
-				attempts_base = attempts_base + $6
-			WHERE id = $7`, status, me.Error(), end.UTC(), nextAt, me.RequestID, credit, m.ID); err != nil {
+				attempts_base = attempts_base + $6, maybe_duplicate = (maybe_duplicate OR $8), claimed_by = ''
+			WHERE id = $7`, status, me.Error(), end.UTC(), nextAt, me.RequestID, credit, m.ID, me.MaybeDelivered); err != nil {
 			return fmt.Errorf("record failed email %d: %w", m.ID, err)
 		}
 		return insertAttempt(ctx, tx, m, start, end, status, me)
@@ -531,6 +616,19 @@ type RetryResult struct {
 	// WaitingRetried is emails waiting for the configuration to be fixed
 	// that are tried again now rather than at their next slow retry.
 	WaitingRetried int `json:"waiting_retried"`
+	// TokenError is, when the provider asked Microsoft Entra ID for a
+	// token first (Graph) and was refused, the answer in the guide's
+	// words: the retried emails will wait again. Empty when the token was
+	// issued or nothing was asked.
+	TokenError string `json:"token_error,omitempty"`
+	// TokenChecked is true when Entra ID was asked for a token.
+	TokenChecked bool `json:"token_checked,omitempty"`
+}
+
+// rechecker is a provider that can ask for its credentials afresh,
+// forgetting a failure it remembers (the Graph client).
+type rechecker interface {
+	Recheck(ctx context.Context) error
 }
 
 // retryBatch is how many emails one transaction of RetryFailed handles, so
@@ -542,9 +640,26 @@ const retryBatch = 200
 // fresh set of attempts, and every email waiting for the configuration is
 // tried now. Sent emails (and emails queued, sending or retrying) are not
 // touched: a sent email is never sent again.
+//
+// When emails wait for the configuration, the provider is asked for its
+// credentials first, even if it remembers a failure from moments ago: the
+// administrator has just fixed something, and the result says whether
+// Entra ID now issues a token.
 func (q *Queue) RetryFailed(ctx context.Context) (RetryResult, error) {
 	var res RetryResult
 	var err error
+	var waiting int
+	if err := q.db.SQL.QueryRowContext(ctx, `SELECT count(*) FROM email_messages WHERE status = $1`, StatusWaitingConfig).Scan(&waiting); err != nil {
+		return res, fmt.Errorf("retry failed emails: %w", err)
+	}
+	if rc, ok := q.opt.Provider.(rechecker); ok && waiting > 0 {
+		res.TokenChecked = true
+		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		if cerr := rc.Recheck(cctx); cerr != nil {
+			res.TokenError = cerr.Error()
+		}
+		cancel()
+	}
 	if res.Requeued, err = q.eachEmail(ctx, q.requeueTx, StatusFailed, StatusGivenUp); err != nil {
 		return res, err
 	}

@@ -509,3 +509,29 @@ func TestStopCancelsASendThatOutlastsTheStopTimeoutAndTheNextStartSendsIt(t *tes
 		}
 	})
 }
+
+// Whatever a user typed into a title or a name, the stored subject and
+// display name are one line: no CR or LF reaches an email header.
+func TestQueuedSubjectsAndNamesAreOneLine(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		q := newQueue(t, db, newFake(), nil)
+		var id int64
+		err := db.Tx(context.Background(), func(tx *sql.Tx) error {
+			var err error
+			id, err = q.EnqueueEmailTx(context.Background(), tx, jobs.OutgoingEmail{
+				To:      mail.Address{Name: "Jane\r\nBcc: x@example.com", Email: "jane@example.com"},
+				Subject: "MOC-2026-0001 Seals\r\nBcc: attacker@example.com", HTMLBody: "<p>x</p>"})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var subject, name string
+		if err := db.SQL.QueryRow(`SELECT subject, to_name FROM email_messages WHERE id = $1`, id).Scan(&subject, &name); err != nil {
+			t.Fatal(err)
+		}
+		if subject != "MOC-2026-0001 Seals Bcc: attacker@example.com" || name != "Jane Bcc: x@example.com" {
+			t.Errorf("stored subject %q, name %q: want each folded to one line", subject, name)
+		}
+	})
+}

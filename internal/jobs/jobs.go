@@ -72,6 +72,15 @@ type Options struct {
 	// (SendTimeout plus up to 30 s to claim and record the send). Default
 	// SendTimeout + 2.5 minutes.
 	RescueStuckAfter time.Duration
+	// HeartbeatInterval is how often this process records in the
+	// database that it lives, and looks for emails that crashed processes
+	// left "sending". Default DefaultHeartbeatInterval (2 s).
+	HeartbeatInterval time.Duration
+	// OrphanAfter is how long a process may stay silent before the emails
+	// it was sending are taken over by another (or the restarted) process.
+	// A restart on the same machine knows its predecessor is gone and
+	// takes them over at once. Default DefaultOrphanAfter (10 s).
+	OrphanAfter time.Duration
 	// RetryBase and RetryMax shape the exponential backoff between
 	// retryable failures: RetryBase·2^(n-1), capped at RetryMax, with ±25 %
 	// jitter, and never less than the provider's Retry-After. Defaults 10 s
@@ -119,6 +128,8 @@ type Queue struct {
 	riverDB *sql.DB
 
 	limiter    *limiter
+	pause      senderPause
+	configLog  configLog
 	stats      counters
 	queueStats queueStats
 
@@ -130,6 +141,10 @@ type Queue struct {
 	stopping chan struct{}
 	// endRun cancels the context River works on; only Stop calls it.
 	endRun context.CancelFunc
+	// run names this process in email_runs and in its claims; the
+	// heartbeat loop runs until endBeat closes and then closes beatDone.
+	run               run
+	endBeat, beatDone chan struct{}
 }
 
 // New builds the queue on db and applies River's migrations (after ours,
@@ -158,6 +173,14 @@ func New(ctx context.Context, db *store.DB, opt Options) (*Queue, error) {
 	}
 	// River refuses a rescue time shorter than the job timeout.
 	opt.RescueStuckAfter = max(opt.RescueStuckAfter, opt.SendTimeout+min(30*time.Second, opt.SendTimeout))
+	if opt.HeartbeatInterval <= 0 {
+		opt.HeartbeatInterval = DefaultHeartbeatInterval
+	}
+	if opt.OrphanAfter <= 0 {
+		opt.OrphanAfter = DefaultOrphanAfter
+	}
+	// A run must beat several times before it may be thought gone.
+	opt.OrphanAfter = max(opt.OrphanAfter, 3*opt.HeartbeatInterval)
 	if opt.RetryBase <= 0 {
 		opt.RetryBase = 10 * time.Second
 	}
@@ -183,6 +206,7 @@ func New(ctx context.Context, db *store.DB, opt Options) (*Queue, error) {
 		db: db, opt: opt, log: opt.Logger,
 		limiter:  mailboxLimiter(opt.Sender, opt.MaxConcurrentSends),
 		periodic: map[string]func(context.Context) error{},
+		run:      newRun(),
 	}
 
 	workers := river.NewWorkers()
@@ -334,7 +358,24 @@ func (q *Queue) Start(ctx context.Context) error {
 			q.log.InfoContext(ctx, "emails waiting for the email configuration to be fixed are tried again now", "emails", n)
 		}
 	}
+	// This run is recorded before it claims anything, and the orphans of
+	// a crashed predecessor are queued again before River starts, so
+	// they go out with the first jobs rather than after River's rescue
+	// time.
+	if err := q.register(ctx); err != nil {
+		endRun()
+		return err
+	}
+	if n, err := q.takeOverOrphans(ctx); err != nil {
+		q.log.WarnContext(ctx, "looking for emails a crashed process left sending", "err", err)
+	} else if n > 0 {
+		q.log.WarnContext(ctx, "emails a stopped process left sending are sent again now; they may reach their recipients twice", "emails", n)
+	}
+	q.endBeat, q.beatDone = make(chan struct{}), make(chan struct{})
+	go q.heartbeatLoop(q.endBeat, q.beatDone)
 	if err := q.worker.Start(runCtx); err != nil {
+		close(q.endBeat)
+		<-q.beatDone
 		endRun()
 		return fmt.Errorf("start job queue: %w", err)
 	}
@@ -368,6 +409,15 @@ func (q *Queue) Stop(ctx context.Context) error {
 		hard, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		err = q.worker.StopAndCancel(hard)
+	}
+	// The heartbeat ends only now: while sends were in flight this run
+	// had to look alive, or another replica would have sent them again.
+	close(q.endBeat)
+	<-q.beatDone
+	uctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if uerr := q.unregister(uctx); uerr != nil {
+		q.log.Warn("could not record that this process stopped sending email", "err", uerr)
 	}
 	return err
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mocpcr/mocpcr/internal/problem"
 	"github.com/mocpcr/mocpcr/internal/store"
 )
 
@@ -34,6 +35,11 @@ type EmailRecord struct {
 	UpdatedAt     time.Time  `json:"updated_at"`
 	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
 	SentAt        *time.Time `json:"sent_at,omitempty"`
+	// MaybeDuplicate is true when an attempt's outcome is unknown and it
+	// may have been delivered: its process stopped mid-send (a crash), or
+	// the request timed out after it reached Graph. A sent email with it
+	// may have reached the recipient twice.
+	MaybeDuplicate bool `json:"maybe_duplicate"`
 }
 
 // Retryable reports whether an admin may retry the email now.
@@ -71,17 +77,43 @@ type EmailFilter struct {
 	Limit int
 	// NotificationID limits to the emails of one notification.
 	NotificationID int64
+	// Scoped limits to emails whose recipient is a user working only on
+	// SiteIDs (a site administrator's view: auth.User.Covers); emails to
+	// all-sites users or to no user are left out.
+	Scoped  bool
+	SiteIDs []int64
+}
+
+// scopeSQL is the condition Scoped adds, with the site ids as arguments
+// from position next on.
+func (f EmailFilter) scopeSQL(next int) (string, []any) {
+	if !f.Scoped {
+		return "", nil
+	}
+	if len(f.SiteIDs) == 0 {
+		return " AND FALSE", nil
+	}
+	marks := make([]string, len(f.SiteIDs))
+	args := make([]any, len(f.SiteIDs))
+	for i, id := range f.SiteIDs {
+		marks[i] = fmt.Sprintf("$%d", next+i)
+		args[i] = id
+	}
+	in := strings.Join(marks, ", ")
+	return ` AND user_id IN (SELECT u.id FROM users u WHERE NOT u.all_sites
+		AND EXISTS (SELECT 1 FROM user_sites us WHERE us.user_id = u.id)
+		AND NOT EXISTS (SELECT 1 FROM user_sites us WHERE us.user_id = u.id AND us.site_id NOT IN (` + in + `)))`, args
 }
 
 const emailColumns = `id, notification_id, user_id, kind, to_email, to_name, subject, status, attempts, last_error,
-	job_id, request_id, created_at, updated_at, next_attempt_at, sent_at, queued_at`
+	job_id, request_id, created_at, updated_at, next_attempt_at, sent_at, queued_at, maybe_duplicate`
 
 func scanEmail(sc interface{ Scan(...any) error }) (EmailRecord, error) {
 	var e EmailRecord
 	var nid, uid, jid sql.NullInt64
 	var next, sent, queued sql.NullTime
 	err := sc.Scan(&e.ID, &nid, &uid, &e.Kind, &e.ToEmail, &e.ToName, &e.Subject, &e.Status, &e.Attempts, &e.LastError,
-		&jid, &e.RequestID, &e.CreatedAt, &e.UpdatedAt, &next, &sent, &queued)
+		&jid, &e.RequestID, &e.CreatedAt, &e.UpdatedAt, &next, &sent, &queued, &e.MaybeDuplicate)
 	e.NotificationID, e.UserID, e.JobID = nid.Int64, uid.Int64, jid.Int64
 	if next.Valid {
 		t := next.Time.UTC()
@@ -104,13 +136,15 @@ func scanEmail(sc interface{ Scan(...any) error }) (EmailRecord, error) {
 // ListEmails returns delivery log rows, newest first.
 func ListEmails(ctx context.Context, q store.Querier, f EmailFilter) ([]EmailRecord, error) {
 	if f.Status != "" && !slices.Contains(Statuses, f.Status) {
-		return nil, fmt.Errorf("status must be one of %s, got %q", strings.Join(Statuses, ", "), f.Status)
+		return nil, problem.Invalidf("status", "must be one of %s, got %q", strings.Join(Statuses, ", "), f.Status)
 	}
 	if f.Limit <= 0 || f.Limit > 200 {
 		f.Limit = 50
 	}
-	query := `SELECT ` + emailColumns + ` FROM email_messages WHERE ($1 = '' OR status = $1) AND ($2 = 0 OR id < $2) AND ($3 = 0 OR notification_id = $3) ORDER BY id DESC LIMIT $4`
-	rows, err := q.QueryContext(ctx, query, f.Status, f.BeforeID, f.NotificationID, f.Limit)
+	scope, scopeArgs := f.scopeSQL(5)
+	query := `SELECT ` + emailColumns + ` FROM email_messages WHERE ($1 = '' OR status = $1) AND ($2 = 0 OR id < $2) AND ($3 = 0 OR notification_id = $3)` +
+		scope + ` ORDER BY id DESC LIMIT $4`
+	rows, err := q.QueryContext(ctx, query, append([]any{f.Status, f.BeforeID, f.NotificationID, f.Limit}, scopeArgs...)...)
 	if err != nil {
 		return nil, fmt.Errorf("list emails: %w", err)
 	}

@@ -15,6 +15,7 @@ import (
 type counters struct {
 	sent, failed, retried, givenUp atomic.Int64
 	waitingConfig                  atomic.Int64
+	maybeDuplicate                 atomic.Int64
 	sends, sendNanos               atomic.Int64
 }
 
@@ -38,6 +39,10 @@ type Stats struct {
 	// ConfigFailures is failed attempts that were put to wait for the
 	// email configuration to be fixed (this process).
 	ConfigFailures int64
+	// MaybeDuplicate is emails this process marked "may have been sent
+	// twice": taken over from a process that stopped mid-send, or tried
+	// again after a request that reached Graph timed out.
+	MaybeDuplicate int64
 	// QueueDepth is emails queued, sending, waiting to retry or waiting
 	// for the configuration (all processes, from the delivery log).
 	QueueDepth int64
@@ -81,6 +86,7 @@ func (q *Queue) Stats(ctx context.Context) (Stats, error) {
 		Retried:        q.stats.retried.Load(),
 		GivenUp:        q.stats.givenUp.Load(),
 		ConfigFailures: q.stats.waitingConfig.Load(),
+		MaybeDuplicate: q.stats.maybeDuplicate.Load(),
 		Sends:          q.stats.sends.Load(),
 		SendSeconds:    time.Duration(q.stats.sendNanos.Load()).Seconds(),
 	}

@@ -71,6 +71,11 @@ type Error struct {
 	// A queue may use it to alert or pause instead of treating the message
 	// as bad. It does not change Retryable.
 	Misconfigured bool
+	// MaybeDelivered is true when the request reached the provider and
+	// no answer came (a timeout or cancellation after it was sent): the
+	// message may have been accepted, and sending it again may deliver it
+	// twice.
+	MaybeDelivered bool
 	// Text is the complete admin-facing message, in the wording of the
 	// setup guide ("Graph email failed: 403 ErrorAccessDenied: ...").
 	Text string

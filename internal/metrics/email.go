@@ -9,6 +9,8 @@ import (
 // EmailSnapshot is the email delivery state read once per scrape.
 type EmailSnapshot struct {
 	Sent, Failed, Retried, GivenUp int64
+	// MaybeDuplicate is emails marked "may have been sent twice".
+	MaybeDuplicate int64
 	// QueueDepth is emails queued, sending, waiting to retry or waiting
 	// for the configuration (cluster-wide).
 	QueueDepth int64
@@ -61,6 +63,8 @@ func (r *Registry) NewEmail(snapshot func() (EmailSnapshot, error)) *Email {
 		func(s EmailSnapshot) float64 { return float64(s.Retried) })
 	d("mocpcr_email_given_up_total", "Emails given up after the maximum attempts (this process).", prometheus.CounterValue,
 		func(s EmailSnapshot) float64 { return float64(s.GivenUp) })
+	d("mocpcr_email_maybe_duplicate_total", "Emails marked 'may have been sent twice' (this process): taken over from a process that stopped mid-send, or tried again after a request that reached Graph got no answer.", prometheus.CounterValue,
+		func(s EmailSnapshot) float64 { return float64(s.MaybeDuplicate) })
 	d("mocpcr_email_queue_depth", "Emails queued, sending, waiting to retry or waiting for the email configuration (all replicas).", prometheus.GaugeValue,
 		func(s EmailSnapshot) float64 { return float64(s.QueueDepth) })
 	d("mocpcr_email_waiting_config", "Emails waiting for the email configuration to be fixed: a refused token request, Graph 403 or 404 (all replicas). Alert on > 0.", prometheus.GaugeValue,

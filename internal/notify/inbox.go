@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/mocpcr/mocpcr/internal/problem"
 	"github.com/mocpcr/mocpcr/internal/store"
 )
 
@@ -41,8 +42,10 @@ type Page struct {
 	NextCursor string `json:"next_cursor"`
 }
 
-// ErrInvalid marks input the caller can fix; the text names the field.
-var ErrInvalid = errors.New("invalid")
+// invalid is a refusal of input the caller can fix, about field.
+func invalid(field, format string, args ...any) error {
+	return problem.Field(field, fmt.Sprintf(format, args...))
+}
 
 // List returns one page of userID's notifications, newest first. The
 // cursor is the id of the last item seen: ids grow with time, so paging is
@@ -53,14 +56,14 @@ func List(ctx context.Context, q store.Querier, userID int64, opt ListOptions) (
 		limit = 20
 	}
 	if limit < 1 || limit > 100 {
-		return Page{}, fmt.Errorf("%w: limit must be from 1 to 100, got %d", ErrInvalid, limit)
+		return Page{}, invalid("limit", "limit must be from 1 to 100, got %d", limit)
 	}
 	var before int64
 	if opt.Cursor != "" {
 		var err error
 		before, err = strconv.ParseInt(opt.Cursor, 10, 64)
 		if err != nil || before <= 0 {
-			return Page{}, fmt.Errorf("%w: cursor must be the next_cursor of a previous page, got %q", ErrInvalid, opt.Cursor)
+			return Page{}, invalid("cursor", "cursor must be the next_cursor of a previous page, got %q", opt.Cursor)
 		}
 	}
 	rows, err := q.QueryContext(ctx, `

@@ -11,13 +11,14 @@ import (
 	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/jobs"
 	"github.com/mocpcr/mocpcr/internal/notify"
+	"github.com/mocpcr/mocpcr/internal/problem"
 	"github.com/mocpcr/mocpcr/internal/store"
 	"github.com/mocpcr/mocpcr/internal/store/storetest"
 )
 
 func mkUser(t *testing.T, db *store.DB, email string) *auth.User {
 	t.Helper()
-	u, err := auth.CreateUser(context.Background(), db.SQL, auth.NewUser{Email: email, Name: strings.Split(email, "@")[0]})
+	u, err := auth.CreateUser(context.Background(), db.SQL, auth.NewUser{Email: email, Name: strings.Split(email, "@")[0], AllSites: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,10 +115,10 @@ func TestActionRequiredEmailCannotBeMuted(t *testing.T) {
 		ctx := context.Background()
 		u := mkUser(t, db, "ann@example.com")
 		err := notify.SetPrefs(ctx, db.SQL, u.ID, map[notify.Type]bool{notify.TypeApprovalRequested: false}, time.Now())
-		if !errors.Is(err, notify.ErrInvalid) || !strings.Contains(err.Error(), "approval.requested") {
+		if problem.KindOf(err) != problem.Invalid || !strings.Contains(err.Error(), "approval.requested") {
 			t.Errorf("muting an action-required type: %v", err)
 		}
-		if err := notify.SetPrefs(ctx, db.SQL, u.ID, map[notify.Type]bool{"nope": true}, time.Now()); !errors.Is(err, notify.ErrInvalid) {
+		if err := notify.SetPrefs(ctx, db.SQL, u.ID, map[notify.Type]bool{"nope": true}, time.Now()); problem.KindOf(err) != problem.Invalid {
 			t.Errorf("unknown type: %v", err)
 		}
 		if err := notify.SetPrefs(ctx, db.SQL, u.ID, map[notify.Type]bool{notify.TypeClosed: false, notify.TypeApprovalRequested: true}, time.Now()); err != nil {
@@ -189,7 +190,7 @@ func TestInboxPagingAndReadState(t *testing.T) {
 		if m, _ := notify.MarkAllRead(ctx, db.SQL, a.ID, time.Now()); m != 4 {
 			t.Errorf("marked %d, want 4", m)
 		}
-		if _, err := notify.List(ctx, db.SQL, a.ID, notify.ListOptions{Cursor: "abc"}); !errors.Is(err, notify.ErrInvalid) {
+		if _, err := notify.List(ctx, db.SQL, a.ID, notify.ListOptions{Cursor: "abc"}); problem.KindOf(err) != problem.Invalid {
 			t.Errorf("bad cursor: %v", err)
 		}
 	})

@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"time"
@@ -95,15 +96,15 @@ func Prefs(ctx context.Context, q store.Querier, userID int64) ([]Pref, error) {
 
 // SetPrefs changes userID's email settings for the given types; types not
 // given keep their setting. Turning off an action-required type, or naming
-// an unknown type, is an ErrInvalid error naming the type.
+// an unknown type, is a problem.Invalid error naming the type.
 func SetPrefs(ctx context.Context, q store.Querier, userID int64, email map[Type]bool, now time.Time) error {
 	known := Types()
 	for t, on := range email {
 		if !slices.Contains(known, t) {
-			return fmt.Errorf("%w: email.%s: unknown notification type", ErrInvalid, t)
+			return invalid("email."+string(t), "email.%s: unknown notification type", t)
 		}
 		if !on && IsActionRequired(t) {
-			return fmt.Errorf("%w: email.%s: %s asks you to act, so its email cannot be turned off", ErrInvalid, t, Label(t))
+			return invalid("email."+string(t), "email.%s: %s asks you to act, so its email cannot be turned off", t, Label(t))
 		}
 	}
 	for _, t := range known {
@@ -133,4 +134,18 @@ func EmailEnabled(ctx context.Context, q store.Querier, userID int64, t Type) (b
 		return false, fmt.Errorf("read notification preference: %w", err)
 	}
 	return n == 0, nil
+}
+
+// SaveSettings changes userID's email settings and, unless dailyDigest is
+// nil, the daily digest choice, in one transaction: both are saved or
+// neither is.
+func SaveSettings(ctx context.Context, db *store.DB, userID int64, email map[Type]bool, dailyDigest *bool, now time.Time) error {
+	return db.Tx(ctx, func(tx *sql.Tx) error {
+		if dailyDigest != nil {
+			if err := SetDailyDigest(ctx, tx, userID, *dailyDigest, now); err != nil {
+				return err
+			}
+		}
+		return SetPrefs(ctx, tx, userID, email, now)
+	})
 }

@@ -21,8 +21,10 @@ import (
 //	00070-00079 operations      00080-00089 notifications (continued)
 //	00090-00099 sites and units (administration)
 //	00100-00109 changes (continued)
+//	00110-00119 email delivery (continued): crash orphans, sender pauses
 //	00120-00129 change control: signatures, replacement in kind,
 //	            temporary and emergency changes
+//	00130-00139 sign-in and access (continued)
 //
 // A new migration must still sort after every migration already shipped:
 // goose refuses to apply one older than the newest applied. That is why
@@ -64,16 +66,13 @@ func renderMigrations(d Dialect) (fs.FS, error) {
 	return out, nil
 }
 
-// migrationFilesOverride replaces the embedded migrations in tests.
-var migrationFilesOverride fs.FS
-
 func (db *DB) provider() (*goose.Provider, error) {
 	fsys, err := renderMigrations(db.Dialect)
 	if err != nil {
 		return nil, err
 	}
-	if migrationFilesOverride != nil {
-		fsys = migrationFilesOverride
+	if db.migrations != nil {
+		fsys = db.migrations
 	}
 	dialect := goose.DialectSQLite3
 	if db.Dialect == Postgres {

@@ -16,9 +16,7 @@ func TestFailingMigrationRollsBackAndIsNamed(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	saved := migrationFilesOverride
-	t.Cleanup(func() { migrationFilesOverride = saved })
-	migrationFilesOverride = fstest.MapFS{
+	db.migrations = fstest.MapFS{
 		"00001_ok.sql":     {Data: []byte("-- +goose Up\nCREATE TABLE a (x INTEGER);\n")},
 		"00002_broken.sql": {Data: []byte("-- +goose Up\nCREATE TABLE b (x INTEGER);\nINSERT INTO nosuchtable VALUES (1);\n")},
 	}

@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -20,7 +21,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
-	_ "modernc.org/sqlite" // pure-Go SQLite driver: the binary builds with CGO_ENABLED=0
+	"modernc.org/sqlite" // pure-Go SQLite driver: the binary builds with CGO_ENABLED=0
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // Dialect names the database engine.
@@ -45,6 +47,9 @@ type DB struct {
 	stmts *stmtCache // SQLite only; see Prepared
 
 	migrated atomic.Bool // every embedded migration is applied; see Pending
+	// migrations, when set, replaces the embedded migrations (tests of
+	// the migration machinery itself).
+	migrations fs.FS
 
 	commitMu    sync.Mutex
 	commitHooks map[*func()]struct{}
@@ -321,12 +326,16 @@ type Querier interface {
 // IsUniqueViolation reports whether err is a unique-constraint failure on
 // either engine.
 func IsUniqueViolation(err error) bool {
-	if err == nil {
-		return false
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
 	}
-	s := err.Error()
-	return strings.Contains(s, "UNIQUE constraint failed") || strings.Contains(s, "SQLSTATE 23505")
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == pgUniqueViolation
 }
+
+// pgUniqueViolation is PostgreSQL's SQLSTATE for unique_violation.
+const pgUniqueViolation = "23505"
 
 // ErrNotFound is returned by lookups that match no row.
 var ErrNotFound = errors.New("not found")

@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
 )
@@ -15,8 +16,15 @@ type accountData struct {
 	NewToken     string
 	NewTokenName string
 	TokenName    string
+	// TokenExpiresOn refills the new token's optional end date.
+	TokenExpiresOn string
+	// Now tells expired tokens from live ones.
+	Now time.Time
 	// HasPassword shows the change-password form to local accounts.
 	HasPassword bool
+	// PasswordKeepsTokens refills the password form when its owner
+	// unticked "also revoke my API tokens" (ticked by default).
+	PasswordKeepsTokens bool
 	// Delegations the user gave and received; approvers may delegate to
 	// Candidates with the form that Deleg refills.
 	Given, Received []delegationRow
@@ -27,6 +35,7 @@ type accountData struct {
 
 func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, u *auth.User, status int, d accountData, p *Page) {
 	var err error
+	d.Now = s.Now()
 	if d.Tokens, err = auth.ListAPITokens(r.Context(), s.DB.SQL, u.ID); err != nil {
 		s.serverFault(w, r, "list API tokens", err)
 		return
@@ -72,7 +81,7 @@ func userSites(r *http.Request, s *Server, u *auth.User) ([]auth.Site, error) {
 	}
 	var out []auth.Site
 	for _, site := range all {
-		if len(u.SiteIDs) > 0 && u.OnSite(site.ID) {
+		if !u.AllSites && u.OnSite(site.ID) {
 			out = append(out, site)
 		}
 	}

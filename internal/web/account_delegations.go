@@ -8,6 +8,7 @@ import (
 
 	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/change"
+	"github.com/mocpcr/mocpcr/internal/problem"
 )
 
 // delegationRow is one delegation on the account page with its state
@@ -38,7 +39,7 @@ var delegationWords = strings.NewReplacer("delegate_id", "Delegate", "starts_on"
 
 // delegationErrors places a domain error on the form in its words.
 func delegationErrors(err error) map[string]string {
-	var de *change.Error
+	var de *problem.Error
 	if errors.As(err, &de) {
 		c := *de
 		c.Message = delegationWords.Replace(c.Message)
@@ -101,7 +102,7 @@ func (s *Server) pageCreateDelegation(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(errs) == 0 {
 		_, err = s.Changes.CreateDelegation(r.Context(), u, f.DelegateID, start, end, f.Reason)
-		if err != nil && change.ErrorCode(err) == "" {
+		if err != nil && problem.KindOf(err) == problem.Internal {
 			s.serverFault(w, r, "create delegation", err)
 			return
 		}
@@ -128,15 +129,15 @@ func (s *Server) pageRevokeDelegation(w http.ResponseWriter, r *http.Request) {
 	u := auth.UserFrom(r.Context())
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil {
-		s.refuse(w, r, http.StatusNotFound, "You have no such delegation; it may already be revoked.")
+		s.fail(w, r, problem.New(problem.NotFound, "You have no such delegation; it may already be revoked."))
 		return
 	}
 	if err := s.Changes.RevokeDelegation(r.Context(), u, id); err != nil {
-		if change.ErrorCode(err) == change.ENotFound {
-			s.refuse(w, r, http.StatusNotFound, "You have no such delegation; it may already be revoked.")
+		if problem.KindOf(err) == problem.NotFound {
+			s.fail(w, r, problem.New(problem.NotFound, "You have no such delegation; it may already be revoked."))
 			return
 		}
-		s.changePageError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	http.Redirect(w, r, "/account?done=Delegation+revoked.#delegations", http.StatusSeeOther)

@@ -1,12 +1,11 @@
 package web
 
 import (
-	"errors"
 	"net/http"
-	"strings"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/notify"
+	"github.com/mocpcr/mocpcr/internal/problem"
 )
 
 func (s *Server) pageShowNotificationPrefs(w http.ResponseWriter, r *http.Request) {
@@ -51,14 +50,9 @@ func (s *Server) pageSaveNotificationPrefs(w http.ResponseWriter, r *http.Reques
 		email[t] = r.PostForm.Get("email."+string(t)) != ""
 	}
 	digest := r.PostForm.Get("daily_digest") != ""
-	err := s.DB.Tx(r.Context(), func(tx *sqlTx) error {
-		if err := notify.SetDailyDigest(r.Context(), tx, u.ID, digest, s.Now()); err != nil {
-			return err
-		}
-		return notify.SetPrefs(r.Context(), tx, u.ID, email, s.Now())
-	})
-	if errors.Is(err, notify.ErrInvalid) {
-		s.renderPrefs(w, r, u, http.StatusBadRequest, map[string]string{"email": strings.TrimPrefix(err.Error(), "invalid: ")}, "")
+	err := notify.SaveSettings(r.Context(), s.DB, u.ID, email, &digest, s.Now())
+	if pe := problem.As(err); pe != nil && pe.Kind == problem.Invalid {
+		s.renderPrefs(w, r, u, http.StatusBadRequest, map[string]string{"email": pe.Message}, "")
 		return
 	}
 	if err != nil {

@@ -3,15 +3,17 @@ package web
 import (
 	"errors"
 	"net/http"
-	"strings"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
+	"github.com/mocpcr/mocpcr/internal/problem"
 )
 
 // pageChangePassword lets a local user change their own password. The
 // current password is checked through the sign-in throttle, and every
 // other browser is signed out so a stolen session ends with the old
-// password.
+// password. The API tokens made under the old password are revoked too
+// unless the user unticks "revoke_tokens" (a script they trust keeps
+// working).
 func (s *Server) pageChangePassword(w http.ResponseWriter, r *http.Request) {
 	u := auth.UserFrom(r.Context())
 	has, err := auth.HasPassword(r.Context(), s.DB.SQL, u.ID)
@@ -20,10 +22,11 @@ func (s *Server) pageChangePassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !has {
-		s.refuse(w, r, http.StatusBadRequest, "Your account signs in with Microsoft; its password is managed there.")
+		s.fail(w, r, problem.New(problem.Invalid, "Your account signs in with Microsoft; its password is managed there."))
 		return
 	}
 	current, next, confirm := r.PostFormValue("current_password"), r.PostFormValue("new_password"), r.PostFormValue("confirm_password")
+	revokeTokens := r.PostFormValue("revoke_tokens") == "on"
 	errs := map[string]string{}
 	hash, err := auth.HashPassword(next)
 	switch {
@@ -48,31 +51,32 @@ func (s *Server) pageChangePassword(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if len(errs) > 0 {
-		s.renderAccount(w, r, u, http.StatusBadRequest, accountData{}, &Page{Errors: errs})
-		return
-	}
-	if err := auth.SetPassword(r.Context(), s.DB.SQL, u.ID, hash); err != nil {
-		s.serverFault(w, r, "set password", err)
+		s.renderAccount(w, r, u, http.StatusBadRequest, accountData{PasswordKeepsTokens: !revokeTokens}, &Page{Errors: errs})
 		return
 	}
 	var keep int64
 	if sess := auth.SessionFrom(r.Context()); sess != nil {
 		keep = sess.ID
 	}
-	if _, err := auth.DeleteOtherSessions(r.Context(), s.DB.SQL, u.ID, keep); err != nil {
-		s.serverFault(w, r, "end other sessions", err)
+	_, tokens, err := auth.ChangeOwnPassword(r.Context(), s.DB, u.ID, keep, hash, revokeTokens, s.Now())
+	if err != nil {
+		s.serverFault(w, r, "change password", err)
 		return
 	}
-	s.Logger.InfoContext(r.Context(), "password changed", "user_id", u.ID)
-	s.renderAccount(w, r, u, http.StatusOK, accountData{}, &Page{Flash: "Password changed. Other browsers were signed out."})
+	s.Logger.InfoContext(r.Context(), "password changed", "user_id", u.ID, "api_tokens_revoked", tokens)
+	flash := "Password changed. Other browsers were signed out."
+	if revokeTokens {
+		flash = "Password changed. Other browsers were signed out and your API tokens were revoked."
+	}
+	s.renderAccount(w, r, u, http.StatusOK, accountData{PasswordKeepsTokens: !revokeTokens}, &Page{Flash: flash})
 }
 
 // newPasswordText says why a new password was refused, naming the field
 // once: "New password must be at least 10 characters".
 func newPasswordText(err error) string {
-	msg := invalidText(err)
-	if rest, ok := strings.CutPrefix(msg, "Password "); ok {
-		return "New password " + rest
+	pe := problem.As(err)
+	if pe == nil {
+		return "New password: " + err.Error()
 	}
-	return "New password: " + msg
+	return labelled("New password", pe.Field, pe.Message)
 }

@@ -6,8 +6,10 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
+	"github.com/mocpcr/mocpcr/internal/problem"
 	"github.com/mocpcr/mocpcr/internal/store"
 )
 
@@ -45,19 +47,28 @@ func (s *Server) takeNewToken(w http.ResponseWriter, r *http.Request) (name, tok
 }
 
 // pageCreateToken mints a personal API token and shows it once, on
-// the page it redirects to; it is never stored or shown again.
+// the page it redirects to; it is never stored or shown again. An
+// optional last day (token_expires_on) ends it on its own.
 func (s *Server) pageCreateToken(w http.ResponseWriter, r *http.Request) {
 	u := auth.UserFrom(r.Context())
 	name := strings.TrimSpace(r.PostFormValue("token_name"))
+	expiresOn := strings.TrimSpace(r.PostFormValue("token_expires_on"))
+	errs := map[string]string{}
 	if len(name) > 100 {
-		s.renderAccount(w, r, u, http.StatusBadRequest, accountData{TokenName: name},
-			&Page{Errors: map[string]string{"token_name": "Token name must be at most 100 characters"}})
+		errs["token_name"] = "Token name must be at most 100 characters"
+	}
+	expiresAt, msg := tokenExpiry(expiresOn, s.Now())
+	if msg != "" {
+		errs["token_expires_on"] = msg
+	}
+	if len(errs) > 0 {
+		s.renderAccount(w, r, u, http.StatusBadRequest, accountData{TokenName: name, TokenExpiresOn: expiresOn}, &Page{Errors: errs})
 		return
 	}
 	if name == "" {
 		name = "API token"
 	}
-	tok, err := auth.CreateAPIToken(r.Context(), s.DB.SQL, u.ID, name)
+	tok, err := auth.CreateAPITokenUntil(r.Context(), s.DB.SQL, u.ID, name, expiresAt)
 	if err != nil {
 		s.serverFault(w, r, "create API token", err)
 		return
@@ -68,8 +79,8 @@ func (s *Server) pageCreateToken(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) pageRevokeToken(w http.ResponseWriter, r *http.Request) {
 	u := auth.UserFrom(r.Context())
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err == nil {
+	err := store.ErrNotFound
+	if id, ok := pathInt(r, "id"); ok {
 		err = auth.RevokeAPIToken(r.Context(), s.DB.SQL, u.ID, id, s.Now())
 	}
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -77,8 +88,25 @@ func (s *Server) pageRevokeToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		s.refuse(w, r, http.StatusNotFound, "You have no such API token; it may already be revoked.")
+		s.fail(w, r, problem.New(problem.NotFound, "You have no such API token; it may already be revoked."))
 		return
 	}
 	http.Redirect(w, r, "/account?done=Token+revoked.", http.StatusSeeOther)
+}
+
+// tokenExpiry reads the optional last day of a new token (YYYY-MM-DD,
+// UTC like every date here): the token works through that day and stops
+// at the midnight after it. Empty: no end. The message names the field.
+func tokenExpiry(v string, now time.Time) (time.Time, string) {
+	if v == "" {
+		return time.Time{}, ""
+	}
+	day, err := time.Parse(time.DateOnly, v)
+	if err != nil {
+		return time.Time{}, "Expires on must be a date like 2026-12-31, got " + strconv.Quote(v)
+	}
+	if day.Before(dayOf(now)) {
+		return time.Time{}, "Expires on must be today or later"
+	}
+	return day.AddDate(0, 0, 1), ""
 }

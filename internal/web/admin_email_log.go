@@ -14,34 +14,66 @@ import (
 	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/jobs"
 	"github.com/mocpcr/mocpcr/internal/mail/devmail"
+	"github.com/mocpcr/mocpcr/internal/problem"
 	"github.com/mocpcr/mocpcr/internal/store"
 )
 
 func emailFilter(r *http.Request) (jobs.EmailFilter, error) {
 	q := r.URL.Query()
 	f := jobs.EmailFilter{Status: q.Get("status"), Limit: 50}
+	if u := auth.UserFrom(r.Context()); !u.ManagesAllSites() {
+		// A site admin sees the emails of the users they manage only.
+		f.Scoped, f.SiteIDs = true, u.SiteIDs
+	}
 	if v := q.Get("before"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n <= 0 {
-			return f, fmt.Errorf("before must be an email id, got %q", v)
+			return f, problem.Invalidf("before", "must be an email id, got %q", v)
 		}
 		f.BeforeID = n
 	}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 200 {
-			return f, fmt.Errorf("limit must be a whole number from 1 to 200, got %q", v)
+			return f, problem.Invalidf("limit", "must be a whole number from 1 to 200, got %q", v)
 		}
 		f.Limit = n
 	}
 	return f, nil
 }
 
+// retryEmail queues email id again, in problem's terms.
 func (s *Server) retryEmail(ctx context.Context, id int64) error {
 	if s.notify.Jobs == nil {
 		return errNoQueue
 	}
-	return s.notify.Jobs.RetryEmail(ctx, id)
+	if !s.emailInScope(ctx, id) {
+		return problem.New(problem.NotFound, "There is no such email.")
+	}
+	err := s.notify.Jobs.RetryEmail(ctx, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return problem.New(problem.NotFound, "There is no such email.")
+	case errors.Is(err, jobs.ErrNotRetryable):
+		return &problem.Error{Kind: problem.Conflict, Message: err.Error(), Err: err}
+	}
+	return err
+}
+
+// emailInScope reports whether the signed-in admin manages email id's
+// recipient (see jobs.EmailFilter.Scoped); an email out of scope is
+// answered like one that does not exist.
+func (s *Server) emailInScope(ctx context.Context, id int64) bool {
+	admin := auth.UserFrom(ctx)
+	if admin.ManagesAllSites() {
+		return true
+	}
+	e, _, err := jobs.GetEmail(ctx, s.DB.SQL, id)
+	if err != nil || e.UserID == 0 {
+		return false
+	}
+	u, err := auth.UserByID(ctx, s.DB.SQL, e.UserID)
+	return err == nil && admin.Covers(u)
 }
 
 // statusLabels are the delivery statuses as people read them.
@@ -99,9 +131,13 @@ func (s *Server) configWait() (interval, limit time.Duration) {
 
 // errNoQueue answers requests that need the email queue in a process
 // that does not run one.
-var errNoQueue = errors.New("the email queue is not running in this process")
+var errNoQueue = problem.New(problem.Unavailable, "the email queue is not running in this process")
 
 func (s *Server) retryFailedEmails(ctx context.Context) (jobs.RetryResult, error) {
+	if !auth.UserFrom(ctx).ManagesAllSites() {
+		// Retry all reaches every site's emails.
+		return jobs.RetryResult{}, problem.New(problem.Forbidden, "Only an administrator of all sites can retry every failed email; retry your sites' emails one by one.")
+	}
 	if s.notify.Jobs == nil {
 		return jobs.RetryResult{}, errNoQueue
 	}
@@ -111,7 +147,7 @@ func (s *Server) retryFailedEmails(ctx context.Context) (jobs.RetryResult, error
 func (s *Server) pageRetryFailedEmails(w http.ResponseWriter, r *http.Request) {
 	res, err := s.retryFailedEmails(r.Context())
 	switch {
-	case errors.Is(err, errNoQueue):
+	case problem.KindOf(err) == problem.Unavailable:
 		back(w, r, "/admin/email/log", "Nothing was retried: "+err.Error()+".")
 	case err != nil:
 		s.serverFault(w, r, "retry failed emails", err)
@@ -122,7 +158,7 @@ func (s *Server) pageRetryFailedEmails(w http.ResponseWriter, r *http.Request) {
 
 // retryFailedMessage says what "Retry all" did.
 func retryFailedMessage(res jobs.RetryResult) string {
-	if res == (jobs.RetryResult{}) {
+	if res.Requeued == 0 && res.WaitingRetried == 0 {
 		return "Nothing to retry: no email is failed, given up or waiting for the email configuration."
 	}
 	var parts []string
@@ -132,7 +168,15 @@ func retryFailedMessage(res jobs.RetryResult) string {
 	if res.WaitingRetried > 0 {
 		parts = append(parts, fmt.Sprintf("%d %s waiting for the email configuration tried again now", res.WaitingRetried, plural(res.WaitingRetried, "email", "emails")))
 	}
-	return strings.Join(parts, "; ") + ". Sent emails are never sent again."
+	msg := strings.Join(parts, "; ") + ". Sent emails are never sent again."
+	// What Entra ID answered just now, not what it answered a minute ago.
+	switch {
+	case res.TokenError != "":
+		msg += " Microsoft Entra ID still refuses the token, so the waiting emails will wait again: " + res.TokenError
+	case res.TokenChecked:
+		msg += " Microsoft Entra ID issued a token."
+	}
+	return msg
 }
 
 func (s *Server) pageListEmailLog(w http.ResponseWriter, r *http.Request) {
@@ -144,17 +188,12 @@ func (s *Server) pageListEmailLog(w http.ResponseWriter, r *http.Request) {
 		for i, st := range jobs.Statuses {
 			labels[i] = statusLabel(st)
 		}
-		msg := fmt.Sprintf("Status must be one of %s; got %q.", strings.Join(labels, ", "), f.Status)
-		s.render(w, r, http.StatusBadRequest, "notfound.html", &Page{Title: "Bad request", Data: msg})
+		s.fail(w, r, problem.New(problem.Invalid, fmt.Sprintf("Status must be one of %s; got %q.", strings.Join(labels, ", "), f.Status)))
 		return
 	}
 	var list []jobs.EmailRecord
 	if err == nil {
 		list, err = jobs.ListEmails(r.Context(), s.DB.SQL, f)
-	}
-	if err != nil && (strings.HasPrefix(err.Error(), "status must") || strings.HasPrefix(err.Error(), "before") || strings.HasPrefix(err.Error(), "limit")) {
-		s.render(w, r, http.StatusBadRequest, "notfound.html", &Page{Title: "Bad request", Data: err.Error()})
-		return
 	}
 	if err != nil {
 		s.serverFault(w, r, "email log", err)
@@ -189,17 +228,15 @@ func (s *Server) pageListEmailLog(w http.ResponseWriter, r *http.Request) {
 func (s *Server) pageRetryEmail(w http.ResponseWriter, r *http.Request) {
 	id, ok := idParam(r)
 	if !ok {
-		s.render(w, r, http.StatusNotFound, "notfound.html", &Page{Title: "Not found", Data: "There is no such email."})
+		s.fail(w, r, problem.New(problem.NotFound, "There is no such email."))
 		return
 	}
 	err := s.retryEmail(r.Context(), id)
 	switch {
-	case errors.Is(err, store.ErrNotFound):
-		s.render(w, r, http.StatusNotFound, "notfound.html", &Page{Title: "Not found", Data: "There is no such email."})
-	case err != nil && !errors.Is(err, jobs.ErrNotRetryable):
-		s.serverFault(w, r, "retry email", err)
-	case err != nil:
+	case problem.KindOf(err) == problem.Conflict:
 		back(w, r, "/admin/email/log", err.Error())
+	case err != nil:
+		s.serverFault(w, r, "retry email", err)
 	default:
 		back(w, r, "/admin/email/log", fmt.Sprintf("Email %d is queued again.", id))
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/change"
+	"github.com/mocpcr/mocpcr/internal/problem"
 )
 
 // Editing and retiring sites and units (admin). The rules (a code that
@@ -37,7 +38,7 @@ func readPlaceForm(r *http.Request) (placeForm, change.PlaceUpdate) {
 func (s *Server) pathPlaceID(w http.ResponseWriter, r *http.Request) (int64, bool) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {
-		s.render(w, r, http.StatusNotFound, "notfound.html", &Page{Title: "Not found"})
+		s.fail(w, r, errNotHere)
 		return 0, false
 	}
 	return id, true
@@ -70,8 +71,8 @@ func (s *Server) placeFailed(w http.ResponseWriter, r *http.Request, err error, 
 	if err == nil {
 		return false
 	}
-	if change.ErrorCode(err) != change.EInvalid {
-		s.changePageError(w, r, err)
+	if problem.KindOf(err) != problem.Invalid {
+		s.fail(w, r, err)
 		return true
 	}
 	heading := f.Code

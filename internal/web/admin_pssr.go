@@ -8,6 +8,7 @@ import (
 
 	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/change"
+	"github.com/mocpcr/mocpcr/internal/problem"
 )
 
 // blankItemRows are the empty checklist rows offered under a template's
@@ -77,7 +78,7 @@ func (s *Server) pageEditPSSRTemplate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t, err := s.Changes.PSSRTemplate(r.Context(), id)
-	if change.ErrorCode(err) == change.ENotFound {
+	if problem.KindOf(err) == problem.NotFound {
 		s.pageNotFound(w, r)
 		return
 	}
@@ -150,7 +151,7 @@ func (s *Server) pageSavePSSRTemplate(w http.ResponseWriter, r *http.Request) {
 		s.renderPSSRTemplate(w, r, http.StatusUnprocessableEntity, f, map[string]string{field: msg})
 		return
 	}
-	if change.ErrorCode(err) == change.ENotFound {
+	if problem.KindOf(err) == problem.NotFound {
 		s.pageNotFound(w, r)
 		return
 	}

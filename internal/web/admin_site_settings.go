@@ -8,6 +8,7 @@ import (
 
 	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/change"
+	"github.com/mocpcr/mocpcr/internal/problem"
 )
 
 // A site's change-control settings: the time zone its signatures are
@@ -32,7 +33,7 @@ func (s *Server) pageEditSiteSettings(w http.ResponseWriter, r *http.Request) {
 	}
 	ss, err := s.Changes.SiteSettings(r.Context(), u, site.ID)
 	if err != nil {
-		s.changePageError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	f := siteSettingsForm{Site: *site, TimeZone: ss.TimeZone, MaxExtensions: strconv.Itoa(ss.MaxExtensions),
@@ -64,8 +65,8 @@ func (s *Server) pageSaveSiteSettings(w http.ResponseWriter, r *http.Request) {
 		EmergencyReviewDays: number("emergency_review_days", "Emergency review deadline", f.EmergencyReviewDays)}
 	if len(errs) == 0 {
 		_, err := s.Changes.UpdateSiteSettings(r.Context(), u, site.ID, up)
-		if err != nil && change.ErrorCode(err) != change.EInvalid {
-			s.changePageError(w, r, err)
+		if err != nil && problem.KindOf(err) != problem.Invalid {
+			s.fail(w, r, err)
 			return
 		}
 		if err != nil {
@@ -91,7 +92,7 @@ func (s *Server) settingsSite(w http.ResponseWriter, r *http.Request) (*auth.Sit
 		return nil, false
 	}
 	site, err := auth.SiteByID(r.Context(), s.DB.SQL, id)
-	if err != nil {
+	if err != nil || !auth.UserFrom(r.Context()).ManagesSite(id) {
 		s.render(w, r, http.StatusNotFound, "notfound.html", &Page{Title: "Not found"})
 		return nil, false
 	}

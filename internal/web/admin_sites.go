@@ -2,12 +2,11 @@ package web
 
 import (
 	"context"
-	"errors"
 	"net/http"
-	"strings"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/change"
+	"github.com/mocpcr/mocpcr/internal/problem"
 )
 
 type adminSitesData struct {
@@ -21,7 +20,7 @@ func (s *Server) pageListSites(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) renderSites(w http.ResponseWriter, r *http.Request, status int, d adminSitesData, errs map[string]string, created bool) {
 	var err error
-	if d.Sites, err = auth.ListSites(r.Context(), s.DB.SQL); err != nil {
+	if d.Sites, err = scopedSites(r.Context(), s.DB, auth.UserFrom(r.Context())); err != nil {
 		s.serverFault(w, r, "list sites", err)
 		return
 	}
@@ -33,19 +32,23 @@ func (s *Server) renderSites(w http.ResponseWriter, r *http.Request, status int,
 }
 
 func (s *Server) pageCreateSite(w http.ResponseWriter, r *http.Request) {
+	if !auth.UserFrom(r.Context()).ManagesAllSites() {
+		s.fail(w, r, errOnlyAllSitesAdmins)
+		return
+	}
 	d := adminSitesData{Code: r.PostFormValue("code"), Name: r.PostFormValue("name")}
 	// Every problem at once, before CreateSite stops at the first.
 	if p := auth.SiteProblems(d.Code, d.Name); len(p) > 0 {
 		errs := map[string]string{}
 		for field, msg := range p {
-			errs[field] = strings.ToUpper(msg[:1]) + msg[1:]
+			errs[field] = sentence(msg)
 		}
 		s.renderSites(w, r, http.StatusBadRequest, d, errs, false)
 		return
 	}
 	_, err := auth.CreateSite(r.Context(), s.DB.SQL, d.Code, d.Name)
-	if errors.Is(err, auth.ErrInvalid) {
-		s.renderSites(w, r, http.StatusBadRequest, d, map[string]string{fieldOf(err): invalidText(err)}, false)
+	if field, msg, ok := formProblem(err); ok {
+		s.renderSites(w, r, http.StatusBadRequest, d, map[string]string{field: msg}, false)
 		return
 	}
 	if err != nil {
@@ -61,8 +64,8 @@ func (s *Server) pageEditSite(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	site, err := auth.SiteByID(r.Context(), s.DB.SQL, id)
-	if err != nil {
-		s.render(w, r, http.StatusNotFound, "notfound.html", &Page{Title: "Not found"})
+	if err != nil || !auth.UserFrom(r.Context()).ManagesSite(id) {
+		s.fail(w, r, errNotHere)
 		return
 	}
 	f := placeForm{ID: id, Code: site.Code, Name: site.Name, Retired: site.Retired()}
@@ -78,3 +81,6 @@ func (s *Server) pageSaveSite(w http.ResponseWriter, r *http.Request) {
 		return site.Code, site.Retired(), nil
 	})
 }
+
+// errOnlyAllSitesAdmins refuses a site admin what reaches every site.
+var errOnlyAllSitesAdmins = problem.New(problem.Forbidden, "Only an administrator of all sites can add sites.")

@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"net/http"
 	"slices"
@@ -11,29 +10,18 @@ import (
 
 	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/config"
+	"github.com/mocpcr/mocpcr/internal/problem"
 	"github.com/mocpcr/mocpcr/internal/store"
 )
 
-// fieldOf maps a validation error from auth to the form field it names.
-func fieldOf(err error) string {
-	msg := strings.TrimPrefix(err.Error(), auth.ErrInvalid.Error()+": ")
-	switch {
-	case strings.HasPrefix(msg, "a user with email"):
-		return "email"
-	case strings.HasPrefix(msg, "role"):
-		return "roles"
+// formProblem is where an Invalid refusal goes on a form: its field and
+// its message as a sentence. ok is false for any other error.
+func formProblem(err error) (field, msg string, ok bool) {
+	pe := problem.As(err)
+	if pe == nil || pe.Kind != problem.Invalid {
+		return "", "", false
 	}
-	for _, f := range []string{"email", "name", "password", "manager", "sites", "code", "job_title"} {
-		if strings.HasPrefix(msg, f) {
-			return f
-		}
-	}
-	return "form"
-}
-
-func invalidText(err error) string {
-	msg := strings.TrimPrefix(err.Error(), auth.ErrInvalid.Error()+": ")
-	return strings.ToUpper(msg[:1]) + msg[1:]
+	return pe.Field, sentence(humanMessage(pe.Field, pe.Message)), true
 }
 
 type userRow struct {
@@ -50,6 +38,8 @@ type adminUsersData struct {
 	Form     userForm
 	Managers []*auth.User
 	Edit     *auth.User
+	// AllSitesAdmin offers "all sites": only such an admin may grant it.
+	AllSitesAdmin bool
 }
 
 // userForm is the create/edit form's values, kept to refill the form.
@@ -61,7 +51,7 @@ type userForm struct {
 	SiteIDs   []int64
 	ManagerID int64
 	Disabled  bool
-	// AllSites is the explicit choice of every site (stored as no sites).
+	// AllSites is the explicit choice of every site.
 	AllSites bool
 }
 
@@ -106,18 +96,18 @@ func parseUserForm(r *http.Request) (userForm, map[string]string) {
 func accessErrors(errs map[string]string, f userForm, needRole bool) {
 	for field, msg := range auth.AccessProblems(f.Roles, f.SiteIDs, f.AllSites, needRole) {
 		if errs[field] == "" {
-			errs[field] = strings.ToUpper(msg[:1]) + msg[1:]
+			errs[field] = sentence(msg)
 		}
 	}
 }
 
-func (s *Server) usersData(ctx context.Context) (adminUsersData, error) {
-	d := adminUsersData{Roles: auth.AllRoles, Entra: s.Entra != nil}
-	users, err := auth.ListUsers(ctx, s.DB.SQL)
+func (s *Server) usersData(ctx context.Context, admin *auth.User) (adminUsersData, error) {
+	d := adminUsersData{Roles: auth.AllRoles, Entra: s.Entra != nil, AllSitesAdmin: admin.ManagesAllSites()}
+	users, err := scopedUsers(ctx, s.DB, admin)
 	if err != nil {
 		return d, err
 	}
-	if d.Sites, err = auth.ListSites(ctx, s.DB.SQL); err != nil {
+	if d.Sites, err = scopedSites(ctx, s.DB, admin); err != nil {
 		return d, err
 	}
 	codes := map[int64]string{}
@@ -144,7 +134,7 @@ func (s *Server) pageListUsers(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) renderUsers(w http.ResponseWriter, r *http.Request, status int, f userForm, errs map[string]string, created bool) {
-	d, err := s.usersData(r.Context())
+	d, err := s.usersData(r.Context(), auth.UserFrom(r.Context()))
 	if err != nil {
 		s.serverFault(w, r, "list users", err)
 		return
@@ -162,27 +152,27 @@ func (s *Server) pageCreateUser(w http.ResponseWriter, r *http.Request) {
 	// Every problem at once: identity, access and password are checked
 	// before any of them stops the form.
 	for field, msg := range auth.IdentityProblems(f.Email, f.Name) {
-		errs[field] = strings.ToUpper(msg[:1]) + msg[1:]
+		errs[field] = sentence(msg)
 	}
 	accessErrors(errs, f, true)
+	if msg := auth.UserFrom(r.Context()).GrantProblem(f.AllSites, f.SiteIDs); msg != "" && errs["sites"] == "" {
+		errs["sites"] = sentence(humanMessage("sites", msg))
+	}
 	password := r.PostFormValue("password")
-	nu := auth.NewUser{Email: f.Email, Name: f.Name, Roles: f.Roles, SiteIDs: f.SiteIDs, JobTitle: f.JobTitle}
+	nu := auth.NewUser{Email: f.Email, Name: f.Name, Roles: f.Roles, AllSites: f.AllSites, SiteIDs: f.SiteIDs, JobTitle: f.JobTitle}
 	if s.Entra == nil {
 		if password == "" {
 			errs["password"] = "Password is required for a local account (at least 10 characters)"
 		} else if h, err := auth.HashPassword(password); err != nil {
-			errs["password"] = invalidText(err)
+			_, errs["password"], _ = formProblem(err)
 		} else {
 			nu.PasswordHash = h
 		}
 	}
 	if len(errs) == 0 {
-		err := s.DB.Tx(r.Context(), func(tx *sql.Tx) error {
-			_, err := auth.CreateUser(r.Context(), tx, nu)
-			return err
-		})
-		if errors.Is(err, auth.ErrInvalid) {
-			errs[fieldOf(err)] = invalidText(err)
+		_, err := auth.AddUser(r.Context(), s.DB, nu)
+		if field, msg, ok := formProblem(err); ok {
+			errs[field] = msg
 		} else if err != nil {
 			s.serverFault(w, r, "create user", err)
 			return
@@ -196,17 +186,20 @@ func (s *Server) pageCreateUser(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) pathUser(w http.ResponseWriter, r *http.Request) (*auth.User, bool) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	var u *auth.User
-	if err == nil {
+	var err error
+	if id, ok := pathInt(r, "id"); ok {
 		u, err = auth.UserByID(r.Context(), s.DB.SQL, id)
 	}
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		s.serverFault(w, r, "load user", err)
 		return nil, false
 	}
-	if u == nil {
-		s.refuse(w, r, http.StatusNotFound, "There is no such user.")
+	// A user beyond the admin's scope (auth.User.Covers) is answered as
+	// one that does not exist: a site admin neither sees nor touches an
+	// account that reaches further than their own.
+	if u == nil || !auth.UserFrom(r.Context()).Covers(u) {
+		s.fail(w, r, problem.New(problem.NotFound, "There is no such user."))
 		return nil, false
 	}
 	return u, true
@@ -224,7 +217,7 @@ func (s *Server) pageEditUser(w http.ResponseWriter, r *http.Request) {
 // Entra ID are left out: the form edits only the roles assigned here.
 func userFormOf(u *auth.User) userForm {
 	f := userForm{Email: u.Email, Name: u.Name, JobTitle: u.JobTitle, SiteIDs: u.SiteIDs, ManagerID: u.ManagerID, Disabled: u.Disabled,
-		AllSites: len(u.SiteIDs) == 0}
+		AllSites: u.AllSites}
 	for _, role := range u.Roles {
 		if !slices.Contains(u.EntraRoles, role) {
 			f.Roles = append(f.Roles, role)
@@ -243,7 +236,7 @@ func (s *Server) adminAndPathUser(w http.ResponseWriter, r *http.Request) (admin
 }
 
 func (s *Server) renderUserEdit(w http.ResponseWriter, r *http.Request, status int, u *auth.User, f userForm, errs map[string]string, saved bool) {
-	d, err := s.usersData(r.Context())
+	d, err := s.usersData(r.Context(), auth.UserFrom(r.Context()))
 	if err != nil {
 		s.serverFault(w, r, "load users", err)
 		return
@@ -268,14 +261,17 @@ func (s *Server) pageSaveUser(w http.ResponseWriter, r *http.Request) {
 	}
 	// The create form's rule: at least one role, unless Entra ID gives some.
 	accessErrors(errs, f, auth.RoleNeeded(u))
+	if msg := auth.UserFrom(r.Context()).GrantProblem(f.AllSites, f.SiteIDs); msg != "" && errs["sites"] == "" {
+		errs["sites"] = sentence(humanMessage("sites", msg))
+	}
 	if u.ID == admin.ID && (f.Disabled || !f.HasRole(auth.RoleAdmin) && !slices.Contains(u.EntraRoles, auth.RoleAdmin)) {
 		errs["roles"] = "You cannot remove your own admin role or disable yourself; ask another administrator"
 	}
 	if len(errs) == 0 {
-		err := auth.UpdateUser(r.Context(), s.DB, u.ID, auth.UserUpdate{Name: f.Name, Roles: f.Roles, SiteIDs: f.SiteIDs, ManagerID: f.ManagerID,
-			Disabled: f.Disabled, JobTitle: &f.JobTitle})
-		if errors.Is(err, auth.ErrInvalid) {
-			errs[fieldOf(err)] = invalidText(err)
+		err := auth.UpdateUser(r.Context(), s.DB, u.ID, auth.UserUpdate{Name: f.Name, Roles: f.Roles, AllSites: f.AllSites, SiteIDs: f.SiteIDs, ManagerID: f.ManagerID,
+			Disabled: f.Disabled, JobTitle: &f.JobTitle}, s.Now())
+		if field, msg, ok := formProblem(err); ok {
+			errs[field] = msg
 		} else if err != nil {
 			s.serverFault(w, r, "update user", err)
 			return
@@ -289,15 +285,15 @@ func (s *Server) pageSaveUser(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/admin/users/"+strconv.FormatInt(u.ID, 10)+"?saved=1", http.StatusSeeOther)
 }
 
-// pageSetUserPassword sets a new password for a local user who forgot theirs
-// and ends all their sessions.
+// pageSetUserPassword sets a new password for a local user who forgot theirs,
+// ends all their sessions and revokes their API tokens.
 func (s *Server) pageSetUserPassword(w http.ResponseWriter, r *http.Request) {
 	admin, u, ok := s.adminAndPathUser(w, r)
 	if !ok {
 		return
 	}
 	if s.Config.AuthProvider == config.AuthEntra {
-		s.refuse(w, r, http.StatusBadRequest, "Users sign in with Microsoft Entra ID here; reset passwords in the Entra admin center.")
+		s.fail(w, r, problem.New(problem.Invalid, "Users sign in with Microsoft Entra ID here; reset passwords in the Entra admin center."))
 		return
 	}
 	hash, err := auth.HashPassword(r.PostFormValue("new_password"))
@@ -305,14 +301,29 @@ func (s *Server) pageSetUserPassword(w http.ResponseWriter, r *http.Request) {
 		s.renderUserEdit(w, r, http.StatusBadRequest, u, userFormOf(u), map[string]string{"new_password": newPasswordText(err)}, false)
 		return
 	}
-	if err := auth.SetPassword(r.Context(), s.DB.SQL, u.ID, hash); err != nil {
+	tokens, err := auth.ResetPassword(r.Context(), s.DB, u.ID, hash, s.Now())
+	if err != nil {
 		s.serverFault(w, r, "set password", err)
 		return
 	}
-	if _, err := auth.DeleteUserSessions(r.Context(), s.DB.SQL, u.ID); err != nil {
-		s.serverFault(w, r, "end sessions", err)
-		return
-	}
-	s.Logger.InfoContext(r.Context(), "password set by admin", "user_id", u.ID, "by", admin.ID)
+	s.Logger.InfoContext(r.Context(), "password set by admin", "user_id", u.ID, "by", admin.ID, "api_tokens_revoked", tokens)
 	http.Redirect(w, r, "/admin/users/"+strconv.FormatInt(u.ID, 10)+"?saved=1", http.StatusSeeOther)
+}
+
+// scopedUsers lists the users admin manages (auth.User.Covers).
+func scopedUsers(ctx context.Context, db *store.DB, admin *auth.User) ([]*auth.User, error) {
+	users, err := auth.ListUsers(ctx, db.SQL)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(users, func(u *auth.User) bool { return !admin.Covers(u) }), nil
+}
+
+// scopedSites lists the sites admin manages.
+func scopedSites(ctx context.Context, db *store.DB, admin *auth.User) ([]auth.Site, error) {
+	sites, err := auth.ListSites(ctx, db.SQL)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(sites, func(st auth.Site) bool { return !admin.ManagesSite(st.ID) }), nil
 }

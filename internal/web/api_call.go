@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"errors"
 	"net/http"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
@@ -40,36 +39,6 @@ func created(body any, location string) apiReply {
 	return apiReply{status: http.StatusCreated, location: location, body: body}
 }
 
-// apiRefusal is a refusal the handler makes itself, before the domain sees
-// the request (a missing field, a malformed query value). It is answered
-// as writeJSONError's {"error": msg, "request_id": ...}.
-type apiRefusal struct {
-	status int
-	msg    string
-}
-
-func (e *apiRefusal) Error() string { return e.msg }
-
-func invalidInput(msg string) error {
-	return &apiRefusal{status: http.StatusUnprocessableEntity, msg: msg}
-}
-
-// signedFailure is a domain error from a call that carried a signature,
-// with the auth layer's reason the signature failed (nil if it did not).
-type signedFailure struct{ err, reauthErr error }
-
-func (e *signedFailure) Error() string { return e.err.Error() }
-func (e *signedFailure) Unwrap() error { return e.err }
-
-// withReauth pairs err with reauthErr so the answer can say why the
-// signature was refused (see signedError). A nil err stays nil.
-func withReauth(err, reauthErr error) error {
-	if err == nil {
-		return nil
-	}
-	return &signedFailure{err: err, reauthErr: reauthErr}
-}
-
 // changeCall serves one API request, after the route table
 // authorized the caller (allowOnly). Every handler shares these steps, in
 // this order, each answering on its own when it fails:
@@ -80,8 +49,7 @@ func withReauth(err, reauthErr error) error {
 //  3. decode the JSON body strictly into In, unless In is noBody (422);
 //  4. call do, which asks the domain;
 //  5. render its value: an apiReply as it says, anything else as 200 JSON;
-//     or its error: an apiRefusal as it says, a withReauth error via
-//     signedError, anything else via changeError.
+//     or its error through fail.
 func changeCall[In any](s *Server, w http.ResponseWriter, r *http.Request, idParam idSource,
 	do func(ctx context.Context, u *auth.User, id int64, in In) (any, error)) {
 	u, id, ok := s.changeRequest(w, r, idParam)
@@ -94,7 +62,7 @@ func changeCall[In any](s *Server, w http.ResponseWriter, r *http.Request, idPar
 	}
 	v, err := do(r.Context(), u, id, in)
 	if err != nil {
-		s.apiFail(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	rep, ok := v.(apiReply)
@@ -123,27 +91,13 @@ func (s *Server) changeRequest(w http.ResponseWriter, r *http.Request, p idSourc
 		// The pages resolve their {ref} the same way (loadChangePage).
 		id, err := s.Changes.Resolve(r.Context(), u, r.PathValue(p.name))
 		if err != nil {
-			s.changeError(w, r, err)
+			s.fail(w, r, err)
 			return nil, 0, false
 		}
 		return u, id, true
 	}
 	id, ok := pathID(w, r, p.name)
 	return u, id, ok
-}
-
-// apiFail answers an error of a change API call (step 5 of changeCall).
-func (s *Server) apiFail(w http.ResponseWriter, r *http.Request, err error) {
-	var ar *apiRefusal
-	var sf *signedFailure
-	switch {
-	case errors.As(err, &ar):
-		writeJSONError(w, r, ar.status, ar.msg)
-	case errors.As(err, &sf):
-		s.signedError(w, r, sf.err, sf.reauthErr)
-	default:
-		s.changeError(w, r, err)
-	}
 }
 
 // detailOf loads change id as u sees it and answers with part of it.

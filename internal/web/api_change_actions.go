@@ -6,10 +6,10 @@ import (
 	"mime"
 	"net/http"
 	"slices"
-	"strconv"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/change"
+	"github.com/mocpcr/mocpcr/internal/problem"
 )
 
 func acknowledgements(d *change.Detail) any {
@@ -29,7 +29,7 @@ func (s *Server) apiAddAction(w http.ResponseWriter, r *http.Request) {
 			return nil, err
 		}
 		if in.BeforeStartup == nil {
-			return nil, invalidInput("before_startup: required, true when the action must be done before startup")
+			return nil, problem.Invalidf("before_startup", "required, true when the action must be done before startup")
 		}
 		a, err := s.Changes.AddAction(ctx, u, id, change.NewAction{Title: in.Title, Kind: change.ActionKind(in.Kind),
 			OwnerID: in.OwnerID, DueOn: due, BeforeStartup: *in.BeforeStartup})
@@ -92,7 +92,7 @@ func (s *Server) apiUploadAttachment(w http.ResponseWriter, r *http.Request) {
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
 		f, fh, ferr := r.FormFile("file")
 		if ferr != nil {
-			writeJSONError(w, r, http.StatusUnprocessableEntity, "file: expected a multipart part named \"file\" of at most "+strconv.FormatInt(limit>>20, 10)+" MB")
+			s.fail(w, r, problem.Invalidf("file", "expected a multipart part named \"file\" of at most %d MB", limit>>20))
 			return
 		}
 		defer f.Close()
@@ -103,12 +103,12 @@ func (s *Server) apiUploadAttachment(w http.ResponseWriter, r *http.Request) {
 		data, err = io.ReadAll(io.LimitReader(r.Body, limit+1))
 	}
 	if err != nil {
-		writeJSONError(w, r, http.StatusUnprocessableEntity, "file: could not read the upload (at most "+strconv.FormatInt(limit>>20, 10)+" MB)")
+		s.fail(w, r, problem.Invalidf("file", "could not read the upload (at most %d MB)", limit>>20))
 		return
 	}
 	a, err := s.Changes.AddAttachment(r.Context(), u, id, name, data)
 	if err != nil {
-		s.changeError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusCreated, a)
@@ -134,7 +134,7 @@ func (s *Server) apiDecideExtension(w http.ResponseWriter, r *http.Request) {
 	changeCall(s, w, r, withChange, func(ctx context.Context, u *auth.User, id int64, in signedDecision) (any, error) {
 		sig, reauthErr := s.signature(r, in.Password)
 		if err := s.Changes.DecideExtension(ctx, u, id, change.Decision(in.Decision), in.Comment, sig); err != nil {
-			return nil, withReauth(err, reauthErr)
+			return nil, signatureError(err, reauthErr)
 		}
 		return s.detailOf(ctx, u, id, func(d *change.Detail) any { return map[string]any{"extensions": d.Extensions, "change": d.Change} })
 	})
@@ -153,7 +153,7 @@ func (s *Server) apiSubmitChange(w http.ResponseWriter, r *http.Request) {
 		Screening *change.Screening `json:"screening"`
 	}) (any, error) {
 		if in.Screening == nil {
-			return nil, invalidInput("screening: the screening questionnaire is required at submit")
+			return nil, problem.Invalidf("screening", "the screening questionnaire is required at submit")
 		}
 		return s.Changes.Submit(ctx, u, id, *in.Screening)
 	})
@@ -173,7 +173,7 @@ func (s *Server) apiTransitionChange(w http.ResponseWriter, r *http.Request) {
 		}
 		c, err := s.Changes.Transition(ctx, u, id, change.TransitionRequest{
 			Action: change.Action(in.Action), Comment: in.Comment, Signature: sig, Rereview: in.Rereview})
-		return c, withReauth(err, reauthErr)
+		return c, signatureError(err, reauthErr)
 	})
 }
 
@@ -217,6 +217,6 @@ func (s *Server) apiDecideApproval(w http.ResponseWriter, r *http.Request) {
 	changeCall(s, w, r, withChange, func(ctx context.Context, u *auth.User, id int64, in signedDecision) (any, error) {
 		sig, reauthErr := s.signature(r, in.Password)
 		a, err := s.Changes.Decide(ctx, u, id, change.Decision(in.Decision), in.Comment, sig)
-		return a, withReauth(err, reauthErr)
+		return a, signatureError(err, reauthErr)
 	})
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/change"
+	"github.com/mocpcr/mocpcr/internal/problem"
 )
 
 // changeInput is the body of create and update. Absent fields are left
@@ -58,7 +59,7 @@ func (in changeInput) fields() change.Fields {
 		}
 		t, err := parseDate(p.field, *p.in)
 		if err != nil {
-			f.Problems = append(f.Problems, change.FieldError{Field: p.field, Message: err.Error()})
+			f.Problems = append(f.Problems, problem.FieldError{Field: p.field, Message: err.Error()})
 			continue
 		}
 		*p.out = &t
@@ -105,7 +106,7 @@ func listFilter(r *http.Request) (change.Filter, error) {
 		if v := q.Get(p.name); v != "" {
 			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil {
-				return f, &change.Error{Code: change.EInvalid, Field: p.name, Message: p.name + ": expected a number, got " + strconv.Quote(v)}
+				return f, &problem.Error{Kind: problem.Invalid, Field: p.name, Message: p.name + ": expected a number, got " + strconv.Quote(v)}
 			}
 			*p.dst = n
 		}
@@ -117,7 +118,7 @@ func listFilter(r *http.Request) (change.Filter, error) {
 		if v := q.Get(p.name); v != "" {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 0 {
-				return f, &change.Error{Code: change.EInvalid, Field: p.name, Message: p.name + ": expected a non-negative number, got " + strconv.Quote(v)}
+				return f, &problem.Error{Kind: problem.Invalid, Field: p.name, Message: p.name + ": expected a non-negative number, got " + strconv.Quote(v)}
 			}
 			*p.dst = n
 		}
@@ -147,7 +148,7 @@ func (s *Server) apiExportChanges(w http.ResponseWriter, r *http.Request) {
 	u := auth.UserFrom(r.Context())
 	f, err := listFilter(r)
 	if err != nil {
-		s.changeError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	if f.Limit == 0 {
@@ -155,7 +156,7 @@ func (s *Server) apiExportChanges(w http.ResponseWriter, r *http.Request) {
 	}
 	cs, _, err := s.Changes.List(r.Context(), u, f)
 	if err != nil {
-		s.changeError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
@@ -168,12 +169,12 @@ func (s *Server) apiListConflicts(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		site, err := strconv.ParseInt(q.Get("site_id"), 10, 64)
 		if err != nil {
-			return nil, invalidInput("site_id: required, a number")
+			return nil, problem.Invalidf("site_id", "required, a number")
 		}
 		var unit int64
 		if v := q.Get("unit_id"); v != "" {
 			if unit, err = strconv.ParseInt(v, 10, 64); err != nil {
-				return nil, invalidInput("unit_id: expected a number")
+				return nil, problem.Invalidf("unit_id", "expected a number")
 			}
 		}
 		var tags []string
@@ -218,7 +219,7 @@ func (s *Server) apiDownloadAttachment(w http.ResponseWriter, r *http.Request) {
 	}
 	a, data, err := s.Changes.AttachmentData(r.Context(), u, id, aid)
 	if err != nil {
-		s.changeError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	serveAttachment(w, a, data)

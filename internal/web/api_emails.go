@@ -1,13 +1,11 @@
 package web
 
 import (
-	"errors"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/mocpcr/mocpcr/internal/jobs"
-	"github.com/mocpcr/mocpcr/internal/store"
+	"github.com/mocpcr/mocpcr/internal/problem"
 )
 
 func (s *Server) apiListEmails(w http.ResponseWriter, r *http.Request) {
@@ -15,16 +13,9 @@ func (s *Server) apiListEmails(w http.ResponseWriter, r *http.Request) {
 	var list []jobs.EmailRecord
 	if err == nil {
 		list, err = jobs.ListEmails(r.Context(), s.DB.SQL, f)
-		if err != nil && strings.HasPrefix(err.Error(), "status must") {
-			writeJSONError(w, r, http.StatusBadRequest, err.Error())
-			return
-		}
-		if err != nil {
-			s.apiInternal(w, r, err)
-			return
-		}
-	} else {
-		writeJSONError(w, r, http.StatusBadRequest, err.Error())
+	}
+	if err != nil {
+		s.fail(w, r, err)
 		return
 	}
 	resp := map[string]any{"emails": emptyIfNil(list), "next_before": ""}
@@ -44,25 +35,19 @@ func emptyIfNil(l []jobs.EmailRecord) []jobs.EmailRecord {
 func (s *Server) apiRetryEmail(w http.ResponseWriter, r *http.Request) {
 	id, ok := idParam(r)
 	if !ok {
-		writeJSONError(w, r, http.StatusNotFound, "no such email")
+		s.fail(w, r, problem.New(problem.NotFound, "There is no such email."))
 		return
 	}
-	err := s.retryEmail(r.Context(), id)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		writeJSONError(w, r, http.StatusNotFound, "no such email")
-	case errors.Is(err, jobs.ErrNotRetryable):
-		writeJSONError(w, r, http.StatusConflict, err.Error())
-	case err != nil:
-		s.apiInternal(w, r, err)
-	default:
-		e, _, err := jobs.GetEmail(r.Context(), s.DB.SQL, id)
-		if err != nil {
-			s.apiInternal(w, r, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, e)
+	if err := s.retryEmail(r.Context(), id); err != nil {
+		s.fail(w, r, err)
+		return
 	}
+	e, _, err := jobs.GetEmail(r.Context(), s.DB.SQL, id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, e)
 }
 
 // apiRetryFailedEmails is "Retry all": after fixing the email
@@ -71,12 +56,9 @@ func (s *Server) apiRetryEmail(w http.ResponseWriter, r *http.Request) {
 // tried now. Sent emails are never sent again.
 func (s *Server) apiRetryFailedEmails(w http.ResponseWriter, r *http.Request) {
 	res, err := s.retryFailedEmails(r.Context())
-	switch {
-	case errors.Is(err, errNoQueue):
-		writeJSONError(w, r, http.StatusServiceUnavailable, err.Error())
-	case err != nil:
-		s.apiInternal(w, r, err)
-	default:
-		writeJSON(w, http.StatusOK, res)
+	if err != nil {
+		s.fail(w, r, err)
+		return
 	}
+	writeJSON(w, http.StatusOK, res)
 }

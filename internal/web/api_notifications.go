@@ -4,27 +4,22 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strings"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/notify"
+	"github.com/mocpcr/mocpcr/internal/problem"
 	"github.com/mocpcr/mocpcr/internal/store"
 )
 
 func (s *Server) apiListNotifications(w http.ResponseWriter, r *http.Request) {
 	u := auth.UserFrom(r.Context())
 	opt, err := listOptions(r)
-	if err != nil {
-		writeJSONError(w, r, http.StatusBadRequest, err.Error())
-		return
-	}
-	p, err := notify.List(r.Context(), s.DB.SQL, u.ID, opt)
-	if errors.Is(err, notify.ErrInvalid) {
-		writeJSONError(w, r, http.StatusBadRequest, strings.TrimPrefix(err.Error(), "invalid: "))
-		return
+	var p notify.Page
+	if err == nil {
+		p, err = notify.List(r.Context(), s.DB.SQL, u.ID, opt)
 	}
 	if err != nil {
-		s.apiInternal(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, p)
@@ -34,7 +29,7 @@ func (s *Server) apiGetUnreadCount(w http.ResponseWriter, r *http.Request) {
 	u := auth.UserFrom(r.Context())
 	n, err := notify.UnreadCount(r.Context(), s.DB.SQL, u.ID)
 	if err != nil {
-		s.apiInternal(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]int{"unread": n})
@@ -52,16 +47,15 @@ func (s *Server) apiSetNotificationRead(w http.ResponseWriter, r *http.Request, 
 	u := auth.UserFrom(r.Context())
 	id, ok := idParam(r)
 	if !ok {
-		writeJSONError(w, r, http.StatusNotFound, "no such notification")
+		s.fail(w, r, errNoNotification)
 		return
 	}
 	n, err := notify.SetRead(r.Context(), s.DB.SQL, u.ID, id, read, s.Now())
 	if errors.Is(err, store.ErrNotFound) {
-		writeJSONError(w, r, http.StatusNotFound, "no such notification")
-		return
+		err = errNoNotification
 	}
 	if err != nil {
-		s.apiInternal(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	s.publish(u.ID)
@@ -72,7 +66,7 @@ func (s *Server) apiMarkAllNotificationsRead(w http.ResponseWriter, r *http.Requ
 	u := auth.UserFrom(r.Context())
 	n, err := notify.MarkAllRead(r.Context(), s.DB.SQL, u.ID, s.Now())
 	if err != nil {
-		s.apiInternal(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	s.publish(u.ID)
@@ -83,12 +77,12 @@ func (s *Server) apiGetNotificationPrefs(w http.ResponseWriter, r *http.Request)
 	u := auth.UserFrom(r.Context())
 	prefs, err := notify.Prefs(r.Context(), s.DB.SQL, u.ID)
 	if err != nil {
-		s.apiInternal(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	digest, err := notify.DailyDigest(r.Context(), s.DB.SQL, u.ID)
 	if err != nil {
-		s.apiInternal(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"preferences": prefs, "daily_digest": digest})
@@ -103,23 +97,11 @@ func (s *Server) apiSetNotificationPrefs(w http.ResponseWriter, r *http.Request)
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&body); err != nil || (body.Email == nil && body.DailyDigest == nil) {
-		writeJSONError(w, r, http.StatusBadRequest, `body must be JSON like {"email": {"change.approved": false}, "daily_digest": true}: email maps a notification type to true or false, daily_digest is true or false; give at least one`)
+		s.fail(w, r, problem.Invalidf("body", `must be JSON like {"email": {"change.approved": false}, "daily_digest": true}: email maps a notification type to true or false, daily_digest is true or false; give at least one`))
 		return
 	}
-	err := s.DB.Tx(r.Context(), func(tx *sqlTx) error {
-		if body.DailyDigest != nil {
-			if err := notify.SetDailyDigest(r.Context(), tx, u.ID, *body.DailyDigest, s.Now()); err != nil {
-				return err
-			}
-		}
-		return notify.SetPrefs(r.Context(), tx, u.ID, body.Email, s.Now())
-	})
-	if errors.Is(err, notify.ErrInvalid) {
-		writeJSONError(w, r, http.StatusBadRequest, strings.TrimPrefix(err.Error(), "invalid: "))
-		return
-	}
-	if err != nil {
-		s.apiInternal(w, r, err)
+	if err := notify.SaveSettings(r.Context(), s.DB, u.ID, body.Email, body.DailyDigest, s.Now()); err != nil {
+		s.fail(w, r, err)
 		return
 	}
 	s.apiGetNotificationPrefs(w, r)

@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"errors"
 	"net/http"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
@@ -47,14 +46,14 @@ func (s *Server) apiCreateSite(w http.ResponseWriter, r *http.Request) {
 		Code string `json:"code"`
 		Name string `json:"name"`
 	}
+	if !auth.UserFrom(r.Context()).ManagesAllSites() {
+		s.fail(w, r, errOnlyAllSitesAdmins)
+		return
+	}
 	if !decodeBody(w, r, &in) {
 		return
 	}
 	site, err := auth.CreateSite(r.Context(), s.DB.SQL, in.Code, in.Name)
-	if errors.Is(err, auth.ErrInvalid) {
-		writeJSONError(w, r, http.StatusBadRequest, invalidText(err))
-		return
-	}
 	if err != nil {
 		s.serverFault(w, r, "create site", err)
 		return

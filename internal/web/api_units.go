@@ -7,6 +7,7 @@ import (
 
 	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/change"
+	"github.com/mocpcr/mocpcr/internal/problem"
 )
 
 func (s *Server) apiUpdateUnit(w http.ResponseWriter, r *http.Request) {
@@ -21,7 +22,7 @@ func (s *Server) apiListUnits(w http.ResponseWriter, r *http.Request) {
 		if v := r.URL.Query().Get("site_id"); v != "" {
 			var err error
 			if site, err = strconv.ParseInt(v, 10, 64); err != nil {
-				return nil, invalidInput("site_id: expected a number")
+				return nil, problem.Invalidf("site_id", "expected a number")
 			}
 		}
 		us, err := s.Changes.Units(ctx, u, site)

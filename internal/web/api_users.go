@@ -1,13 +1,11 @@
 package web
 
 import (
-	"database/sql"
-	"errors"
 	"net/http"
 	"slices"
-	"strconv"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
+	"github.com/mocpcr/mocpcr/internal/problem"
 )
 
 // userJSON is a user in the API (schema User in openapi/auth.json).
@@ -27,7 +25,7 @@ type userJSON struct {
 
 func toUserJSON(u *auth.User) userJSON {
 	j := userJSON{ID: u.ID, Email: u.Email, Name: u.Name, JobTitle: u.JobTitle, Roles: []string{}, EntraRoles: []string{}, SiteIDs: u.SiteIDs,
-		Disabled: u.Disabled, EntraLink: u.EntraOID != ""}
+		AllSites: u.AllSites, Disabled: u.Disabled, EntraLink: u.EntraOID != ""}
 	for _, r := range u.Roles {
 		j.Roles = append(j.Roles, string(r))
 	}
@@ -37,7 +35,6 @@ func toUserJSON(u *auth.User) userJSON {
 	if j.SiteIDs == nil {
 		j.SiteIDs = []int64{}
 	}
-	j.AllSites = len(j.SiteIDs) == 0
 	if u.ManagerID != 0 {
 		j.ManagerID = &u.ManagerID
 	}
@@ -49,7 +46,7 @@ func parseRoles(names []string) ([]auth.Role, error) {
 	for _, n := range names {
 		r, err := auth.ParseRole(n)
 		if err != nil {
-			return nil, errors.New("roles: " + err.Error())
+			return nil, problem.Invalidf("roles", "%v", err)
 		}
 		roles = append(roles, r)
 	}
@@ -62,7 +59,7 @@ func (s *Server) apiGetMe(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiListUsers(w http.ResponseWriter, r *http.Request) {
-	users, err := auth.ListUsers(r.Context(), s.DB.SQL)
+	users, err := scopedUsers(r.Context(), s.DB, auth.UserFrom(r.Context()))
 	if err != nil {
 		s.serverFault(w, r, "list users", err)
 		return
@@ -95,19 +92,19 @@ type createUserJSON struct {
 }
 
 // apiAccessProblem is auth.AccessProblems worded for the API's field
-// names; "" when the access is complete.
-func apiAccessProblem(roles []auth.Role, siteIDs []int64, allSites, needRole bool) string {
+// names; nil when the access is complete.
+func apiAccessProblem(roles []auth.Role, siteIDs []int64, allSites, needRole bool) error {
 	p := auth.AccessProblems(roles, siteIDs, allSites, needRole)
 	if msg := p["roles"]; msg != "" {
-		return msg
+		return problem.Field("roles", msg)
 	}
 	switch {
 	case p["sites"] == "":
-		return ""
+		return nil
 	case allSites:
-		return "site_ids: give either \"all_sites\": true or site ids, not both"
+		return problem.Field("site_ids", "site_ids: give either \"all_sites\": true or site ids, not both")
 	}
-	return "site_ids: give the user's site ids, or \"all_sites\": true for every site"
+	return problem.Field("site_ids", "site_ids: give the user's site ids, or \"all_sites\": true for every site")
 }
 
 func (s *Server) apiCreateUser(w http.ResponseWriter, r *http.Request) {
@@ -117,40 +114,35 @@ func (s *Server) apiCreateUser(w http.ResponseWriter, r *http.Request) {
 	}
 	roles, err := parseRoles(in.Roles)
 	if err != nil {
-		writeJSONError(w, r, http.StatusBadRequest, err.Error())
+		s.fail(w, r, err)
 		return
 	}
-	if msg := apiAccessProblem(roles, in.SiteIDs, in.AllSites, true); msg != "" {
-		writeJSONError(w, r, http.StatusBadRequest, msg)
+	if err := apiAccessProblem(roles, in.SiteIDs, in.AllSites, true); err != nil {
+		s.fail(w, r, err)
 		return
 	}
-	nu := auth.NewUser{Email: in.Email, Name: in.Name, Roles: roles, SiteIDs: in.SiteIDs, JobTitle: in.JobTitle}
+	if msg := auth.UserFrom(r.Context()).GrantProblem(in.AllSites, in.SiteIDs); msg != "" {
+		s.fail(w, r, problem.Field("site_ids", msg))
+		return
+	}
+	nu := auth.NewUser{Email: in.Email, Name: in.Name, Roles: roles, AllSites: in.AllSites, SiteIDs: in.SiteIDs, JobTitle: in.JobTitle}
 	if s.Entra == nil || in.Password != "" {
 		if in.Password == "" {
-			writeJSONError(w, r, http.StatusBadRequest, "password: required for a local account (at least 10 characters)")
+			s.fail(w, r, problem.Invalidf("password", "required for a local account (at least 10 characters)"))
 			return
 		}
 		if nu.PasswordHash, err = auth.HashPassword(in.Password); err != nil {
-			writeJSONError(w, r, http.StatusBadRequest, invalidText(err))
+			s.fail(w, r, err)
 			return
 		}
 	}
 	for _, id := range in.SiteIDs {
 		if _, err := auth.SiteByID(r.Context(), s.DB.SQL, id); err != nil {
-			writeJSONError(w, r, http.StatusBadRequest, "site_ids: there is no site with id "+strconv.FormatInt(id, 10))
+			s.fail(w, r, problem.Invalidf("site_ids", "there is no site with id %d", id))
 			return
 		}
 	}
-	var u *auth.User
-	err = s.DB.Tx(r.Context(), func(tx *sql.Tx) error {
-		var err error
-		u, err = auth.CreateUser(r.Context(), tx, nu)
-		return err
-	})
-	if errors.Is(err, auth.ErrInvalid) {
-		writeJSONError(w, r, http.StatusBadRequest, invalidText(err))
-		return
-	}
+	u, err := auth.AddUser(r.Context(), s.DB, nu)
 	if err != nil {
 		s.serverFault(w, r, "create user", err)
 		return
@@ -178,7 +170,7 @@ func (s *Server) apiUpdateUser(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &in) {
 		return
 	}
-	up := auth.UserUpdate{Name: u.Name, SiteIDs: u.SiteIDs, ManagerID: u.ManagerID, Disabled: u.Disabled}
+	up := auth.UserUpdate{Name: u.Name, AllSites: u.AllSites, SiteIDs: u.SiteIDs, ManagerID: u.ManagerID, Disabled: u.Disabled}
 	for _, role := range u.Roles {
 		if !slices.Contains(u.EntraRoles, role) {
 			up.Roles = append(up.Roles, role)
@@ -191,13 +183,13 @@ func (s *Server) apiUpdateUser(w http.ResponseWriter, r *http.Request) {
 	if in.Roles != nil {
 		roles, err := parseRoles(*in.Roles)
 		if err != nil {
-			writeJSONError(w, r, http.StatusBadRequest, err.Error())
+			s.fail(w, r, err)
 			return
 		}
 		// The same rule as creating: no user is left without a role,
 		// unless Entra ID gives them some.
 		if len(roles) == 0 && auth.RoleNeeded(u) {
-			writeJSONError(w, r, http.StatusBadRequest, auth.AccessProblems(nil, nil, true, true)["roles"])
+			s.fail(w, r, problem.Field("roles", auth.AccessProblems(nil, nil, true, true)["roles"]))
 			return
 		}
 		up.Roles = roles
@@ -210,11 +202,15 @@ func (s *Server) apiUpdateUser(w http.ResponseWriter, r *http.Request) {
 			ids = *in.SiteIDs
 		}
 		all := in.AllSites != nil && *in.AllSites
-		if msg := apiAccessProblem(nil, ids, all, false); msg != "" {
-			writeJSONError(w, r, http.StatusBadRequest, msg)
+		if err := apiAccessProblem(nil, ids, all, false); err != nil {
+			s.fail(w, r, err)
 			return
 		}
-		up.SiteIDs = ids
+		if msg := admin.GrantProblem(all, ids); msg != "" {
+			s.fail(w, r, problem.Field("site_ids", msg))
+			return
+		}
+		up.AllSites, up.SiteIDs = all, ids
 	}
 	if in.ManagerID != nil {
 		up.ManagerID = *in.ManagerID
@@ -223,12 +219,12 @@ func (s *Server) apiUpdateUser(w http.ResponseWriter, r *http.Request) {
 		up.Disabled = *in.Disabled
 	}
 	if u.ID == admin.ID && (up.Disabled || !slices.Contains(up.Roles, auth.RoleAdmin) && !slices.Contains(u.EntraRoles, auth.RoleAdmin)) {
-		writeJSONError(w, r, http.StatusBadRequest, "roles: you cannot remove your own admin role or disable yourself")
+		s.fail(w, r, problem.Invalidf("roles", "you cannot remove your own admin role or disable yourself"))
 		return
 	}
-	err := auth.UpdateUser(r.Context(), s.DB, u.ID, up)
-	if errors.Is(err, auth.ErrInvalid) {
-		writeJSONError(w, r, http.StatusBadRequest, invalidText(err))
+	err := auth.UpdateUser(r.Context(), s.DB, u.ID, up, s.Now())
+	if problem.KindOf(err) == problem.Invalid {
+		s.fail(w, r, err)
 		return
 	}
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mocpcr/mocpcr/internal/change"
+	"github.com/mocpcr/mocpcr/internal/problem"
 )
 
 // attachmentPolicy is the Content-Security-Policy of a download: should a
@@ -60,12 +61,12 @@ func (s *Server) readUpload(r *http.Request, name string) (string, []byte, error
 		return "", nil, nil
 	}
 	if err != nil {
-		return "", nil, &change.Error{Code: change.EInvalid, Field: "file", Message: "file: could not read the upload"}
+		return "", nil, &problem.Error{Kind: problem.Invalid, Field: "file", Message: "file: could not read the upload"}
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
-		return "", nil, &change.Error{Code: change.EInvalid, Field: "file", Message: "file: could not read the upload"}
+		return "", nil, &problem.Error{Kind: problem.Invalid, Field: "file", Message: "file: could not read the upload"}
 	}
 	if fh.Filename == "" && len(data) == 0 {
 		return "", nil, nil

@@ -100,15 +100,17 @@ func (s *Server) pageSignOut(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/auth/login", http.StatusSeeOther)
 }
 
-// pageSignOutEverywhere ends every session of the user, on every device.
+// pageSignOutEverywhere ends every session of the user, on every device,
+// and revokes their API tokens: whoever the user wants shut out may hold
+// either.
 func (s *Server) pageSignOutEverywhere(w http.ResponseWriter, r *http.Request) {
 	u := auth.UserFrom(r.Context())
-	n, err := auth.DeleteUserSessions(r.Context(), s.DB.SQL, u.ID)
+	n, tokens, err := auth.SignOutEverywhere(r.Context(), s.DB, u.ID, s.Now())
 	if err != nil {
 		s.serverFault(w, r, "sign out everywhere", err)
 		return
 	}
-	s.Logger.InfoContext(r.Context(), "signed out everywhere", "user_id", u.ID, "sessions", n)
+	s.Logger.InfoContext(r.Context(), "signed out everywhere", "user_id", u.ID, "sessions", n, "api_tokens_revoked", tokens)
 	s.clearSessionCookie(w)
 	http.Redirect(w, r, "/auth/login", http.StatusSeeOther)
 }

@@ -6,6 +6,8 @@ import (
 	"mime"
 	"net/http"
 	"time"
+
+	"github.com/mocpcr/mocpcr/internal/problem"
 )
 
 // smallBodyLimit bounds every form and JSON body: the largest form a page
@@ -74,7 +76,7 @@ func (s *Server) withBodyLimit(next http.Handler) http.Handler {
 		switch mt {
 		case "multipart/form-data":
 			if class != bodyUpload {
-				s.refuse(w, r, http.StatusUnsupportedMediaType, "This address takes no file uploads: send the form as application/x-www-form-urlencoded or JSON.")
+				s.fail(w, r, problem.Field("Content-Type", "Content-Type: this address takes no file uploads; send the form as application/x-www-form-urlencoded or JSON"))
 				return
 			}
 			if !presentsCredentials(r) {
@@ -115,14 +117,14 @@ func (s *Server) unreadableForm(w http.ResponseWriter, r *http.Request, limit in
 		s.bodyTooLarge(w, r, limit)
 		return
 	}
-	s.refuse(w, r, http.StatusBadRequest, "The form could not be read. Reload the page and try again.")
+	s.fail(w, r, problem.Field("body", "The form could not be read. Reload the page and try again."))
 }
 
 func (s *Server) bodyTooLarge(w http.ResponseWriter, r *http.Request, limit int64) {
 	// The rest of the body is not read; the connection is closed after
 	// the answer rather than drained.
 	w.Header().Set("Connection", "close")
-	s.refuse(w, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("The request is too large: at most %s here.", byteSize(limit)))
+	s.fail(w, r, problem.Newf(problem.TooLarge, "The request is too large: at most %s here.", byteSize(limit)))
 }
 
 // byteSize writes a limit as a person reads it (1 MB, 26 MB).

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/mocpcr/mocpcr/internal/change"
+	"github.com/mocpcr/mocpcr/internal/problem"
 )
 
 // The POST handlers of the change page. Each reads its small form, calls
@@ -39,7 +40,7 @@ func (s *Server) pageSubmitChange(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		ids := map[string]string{"screening.disciplines": "sc-disciplines", "screening.pssr_needed": "sc-pssr_needed"}
 		errs := formErrors(err, "f-submit", ids)
-		var de *change.Error
+		var de *problem.Error
 		if errors.As(err, &de) && slices.Contains(changeFormFields, de.Field) {
 			// A required field is empty: say which, and where to fill it in.
 			errs = map[string]string{"f-submit": humanMessage(de.Field, de.Message) + " Edit the change to fill it in."}
@@ -64,7 +65,7 @@ func (s *Server) pageTransitionChange(w http.ResponseWriter, r *http.Request) {
 	}
 	act := change.Action(r.PostFormValue("action"))
 	if !slices.Contains(change.Transitions, act) {
-		s.refuse(w, r, http.StatusUnprocessableEntity, fmt.Sprintf("action: %q is not a step this page can take", act))
+		s.fail(w, r, problem.Invalidf("action", "%q is not a step this page can take", act))
 		return
 	}
 	prefix := "t-" + string(act)
@@ -114,7 +115,7 @@ func (s *Server) pageAssignReviewers(w http.ResponseWriter, r *http.Request) {
 		id, perr := strconv.ParseInt(v, 10, 64)
 		var err error
 		if perr != nil {
-			err = &change.Error{Code: change.EInvalid, Field: "reviewer_id", Message: "reviewer_id: choose a reviewer from the list"}
+			err = &problem.Error{Kind: problem.Invalid, Field: "reviewer_id", Message: "reviewer_id: choose a reviewer from the list"}
 		} else {
 			err = s.Changes.AssignReviewer(r.Context(), u, d.Change.ID, rv.Discipline, id)
 		}
@@ -157,11 +158,11 @@ func (s *Server) pageSetApprovers(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case len(stages[0]) == 0:
 		// Stage 2 alone would silently become stage 1.
-		err = &change.Error{Code: change.EInvalid, Field: "approvers", Message: "approvers: choose at least one approver for stage 1 (stage 2 signs after it)"}
+		err = &problem.Error{Kind: problem.Invalid, Field: "approvers", Message: "approvers: choose at least one approver for stage 1 (stage 2 signs after it)"}
 	case twice:
 		// One person in both stages would sign twice, and the form could
 		// only show one of the two ticks afterwards.
-		err = &change.Error{Code: change.EInvalid, Field: "approvers", Message: "approvers: tick each person in one stage only"}
+		err = &problem.Error{Kind: problem.Invalid, Field: "approvers", Message: "approvers: tick each person in one stage only"}
 	default:
 		err = s.Changes.SetApprovers(r.Context(), u, d.Change.ID, stages)
 	}
@@ -202,12 +203,12 @@ func (s *Server) pageDecideApproval(w http.ResponseWriter, r *http.Request) {
 	input := map[string]string{"decision-comment": comment}
 	ids := map[string]string{"comment": "decision-comment", "password": "reauth_password", "decision": "f-decision"}
 	if dec != change.DecisionApproved && dec != change.DecisionRejected {
-		s.failChange(w, r, u, d, &change.Error{Code: change.EInvalid, Field: "decision", Message: "decision: press Approve or Reject"}, "f-decision", ids, input)
+		s.failChange(w, r, u, d, &problem.Error{Kind: problem.Invalid, Field: "decision", Message: "decision: press Approve or Reject"}, "f-decision", ids, input)
 		return
 	}
 	if dec == change.DecisionRejected && strings.TrimSpace(comment) == "" {
 		// Say so before asking for the password again.
-		s.failChange(w, r, u, d, &change.Error{Code: change.EInvalid, Field: "comment", Message: "comment: is required when rejecting: say why"}, "f-decision", ids, input)
+		s.failChange(w, r, u, d, &problem.Error{Kind: problem.Invalid, Field: "comment", Message: "comment: is required when rejecting: say why"}, "f-decision", ids, input)
 		return
 	}
 	sig, reauthErr, ok := s.pageSignature(w, r, d.Change.Number, r.PostFormValue("reauth_password"))
@@ -265,14 +266,26 @@ func (s *Server) pageAddAction(w http.ResponseWriter, r *http.Request) {
 	redirectChange(w, r, d.Change.Number, "action-added", "actions")
 }
 
+// itemInPath reads the path value name as the id of one of the change's
+// items (exists says which ids are), answering 404 when it is not one.
+func (s *Server) itemInPath(w http.ResponseWriter, r *http.Request, name string, exists func(id int64) bool) (int64, bool) {
+	id, err := strconv.ParseInt(r.PathValue(name), 10, 64)
+	if err != nil || !exists(id) {
+		s.fail(w, r, errNotHere)
+		return 0, false
+	}
+	return id, true
+}
+
 func (s *Server) pageCompleteAction(w http.ResponseWriter, r *http.Request) {
 	u, d := s.loadChangePage(w, r)
 	if d == nil {
 		return
 	}
-	aid, err := strconv.ParseInt(r.PathValue("aid"), 10, 64)
-	if err != nil || !slices.ContainsFunc(d.Actions, func(a change.ActionItem) bool { return a.ID == aid }) {
-		s.render(w, r, http.StatusNotFound, "notfound.html", &Page{Title: "Not found"})
+	aid, ok := s.itemInPath(w, r, "aid", func(id int64) bool {
+		return slices.ContainsFunc(d.Actions, func(a change.ActionItem) bool { return a.ID == id })
+	})
+	if !ok {
 		return
 	}
 	note := r.PostFormValue("note")
@@ -289,9 +302,10 @@ func (s *Server) pageAnswerPSSR(w http.ResponseWriter, r *http.Request) {
 	if d == nil {
 		return
 	}
-	itemID, err := strconv.ParseInt(r.PathValue("item"), 10, 64)
-	if err != nil || !slices.ContainsFunc(d.PSSR, func(it change.PSSRItem) bool { return it.ID == itemID }) {
-		s.render(w, r, http.StatusNotFound, "notfound.html", &Page{Title: "Not found"})
+	itemID, ok := s.itemInPath(w, r, "item", func(id int64) bool {
+		return slices.ContainsFunc(d.PSSR, func(it change.PSSRItem) bool { return it.ID == id })
+	})
+	if !ok {
 		return
 	}
 	prefix := fmt.Sprintf("pssr-%d", itemID)
@@ -308,6 +322,11 @@ func (s *Server) pageAnswerPSSR(w http.ResponseWriter, r *http.Request) {
 	}
 	if err == nil {
 		_, err = s.Changes.AnswerPSSR(r.Context(), u, itemID, answer, comment, attID)
+	}
+	if pe := problem.As(err); pe != nil && pe.Field == "attachment_id" {
+		// The API's advice names the attachment's id; this form offers a
+		// file field and the files already attached instead.
+		err = problem.Field("attachment_id", "This item requires evidence: choose a file, or one already attached to the change.")
 	}
 	if err != nil {
 		s.failChange(w, r, u, d, err, "f-"+prefix, ids, input)
@@ -334,7 +353,7 @@ func (s *Server) pageAddAcknowledgers(w http.ResponseWriter, r *http.Request) {
 	}
 	var err error
 	if len(ids) == 0 {
-		err = &change.Error{Code: change.EInvalid, Field: "user_ids", Message: "user_ids: choose at least one person"}
+		err = &problem.Error{Kind: problem.Invalid, Field: "user_ids", Message: "user_ids: choose at least one person"}
 	} else {
 		err = s.Changes.AddAcknowledgers(r.Context(), u, d.Change.ID, ids)
 	}
@@ -364,7 +383,7 @@ func (s *Server) pageUploadAttachment(w http.ResponseWriter, r *http.Request) {
 	}
 	name, data, err := s.readUpload(r, "file")
 	if err == nil && data == nil {
-		err = &change.Error{Code: change.EInvalid, Field: "file", Message: "file: choose a file to attach"}
+		err = &problem.Error{Kind: problem.Invalid, Field: "file", Message: "file: choose a file to attach"}
 	}
 	if err == nil {
 		_, err = s.Changes.AddAttachment(r.Context(), u, d.Change.ID, name, data)
@@ -385,7 +404,7 @@ func (s *Server) pageRequestExtension(w http.ResponseWriter, r *http.Request) {
 	input := map[string]string{"ext-expires_on": r.PostFormValue("expires_on"), "ext-reason": reason}
 	t, err := parseDate("expires_on", r.PostFormValue("expires_on"))
 	if err == nil && t == nil {
-		err = &change.Error{Code: change.EInvalid, Field: "expires_on", Message: "expires_on: is required (the new expiry date)"}
+		err = &problem.Error{Kind: problem.Invalid, Field: "expires_on", Message: "expires_on: is required (the new expiry date)"}
 	}
 	if err == nil {
 		err = s.Changes.RequestExtension(r.Context(), u, d.Change.ID, *t, reason)

@@ -30,11 +30,11 @@ func (s *Server) pageShowChangeAudit(w http.ResponseWriter, r *http.Request) {
 	v := changeAuditView{C: d.Change}
 	var err error
 	if v.Entries, err = s.Changes.AuditTrail(r.Context(), u, d.Change.ID); err != nil {
-		s.changePageError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	if v.Report, err = s.Changes.VerifyChangeAudit(r.Context(), u, d.Change.ID); err != nil {
-		s.changePageError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	if len(v.Report.Broken) > 0 {

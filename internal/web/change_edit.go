@@ -9,6 +9,7 @@ import (
 
 	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/change"
+	"github.com/mocpcr/mocpcr/internal/problem"
 )
 
 // changeFormFields are the form's field names, which are also the
@@ -101,7 +102,7 @@ func changeValues(c *change.Change) map[string]string {
 func (s *Server) renderChangeForm(w http.ResponseWriter, r *http.Request, status int, u *auth.User, editing *change.Change, values, errs map[string]string) {
 	f, err := s.changeFormData(r, u, editing, values)
 	if err != nil {
-		s.changePageError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	title := "New change"
@@ -193,7 +194,7 @@ func readChangeForm(r *http.Request, creating bool) (map[string]string, change.F
 		errs["title"] = "Title is required: say in a few words what changes"
 	}
 	for field, msg := range errs {
-		f.Problems = append(f.Problems, change.FieldError{Field: field, Message: msg})
+		f.Problems = append(f.Problems, problem.FieldError{Field: field, Message: msg})
 	}
 	return values, f
 }
@@ -213,8 +214,8 @@ func (s *Server) pageCreateChange(w http.ResponseWriter, r *http.Request) {
 	values, f := readChangeForm(r, true)
 	c, err := s.Changes.Create(r.Context(), u, f)
 	if err != nil {
-		if change.ErrorCode(err) == "" {
-			s.changePageError(w, r, err)
+		if problem.KindOf(err) == problem.Internal {
+			s.fail(w, r, err)
 			return
 		}
 		s.renderChangeForm(w, r, statusOf(err), u, nil, values, formErrors(err, "change-form", changeFormIDs))
@@ -230,7 +231,7 @@ func (s *Server) pageEditChange(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !slices.Contains(d.AllowedActions, change.ActEdit) {
-		s.refuse(w, r, http.StatusForbidden, d.Change.Number+" cannot be edited now: only its initiator or an MOC coordinator may edit it, in Draft or when returned for revision.")
+		s.fail(w, r, problem.New(problem.Forbidden, d.Change.Number+" cannot be edited now: only its initiator or an MOC coordinator may edit it, in Draft or when returned for revision."))
 		return
 	}
 	s.renderChangeForm(w, r, http.StatusOK, u, d.Change, changeValues(d.Change), nil)
@@ -246,8 +247,8 @@ func (s *Server) pageUpdateChange(w http.ResponseWriter, r *http.Request) {
 	values["kind"], values["site_id"] = string(d.Change.Kind), strconv.FormatInt(d.Change.SiteID, 10)
 	c, err := s.Changes.Update(r.Context(), u, d.Change.ID, f)
 	if err != nil {
-		if change.ErrorCode(err) == "" {
-			s.changePageError(w, r, err)
+		if problem.KindOf(err) == problem.Internal {
+			s.fail(w, r, err)
 			return
 		}
 		s.renderChangeForm(w, r, statusOf(err), u, d.Change, values, formErrors(err, "change-form", changeFormIDs))

@@ -10,6 +10,7 @@ import (
 
 	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/change"
+	"github.com/mocpcr/mocpcr/internal/problem"
 )
 
 // loadChangePage finds the change named in the path ({ref}: its number
@@ -20,7 +21,7 @@ func (s *Server) loadChangePage(w http.ResponseWriter, r *http.Request) (*auth.U
 	// The API's change paths resolve the same way (changeRequest).
 	d, err := s.Changes.GetByRef(r.Context(), u, r.PathValue("ref"))
 	if err != nil {
-		s.changePageError(w, r, err)
+		s.fail(w, r, err)
 		return nil, nil
 	}
 	return u, d
@@ -335,7 +336,7 @@ func (s *Server) pageShowChange(w http.ResponseWriter, r *http.Request) {
 func (s *Server) renderChange(w http.ResponseWriter, r *http.Request, status int, u *auth.User, d *change.Detail, errs, input map[string]string) {
 	v, err := s.buildChangeView(r, u, d)
 	if err != nil {
-		s.changePageError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	for k, val := range input {
@@ -360,7 +361,7 @@ func (s *Server) renderChange(w http.ResponseWriter, r *http.Request, status int
 // failChange re-renders the change page after a failed POST: the change
 // as it is now, the errors beside the fields, and what the user typed.
 func (s *Server) failChange(w http.ResponseWriter, r *http.Request, u *auth.User, d *change.Detail, err error, formID string, ids map[string]string, input map[string]string) {
-	if change.ErrorCode(err) == "" {
+	if problem.KindOf(err) == problem.Internal {
 		s.Logger.ErrorContext(r.Context(), "change page action", "path", r.URL.Path, "err", err)
 	}
 	if fresh, gerr := s.Changes.Get(r.Context(), u, d.Change.ID); gerr == nil {
@@ -384,7 +385,7 @@ func (s *Server) pagePrintChange(w http.ResponseWriter, r *http.Request) {
 	}
 	v, err := s.buildChangeView(r, u, d)
 	if err != nil {
-		s.changePageError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	s.render(w, r, http.StatusOK, "change_print.html", &Page{Title: d.Change.Number + " (print)", Data: v})
@@ -392,7 +393,7 @@ func (s *Server) pagePrintChange(w http.ResponseWriter, r *http.Request) {
 
 // Overdue reports whether an open action item is past its due date.
 func (v *changeView) Overdue(a change.ActionItem) bool {
-	return a.Status == change.ActionOpen && a.DueOn != nil && a.DueOn.Before(dayOf(v.Today))
+	return a.Status == change.ActionOpen && change.PastDue(a.DueOn, v.Today)
 }
 
 // CanComplete reports whether the user may mark the action item done.
@@ -616,12 +617,12 @@ func (s *Server) pageDownloadAttachment(w http.ResponseWriter, r *http.Request) 
 	}
 	aid, err := strconv.ParseInt(r.PathValue("aid"), 10, 64)
 	if err != nil {
-		s.render(w, r, http.StatusNotFound, "notfound.html", &Page{Title: "Not found"})
+		s.fail(w, r, errNotHere)
 		return
 	}
 	a, data, err := s.Changes.AttachmentData(r.Context(), u, d.Change.ID, aid)
 	if err != nil {
-		s.changePageError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	serveAttachment(w, a, data)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/change"
+	"github.com/mocpcr/mocpcr/internal/problem"
 )
 
 // changesPerPage is the change list's page size.
@@ -212,7 +213,7 @@ func newChangeListRow(c *change.Change, today time.Time) changeListRow {
 	if c.Duration.IsTemporary() && c.ExpiresOn != nil && c.RevertedAt == nil && c.Stage.IsOpen() {
 		row.Expiry = dateString(c.ExpiresOn.UTC())
 		days := int(dayOf(*c.ExpiresOn).Sub(today).Hours() / 24)
-		row.Expired = days < 0 && c.Stage != change.StageDraft
+		row.Expired = c.ExpiryPassed(today)
 		row.ExpiresSoon = days >= 0 && days <= 14
 	}
 	return row
@@ -369,7 +370,7 @@ func (s *Server) pageExportChanges(w http.ResponseWriter, r *http.Request) {
 			msgs = append(msgs, m)
 		}
 		slices.Sort(msgs)
-		s.refuse(w, r, http.StatusBadRequest, "The export's filters are not valid: "+strings.Join(msgs, " "))
+		s.fail(w, r, problem.New(problem.Invalid, "The export's filters are not valid: "+strings.Join(msgs, " ")))
 		return
 	}
 	f.Offset, f.Limit = 0, 1000
@@ -452,9 +453,12 @@ func (s *Server) userIDByEmail(r *http.Request, email string) (int64, bool) {
 }
 
 // sharesSite reports whether two users have a site in common (a user
-// with no site list belongs to every site).
+// of every site shares one with anybody who has a site).
 func sharesSite(a, b *auth.User) bool {
-	if len(a.SiteIDs) == 0 || len(b.SiteIDs) == 0 {
+	if a.NoSite() || b.NoSite() {
+		return false
+	}
+	if a.AllSites || b.AllSites {
 		return true
 	}
 	for _, id := range a.SiteIDs {

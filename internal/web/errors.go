@@ -2,92 +2,91 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
-	"strings"
 
-	"github.com/mocpcr/mocpcr/internal/change"
+	"github.com/mocpcr/mocpcr/internal/problem"
 	"github.com/mocpcr/mocpcr/internal/requestid"
 )
 
-// serverFault logs err and answers 500 without internal detail.
-func (s *Server) serverFault(w http.ResponseWriter, r *http.Request, what string, err error) {
-	id := requestid.From(r.Context())
-	s.Logger.ErrorContext(r.Context(), what, "err", err, "request_id", id)
-	s.refuse(w, r, http.StatusInternalServerError, "Something went wrong on our side (request id "+id+").")
-}
-
-// changeError maps a domain error to a status, once, here at the edge.
-// Internal errors are logged and never shown.
-func (s *Server) changeError(w http.ResponseWriter, r *http.Request, err error) {
-	var de *change.Error
-	if errors.As(err, &de) {
-		status := http.StatusInternalServerError
-		switch de.Code {
-		case change.EInvalid:
-			status = http.StatusUnprocessableEntity
-		case change.EForbidden, change.EReauth:
-			status = http.StatusForbidden
-		case change.EConflict:
-			status = http.StatusConflict
-		case change.ENotFound:
-			status = http.StatusNotFound
-		}
-		e := apiError{Error: de.Message, Code: string(de.Code), Field: de.Field}
-		for _, fe := range de.Fields {
-			e.Errors = append(e.Errors, apiFieldError{Field: fe.Field, Error: fe.Message})
-		}
-		writeAPIError(w, r, status, e)
-		return
-	}
-	s.Logger.ErrorContext(r.Context(), "change API", "path", r.URL.Path, "err", err)
-	writeJSONError(w, r, http.StatusInternalServerError, "internal error")
-}
-
-// changePageError answers a domain error that is not about a form field:
-// a page saying what happened, with the status the API would use.
-func (s *Server) changePageError(w http.ResponseWriter, r *http.Request, err error) {
-	var de *change.Error
-	if !errors.As(err, &de) {
-		s.Logger.ErrorContext(r.Context(), "change page", "path", r.URL.Path, "err", err)
-		s.refuse(w, r, http.StatusInternalServerError, "Something went wrong on our side. Try again; if it keeps happening, tell an administrator.")
-		return
-	}
-	switch de.Code {
-	case change.ENotFound:
-		s.render(w, r, http.StatusNotFound, "notfound.html", &Page{Title: "Not found"})
-	case change.EForbidden, change.EReauth:
-		s.refuse(w, r, http.StatusForbidden, de.Message)
-	case change.EConflict:
-		s.refuse(w, r, http.StatusConflict, de.Message)
-	default:
-		s.refuse(w, r, http.StatusUnprocessableEntity, de.Message)
-	}
-}
-
-// statusOf is the HTTP status of a domain error, for a re-rendered form.
+// statusOf is the one status table: the HTTP status of an error's kind
+// (package problem). An error without a kind is ours: 500.
 func statusOf(err error) int {
-	switch change.ErrorCode(err) {
-	case change.EInvalid:
+	switch problem.KindOf(err) {
+	case problem.Invalid:
 		return http.StatusUnprocessableEntity
-	case change.EForbidden, change.EReauth:
-		return http.StatusForbidden
-	case change.EConflict:
-		return http.StatusConflict
-	case change.ENotFound:
+	case problem.NotFound:
 		return http.StatusNotFound
+	case problem.Forbidden, problem.Reauth:
+		return http.StatusForbidden
+	case problem.Conflict:
+		return http.StatusConflict
+	case problem.Unavailable:
+		return http.StatusServiceUnavailable
+	case problem.Unauthenticated:
+		return http.StatusUnauthorized
+	case problem.TooLarge:
+		return http.StatusRequestEntityTooLarge
 	}
 	return http.StatusInternalServerError
 }
 
-func (s *Server) apiInternal(w http.ResponseWriter, r *http.Request, err error) {
-	s.Logger.ErrorContext(r.Context(), "request failed", "path", r.URL.Path, "err", err)
-	writeJSONError(w, r, http.StatusInternalServerError, "internal error")
-}
-
-func (s *Server) pageNotFound(w http.ResponseWriter, r *http.Request) {
-	if strings.HasPrefix(r.URL.Path, "/api/") {
-		writeJSONError(w, r, http.StatusNotFound, "no such API route: "+r.Method+" "+r.URL.Path)
+// fail answers any error, in the caller's language: JSON under /api/, a
+// page otherwise, with the status of its kind. The message of a kinded
+// error is meant for people and shown; anything else is logged with the
+// request id and never shown.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	status := statusOf(err)
+	pe := problem.As(err)
+	if pe == nil || status == http.StatusInternalServerError {
+		id := requestid.From(r.Context())
+		s.Logger.ErrorContext(r.Context(), "request failed", "path", r.URL.Path, "err", err, "request_id", id)
+		if isAPI(r) {
+			writeAPIError(w, r, http.StatusInternalServerError, apiError{Error: "internal error", Code: problem.Internal.String()})
+			return
+		}
+		s.renderMessage(w, r, http.StatusInternalServerError, "Something went wrong on our side (request id "+id+").")
 		return
 	}
-	s.render(w, r, http.StatusNotFound, "notfound.html", &Page{Title: "Not found"})
+	if isAPI(r) {
+		writeProblem(w, r, err)
+		return
+	}
+	if status == http.StatusNotFound {
+		s.render(w, r, status, "notfound.html", &Page{Title: "Not found", Data: pe.Message})
+		return
+	}
+	s.renderMessage(w, r, status, pe.Message)
+}
+
+// writeProblem writes a kinded error as the API's JSON error body.
+func writeProblem(w http.ResponseWriter, r *http.Request, err error) {
+	pe := problem.As(err)
+	e := apiError{Error: pe.Message, Code: pe.Kind.String(), Field: pe.Field}
+	for _, fe := range pe.Fields {
+		e.Errors = append(e.Errors, apiFieldError{Field: fe.Field, Error: fe.Message})
+	}
+	var rr *ReauthRequired
+	if errors.As(err, &rr) {
+		e.ReauthURL = rr.URL
+	}
+	writeAPIError(w, r, statusOf(err), e)
+}
+
+// serverFault answers err as fail does, naming what failed in the log.
+func (s *Server) serverFault(w http.ResponseWriter, r *http.Request, what string, err error) {
+	s.fail(w, r, fmt.Errorf("%s: %w", what, err))
+}
+
+// errNotHere is a page's 404 with nothing more to say: the not-found page
+// tells people there is nothing at this address, or nothing they may see.
+var errNotHere = problem.New(problem.NotFound, "")
+
+// pageNotFound answers a path no route matches.
+func (s *Server) pageNotFound(w http.ResponseWriter, r *http.Request) {
+	if isAPI(r) {
+		s.fail(w, r, problem.Newf(problem.NotFound, "no such API route: %s %s", r.Method, r.URL.Path))
+		return
+	}
+	s.fail(w, r, errNotHere)
 }

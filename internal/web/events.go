@@ -1,7 +1,6 @@
 package web
 
 import (
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -11,8 +10,6 @@ import (
 	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/notify"
 )
-
-type sqlTx = sql.Tx
 
 // liveEvent is the data of one server-sent "notification" event.
 type liveEvent struct {
@@ -37,7 +34,7 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 	last, err := strconv.ParseInt(r.Header.Get("Last-Event-ID"), 10, 64)
 	if err != nil || last < 0 {
 		if last, err = notify.LatestID(ctx, s.DB.SQL, u.ID); err != nil {
-			s.apiInternal(w, r, err)
+			s.fail(w, r, err)
 			return
 		}
 	}
@@ -51,7 +48,7 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 	renew := func() { _ = rc.SetWriteDeadline(time.Now().Add(2 * heartbeatEvery)) }
 	renew()
 	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 	fmt.Fprint(w, "retry: 3000\n\n")

@@ -2,10 +2,9 @@ package web
 
 import (
 	"errors"
-	"regexp"
 	"strings"
 
-	"github.com/mocpcr/mocpcr/internal/change"
+	"github.com/mocpcr/mocpcr/internal/problem"
 )
 
 // fieldLabels are the names people read for the domain's field names.
@@ -32,28 +31,17 @@ func fieldLabel(f string) string {
 	return strings.ReplaceAll(f, "_", " ")
 }
 
-// rawWords are API names that domain messages use and a page must not
-// show: the page says what the form calls them.
-var rawWords = strings.NewReplacer(
-	"answer replacement_in_kind", "tick “Replacement in kind”",
-	"hazard_review review", "hazard review",
-	"hazard_review", "hazard review",
-)
-
-// attachAndName is the API's advice for missing PSSR evidence; the page
-// has a file field and a list of attached files instead.
-var attachAndName = regexp.MustCompile(`attach a file to [A-Z]+-\d{4}-\d+ and name it here`)
-
 // humanMessage turns "comment: is required when rejecting" into
 // "Comment is required when rejecting".
-func humanMessage(field, msg string) string {
-	msg = rawWords.Replace(msg)
-	msg = attachAndName.ReplaceAllString(msg, "choose a file, or one already attached to the change")
+func humanMessage(field, msg string) string { return labelled(fieldLabel(field), field, msg) }
+
+// labelled is humanMessage with the form's own label for field. The
+// domain's messages start with the field's name (problem.Invalidf).
+func labelled(label, field, msg string) string {
 	rest, ok := strings.CutPrefix(msg, field+": ")
 	if !ok {
 		return msg
 	}
-	label := fieldLabel(field)
 	for _, p := range []string{"is ", "must ", "cannot ", "has "} {
 		if strings.HasPrefix(rest, p) {
 			return label + " " + rest
@@ -65,15 +53,15 @@ func humanMessage(field, msg string) string {
 // formErrors places a domain error on a page: beside the element the
 // field maps to (ids maps a domain field name to the element id), or,
 // for errors about the state of the change, at the form itself (formID).
-// An error listing several fields (change.Error.Fields) places each.
+// An error listing several fields (problem.Error.Fields) places each.
 func formErrors(err error, formID string, ids map[string]string) map[string]string {
-	var de *change.Error
+	var de *problem.Error
 	if !errors.As(err, &de) {
 		return map[string]string{formID: "Something went wrong on our side; nothing was saved. Try again."}
 	}
 	fields := de.Fields
 	if len(fields) == 0 {
-		fields = []change.FieldError{{Field: de.Field, Message: de.Message}}
+		fields = []problem.FieldError{{Field: de.Field, Message: de.Message}}
 	}
 	errs := map[string]string{}
 	for _, fe := range fields {
@@ -93,25 +81,25 @@ func formErrors(err error, formID string, ids map[string]string) map[string]stri
 // invalidField splits a domain validation error into its field and a
 // sentence for the page ("Name is required.").
 func invalidField(err error) (field, msg string, ok bool) {
-	var de *change.Error
-	if !errors.As(err, &de) || de.Code != change.EInvalid {
+	var de *problem.Error
+	if !errors.As(err, &de) || de.Kind != problem.Invalid {
 		return "", "", false
 	}
 	return de.Field, fieldMessage(de.Field, de.Message, nil), true
 }
 
 // invalidFields is invalidField for every field an error lists
-// (change.Error.Fields), so a form shows all its problems at once;
+// (problem.Error.Fields), so a form shows all its problems at once;
 // labels gives the form's words for fields whose API name would read
 // badly ("site_id" is the form's "Site").
 func invalidFields(err error, labels map[string]string) (map[string]string, bool) {
-	var de *change.Error
-	if !errors.As(err, &de) || de.Code != change.EInvalid {
+	var de *problem.Error
+	if !errors.As(err, &de) || de.Kind != problem.Invalid {
 		return nil, false
 	}
 	fields := de.Fields
 	if len(fields) == 0 {
-		fields = []change.FieldError{{Field: de.Field, Message: de.Message}}
+		fields = []problem.FieldError{{Field: de.Field, Message: de.Message}}
 	}
 	out := map[string]string{}
 	for _, fe := range fields {
@@ -143,4 +131,12 @@ func fieldMessage(field, message string, labels map[string]string) string {
 		msg += "."
 	}
 	return msg
+}
+
+// sentence starts msg with a capital letter, as a form shows it.
+func sentence(msg string) string {
+	if msg == "" {
+		return msg
+	}
+	return strings.ToUpper(msg[:1]) + msg[1:]
 }

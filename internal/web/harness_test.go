@@ -34,39 +34,84 @@ func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now
 
 func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
 
-// testSite is a running web server over a test database.
+// testSite is a running web server over a test database: the one
+// harness every web test starts from. Fixtures that need particular data
+// (a seeded change service, users with tokens) build on it.
 type testSite struct {
-	t     *testing.T
-	db    *store.DB
-	web   *web.Server
-	srv   *httptest.Server
-	URL   string
+	t   testing.TB
+	db  *store.DB
+	web *web.Server
+	srv *httptest.Server
+	URL string
+	// clock is the server's time, when the test controls it (newSite).
 	clock *clock
 }
 
-// newSite starts the web server with extra environment variables; the
-// base URL is the test server's.
-func newSite(t *testing.T, db *store.DB, env map[string]string) *testSite {
+// siteOptions are what a test may set on the server it starts.
+type siteOptions struct {
+	// env holds extra environment variables; the base URL is the test
+	// server's unless env sets one.
+	env  map[string]string
+	deps web.Deps
+	// now is the server's clock; nil gives it a controllable clock
+	// starting at the real time (testSite.clock).
+	now func() time.Time
+}
+
+// newSite starts the web server with extra environment variables and a
+// controllable clock.
+func newSite(t testing.TB, db *store.DB, env map[string]string) *testSite {
+	t.Helper()
+	return startSite(t, db, siteOptions{env: env})
+}
+
+// startSite starts the web server as o says.
+func startSite(t testing.TB, db *store.DB, o siteOptions) *testSite {
 	t.Helper()
 	var h http.Handler
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
-	t.Cleanup(srv.Close)
+	// Live event streams would keep Close waiting.
+	t.Cleanup(func() { srv.CloseClientConnections(); srv.Close() })
 	vars := map[string]string{"MOCPCR_BASE_URL": srv.URL}
-	for k, v := range env {
+	for k, v := range o.env {
 		vars[k] = v
 	}
 	cfg, err := config.Load(config.MapEnv(vars))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ws, err := web.New(cfg, db, slog.New(slog.NewTextHandler(io.Discard, nil)), web.Deps{})
+	ws, err := web.New(cfg, db, slog.New(slog.NewTextHandler(io.Discard, nil)), o.deps)
 	if err != nil {
 		t.Fatal(err)
 	}
-	clk := newClock()
-	ws.Now = clk.Now
+	s := &testSite{t: t, db: db, web: ws, srv: srv, URL: srv.URL}
+	if ws.Now = o.now; ws.Now == nil {
+		s.clock = newClock()
+		ws.Now = s.clock.Now
+	}
 	h = ws.Handler()
-	return &testSite{t: t, db: db, web: ws, srv: srv, URL: srv.URL, clock: clk}
+	return s
+}
+
+// apiUser creates a user without a password and an API token for them.
+func (s *testSite) apiUser(email string, roles ...auth.Role) (*auth.User, string) {
+	s.t.Helper()
+	ctx := context.Background()
+	u, err := auth.CreateUser(ctx, s.db.SQL, auth.NewUser{Email: email, Name: email[:3], Roles: roles, AllSites: true})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return u, s.token(u)
+}
+
+// token creates an API token for u.
+func (s *testSite) token(u *auth.User) string {
+	s.t.Helper()
+	tok, err := auth.CreateAPIToken(context.Background(), s.db.SQL, u.ID, "test")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return tok
 }
 
 const testPassword = "correct horse battery"
@@ -78,7 +123,7 @@ func (s *testSite) user(email string, roles ...auth.Role) *auth.User {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	u, err := auth.CreateUser(context.Background(), s.db.SQL, auth.NewUser{Email: email, Name: "User " + email, PasswordHash: h, Roles: roles})
+	u, err := auth.CreateUser(context.Background(), s.db.SQL, auth.NewUser{Email: email, Name: "User " + email, PasswordHash: h, Roles: roles, AllSites: true})
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -88,7 +133,7 @@ func (s *testSite) user(email string, roles ...auth.Role) *auth.User {
 // browser is an HTTP client with a cookie jar that does not follow
 // redirects unless told to.
 type browser struct {
-	t      *testing.T
+	t      testing.TB
 	site   *testSite
 	client *http.Client
 	follow bool
@@ -175,7 +220,7 @@ func (b *browser) signedIn() bool {
 	return r.StatusCode == http.StatusOK
 }
 
-func bearer(t *testing.T, base, method, path, token string, body io.Reader) response {
+func bearer(t testing.TB, base, method, path, token string, body io.Reader) response {
 	t.Helper()
 	req, _ := http.NewRequest(method, base+path, body)
 	if token != "" {
@@ -191,4 +236,19 @@ func bearer(t *testing.T, base, method, path, token string, body io.Reader) resp
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	return response{resp, string(b)}
+}
+
+// waitFor polls cond until it holds, for work other goroutines do on
+// their own schedule (the email queue, the live-update hub), and fails
+// the test after 30 seconds, saying what it waited for and, from state,
+// what it saw instead.
+func waitFor(t testing.TB, what string, cond func() bool, state func() string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited 30s for %s: %s", what, state())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

@@ -2,28 +2,17 @@ package web_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 
-	"github.com/mocpcr/mocpcr/internal/config"
 	"github.com/mocpcr/mocpcr/internal/store/storetest"
-	"github.com/mocpcr/mocpcr/internal/web"
 )
 
 func TestHealthAndReadiness(t *testing.T) {
 	for _, d := range storetest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
 			db := storetest.OpenEmpty(t, d)
-			cfg, _ := config.Load(config.MapEnv(nil))
-			ws, err := web.New(cfg, db, slog.New(slog.NewTextHandler(io.Discard, nil)), web.Deps{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			srv := httptest.NewServer(ws.Handler())
-			defer srv.Close()
+			srv := newSite(t, db, nil).srv
 			status := func(path string) int {
 				resp, err := http.Get(srv.URL + path)
 				if err != nil {

@@ -45,6 +45,9 @@ type myWorkData struct {
 	CanCreate bool
 	// NoRole: the user may sign in but takes part in nothing yet.
 	NoRole bool
+	// NoSite: the user has roles but no site yet (a first Entra ID
+	// sign-in), so there is nothing they may see.
+	NoSite bool
 	// NeverFiled: an initiator with no change at all, shown the first-change prompt.
 	NeverFiled bool
 }
@@ -53,8 +56,8 @@ type myWorkData struct {
 // their own open changes.
 func (s *Server) pageShowMyWork(w http.ResponseWriter, r *http.Request) {
 	u := auth.UserFrom(r.Context())
-	d := myWorkData{FirstName: strings.Fields(u.Name + " x")[0], CanCreate: auth.Can(u, auth.ActionCreateChange), NoRole: len(u.Roles) == 0}
-	if d.NoRole {
+	d := myWorkData{FirstName: strings.Fields(u.Name + " x")[0], CanCreate: auth.Can(u, auth.ActionCreateChange), NoRole: len(u.Roles) == 0, NoSite: u.NoSite()}
+	if d.NoRole || d.NoSite {
 		s.render(w, r, http.StatusOK, "home.html", &Page{Title: "My work", Data: d})
 		return
 	}
@@ -64,25 +67,14 @@ func (s *Server) pageShowMyWork(w http.ResponseWriter, r *http.Request) {
 		s.serverFault(w, r, "my work", err)
 		return
 	}
-	rs, err := s.Changes.ReminderSettings(ctx)
-	if err != nil {
-		s.serverFault(w, r, "reminder settings", err)
-		return
-	}
 	today := dayOf(s.Now())
 	fromItems := func(items []change.WorkItem, what func(change.WorkItem) string) []workRow {
 		out := make([]workRow, 0, len(items))
 		for _, it := range items {
-			row := workRow{Number: it.ChangeNumber, Title: it.Title, What: what(it), URL: changePath(it.ChangeNumber), Since: it.Since, Due: it.DueOn}
+			row := workRow{Number: it.ChangeNumber, Title: it.Title, What: what(it), URL: changePath(it.ChangeNumber), Since: it.Since, Due: it.DueOn,
+				DaysWaiting: it.DaysWaiting, Overdue: it.Overdue}
 			if it.OnBehalfOf != "" {
 				row.Note = "on behalf of " + it.OnBehalfOf
-			}
-			if it.Since != nil {
-				row.DaysWaiting = int(today.Sub(dayOf(*it.Since)).Hours() / 24)
-				row.Overdue = row.DaysWaiting >= rs.PendingAfterDays
-			}
-			if it.DueOn != nil && dayOf(*it.DueOn).Before(today) {
-				row.Overdue = true
 			}
 			out = append(out, row)
 		}
@@ -112,9 +104,7 @@ func (s *Server) pageShowMyWork(w http.ResponseWriter, r *http.Request) {
 		if a.BeforeStartup {
 			row.Note = change.ActionWhen(change.KindOfNumber(a.ChangeNumber), true)
 		}
-		if a.DueOn != nil && dayOf(*a.DueOn).Before(today) {
-			row.Overdue = true
-		}
+		row.Overdue = change.PastDue(a.DueOn, today)
 		actions = append(actions, row)
 	}
 	// Overdue and soonest-due actions first.
@@ -156,7 +146,7 @@ func (s *Server) pageShowMyWork(w http.ResponseWriter, r *http.Request) {
 			row.What = "Revise and resubmit"
 			// Like a review or approval: overdue once it has waited the
 			// reminder threshold, not on the day it came back.
-			row.Overdue = row.DaysWaiting >= rs.PendingAfterDays
+			row.Overdue = work.WaitedTooLong(row.DaysWaiting)
 			row.Note = c.ReturnComment
 		}
 		drafts = append(drafts, row)
@@ -225,10 +215,10 @@ func changeRow(c change.Change, today time.Time) workRow {
 	row := workRow{Number: c.Number, Title: c.Title, URL: changePath(c.Number), What: c.Stage.Label(), Note: c.Stage.Label()}
 	if c.Duration.IsTemporary() && c.ExpiresOn != nil && c.RevertedAt == nil {
 		row.Due = c.ExpiresOn
-		row.Overdue = c.Stage.IsOpen() && c.Stage != change.StageDraft && dayOf(*c.ExpiresOn).Before(today)
+		row.Overdue = c.ExpiryPassed(today)
 	}
 	since := c.UpdatedAt
 	row.Since = &since
-	row.DaysWaiting = int(today.Sub(dayOf(since)).Hours() / 24)
+	row.DaysWaiting = change.DaysWaiting(since, today)
 	return row
 }

@@ -10,12 +10,14 @@ import (
 	"reflect"
 	"strings"
 
+	"github.com/mocpcr/mocpcr/internal/problem"
 	"github.com/mocpcr/mocpcr/internal/requestid"
 )
 
 // apiError is the body of every JSON error response, whoever refused:
-// the router, the auth layer or the domain. Clients branch on Code and
-// show Error; Field names the input that was wrong, when one was.
+// the router, the auth layer or the domain. Clients branch on Code (a
+// problem.Kind's name) and show Error; Field names the input that was
+// wrong, when one was.
 type apiError struct {
 	Error string `json:"error"`
 	Code  string `json:"code"`
@@ -28,36 +30,12 @@ type apiError struct {
 	// signature (code reauth_required).
 	ReauthURL string `json:"reauth_url,omitempty"`
 	RequestID string `json:"request_id,omitempty"`
-	// tooLarge makes decodeBody answer 413 instead of 422.
-	tooLarge bool
 }
 
 // apiFieldError is one invalid field in apiError.Errors.
 type apiFieldError struct {
 	Field string `json:"field"`
 	Error string `json:"error"`
-}
-
-// statusCode is the Code of an error answered only with a status. The
-// words match change.Code's so one client switch covers every refusal.
-func statusCode(status int) string {
-	switch status {
-	case http.StatusBadRequest, http.StatusUnprocessableEntity, http.StatusRequestEntityTooLarge:
-		return "invalid"
-	case http.StatusUnauthorized:
-		return "unauthenticated"
-	case http.StatusForbidden:
-		return "forbidden"
-	case http.StatusNotFound:
-		return "not_found"
-	case http.StatusConflict:
-		return "conflict"
-	case http.StatusTooManyRequests:
-		return "throttled"
-	case http.StatusServiceUnavailable:
-		return "unavailable"
-	}
-	return "internal"
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -68,37 +46,10 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v)
 }
 
-func writeJSONError(w http.ResponseWriter, r *http.Request, status int, msg string) {
-	writeAPIError(w, r, status, apiError{Error: msg})
-}
-
-// writeAPIError fills in what e leaves out (the code from the status, the
-// field from the message, the request id) and writes it.
+// writeAPIError writes e with the request id.
 func writeAPIError(w http.ResponseWriter, r *http.Request, status int, e apiError) {
-	if e.Code == "" {
-		e.Code = statusCode(status)
-	}
-	if e.Field == "" && e.Code == "invalid" {
-		e.Field = messageField(e.Error)
-	}
 	e.RequestID = requestid.From(r.Context())
 	writeJSON(w, status, e)
-}
-
-// messageField reads the field out of a refusal written the house way,
-// "site_ids: there is no site with id 9", so every handler's refusals
-// carry the field without each one naming it twice.
-func messageField(msg string) string {
-	f, _, ok := strings.Cut(msg, ": ")
-	if !ok || f == "" {
-		return ""
-	}
-	for _, c := range f {
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '.') {
-			return ""
-		}
-	}
-	return f
 }
 
 // decodeBody reads a JSON request body into v strictly: the body is one
@@ -110,36 +61,32 @@ func messageField(msg string) string {
 // it is (every field optional at this layer; the domain says which are
 // required). It answers 422 itself and returns false on failure.
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
-	e, ok := decodeJSON(r.Body, w, v)
-	if !ok {
-		status := http.StatusUnprocessableEntity
-		if e.tooLarge {
-			status = http.StatusRequestEntityTooLarge
-		}
-		writeAPIError(w, r, status, e)
+	if err := decodeJSON(r.Body, w, v); err != nil {
+		writeProblem(w, r, err)
+		return false
 	}
-	return ok
+	return true
 }
 
 // maxBody is the largest JSON request body decodeBody reads.
 const maxBody = 1 << 20
 
-// decodeJSON is decodeBody without the answer: the refusal to write
-// when it returns false.
-func decodeJSON(body io.ReadCloser, w http.ResponseWriter, v any) (apiError, bool) {
-	refuse := func(field, msg string) (apiError, bool) { return apiError{Field: field, Error: msg}, false }
+// decodeJSON is decodeBody without the answer: an Invalid error naming
+// the field, or nil.
+func decodeJSON(body io.ReadCloser, w http.ResponseWriter, v any) error {
+	refuse := func(field, msg string) error {
+		return &problem.Error{Kind: problem.Invalid, Field: field, Message: msg}
+	}
 	data, err := io.ReadAll(http.MaxBytesReader(w, body, maxBody))
 	var me *http.MaxBytesError
 	switch {
 	case errors.As(err, &me):
-		e, _ := refuse("body", fmt.Sprintf("body: must be at most %d bytes", me.Limit))
-		e.tooLarge = true
-		return e, false
+		return &problem.Error{Kind: problem.TooLarge, Field: "body", Message: fmt.Sprintf("body: must be at most %d bytes", me.Limit)}
 	case err != nil:
 		return refuse("body", "body: could not be read: "+err.Error())
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
-		return apiError{}, true
+		return nil
 	}
 	if got := topLevelKind(data); got != "" {
 		return refuse("body", "body: expected a JSON object, got "+got)
@@ -153,19 +100,21 @@ func decodeJSON(body io.ReadCloser, w http.ResponseWriter, v any) (apiError, boo
 		if _, err := dec.Token(); err != io.EOF {
 			return refuse("body", "body: unexpected data after the JSON object; send exactly one object")
 		}
-		return apiError{}, true
+		return nil
 	}
 	var te *json.UnmarshalTypeError
+	var se *json.SyntaxError
 	switch {
+	case errors.As(err, &se) || errors.Is(err, io.ErrUnexpectedEOF):
 	case errors.As(err, &te) && te.Field != "":
 		return refuse(te.Field, fmt.Sprintf("%s: expected %s, got %s", te.Field, jsonKind(te.Type), te.Value))
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		key := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		path := unknownFieldPath(data, reflect.TypeOf(v))
-		if path != key && !strings.HasSuffix(path, "."+key) {
-			path = key // the walk disagrees with encoding/json: trust the latter
+	default:
+		// encoding/json names an unknown field only in its error's text,
+		// and without its path; the walk finds the same key, with the path,
+		// by reading the body as Decode did.
+		if path := unknownFieldPath(data, reflect.TypeOf(v)); path != "" {
+			return refuse(path, path+": unknown field")
 		}
-		return refuse(path, path+": unknown field")
 	}
 	return refuse("body", "body: expected a JSON object as described in the OpenAPI document (/api/v1/openapi.json): "+err.Error())
 }

@@ -1,16 +1,12 @@
 package web_test
 
 import (
-	"context"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
-	"github.com/mocpcr/mocpcr/internal/config"
 	"github.com/mocpcr/mocpcr/internal/metrics"
 	"github.com/mocpcr/mocpcr/internal/store"
 	"github.com/mocpcr/mocpcr/internal/store/storetest"
@@ -18,24 +14,11 @@ import (
 )
 
 func TestMetricsAreForAdminsAndLabelByRoute(t *testing.T) {
-	ctx := context.Background()
 	db := storetest.Open(t, store.SQLite)
-	cfg, _ := config.Load(config.MapEnv(nil))
-	ws, err := web.New(cfg, db, slog.New(slog.NewTextHandler(io.Discard, nil)), web.Deps{Metrics: metrics.New("test")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(ws.Handler())
-	defer srv.Close()
+	site := startSite(t, db, siteOptions{deps: web.Deps{Metrics: metrics.New("test")}})
+	srv := site.srv
 	token := func(role auth.Role, email string) string {
-		u, err := auth.CreateUser(ctx, db.SQL, auth.NewUser{Email: email, Name: email, Roles: []auth.Role{role}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		tok, err := auth.CreateAPIToken(ctx, db.SQL, u.ID, "scrape")
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, tok := site.apiUser(email, role)
 		return tok
 	}
 	admin, initiator := token(auth.RoleAdmin, "admin@example.com"), token(auth.RoleInitiator, "ini@example.com")

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
+	"github.com/mocpcr/mocpcr/internal/problem"
 	"github.com/mocpcr/mocpcr/internal/requestid"
 	"github.com/mocpcr/mocpcr/internal/store"
 )
@@ -92,7 +93,8 @@ func (s *Server) withRecover(next http.Handler) http.Handler {
 // withUser sets the security headers, resolves the caller (API token or
 // session cookie) and refuses cross-site or token-less state changes made
 // with a session cookie. Requests with an Authorization header are exempt
-// from CSRF checks: a browser never adds that header on its own.
+// from CSRF checks: a browser never adds that header on its own. Only
+// programs send that header, so its refusals are JSON on every path.
 func (s *Server) withUser(next http.Handler) http.Handler {
 	cop := http.NewCrossOriginProtection()
 	if origin := originOf(s.Config.BaseURL); origin != "" {
@@ -100,26 +102,34 @@ func (s *Server) withUser(next http.Handler) http.Handler {
 		_ = cop.AddTrustedOrigin(origin)
 	}
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.refuse(w, r, http.StatusForbidden, "Cross-origin request refused: this form must be sent from a mocpcr page.")
+		s.fail(w, r, problem.New(problem.Forbidden, "Cross-origin request refused: this form must be sent from a mocpcr page."))
 	}))
+	hsts := strings.HasPrefix(s.Config.BaseURL, "https://")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		setSecurityHeaders(w)
+		if hsts {
+			// Served over https (behind the TLS proxy MOCPCR_BASE_URL names):
+			// browsers keep to https for a year. Not includeSubDomains: the
+			// customer's other hosts are not ours to decide for.
+			w.Header().Set("Strict-Transport-Security", "max-age=31536000")
+		}
 		if h := r.Header.Get("Authorization"); h != "" {
 			tok, ok := strings.CutPrefix(h, "Bearer ")
 			if !ok {
-				writeJSONError(w, r, http.StatusUnauthorized, "Authorization header must be \"Bearer <API token>\"")
+				writeProblem(w, r, problem.New(problem.Unauthenticated, "Authorization header must be \"Bearer <API token>\""))
 				return
 			}
 			u, err := s.users.UserByAPIToken(r.Context(), s.DB.Prepared(), strings.TrimSpace(tok), s.Now())
 			if errors.Is(err, store.ErrNotFound) {
-				writeJSONError(w, r, http.StatusUnauthorized, "API token is not valid or was revoked")
+				writeProblem(w, r, problem.New(problem.Unauthenticated, "API token is not valid or was revoked"))
 				return
 			}
 			if err != nil {
 				s.Logger.ErrorContext(r.Context(), "check API token", "err", err)
-				writeJSONError(w, r, http.StatusInternalServerError, "could not check the API token")
+				writeAPIError(w, r, http.StatusInternalServerError, apiError{Error: "could not check the API token", Code: problem.Internal.String()})
 				return
 			}
+			privateAnswer(w, r)
 			next.ServeHTTP(w, r.WithContext(auth.WithUser(r.Context(), u)))
 			return
 		}
@@ -130,6 +140,7 @@ func (s *Server) withUser(next http.Handler) http.Handler {
 			return
 		}
 		if sess != nil {
+			privateAnswer(w, r)
 			r = r.WithContext(auth.WithSession(auth.WithUser(r.Context(), u), sess))
 		} else if _, err := r.Cookie(sessionCookie); err == nil {
 			s.clearSessionCookie(w) // expired or signed out elsewhere
@@ -140,7 +151,7 @@ func (s *Server) withUser(next http.Handler) http.Handler {
 				return
 			}
 			if sess != nil && !validCSRFToken(r, sess) {
-				s.refuse(w, r, http.StatusForbidden, "The form's security token is missing or out of date. Go back, reload the page and try again.")
+				s.fail(w, r, problem.New(problem.Forbidden, "The form's security token is missing or out of date. Go back, reload the page and try again."))
 				return
 			}
 		}
@@ -169,6 +180,16 @@ func (s *Server) sessionUser(r *http.Request) (*auth.Session, *auth.User, error)
 		return nil, nil, err
 	}
 	return sess, u, nil
+}
+
+// privateAnswer keeps what a signed-in caller is answered out of every
+// cache, the browser's included: a change page left in the history of a
+// shared control-room PC must not come back after sign-out. Static files
+// are the same for everyone and stay cacheable.
+func privateAnswer(w http.ResponseWriter, r *http.Request) {
+	if !strings.HasPrefix(r.URL.Path, "/static/") {
+		w.Header().Set("Cache-Control", "no-store")
+	}
 }
 
 func safeMethod(m string) bool {

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -10,7 +9,12 @@ import (
 
 	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/notify"
+	"github.com/mocpcr/mocpcr/internal/problem"
 )
+
+// errNoNotification answers for an id that names none of the user's
+// notifications.
+var errNoNotification = problem.New(problem.NotFound, "There is no such notification.")
 
 // listOptions reads ?unread=&cursor=&limit=.
 func listOptions(r *http.Request) (notify.ListOptions, error) {
@@ -19,18 +23,18 @@ func listOptions(r *http.Request) (notify.ListOptions, error) {
 	if v := q.Get("unread"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			return opt, fmt.Errorf("unread must be true or false, got %q", v)
+			return opt, problem.Invalidf("unread", "must be true or false, got %q", v)
 		}
 		opt.UnreadOnly = b
 	}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {
-			return opt, fmt.Errorf("limit must be a whole number from 1 to 100, got %q", v)
+			return opt, problem.Invalidf("limit", "must be a whole number from 1 to 100, got %q", v)
 		}
 		opt.Limit = n
 		if n == 0 {
-			return opt, fmt.Errorf("limit must be a whole number from 1 to 100, got %q", v)
+			return opt, problem.Invalidf("limit", "must be a whole number from 1 to 100, got %q", v)
 		}
 	}
 	return opt, nil
@@ -56,10 +60,6 @@ func (s *Server) pageListNotifications(w http.ResponseWriter, r *http.Request) {
 	var p notify.Page
 	if err == nil {
 		p, err = notify.List(r.Context(), s.DB.SQL, u.ID, opt)
-	}
-	if errors.Is(err, notify.ErrInvalid) || (err != nil && !strings.Contains(err.Error(), "notifications")) {
-		s.render(w, r, http.StatusBadRequest, "notfound.html", &Page{Title: "Bad request", Data: strings.TrimPrefix(err.Error(), "invalid: ")})
-		return
 	}
 	if err != nil {
 		s.serverFault(w, r, "notifications page", err)
@@ -92,7 +92,7 @@ func (s *Server) pageSetNotificationRead(w http.ResponseWriter, r *http.Request,
 		ok = err == nil
 	}
 	if !ok {
-		s.render(w, r, http.StatusNotFound, "notfound.html", &Page{Title: "Not found", Data: "There is no such notification."})
+		s.fail(w, r, errNoNotification)
 		return
 	}
 	s.publish(u.ID)

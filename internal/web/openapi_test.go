@@ -2,28 +2,20 @@ package web_test
 
 import (
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http/httptest"
 	"sort"
 	"strings"
 	"testing"
 
-	"github.com/mocpcr/mocpcr/internal/config"
 	"github.com/mocpcr/mocpcr/internal/store"
 	"github.com/mocpcr/mocpcr/internal/store/storetest"
-	"github.com/mocpcr/mocpcr/internal/web"
 )
 
 // Every API route the server registers is in the OpenAPI document, and
 // every path the document describes is served.
 func TestOpenAPIMatchesRoutes(t *testing.T) {
 	db := storetest.Open(t, store.SQLite)
-	cfg, _ := config.Load(config.MapEnv(nil))
-	s, err := web.New(cfg, db, slog.New(slog.NewTextHandler(io.Discard, nil)), web.Deps{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newSite(t, db, nil).web
 	rec := httptest.NewRecorder()
 	s.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/openapi.json", nil))
 	var doc struct {

@@ -7,13 +7,15 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mocpcr/mocpcr/internal/change"
+	"github.com/mocpcr/mocpcr/internal/problem"
 )
 
+// pathID reads the path value name of an API route as a record id,
+// answering 404 when it is not one.
 func pathID(w http.ResponseWriter, r *http.Request, name string) (int64, bool) {
 	id, err := strconv.ParseInt(r.PathValue(name), 10, 64)
 	if err != nil || id <= 0 {
-		writeJSONError(w, r, http.StatusNotFound, fmt.Sprintf("%s: %q is not an id", name, r.PathValue(name)))
+		writeProblem(w, r, problem.Newf(problem.NotFound, "%s: %q is not an id", name, r.PathValue(name)))
 		return 0, false
 	}
 	return id, true
@@ -27,7 +29,7 @@ func parseDate(field, s string) (*time.Time, error) {
 	}
 	t, err := time.Parse(time.DateOnly, s)
 	if err != nil {
-		return nil, &change.Error{Code: change.EInvalid, Field: field, Message: fmt.Sprintf("%s: expected a date YYYY-MM-DD, got %q", field, s)}
+		return nil, &problem.Error{Kind: problem.Invalid, Field: field, Message: fmt.Sprintf("%s: expected a date YYYY-MM-DD, got %q", field, s)}
 	}
 	return &t, nil
 }
@@ -36,7 +38,7 @@ func parseDate(field, s string) (*time.Time, error) {
 func requiredDate(field, v string) (time.Time, error) {
 	t, err := parseDate(field, v)
 	if err == nil && t == nil {
-		err = &change.Error{Code: change.EInvalid, Field: field, Message: field + ": required (YYYY-MM-DD)"}
+		err = &problem.Error{Kind: problem.Invalid, Field: field, Message: field + ": required (YYYY-MM-DD)"}
 	}
 	if err != nil {
 		return time.Time{}, err
@@ -46,7 +48,12 @@ func requiredDate(field, v string) (time.Time, error) {
 
 // idParam reads the {id} path value; ok is false when it is not a positive
 // integer (answered as not found: there is no such notification).
-func idParam(r *http.Request) (int64, bool) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+func idParam(r *http.Request) (int64, bool) { return pathInt(r, "id") }
+
+// pathInt reads path value name as an id; ok is false when it is not a
+// positive 64-bit integer, which callers answer as not found: no object
+// has that id.
+func pathInt(r *http.Request, name string) (int64, bool) {
+	id, err := strconv.ParseInt(r.PathValue(name), 10, 64)
 	return id, err == nil && id > 0
 }

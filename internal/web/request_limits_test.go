@@ -3,6 +3,7 @@ package web_test
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -87,8 +88,8 @@ func TestOversizedBodiesAreRefusedBeforeTheyAreStored(t *testing.T) {
 		}
 		// The same, chunked: a sign-in form takes no files at all.
 		body, ct = multipartBody("file", "big.bin", forty)
-		if status, _ := send(t, "POST", c.srv.URL+"/auth/login", ct, "", onlyReader{body}); status != http.StatusUnsupportedMediaType {
-			t.Errorf("anonymous chunked multipart post to /auth/login: %d, want 415", status)
+		if status, msg := send(t, "POST", c.srv.URL+"/auth/login", ct, "", onlyReader{body}); status != http.StatusUnprocessableEntity || !strings.Contains(msg, "takes no file uploads") {
+			t.Errorf("anonymous chunked multipart post to /auth/login: %d %.200s, want 422 saying it takes no uploads", status, msg)
 		}
 		// A chunked form past the small limit.
 		form := "email=" + strings.Repeat("a", 2<<20)
@@ -223,4 +224,90 @@ func TestLongAnswersOutliveTheServerTimeouts(t *testing.T) {
 			t.Errorf("event stream ended after %v with %d keep-alives (%v); it should outlive a 300 ms write timeout", time.Since(start).Round(time.Millisecond), keepAlives, sc.Err())
 		}
 	})
+}
+
+// Oversized parameters and lists are refused with a message naming the
+// field and the limit, not answered slowly or stored.
+func TestOversizedParametersAndListsNameTheirLimit(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f, c := newChangeAPI(t, db)
+		ch := c.call("initiator", "POST", "/api/v1/changes", newChangeBody("MOC", f.NRF, f.CDU), 201)["change"].(map[string]any)
+		base := "/api/v1/changes/" + jsonNum(ch["id"])
+		cases := []struct {
+			name, method, path string
+			body               any
+			field, words       string
+		}{
+			{"search text", "GET", "/api/v1/changes?q=" + strings.Repeat("p", 201), nil, "q", "at most 200 characters"},
+			{"equipment tags", "PATCH", base, map[string]any{"equipment_tags": manyTags(51)}, "equipment_tags", "at most 50 tags"},
+			{"acknowledgers", "POST", base + "/acknowledgers", map[string]any{"user_ids": manyIDs(201)}, "user_ids", "at most 200 people"},
+			{"checklist items", "POST", "/api/v1/pssr-templates", map[string]any{"name": "Huge", "items": manyItems(301)}, "items", "at most 300 items"},
+		}
+		for _, tc := range cases {
+			who := "initiator"
+			if tc.path == "/api/v1/pssr-templates" {
+				who = "admin"
+			}
+			var body io.Reader
+			if tc.body != nil {
+				b, _ := json.Marshal(tc.body)
+				body = bytes.NewReader(b)
+			}
+			r := bearer(t, c.srv.URL, tc.method, tc.path, c.tokens[who], body)
+			var e map[string]any
+			_ = json.Unmarshal([]byte(r.Body), &e)
+			if r.StatusCode != http.StatusUnprocessableEntity || e["field"] != tc.field || !strings.Contains(r.Body, tc.words) {
+				t.Errorf("%s: %d %.300s, want 422 naming %s (%q)", tc.name, r.StatusCode, r.Body, tc.field, tc.words)
+			}
+		}
+		// At the limit is fine.
+		if r := bearer(t, c.srv.URL, "GET", "/api/v1/changes?q="+strings.Repeat("p", 200), c.tokens["initiator"], nil); r.StatusCode != http.StatusOK {
+			t.Errorf("200-character search: %d %.200s", r.StatusCode, r.Body)
+		}
+		// The page says the same in words.
+		b := newBrowserWithToken(t, c, "initiator")
+		if r := b.get("/changes?q=" + strings.Repeat("p", 201)); r.StatusCode != http.StatusBadRequest || !strings.Contains(r.Body, "at most 200 characters") {
+			t.Errorf("changes page with a 201-character search: %d", r.StatusCode)
+		}
+	})
+}
+
+func manyTags(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("P-%d", 100+i)
+	}
+	return out
+}
+
+func manyIDs(n int) []int64 {
+	out := make([]int64, n)
+	for i := range out {
+		out[i] = int64(i + 1)
+	}
+	return out
+}
+
+func manyItems(n int) []map[string]any {
+	out := make([]map[string]any, n)
+	for i := range out {
+		out[i] = map[string]any{"text": fmt.Sprintf("Item %d checked", i)}
+	}
+	return out
+}
+
+// tokenBrowser reads pages with an API token, as a script would.
+type tokenBrowser struct {
+	t     *testing.T
+	base  string
+	token string
+}
+
+func newBrowserWithToken(t *testing.T, c *apiClient, who string) *tokenBrowser {
+	return &tokenBrowser{t: t, base: c.srv.URL, token: c.tokens[who]}
+}
+
+func (b *tokenBrowser) get(path string) response {
+	b.t.Helper()
+	return bearer(b.t, b.base, "GET", path, b.token, nil)
 }

@@ -5,6 +5,7 @@ import (
 	"net/url"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
+	"github.com/mocpcr/mocpcr/internal/problem"
 )
 
 // public marks a route anyone may call, signed in or not; the handler
@@ -256,7 +257,7 @@ func (s *Server) allowOnly(a auth.Action, next http.HandlerFunc) http.HandlerFun
 			return
 		}
 		if !auth.Can(u, a) {
-			s.refuse(w, r, http.StatusForbidden, "You do not have permission for this. Ask an administrator if you need it.")
+			s.fail(w, r, problem.New(problem.Forbidden, "You do not have permission for this. Ask an administrator if you need it."))
 			return
 		}
 		next(w, r)
@@ -267,7 +268,7 @@ func (s *Server) allowOnly(a auth.Action, next http.HandlerFunc) http.HandlerFun
 func (s *Server) askToSignIn(w http.ResponseWriter, r *http.Request) {
 	if isAPI(r) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="mocpcr"`)
-		writeJSONError(w, r, http.StatusUnauthorized, "sign in first: send Authorization: Bearer <API token>")
+		s.fail(w, r, problem.New(problem.Unauthenticated, "sign in first: send Authorization: Bearer <API token>"))
 		return
 	}
 	ret := r.URL.RequestURI()

@@ -4,11 +4,11 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/change"
+	"github.com/mocpcr/mocpcr/internal/problem"
 )
 
 // SignatureWindow is how long after signing in (or re-authenticating) a
@@ -21,7 +21,7 @@ type ReauthRequired struct{ URL string }
 
 // errReauthNeedsBrowser: an Entra ID user signing through the API cannot
 // re-authenticate there.
-var errReauthNeedsBrowser = errors.New("signatures by Entra ID users need a fresh sign-in in the browser")
+var errReauthNeedsBrowser = problem.Invalidf("password", "signatures by Entra ID users need a fresh sign-in in the browser")
 
 // verifyReauth decides whether the signed-in user may sign now (approve,
 // sign off): they have just proved who they are.
@@ -34,12 +34,12 @@ var errReauthNeedsBrowser = errors.New("signatures by Entra ID users need a fres
 //     whose URL (/auth/login?prompt=login&return=returnTo) makes Entra ID
 //     ask for the password again and records the fresh time.
 //
-// A nil error means go ahead. Other errors are messages for the user
-// (show them beside the password field).
+// A nil error means go ahead. Refusals are problem errors about the
+// field "password" (show them beside it); anything else is a fault.
 func (s *Server) verifyReauth(r *http.Request, password, returnTo string) error {
 	u := auth.UserFrom(r.Context())
 	if u == nil {
-		return errors.New("sign in first")
+		return problem.New(problem.Unauthenticated, "sign in first")
 	}
 	hasPassword, err := auth.HasPassword(r.Context(), s.DB.SQL, u.ID)
 	if err != nil {
@@ -56,14 +56,18 @@ func (s *Server) verifyReauth(r *http.Request, password, returnTo string) error 
 		return &ReauthRequired{URL: "/auth/login?prompt=login&return=" + url.QueryEscape(safeReturn(returnTo))}
 	}
 	if !hasPassword {
-		return errors.New("this account has no password to confirm the signature with; ask an administrator")
+		return problem.Invalidf("password", "this account has no password to confirm the signature with; ask an administrator")
 	}
 	if password == "" {
-		return errors.New("enter your password to sign")
+		return problem.Invalidf("password", "enter your password to sign")
 	}
 	if err := auth.CheckUserPassword(r.Context(), s.DB, u.ID, password, s.Now(), s.Throttle); err != nil {
-		if errors.Is(err, auth.ErrBadCredentials) {
-			return errors.New("password is not correct")
+		var throttled *auth.ThrottledError
+		switch {
+		case errors.Is(err, auth.ErrBadCredentials):
+			return problem.Invalidf("password", "is not correct")
+		case errors.As(err, &throttled):
+			return problem.Invalidf("password", "%v", throttled)
 		}
 		return err
 	}
@@ -88,22 +92,6 @@ func (s *Server) signature(r *http.Request, password string) (change.Signature, 
 	return change.Signature{Verified: true, Method: method}, nil
 }
 
-// signedError answers a domain refusal; when the domain wanted a
-// signature, the auth layer's reason (wrong password, fresh sign-in
-// needed and where) is more useful than the domain's.
-func (s *Server) signedError(w http.ResponseWriter, r *http.Request, err, reauthErr error) {
-	if change.ErrorCode(err) == change.EReauth && reauthErr != nil {
-		e := apiError{Error: "password: " + reauthErr.Error(), Code: string(change.EReauth), Field: "password"}
-		var rr *ReauthRequired
-		if errors.As(reauthErr, &rr) {
-			e.ReauthURL = rr.URL
-		}
-		writeAPIError(w, r, http.StatusForbidden, e)
-		return
-	}
-	s.changeError(w, r, err)
-}
-
 // pageSignature checks the re-authentication of a signed decision. For
 // Entra ID users who must sign in again it answers with a redirect to
 // Microsoft (back to the change page afterwards) and returns ok=false.
@@ -124,13 +112,19 @@ func (s *Server) pageSignature(w http.ResponseWriter, r *http.Request, number, p
 	return change.Signature{Verified: true, Method: method}, nil, true
 }
 
-// signatureError prefers the auth layer's reason (wrong password) when
-// the domain refused for want of a signature.
+// signatureError prefers the auth layer's reason (wrong password, a
+// fresh sign-in needed and where) when the domain refused for want of a
+// signature. A fault checking the signature is answered as the fault.
 func signatureError(err, reauthErr error) error {
-	if change.ErrorCode(err) == change.EReauth && reauthErr != nil {
-		// "password is not correct" reads as "Password is not correct".
-		msg := strings.TrimPrefix(reauthErr.Error(), "password ")
-		return &change.Error{Code: change.EReauth, Field: "password", Message: "password: " + msg}
+	if problem.KindOf(err) != problem.Reauth || reauthErr == nil {
+		return err
 	}
-	return err
+	var rr *ReauthRequired
+	switch pe := problem.As(reauthErr); {
+	case errors.As(reauthErr, &rr):
+		return &problem.Error{Kind: problem.Reauth, Field: "password", Message: "password: " + rr.Error(), Err: rr}
+	case pe != nil:
+		return &problem.Error{Kind: problem.Reauth, Field: "password", Message: pe.Message, Err: pe}
+	}
+	return reauthErr
 }

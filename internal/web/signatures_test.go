@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/change"
@@ -77,7 +78,7 @@ func TestPagesStateMeaningBeforeSigningAndShowRecord(t *testing.T) {
 		f := newPageFixture(t, db)
 		title := "Operations Superintendent"
 		if err := auth.UpdateUser(context.Background(), db, f.appr.ID, auth.UserUpdate{Name: f.appr.Name, Roles: f.appr.Roles,
-			JobTitle: &title}); err != nil {
+			AllSites: f.appr.AllSites, SiteIDs: f.appr.SiteIDs, JobTitle: &title}, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 		path := "/changes/" + f.approval.Number
@@ -116,7 +117,7 @@ func TestAdminSetsJobTitle(t *testing.T) {
 		if got["job_title"] != "Shift Superintendent" {
 			t.Errorf("job title after PATCH = %v", got["job_title"])
 		}
-		bad := c.call("admin", "PATCH", fmt.Sprintf("/api/v1/users/%d", id), map[string]any{"job_title": strings.Repeat("x", 101)}, 400)
+		bad := c.call("admin", "PATCH", fmt.Sprintf("/api/v1/users/%d", id), map[string]any{"job_title": strings.Repeat("x", 101)}, 422)
 		if msg, _ := bad["error"].(string); !strings.HasPrefix(strings.ToLower(msg), "job_title: must be at most 100 characters") {
 			t.Errorf("too long a title: %v", bad)
 		}

@@ -114,7 +114,7 @@ func Seed(t testing.TB, db *store.DB, start time.Time) *Fixture {
 			}
 			var u *auth.User
 			u, err = auth.CreateUser(ctx, tx, auth.NewUser{Email: name + "@plant.test", Name: name, PasswordHash: hash, Roles: roles,
-				SiteIDs: sites, JobTitle: title})
+				AllSites: sites == nil, SiteIDs: sites, JobTitle: title})
 			return u
 		}
 		f.Coordinator = mk("Cora", "MOC Coordinator", nil, auth.RoleCoordinator, auth.RoleApprover, auth.RoleInitiator)

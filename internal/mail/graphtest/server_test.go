@@ -198,3 +198,49 @@ func TestStartServesOnAnAddress(t *testing.T) {
 		t.Error("second Start succeeded")
 	}
 }
+
+// A throttled mailbox answers every request 429 with the seconds left in
+// Retry-After until its window closes; going over the request rate opens
+// such a window by itself. Other mailboxes are not affected.
+func TestMailboxThrottleWindowAndRequestRate(t *testing.T) {
+	clock := graphtest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	s := graphtest.New()
+	t.Cleanup(s.Close)
+	s.SetClock(clock.Now)
+	s.AddMailbox("other@contoso.com")
+	_, tok := postForm(t, s.URL+"/"+graphtest.TenantID+"/oauth2/v2.0/token", goodForm(s))
+	token := tok["access_token"].(string)
+	const good = `{"message":{"subject":"s","body":{"contentType":"HTML","content":"<p>x</p>"},"toRecipients":[{"emailAddress":{"address":"a@contoso.com"}}]}}`
+
+	s.ThrottleMailbox(graphtest.Sender, 2500*time.Millisecond)
+	status, h, body := sendMail(t, s, graphtest.Sender, token, good)
+	e, _ := body["error"].(map[string]any)
+	if status != 429 || h.Get("Retry-After") != "3" || e["code"] != "ApplicationThrottled" || h.Get("RateLimit-Scope") != "Mailbox" {
+		t.Fatalf("inside the window: %d Retry-After %q %v", status, h.Get("Retry-After"), body)
+	}
+	if status, _, _ := sendMail(t, s, "other@contoso.com", token, good); status != 202 {
+		t.Errorf("another mailbox answered %d inside the window", status)
+	}
+	clock.Advance(2 * time.Second)
+	if _, h, _ := sendMail(t, s, graphtest.Sender, token, good); h.Get("Retry-After") != "1" {
+		t.Errorf("Retry-After %q half a second before the end, want 1", h.Get("Retry-After"))
+	}
+	if n := s.RequestsInThrottleWindow(graphtest.Sender); n != 2 {
+		t.Errorf("%d requests counted inside the window, want 2", n)
+	}
+	clock.Advance(time.Second)
+	if status, _, _ := sendMail(t, s, graphtest.Sender, token, good); status != 202 {
+		t.Errorf("after the window: %d, want 202", status)
+	}
+
+	s.AddMailbox("third@contoso.com")
+	s.SetMailboxRequestLimit(2, time.Minute)
+	sendMail(t, s, "third@contoso.com", token, good)
+	clock.Advance(10 * time.Second)
+	if status, _, _ := sendMail(t, s, "third@contoso.com", token, good); status != 202 {
+		t.Fatalf("second request in the minute: %d", status)
+	}
+	if status, h, _ := sendMail(t, s, "third@contoso.com", token, good); status != 429 || h.Get("Retry-After") != "50" {
+		t.Errorf("third request in the minute: %d Retry-After %q, want 429 and 50", status, h.Get("Retry-After"))
+	}
+}

@@ -171,6 +171,14 @@ func emailTest(ctx context.Context, env *environment, args []string) int {
 		fmt.Fprintf(env.stdout, "OK    stored in the dev mailbox (%s): mail stays on this machine\n", res.RequestID)
 		return 0
 	}
-	fmt.Fprintf(env.stdout, "OK    Graph accepted the email to %s (request-id %s)\n", *to, res.RequestID)
+	// An id Graph did not send is not printed as an empty one.
+	ids := ""
+	switch {
+	case res.RequestID != "":
+		ids = " (request-id: " + res.RequestID + ")"
+	case res.ClientRequestID != "":
+		ids = " (client-request-id: " + res.ClientRequestID + ")"
+	}
+	fmt.Fprintf(env.stdout, "OK    Graph accepted the email to %s%s\n", *to, ids)
 	return 0
 }

@@ -76,6 +76,16 @@ func TestEmailTest(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "Graph accepted") || len(srv.Messages()) != 1 {
 		t.Errorf("exit %d\n%s", code, out)
 	}
+	if !strings.Contains(out, "(request-id: ") {
+		t.Errorf("no request-id in %q", out)
+	}
+	// A request-id Graph did not send is not printed empty.
+	srv.OmitRequestIDs(true)
+	code, out, _ = runCmd(t, env, "email", "test", "--to", "jane@example.com")
+	if code != 0 || strings.Contains(out, "request-id: )") || strings.Contains(out, "(request-id") || !strings.Contains(out, "(client-request-id: ") {
+		t.Errorf("without a request-id: exit %d\n%s", code, out)
+	}
+	srv.OmitRequestIDs(false)
 	srv.SetAccessDenied(true)
 	code, out, _ = runCmd(t, env, "email", "test", "--to", "jane@example.com")
 	if code == 0 || !strings.Contains(out, "FAIL  Graph email failed: 403 ") {

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 
@@ -111,9 +110,4 @@ func (a *App) registerJobMetrics() func(outcome string, d time.Duration) {
 		}, err
 	})
 	return m.ObserveSend
-}
-
-// Notify is a convenience for callers outside a transaction (tests, CLI).
-func (a *App) Notify(ctx context.Context, ev notify.Event) error {
-	return a.DB.Tx(ctx, func(tx *sql.Tx) error { return a.Notifier.Notify(ctx, tx, ev) })
 }

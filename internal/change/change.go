@@ -120,8 +120,15 @@ type Change struct {
 
 	// ExpiresOn is set for temporary and emergency changes (a date, UTC midnight).
 	ExpiresOn *time.Time `json:"expires_on,omitempty"`
-	// ReviewDeadline is set for emergency changes.
+	// ReviewDeadline is set for emergency changes: the date the full
+	// review is due (set at the emergency authorisation if not before).
 	ReviewDeadline *time.Time `json:"review_deadline,omitempty"`
+	// EmergencyAuthorizedAt is when an emergency change was authorised
+	// (signed) for implementation before its full review.
+	EmergencyAuthorizedAt *time.Time `json:"emergency_authorized_at,omitempty"`
+	// EmergencyStage is where the implementation of an authorised
+	// emergency change is while its review and approval run in Stage.
+	EmergencyStage Stage `json:"emergency_stage,omitempty"`
 
 	InitiatorID   int64      `json:"initiator_id"`
 	InitiatorName string     `json:"initiator_name"`
@@ -153,6 +160,37 @@ func (c *Change) permanentRound() bool {
 	return c.PermanentRound != 0 && c.PermanentRound == c.Round && c.Duration.IsTemporary()
 }
 
+// UnderEmergency reports whether an authorised emergency change is being
+// implemented while its review and approval still run: Stage is then
+// the review's, ImplementationStage the work's.
+func (c *Change) UnderEmergency() bool {
+	return c.EmergencyAuthorizedAt != nil && c.EmergencyStage != "" &&
+		in(c.Stage, StageScreening, StageReview, StageApproval, StageReturned)
+}
+
+// ImplementationStage is where the work on the change is: the stage,
+// or for an emergency change under way before its full review, the
+// stage its implementation has reached.
+func (c *Change) ImplementationStage() Stage {
+	if c.UnderEmergency() {
+		return c.EmergencyStage
+	}
+	return c.Stage
+}
+
+// AwaitingEmergencyAuthorization reports whether an emergency change
+// waits for an approver or coordinator to authorise its implementation.
+func (c *Change) AwaitingEmergencyAuthorization() bool {
+	return c.Duration == DurationEmergency && c.EmergencyAuthorizedAt == nil && in(c.Stage, StageScreening, StageReview, StageApproval)
+}
+
+// EmergencyReviewOverdue reports whether an emergency change's full
+// review is past its deadline as of today (a date).
+func (c *Change) EmergencyReviewOverdue(today time.Time) bool {
+	return c.Duration == DurationEmergency && c.ReviewDeadline != nil && today.After(*c.ReviewDeadline) &&
+		in(c.Stage, StageScreening, StageReview, StageApproval, StageReturned)
+}
+
 // Converting reports whether the change is being re-reviewed or
 // re-approved to become permanent; it stays in the plant meanwhile.
 func (c *Change) Converting() bool {
@@ -163,7 +201,7 @@ func (c *Change) Converting() bool {
 // about to be) and not reverted: its expiry date counts.
 func (c *Change) LiveTemporary() bool {
 	return c.Duration.IsTemporary() && c.RevertedAt == nil &&
-		(in(c.Stage, StageImplementation, StagePSSR, StageInService, StageCloseout) || c.Converting())
+		(in(c.ImplementationStage(), StageImplementation, StagePSSR, StageInService, StageCloseout) || c.Converting())
 }
 
 // DaysToExpiry is how many days are left before the expiry date as of

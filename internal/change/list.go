@@ -277,6 +277,8 @@ func (s *Service) CreateUnit(ctx context.Context, actor *auth.User, siteID int64
 	var p problem.List
 	if siteID <= 0 {
 		p.Invalid("site_id", "is required: choose the site the unit belongs to")
+	} else if !actor.ManagesSite(siteID) {
+		p.Invalid("site_id", "you can add units only to your own sites")
 	}
 	if code == "" {
 		p.Invalid("code", "is required")
@@ -318,6 +320,10 @@ type WorkItem struct {
 	DueOn        *time.Time `json:"due_on,omitempty"`
 	// OnBehalfOf names the approver when the user acts as a delegate.
 	OnBehalfOf string `json:"on_behalf_of,omitempty"`
+	// DaysWaiting is whole days since Since; Overdue is set once the due
+	// date has passed or it has waited the reminder threshold (mywork.go).
+	DaysWaiting int  `json:"days_waiting"`
+	Overdue     bool `json:"overdue"`
 }
 
 // Work is everything waiting for one user.
@@ -333,9 +339,13 @@ type Work struct {
 	Drafts []Change `json:"drafts"`
 	// ToCoordinate are changes in Screening or PSSR at the coordinator's sites.
 	ToCoordinate []Change `json:"to_coordinate"`
-	// ToConfirm are replacement-in-kind claims of others waiting for a
-	// coordinator's or approver's confirmation at the user's sites.
+	// ToConfirm are others' changes waiting for a coordinator's or
+	// approver's signature at the user's sites: replacement-in-kind claims
+	// to confirm and emergency changes to authorise (What says which).
 	ToConfirm []WorkItem `json:"to_confirm"`
+
+	// reminders are the settings the items were judged by (markWaiting).
+	reminders *ReminderSettings
 }
 
 // MyWork returns what is waiting for actor.
@@ -413,17 +423,23 @@ func (s *Service) MyWork(ctx context.Context, actor *auth.User) (*Work, error) {
 	}
 	if actor.Has(auth.RoleCoordinator) || actor.Has(auth.RoleApprover) {
 		cond, args := onSites(actor.ID)
-		if w.ToConfirm, err = items(`SELECT c.id, c.number, c.title, 'confirm replacement in kind', c.submitted_at, ''
-			FROM changes c WHERE c.stage = 'rik_confirmation' AND c.initiator_id <> $1 AND `+cond+` ORDER BY c.submitted_at, c.id`, args...); err != nil {
+		if w.ToConfirm, err = items(`SELECT c.id, c.number, c.title,
+			CASE WHEN c.stage = 'rik_confirmation' THEN 'confirm replacement in kind' ELSE 'authorise emergency implementation' END,
+			c.submitted_at, '' FROM changes c WHERE c.initiator_id <> $1 AND (c.stage = 'rik_confirmation'
+			  OR (c.duration = 'emergency' AND c.emergency_authorized_at IS NULL AND c.stage IN ('screening', 'review', 'approval')))
+			AND `+cond+` ORDER BY c.submitted_at, c.id`, args...); err != nil {
 			return nil, err
 		}
 	}
 	if actor.Has(auth.RoleCoordinator) {
 		var args []any
 		cond := siteScope(actor, "c.site_id", &args)
-		if w.ToCoordinate, err = s.queryChanges(ctx, q, ` WHERE `+cond+` AND c.stage IN ('screening', 'pssr', 'closeout') ORDER BY c.id`, args...); err != nil {
+		if w.ToCoordinate, err = s.queryChanges(ctx, q, ` WHERE `+cond+` AND (c.stage IN ('screening', 'pssr', 'closeout') OR c.emergency_stage = 'pssr') ORDER BY c.id`, args...); err != nil {
 			return nil, err
 		}
+	}
+	if err := s.markWaiting(ctx, w); err != nil {
+		return nil, err
 	}
 	return w, nil
 }
@@ -477,6 +493,9 @@ type SiteDashboard struct {
 	TemporaryExpired    int `json:"temporary_expired"`
 	TemporaryNearExpiry int `json:"temporary_near_expiry"`
 	PendingPSSRs        int `json:"pending_pssrs"`
+	// EmergencyReviewOverdue lists the emergency changes implemented
+	// before full review whose review is past its deadline.
+	EmergencyReviewOverdue []string `json:"emergency_review_overdue"`
 	// AverageCycleDays is submit-to-close of closed changes.
 	AverageCycleDays float64 `json:"average_cycle_days"`
 	ClosedCount      int     `json:"closed_count"`
@@ -499,6 +518,7 @@ func (s *Service) Dashboard(ctx context.Context, actor *auth.User) ([]SiteDashbo
 			return nil, err
 		}
 		d.OpenByStage = map[Stage]int{}
+		d.EmergencyReviewOverdue = []string{}
 		idx[d.SiteID] = len(out)
 		out = append(out, d)
 	}
@@ -506,17 +526,19 @@ func (s *Service) Dashboard(ctx context.Context, actor *auth.User) ([]SiteDashbo
 	today := dateOnly(s.Now())
 	// Numbers are computed in Go from plain rows: date arithmetic is the
 	// part of SQL the two engines spell differently.
-	crows, err := s.DB.SQL.QueryContext(ctx, `SELECT site_id, stage, duration, expires_on, reverted_at, submitted_at, closed_at FROM changes`)
+	crows, err := s.DB.SQL.QueryContext(ctx, `SELECT site_id, number, stage, duration, expires_on, reverted_at, submitted_at, closed_at,
+		review_deadline FROM changes ORDER BY number`)
 	if err != nil {
 		return nil, err
 	}
 	cycle := map[int64]time.Duration{}
 	for crows.Next() {
 		var site int64
+		var number string
 		var stage Stage
 		var dur Duration
-		var exp, rev, sub, closed sql.NullTime
-		if err := crows.Scan(&site, &stage, &dur, &exp, &rev, &sub, &closed); err != nil {
+		var exp, rev, sub, closed, deadline sql.NullTime
+		if err := crows.Scan(&site, &number, &stage, &dur, &exp, &rev, &sub, &closed, &deadline); err != nil {
 			crows.Close()
 			return nil, err
 		}
@@ -530,6 +552,9 @@ func (s *Service) Dashboard(ctx context.Context, actor *auth.User) ([]SiteDashbo
 		}
 		if stage == StagePSSR {
 			d.PendingPSSRs++
+		}
+		if (&Change{Duration: dur, Stage: stage, ReviewDeadline: ptime(deadline)}).EmergencyReviewOverdue(today) {
+			d.EmergencyReviewOverdue = append(d.EmergencyReviewOverdue, number)
 		}
 		if dur.IsTemporary() && exp.Valid && !rev.Valid && stage.IsOpen() && stage != StageDraft {
 			days := int(dateOnly(exp.Time).Sub(today).Hours() / 24)

@@ -625,6 +625,18 @@ func (s *Service) Decide(ctx context.Context, actor *auth.User, id int64, decisi
 		if c.permanentRound() {
 			return s.makePermanent(ctx, tx, actor, d)
 		}
+		if c.EmergencyAuthorizedAt != nil && c.EmergencyStage != "" {
+			// Implemented first: the work is already under way (or done).
+			if err := s.finishEmergencyReview(ctx, tx, actor, c, now); err != nil {
+				return err
+			}
+			coords, err := s.coordinators(ctx, tx, c.SiteID)
+			if err != nil {
+				return err
+			}
+			return s.notify(ctx, tx, notify.TypeApproved, c, c.Number+": full review of the emergency change complete", c.Title,
+				append(coords, c.InitiatorID)...)
+		}
 		if err := s.setStage(ctx, tx, actor, c, StageImplementation, "approved_at = $3", now); err != nil {
 			return err
 		}

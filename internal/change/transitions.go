@@ -15,7 +15,7 @@ import (
 // TransitionRequest asks for one of the stage moves that carry no other
 // data than a comment and, for startup and close-out, a signature:
 // start_review, return, void, complete_implementation, authorize_startup,
-// close, revert, make_permanent, confirm_rik, reject_rik.
+// close, revert, make_permanent, confirm_rik, reject_rik, authorize_emergency.
 type TransitionRequest struct {
 	Action Action
 	// Comment is required for return (what to revise), void (the reason)
@@ -29,7 +29,7 @@ type TransitionRequest struct {
 
 // Transitions lists the actions Transition accepts.
 var Transitions = []Action{ActStartReview, ActReturn, ActVoid, ActCompleteImplementation, ActAuthorizeStartup,
-	ActClose, ActRevert, ActMakePermanent, ActConfirmRIK, ActRejectRIK}
+	ActClose, ActRevert, ActMakePermanent, ActConfirmRIK, ActRejectRIK, ActAuthorizeEmergency}
 
 // Transition moves a change along its workflow. Whether the actor's role
 // and the change's state allow it is decided by the same rule that
@@ -64,6 +64,8 @@ func (s *Service) Transition(ctx context.Context, actor *auth.User, id int64, re
 			return s.confirmRIK(ctx, tx, actor, d, comment, req.Signature)
 		case ActRejectRIK:
 			return s.rejectRIK(ctx, tx, actor, d, comment)
+		case ActAuthorizeEmergency:
+			return s.authorizeEmergency(ctx, tx, actor, d, comment, req.Signature)
 		case ActReturn:
 			if comment == "" {
 				return invalid("comment", "is required: tell the initiator what to revise")
@@ -89,7 +91,7 @@ func (s *Service) Transition(ctx context.Context, actor *auth.User, id int64, re
 				if err := s.createPSSRChecklist(ctx, tx, c); err != nil {
 					return err
 				}
-				if err := s.setStage(ctx, tx, actor, c, StagePSSR, ""); err != nil {
+				if err := s.setWorkStage(ctx, tx, actor, c, StagePSSR, ""); err != nil {
 					return err
 				}
 				coords, err := s.coordinators(ctx, tx, c.SiteID)
@@ -99,7 +101,7 @@ func (s *Service) Transition(ctx context.Context, actor *auth.User, id int64, re
 				return s.notify(ctx, tx, notify.TypePSSRReady, c, "PSSR ready: "+c.Number+" "+c.Title,
 					"Implementation is complete; the pre-startup safety review can start.", append(coords, d.currentApprovers()...)...)
 			}
-			return s.setStage(ctx, tx, actor, c, inServiceStage(c), "startup_at = $3", s.now())
+			return s.setWorkStage(ctx, tx, actor, c, inServiceStage(c), "startup_at = $3", s.now())
 		case ActAuthorizeStartup:
 			// check has refused while a PSSR item is unanswered, a
 			// deficiency or pre-startup action open or the roster unsigned.
@@ -109,7 +111,7 @@ func (s *Service) Transition(ctx context.Context, actor *auth.User, id int64, re
 			if _, err := s.sign(ctx, tx, actor, d, ActAuthorizeStartup, DecisionAuthorized, 0, comment, req.Signature); err != nil {
 				return err
 			}
-			if err := s.setStage(ctx, tx, actor, c, inServiceStage(c), "startup_at = $3", s.now()); err != nil {
+			if err := s.setWorkStage(ctx, tx, actor, c, inServiceStage(c), "startup_at = $3", s.now()); err != nil {
 				return err
 			}
 			if err := s.audit(ctx, tx, c.ID, actor, "", "startup_authorized", "signature", "",

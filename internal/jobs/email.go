@@ -341,9 +341,11 @@ func (q *Queue) waitForConfig(ctx, rctx context.Context, m message, start, end t
 		return river.JobCancel(errors.New(gaveUp.Text))
 	}
 	delay := time.Duration(float64(q.opt.ConfigRetryInterval) * q.opt.Jitter())
-	// Error, not Warn: nothing gets better until someone acts on it.
-	q.log.ErrorContext(ctx, me.Error(), "email_id", m.ID, "request_id", reqID, "to", m.ToEmail, "http_status", me.Status,
+	// One problem, one ERROR line: the heartbeat writes it for the whole
+	// batch of emails it holds (configLog); this email's own line is Debug.
+	q.log.DebugContext(ctx, me.Error(), "email_id", m.ID, "request_id", reqID, "to", m.ToEmail, "http_status", me.Status,
 		"graph_request_id", me.RequestID, "attempt", m.Attempts, "outcome", StatusWaitingConfig, "retry_in", delay.Round(time.Second).String())
+	q.configLog.note(m.ID, me, delay, q.opt.Now())
 	if err := q.recordFailure(rctx, m, start, end, me, StatusWaitingConfig, end.Add(delay), true); err != nil {
 		return err
 	}
@@ -614,6 +616,19 @@ type RetryResult struct {
 	// WaitingRetried is emails waiting for the configuration to be fixed
 	// that are tried again now rather than at their next slow retry.
 	WaitingRetried int `json:"waiting_retried"`
+	// TokenError is, when the provider asked Microsoft Entra ID for a
+	// token first (Graph) and was refused, the answer in the guide's
+	// words: the retried emails will wait again. Empty when the token was
+	// issued or nothing was asked.
+	TokenError string `json:"token_error,omitempty"`
+	// TokenChecked is true when Entra ID was asked for a token.
+	TokenChecked bool `json:"token_checked,omitempty"`
+}
+
+// rechecker is a provider that can ask for its credentials afresh,
+// forgetting a failure it remembers (the Graph client).
+type rechecker interface {
+	Recheck(ctx context.Context) error
 }
 
 // retryBatch is how many emails one transaction of RetryFailed handles, so
@@ -625,9 +640,26 @@ const retryBatch = 200
 // fresh set of attempts, and every email waiting for the configuration is
 // tried now. Sent emails (and emails queued, sending or retrying) are not
 // touched: a sent email is never sent again.
+//
+// When emails wait for the configuration, the provider is asked for its
+// credentials first, even if it remembers a failure from moments ago: the
+// administrator has just fixed something, and the result says whether
+// Entra ID now issues a token.
 func (q *Queue) RetryFailed(ctx context.Context) (RetryResult, error) {
 	var res RetryResult
 	var err error
+	var waiting int
+	if err := q.db.SQL.QueryRowContext(ctx, `SELECT count(*) FROM email_messages WHERE status = $1`, StatusWaitingConfig).Scan(&waiting); err != nil {
+		return res, fmt.Errorf("retry failed emails: %w", err)
+	}
+	if rc, ok := q.opt.Provider.(rechecker); ok && waiting > 0 {
+		res.TokenChecked = true
+		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		if cerr := rc.Recheck(cctx); cerr != nil {
+			res.TokenError = cerr.Error()
+		}
+		cancel()
+	}
 	if res.Requeued, err = q.eachEmail(ctx, q.requeueTx, StatusFailed, StatusGivenUp); err != nil {
 		return res, err
 	}

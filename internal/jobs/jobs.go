@@ -129,6 +129,7 @@ type Queue struct {
 
 	limiter    *limiter
 	pause      senderPause
+	configLog  configLog
 	stats      counters
 	queueStats queueStats
 

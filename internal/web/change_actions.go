@@ -327,14 +327,26 @@ func (s *Server) pageAddAction(w http.ResponseWriter, r *http.Request) {
 	redirectChange(w, r, d.Change.Number, "action-added", "actions")
 }
 
+// itemInPath reads the path value name as the id of one of the change's
+// items (exists says which ids are), answering 404 when it is not one.
+func (s *Server) itemInPath(w http.ResponseWriter, r *http.Request, name string, exists func(id int64) bool) (int64, bool) {
+	id, err := strconv.ParseInt(r.PathValue(name), 10, 64)
+	if err != nil || !exists(id) {
+		s.fail(w, r, errNotHere)
+		return 0, false
+	}
+	return id, true
+}
+
 func (s *Server) pageCompleteAction(w http.ResponseWriter, r *http.Request) {
 	u, d := s.loadChangePage(w, r)
 	if d == nil {
 		return
 	}
-	aid, err := strconv.ParseInt(r.PathValue("aid"), 10, 64)
-	if err != nil || !slices.ContainsFunc(d.Actions, func(a change.ActionItem) bool { return a.ID == aid }) {
-		s.render(w, r, http.StatusNotFound, "notfound.html", &Page{Title: "Not found"})
+	aid, ok := s.itemInPath(w, r, "aid", func(id int64) bool {
+		return slices.ContainsFunc(d.Actions, func(a change.ActionItem) bool { return a.ID == id })
+	})
+	if !ok {
 		return
 	}
 	note := r.PostFormValue("note")
@@ -343,7 +355,8 @@ func (s *Server) pageCompleteAction(w http.ResponseWriter, r *http.Request) {
 	input := map[string]string{key: note, evKey: r.PostFormValue("evidence_id")}
 	var evidence int64
 	if v := r.PostFormValue("evidence_id"); v != "" {
-		if evidence, err = strconv.ParseInt(v, 10, 64); err != nil {
+		var perr error
+		if evidence, perr = strconv.ParseInt(v, 10, 64); perr != nil {
 			s.failChange(w, r, u, d, problem.Invalidf("evidence_id", "choose one of the change's attachments"),
 				fmt.Sprintf("f-action-%d", aid), map[string]string{"evidence_id": evKey}, input)
 			return
@@ -367,9 +380,10 @@ func (s *Server) pageVerifyAction(w http.ResponseWriter, r *http.Request) {
 	if d == nil {
 		return
 	}
-	aid, err := strconv.ParseInt(r.PathValue("aid"), 10, 64)
-	if err != nil || !slices.ContainsFunc(d.Actions, func(a change.ActionItem) bool { return a.ID == aid }) {
-		s.render(w, r, http.StatusNotFound, "notfound.html", &Page{Title: "Not found"})
+	aid, ok := s.itemInPath(w, r, "aid", func(id int64) bool {
+		return slices.ContainsFunc(d.Actions, func(a change.ActionItem) bool { return a.ID == id })
+	})
+	if !ok {
 		return
 	}
 	if _, err := s.Changes.VerifyAction(r.Context(), u, aid, r.PostFormValue("note")); err != nil {
@@ -386,9 +400,10 @@ func (s *Server) pageEditAction(w http.ResponseWriter, r *http.Request) {
 	if d == nil {
 		return
 	}
-	aid, err := strconv.ParseInt(r.PathValue("aid"), 10, 64)
-	if err != nil || !slices.ContainsFunc(d.Actions, func(a change.ActionItem) bool { return a.ID == aid }) {
-		s.render(w, r, http.StatusNotFound, "notfound.html", &Page{Title: "Not found"})
+	aid, ok := s.itemInPath(w, r, "aid", func(id int64) bool {
+		return slices.ContainsFunc(d.Actions, func(a change.ActionItem) bool { return a.ID == id })
+	})
+	if !ok {
 		return
 	}
 	prefix := fmt.Sprintf("action-%d-", aid)
@@ -416,7 +431,7 @@ func (s *Server) pageEditAction(w http.ResponseWriter, r *http.Request) {
 	} else {
 		up.DueOn = &due
 	}
-	err = p.Err("owner_id", "due_on")
+	err := p.Err("owner_id", "due_on")
 	if err == nil {
 		_, err = s.Changes.UpdateAction(r.Context(), u, aid, up)
 	}
@@ -432,9 +447,10 @@ func (s *Server) pageAnswerPSSR(w http.ResponseWriter, r *http.Request) {
 	if d == nil {
 		return
 	}
-	itemID, err := strconv.ParseInt(r.PathValue("item"), 10, 64)
-	if err != nil || !slices.ContainsFunc(d.PSSR, func(it change.PSSRItem) bool { return it.ID == itemID }) {
-		s.render(w, r, http.StatusNotFound, "notfound.html", &Page{Title: "Not found"})
+	itemID, ok := s.itemInPath(w, r, "item", func(id int64) bool {
+		return slices.ContainsFunc(d.PSSR, func(it change.PSSRItem) bool { return it.ID == id })
+	})
+	if !ok {
 		return
 	}
 	prefix := fmt.Sprintf("pssr-%d", itemID)

@@ -91,6 +91,34 @@ func (v *changeView) Has(a string) bool { return v.Can[a] }
 
 // WaitingOn says, when nothing waits for the user, who or what the
 // change waits for, so nobody has to guess the next step.
+// emergencyNote is the banner of an emergency change.
+type emergencyNote struct {
+	Class, Lead, Text string
+}
+
+// EmergencyNote says where an emergency change stands on its two
+// tracks, or nil for other changes.
+func (v *changeView) EmergencyNote() *emergencyNote {
+	c := v.C
+	if c.Duration != change.DurationEmergency || !c.Stage.IsOpen() {
+		return nil
+	}
+	due := ""
+	if c.ReviewDeadline != nil {
+		due = c.ReviewDeadline.Format(time.DateOnly)
+	}
+	switch {
+	case c.AwaitingEmergencyAuthorization():
+		return &emergencyNote{"warn", "Emergency change.", "Implementation may start once an approver or an MOC coordinator of the site (not the initiator) signs its emergency authorisation."}
+	case c.EmergencyReviewOverdue(dayOf(v.Today)):
+		return &emergencyNote{"bad", "Emergency review overdue.", "Implemented before full review; the full review was due by " + due + " and is still open."}
+	case c.UnderEmergency():
+		return &emergencyNote{"warn", "Emergency change under way before full review.", "Implementation stage: " + c.EmergencyStage.Label() +
+			". The reviews and approvals run meanwhile; the full review is due by " + due + "."}
+	}
+	return nil
+}
+
 func (v *changeView) WaitingOn() string {
 	switch v.C.Stage {
 	case change.StageDraft, change.StageReturned:
@@ -304,7 +332,7 @@ func (s *Server) pagePrintChange(w http.ResponseWriter, r *http.Request) {
 
 // Overdue reports whether an open action item is past its due date.
 func (v *changeView) Overdue(a change.ActionItem) bool {
-	return a.Status == change.ActionOpen && a.DueOn != nil && a.DueOn.Before(dayOf(v.Today))
+	return a.Status == change.ActionOpen && change.PastDue(a.DueOn, v.Today)
 }
 
 // CanComplete reports whether the user may mark the action item done.
@@ -601,6 +629,7 @@ type transitionButton struct {
 var transitionButtons = []transitionButton{
 	{Action: "confirm_rik", Label: "Confirm replacement in kind and sign", Help: "Same specification, like for like: the change closes without review or approval. Your signature is recorded.", Comment: "optional", CommentLabel: "What you checked", Sign: true},
 	{Action: "reject_rik", Label: "Not a replacement in kind", Help: "Send it back to the initiator for the full screening, reviews and approvals.", Comment: "required", CommentLabel: "Why it is not like for like"},
+	{Action: "authorize_emergency", Label: "Authorise emergency implementation and sign", Help: "Implementation (actions, and the PSSR when screening asked for one) may start now, while the reviews and approvals run; the full review is due by the site's review deadline. Your signature is recorded.", Comment: "optional", CommentLabel: "Conditions or note", Sign: true},
 	{Action: "start_review", Label: "Start review", Help: "Every discipline review needs a reviewer, and at least one approver must be named: see Reviews and Approvals below."},
 	{Action: "complete_implementation", Label: "Complete implementation", Help: "Every pre-startup action must be done first."},
 	{Action: "authorize_startup", Label: "Authorise startup", Help: "Every PSSR item answered, every deficiency and pre-startup action closed, the roster signed off. Your signature is recorded.", Sign: true},
@@ -618,7 +647,7 @@ func (s *Server) pageDownloadAttachment(w http.ResponseWriter, r *http.Request) 
 	}
 	aid, err := strconv.ParseInt(r.PathValue("aid"), 10, 64)
 	if err != nil {
-		s.render(w, r, http.StatusNotFound, "notfound.html", &Page{Title: "Not found"})
+		s.fail(w, r, errNotHere)
 		return
 	}
 	a, data, err := s.Changes.AttachmentData(r.Context(), u, d.Change.ID, aid)

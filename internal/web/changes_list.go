@@ -213,7 +213,7 @@ func newChangeListRow(c *change.Change, today time.Time) changeListRow {
 	if c.Duration.IsTemporary() && c.ExpiresOn != nil && c.RevertedAt == nil && c.Stage.IsOpen() {
 		row.Expiry = dateString(c.ExpiresOn.UTC())
 		days := int(dayOf(*c.ExpiresOn).Sub(today).Hours() / 24)
-		row.Expired = days < 0 && c.Stage != change.StageDraft
+		row.Expired = c.ExpiryPassed(today)
 		row.ExpiresSoon = days >= 0 && days <= 14
 	}
 	return row

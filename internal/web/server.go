@@ -131,9 +131,6 @@ func (s *Server) RunTouches(ctx context.Context, interval time.Duration) {
 	})
 }
 
-// FlushTouches writes the batched session and token times now.
-func (s *Server) FlushTouches(ctx context.Context) error { return s.touches.Flush(ctx, s.DB) }
-
 // Handler is the complete HTTP handler with middleware applied.
 func (s *Server) Handler() http.Handler {
 	return s.withRequestID(s.withLogging(s.withRecover(s.withReadGate(s.withBodyLimit(s.withUser(s.withMetrics(s.mux)))))))

@@ -139,6 +139,16 @@ func (c *tokenCache) run(f *tokenFlight) {
 	}
 }
 
+// forgetFailure drops a remembered failure, so that the next get asks
+// Entra ID again even within failureTTL: an administrator who has just
+// fixed the secret and presses Retry all must not be answered with the
+// failure of a minute ago.
+func (c *tokenCache) forgetFailure() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.fail, c.failUntil = nil, time.Time{}
+}
+
 // invalidate drops value from the cache after Graph rejected it, so that
 // the next get fetches a new token. A token another caller has already
 // replaced is left alone, so many 401s for one token cause one new fetch.

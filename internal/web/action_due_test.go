@@ -78,7 +78,7 @@ func TestActionsWithoutADateAreDueAfterTheSiteDefault(t *testing.T) {
 		if p := b.get(page); !strings.Contains(p.Body, `name="action_due_days"`) || !strings.Contains(p.Body, `value="5"`) {
 			t.Errorf("settings page lacks the action due days field\n%s", excerpt(p.Body))
 		}
-		r := b.post(page, url.Values{"csrf_token": {b.csrf()}, "time_zone": {"UTC"}, "max_extensions": {"2"}, "max_temporary_days": {"365"}, "action_due_days": {"400"}})
+		r := b.post(page, url.Values{"csrf_token": {b.csrf()}, "time_zone": {"UTC"}, "max_extensions": {"2"}, "max_temporary_days": {"365"}, "emergency_review_days": {"1"}, "action_due_days": {"400"}})
 		if r.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(r.Body, "between 1 and 365") {
 			t.Errorf("400 days on the page: %d\n%s", r.StatusCode, excerpt(r.Body))
 		}

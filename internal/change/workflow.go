@@ -40,10 +40,16 @@ const (
 	ActConfirmRIK Action = "confirm_rik"
 	// ActRejectRIK rejects a replacement-in-kind claim into the normal flow.
 	ActRejectRIK Action = "reject_rik"
+	// ActAuthorizeEmergency authorises, signed, an emergency change for
+	// implementation before its full review.
+	ActAuthorizeEmergency Action = "authorize_emergency"
+	// ActAddReview adds a discipline review, or names or replaces the
+	// reviewer of one still pending, during screening and review.
+	ActAddReview Action = "add_review"
 )
 
 // AllActions lists every action in the order the UI shows buttons.
-var AllActions = []Action{ActEdit, ActSubmit, ActConfirmRIK, ActRejectRIK, ActAssign, ActStartReview, ActReview, ActApprove, ActReturn,
+var AllActions = []Action{ActEdit, ActSubmit, ActConfirmRIK, ActRejectRIK, ActAuthorizeEmergency, ActAssign, ActAddReview, ActStartReview, ActReview, ActApprove, ActReturn,
 	ActAddAction, ActCompleteImplementation, ActAnswerPSSR, ActAuthorizeStartup, ActClose, ActAcknowledge,
 	ActManageRoster, ActAttach, ActRequestExtension, ActDecideExtension, ActRevert, ActMakePermanent, ActVoid}
 
@@ -170,11 +176,34 @@ func (s *Service) checkRole(actor *auth.User, d *Detail, a Action) error {
 		if c.Stage != StageRIKConfirmation {
 			return stageErr()
 		}
+	case ActAuthorizeEmergency:
+		if !coord && !actor.Has(auth.RoleApprover) {
+			return forbidden("only an approver or an MOC coordinator of the site may authorise an emergency change")
+		}
+		if isOwner {
+			return forbidden("nobody authorises their own emergency change: an approver or an MOC coordinator of the site must")
+		}
+		if c.Duration != DurationEmergency {
+			return conflict("%s is not an emergency change: it is implemented after its review and approval", c.Number)
+		}
+		if c.EmergencyAuthorizedAt != nil {
+			return conflict("%s was already authorised for implementation before full review", c.Number)
+		}
+		if !in(c.Stage, StageScreening, StageReview, StageApproval) {
+			return stageErr()
+		}
 	case ActAssign, ActStartReview:
 		if !coord {
 			return forbidden("only an MOC coordinator may assign reviewers and approvers")
 		}
 		if c.Stage != StageScreening {
+			return stageErr()
+		}
+	case ActAddReview:
+		if !coord {
+			return forbidden("only an MOC coordinator may add a discipline review or a reviewer")
+		}
+		if c.Converting() || !in(c.Stage, StageScreening, StageReview) {
 			return stageErr()
 		}
 	case ActReview:
@@ -195,6 +224,10 @@ func (s *Service) checkRole(actor *auth.User, d *Detail, a Action) error {
 			return stageErr()
 		}
 		if d.pendingApprovalFor(actor.ID) == nil {
+			if who := d.blockedDelegation(actor.ID); who != "" {
+				return forbidden("you cannot sign for %s on %s: you are an approver of it yourself or have already signed in this round, "+
+					"and nobody signs twice in one round; the approval waits for %s or another delegate", who, c.Number, who)
+			}
 			return forbidden("%s has no approval waiting for you (or for someone who delegated to you)", c.Number)
 		}
 	case ActReturn:
@@ -226,14 +259,14 @@ func (s *Service) checkRole(actor *auth.User, d *Detail, a Action) error {
 		if !isOwner && !coord {
 			return forbidden("only the initiator or an MOC coordinator may complete implementation")
 		}
-		if c.Stage != StageImplementation {
+		if c.ImplementationStage() != StageImplementation {
 			return stageErr()
 		}
 	case ActAnswerPSSR:
 		if !coord && !actor.Has(auth.RoleApprover) && !actor.Has(auth.RoleReviewer) {
 			return forbidden("only a coordinator, approver or reviewer may answer the PSSR checklist")
 		}
-		if c.Stage != StagePSSR {
+		if c.ImplementationStage() != StagePSSR {
 			return stageErr()
 		}
 	case ActAuthorizeStartup:
@@ -243,7 +276,7 @@ func (s *Service) checkRole(actor *auth.User, d *Detail, a Action) error {
 		if isOwner {
 			return forbidden("nobody authorises startup of their own change")
 		}
-		if c.Stage != StagePSSR {
+		if c.ImplementationStage() != StagePSSR {
 			return stageErr()
 		}
 	case ActClose:
@@ -266,7 +299,7 @@ func (s *Service) checkRole(actor *auth.User, d *Detail, a Action) error {
 		if mine.AcknowledgedAt != nil {
 			return conflict("you already acknowledged %s", c.Number)
 		}
-		if !in(c.Stage, StageApproval, StageImplementation, StagePSSR, StageInService, StageCloseout) {
+		if !in(c.ImplementationStage(), StageApproval, StageImplementation, StagePSSR, StageInService, StageCloseout) {
 			return stageErr()
 		}
 	case ActManageRoster:
@@ -303,6 +336,12 @@ func (s *Service) checkRole(actor *auth.User, d *Detail, a Action) error {
 	case ActDecideExtension:
 		if !actor.Has(auth.RoleApprover) {
 			return forbidden("only an approver may decide an extension")
+		}
+		// The people who approved the change (this round), or whoever
+		// they delegated to: being an approver somewhere on the site is
+		// not a say over this change.
+		if !d.isRoundApprover(actor.ID) && !slices.ContainsFunc(d.delegators, d.isRoundApprover) {
+			return forbidden("only the approvers of %s (or their delegates) may decide its extension", c.Number)
 		}
 		ext := d.pendingExtension()
 		if ext == nil {
@@ -369,7 +408,49 @@ func (d *Detail) pendingApprovalFor(userID int64) *Approval {
 			delegated = a
 		}
 	}
+	if delegated != nil && !d.maySignAsDelegate(userID) {
+		return nil
+	}
 	return delegated
+}
+
+// maySignAsDelegate reports whether userID may sign an approval of the
+// current round for someone who delegated to them. Nobody signs twice in
+// one round: not an approver of the change in this round (any stage),
+// nor someone who already signed one of its approvals.
+func (d *Detail) maySignAsDelegate(userID int64) bool {
+	for _, a := range d.Approvals {
+		if a.Round == d.Change.Round && (a.ApproverID == userID || a.DecidedBy == userID) {
+			return false
+		}
+	}
+	return true
+}
+
+// blockedDelegation names the approver whose pending approval userID
+// would decide as a delegate but may not (maySignAsDelegate), or "".
+func (d *Detail) blockedDelegation(userID int64) string {
+	cur := d.currentApprovalStage()
+	if cur == 0 || d.maySignAsDelegate(userID) {
+		return ""
+	}
+	for _, a := range d.Approvals {
+		if a.Round == d.Change.Round && a.StageNo == cur && a.DecidedAt == nil && slices.Contains(d.delegators, a.ApproverID) {
+			return a.ApproverName
+		}
+	}
+	return ""
+}
+
+// isRoundApprover reports whether userID is an approver of the change in
+// its current round.
+func (d *Detail) isRoundApprover(userID int64) bool {
+	for _, a := range d.Approvals {
+		if a.Round == d.Change.Round && a.ApproverID == userID {
+			return true
+		}
+	}
+	return false
 }
 
 // ApprovalFor is the approval userID would decide now (pendingApprovalFor):

@@ -115,9 +115,6 @@ func (n *Notifier) Notify(ctx context.Context, tx *sql.Tx, ev Event) error {
 	recipients := slices.Clone(ev.Recipients)
 	slices.Sort(recipients)
 	recipients = slices.Compact(recipients)
-	if len(recipients) > 0 {
-		defer unreadChanged()
-	}
 	for _, uid := range recipients {
 		var id int64
 		err := tx.QueryRowContext(ctx,

@@ -92,7 +92,7 @@ func (s *Server) pageShowMyWork(w http.ResponseWriter, r *http.Request) {
 	// their approvals so it is not found only by chance on the change page.
 	approvals = append(approvals, fromItems(work.Extensions, func(it change.WorkItem) string { return "Decide the " + it.What })...)
 	// So is a replacement-in-kind claim: it closes only on a signature.
-	approvals = append(approvals, fromItems(work.ToConfirm, func(change.WorkItem) string { return "Confirm replacement in kind" })...)
+	approvals = append(approvals, fromItems(work.ToConfirm, func(it change.WorkItem) string { return title(it.What) })...)
 	acks := fromItems(work.Acknowledgements, func(change.WorkItem) string { return "Read and acknowledge" })
 
 	actions := make([]workRow, 0, len(work.Actions))
@@ -102,7 +102,7 @@ func (s *Server) pageShowMyWork(w http.ResponseWriter, r *http.Request) {
 			row.What = "PSSR deficiency"
 		}
 		if a.BeforeStartup {
-			row.Note = "before startup"
+			row.Note = change.ActionWhen(change.KindOfNumber(a.ChangeNumber), true)
 		}
 		row.Overdue = change.PastDue(a.DueOn, today)
 		actions = append(actions, row)

@@ -25,7 +25,7 @@ func TestAuditVerifyCommand(t *testing.T) {
 	if _, err := db.SQL.Exec(`INSERT INTO sites (code, name) VALUES ('NRF', 'n'), ('SCP', 's')`); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.SQL.Exec(`INSERT INTO users (email, name, all_sites) VALUES ('ines@demo.mocpcr.local', 'Ines', TRUE), ('arno@demo.mocpcr.local', 'Arno', TRUE), ('rita@demo.mocpcr.local', 'Rita', TRUE)`); err != nil {
+	if _, err := db.SQL.Exec(`INSERT INTO users (email, name, all_sites) VALUES ('ines@demo.mocpcr.local', 'Ines', TRUE), ('arno@demo.mocpcr.local', 'Arno', TRUE), ('rita@demo.mocpcr.local', 'Rita', TRUE), ('cora@demo.mocpcr.local', 'Cora', TRUE)`); err != nil {
 		t.Fatal(err)
 	}
 	tx, _ := db.SQL.Begin()
@@ -35,7 +35,7 @@ func TestAuditVerifyCommand(t *testing.T) {
 	tx.Commit()
 
 	code, out, stderr := runCmd(t, vars, "audit", "verify")
-	if code != 0 || !strings.Contains(out, "audit trail OK: 4 changes") {
+	if code != 0 || !strings.Contains(out, "audit trail OK: 6 changes") {
 		t.Fatalf("clean: exit %d %q %q", code, out, stderr)
 	}
 	if _, err := db.SQL.Exec(`UPDATE change_audit SET actor_name = 'Mallory' WHERE seq = 1 AND change_id = (SELECT min(change_id) FROM change_audit)`); err != nil {

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 
@@ -24,6 +23,7 @@ func NewMailProvider(cfg *config.Config, db *store.DB, opt graph.Config) (mail.P
 		return devmail.New(db, cfg.MailSender, nil), nil
 	}
 	opt.TenantID, opt.ClientID, opt.ClientSecret = cfg.TenantID, cfg.ClientID, cfg.ClientSecret.Value()
+	opt.ClientCertificatePath, opt.FederatedTokenFile = cfg.ClientCertificatePath, cfg.FederatedTokenFile
 	opt.Sender, opt.AuthorityHost, opt.GraphEndpoint = cfg.MailSender, cfg.AuthorityHost, cfg.GraphEndpoint
 	opt.SaveToSentItems, opt.MaxConcurrent = cfg.SaveToSentItems, cfg.MailboxConcurrent
 	c, err := graph.New(opt)
@@ -66,6 +66,7 @@ func (a *App) initNotify(ctx context.Context) (web.NotifyDeps, error) {
 	opt := jobs.Options{
 		Provider: a.Mail, Sender: a.Config.MailSender,
 		MaxConcurrentSends: a.Config.MailboxConcurrent, MaxAttempts: a.Config.EmailMaxAttempts,
+		DailyRecipients: a.Config.EmailDailyRecipients, DeferToDigest: notify.DeferToDigest(time.Now),
 		Logger: a.Logger, ObserveSend: a.registerJobMetrics(),
 	}
 	if d := a.Config.JobRescueAfter; d > 0 {
@@ -83,7 +84,16 @@ func (a *App) initNotify(ctx context.Context) (web.NotifyDeps, error) {
 	}
 	a.Hub = notify.NewHub(a.DB, a.Logger)
 	check := notify.SecretExpiryCheck{DB: a.DB, Notifier: a.Notifier, ExpiresOn: a.Config.SecretExpiresOn}
+	// A certificate says when it expires: admins are warned as for a
+	// secret, without AZURE_CLIENT_SECRET_EXPIRES_ON.
+	if g, ok := a.Mail.(*graph.Client); ok && g.Certificate() != nil {
+		check.ExpiresOn, check.Certificate = g.Certificate().ExpiresOn(), true
+	}
 	if err := a.Jobs.AddPeriodic("email.secret-expiry", time.Hour, check.Run); err != nil {
+		return web.NotifyDeps{}, err
+	}
+	budget := notify.BudgetCheck{DB: a.DB, Notifier: a.Notifier, Sender: a.Config.MailSender, Limit: a.Config.EmailDailyRecipients}
+	if err := a.Jobs.AddPeriodic("email.budget", 5*time.Minute, budget.Run); err != nil {
 		return web.NotifyDeps{}, err
 	}
 	return web.NotifyDeps{Hub: a.Hub, Jobs: a.Jobs, Mail: a.Mail, CheckMail: CheckMail(a.Mail)}, nil
@@ -106,14 +116,10 @@ func (a *App) registerJobMetrics() func(outcome string, d time.Duration) {
 		s, err := q.Stats(ctx)
 		return metrics.EmailSnapshot{
 			Sent: s.Sent, Failed: s.Failed, Retried: s.Retried, GivenUp: s.GivenUp, MaybeDuplicate: s.MaybeDuplicate,
+			BudgetUsed: s.BudgetUsed, BudgetLimit: s.BudgetLimit,
 			QueueDepth: s.QueueDepth, WaitingConfig: s.WaitingConfig, OldestQueued: s.OldestQueued,
 			TokenRequests: s.TokenRequests, TokenFailures: s.TokenFailures,
 		}, err
 	})
 	return m.ObserveSend
-}
-
-// Notify is a convenience for callers outside a transaction (tests, CLI).
-func (a *App) Notify(ctx context.Context, ev notify.Event) error {
-	return a.DB.Tx(ctx, func(tx *sql.Tx) error { return a.Notifier.Notify(ctx, tx, ev) })
 }

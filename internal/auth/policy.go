@@ -1,7 +1,5 @@
 package auth
 
-import "slices"
-
 // Action is something a user may be allowed to do. Route handlers ask
 // Can(user, action) before doing anything; rules that depend on a
 // record's state (who is the initiator, which stage a change is in, the
@@ -61,16 +59,6 @@ var policy = map[Action][]Role{
 	ActionViewEmailAdmin:   {RoleAdmin},
 	ActionSendEmailAdmin:   {RoleAdmin},
 	ActionViewDevMailbox:   {RoleAdmin},
-}
-
-// AllActions lists every action, for tests and documentation.
-func AllActions() []Action {
-	out := []Action{ActionUseAccount}
-	for a := range policy {
-		out = append(out, a)
-	}
-	slices.Sort(out)
-	return out
 }
 
 // Can reports whether u may perform a. Anonymous and disabled users may

@@ -79,16 +79,12 @@ func CreateSessionAuthenticatedAt(ctx context.Context, q store.Querier, userID i
 	return tok, s, nil
 }
 
-// SessionByToken returns the live session for a cookie value, or
+// SessionByTokenBatched returns the live session for a cookie value, or
 // store.ErrNotFound when there is none, it timed out, or its user is
-// disabled. An expired session is deleted on the way.
-func SessionByToken(ctx context.Context, q store.Querier, tok string, now time.Time, cfg SessionConfig) (*Session, error) {
-	return SessionByTokenBatched(ctx, q, tok, now, cfg, nil)
-}
-
-// SessionByTokenBatched is SessionByToken with the last-seen time kept in
-// touches (see Touches) instead of written at once; nil touches writes it
-// at once. A pending time in touches counts for the idle timeout.
+// disabled. An expired session is deleted on the way. The last-seen time
+// is kept in touches (see Touches) instead of written at once; nil
+// touches writes it at once. A pending time in touches counts for the
+// idle timeout.
 func SessionByTokenBatched(ctx context.Context, q store.Querier, tok string, now time.Time, cfg SessionConfig, touches *Touches) (*Session, error) {
 	if tok == "" {
 		return nil, store.ErrNotFound

@@ -239,6 +239,18 @@ func JobTitleProblem(title string) string {
 	return ""
 }
 
+// AddUser is CreateUser in a transaction of its own: the user, its roles
+// and its sites are written together or not at all.
+func AddUser(ctx context.Context, db *store.DB, nu NewUser) (*User, error) {
+	var u *User
+	err := db.Tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		u, err = CreateUser(ctx, tx, nu)
+		return err
+	})
+	return u, err
+}
+
 // Role sources in user_roles.source.
 const (
 	roleSourceApp   = "app"

@@ -7,6 +7,7 @@
 package change
 
 import (
+	"strings"
 	"time"
 
 	"github.com/mocpcr/mocpcr/internal/problem"
@@ -24,6 +25,48 @@ const (
 	// with no hardware, and never a PSSR.
 	KindPCR Kind = "PCR"
 )
+
+// Before is what the actions due "before" lead up to, in a sentence
+// ("must be done before startup"). A PCR changes procedures and
+// documents and starts nothing up, so its pages and emails never speak
+// of startup: its point is the completion of its implementation.
+func (k Kind) Before() string {
+	if k == KindPCR {
+		return "before implementation is complete"
+	}
+	return "before startup"
+}
+
+// ActionWhen labels an action as due before or after that point:
+// "before startup" / "after startup", for a PCR "before completion" /
+// "after completion".
+func ActionWhen(k Kind, before bool) string {
+	switch {
+	case k == KindPCR && before:
+		return "before completion"
+	case k == KindPCR:
+		return "after completion"
+	case before:
+		return "before startup"
+	}
+	return "after startup"
+}
+
+// KindOfNumber is the kind a change number starts with (PCR-2026-0007).
+func KindOfNumber(number string) Kind {
+	if strings.HasPrefix(number, string(KindPCR)+"-") {
+		return KindPCR
+	}
+	return KindMOC
+}
+
+// preActions names the actions due before that point, one or many.
+func (k Kind) preActions(n int) string {
+	if k == KindPCR {
+		return count(n, "action due before completion is", "actions due before completion are")
+	}
+	return count(n, "pre-startup action is", "pre-startup actions are")
+}
 
 // Duration says how long a change is meant to stay.
 type Duration string
@@ -120,8 +163,15 @@ type Change struct {
 
 	// ExpiresOn is set for temporary and emergency changes (a date, UTC midnight).
 	ExpiresOn *time.Time `json:"expires_on,omitempty"`
-	// ReviewDeadline is set for emergency changes.
+	// ReviewDeadline is set for emergency changes: the date the full
+	// review is due (set at the emergency authorisation if not before).
 	ReviewDeadline *time.Time `json:"review_deadline,omitempty"`
+	// EmergencyAuthorizedAt is when an emergency change was authorised
+	// (signed) for implementation before its full review.
+	EmergencyAuthorizedAt *time.Time `json:"emergency_authorized_at,omitempty"`
+	// EmergencyStage is where the implementation of an authorised
+	// emergency change is while its review and approval run in Stage.
+	EmergencyStage Stage `json:"emergency_stage,omitempty"`
 
 	InitiatorID   int64      `json:"initiator_id"`
 	InitiatorName string     `json:"initiator_name"`
@@ -153,6 +203,37 @@ func (c *Change) permanentRound() bool {
 	return c.PermanentRound != 0 && c.PermanentRound == c.Round && c.Duration.IsTemporary()
 }
 
+// UnderEmergency reports whether an authorised emergency change is being
+// implemented while its review and approval still run: Stage is then
+// the review's, ImplementationStage the work's.
+func (c *Change) UnderEmergency() bool {
+	return c.EmergencyAuthorizedAt != nil && c.EmergencyStage != "" &&
+		in(c.Stage, StageScreening, StageReview, StageApproval, StageReturned)
+}
+
+// ImplementationStage is where the work on the change is: the stage,
+// or for an emergency change under way before its full review, the
+// stage its implementation has reached.
+func (c *Change) ImplementationStage() Stage {
+	if c.UnderEmergency() {
+		return c.EmergencyStage
+	}
+	return c.Stage
+}
+
+// AwaitingEmergencyAuthorization reports whether an emergency change
+// waits for an approver or coordinator to authorise its implementation.
+func (c *Change) AwaitingEmergencyAuthorization() bool {
+	return c.Duration == DurationEmergency && c.EmergencyAuthorizedAt == nil && in(c.Stage, StageScreening, StageReview, StageApproval)
+}
+
+// EmergencyReviewOverdue reports whether an emergency change's full
+// review is past its deadline as of today (a date).
+func (c *Change) EmergencyReviewOverdue(today time.Time) bool {
+	return c.Duration == DurationEmergency && c.ReviewDeadline != nil && today.After(*c.ReviewDeadline) &&
+		in(c.Stage, StageScreening, StageReview, StageApproval, StageReturned)
+}
+
 // Converting reports whether the change is being re-reviewed or
 // re-approved to become permanent; it stays in the plant meanwhile.
 func (c *Change) Converting() bool {
@@ -163,7 +244,7 @@ func (c *Change) Converting() bool {
 // about to be) and not reverted: its expiry date counts.
 func (c *Change) LiveTemporary() bool {
 	return c.Duration.IsTemporary() && c.RevertedAt == nil &&
-		(in(c.Stage, StageImplementation, StagePSSR, StageInService, StageCloseout) || c.Converting())
+		(in(c.ImplementationStage(), StageImplementation, StagePSSR, StageInService, StageCloseout) || c.Converting())
 }
 
 // DaysToExpiry is how many days are left before the expiry date as of
@@ -247,8 +328,14 @@ type Decision string
 // The decisions.
 const (
 	DecisionReviewed Decision = "reviewed"
-	DecisionApproved Decision = "approved"
-	DecisionRejected Decision = "rejected"
+	// DecisionReviewedWithConditions is a review that does not object
+	// provided its conditions (action items) are met.
+	DecisionReviewedWithConditions Decision = "reviewed_with_conditions"
+	// DecisionWithdrawn closes a review still pending when the change
+	// went back to its initiator; nobody decided it.
+	DecisionWithdrawn Decision = "withdrawn"
+	DecisionApproved  Decision = "approved"
+	DecisionRejected  Decision = "rejected"
 )
 
 // Approval is one approver's slot in one approval stage of one round.
@@ -304,6 +391,8 @@ const (
 	ActionPSI        ActionKind = "psi"
 	ActionProcedure  ActionKind = "procedure"
 	ActionDeficiency ActionKind = "deficiency"
+	// ActionCondition is a condition a reviewer attached to their review.
+	ActionCondition ActionKind = "condition"
 )
 
 // ActionItem is a task on a change.
@@ -322,14 +411,32 @@ type ActionItem struct {
 	Note          string     `json:"note,omitempty"`
 	CreatedAt     time.Time  `json:"created_at"`
 	CompletedBy   int64      `json:"completed_by,omitempty"`
-	CompletedAt   *time.Time `json:"completed_at,omitempty"`
+	// CompletedByName is who completed it, as they were named then.
+	CompletedByName string     `json:"completed_by_name,omitempty"`
+	CompletedAt     *time.Time `json:"completed_at,omitempty"`
+	// EvidenceID is the attachment of the change the completer gave as
+	// evidence (0: none).
+	EvidenceID int64 `json:"evidence_id,omitempty"`
+	// VerificationRequired: a coordinator asked that someone other than
+	// the completer verifies the action before it counts as closed.
+	VerificationRequired bool       `json:"verification_required"`
+	VerifiedBy           int64      `json:"verified_by,omitempty"`
+	VerifiedByName       string     `json:"verified_by_name,omitempty"`
+	VerifiedAt           *time.Time `json:"verified_at,omitempty"`
+	// ReviewID is the review whose condition this action is (0: none).
+	ReviewID int64 `json:"review_id,omitempty"`
 }
 
-// Action statuses.
+// Action statuses. An action counts as closed only when done: one that
+// waits for verification still blocks what an open one blocks.
 const (
-	ActionOpen = "open"
-	ActionDone = "done"
+	ActionOpen     = "open"
+	ActionToVerify = "to_verify"
+	ActionDone     = "done"
 )
+
+// Closed reports whether the action no longer holds anything up.
+func (a ActionItem) Closed() bool { return a.Status == ActionDone }
 
 // NewAction is what AddAction needs.
 type NewAction struct {
@@ -338,6 +445,8 @@ type NewAction struct {
 	OwnerID       int64
 	DueOn         *time.Time
 	BeforeStartup bool
+	// reviewID links a review's condition to the review.
+	reviewID int64
 }
 
 // PSSRTemplate is an admin-editable PSSR checklist.

@@ -239,7 +239,8 @@ func TestSubmitNeedsOSHAFieldsAndScreening(t *testing.T) {
 		if rik.Stage != change.StageRIKConfirmation || rik.ClosedAt != nil {
 			t.Fatalf("replacement in kind: stage %s", rik.Stage)
 		}
-		// Temporary needs an expiry date; emergency a review deadline.
+		// Temporary needs an expiry date; an emergency change may leave its
+		// review deadline to the emergency authorisation.
 		tmp := changetest.Complete(change.KindMOC, f.NRF, f.CDU)
 		d := change.DurationTemporary
 		tmp.Duration = &d
@@ -251,8 +252,14 @@ func TestSubmitNeedsOSHAFieldsAndScreening(t *testing.T) {
 		exp := start.AddDate(0, 1, 0)
 		pe := &exp
 		tmp.ExpiresOn = &pe
-		if _, err := f.Service.Create(ctx, f.Initiator, tmp); problem.KindOf(err) != problem.Invalid || !strings.Contains(err.Error(), "review_deadline") {
-			t.Errorf("emergency without review deadline: %v", err)
+		if em, err := f.Service.Create(ctx, f.Initiator, tmp); err != nil || em.ReviewDeadline != nil {
+			t.Errorf("emergency without review deadline: %v %v", em, err)
+		}
+		past := start.AddDate(0, 0, -1)
+		pp := &past
+		tmp.ReviewDeadline = &pp
+		if _, err := f.Service.Create(ctx, f.Initiator, tmp); problem.KindOf(err) != problem.Invalid || !strings.Contains(err.Error(), "review_deadline: must not be in the past") {
+			t.Errorf("emergency with a past review deadline: %v", err)
 		}
 	})
 }

@@ -54,8 +54,14 @@ func SeedDemo(ctx context.Context, tx *sql.Tx) error {
 	if err != nil {
 		return err
 	}
+	cora, err := user("cora")
+	if err != nil {
+		return err
+	}
 	now := s.now()
 	year := now.Year()
+	// The demo signers sign as if they had re-entered their password.
+	demoSignature := Signature{Verified: true, Method: "password"}
 	expires := dateOnly(now).AddDate(0, 0, 10)
 	// The screening a process-safety engineer would give each story.
 	procedureOnly := Screening{Disciplines: []string{"operations", "process"}, ProceduresChange: true}
@@ -66,6 +72,12 @@ func SeedDemo(ctx context.Context, tx *sql.Tx) error {
 	// PSSR checks it before startup.
 	newTrip := Screening{Disciplines: []string{"instrumentation", "process", "operations"}, PSIChanges: true,
 		ProceduresChange: true, HazardReviewNeeded: true, PSSRNeeded: true}
+	// A seal swapped for the identical OEM part: the initiator claims a
+	// replacement in kind, which someone else must confirm.
+	likeForLike := Screening{ReplacementInKind: true}
+	// A leaking flange clamped at once: mechanical and process review the
+	// clamp after the fact, under the emergency procedure.
+	leakClamp := Screening{Disciplines: []string{"mechanical", "process"}}
 	samples := []struct {
 		kind      Kind
 		duration  Duration
@@ -81,7 +93,13 @@ func SeedDemo(ctx context.Context, tx *sql.Tx) error {
 		{KindMOC, DurationPermanent, StageScreening, "NRF", "FCC", "TT-2210\nTSHH-2210\nFV-2203", "Add high-temperature trip on regenerator", newTrip,
 			"HAZOP recommendation H-17 (afterburn in the regenerator dilute phase); new 2oo3 temperature trip TSHH-2210 closing FV-2203, SIL 2 per LOPA"},
 		{KindPCR, DurationPermanent, StageApproval, "SCP", "AMM-2", "", "Revise ammonia loading procedure OP-114", procedureOnly, ""},
-		{KindMOC, DurationTemporary, StageImplementation, "NRF", "TF", "TK-301", "Temporary bypass of TK-301 level switch during inspection", procedureOnly, ""},
+		// In service after startup, its expiry counting down.
+		{KindMOC, DurationTemporary, StageInService, "NRF", "TF", "TK-301", "Temporary bypass of TK-301 level switch during inspection", procedureOnly, ""},
+		{KindMOC, DurationPermanent, StageRIKConfirmation, "NRF", "FCC", "P-205B", "Replace P-205B mechanical seal with the identical OEM seal", likeForLike,
+			"OEM part number and material certificate identical to the installed seal (same specification)"},
+		// Authorised and being implemented while its review runs.
+		{KindMOC, DurationEmergency, StageReview, "NRF", "CDU-1", "E-104\nFL-104-3", "Emergency clamp on leaking E-104 outlet flange", leakClamp,
+			"Engineered leak-seal clamp rated for 25 barg at 180 °C per vendor calculation LS-2291"},
 	}
 	for i, sm := range samples {
 		var n int64
@@ -167,18 +185,64 @@ func SeedDemo(ctx context.Context, tx *sql.Tx) error {
 				id, arno.ID, now); err != nil {
 				return err
 			}
-		case StageImplementation:
-			if _, err := tx.ExecContext(ctx, `INSERT INTO change_approvals (change_id, round, stage_no, approver_id, requested_at, decision,
-				decided_by, signed_name, signature_method, decided_at) VALUES ($1,1,1,$2,$3,'approved',$2,$4,'password',$3)`,
-				id, arno.ID, now, arno.Name); err != nil {
+		case StageInService:
+			// Approved (signed), started up, and in the plant until expiry.
+			c, err := loadChange(ctx, tx, id)
+			if err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE changes SET approved_at = $1 WHERE id = $2`, now, id); err != nil {
+			var apID int64
+			if err := tx.QueryRowContext(ctx, `INSERT INTO change_approvals (change_id, round, stage_no, approver_id, requested_at)
+				VALUES ($1,1,1,$2,$3) RETURNING id`, id, arno.ID, now).Scan(&apID); err != nil {
+				return err
+			}
+			d := &Detail{Change: c, Approvals: []Approval{{ID: apID, ChangeID: id, Round: 1, StageNo: 1, ApproverID: arno.ID,
+				ApproverName: arno.Name, RequestedAt: &now}}}
+			if _, err := s.sign(ctx, tx, arno, d, ActApprove, DecisionApproved, apID, "", demoSignature); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE change_approvals SET decision = 'approved', decided_by = $1, signed_name = $2,
+				signature_method = 'password', decided_at = $3 WHERE id = $4`, arno.ID, arno.Name, now, apID); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE changes SET approved_at = $1, startup_at = $1 WHERE id = $2`, now, id); err != nil {
 				return err
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO change_actions (change_id, title, kind, owner_id, due_on, before_startup, created_by, created_at)
-				VALUES ($1, 'Tag the bypass and log it in the shift book', 'general', $2, $3, TRUE, $2, $4)`,
+				VALUES ($1, 'Check the bypass tag and the shift-book entry at each shift handover', 'general', $2, $3, FALSE, $2, $4)`,
 				id, rita.ID, dateOnly(now).AddDate(0, 0, 2), now); err != nil {
+				return err
+			}
+		case StageRIKConfirmation:
+			if _, err := tx.ExecContext(ctx, `UPDATE changes SET replacement_in_kind = TRUE WHERE id = $1`, id); err != nil {
+				return err
+			}
+		case StageReview:
+			// The emergency change: Arno authorised it, signed; the clamp
+			// is being fitted while Rita and Arno review it and Cora is to
+			// approve it, by the next working day.
+			for _, r := range []struct {
+				disc string
+				who  *auth.User
+			}{{"mechanical", rita}, {"process", arno}} {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO change_reviews (change_id, round, discipline, reviewer_id, requested_at)
+					VALUES ($1,1,$2,$3,$4)`, id, r.disc, r.who.ID, now); err != nil {
+					return fmt.Errorf("demo review: %w", err)
+				}
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO change_approvals (change_id, round, stage_no, approver_id) VALUES ($1,1,1,$2)`,
+				id, cora.ID); err != nil {
+				return err
+			}
+			c, err := loadChange(ctx, tx, id)
+			if err != nil {
+				return err
+			}
+			if err := s.authorizeEmergency(ctx, tx, arno, &Detail{Change: c}, "Clamp only; no hot work", demoSignature); err != nil {
+				return err
+			}
+			if _, err := s.insertAction(ctx, tx, ines, c, NewAction{Title: "Fit the engineered clamp and inject the sealant (permit to work)",
+				Kind: ActionGeneral, OwnerID: rita.ID, BeforeStartup: true, DueOn: &now}); err != nil {
 				return err
 			}
 		}

@@ -58,3 +58,43 @@ func TestDemoTripScreenedRealistically(t *testing.T) {
 		}
 	})
 }
+
+// The demo has one of each new path to walk through: a replacement in
+// kind awaiting confirmation, an emergency change being implemented
+// while its review runs, and a temporary change in service.
+func TestDemoShowsEachControlPath(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		if err := demo.Seed(ctx, db, change.SeedDemo); err != nil {
+			t.Fatal(err)
+		}
+		audrey, err := auth.UserByEmail(ctx, db.SQL, "audrey@demo.mocpcr.local")
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc := &change.Service{DB: db, Now: time.Now}
+		get := func(q string) *change.Detail {
+			t.Helper()
+			cs, _, err := svc.List(ctx, audrey, change.Filter{Q: q})
+			if err != nil || len(cs) != 1 {
+				t.Fatalf("demo change %q: %v %d", q, err, len(cs))
+			}
+			return must(svc.Get(ctx, audrey, cs[0].ID))(t)
+		}
+		if d := get("P-205B"); d.Change.Stage != change.StageRIKConfirmation || !d.Change.ReplacementInKind {
+			t.Errorf("RIK demo: %s", d.Change.Stage)
+		}
+		d := get("E-104")
+		if !d.Change.UnderEmergency() || d.Change.ImplementationStage() != change.StageImplementation || d.Change.Stage != change.StageReview ||
+			d.Signature(change.CPEmergency, 0) == nil || d.Change.ReviewDeadline == nil {
+			t.Errorf("emergency demo: %+v", d.Change)
+		}
+		d = get("TK-301")
+		if d.Change.Stage != change.StageInService || d.ApprovalSignature(d.Approvals[0].ID) == nil {
+			t.Errorf("temporary demo: %s, signatures %+v", d.Change.Stage, d.Signatures)
+		}
+		if v := must(svc.VerifyAudit(ctx, audrey))(t); len(v.Broken) != 0 {
+			t.Errorf("demo audit trail broken: %+v", v.Broken)
+		}
+	})
+}

@@ -67,7 +67,8 @@ func (s *Service) UpdateSite(ctx context.Context, actor *auth.User, id int64, up
 	var out *auth.Site
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		cur, err := auth.SiteByID(ctx, tx, id)
-		if errors.Is(err, store.ErrNotFound) {
+		if errors.Is(err, store.ErrNotFound) || (err == nil && !actor.ManagesSite(id)) {
+			// Another site's record is answered as one that does not exist.
 			return notFound("no site %d", id)
 		}
 		if err != nil {
@@ -112,6 +113,9 @@ func (s *Service) UpdateUnit(ctx context.Context, actor *auth.User, id int64, up
 		cur, err := unitByID(ctx, tx, id)
 		if err != nil {
 			return err
+		}
+		if !actor.ManagesSite(cur.SiteID) {
+			return notFound("no unit %d", id)
 		}
 		code, name := cur.Code, cur.Name
 		if up.Code != nil {

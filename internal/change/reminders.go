@@ -11,6 +11,7 @@ import (
 
 	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/notify"
+	"github.com/mocpcr/mocpcr/internal/store"
 )
 
 // ReminderSettings say when reminders and escalations go out.
@@ -235,16 +236,49 @@ func (s *Service) RunReminders(ctx context.Context, now time.Time) (sent int, er
 				}
 			}
 		}
-		if c.Duration == DurationEmergency && c.ReviewDeadline != nil && in(c.Stage, StageScreening, StageReview, StageApproval, StageReturned) &&
-			today.After(*c.ReviewDeadline) {
+		if c.Duration != DurationEmergency || c.ReviewDeadline == nil || !in(c.Stage, StageScreening, StageReview, StageApproval, StageReturned) {
+			continue
+		}
+		// The full review of an emergency change: the people it waits for
+		// are reminded on the day before and on the deadline; after it,
+		// they are reminded daily and their managers (or the site's
+		// coordinators) told, and the initiator and coordinators hear it
+		// is overdue.
+		deadline := c.ReviewDeadline.Format(time.DateOnly)
+		pending, err := s.pendingReviewers(ctx, q, c)
+		if err != nil {
+			return 0, err
+		}
+		switch left := daysBetween(today, *c.ReviewDeadline); {
+		case left == 0 || left == 1:
+			for _, u := range pending {
+				due = append(due, reminder{"emergency_review_due", c.ID, u, notify.TypeReminder, c.ID,
+					fmt.Sprintf("Emergency change %s: full review due %s", c.Number, deadline),
+					"It was implemented before full review; your review or approval of " + c.Number + " (" + c.Title + ") is due by " + deadline + "."})
+			}
+		case left < 0:
 			coords, err := s.coordinators(ctx, q, c.SiteID)
 			if err != nil {
 				return 0, err
 			}
 			for _, u := range append([]int64{c.InitiatorID}, coords...) {
 				due = append(due, reminder{"emergency_overdue", c.ID, u, notify.TypeEmergencyOverdue, c.ID,
-					fmt.Sprintf("Emergency change %s is past its review deadline (%s)", c.Number, c.ReviewDeadline.Format(time.DateOnly)),
-					"The full review of " + c.Number + " (" + c.Title + ") was due by " + c.ReviewDeadline.Format(time.DateOnly) + "."})
+					fmt.Sprintf("Emergency change %s is past its review deadline (%s)", c.Number, deadline),
+					"The full review of " + c.Number + " (" + c.Title + ") was due by " + deadline + "."})
+			}
+			for _, u := range pending {
+				due = append(due, reminder{"emergency_review_due", c.ID, u, notify.TypeReminder, c.ID,
+					fmt.Sprintf("Overdue: your review of emergency change %s was due %s", c.Number, deadline),
+					"The full review of " + c.Number + " (" + c.Title + ") was due by " + deadline + "."})
+				to, err := managerOr(u, c.SiteID)
+				if err != nil {
+					return 0, err
+				}
+				for _, m := range to {
+					due = append(due, reminder{"emergency_escalation", c.ID, m, notify.TypeEscalation, c.ID,
+						fmt.Sprintf("Escalation: emergency change %s missed its review deadline (%s)", c.Number, deadline),
+						"A review or approval of " + c.Number + " (" + c.Title + ") is still waiting; it was due by " + deadline + "."})
+				}
 			}
 		}
 	}
@@ -268,6 +302,14 @@ func (s *Service) RunReminders(ctx context.Context, now time.Time) (sent int, er
 		}
 	}
 	return sent, nil
+}
+
+// pendingReviewers are who the current round of c waits for: assigned
+// reviewers who have not decided and approvers asked who have not signed.
+func (s *Service) pendingReviewers(ctx context.Context, q store.Querier, c Change) ([]int64, error) {
+	return userIDs(ctx, q, `SELECT reviewer_id FROM change_reviews WHERE change_id = $1 AND round = $2 AND decided_at IS NULL
+		AND reviewer_id IS NOT NULL UNION SELECT approver_id FROM change_approvals WHERE change_id = $1 AND round = $2
+		AND decided_at IS NULL AND requested_at IS NOT NULL ORDER BY 1`, c.ID, c.Round)
 }
 
 // ReminderJobDue reports whether the periodic reminder job should run at

@@ -23,9 +23,10 @@ func (s *Service) siteApprovers(ctx context.Context, q store.Querier, siteID int
 		  OR EXISTS (SELECT 1 FROM user_sites us WHERE us.user_id = u.id AND us.site_id = $1)) ORDER BY u.id`, siteID)
 }
 
-// rikConfirmers are the people who may confirm c's claim: the site's
-// coordinators and approvers, without the initiator.
-func (s *Service) rikConfirmers(ctx context.Context, q store.Querier, c *Change) ([]int64, error) {
+// siteDeciders are the people who may confirm c's replacement-in-kind
+// claim or authorise it as an emergency: the site's coordinators and
+// approvers, without the initiator.
+func (s *Service) siteDeciders(ctx context.Context, q store.Querier, c *Change) ([]int64, error) {
 	coords, err := s.coordinators(ctx, q, c.SiteID)
 	if err != nil {
 		return nil, err

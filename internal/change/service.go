@@ -47,7 +47,8 @@ const changeColumns = `c.id, c.number, c.kind, c.duration, c.stage, c.title, c.d
 	c.technical_basis, c.safety_health_impact, c.procedure_changes, c.time_period, c.authorization_required,
 	c.expires_on, c.review_deadline, c.initiator_id, u.name, c.screening, c.pssr_required, c.round,
 	c.return_comment, c.void_reason, c.closed_note, c.reverted_at, c.created_at, c.updated_at,
-	c.submitted_at, c.approved_at, c.startup_at, c.closed_at, c.replacement_in_kind, c.permanent_round`
+	c.submitted_at, c.approved_at, c.startup_at, c.closed_at, c.replacement_in_kind, c.permanent_round,
+	c.emergency_authorized_at, c.emergency_stage`
 
 const changeFrom = ` FROM changes c JOIN sites s ON s.id = c.site_id JOIN users u ON u.id = c.initiator_id
 	LEFT JOIN units un ON un.id = c.unit_id`
@@ -57,13 +58,14 @@ type scanner interface{ Scan(dest ...any) error }
 func scanChange(row scanner) (*Change, error) {
 	c := &Change{}
 	var tags, screening string
-	var expires, deadline, reverted, submitted, approved, startup, closed sql.NullTime
+	var expires, deadline, reverted, submitted, approved, startup, closed, emergency sql.NullTime
 	err := row.Scan(&c.ID, &c.Number, &c.Kind, &c.Duration, &c.Stage, &c.Title, &c.Description, &c.SiteID, &c.SiteCode,
 		&c.UnitID, &c.UnitCode, &tags, &c.Reason, &c.RiskRanking,
 		&c.TechnicalBasis, &c.SafetyHealthImpact, &c.ProcedureChanges, &c.TimePeriod, &c.AuthorizationRequired,
 		&expires, &deadline, &c.InitiatorID, &c.InitiatorName, &screening, &c.PSSRRequired, &c.Round,
 		&c.ReturnComment, &c.VoidReason, &c.ClosedNote, &reverted, &c.CreatedAt, &c.UpdatedAt,
-		&submitted, &approved, &startup, &closed, &c.ReplacementInKind, &c.PermanentRound)
+		&submitted, &approved, &startup, &closed, &c.ReplacementInKind, &c.PermanentRound,
+		&emergency, &c.EmergencyStage)
 	if err != nil {
 		return nil, err
 	}
@@ -76,6 +78,7 @@ func scanChange(row scanner) (*Change, error) {
 	}
 	c.ExpiresOn, c.ReviewDeadline, c.RevertedAt = ptime(expires), ptime(deadline), ptime(reverted)
 	c.SubmittedAt, c.ApprovedAt, c.StartupAt, c.ClosedAt = ptime(submitted), ptime(approved), ptime(startup), ptime(closed)
+	c.EmergencyAuthorizedAt = ptime(emergency)
 	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
 	return c, nil
 }
@@ -329,9 +332,9 @@ func (s *Service) apply(ctx context.Context, q store.Querier, actor *auth.User, 
 		c.ExpiresOn = nil
 	}
 	if c.Duration == DurationEmergency {
-		if c.ReviewDeadline == nil {
-			p.Invalid("review_deadline", "an emergency change needs the date its full review is due (YYYY-MM-DD)")
-		} else if (creating || f.ReviewDeadline != nil) && c.ReviewDeadline.Before(today) {
+		// Optional: without one, the emergency authorisation sets the
+		// site's deadline (the next working day by default).
+		if c.ReviewDeadline != nil && (creating || f.ReviewDeadline != nil) && c.ReviewDeadline.Before(today) {
 			p.Invalid("review_deadline", "must not be in the past")
 		}
 	} else {
@@ -586,7 +589,7 @@ func (s *Service) Submit(ctx context.Context, actor *auth.User, id int64, sc Scr
 			if err := s.audit(ctx, tx, id, actor, "", "stage", "stage", string(oldStage), string(StageRIKConfirmation)); err != nil {
 				return err
 			}
-			confirmers, err := s.rikConfirmers(ctx, tx, c)
+			confirmers, err := s.siteDeciders(ctx, tx, c)
 			if err != nil {
 				return err
 			}
@@ -646,6 +649,17 @@ func (s *Service) Submit(ctx context.Context, actor *auth.User, id int64, sc Scr
 				continue
 			}
 			if _, err := s.insertAction(ctx, tx, actor, c, NewAction{Title: a.title, Kind: a.kind, OwnerID: c.InitiatorID, BeforeStartup: true}); err != nil {
+				return err
+			}
+		}
+		if c.Duration == DurationEmergency && c.EmergencyAuthorizedAt == nil {
+			deciders, err := s.siteDeciders(ctx, tx, c)
+			if err != nil {
+				return err
+			}
+			if err := s.notify(ctx, tx, notify.TypeApprovalRequested, c, "Emergency authorisation needed: "+c.Number+" "+c.Title,
+				actor.Name+" submitted emergency change "+c.Number+". An approver or MOC coordinator of the site may authorise it, signed, for implementation before full review.",
+				deciders...); err != nil {
 				return err
 			}
 		}

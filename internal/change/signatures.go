@@ -114,6 +114,8 @@ func (st Statement) controlPoint(d *Detail) ControlPoint {
 		return CPExtension
 	case ActConfirmRIK:
 		return CPRIK
+	case ActAuthorizeEmergency:
+		return CPEmergency
 	case ActClose:
 		return CPCloseout
 	}
@@ -122,7 +124,7 @@ func (st Statement) controlPoint(d *Detail) ControlPoint {
 
 // SignedActions are the actions whose decision is an electronic
 // signature: the form states the meaning and asks for the password.
-var SignedActions = []Action{ActApprove, ActAuthorizeStartup, ActDecideExtension, ActConfirmRIK, ActClose}
+var SignedActions = []Action{ActApprove, ActAuthorizeStartup, ActDecideExtension, ActConfirmRIK, ActAuthorizeEmergency, ActClose}
 
 // meaning states in full what signing action a with decision means for
 // the change, in the signer's voice. It is shown on the form before
@@ -164,6 +166,8 @@ func (d *Detail) meaning(actor *auth.User, a Action, decision Decision) (text, o
 		return "By signing I approve extending temporary change " + c.Number + to, ""
 	case ActConfirmRIK:
 		return "By signing I confirm " + c.Number + " as a replacement in kind: same specification", ""
+	case ActAuthorizeEmergency:
+		return "By signing I authorise " + c.Number + " for implementation before full review", ""
 	case ActClose:
 		return "By signing I close out " + c.Number + " as MOC coordinator: every action is done", ""
 	}
@@ -203,7 +207,7 @@ func (d *Detail) Statement(a Action, decision Decision) (st Statement, ok bool) 
 // signedDecision is the one decision of a signed action that has no choice.
 func signedDecision(a Action) Decision {
 	switch a {
-	case ActAuthorizeStartup:
+	case ActAuthorizeStartup, ActAuthorizeEmergency:
 		return DecisionAuthorized
 	case ActConfirmRIK:
 		return DecisionConfirmed

@@ -25,13 +25,20 @@ type SiteSettings struct {
 	MaxExtensions int `json:"max_extensions"`
 	// MaxTemporaryDays is how long a temporary change may stay
 	// temporary in all, in days from startup; 0 means no limit.
-	MaxTemporaryDays int       `json:"max_temporary_days"`
-	UpdatedAt        time.Time `json:"updated_at"`
+	MaxTemporaryDays int `json:"max_temporary_days"`
+	// EmergencyReviewDays is how many working days after its emergency
+	// authorisation an emergency change's full review is due.
+	EmergencyReviewDays int `json:"emergency_review_days"`
+	// ActionDueDays is when an action item made without a due date
+	// (the automatic PSI and procedure actions, PSSR deficiencies) is
+	// due: this many days after it is made.
+	ActionDueDays int       `json:"action_due_days"`
+	UpdatedAt     time.Time `json:"updated_at"`
 }
 
 // DefaultSiteSettings are the settings of a site nobody configured.
 func DefaultSiteSettings(siteID int64) SiteSettings {
-	return SiteSettings{SiteID: siteID, TimeZone: "UTC", MaxExtensions: 2, MaxTemporaryDays: 365}
+	return SiteSettings{SiteID: siteID, TimeZone: "UTC", MaxExtensions: 2, MaxTemporaryDays: 365, EmergencyReviewDays: 1, ActionDueDays: 14}
 }
 
 // Location is the site's time zone (UTC if it no longer loads).
@@ -48,9 +55,9 @@ func zone(name string) *time.Location {
 
 func siteSettings(ctx context.Context, q store.Querier, siteID int64) (SiteSettings, error) {
 	ss := DefaultSiteSettings(siteID)
-	err := q.QueryRowContext(ctx, `SELECT time_zone, max_extensions, max_temporary_days, updated_at
+	err := q.QueryRowContext(ctx, `SELECT time_zone, max_extensions, max_temporary_days, emergency_review_days, action_due_days, updated_at
 		FROM change_site_settings WHERE site_id = $1`, siteID).
-		Scan(&ss.TimeZone, &ss.MaxExtensions, &ss.MaxTemporaryDays, &ss.UpdatedAt)
+		Scan(&ss.TimeZone, &ss.MaxExtensions, &ss.MaxTemporaryDays, &ss.EmergencyReviewDays, &ss.ActionDueDays, &ss.UpdatedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return ss, nil
 	}
@@ -81,6 +88,9 @@ type SiteSettingsUpdate struct {
 	TimeZone         *string `json:"time_zone"`
 	MaxExtensions    *int    `json:"max_extensions"`
 	MaxTemporaryDays *int    `json:"max_temporary_days"`
+	// EmergencyReviewDays: working days from authorisation to the review deadline.
+	EmergencyReviewDays *int `json:"emergency_review_days"`
+	ActionDueDays       *int `json:"action_due_days"`
 }
 
 // UpdateSiteSettings changes a site's workflow settings (admin only),
@@ -89,7 +99,7 @@ func (s *Service) UpdateSiteSettings(ctx context.Context, actor *auth.User, site
 	if !actor.Has(auth.RoleAdmin) {
 		return nil, forbidden("only an admin may change site settings")
 	}
-	if _, err := auth.SiteByID(ctx, s.DB.SQL, siteID); errors.Is(err, store.ErrNotFound) {
+	if _, err := auth.SiteByID(ctx, s.DB.SQL, siteID); errors.Is(err, store.ErrNotFound) || !actor.ManagesSite(siteID) {
 		return nil, notFound("site %d not found", siteID)
 	} else if err != nil {
 		return nil, err
@@ -107,6 +117,12 @@ func (s *Service) UpdateSiteSettings(ctx context.Context, actor *auth.User, site
 	if up.MaxTemporaryDays != nil {
 		ss.MaxTemporaryDays = *up.MaxTemporaryDays
 	}
+	if up.EmergencyReviewDays != nil {
+		ss.EmergencyReviewDays = *up.EmergencyReviewDays
+	}
+	if up.ActionDueDays != nil {
+		ss.ActionDueDays = *up.ActionDueDays
+	}
 	var p problem.List
 	ss.TimeZone = strings.TrimSpace(ss.TimeZone)
 	if ss.TimeZone == "" {
@@ -120,12 +136,19 @@ func (s *Service) UpdateSiteSettings(ctx context.Context, actor *auth.User, site
 	if ss.MaxTemporaryDays < 0 || ss.MaxTemporaryDays > 3650 {
 		p.Invalid("max_temporary_days", "must be between 0 (no limit) and 3650 days, got %d", ss.MaxTemporaryDays)
 	}
+	if ss.EmergencyReviewDays < 1 || ss.EmergencyReviewDays > 10 {
+		p.Invalid("emergency_review_days", "must be between 1 and 10 working days, got %d", ss.EmergencyReviewDays)
+	}
+	if ss.ActionDueDays < 1 || ss.ActionDueDays > 365 {
+		p.Invalid("action_due_days", "must be between 1 and 365 days, got %d", ss.ActionDueDays)
+	}
 	if err := p.Err(siteSettingsOrder...); err != nil {
 		return nil, err
 	}
-	_, err = s.DB.SQL.ExecContext(ctx, `INSERT INTO change_site_settings (site_id, time_zone, max_extensions, max_temporary_days, updated_at)
-		VALUES ($1,$2,$3,$4,$5) ON CONFLICT (site_id) DO UPDATE SET time_zone = $2, max_extensions = $3, max_temporary_days = $4, updated_at = $5`,
-		ss.SiteID, ss.TimeZone, ss.MaxExtensions, ss.MaxTemporaryDays, s.now())
+	_, err = s.DB.SQL.ExecContext(ctx, `INSERT INTO change_site_settings (site_id, time_zone, max_extensions, max_temporary_days,
+		emergency_review_days, action_due_days, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT (site_id) DO UPDATE SET time_zone = $2,
+		max_extensions = $3, max_temporary_days = $4, emergency_review_days = $5, action_due_days = $6, updated_at = $7`,
+		ss.SiteID, ss.TimeZone, ss.MaxExtensions, ss.MaxTemporaryDays, ss.EmergencyReviewDays, ss.ActionDueDays, s.now())
 	if err != nil {
 		return nil, fmt.Errorf("save site %d settings: %w", ss.SiteID, err)
 	}
@@ -134,4 +157,4 @@ func (s *Service) UpdateSiteSettings(ctx context.Context, actor *auth.User, site
 }
 
 // siteSettingsOrder is the order of the settings form's fields.
-var siteSettingsOrder = []string{"time_zone", "max_extensions", "max_temporary_days"}
+var siteSettingsOrder = []string{"time_zone", "max_extensions", "max_temporary_days", "emergency_review_days", "action_due_days"}

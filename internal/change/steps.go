@@ -75,7 +75,49 @@ func (d *Detail) Steps() []Step {
 		}
 		steps = append(steps, step)
 	}
+	d.emergencySteps(order, steps)
 	return steps
+}
+
+// emergencySteps marks the second track of an emergency change: the
+// implementation under way before its full review, shown beside the
+// review stage it runs alongside, and later where it started early.
+func (d *Detail) emergencySteps(order []Stage, steps []Step) {
+	c := d.Change
+	if c.Duration != DurationEmergency || c.Stage == StageVoided {
+		return
+	}
+	if c.AwaitingEmergencyAuthorization() {
+		for i := range steps {
+			if steps[i].State == StepCurrent {
+				steps[i].Note = "emergency: waiting for authorisation to implement before full review"
+			}
+		}
+		return
+	}
+	if c.EmergencyAuthorizedAt == nil {
+		return
+	}
+	implIdx := slices.Index(order, StageImplementation)
+	if !c.UnderEmergency() {
+		if implIdx >= 0 {
+			steps[implIdx].Note = "started before full review (emergency authorised " + c.EmergencyAuthorizedAt.Format(time.DateOnly) + ")"
+		}
+		return
+	}
+	work := slices.Index(order, c.EmergencyStage)
+	for i := implIdx; i >= 0 && i <= work; i++ {
+		steps[i].State = StepDone
+		if i == work {
+			steps[i].State = StepCurrent
+		}
+	}
+	if work >= 0 {
+		steps[work].Note = "under way before full review (emergency)"
+		if c.ReviewDeadline != nil {
+			steps[work].Note += "; full review due " + c.ReviewDeadline.Format(time.DateOnly)
+		}
+	}
 }
 
 // inServiceNote says how a temporary change's time in service stands:

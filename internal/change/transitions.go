@@ -15,7 +15,7 @@ import (
 // TransitionRequest asks for one of the stage moves that carry no other
 // data than a comment and, for startup and close-out, a signature:
 // start_review, return, void, complete_implementation, authorize_startup,
-// close, revert, make_permanent, confirm_rik, reject_rik.
+// close, revert, make_permanent, confirm_rik, reject_rik, authorize_emergency.
 type TransitionRequest struct {
 	Action Action
 	// Comment is required for return (what to revise), void (the reason)
@@ -29,7 +29,7 @@ type TransitionRequest struct {
 
 // Transitions lists the actions Transition accepts.
 var Transitions = []Action{ActStartReview, ActReturn, ActVoid, ActCompleteImplementation, ActAuthorizeStartup,
-	ActClose, ActRevert, ActMakePermanent, ActConfirmRIK, ActRejectRIK}
+	ActClose, ActRevert, ActMakePermanent, ActConfirmRIK, ActRejectRIK, ActAuthorizeEmergency}
 
 // Transition moves a change along its workflow. Whether the actor's role
 // and the change's state allow it is decided by the same rule that
@@ -64,6 +64,8 @@ func (s *Service) Transition(ctx context.Context, actor *auth.User, id int64, re
 			return s.confirmRIK(ctx, tx, actor, d, comment, req.Signature)
 		case ActRejectRIK:
 			return s.rejectRIK(ctx, tx, actor, d, comment)
+		case ActAuthorizeEmergency:
+			return s.authorizeEmergency(ctx, tx, actor, d, comment, req.Signature)
 		case ActReturn:
 			if comment == "" {
 				return invalid("comment", "is required: tell the initiator what to revise")
@@ -89,7 +91,7 @@ func (s *Service) Transition(ctx context.Context, actor *auth.User, id int64, re
 				if err := s.createPSSRChecklist(ctx, tx, c); err != nil {
 					return err
 				}
-				if err := s.setStage(ctx, tx, actor, c, StagePSSR, ""); err != nil {
+				if err := s.setWorkStage(ctx, tx, actor, c, StagePSSR, ""); err != nil {
 					return err
 				}
 				coords, err := s.coordinators(ctx, tx, c.SiteID)
@@ -99,7 +101,7 @@ func (s *Service) Transition(ctx context.Context, actor *auth.User, id int64, re
 				return s.notify(ctx, tx, notify.TypePSSRReady, c, "PSSR ready: "+c.Number+" "+c.Title,
 					"Implementation is complete; the pre-startup safety review can start.", append(coords, d.currentApprovers()...)...)
 			}
-			return s.setStage(ctx, tx, actor, c, inServiceStage(c), "startup_at = $3", s.now())
+			return s.setWorkStage(ctx, tx, actor, c, inServiceStage(c), "startup_at = $3", s.now())
 		case ActAuthorizeStartup:
 			// check has refused while a PSSR item is unanswered, a
 			// deficiency or pre-startup action open or the roster unsigned.
@@ -109,7 +111,7 @@ func (s *Service) Transition(ctx context.Context, actor *auth.User, id int64, re
 			if _, err := s.sign(ctx, tx, actor, d, ActAuthorizeStartup, DecisionAuthorized, 0, comment, req.Signature); err != nil {
 				return err
 			}
-			if err := s.setStage(ctx, tx, actor, c, inServiceStage(c), "startup_at = $3", s.now()); err != nil {
+			if err := s.setWorkStage(ctx, tx, actor, c, inServiceStage(c), "startup_at = $3", s.now()); err != nil {
 				return err
 			}
 			if err := s.audit(ctx, tx, c.ID, actor, "", "startup_authorized", "signature", "",
@@ -125,7 +127,7 @@ func (s *Service) Transition(ctx context.Context, actor *auth.User, id int64, re
 		case ActClose:
 			var open []string
 			for _, a := range d.Actions {
-				if a.Status == ActionOpen {
+				if !a.Closed() {
 					open = append(open, actionTitle(a))
 				}
 			}
@@ -184,7 +186,7 @@ func (d *Detail) requirePSSRAnswered() *problem.Error {
 func (d *Detail) requirePreStartupDone() *problem.Error {
 	var actions, deficiencies []string
 	for _, a := range d.Actions {
-		if !a.BeforeStartup || a.Status != ActionOpen {
+		if !a.BeforeStartup || a.Closed() {
 			continue
 		}
 		if a.Kind == ActionDeficiency {
@@ -194,9 +196,10 @@ func (d *Detail) requirePreStartupDone() *problem.Error {
 		}
 	}
 	var parts []string
+	kind := d.Change.Kind
 	if n := len(actions); n > 0 {
-		parts = append(parts, fmt.Sprintf("%s still open: %s. %s be done before startup.",
-			count(n, "pre-startup action is", "pre-startup actions are"), strings.Join(actions, ", "), itThey(n)+" must"))
+		parts = append(parts, fmt.Sprintf("%s still open: %s. %s be done %s.",
+			kind.preActions(n), strings.Join(actions, ", "), itThey(n)+" must", kind.Before()))
 	}
 	if n := len(deficiencies); n > 0 {
 		parts = append(parts, fmt.Sprintf("%s still open: %s. %s be closed before startup.",
@@ -215,10 +218,15 @@ var deficiencyTitle = regexp.MustCompile(`^PSSR deficiency \(item (\d+)\): (.*)$
 // actionTitle names an action item for a message: its title in quotes,
 // a deficiency as "item N “what is wrong”".
 func actionTitle(a ActionItem) string {
+	t := quoteTitle(a.Title)
 	if m := deficiencyTitle.FindStringSubmatch(a.Title); m != nil {
-		return "item " + m[1] + " " + quoteTitle(m[2])
+		t = "item " + m[1] + " " + quoteTitle(m[2])
 	}
-	return quoteTitle(a.Title)
+	if a.Status == ActionToVerify {
+		// Done but not closed: say what it waits for.
+		t += " (awaiting verification)"
+	}
+	return t
 }
 
 // quoteTitle quotes a title, shortened to keep a message readable.
@@ -257,9 +265,10 @@ func itThey(n int) string {
 // change, 1910.119(l)(3) wants the operators trained before startup, so
 // an empty roster holds it too: "training complete" must name someone.
 func (d *Detail) requireRosterDone() *problem.Error {
+	before := d.Change.Kind.Before()
 	if sc := d.Change.Screening; sc != nil && sc.ProceduresChange && len(d.Acknowledgements) == 0 {
 		return &problem.Error{Kind: problem.Conflict, Field: "acknowledgers", Message: "The training and acknowledgement roster is empty: " +
-			"operating procedures change, so add the people who operate the process and have them sign off before startup."}
+			"operating procedures change, so add the people who operate the process and have them sign off " + before + "."}
 	}
 	var waiting []string
 	for _, a := range d.Acknowledgements {
@@ -271,10 +280,10 @@ func (d *Detail) requireRosterDone() *problem.Error {
 	case 0:
 		return nil
 	case 1:
-		return conflict("%s has not acknowledged the change yet. The roster must sign off before startup.", waiting[0])
+		return conflict("%s has not acknowledged the change yet. The roster must sign off %s.", waiting[0], before)
 	}
-	return conflict("%s and %s have not acknowledged the change yet. The roster must sign off before startup.",
-		strings.Join(waiting[:len(waiting)-1], ", "), waiting[len(waiting)-1])
+	return conflict("%s and %s have not acknowledged the change yet. The roster must sign off %s.",
+		strings.Join(waiting[:len(waiting)-1], ", "), waiting[len(waiting)-1], before)
 }
 
 func (d *Detail) currentApprovers() []int64 {

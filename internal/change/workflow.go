@@ -40,10 +40,16 @@ const (
 	ActConfirmRIK Action = "confirm_rik"
 	// ActRejectRIK rejects a replacement-in-kind claim into the normal flow.
 	ActRejectRIK Action = "reject_rik"
+	// ActAuthorizeEmergency authorises, signed, an emergency change for
+	// implementation before its full review.
+	ActAuthorizeEmergency Action = "authorize_emergency"
+	// ActAddReview adds a discipline review, or names or replaces the
+	// reviewer of one still pending, during screening and review.
+	ActAddReview Action = "add_review"
 )
 
 // AllActions lists every action in the order the UI shows buttons.
-var AllActions = []Action{ActEdit, ActSubmit, ActConfirmRIK, ActRejectRIK, ActAssign, ActStartReview, ActReview, ActApprove, ActReturn,
+var AllActions = []Action{ActEdit, ActSubmit, ActConfirmRIK, ActRejectRIK, ActAuthorizeEmergency, ActAssign, ActAddReview, ActStartReview, ActReview, ActApprove, ActReturn,
 	ActAddAction, ActCompleteImplementation, ActAnswerPSSR, ActAuthorizeStartup, ActClose, ActAcknowledge,
 	ActManageRoster, ActAttach, ActRequestExtension, ActDecideExtension, ActRevert, ActMakePermanent, ActVoid}
 
@@ -170,11 +176,34 @@ func (s *Service) checkRole(actor *auth.User, d *Detail, a Action) error {
 		if c.Stage != StageRIKConfirmation {
 			return stageErr()
 		}
+	case ActAuthorizeEmergency:
+		if !coord && !actor.Has(auth.RoleApprover) {
+			return forbidden("only an approver or an MOC coordinator of the site may authorise an emergency change")
+		}
+		if isOwner {
+			return forbidden("nobody authorises their own emergency change: an approver or an MOC coordinator of the site must")
+		}
+		if c.Duration != DurationEmergency {
+			return conflict("%s is not an emergency change: it is implemented after its review and approval", c.Number)
+		}
+		if c.EmergencyAuthorizedAt != nil {
+			return conflict("%s was already authorised for implementation before full review", c.Number)
+		}
+		if !in(c.Stage, StageScreening, StageReview, StageApproval) {
+			return stageErr()
+		}
 	case ActAssign, ActStartReview:
 		if !coord {
 			return forbidden("only an MOC coordinator may assign reviewers and approvers")
 		}
 		if c.Stage != StageScreening {
+			return stageErr()
+		}
+	case ActAddReview:
+		if !coord {
+			return forbidden("only an MOC coordinator may add a discipline review or a reviewer")
+		}
+		if c.Converting() || !in(c.Stage, StageScreening, StageReview) {
 			return stageErr()
 		}
 	case ActReview:
@@ -230,14 +259,14 @@ func (s *Service) checkRole(actor *auth.User, d *Detail, a Action) error {
 		if !isOwner && !coord {
 			return forbidden("only the initiator or an MOC coordinator may complete implementation")
 		}
-		if c.Stage != StageImplementation {
+		if c.ImplementationStage() != StageImplementation {
 			return stageErr()
 		}
 	case ActAnswerPSSR:
 		if !coord && !actor.Has(auth.RoleApprover) && !actor.Has(auth.RoleReviewer) {
 			return forbidden("only a coordinator, approver or reviewer may answer the PSSR checklist")
 		}
-		if c.Stage != StagePSSR {
+		if c.ImplementationStage() != StagePSSR {
 			return stageErr()
 		}
 	case ActAuthorizeStartup:
@@ -247,7 +276,7 @@ func (s *Service) checkRole(actor *auth.User, d *Detail, a Action) error {
 		if isOwner {
 			return forbidden("nobody authorises startup of their own change")
 		}
-		if c.Stage != StagePSSR {
+		if c.ImplementationStage() != StagePSSR {
 			return stageErr()
 		}
 	case ActClose:
@@ -270,7 +299,7 @@ func (s *Service) checkRole(actor *auth.User, d *Detail, a Action) error {
 		if mine.AcknowledgedAt != nil {
 			return conflict("you already acknowledged %s", c.Number)
 		}
-		if !in(c.Stage, StageApproval, StageImplementation, StagePSSR, StageInService, StageCloseout) {
+		if !in(c.ImplementationStage(), StageApproval, StageImplementation, StagePSSR, StageInService, StageCloseout) {
 			return stageErr()
 		}
 	case ActManageRoster:

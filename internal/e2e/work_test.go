@@ -43,12 +43,12 @@ func TestWorkPagesInBrowser(t *testing.T) {
 		t.Errorf("change list shows %d rows, want the 4 demo changes", all)
 	}
 	b.screenshot("changes")
-	b.do(chromedp.SetValue(chromedp.CSS("#stage"), "implementation"),
+	b.do(chromedp.SetValue(chromedp.CSS("#stage"), "in_service"),
 		chromedp.Click(chromedp.CSS(".filter-actions button[type=submit]")),
-		chromedp.WaitReady(chromedp.CSS(`#stage option[value="implementation"][selected]`)))
+		chromedp.WaitReady(chromedp.CSS(`#stage option[value="in_service"][selected]`)))
 	rows := len(get(b, chromedp.Nodes(chromedp.CSSAll("table.list tbody tr"))))
 	if rows != 1 || !strings.Contains(b.text("table.list tbody"), "TK-301") {
-		t.Errorf("stage filter: %d rows (%q), want the one implementation change", rows, b.text("table.list tbody"))
+		t.Errorf("stage filter: %d rows (%q), want the one temporary change in service", rows, b.text("table.list tbody"))
 	}
 	b.do(chromedp.Navigate(srv.url("/changes")),
 		chromedp.WaitVisible(chromedp.CSS("table.list")),

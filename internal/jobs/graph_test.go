@@ -181,8 +181,12 @@ func TestGraphForbiddenWaitsForTheConfiguration(t *testing.T) {
 		if n := countWhere(t, db, `SELECT count(*) FROM email_messages WHERE status IN ('failed', 'given_up')`); n != 0 {
 			t.Errorf("%d emails failed or given up for a configuration problem", n)
 		}
-		if !strings.Contains(g.log.String(), "Graph email failed: 403 ") || !strings.Contains(g.log.String(), `"outcome":"waiting_config"`) {
-			t.Errorf("log lacks the guide's message and the outcome:\n%s", g.log.String())
+		// One ERROR line for the problem, not one per attempt.
+		waitFor(t, 30*time.Second, "the problem's log line", func() bool {
+			return strings.Contains(g.log.String(), `"msg":"1 email waiting: Graph email failed: 403 `)
+		})
+		if !strings.Contains(g.log.String(), `"outcome":"waiting_config"`) {
+			t.Errorf("log lacks the outcome:\n%s", g.log.String())
 		}
 		if n := countWhere(t, db, `SELECT count(*) FROM notifications`); n != 1 {
 			t.Errorf("the in-app notification is missing")
@@ -371,6 +375,65 @@ func TestGraphConfigurationWaitIsBounded(t *testing.T) {
 		}
 		if gap := atts[len(atts)-1].FinishedAt.Sub(e.QueuedAt); gap < 700*time.Millisecond {
 			t.Errorf("given up %s after it was queued, want >= 700ms", gap)
+		}
+	})
+}
+
+// A refused token request holds every email at once: the log has one
+// ERROR line for the batch, with its size, not one per email. After the
+// administrator fixes the secret, "Retry all" asks Entra ID again at once,
+// although the client still remembers the refusal, says that a token was
+// issued, and the emails go out.
+func TestRefusedTokenIsOneLogLineAndRetryAllAsksEntraAgain(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		g := newGraphSetupWith(t, db, 30, func(o *jobs.Options) { o.ConfigRetryInterval = time.Hour })
+		g.fake.SetSecretExpired(true)
+		g.notify(t, db, "while the secret is expired")
+		if err := g.queue.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 30*time.Second, "all waiting", func() bool {
+			return countWhere(t, db, `SELECT count(*) FROM email_messages WHERE status = 'waiting_config'`) == 30
+		})
+		waitFor(t, 30*time.Second, "the batch's log line", func() bool {
+			return strings.Contains(g.log.String(), `"msg":"30 emails waiting: Graph token request failed: invalid_client: AADSTS7000222`)
+		})
+		errors := 0
+		for _, rec := range logRecords(t, g.log) {
+			if rec["level"] == "ERROR" {
+				errors++
+			}
+		}
+		if errors != 1 {
+			t.Errorf("%d ERROR lines for one refused token, want 1:\n%s", errors, g.log.String())
+		}
+
+		g.fake.SetSecretExpired(false)
+		before := g.fake.TokenRequests()
+		res, err := g.queue.RetryFailed(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.WaitingRetried != 30 || !res.TokenChecked || res.TokenError != "" {
+			t.Errorf("Retry all = %+v, want 30 retried and the token issued", res)
+		}
+		if g.fake.TokenRequests() == before {
+			t.Error("Retry all did not ask Entra ID again")
+		}
+		waitFor(t, 30*time.Second, "all sent", func() bool {
+			return countWhere(t, db, `SELECT count(*) FROM email_messages WHERE status = 'sent'`) == 30
+		})
+
+		// Still refused: Retry all says so, in the guide's words.
+		g.fake.SetSecretExpired(true)
+		g.fake.ExpireTokens()
+		g.notify(t, db, "expired again")
+		waitFor(t, 30*time.Second, "waiting again", func() bool {
+			return countWhere(t, db, `SELECT count(*) FROM email_messages WHERE status = 'waiting_config'`) == 30
+		})
+		res, err = g.queue.RetryFailed(context.Background())
+		if err != nil || !strings.HasPrefix(res.TokenError, "Graph token request failed: invalid_client: AADSTS7000222") {
+			t.Errorf("Retry all while still refused = %+v, %v", res, err)
 		}
 	})
 }

@@ -162,9 +162,12 @@ func (q *Queue) heartbeatLoop(stop <-chan struct{}, done chan<- struct{}) {
 	for {
 		select {
 		case <-stop:
+			// Nothing a stopping process noted goes unsaid.
+			q.flushConfigLog(q.opt.Now(), true)
 			return
 		case <-t.C:
 		}
+		q.flushConfigLog(q.opt.Now(), false)
 		if err := q.heartbeat(ctx); err != nil {
 			q.log.Warn("email run heartbeat failed; other processes may take over this process's sends after "+q.opt.OrphanAfter.String(), "err", err)
 		}

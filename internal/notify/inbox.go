@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 
@@ -58,7 +59,11 @@ func List(ctx context.Context, q store.Querier, userID int64, opt ListOptions) (
 	if limit < 1 || limit > 100 {
 		return Page{}, invalid("limit", "limit must be from 1 to 100, got %d", limit)
 	}
-	var before int64
+	// No cursor starts above every id, so the query always carries the
+	// range "id < before": an "$2 = 0 OR" form would hide it from
+	// SQLite's planner, which plans before the value is bound, and page N
+	// would walk every row of the pages before it.
+	before := int64(math.MaxInt64)
 	if opt.Cursor != "" {
 		var err error
 		before, err = strconv.ParseInt(opt.Cursor, 10, 64)
@@ -66,10 +71,16 @@ func List(ctx context.Context, q store.Querier, userID int64, opt ListOptions) (
 			return Page{}, invalid("cursor", "cursor must be the next_cursor of a previous page, got %q", opt.Cursor)
 		}
 	}
+	// The unread filter is in the text, not a parameter, so the planner
+	// can pick the partial index of unread notifications for it.
+	unread := ""
+	if opt.UnreadOnly {
+		unread = " AND read_at IS NULL"
+	}
 	rows, err := q.QueryContext(ctx, `
 		SELECT id, type, title, body, link, created_at, read_at FROM notifications
-		WHERE user_id = $1 AND ($2 = 0 OR id < $2) AND ($3 = FALSE OR read_at IS NULL)
-		ORDER BY id DESC LIMIT $4`, userID, before, opt.UnreadOnly, limit+1)
+		WHERE user_id = $1 AND id < $2`+unread+`
+		ORDER BY id DESC LIMIT $3`, userID, before, limit+1)
 	if err != nil {
 		return Page{}, fmt.Errorf("list notifications: %w", err)
 	}
@@ -160,28 +171,37 @@ func UnreadCount(ctx context.Context, q store.Querier, userID int64) (int, error
 
 // SetRead marks one of userID's notifications read (read=true, keeping the
 // first read time) or unread. store.ErrNotFound when the notification does
-// not exist or is someone else's.
-func SetRead(ctx context.Context, q store.Querier, userID, id int64, read bool, now time.Time) (Notification, error) {
-	var err error
-	if read {
-		_, err = q.ExecContext(ctx, `UPDATE notifications SET read_at = $1 WHERE id = $2 AND user_id = $3 AND read_at IS NULL`, now.UTC(), id, userID)
-	} else {
-		_, err = q.ExecContext(ctx, `UPDATE notifications SET read_at = NULL WHERE id = $1 AND user_id = $2`, id, userID)
-	}
-	if err != nil {
-		return Notification{}, fmt.Errorf("mark notification %d: %w", id, err)
-	}
-	unreadChanged()
-	return Get(ctx, q, userID, id)
+// not exist or is someone else's. It commits through db.Tx, so watching
+// caches (UnreadCache.Watch) hear of it.
+func SetRead(ctx context.Context, db *store.DB, userID, id int64, read bool, now time.Time) (Notification, error) {
+	var n Notification
+	err := db.Tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if read {
+			_, err = tx.ExecContext(ctx, `UPDATE notifications SET read_at = $1 WHERE id = $2 AND user_id = $3 AND read_at IS NULL`, now.UTC(), id, userID)
+		} else {
+			_, err = tx.ExecContext(ctx, `UPDATE notifications SET read_at = NULL WHERE id = $1 AND user_id = $2`, id, userID)
+		}
+		if err != nil {
+			return fmt.Errorf("mark notification %d: %w", id, err)
+		}
+		n, err = Get(ctx, tx, userID, id)
+		return err
+	})
+	return n, err
 }
 
 // MarkAllRead marks every unread notification of userID read and returns
-// how many it marked.
-func MarkAllRead(ctx context.Context, q store.Querier, userID int64, now time.Time) (int64, error) {
-	res, err := q.ExecContext(ctx, `UPDATE notifications SET read_at = $1 WHERE user_id = $2 AND read_at IS NULL`, now.UTC(), userID)
-	if err != nil {
-		return 0, fmt.Errorf("mark all notifications read: %w", err)
-	}
-	unreadChanged()
-	return res.RowsAffected()
+// how many it marked, committing through db.Tx as SetRead does.
+func MarkAllRead(ctx context.Context, db *store.DB, userID int64, now time.Time) (int64, error) {
+	var marked int64
+	err := db.Tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE notifications SET read_at = $1 WHERE user_id = $2 AND read_at IS NULL`, now.UTC(), userID)
+		if err != nil {
+			return fmt.Errorf("mark all notifications read: %w", err)
+		}
+		marked, err = res.RowsAffected()
+		return err
+	})
+	return marked, err
 }

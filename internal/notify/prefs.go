@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"time"
@@ -34,6 +35,7 @@ var typeLabels = []struct {
 	{TypeReminder, "Reminders"},
 	{TypeEscalation, "Escalations"},
 	{TypeSecretExpiring, "The email client secret is about to expire (admins)"},
+	{TypeEmailBudget, "The sender mailbox nears its daily email limit (admins)"},
 	{TypeTest, "Test notifications"},
 }
 
@@ -133,4 +135,18 @@ func EmailEnabled(ctx context.Context, q store.Querier, userID int64, t Type) (b
 		return false, fmt.Errorf("read notification preference: %w", err)
 	}
 	return n == 0, nil
+}
+
+// SaveSettings changes userID's email settings and, unless dailyDigest is
+// nil, the daily digest choice, in one transaction: both are saved or
+// neither is.
+func SaveSettings(ctx context.Context, db *store.DB, userID int64, email map[Type]bool, dailyDigest *bool, now time.Time) error {
+	return db.Tx(ctx, func(tx *sql.Tx) error {
+		if dailyDigest != nil {
+			if err := SetDailyDigest(ctx, tx, userID, *dailyDigest, now); err != nil {
+				return err
+			}
+		}
+		return SetPrefs(ctx, tx, userID, email, now)
+	})
 }

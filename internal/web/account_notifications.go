@@ -50,12 +50,7 @@ func (s *Server) pageSaveNotificationPrefs(w http.ResponseWriter, r *http.Reques
 		email[t] = r.PostForm.Get("email."+string(t)) != ""
 	}
 	digest := r.PostForm.Get("daily_digest") != ""
-	err := s.DB.Tx(r.Context(), func(tx *sqlTx) error {
-		if err := notify.SetDailyDigest(r.Context(), tx, u.ID, digest, s.Now()); err != nil {
-			return err
-		}
-		return notify.SetPrefs(r.Context(), tx, u.ID, email, s.Now())
-	})
+	err := notify.SaveSettings(r.Context(), s.DB, u.ID, email, &digest, s.Now())
 	if pe := problem.As(err); pe != nil && pe.Kind == problem.Invalid {
 		s.renderPrefs(w, r, u, http.StatusBadRequest, map[string]string{"email": pe.Message}, "")
 		return

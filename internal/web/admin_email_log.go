@@ -21,6 +21,10 @@ import (
 func emailFilter(r *http.Request) (jobs.EmailFilter, error) {
 	q := r.URL.Query()
 	f := jobs.EmailFilter{Status: q.Get("status"), Limit: 50}
+	if u := auth.UserFrom(r.Context()); !u.ManagesAllSites() {
+		// A site admin sees the emails of the users they manage only.
+		f.Scoped, f.SiteIDs = true, u.SiteIDs
+	}
 	if v := q.Get("before"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n <= 0 {
@@ -43,6 +47,9 @@ func (s *Server) retryEmail(ctx context.Context, id int64) error {
 	if s.notify.Jobs == nil {
 		return errNoQueue
 	}
+	if !s.emailInScope(ctx, id) {
+		return problem.New(problem.NotFound, "There is no such email.")
+	}
 	err := s.notify.Jobs.RetryEmail(ctx, id)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -53,10 +60,27 @@ func (s *Server) retryEmail(ctx context.Context, id int64) error {
 	return err
 }
 
+// emailInScope reports whether the signed-in admin manages email id's
+// recipient (see jobs.EmailFilter.Scoped); an email out of scope is
+// answered like one that does not exist.
+func (s *Server) emailInScope(ctx context.Context, id int64) bool {
+	admin := auth.UserFrom(ctx)
+	if admin.ManagesAllSites() {
+		return true
+	}
+	e, _, err := jobs.GetEmail(ctx, s.DB.SQL, id)
+	if err != nil || e.UserID == 0 {
+		return false
+	}
+	u, err := auth.UserByID(ctx, s.DB.SQL, e.UserID)
+	return err == nil && admin.Covers(u)
+}
+
 // statusLabels are the delivery statuses as people read them.
 var statusLabels = map[string]string{
 	jobs.StatusQueued: "Queued", jobs.StatusSending: "Sending", jobs.StatusSent: "Sent", jobs.StatusRetrying: "Retrying",
 	jobs.StatusWaitingConfig: "Waiting for configuration", jobs.StatusFailed: "Failed", jobs.StatusGivenUp: "Given up",
+	jobs.StatusDigested: "Moved to the daily digest",
 }
 
 // statusLabel names a delivery status; an unknown one shows as stored.
@@ -111,6 +135,10 @@ func (s *Server) configWait() (interval, limit time.Duration) {
 var errNoQueue = problem.New(problem.Unavailable, "the email queue is not running in this process")
 
 func (s *Server) retryFailedEmails(ctx context.Context) (jobs.RetryResult, error) {
+	if !auth.UserFrom(ctx).ManagesAllSites() {
+		// Retry all reaches every site's emails.
+		return jobs.RetryResult{}, problem.New(problem.Forbidden, "Only an administrator of all sites can retry every failed email; retry your sites' emails one by one.")
+	}
 	if s.notify.Jobs == nil {
 		return jobs.RetryResult{}, errNoQueue
 	}
@@ -131,7 +159,7 @@ func (s *Server) pageRetryFailedEmails(w http.ResponseWriter, r *http.Request) {
 
 // retryFailedMessage says what "Retry all" did.
 func retryFailedMessage(res jobs.RetryResult) string {
-	if res == (jobs.RetryResult{}) {
+	if res.Requeued == 0 && res.WaitingRetried == 0 {
 		return "Nothing to retry: no email is failed, given up or waiting for the email configuration."
 	}
 	var parts []string
@@ -141,7 +169,15 @@ func retryFailedMessage(res jobs.RetryResult) string {
 	if res.WaitingRetried > 0 {
 		parts = append(parts, fmt.Sprintf("%d %s waiting for the email configuration tried again now", res.WaitingRetried, plural(res.WaitingRetried, "email", "emails")))
 	}
-	return strings.Join(parts, "; ") + ". Sent emails are never sent again."
+	msg := strings.Join(parts, "; ") + ". Sent emails are never sent again."
+	// What Entra ID answered just now, not what it answered a minute ago.
+	switch {
+	case res.TokenError != "":
+		msg += " Microsoft Entra ID still refuses the token, so the waiting emails will wait again: " + res.TokenError
+	case res.TokenChecked:
+		msg += " Microsoft Entra ID issued a token."
+	}
+	return msg
 }
 
 func (s *Server) pageListEmailLog(w http.ResponseWriter, r *http.Request) {

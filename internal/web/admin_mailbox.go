@@ -11,6 +11,7 @@ import (
 
 	"github.com/mocpcr/mocpcr/internal/config"
 	"github.com/mocpcr/mocpcr/internal/mail/devmail"
+	"github.com/mocpcr/mocpcr/internal/problem"
 )
 
 // devMessage is one row of the dev mailbox.
@@ -100,7 +101,7 @@ func (s *Server) pageShowMailboxMessage(w http.ResponseWriter, r *http.Request) 
 			Scan(&m.ID, &m.Sender, &m.To, &m.Cc, &m.Subject, &body, &m.CreatedAt)
 	}
 	if errors.Is(err, sql.ErrNoRows) {
-		s.render(w, r, http.StatusNotFound, "notfound.html", &Page{Title: "Not found", Data: "There is no such message in the dev mailbox."})
+		s.fail(w, r, problem.New(problem.NotFound, "There is no such message in the dev mailbox."))
 		return
 	}
 	if err != nil {

@@ -38,7 +38,7 @@ func readPlaceForm(r *http.Request) (placeForm, change.PlaceUpdate) {
 func (s *Server) pathPlaceID(w http.ResponseWriter, r *http.Request) (int64, bool) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {
-		s.render(w, r, http.StatusNotFound, "notfound.html", &Page{Title: "Not found"})
+		s.fail(w, r, errNotHere)
 		return 0, false
 	}
 	return id, true

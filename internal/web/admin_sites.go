@@ -6,6 +6,7 @@ import (
 
 	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/change"
+	"github.com/mocpcr/mocpcr/internal/problem"
 )
 
 type adminSitesData struct {
@@ -19,7 +20,7 @@ func (s *Server) pageListSites(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) renderSites(w http.ResponseWriter, r *http.Request, status int, d adminSitesData, errs map[string]string, created bool) {
 	var err error
-	if d.Sites, err = auth.ListSites(r.Context(), s.DB.SQL); err != nil {
+	if d.Sites, err = scopedSites(r.Context(), s.DB, auth.UserFrom(r.Context())); err != nil {
 		s.serverFault(w, r, "list sites", err)
 		return
 	}
@@ -31,6 +32,10 @@ func (s *Server) renderSites(w http.ResponseWriter, r *http.Request, status int,
 }
 
 func (s *Server) pageCreateSite(w http.ResponseWriter, r *http.Request) {
+	if !auth.UserFrom(r.Context()).ManagesAllSites() {
+		s.fail(w, r, errOnlyAllSitesAdmins)
+		return
+	}
 	d := adminSitesData{Code: r.PostFormValue("code"), Name: r.PostFormValue("name")}
 	// Every problem at once, before CreateSite stops at the first.
 	if p := auth.SiteProblems(d.Code, d.Name); len(p) > 0 {
@@ -59,8 +64,8 @@ func (s *Server) pageEditSite(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	site, err := auth.SiteByID(r.Context(), s.DB.SQL, id)
-	if err != nil {
-		s.render(w, r, http.StatusNotFound, "notfound.html", &Page{Title: "Not found"})
+	if err != nil || !auth.UserFrom(r.Context()).ManagesSite(id) {
+		s.fail(w, r, errNotHere)
 		return
 	}
 	f := placeForm{ID: id, Code: site.Code, Name: site.Name, Retired: site.Retired()}
@@ -76,3 +81,6 @@ func (s *Server) pageSaveSite(w http.ResponseWriter, r *http.Request) {
 		return site.Code, site.Retired(), nil
 	})
 }
+
+// errOnlyAllSitesAdmins refuses a site admin what reaches every site.
+var errOnlyAllSitesAdmins = problem.New(problem.Forbidden, "Only an administrator of all sites can add sites.")

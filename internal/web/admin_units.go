@@ -8,6 +8,7 @@ import (
 
 	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/change"
+	"github.com/mocpcr/mocpcr/internal/problem"
 )
 
 func (s *Server) pageEditUnit(w http.ResponseWriter, r *http.Request) {
@@ -16,6 +17,9 @@ func (s *Server) pageEditUnit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	un, err := s.Changes.UnitByID(r.Context(), id)
+	if err == nil && !auth.UserFrom(r.Context()).ManagesSite(un.SiteID) {
+		err = problem.Newf(problem.NotFound, "no unit %d", id)
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -60,7 +64,7 @@ func (s *Server) pageListUnits(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) renderUnits(w http.ResponseWriter, r *http.Request, status int, d unitsData, errs map[string]string, flash string) {
 	u := auth.UserFrom(r.Context())
-	sites, err := auth.ListSites(r.Context(), s.DB.SQL)
+	sites, err := scopedSites(r.Context(), s.DB, u)
 	if err != nil {
 		s.serverFault(w, r, "list sites", err)
 		return

@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"net/http"
 	"slices"
@@ -39,6 +38,8 @@ type adminUsersData struct {
 	Form     userForm
 	Managers []*auth.User
 	Edit     *auth.User
+	// AllSitesAdmin offers "all sites": only such an admin may grant it.
+	AllSitesAdmin bool
 }
 
 // userForm is the create/edit form's values, kept to refill the form.
@@ -100,13 +101,13 @@ func accessErrors(errs map[string]string, f userForm, needRole bool) {
 	}
 }
 
-func (s *Server) usersData(ctx context.Context) (adminUsersData, error) {
-	d := adminUsersData{Roles: auth.AllRoles, Entra: s.Entra != nil}
-	users, err := auth.ListUsers(ctx, s.DB.SQL)
+func (s *Server) usersData(ctx context.Context, admin *auth.User) (adminUsersData, error) {
+	d := adminUsersData{Roles: auth.AllRoles, Entra: s.Entra != nil, AllSitesAdmin: admin.ManagesAllSites()}
+	users, err := scopedUsers(ctx, s.DB, admin)
 	if err != nil {
 		return d, err
 	}
-	if d.Sites, err = auth.ListSites(ctx, s.DB.SQL); err != nil {
+	if d.Sites, err = scopedSites(ctx, s.DB, admin); err != nil {
 		return d, err
 	}
 	codes := map[int64]string{}
@@ -133,7 +134,7 @@ func (s *Server) pageListUsers(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) renderUsers(w http.ResponseWriter, r *http.Request, status int, f userForm, errs map[string]string, created bool) {
-	d, err := s.usersData(r.Context())
+	d, err := s.usersData(r.Context(), auth.UserFrom(r.Context()))
 	if err != nil {
 		s.serverFault(w, r, "list users", err)
 		return
@@ -154,6 +155,9 @@ func (s *Server) pageCreateUser(w http.ResponseWriter, r *http.Request) {
 		errs[field] = sentence(msg)
 	}
 	accessErrors(errs, f, true)
+	if msg := auth.UserFrom(r.Context()).GrantProblem(f.AllSites, f.SiteIDs); msg != "" && errs["sites"] == "" {
+		errs["sites"] = sentence(humanMessage("sites", msg))
+	}
 	password := r.PostFormValue("password")
 	nu := auth.NewUser{Email: f.Email, Name: f.Name, Roles: f.Roles, AllSites: f.AllSites, SiteIDs: f.SiteIDs, JobTitle: f.JobTitle}
 	if s.Entra == nil {
@@ -166,10 +170,7 @@ func (s *Server) pageCreateUser(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if len(errs) == 0 {
-		err := s.DB.Tx(r.Context(), func(tx *sql.Tx) error {
-			_, err := auth.CreateUser(r.Context(), tx, nu)
-			return err
-		})
+		_, err := auth.AddUser(r.Context(), s.DB, nu)
 		if field, msg, ok := formProblem(err); ok {
 			errs[field] = msg
 		} else if err != nil {
@@ -194,7 +195,10 @@ func (s *Server) pathUser(w http.ResponseWriter, r *http.Request) (*auth.User, b
 		s.serverFault(w, r, "load user", err)
 		return nil, false
 	}
-	if u == nil {
+	// A user beyond the admin's scope (auth.User.Covers) is answered as
+	// one that does not exist: a site admin neither sees nor touches an
+	// account that reaches further than their own.
+	if u == nil || !auth.UserFrom(r.Context()).Covers(u) {
 		s.fail(w, r, problem.New(problem.NotFound, "There is no such user."))
 		return nil, false
 	}
@@ -232,7 +236,7 @@ func (s *Server) adminAndPathUser(w http.ResponseWriter, r *http.Request) (admin
 }
 
 func (s *Server) renderUserEdit(w http.ResponseWriter, r *http.Request, status int, u *auth.User, f userForm, errs map[string]string, saved bool) {
-	d, err := s.usersData(r.Context())
+	d, err := s.usersData(r.Context(), auth.UserFrom(r.Context()))
 	if err != nil {
 		s.serverFault(w, r, "load users", err)
 		return
@@ -257,6 +261,9 @@ func (s *Server) pageSaveUser(w http.ResponseWriter, r *http.Request) {
 	}
 	// The create form's rule: at least one role, unless Entra ID gives some.
 	accessErrors(errs, f, auth.RoleNeeded(u))
+	if msg := auth.UserFrom(r.Context()).GrantProblem(f.AllSites, f.SiteIDs); msg != "" && errs["sites"] == "" {
+		errs["sites"] = sentence(humanMessage("sites", msg))
+	}
 	if u.ID == admin.ID && (f.Disabled || !f.HasRole(auth.RoleAdmin) && !slices.Contains(u.EntraRoles, auth.RoleAdmin)) {
 		errs["roles"] = "You cannot remove your own admin role or disable yourself; ask another administrator"
 	}
@@ -301,4 +308,22 @@ func (s *Server) pageSetUserPassword(w http.ResponseWriter, r *http.Request) {
 	}
 	s.Logger.InfoContext(r.Context(), "password set by admin", "user_id", u.ID, "by", admin.ID, "api_tokens_revoked", tokens)
 	http.Redirect(w, r, "/admin/users/"+strconv.FormatInt(u.ID, 10)+"?saved=1", http.StatusSeeOther)
+}
+
+// scopedUsers lists the users admin manages (auth.User.Covers).
+func scopedUsers(ctx context.Context, db *store.DB, admin *auth.User) ([]*auth.User, error) {
+	users, err := auth.ListUsers(ctx, db.SQL)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(users, func(u *auth.User) bool { return !admin.Covers(u) }), nil
+}
+
+// scopedSites lists the sites admin manages.
+func scopedSites(ctx context.Context, db *store.DB, admin *auth.User) ([]auth.Site, error) {
+	sites, err := auth.ListSites(ctx, db.SQL)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(sites, func(st auth.Site) bool { return !admin.ManagesSite(st.ID) }), nil
 }

@@ -50,7 +50,7 @@ func (s *Server) apiSetNotificationRead(w http.ResponseWriter, r *http.Request, 
 		s.fail(w, r, errNoNotification)
 		return
 	}
-	n, err := notify.SetRead(r.Context(), s.DB.SQL, u.ID, id, read, s.Now())
+	n, err := notify.SetRead(r.Context(), s.DB, u.ID, id, read, s.Now())
 	if errors.Is(err, store.ErrNotFound) {
 		err = errNoNotification
 	}
@@ -64,7 +64,7 @@ func (s *Server) apiSetNotificationRead(w http.ResponseWriter, r *http.Request, 
 
 func (s *Server) apiMarkAllNotificationsRead(w http.ResponseWriter, r *http.Request) {
 	u := auth.UserFrom(r.Context())
-	n, err := notify.MarkAllRead(r.Context(), s.DB.SQL, u.ID, s.Now())
+	n, err := notify.MarkAllRead(r.Context(), s.DB, u.ID, s.Now())
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -100,15 +100,7 @@ func (s *Server) apiSetNotificationPrefs(w http.ResponseWriter, r *http.Request)
 		s.fail(w, r, problem.Invalidf("body", `must be JSON like {"email": {"change.approved": false}, "daily_digest": true}: email maps a notification type to true or false, daily_digest is true or false; give at least one`))
 		return
 	}
-	err := s.DB.Tx(r.Context(), func(tx *sqlTx) error {
-		if body.DailyDigest != nil {
-			if err := notify.SetDailyDigest(r.Context(), tx, u.ID, *body.DailyDigest, s.Now()); err != nil {
-				return err
-			}
-		}
-		return notify.SetPrefs(r.Context(), tx, u.ID, body.Email, s.Now())
-	})
-	if err != nil {
+	if err := notify.SaveSettings(r.Context(), s.DB, u.ID, body.Email, body.DailyDigest, s.Now()); err != nil {
 		s.fail(w, r, err)
 		return
 	}

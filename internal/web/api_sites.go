@@ -46,6 +46,10 @@ func (s *Server) apiCreateSite(w http.ResponseWriter, r *http.Request) {
 		Code string `json:"code"`
 		Name string `json:"name"`
 	}
+	if !auth.UserFrom(r.Context()).ManagesAllSites() {
+		s.fail(w, r, errOnlyAllSitesAdmins)
+		return
+	}
 	if !decodeBody(w, r, &in) {
 		return
 	}

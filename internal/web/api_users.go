@@ -1,7 +1,6 @@
 package web
 
 import (
-	"database/sql"
 	"net/http"
 	"slices"
 
@@ -60,7 +59,7 @@ func (s *Server) apiGetMe(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiListUsers(w http.ResponseWriter, r *http.Request) {
-	users, err := auth.ListUsers(r.Context(), s.DB.SQL)
+	users, err := scopedUsers(r.Context(), s.DB, auth.UserFrom(r.Context()))
 	if err != nil {
 		s.serverFault(w, r, "list users", err)
 		return
@@ -122,6 +121,10 @@ func (s *Server) apiCreateUser(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	if msg := auth.UserFrom(r.Context()).GrantProblem(in.AllSites, in.SiteIDs); msg != "" {
+		s.fail(w, r, problem.Field("site_ids", msg))
+		return
+	}
 	nu := auth.NewUser{Email: in.Email, Name: in.Name, Roles: roles, AllSites: in.AllSites, SiteIDs: in.SiteIDs, JobTitle: in.JobTitle}
 	if s.Entra == nil || in.Password != "" {
 		if in.Password == "" {
@@ -139,12 +142,7 @@ func (s *Server) apiCreateUser(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	var u *auth.User
-	err = s.DB.Tx(r.Context(), func(tx *sql.Tx) error {
-		var err error
-		u, err = auth.CreateUser(r.Context(), tx, nu)
-		return err
-	})
+	u, err := auth.AddUser(r.Context(), s.DB, nu)
 	if err != nil {
 		s.serverFault(w, r, "create user", err)
 		return
@@ -206,6 +204,10 @@ func (s *Server) apiUpdateUser(w http.ResponseWriter, r *http.Request) {
 		all := in.AllSites != nil && *in.AllSites
 		if err := apiAccessProblem(nil, ids, all, false); err != nil {
 			s.fail(w, r, err)
+			return
+		}
+		if msg := admin.GrantProblem(all, ids); msg != "" {
+			s.fail(w, r, problem.Field("site_ids", msg))
 			return
 		}
 		up.AllSites, up.SiteIDs = all, ids

@@ -176,7 +176,8 @@ func readChangeForm(r *http.Request, creating bool) (map[string]string, change.F
 		need bool
 	}{
 		{"expires_on", &f.ExpiresOn, dur.IsTemporary()},
-		{"review_deadline", &f.ReviewDeadline, dur == change.DurationEmergency},
+		// Optional: the emergency authorisation sets the site's deadline.
+		{"review_deadline", &f.ReviewDeadline, false},
 	} {
 		t, err := parseDate(p.name, values[p.name])
 		switch {

@@ -22,7 +22,24 @@ type timelineEntry struct {
 // "Rita Reviewer recorded the mechanical review: reviewed". The trail
 // names action items by id ("action 12", as recorded and hash-chained);
 // the sentence names them by their title, from the change's actions.
+// Long values are shortened for the page's side column.
 func timeline(entries []change.AuditEntry, actions []change.ActionItem) []timelineEntry {
+	return describeTrail(entries, actions, false)
+}
+
+// fullTimeline is timeline with every value in full: the print view is
+// the record an auditor files, so nothing in it is cut short.
+func fullTimeline(entries []change.AuditEntry, actions []change.ActionItem) []timelineEntry {
+	return describeTrail(entries, actions, true)
+}
+
+func describeTrail(entries []change.AuditEntry, actions []change.ActionItem, full bool) []timelineEntry {
+	clip := func(s string, n int) string {
+		if full {
+			return strings.TrimSpace(s)
+		}
+		return clip(s, n)
+	}
 	titles := make(map[string]string, len(actions))
 	for _, a := range actions {
 		titles[fmt.Sprintf("action %d", a.ID)] = a.Title
@@ -38,7 +55,7 @@ func timeline(entries []change.AuditEntry, actions []change.ActionItem) []timeli
 				e.Field = "an action"
 			}
 		}
-		out = append(out, describeAudit(e))
+		out = append(out, describeAudit(e, full))
 	}
 	return out
 }
@@ -78,7 +95,13 @@ func disciplineLabel(d string) string {
 }
 
 // describeAudit says what one audit entry means.
-func describeAudit(e change.AuditEntry) timelineEntry {
+func describeAudit(e change.AuditEntry, full bool) timelineEntry {
+	clip := func(s string, n int) string {
+		if full {
+			return strings.TrimSpace(s)
+		}
+		return clip(s, n)
+	}
 	who := e.ActorName
 	if e.OnBehalfOf != "" {
 		who += " (on behalf of " + e.OnBehalfOf + ")"
@@ -163,7 +186,30 @@ func describeAudit(e change.AuditEntry) timelineEntry {
 		t.Kind = "sign"
 		t.Text = "authorised startup — signature “" + e.NewValue + "”"
 	case e.Action == "reverted":
-		t.Text = with("recorded that the temporary change was reverted", e.NewValue)
+		t.Text = with("reverted the temporary change (restore actions created)", e.NewValue)
+	case e.Action == "signed":
+		t.Kind = "sign"
+		t.Text = "signed the " + strings.ToLower(change.ControlPoint(e.Field).Label()) + " — " + clip(e.NewValue, 300)
+		if e.OnBehalfOf != "" {
+			t.Who = e.ActorName
+		}
+	case e.Action == "rik_rejected":
+		t.Kind = "warn"
+		t.Text = with("rejected the replacement-in-kind claim", e.NewValue)
+	case e.Action == "make_permanent_requested":
+		t.Text = with("asked for the temporary change to be made permanent", e.NewValue)
+	case e.Action == "made_permanent":
+		t.Kind = "stage"
+		t.Text = with("made the change permanent", e.NewValue)
+	case e.Action == "emergency_authorized":
+		t.Kind = "sign"
+		t.Text = with("authorised the emergency change for implementation before full review", e.NewValue)
+	case e.Action == "emergency_stage":
+		t.Kind = "stage"
+		t.Text = "moved the emergency implementation from " + stageLabel(e.OldValue) + " to " + stageLabel(e.NewValue) + " (before full review)"
+	case e.Action == "emergency_review_complete":
+		t.Kind = "stage"
+		t.Text = with("completed the full review of the emergency change", e.NewValue)
 	default:
 		t.Text = strings.ReplaceAll(e.Action, "_", " ")
 		if e.Field != "" {

@@ -34,6 +34,8 @@ type changeView struct {
 	Can      map[string]bool
 	Steps    []change.Step
 	Timeline []timelineEntry
+	// FullTimeline is Timeline with nothing shortened, for the print view.
+	FullTimeline []timelineEntry
 	// Conflicts are the other open changes on the same unit or equipment.
 	Conflicts []change.Change
 	// Input is what the user typed into a form that failed, by element id.
@@ -67,6 +69,64 @@ type changeView struct {
 	Me            *auth.User
 }
 
+// ActionNo numbers an action within its change (1, 2, 3...), as the
+// record shows it; database ids run across all changes.
+func (v *changeView) ActionNo(id int64) int {
+	for i, a := range v.D.Actions {
+		if a.ID == id {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// RanReviews are the reviews that were asked for or decided, every
+// round: a review set up for a round that never started review has
+// nothing to show.
+func (v *changeView) RanReviews() []change.Review {
+	var out []change.Review
+	for _, r := range v.D.Reviews {
+		if r.RequestedAt != nil || r.DecidedAt != nil {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// ExpiryNote says, beside a temporary change's expiry, what became of
+// it: extended (how often, from which date), reverted, made permanent.
+func (v *changeView) ExpiryNote() string {
+	c := v.C
+	var parts []string
+	var first string
+	n := 0
+	for _, e := range v.D.Extensions {
+		if e.Decision == change.DecisionApproved {
+			if n == 0 {
+				first = e.OldExpiresOn.Format(time.DateOnly)
+			}
+			n++
+		}
+	}
+	switch {
+	case n == 1:
+		parts = append(parts, "extended once, first due "+first)
+	case n > 1:
+		parts = append(parts, fmt.Sprintf("extended %d times, first due %s", n, first))
+	}
+	if c.RevertedAt != nil {
+		parts = append(parts, "reverted "+c.RevertedAt.Format(time.DateOnly))
+	}
+	if c.PermanentRound != 0 && !c.Duration.IsTemporary() {
+		parts = append(parts, "made permanent (no longer expires)")
+	}
+	return strings.Join(parts, "; ")
+}
+
+// When labels an action of this change as due before or after startup
+// (for a PCR: completion, since a PCR starts nothing up).
+func (v *changeView) When(before bool) string { return change.ActionWhen(v.C.Kind, before) }
+
 // Statement is what signing action a with decision would state (the
 // meaning in full, the printed name and job title), for the sign forms;
 // nil when the user cannot sign it now.
@@ -96,6 +156,34 @@ func (v *changeView) Has(a string) bool { return v.Can[a] }
 
 // WaitingOn says, when nothing waits for the user, who or what the
 // change waits for, so nobody has to guess the next step.
+// emergencyNote is the banner of an emergency change.
+type emergencyNote struct {
+	Class, Lead, Text string
+}
+
+// EmergencyNote says where an emergency change stands on its two
+// tracks, or nil for other changes.
+func (v *changeView) EmergencyNote() *emergencyNote {
+	c := v.C
+	if c.Duration != change.DurationEmergency || !c.Stage.IsOpen() {
+		return nil
+	}
+	due := ""
+	if c.ReviewDeadline != nil {
+		due = c.ReviewDeadline.Format(time.DateOnly)
+	}
+	switch {
+	case c.AwaitingEmergencyAuthorization():
+		return &emergencyNote{"warn", "Emergency change.", "Implementation may start once an approver or an MOC coordinator of the site (not the initiator) signs its emergency authorisation."}
+	case c.EmergencyReviewOverdue(dayOf(v.Today)):
+		return &emergencyNote{"bad", "Emergency review overdue.", "Implemented before full review; the full review was due by " + due + " and is still open."}
+	case c.UnderEmergency():
+		return &emergencyNote{"warn", "Emergency change under way before full review.", "Implementation stage: " + c.EmergencyStage.Label() +
+			". The reviews and approvals run meanwhile; the full review is due by " + due + "."}
+	}
+	return nil
+}
+
 func (v *changeView) WaitingOn() string {
 	switch v.C.Stage {
 	case change.StageDraft, change.StageReturned:
@@ -115,6 +203,9 @@ func (v *changeView) WaitingOn() string {
 		}
 		return "Waiting for the approvers to sign: see Approvals and signatures below."
 	case change.StageImplementation:
+		if v.C.Kind == change.KindPCR {
+			return "The work is being done. When every action due before completion is done, the initiator or an MOC coordinator marks implementation complete."
+		}
 		return "The work is being done. When every pre-startup action is done, the initiator or an MOC coordinator marks implementation complete."
 	case change.StagePSSR:
 		return "Waiting for the pre-startup safety review: coordinators, approvers or reviewers answer the checklist, then an MOC coordinator or approver authorises startup."
@@ -157,6 +248,7 @@ func (s *Server) buildChangeView(r *http.Request, u *auth.User, d *change.Detail
 		return nil, err
 	}
 	v.Timeline = timeline(trail, d.Actions)
+	v.FullTimeline = fullTimeline(trail, d.Actions)
 	if c.Stage.IsOpen() {
 		if v.Conflicts, err = s.Changes.Conflicts(ctx, u, c.SiteID, c.UnitID, c.EquipmentTags, c.ID); err != nil {
 			return nil, err
@@ -193,11 +285,14 @@ func (s *Server) buildChangeView(r *http.Request, u *auth.User, d *change.Detail
 		}
 	}
 	for _, a := range d.Actions {
-		if a.Kind == change.ActionDeficiency && a.Status == change.ActionOpen {
+		if a.Kind == change.ActionDeficiency && !a.Closed() {
 			v.Deficiencies++
 		}
 	}
-	if v.Can["assign"] || v.Can["add_action"] || v.Can["manage_roster"] {
+	// An action's owner may hand it on, so they need the list of people too.
+	// So does a reviewer naming the owners of their review's conditions.
+	editsAction := slices.ContainsFunc(d.Actions, func(a change.ActionItem) bool { return v.CanEditAction(a) })
+	if v.Can["assign"] || v.Can["add_action"] || v.Can["manage_roster"] || editsAction || v.MyReview != nil || v.Can["add_review"] {
 		users, err := auth.ListUsers(ctx, s.DB.SQL)
 		if err != nil {
 			return nil, err
@@ -312,13 +407,107 @@ func (s *Server) pagePrintChange(w http.ResponseWriter, r *http.Request) {
 
 // Overdue reports whether an open action item is past its due date.
 func (v *changeView) Overdue(a change.ActionItem) bool {
-	return a.Status == change.ActionOpen && a.DueOn != nil && a.DueOn.Before(dayOf(v.Today))
+	return a.Status == change.ActionOpen && change.PastDue(a.DueOn, v.Today)
 }
 
 // CanComplete reports whether the user may mark the action item done.
 func (v *changeView) CanComplete(a change.ActionItem) bool {
 	return a.Status == change.ActionOpen && v.C.Stage.IsOpen() && change.CanCompleteAction(v.Me, &a)
 }
+
+// CanEditAction reports whether the user may edit or reassign the action.
+func (v *changeView) CanEditAction(a change.ActionItem) bool {
+	return a.Status == change.ActionOpen && v.C.Stage.IsOpen() && change.CanEditAction(v.Me, &a)
+}
+
+// ActionField is the value an action's edit form shows for field: what
+// the user typed when the form came back with an error, else the
+// action's current value.
+func (v *changeView) ActionField(a change.ActionItem, field string) string {
+	key := fmt.Sprintf("action-%d-", a.ID)
+	if v.Input[key+"edit"] != "" {
+		return v.Input[key+field]
+	}
+	switch field {
+	case "title":
+		return a.Title
+	case "owner_id":
+		return strconv.FormatInt(a.OwnerID, 10)
+	case "due_on":
+		if a.DueOn != nil {
+			return a.DueOn.Format(time.DateOnly)
+		}
+	case "before_startup":
+		if a.BeforeStartup {
+			return "yes"
+		}
+	case "verification_required":
+		if a.VerificationRequired {
+			return "yes"
+		}
+	}
+	return ""
+}
+
+// CanVerify reports whether the user may verify the completed action.
+func (v *changeView) CanVerify(a change.ActionItem) bool {
+	return v.C.Stage.IsOpen() && change.CanVerifyAction(v.Me, &a)
+}
+
+// IsCoordinator says whether the user coordinates changes (who may ask
+// for an action to be verified).
+func (v *changeView) IsCoordinator() bool { return v.Me.Has(auth.RoleCoordinator) }
+
+// ConditionsOf are the action items a review's conditions became.
+func (v *changeView) ConditionsOf(reviewID int64) []change.ActionItem {
+	var out []change.ActionItem
+	for _, a := range v.D.Actions {
+		if a.ReviewID == reviewID {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// DecisionLabel is a review or approval decision in words.
+func (v *changeView) DecisionLabel(d change.Decision) string {
+	switch d {
+	case change.DecisionReviewedWithConditions:
+		return "Reviewed — with conditions"
+	case "":
+		return ""
+	}
+	s := string(d)
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// DisciplinesToAdd are the disciplines a coordinator may still add a
+// review for in this round.
+func (v *changeView) DisciplinesToAdd() []string {
+	var out []string
+	for _, disc := range append(slices.Clone(change.Disciplines), change.DisciplineHazardReview) {
+		if !slices.ContainsFunc(v.D.Reviews, func(r change.Review) bool { return r.Round == v.C.Round && r.Discipline == disc }) {
+			out = append(out, disc)
+		}
+	}
+	return out
+}
+
+// PendingReviews are the current round's reviews still waiting, whose
+// reviewer a coordinator may replace during review.
+func (v *changeView) PendingReviews() []change.Review {
+	var out []change.Review
+	for _, r := range v.D.Reviews {
+		if r.Round == v.C.Round && r.DecidedAt == nil {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// ConditionRows are the numbers of the blank condition rows the review
+// form offers.
+func (v *changeView) ConditionRows() []int { return []int{0, 1, 2} }
 
 // AttachmentName names an attachment of the change, for PSSR evidence.
 func (v *changeView) AttachmentName(id int64) string { return v.Attachments[id].Filename }
@@ -475,6 +664,9 @@ func (v *changeView) Transitions() []transitionButton {
 	var out []transitionButton
 	for _, t := range transitionButtons {
 		if v.Can[t.Action] {
+			if t.Action == string(change.ActCompleteImplementation) && v.C.Kind == change.KindPCR {
+				t.Help = "Every action due before completion must be done first."
+			}
 			out = append(out, t)
 		}
 	}
@@ -515,6 +707,7 @@ type transitionButton struct {
 var transitionButtons = []transitionButton{
 	{Action: "confirm_rik", Label: "Confirm replacement in kind and sign", Help: "Same specification, like for like: the change closes without review or approval. Your signature is recorded.", Comment: "optional", CommentLabel: "What you checked", Sign: true},
 	{Action: "reject_rik", Label: "Not a replacement in kind", Help: "Send it back to the initiator for the full screening, reviews and approvals.", Comment: "required", CommentLabel: "Why it is not like for like"},
+	{Action: "authorize_emergency", Label: "Authorise emergency implementation and sign", Help: "Implementation (actions, and the PSSR when screening asked for one) may start now, while the reviews and approvals run; the full review is due by the site's review deadline. Your signature is recorded.", Comment: "optional", CommentLabel: "Conditions or note", Sign: true},
 	{Action: "start_review", Label: "Start review", Help: "Every discipline review needs a reviewer, and at least one approver must be named: see Reviews and Approvals below."},
 	{Action: "complete_implementation", Label: "Complete implementation", Help: "Every pre-startup action must be done first."},
 	{Action: "authorize_startup", Label: "Authorise startup", Help: "Every PSSR item answered, every deficiency and pre-startup action closed, the roster signed off. Your signature is recorded.", Sign: true},
@@ -532,7 +725,7 @@ func (s *Server) pageDownloadAttachment(w http.ResponseWriter, r *http.Request) 
 	}
 	aid, err := strconv.ParseInt(r.PathValue("aid"), 10, 64)
 	if err != nil {
-		s.render(w, r, http.StatusNotFound, "notfound.html", &Page{Title: "Not found"})
+		s.fail(w, r, errNotHere)
 		return
 	}
 	a, data, err := s.Changes.AttachmentData(r.Context(), u, d.Change.ID, aid)

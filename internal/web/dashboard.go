@@ -29,6 +29,9 @@ type dashboardSite struct {
 	AverageCycleDays                          float64
 	ClosedCount                               int
 	OverdueURL, ExpiringURL, PSSRURL, OpenURL string
+	// EmergencyOverdue are the emergency changes, implemented first,
+	// whose full review missed its deadline.
+	EmergencyOverdue []string
 }
 
 type dashboardData struct {
@@ -37,8 +40,8 @@ type dashboardData struct {
 }
 
 // dashboardStages are the open stages, in workflow order.
-var dashboardStages = []change.Stage{change.StageDraft, change.StageScreening, change.StageReview, change.StageApproval,
-	change.StageImplementation, change.StagePSSR, change.StageCloseout, change.StageReturned}
+var dashboardStages = []change.Stage{change.StageDraft, change.StageRIKConfirmation, change.StageScreening, change.StageReview,
+	change.StageApproval, change.StageImplementation, change.StagePSSR, change.StageInService, change.StageCloseout, change.StageReturned}
 
 func (s *Server) pageShowDashboard(w http.ResponseWriter, r *http.Request) {
 	u := auth.UserFrom(r.Context())
@@ -56,6 +59,7 @@ func (s *Server) pageShowDashboard(w http.ResponseWriter, r *http.Request) {
 		total.TemporaryExpired += sd.TemporaryExpired
 		total.TemporaryNearExpiry += sd.TemporaryNearExpiry
 		total.ClosedCount += sd.ClosedCount
+		total.EmergencyReviewOverdue = append(total.EmergencyReviewOverdue, sd.EmergencyReviewOverdue...)
 		cycleDays += sd.AverageCycleDays * float64(sd.ClosedCount)
 		for st, n := range sd.OpenByStage {
 			total.OpenByStage[st] += n
@@ -78,7 +82,7 @@ func (s *Server) pageShowDashboard(w http.ResponseWriter, r *http.Request) {
 func dashboardView(sd change.SiteDashboard, site string) dashboardSite {
 	v := dashboardSite{Code: sd.SiteCode, OverdueActions: sd.OverdueActions, PendingPSSRs: sd.PendingPSSRs,
 		TemporaryExpired: sd.TemporaryExpired, TemporaryNearExpiry: sd.TemporaryNearExpiry,
-		AverageCycleDays: sd.AverageCycleDays, ClosedCount: sd.ClosedCount}
+		AverageCycleDays: sd.AverageCycleDays, ClosedCount: sd.ClosedCount, EmergencyOverdue: sd.EmergencyReviewOverdue}
 	link := func(kv ...string) string {
 		q := url.Values{}
 		if site != "" {

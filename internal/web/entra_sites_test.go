@@ -50,6 +50,11 @@ func TestEntraFirstSignInSeesNoSiteUntilAnAdminGrantsOne(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// The administrator who grants sites holds every site: an admin
+		// with no site of their own can give none (admins are scoped).
+		if _, err := auth.CreateUser(ctx, db.SQL, auth.NewUser{Email: "adam@contoso.example", Name: "Adam Admin", AllSites: true}); err != nil {
+			t.Fatal(err)
+		}
 		fake.SetSignInUser(graphtest.SignInUser{OID: "oid-adam", Name: "Adam Admin", PreferredUsername: "adam@contoso.example", Roles: []string{"admin"}})
 		admin := site.browser()
 		admin.entraLogin("/")

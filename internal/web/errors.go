@@ -78,11 +78,15 @@ func (s *Server) serverFault(w http.ResponseWriter, r *http.Request, what string
 	s.fail(w, r, fmt.Errorf("%s: %w", what, err))
 }
 
+// errNotHere is a page's 404 with nothing more to say: the not-found page
+// tells people there is nothing at this address, or nothing they may see.
+var errNotHere = problem.New(problem.NotFound, "")
+
 // pageNotFound answers a path no route matches.
 func (s *Server) pageNotFound(w http.ResponseWriter, r *http.Request) {
 	if isAPI(r) {
 		s.fail(w, r, problem.Newf(problem.NotFound, "no such API route: %s %s", r.Method, r.URL.Path))
 		return
 	}
-	s.render(w, r, http.StatusNotFound, "notfound.html", &Page{Title: "Not found"})
+	s.fail(w, r, errNotHere)
 }

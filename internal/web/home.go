@@ -67,25 +67,14 @@ func (s *Server) pageShowMyWork(w http.ResponseWriter, r *http.Request) {
 		s.serverFault(w, r, "my work", err)
 		return
 	}
-	rs, err := s.Changes.ReminderSettings(ctx)
-	if err != nil {
-		s.serverFault(w, r, "reminder settings", err)
-		return
-	}
 	today := dayOf(s.Now())
 	fromItems := func(items []change.WorkItem, what func(change.WorkItem) string) []workRow {
 		out := make([]workRow, 0, len(items))
 		for _, it := range items {
-			row := workRow{Number: it.ChangeNumber, Title: it.Title, What: what(it), URL: changePath(it.ChangeNumber), Since: it.Since, Due: it.DueOn}
+			row := workRow{Number: it.ChangeNumber, Title: it.Title, What: what(it), URL: changePath(it.ChangeNumber), Since: it.Since, Due: it.DueOn,
+				DaysWaiting: it.DaysWaiting, Overdue: it.Overdue}
 			if it.OnBehalfOf != "" {
 				row.Note = "on behalf of " + it.OnBehalfOf
-			}
-			if it.Since != nil {
-				row.DaysWaiting = int(today.Sub(dayOf(*it.Since)).Hours() / 24)
-				row.Overdue = row.DaysWaiting >= rs.PendingAfterDays
-			}
-			if it.DueOn != nil && dayOf(*it.DueOn).Before(today) {
-				row.Overdue = true
 			}
 			out = append(out, row)
 		}
@@ -103,7 +92,7 @@ func (s *Server) pageShowMyWork(w http.ResponseWriter, r *http.Request) {
 	// their approvals so it is not found only by chance on the change page.
 	approvals = append(approvals, fromItems(work.Extensions, func(it change.WorkItem) string { return "Decide the " + it.What })...)
 	// So is a replacement-in-kind claim: it closes only on a signature.
-	approvals = append(approvals, fromItems(work.ToConfirm, func(change.WorkItem) string { return "Confirm replacement in kind" })...)
+	approvals = append(approvals, fromItems(work.ToConfirm, func(it change.WorkItem) string { return title(it.What) })...)
 	acks := fromItems(work.Acknowledgements, func(change.WorkItem) string { return "Read and acknowledge" })
 
 	actions := make([]workRow, 0, len(work.Actions))
@@ -113,11 +102,9 @@ func (s *Server) pageShowMyWork(w http.ResponseWriter, r *http.Request) {
 			row.What = "PSSR deficiency"
 		}
 		if a.BeforeStartup {
-			row.Note = "before startup"
+			row.Note = change.ActionWhen(change.KindOfNumber(a.ChangeNumber), true)
 		}
-		if a.DueOn != nil && dayOf(*a.DueOn).Before(today) {
-			row.Overdue = true
-		}
+		row.Overdue = change.PastDue(a.DueOn, today)
 		actions = append(actions, row)
 	}
 	// Overdue and soonest-due actions first.
@@ -159,7 +146,7 @@ func (s *Server) pageShowMyWork(w http.ResponseWriter, r *http.Request) {
 			row.What = "Revise and resubmit"
 			// Like a review or approval: overdue once it has waited the
 			// reminder threshold, not on the day it came back.
-			row.Overdue = row.DaysWaiting >= rs.PendingAfterDays
+			row.Overdue = work.WaitedTooLong(row.DaysWaiting)
 			row.Note = c.ReturnComment
 		}
 		drafts = append(drafts, row)
@@ -228,10 +215,10 @@ func changeRow(c change.Change, today time.Time) workRow {
 	row := workRow{Number: c.Number, Title: c.Title, URL: changePath(c.Number), What: c.Stage.Label(), Note: c.Stage.Label()}
 	if c.Duration.IsTemporary() && c.ExpiresOn != nil && c.RevertedAt == nil {
 		row.Due = c.ExpiresOn
-		row.Overdue = c.Stage.IsOpen() && c.Stage != change.StageDraft && dayOf(*c.ExpiresOn).Before(today)
+		row.Overdue = c.ExpiryPassed(today)
 	}
 	since := c.UpdatedAt
 	row.Since = &since
-	row.DaysWaiting = int(today.Sub(dayOf(since)).Hours() / 24)
+	row.DaysWaiting = change.DaysWaiting(since, today)
 	return row
 }

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -191,6 +192,15 @@ func TestMyWorkPerRole(t *testing.T) {
 		home = s.as(f.Reviewer).get("/")
 		if rev := section(t, home.Body, "reviews"); !strings.Contains(rev, "is-overdue") || !strings.Contains(home.Body, "1 overdue") {
 			t.Errorf("review waiting %d days is not shown overdue:\n%s", rs.PendingAfterDays, rev)
+		}
+		// The API answers by the same rule.
+		api := bearer(t, s.URL, "GET", "/api/v1/my-work", s.token(f.Reviewer), nil)
+		var work change.Work
+		if err := json.Unmarshal([]byte(api.Body), &work); err != nil || len(work.Reviews) != 1 {
+			t.Fatalf("my-work: %d %s", api.StatusCode, api.Body)
+		}
+		if it := work.Reviews[0]; !it.Overdue || it.DaysWaiting != rs.PendingAfterDays {
+			t.Errorf("API review after %d days: overdue %v, days waiting %d", rs.PendingAfterDays, it.Overdue, it.DaysWaiting)
 		}
 	})
 }

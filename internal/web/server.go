@@ -89,6 +89,12 @@ func New(cfg *config.Config, db *store.DB, logger *slog.Logger, deps Deps) (*Ser
 		users: auth.NewUserCache(auth.DefaultCacheTTL), touches: auth.NewTouches(),
 		unread: notify.NewUnreadCache(auth.DefaultCacheTTL)}
 	s.users.Touches = s.touches
+	// The badge counts follow this process's commits and, through the
+	// hub, other replicas' (notify.UnreadCache).
+	s.unread.Watch(db)
+	if deps.Notify.Hub != nil {
+		deps.Notify.Hub.OnPublish(s.unread.Changed)
+	}
 	s.notify = notifyDeps(deps.Notify)
 	if cfg.AuthProvider == config.AuthEntra {
 		s.Entra = auth.NewEntra(auth.EntraConfig{
@@ -130,9 +136,6 @@ func (s *Server) RunTouches(ctx context.Context, interval time.Duration) {
 		s.Logger.WarnContext(ctx, "recording session and token use", "err", err)
 	})
 }
-
-// FlushTouches writes the batched session and token times now.
-func (s *Server) FlushTouches(ctx context.Context) error { return s.touches.Flush(ctx, s.DB) }
 
 // Handler is the complete HTTP handler with middleware applied.
 func (s *Server) Handler() http.Handler {

@@ -166,11 +166,12 @@ func TestPagesInServiceAndSiteSettings(t *testing.T) {
 		if r.StatusCode != 422 || !strings.Contains(r.Body, "Maximum number of extensions must be a whole number") {
 			t.Errorf("bad settings: %d\n%s", r.StatusCode, excerpt(r.Body))
 		}
-		r = admin.post(settings, url.Values{"csrf_token": {admin.csrf()}, "time_zone": {"Europe/Brln"}, "max_extensions": {"1"}, "max_temporary_days": {"90"}})
+		r = admin.post(settings, url.Values{"csrf_token": {admin.csrf()}, "time_zone": {"Europe/Brln"}, "max_extensions": {"1"}, "max_temporary_days": {"90"}, "emergency_review_days": {"1"}})
 		if r.StatusCode != 422 || !strings.Contains(r.Body, `id="time_zone-error"`) {
 			t.Errorf("bad time zone: %d\n%s", r.StatusCode, excerpt(r.Body))
 		}
-		r = admin.post(settings, url.Values{"csrf_token": {admin.csrf()}, "time_zone": {"America/Chicago"}, "max_extensions": {"1"}, "max_temporary_days": {"90"}})
+		r = admin.post(settings, url.Values{"csrf_token": {admin.csrf()}, "time_zone": {"America/Chicago"}, "max_extensions": {"1"}, "max_temporary_days": {"90"},
+			"emergency_review_days": {"2"}})
 		if r.StatusCode != 303 {
 			t.Fatalf("save settings: %d\n%s", r.StatusCode, excerpt(r.Body))
 		}

@@ -35,6 +35,8 @@ const MaxRequestBytes = 4 << 20
 type Client struct {
 	cfg    Config // ClientSecret cleared; see secret
 	secret *secretValue
+	// cert, when set, signs client assertions instead of the secret.
+	cert   *Certificate
 	log    *slog.Logger
 	tokens *tokenCache
 	slots  *semaphore
@@ -76,6 +78,11 @@ func New(cfg Config) (*Client, error) {
 		slots:  mailboxSemaphore(cfg.GraphEndpoint, cfg.TenantID, cfg.Sender, cfg.MaxConcurrent),
 	}
 	cfg.ClientSecret = ""
+	if cfg.ClientCertificatePath != "" {
+		if c.cert, err = LoadCertificate(cfg.ClientCertificatePath); err != nil {
+			return nil, err
+		}
+	}
 	c.cfg = cfg
 	c.tokens = &tokenCache{
 		fetch:      c.requestToken,
@@ -114,6 +121,21 @@ type TokenStatus struct {
 	RefreshAt time.Time // when the cache will fetch the next one
 }
 
+// Certificate is the client certificate the client signs its assertions
+// with, nil when it uses a secret or a federated token.
+func (c *Client) Certificate() *Certificate { return c.cert }
+
+// Credential names what the client authenticates with, for messages.
+func (c *Client) Credential() string {
+	switch {
+	case c.cert != nil:
+		return "client certificate (AZURE_CLIENT_CERTIFICATE_PATH)"
+	case c.cfg.FederatedTokenFile != "":
+		return "federated token (AZURE_FEDERATED_TOKEN_FILE)"
+	}
+	return "client secret (AZURE_CLIENT_SECRET)"
+}
+
 // Check acquires a token (from the cache when it holds one) and reports
 // it, or the failure as a *mail.Error whose text names the variable to fix.
 // It backs `mocpcr email check`. It does not send mail, so it cannot tell
@@ -124,6 +146,16 @@ func (c *Client) Check(ctx context.Context) (TokenStatus, error) {
 		return TokenStatus{}, err
 	}
 	return TokenStatus{ExpiresAt: tok.expiry, RefreshAt: tok.refreshAt}, nil
+}
+
+// Recheck is Check after forgetting a remembered token failure: it asks
+// Entra ID now, whatever it answered moments ago. "Retry all" calls it, so
+// that a fix made within TokenFailureTTL is seen at once, and so that it
+// can say whether the token now works.
+func (c *Client) Recheck(ctx context.Context) error {
+	c.tokens.forgetFailure()
+	_, err := c.Check(ctx)
+	return err
 }
 
 func (c *Client) token(ctx context.Context) (accessToken, error) {
@@ -354,8 +386,44 @@ func (c *Client) post(ctx context.Context, token string, body []byte) (mail.Resu
 	default:
 		hint = "Microsoft Graph rejected the message; sending it again will not help"
 	}
+	if h, misconfigured := c.codeHint(e); h != "" {
+		hint = h
+		e.Misconfigured = e.Misconfigured || misconfigured
+	}
 	e.Text = fmt.Sprintf("Graph email failed: %d %s: %s%s — %s", e.Status, e.Code, e.Message, idSuffix(requestID, clientRequestID), hint)
 	return mail.Result{}, e
+}
+
+// codeHint is the plain-words cause and fix for the Graph and Exchange
+// error codes an administrator meets, more precise than the status alone;
+// misconfigured says every email will fail the same way until someone
+// acts. "" for codes the status's hint covers.
+func (c *Client) codeHint(e *mail.Error) (hint string, misconfigured bool) {
+	sender := "GRAPH_MAIL_SENDER (" + c.cfg.Sender + ")"
+	switch {
+	case e.Code == "ErrorSendAsDenied":
+		return "Exchange refused to send as " + sender + ": the address must be the mailbox itself (a user or shared mailbox, by its primary address), not a distribution group, an alias of another mailbox or a mailbox this application has no right to send as", true
+	case e.Code == "MailboxNotEnabledForRESTAPI":
+		return "the sender mailbox does not exist or has no Exchange licence: " + sender + " has no Exchange Online mailbox Graph can use: it has no Exchange Online licence, is a guest account, is hosted on-premises (hybrid), or was deleted and is soft-deleted; use a licensed or shared Exchange Online mailbox", true
+	case e.Code == "ErrorInvalidUser":
+		return "the sender mailbox does not exist or has no Exchange licence: no user or mailbox " + sender + " exists in tenant AZURE_TENANT_ID; check the address for typos and that it belongs to this tenant", true
+	case e.Code == "ErrorQuotaExceeded":
+		return "the sender mailbox " + sender + " is full: sendMail saves every message as a draft first (and in Sent Items), so a mailbox over its quota cannot send; empty its Sent Items and Deleted Items or raise its quota, and consider GRAPH_SAVE_TO_SENT_ITEMS=false", true
+	case e.Code == "ErrorMessageSubmissionBlocked":
+		return "Exchange Online has blocked " + sender + " from sending, most often for going over its limit of 10,000 recipients a day (or for suspected spam): an Exchange administrator can release it in the Microsoft Defender portal (Email & collaboration → Review → Restricted entities); otherwise the block lifts after 24 hours. Lower MOCPCR_EMAIL_DAILY_RECIPIENTS to keep a margin", true
+	case e.Code == "ErrorAccessDenied" && strings.Contains(e.Message, "Access to OData is disabled"):
+		return "an application access policy or Exchange Online RBAC for Applications scope excludes " + sender + ": add the sender mailbox to the application's scope (README: Restricting the app to the sender mailbox), or fix GRAPH_MAIL_SENDER", true
+	case e.Code == "ApplicationThrottled":
+		limit := "its limits for this mailbox"
+		switch {
+		case strings.Contains(e.Message, "MailboxConcurrency"):
+			limit = "4 requests at once to this mailbox (another application or replica may be sending from it too: GRAPH_MAX_CONCURRENT_SENDS is per process)"
+		case strings.Contains(e.Message, "RequestRate"):
+			limit = "10,000 requests in 10 minutes to this mailbox"
+		}
+		return "Microsoft Graph is throttling this mailbox (temporary): the application went over " + limit + "; no email is sent from " + sender + " until the Retry-After has passed", false
+	}
+	return "", false
 }
 
 // networkError is a failure with no HTTP response: retryable.

@@ -83,8 +83,43 @@ func TestTroubleshootingMessages(t *testing.T) {
 			name:     "sender without Exchange licence",
 			fault:    func(s *graphtest.Server) { s.AddUnlicensedUser(graphtest.Sender) },
 			prefix:   "Graph email failed: 404 MailboxNotEnabledForRESTAPI: The mailbox is either inactive, soft-deleted, or is hosted on-premise. (request-id: ",
-			contains: []string{"Exchange Online licence"},
+			contains: []string{"Exchange Online licence", "guest account", "on-premises", "soft-deleted"},
 			status:   404, code: "MailboxNotEnabledForRESTAPI",
+		},
+		{
+			name:     "sender is a distribution group",
+			fault:    func(s *graphtest.Server) { s.AddGroup(graphtest.Sender) },
+			prefix:   "Graph email failed: 403 ErrorSendAsDenied: The user account which was used to submit this request does not have the right to send mail on behalf of the specified sending account., Cannot submit message. (request-id: ",
+			contains: []string{"Exchange refused to send as GRAPH_MAIL_SENDER (no-reply@contoso.com)", "not a distribution group"},
+			status:   403, code: "ErrorSendAsDenied",
+		},
+		{
+			name:     "sender mailbox full",
+			fault:    func(s *graphtest.Server) { s.SetMailboxFull(graphtest.Sender, true) },
+			prefix:   "Graph email failed: 403 ErrorQuotaExceeded: ",
+			contains: []string{"is full: sendMail saves every message as a draft first", "Sent Items"},
+			status:   403, code: "ErrorQuotaExceeded",
+		},
+		{
+			name:     "sender blocked by Exchange",
+			fault:    func(s *graphtest.Server) { s.BlockSender(graphtest.Sender, time.Hour) },
+			prefix:   "Graph email failed: 403 ErrorMessageSubmissionBlocked: Cannot submit message. WASCL UserAction verdict is not None.",
+			contains: []string{"blocked GRAPH_MAIL_SENDER (no-reply@contoso.com) from sending", "10,000 recipients a day", "Restricted entities"},
+			status:   403, code: "ErrorMessageSubmissionBlocked",
+		},
+		{
+			name:     "application access policy excludes the sender",
+			fault:    func(s *graphtest.Server) { s.SetOutOfScope(graphtest.Sender, true) },
+			prefix:   "Graph email failed: 403 ErrorAccessDenied: Access to OData is disabled: [RAOP] : Blocked by tenant configured AppOnly AccessPolicy settings. (request-id: ",
+			contains: []string{"application access policy or Exchange Online RBAC for Applications scope excludes GRAPH_MAIL_SENDER"},
+			status:   403, code: "ErrorAccessDenied",
+		},
+		{
+			name:     "mailbox throttled",
+			fault:    func(s *graphtest.Server) { s.ThrottleMailbox(graphtest.Sender, time.Hour) },
+			prefix:   "Graph email failed: 429 ApplicationThrottled: Application is over its RequestRate limit. (request-id: ",
+			contains: []string{"throttling this mailbox (temporary)", "10,000 requests in 10 minutes", "until the Retry-After has passed"},
+			status:   429, code: "ApplicationThrottled", retryable: true,
 		},
 		{
 			name:     "401 even after a new token",
@@ -246,5 +281,23 @@ func TestNetworkFailuresAreRetryable(t *testing.T) {
 				t.Errorf("error %q promises what the caller does", e)
 			}
 		})
+	}
+}
+
+// A failure Graph never saw (a proxy's 502 page) carries no request-id:
+// the error names the client-request-id this process sent instead of an
+// empty "(request-id: )".
+func TestNoEmptyRequestIDWhenGraphSentNone(t *testing.T) {
+	f := newFixture(t)
+	f.srv.FailGateway(1)
+	e := mustMailError(t, func() error { _, err := f.send(t); return err }())
+	if strings.Contains(e.Error(), "request-id: )") || strings.Contains(e.Error(), "(request-id") || e.RequestID != "" {
+		t.Errorf("error %q names a request-id Graph never sent", e)
+	}
+	if !strings.HasPrefix(e.Error(), "Graph email failed: 502 BadGateway: ") || !strings.Contains(e.Error(), "(client-request-id: "+e.ClientRequestID+")") || e.ClientRequestID == "" {
+		t.Errorf("error %q, want the guide's 502 text with the client-request-id", e)
+	}
+	if !e.Retryable {
+		t.Errorf("a 502 is not retryable: %+v", e)
 	}
 }

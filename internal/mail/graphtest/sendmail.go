@@ -92,8 +92,24 @@ type cannedError struct {
 }
 
 func (s *Server) handleSendMail(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	gateway := s.faults.gateway > 0
+	if gateway {
+		s.faults.gateway--
+		s.sendRequests++
+	}
+	noRequestID := s.faults.noRequestID
+	s.mu.Unlock()
+	if gateway {
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusBadGateway)
+		_, _ = io.WriteString(w, "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>")
+		return
+	}
 	requestID := newID()
-	w.Header().Set("request-id", requestID)
+	if !noRequestID {
+		w.Header().Set("request-id", requestID)
+	}
 	if crid := r.Header.Get("client-request-id"); crid != "" {
 		w.Header().Set("client-request-id", crid)
 	}
@@ -191,6 +207,20 @@ func (s *Server) checkSendMail(r *http.Request, sender string) (status int, code
 		return http.StatusNotFound, "ErrorInvalidUser", fmt.Sprintf("The requested user '%s' is invalid.", sender), rec
 	case kind == unlicensed:
 		return http.StatusNotFound, "MailboxNotEnabledForRESTAPI", "The mailbox is either inactive, soft-deleted, or is hosted on-premise.", rec
+	case kind == group:
+		return http.StatusForbidden, "ErrorSendAsDenied", "The user account which was used to submit this request does not have the right to send mail on behalf of the specified sending account., Cannot submit message.", rec
+	}
+	s.mu.Lock()
+	st := s.state(sender)
+	outOfScope, full, blocked := st.outOfScope, st.full, now.Before(st.blockedUntil)
+	s.mu.Unlock()
+	switch {
+	case outOfScope:
+		return http.StatusForbidden, "ErrorAccessDenied", "Access to OData is disabled: [RAOP] : Blocked by tenant configured AppOnly AccessPolicy settings.", rec
+	case blocked:
+		return http.StatusForbidden, "ErrorMessageSubmissionBlocked", submissionBlocked, rec
+	case full:
+		return http.StatusForbidden, "ErrorQuotaExceeded", "The message could not be saved: the mailbox has exceeded its quota.", rec
 	}
 
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
@@ -239,6 +269,15 @@ func (s *Server) checkSendMail(r *http.Request, sender string) (status int, code
 		if !strings.HasPrefix(strings.ToLower(h.Name), "x-") {
 			return http.StatusBadRequest, "InvalidInternetMessageHeader", fmt.Sprintf("The internet message header name '%s' should start with 'x-' or 'X-'.", h.Name), rec
 		}
+	}
+	// Exchange's sending limit: recipients per mailbox per rolling day.
+	// The message that would go over it is refused, and the mailbox is
+	// blocked from sending until the block lifts.
+	s.mu.Lock()
+	over := s.overRecipientLimit(sender, len(all), now)
+	s.mu.Unlock()
+	if over {
+		return http.StatusForbidden, "ErrorMessageSubmissionBlocked", submissionBlocked, rec
 	}
 	return http.StatusAccepted, "", "", Received{
 		Sender:          sender,
@@ -300,4 +339,31 @@ func (s *Server) mailboxThrottle(mailbox string) time.Duration {
 	}
 	s.recent[mailbox] = append(recent, now)
 	return 0
+}
+
+// submissionBlocked is Exchange's text for a sender on its restricted
+// entities list (over its sending limits).
+const submissionBlocked = "Cannot submit message. WASCL UserAction verdict is not None. Actual verdict is RefuseQuota, ShowTierUpgrade."
+
+// overRecipientLimit counts n more recipients for mailbox at now, or, when
+// they would take it over its daily limit, blocks it and says so. s.mu must
+// be held.
+func (s *Server) overRecipientLimit(mailbox string, n int, now time.Time) bool {
+	st := s.state(mailbox)
+	cutoff := now.Add(-RecipientLimitPeriod)
+	total := 0
+	kept := st.sent[:0]
+	for _, b := range st.sent {
+		if b.at.After(cutoff) {
+			kept = append(kept, b)
+			total += b.recipients
+		}
+	}
+	st.sent = kept
+	if s.recipientCap > 0 && total+n > s.recipientCap {
+		st.blockedUntil = now.Add(RecipientBlockDuration)
+		return true
+	}
+	st.sent = append(st.sent, sentBatch{at: now, recipients: n})
+	return false
 }

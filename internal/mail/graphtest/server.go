@@ -10,6 +10,7 @@ package graphtest
 import (
 	"context"
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -36,6 +37,13 @@ const (
 	// GraphMailboxConcurrency is Graph's per-mailbox concurrent request limit.
 	GraphMailboxConcurrency = 4
 
+	// RecipientLimit recipients per RecipientLimitPeriod is Exchange
+	// Online's sending limit per mailbox (rolling 24 hours); going over it
+	// blocks the mailbox from sending for RecipientBlockDuration.
+	RecipientLimit         = 10000
+	RecipientLimitPeriod   = 24 * time.Hour
+	RecipientBlockDuration = 24 * time.Hour
+
 	// MailboxRequestLimit requests per MailboxRequestPeriod is the Outlook
 	// service's rate limit per application and mailbox; beyond it the
 	// mailbox is throttled until the oldest request leaves the period.
@@ -61,7 +69,29 @@ type mailboxKind int
 const (
 	licensed   mailboxKind = iota + 1
 	unlicensed             // user exists, no Exchange Online mailbox
+	group                  // a distribution group: an address, not a mailbox
 )
+
+// mailboxState is what Exchange knows of a licensed mailbox beyond that
+// it exists.
+type mailboxState struct {
+	// full: over its storage quota, so sendMail cannot save the draft.
+	full bool
+	// outOfScope: an application access policy (or RBAC for
+	// Applications scope) keeps this application out of the mailbox.
+	outOfScope bool
+	// blockedUntil: Exchange's outbound block (restricted entities),
+	// e.g. after going over the daily recipient limit.
+	blockedUntil time.Time
+	// sent is the time and recipient count of each accepted message
+	// within the last RecipientLimitPeriod.
+	sent []sentBatch
+}
+
+type sentBatch struct {
+	at         time.Time
+	recipients int
+}
 
 type issuedToken struct {
 	expiry   time.Time
@@ -100,6 +130,10 @@ type Server struct {
 	graphResource string   // the Graph of this cloud: https://graph.microsoft.com unless SetNationalCloud
 	tokens        map[string]issuedToken
 	mailboxes     map[string]mailboxKind
+	certs         map[string]*x509.Certificate // by SHA-256 thumbprint
+	federations   []federation
+	states        map[string]*mailboxState
+	recipientCap  int
 	faults        faults
 	oidc          oidcState
 
@@ -136,6 +170,8 @@ type faults struct {
 	statusCount      int
 	statusCode       string
 	statusMessage    string
+	gateway          int  // next N calls answer 502 from a proxy: HTML, no request-id
+	noRequestID      bool // accepted messages are answered without a request-id
 }
 
 // New starts a fake on a loopback port. Call Close when done.
@@ -162,6 +198,9 @@ func NewUnstarted() *Server {
 		concLimit:     GraphMailboxConcurrency,
 		tokens:        make(map[string]issuedToken),
 		mailboxes:     map[string]mailboxKind{strings.ToLower(Sender): licensed},
+		states:        make(map[string]*mailboxState),
+		certs:         make(map[string]*x509.Certificate),
+		recipientCap:  RecipientLimit,
 		inFlight:      make(map[string]int),
 
 		throttledUntil: make(map[string]time.Time),
@@ -245,6 +284,76 @@ func (s *Server) AddMailbox(addr string) { s.setMailbox(addr, licensed) }
 // AddUnlicensedUser makes addr a user without an Exchange Online mailbox:
 // sendMail answers 404 MailboxNotEnabledForRESTAPI.
 func (s *Server) AddUnlicensedUser(addr string) { s.setMailbox(addr, unlicensed) }
+
+// AddGroup makes addr a distribution group: sending as it answers 403
+// ErrorSendAsDenied.
+func (s *Server) AddGroup(addr string) { s.setMailbox(addr, group) }
+
+// SetMailboxFull puts mailbox addr over its storage quota (or back under
+// it): sendMail, which saves a draft first, answers 403 ErrorQuotaExceeded.
+func (s *Server) SetMailboxFull(addr string, full bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.state(addr).full = full
+}
+
+// SetOutOfScope makes an application access policy (or an Exchange RBAC
+// for Applications scope) exclude mailbox addr: sendMail answers 403
+// ErrorAccessDenied "Access to OData is disabled".
+func (s *Server) SetOutOfScope(addr string, out bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.state(addr).outOfScope = out
+}
+
+// BlockSender puts mailbox addr on Exchange's restricted entities for d
+// (0 releases it): sendMail answers 403 ErrorMessageSubmissionBlocked.
+func (s *Server) BlockSender(addr string, d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.state(addr)
+	st.blockedUntil = time.Time{}
+	if d > 0 {
+		st.blockedUntil = s.now().Add(d)
+	}
+}
+
+// SetRecipientLimit changes the recipients a mailbox may send to per
+// rolling RecipientLimitPeriod (default RecipientLimit; 0 disables it).
+func (s *Server) SetRecipientLimit(n int) { s.mu.Lock(); s.recipientCap = n; s.mu.Unlock() }
+
+// RecipientsSent counts the recipients of the messages mailbox addr sent
+// in the last RecipientLimitPeriod, as Exchange counts them for its limit.
+func (s *Server) RecipientsSent(addr string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	cutoff := s.now().Add(-RecipientLimitPeriod)
+	for _, b := range s.state(addr).sent {
+		if b.at.After(cutoff) {
+			n += b.recipients
+		}
+	}
+	return n
+}
+
+// Blocked reports whether mailbox addr is blocked from sending now.
+func (s *Server) Blocked(addr string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.now().Before(s.state(addr).blockedUntil)
+}
+
+// state returns the mailbox's state, creating it; s.mu must be held.
+func (s *Server) state(addr string) *mailboxState {
+	key := strings.ToLower(addr)
+	st := s.states[key]
+	if st == nil {
+		st = &mailboxState{}
+		s.states[key] = st
+	}
+	return st
+}
 
 // RemoveMailbox forgets addr: sendMail answers 404 ErrorInvalidUser.
 func (s *Server) RemoveMailbox(addr string) { s.setMailbox(addr, 0) }
@@ -380,6 +489,15 @@ func (s *Server) FailStatus(n, status int, code, message string) {
 	defer s.mu.Unlock()
 	s.faults.statusCount, s.faults.status, s.faults.statusCode, s.faults.statusMessage = n, status, code, message
 }
+
+// FailGateway makes the next n sendMail calls answer as a proxy or load
+// balancer in front of Graph does when Graph is unreachable: 502 with an
+// HTML page and no request-id, since Graph never saw the request.
+func (s *Server) FailGateway(n int) { s.mu.Lock(); s.faults.gateway = n; s.mu.Unlock() }
+
+// OmitRequestIDs makes accepted messages be answered without a request-id
+// header, as when a proxy strips it.
+func (s *Server) OmitRequestIDs(on bool) { s.mu.Lock(); s.faults.noRequestID = on; s.mu.Unlock() }
 
 // Recover clears every fault, latency and token mode.
 func (s *Server) Recover() {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/mail"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -343,8 +344,13 @@ func (e *Entra) Exchange(ctx context.Context, f *EntraFlow, code string) (*Entra
 var ErrDisabled = errors.New("this account is disabled; ask an administrator")
 
 // entraRoles splits the token's roles into known roles and ignored values.
+// Values of the form site:CODE are the site mapping (grantEntraSites),
+// not roles.
 func entraRoles(c *EntraClaims) (roles []Role, ignored []string) {
 	for _, r := range c.Roles {
+		if _, ok := siteRoleCode(r); ok {
+			continue
+		}
 		if role, err := ParseRole(r); err == nil {
 			roles = append(roles, role)
 		} else {
@@ -406,6 +412,11 @@ func UpsertEntraUser(ctx context.Context, db *store.DB, c *EntraClaims, now time
 		if err := setRoles(ctx, tx, id, roles, roleSourceEntra); err != nil {
 			return err
 		}
+		unknown, err := grantEntraSites(ctx, tx, id, c)
+		if err != nil {
+			return err
+		}
+		ignored = append(ignored, unknown...)
 		u, err = UserByID(ctx, tx, id)
 		return err
 	})
@@ -413,6 +424,61 @@ func UpsertEntraUser(ctx context.Context, db *store.DB, c *EntraClaims, now time
 		return nil, nil, err
 	}
 	return u, ignored, nil
+}
+
+// siteRolePrefix marks an app role value that maps to a site: an
+// administrator who creates app roles site:NRF, site:SCP in Entra ID and
+// assigns them lets new users start on their sites without waiting.
+const siteRolePrefix = "site:"
+
+// siteRoleCode returns the site code of a site:CODE app role value.
+func siteRoleCode(v string) (string, bool) {
+	if len(v) > len(siteRolePrefix) && strings.EqualFold(v[:len(siteRolePrefix)], siteRolePrefix) {
+		return strings.TrimSpace(v[len(siteRolePrefix):]), true
+	}
+	return "", false
+}
+
+// grantEntraSites gives a user who works on no site yet the sites their
+// site:CODE app roles name (live sites only; other values are returned).
+// It is the administrator's mapping for first access only: once a user
+// has a site, their sites are managed in mocpcr, and "every site" is
+// never granted this way.
+func grantEntraSites(ctx context.Context, tx *sql.Tx, userID int64, c *EntraClaims) (unknown []string, err error) {
+	var codes []string
+	for _, r := range c.Roles {
+		if code, ok := siteRoleCode(r); ok {
+			codes = append(codes, code)
+		}
+	}
+	if len(codes) == 0 {
+		return nil, nil
+	}
+	u, err := UserByID(ctx, tx, userID)
+	if err != nil {
+		return nil, err
+	}
+	if !u.NoSite() {
+		return nil, nil
+	}
+	var ids []int64
+	for _, code := range codes {
+		site, err := SiteByCode(ctx, tx, code)
+		if errors.Is(err, store.ErrNotFound) || err == nil && site.Retired() {
+			unknown = append(unknown, siteRolePrefix+code)
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if !slices.Contains(ids, site.ID) {
+			ids = append(ids, site.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return unknown, nil
+	}
+	return unknown, SetSites(ctx, tx, userID, false, ids)
 }
 
 // linkPrecreated finds the account an administrator created for this

@@ -76,3 +76,53 @@ func TestEntraFirstSignInSeesNoSiteUntilAnAdminGrantsOne(t *testing.T) {
 		}
 	})
 }
+
+// An administrator may map Entra ID app roles site:CODE to sites, so that
+// a new user starts on their sites without waiting: the mapping gives a
+// user with no site yet the live sites named, never every site, and once
+// the user has a site their sites are managed in mocpcr.
+func TestEntraSiteAppRolesGiveAWaitingUserTheirSites(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		site, fake := newEntraSite(t, db)
+		nrf, err := auth.CreateSite(ctx, db.SQL, "NRF", "North Refinery")
+		if err != nil {
+			t.Fatal(err)
+		}
+		scp, err := auth.CreateSite(ctx, db.SQL, "SCP", "South Chemical Plant")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ini := site.user("ini@example.com", auth.RoleInitiator)
+		atNRF, err := site.web.Changes.Create(ctx, ini, completeFields(change.KindPCR, "Revise OP-114", nrf.ID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		atSCP, err := site.web.Changes.Create(ctx, ini, completeFields(change.KindPCR, "Revise OP-200", scp.ID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fake.SetSignInUser(graphtest.SignInUser{OID: "oid-ines", Name: "Ines Initiator", PreferredUsername: "ines@contoso.example",
+			Roles: []string{"initiator", "site:nrf", "site:NOPE"}})
+		b := site.browser()
+		b.entraLogin("/")
+		u, err := auth.UserByEmail(ctx, db.SQL, "ines@contoso.example")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.AllSites || len(u.SiteIDs) != 1 || u.SiteIDs[0] != nrf.ID || !u.Has(auth.RoleInitiator) {
+			t.Fatalf("user from site:nrf = all sites %v, sites %v, roles %v; want NRF only", u.AllSites, u.SiteIDs, u.Roles)
+		}
+		if r := b.get("/changes/" + atNRF.Number); r.StatusCode != http.StatusOK {
+			t.Errorf("NRF change: %d", r.StatusCode)
+		}
+		if r := b.get("/changes/" + atSCP.Number); r.StatusCode != http.StatusNotFound {
+			t.Errorf("SCP change seen without site:SCP: %d", r.StatusCode)
+		}
+		fake.SetUserRoles("oid-ines", "initiator", "site:NRF", "site:SCP")
+		site.browser().entraLogin("/")
+		if u, _ = auth.UserByID(ctx, db.SQL, u.ID); len(u.SiteIDs) != 1 {
+			t.Errorf("sites after a later site:SCP = %v: the mapping is for a first site only", u.SiteIDs)
+		}
+	})
+}

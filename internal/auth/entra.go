@@ -333,7 +333,9 @@ func (e *Entra) Exchange(ctx context.Context, f *EntraFlow, code string) (*Entra
 		if at.IsZero() {
 			return nil, ErrNoAuthTime
 		}
-		if now.Sub(at) > SignatureWindow+authTimeSkew {
+		// No skew allowance here: an auth_time the window has already
+		// left would send the user straight back to Microsoft.
+		if now.Sub(at) > SignatureWindow {
 			return nil, fmt.Errorf("%w (auth_time %s)", ErrNotFresh, at.Format(time.RFC3339))
 		}
 	}

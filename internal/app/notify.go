@@ -65,6 +65,7 @@ func (a *App) initNotify(ctx context.Context) (web.NotifyDeps, error) {
 	opt := jobs.Options{
 		Provider: a.Mail, Sender: a.Config.MailSender,
 		MaxConcurrentSends: a.Config.MailboxConcurrent, MaxAttempts: a.Config.EmailMaxAttempts,
+		DailyRecipients: a.Config.EmailDailyRecipients, DeferToDigest: notify.DeferToDigest(time.Now),
 		Logger: a.Logger, ObserveSend: a.registerJobMetrics(),
 	}
 	if d := a.Config.JobRescueAfter; d > 0 {
@@ -83,6 +84,10 @@ func (a *App) initNotify(ctx context.Context) (web.NotifyDeps, error) {
 	a.Hub = notify.NewHub(a.DB, a.Logger)
 	check := notify.SecretExpiryCheck{DB: a.DB, Notifier: a.Notifier, ExpiresOn: a.Config.SecretExpiresOn}
 	if err := a.Jobs.AddPeriodic("email.secret-expiry", time.Hour, check.Run); err != nil {
+		return web.NotifyDeps{}, err
+	}
+	budget := notify.BudgetCheck{DB: a.DB, Notifier: a.Notifier, Sender: a.Config.MailSender, Limit: a.Config.EmailDailyRecipients}
+	if err := a.Jobs.AddPeriodic("email.budget", 5*time.Minute, budget.Run); err != nil {
 		return web.NotifyDeps{}, err
 	}
 	return web.NotifyDeps{Hub: a.Hub, Jobs: a.Jobs, Mail: a.Mail, CheckMail: CheckMail(a.Mail)}, nil
@@ -105,6 +110,7 @@ func (a *App) registerJobMetrics() func(outcome string, d time.Duration) {
 		s, err := q.Stats(ctx)
 		return metrics.EmailSnapshot{
 			Sent: s.Sent, Failed: s.Failed, Retried: s.Retried, GivenUp: s.GivenUp, MaybeDuplicate: s.MaybeDuplicate,
+			BudgetUsed: s.BudgetUsed, BudgetLimit: s.BudgetLimit,
 			QueueDepth: s.QueueDepth, WaitingConfig: s.WaitingConfig, OldestQueued: s.OldestQueued,
 			TokenRequests: s.TokenRequests, TokenFailures: s.TokenFailures,
 		}, err

@@ -300,25 +300,18 @@ func TestSelfApprovalRefusedAndDelegationRecorded(t *testing.T) {
 			t.Fatalf("unsigned approval: %v", err)
 		}
 		must(s.Decide(ctx, f.Approver, c.ID, change.DecisionApproved, "", verified))(t)
-		// Anke delegates to Arno for a dated period; Arno acts for her.
+		// Anke delegates to Arno for a dated period, but Arno signed
+		// stage 1: nobody signs twice in one round, so stage 2 waits for
+		// her (the delegated signature itself is recorded in
+		// TestDelegateWhoSignedThisRoundIsRefusedAnotherDelegatedSignature).
 		must(s.CreateDelegation(ctx, f.Approver2, f.Approver.ID, start.AddDate(0, 0, -1), start.AddDate(0, 0, 1), "training"))(t)
-		ap := must(s.Decide(ctx, f.Approver, c.ID, change.DecisionApproved, "ok", verified))(t)
-		if !ap.OnBehalfOf || ap.ApproverID != f.Approver2.ID || ap.DecidedBy != f.Approver.ID || ap.SignedName != "Arno on behalf of Anke" {
-			t.Fatalf("delegated approval recorded as %+v", ap)
+		if _, err := s.Decide(ctx, f.Approver, c.ID, change.DecisionApproved, "ok", verified); problem.KindOf(err) != problem.Forbidden {
+			t.Fatalf("Arno signing stage 2 for Anke after signing stage 1: %v", err)
 		}
+		must(s.Decide(ctx, f.Approver2, c.ID, change.DecisionApproved, "ok", verified))(t)
 		d := must(s.Get(ctx, f.Auditor, c.ID))(t)
 		if d.Change.Stage != change.StageImplementation {
 			t.Fatalf("stage %s after all approvals", d.Change.Stage)
-		}
-		trail := must(s.AuditTrail(ctx, f.Auditor, c.ID))(t)
-		found := false
-		for _, e := range trail {
-			if e.Action == "approval_approved" && e.ActorID == f.Approver.ID && e.OnBehalfOf == "Anke" {
-				found = true
-			}
-		}
-		if !found {
-			t.Error("audit trail does not show Arno acting on behalf of Anke")
 		}
 		// Outside the dated period the delegation does not apply.
 		f.Clock.Set(start.AddDate(0, 0, 5))

@@ -391,11 +391,18 @@ func (s *Service) MyWork(ctx context.Context, actor *auth.User) (*Work, error) {
 	}
 	for _, who := range append([]int64{actor.ID}, delegators...) {
 		cond, args := onSites(who, actor.ID)
+		// Not offered as a delegate where the actor would sign twice in
+		// the round (Detail.maySignAsDelegate).
+		once := ""
+		if who != actor.ID {
+			once = ` AND NOT EXISTS (SELECT 1 FROM change_approvals o WHERE o.change_id = c.id AND o.round = c.round
+				AND (o.approver_id = $2 OR o.decided_by = $2))`
+		}
 		its, err := items(`SELECT c.id, c.number, c.title, 'approval stage ' || a.stage_no, a.requested_at,
 			CASE WHEN a.approver_id = $2 THEN '' ELSE u.name END
 			FROM change_approvals a JOIN changes c ON c.id = a.change_id JOIN users u ON u.id = a.approver_id
 			WHERE a.approver_id = $1 AND a.decided_at IS NULL AND a.requested_at IS NOT NULL AND a.round = c.round
-			AND c.stage = 'approval' AND c.initiator_id <> $2 AND `+cond+` ORDER BY a.requested_at`, args...)
+			AND c.stage = 'approval' AND c.initiator_id <> $2`+once+` AND `+cond+` ORDER BY a.requested_at`, args...)
 		if err != nil {
 			return nil, err
 		}

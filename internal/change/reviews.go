@@ -251,9 +251,22 @@ func (s *Service) requestApprovalStage(ctx context.Context, tx *sql.Tx, c *Chang
 	if err != nil {
 		return err
 	}
-	// Delegates acting today hear about it too.
-	if ids, err = s.withDelegates(ctx, tx, c.SiteID, ids); err != nil {
+	// Delegates acting today hear about it too, except those who would
+	// sign twice in the round (Detail.maySignAsDelegate): they may not
+	// decide it.
+	withDel, err := s.withDelegates(ctx, tx, c.SiteID, ids)
+	if err != nil {
 		return err
+	}
+	signers, err := userIDs(ctx, tx, `SELECT approver_id FROM change_approvals WHERE change_id = $1 AND round = $2
+		UNION SELECT decided_by FROM change_approvals WHERE change_id = $1 AND round = $2 AND decided_by IS NOT NULL`, c.ID, c.Round)
+	if err != nil {
+		return err
+	}
+	for _, id := range withDel[len(ids):] {
+		if !slices.Contains(signers, id) {
+			ids = append(ids, id)
+		}
 	}
 	return s.notify(ctx, tx, notify.TypeApprovalRequested, c, "Approval requested: "+c.Number+" "+c.Title,
 		fmt.Sprintf("Approval stage %d of %s is waiting for your decision.", stageNo, c.Number), ids...)

@@ -214,6 +214,10 @@ func (s *Service) checkRole(actor *auth.User, d *Detail, a Action) error {
 			return stageErr()
 		}
 		if d.pendingApprovalFor(actor.ID) == nil {
+			if who := d.blockedDelegation(actor.ID); who != "" {
+				return forbidden("you cannot sign for %s on %s: you are an approver of it yourself or have already signed in this round, "+
+					"and nobody signs twice in one round; the approval waits for %s or another delegate", who, c.Number, who)
+			}
 			return forbidden("%s has no approval waiting for you (or for someone who delegated to you)", c.Number)
 		}
 	case ActReturn:
@@ -323,6 +327,12 @@ func (s *Service) checkRole(actor *auth.User, d *Detail, a Action) error {
 		if !actor.Has(auth.RoleApprover) {
 			return forbidden("only an approver may decide an extension")
 		}
+		// The people who approved the change (this round), or whoever
+		// they delegated to: being an approver somewhere on the site is
+		// not a say over this change.
+		if !d.isRoundApprover(actor.ID) && !slices.ContainsFunc(d.delegators, d.isRoundApprover) {
+			return forbidden("only the approvers of %s (or their delegates) may decide its extension", c.Number)
+		}
 		ext := d.pendingExtension()
 		if ext == nil {
 			return conflict("%s has no extension request waiting", c.Number)
@@ -388,7 +398,49 @@ func (d *Detail) pendingApprovalFor(userID int64) *Approval {
 			delegated = a
 		}
 	}
+	if delegated != nil && !d.maySignAsDelegate(userID) {
+		return nil
+	}
 	return delegated
+}
+
+// maySignAsDelegate reports whether userID may sign an approval of the
+// current round for someone who delegated to them. Nobody signs twice in
+// one round: not an approver of the change in this round (any stage),
+// nor someone who already signed one of its approvals.
+func (d *Detail) maySignAsDelegate(userID int64) bool {
+	for _, a := range d.Approvals {
+		if a.Round == d.Change.Round && (a.ApproverID == userID || a.DecidedBy == userID) {
+			return false
+		}
+	}
+	return true
+}
+
+// blockedDelegation names the approver whose pending approval userID
+// would decide as a delegate but may not (maySignAsDelegate), or "".
+func (d *Detail) blockedDelegation(userID int64) string {
+	cur := d.currentApprovalStage()
+	if cur == 0 || d.maySignAsDelegate(userID) {
+		return ""
+	}
+	for _, a := range d.Approvals {
+		if a.Round == d.Change.Round && a.StageNo == cur && a.DecidedAt == nil && slices.Contains(d.delegators, a.ApproverID) {
+			return a.ApproverName
+		}
+	}
+	return ""
+}
+
+// isRoundApprover reports whether userID is an approver of the change in
+// its current round.
+func (d *Detail) isRoundApprover(userID int64) bool {
+	for _, a := range d.Approvals {
+		if a.Round == d.Change.Round && a.ApproverID == userID {
+			return true
+		}
+	}
+	return false
 }
 
 // ApprovalFor is the approval userID would decide now (pendingApprovalFor):

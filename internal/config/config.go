@@ -81,6 +81,10 @@ type Config struct {
 	SaveToSentItems   bool      // GRAPH_SAVE_TO_SENT_ITEMS
 	MailboxConcurrent int       // GRAPH_MAX_CONCURRENT_SENDS
 	EmailMaxAttempts  int       // MOCPCR_EMAIL_MAX_ATTEMPTS
+	// EmailDailyRecipients is the sender mailbox's budget of recipients
+	// per rolling 24 hours (MOCPCR_EMAIL_DAILY_RECIPIENTS, default 9,000:
+	// a tenth under Exchange Online's 10,000).
+	EmailDailyRecipients int
 	// JobRescueAfter is how long a background job may run before another
 	// replica assumes its process died and runs it again
 	// (MOCPCR_JOB_RESCUE_AFTER); 0 means the default (3 minutes).
@@ -252,6 +256,7 @@ func Load(env Environment) (*Config, error) {
 	c.SaveToSentItems = parseBool(get, "GRAPH_SAVE_TO_SENT_ITEMS", false, add)
 	c.MailboxConcurrent = parseInt(get, "GRAPH_MAX_CONCURRENT_SENDS", 4, 1, 4, add)
 	c.EmailMaxAttempts = parseInt(get, "MOCPCR_EMAIL_MAX_ATTEMPTS", 10, 1, 100, add)
+	c.EmailDailyRecipients = parseInt(get, "MOCPCR_EMAIL_DAILY_RECIPIENTS", 9000, 1, 10000, add)
 	if v := get("MOCPCR_JOB_RESCUE_AFTER"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d < 2*time.Second || d > 24*time.Hour {

@@ -72,6 +72,11 @@ type OutgoingEmail struct {
 	To       mail.Address
 	Subject  string
 	HTMLBody string
+	// ActionRequired marks an email that asks its recipient to act: it
+	// goes before informational ones, may use the whole daily recipient
+	// budget, and is never moved to the digest. Emails that belong to no
+	// notification (test, system, digest) count as action-required.
+	ActionRequired bool
 }
 
 // sendEmailArgs is the River job: only the delivery log row's id, so the
@@ -111,16 +116,17 @@ func (q *Queue) EnqueueEmailTx(ctx context.Context, tx *sql.Tx, e OutgoingEmail)
 		e.Kind = KindNotification
 	}
 	now := q.opt.Now().UTC()
+	action := e.ActionRequired || e.Kind != KindNotification
 	var id int64
 	err := tx.QueryRowContext(ctx, `
-		INSERT INTO email_messages (notification_id, user_id, kind, to_email, to_name, subject, html_body, status, created_at, updated_at, queued_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9) RETURNING id`,
-		nullID(e.NotificationID), nullID(e.UserID), e.Kind, e.To.Email, e.To.Name, e.Subject, e.HTMLBody, StatusQueued, now,
+		INSERT INTO email_messages (notification_id, user_id, kind, to_email, to_name, subject, html_body, status, created_at, updated_at, queued_at, action_required)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9, $10) RETURNING id`,
+		nullID(e.NotificationID), nullID(e.UserID), e.Kind, e.To.Email, e.To.Name, e.Subject, e.HTMLBody, StatusQueued, now, action,
 	).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("queue email to %s: %w", e.To.Email, err)
 	}
-	if err := q.insertJobTx(ctx, tx, id); err != nil {
+	if err := q.insertJobPriorityTx(ctx, tx, id, action); err != nil {
 		return 0, err
 	}
 	return id, nil
@@ -136,8 +142,30 @@ func (q *Queue) EnqueueEmail(ctx context.Context, e OutgoingEmail) (int64, error
 	return id, err
 }
 
+// insertJobTx queues a new job for an email already in the delivery log,
+// with the priority its kind gives it.
 func (q *Queue) insertJobTx(ctx context.Context, tx *sql.Tx, messageID int64) error {
-	res, err := q.inserter.InsertTx(ctx, tx, sendEmailArgs{MessageID: messageID, RequestID: requestid.From(ctx)}, nil)
+	var action bool
+	if err := tx.QueryRowContext(ctx, `SELECT action_required FROM email_messages WHERE id = $1`, messageID).Scan(&action); err != nil {
+		return fmt.Errorf("queue email job %d: %w", messageID, err)
+	}
+	return q.insertJobPriorityTx(ctx, tx, messageID, action)
+}
+
+// Job priorities: River works higher priorities (smaller numbers) first,
+// so a backlog sends what asks someone to act before the rest.
+const (
+	priorityActionRequired = 1
+	priorityInformational  = 2
+)
+
+func (q *Queue) insertJobPriorityTx(ctx context.Context, tx *sql.Tx, messageID int64, action bool) error {
+	opts := sendEmailArgs{}.InsertOpts()
+	opts.Priority = priorityInformational
+	if action {
+		opts.Priority = priorityActionRequired
+	}
+	res, err := q.inserter.InsertTx(ctx, tx, sendEmailArgs{MessageID: messageID, RequestID: requestid.From(ctx)}, &opts)
 	if err != nil {
 		return fmt.Errorf("queue email job %d: %w", messageID, err)
 	}
@@ -225,8 +253,35 @@ func (w *emailWorker) Work(ctx context.Context, job *river.Job[sendEmailArgs]) e
 		_ = q.unreserve(context.WithoutCancel(ctx), id, q.opt.Now().Add(wait))
 		return river.JobSnooze(max(wait, time.Millisecond))
 	}
+	// The daily recipient budget, across replicas: near it informational
+	// emails move to the digest, beyond it everything waits.
+	verdict, b, budgetHour, err := q.reserveBudget(ctx, m)
+	switch {
+	case err != nil:
+		q.log.WarnContext(ctx, "could not reserve the daily recipient budget; sending", "email_id", id, "err", err)
+	case verdict == budgetDigest:
+		q.limiter.release()
+		if err := q.digest(ctx, m, b); err != nil {
+			if errors.Is(err, errNotSendable) {
+				return river.JobCancel(err)
+			}
+			return err
+		}
+		q.log.InfoContext(ctx, "email moved to the daily digest: the sender is near its daily recipient budget", "email_id", id,
+			"request_id", reqID, "sender", q.opt.Sender, "used", b.Used, "budget", b.Limit)
+		return nil
+	case verdict == budgetHold:
+		q.limiter.release()
+		wait, err := q.hold(context.WithoutCancel(ctx), m, b)
+		if err != nil {
+			return err
+		}
+		q.log.WarnContext(ctx, q.holdText(b), "email_id", id, "request_id", reqID, "retry_in", wait.Round(time.Second).String())
+		return river.JobSnooze(wait)
+	}
 	if m.Attempts, err = q.claim(ctx, id, job.ID); err != nil {
 		q.limiter.release()
+		q.releaseBudget(context.WithoutCancel(ctx), budgetHour)
 		if errors.Is(err, errNotSendable) {
 			return river.JobCancel(err)
 		}
@@ -252,6 +307,9 @@ func (w *emailWorker) Work(ctx context.Context, job *river.Job[sendEmailArgs]) e
 		}
 	}
 	q.limiter.release()
+	if me, ok := mail.AsError(sendErr); sendErr != nil && (!ok || !me.MaybeDelivered) {
+		q.releaseBudget(context.WithoutCancel(ctx), budgetHour)
+	}
 	end := q.opt.Now()
 	q.stats.latency(end.Sub(start))
 	observe := func(outcome string) {
@@ -393,6 +451,8 @@ var errNotSendable = errors.New("email is no longer sendable")
 
 type message struct {
 	ID                       int64
+	NotificationID, UserID   int64
+	ActionRequired           bool
 	ToEmail, ToName, Subject string
 	HTMLBody                 string
 	Status                   string
@@ -412,15 +472,17 @@ func (q *Queue) reserve(ctx context.Context, id, jobID int64) (message, error) {
 	err := q.db.Tx(ctx, func(tx *sql.Tx) error {
 		// queued_at, or created_at for a row that lacks it.
 		var queuedAt sql.NullTime
+		var nid, uid sql.NullInt64
 		err := tx.QueryRowContext(ctx, `
 			UPDATE email_messages SET claimed_by = $1
 			WHERE id = $2 AND status IN ($3, $4, $5, $6) AND (job_id IS NULL OR job_id = $7)
-			RETURNING id, to_email, to_name, subject, html_body, status, attempts, attempts_base, queued_at, created_at`,
+			RETURNING id, to_email, to_name, subject, html_body, status, attempts, attempts_base, queued_at, created_at, notification_id, user_id, action_required`,
 			q.run.id, id, StatusQueued, StatusRetrying, StatusSending, StatusWaitingConfig, jobID,
-		).Scan(&m.ID, &m.ToEmail, &m.ToName, &m.Subject, &m.HTMLBody, &m.Status, &m.Attempts, &m.AttemptsBase, &queuedAt, &m.QueuedAt)
+		).Scan(&m.ID, &m.ToEmail, &m.ToName, &m.Subject, &m.HTMLBody, &m.Status, &m.Attempts, &m.AttemptsBase, &queuedAt, &m.QueuedAt, &nid, &uid, &m.ActionRequired)
 		if queuedAt.Valid {
 			m.QueuedAt = queuedAt.Time
 		}
+		m.NotificationID, m.UserID = nid.Int64, uid.Int64
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}

@@ -81,6 +81,16 @@ type Options struct {
 	// A restart on the same machine knows its predecessor is gone and
 	// takes them over at once. Default DefaultOrphanAfter (10 s).
 	OrphanAfter time.Duration
+	// DailyRecipients is the sender's budget of recipients per rolling 24
+	// hours, counted across replicas (MOCPCR_EMAIL_DAILY_RECIPIENTS).
+	// Default DefaultDailyRecipients (9,000, a tenth under Exchange
+	// Online's 10,000).
+	DailyRecipients int
+	// DeferToDigest, when set, holds a notification for its recipient's
+	// next daily digest inside tx, for informational emails that the
+	// budget keeps from going out on their own; it reports whether it did.
+	// Without it such emails wait for the budget to free.
+	DeferToDigest func(ctx context.Context, tx *sql.Tx, notificationID, userID int64) (bool, error)
 	// RetryBase and RetryMax shape the exponential backoff between
 	// retryable failures: RetryBase·2^(n-1), capped at RetryMax, with ±25 %
 	// jitter, and never less than the provider's Retry-After. Defaults 10 s
@@ -173,6 +183,9 @@ func New(ctx context.Context, db *store.DB, opt Options) (*Queue, error) {
 	}
 	// River refuses a rescue time shorter than the job timeout.
 	opt.RescueStuckAfter = max(opt.RescueStuckAfter, opt.SendTimeout+min(30*time.Second, opt.SendTimeout))
+	if opt.DailyRecipients <= 0 {
+		opt.DailyRecipients = DefaultDailyRecipients
+	}
 	if opt.HeartbeatInterval <= 0 {
 		opt.HeartbeatInterval = DefaultHeartbeatInterval
 	}

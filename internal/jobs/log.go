@@ -65,7 +65,7 @@ type Attempt struct {
 }
 
 // Statuses lists every delivery status, for filters.
-var Statuses = []string{StatusQueued, StatusSending, StatusSent, StatusRetrying, StatusWaitingConfig, StatusFailed, StatusGivenUp}
+var Statuses = []string{StatusQueued, StatusSending, StatusSent, StatusRetrying, StatusWaitingConfig, StatusFailed, StatusGivenUp, StatusDigested}
 
 // EmailFilter selects delivery log rows, newest first.
 type EmailFilter struct {

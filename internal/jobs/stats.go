@@ -56,6 +56,9 @@ type Stats struct {
 	// OldestQueued is the age of the oldest email not yet delivered
 	// (queued, sending or waiting to retry), 0 when there is none.
 	OldestQueued time.Duration
+	// BudgetUsed and BudgetLimit are the sender's recipients in the last
+	// 24 hours (all replicas) and its daily budget.
+	BudgetUsed, BudgetLimit int64
 	// TokenRequests and TokenFailures are the provider's token requests
 	// and how many of them failed, when the provider reports them (the
 	// Graph client does).
@@ -75,6 +78,7 @@ type queueStats struct {
 	depth   int64
 	waiting int64
 	oldest  time.Time // zero when the queue is empty
+	budget  Budget
 }
 
 // Stats returns the counters; QueueDepth and OldestQueued come from the
@@ -106,9 +110,14 @@ func (q *Queue) Stats(ctx context.Context) (Stats, error) {
 		if err != nil {
 			return s, err
 		}
-		qs.at, qs.depth, qs.waiting, qs.oldest = now, depth, waiting, oldest
+		b, err := q.Budget(ctx)
+		if err != nil {
+			return s, err
+		}
+		qs.at, qs.depth, qs.waiting, qs.oldest, qs.budget = now, depth, waiting, oldest, b
 	}
 	s.QueueDepth, s.WaitingConfig = qs.depth, qs.waiting
+	s.BudgetUsed, s.BudgetLimit = int64(qs.budget.Used), int64(qs.budget.Limit)
 	if !qs.oldest.IsZero() {
 		s.OldestQueued = max(0, now.Sub(qs.oldest))
 	}

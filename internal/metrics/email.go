@@ -11,6 +11,9 @@ type EmailSnapshot struct {
 	Sent, Failed, Retried, GivenUp int64
 	// MaybeDuplicate is emails marked "may have been sent twice".
 	MaybeDuplicate int64
+	// BudgetUsed and BudgetLimit are the sender's recipients in the last
+	// 24 hours (all replicas) and its daily budget.
+	BudgetUsed, BudgetLimit int64
 	// QueueDepth is emails queued, sending, waiting to retry or waiting
 	// for the configuration (cluster-wide).
 	QueueDepth int64
@@ -69,6 +72,10 @@ func (r *Registry) NewEmail(snapshot func() (EmailSnapshot, error)) *Email {
 		func(s EmailSnapshot) float64 { return float64(s.QueueDepth) })
 	d("mocpcr_email_waiting_config", "Emails waiting for the email configuration to be fixed: a refused token request, Graph 403 or 404 (all replicas). Alert on > 0.", prometheus.GaugeValue,
 		func(s EmailSnapshot) float64 { return float64(s.WaitingConfig) })
+	d("mocpcr_email_daily_recipients", "Recipients of the emails Graph accepted from the sender mailbox in the last 24 hours (all replicas): Exchange Online blocks a mailbox for a day beyond 10,000. Alert on > 0.8 of mocpcr_email_daily_recipient_budget.", prometheus.GaugeValue,
+		func(s EmailSnapshot) float64 { return float64(s.BudgetUsed) })
+	d("mocpcr_email_daily_recipient_budget", "The sender mailbox's daily recipient budget (MOCPCR_EMAIL_DAILY_RECIPIENTS).", prometheus.GaugeValue,
+		func(s EmailSnapshot) float64 { return float64(s.BudgetLimit) })
 	d("mocpcr_email_queue_oldest_seconds", "Age of the oldest email not yet delivered (all replicas); 0 when none.", prometheus.GaugeValue,
 		func(s EmailSnapshot) float64 { return s.OldestQueued.Seconds() })
 	d("mocpcr_graph_token_requests_total", "Token requests to Microsoft Entra ID (this process).", prometheus.CounterValue,

@@ -42,6 +42,8 @@ type Hub struct {
 	subs map[int64]map[*Subscription]struct{}
 	// wake holds at most one pending "a transaction committed" signal.
 	wake chan struct{}
+	// onPublish are called with every signal (OnPublish).
+	onPublish []func()
 }
 
 // NewHub returns a hub for db. Call Run to start it.
@@ -86,11 +88,22 @@ func (s *Subscription) Close() {
 	h.mu.Unlock()
 }
 
-// Publish signals userID's subscribers in this process. It never blocks.
-func (h *Hub) Publish(userID int64) {
-	unreadChanged()
+// OnPublish makes every signal call fn first, whoever's it is: caches
+// that follow unread state (UnreadCache.Changed) drop their counts on a
+// commit another replica made.
+func (h *Hub) OnPublish(fn func()) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.onPublish = append(h.onPublish, fn)
+}
+
+// Publish signals userID's subscribers in this process. It never blocks.
+func (h *Hub) Publish(userID int64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, fn := range h.onPublish {
+		fn()
+	}
 	for s := range h.subs[userID] {
 		select {
 		case s.c <- struct{}{}:

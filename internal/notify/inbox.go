@@ -160,28 +160,37 @@ func UnreadCount(ctx context.Context, q store.Querier, userID int64) (int, error
 
 // SetRead marks one of userID's notifications read (read=true, keeping the
 // first read time) or unread. store.ErrNotFound when the notification does
-// not exist or is someone else's.
-func SetRead(ctx context.Context, q store.Querier, userID, id int64, read bool, now time.Time) (Notification, error) {
-	var err error
-	if read {
-		_, err = q.ExecContext(ctx, `UPDATE notifications SET read_at = $1 WHERE id = $2 AND user_id = $3 AND read_at IS NULL`, now.UTC(), id, userID)
-	} else {
-		_, err = q.ExecContext(ctx, `UPDATE notifications SET read_at = NULL WHERE id = $1 AND user_id = $2`, id, userID)
-	}
-	if err != nil {
-		return Notification{}, fmt.Errorf("mark notification %d: %w", id, err)
-	}
-	unreadChanged()
-	return Get(ctx, q, userID, id)
+// not exist or is someone else's. It commits through db.Tx, so watching
+// caches (UnreadCache.Watch) hear of it.
+func SetRead(ctx context.Context, db *store.DB, userID, id int64, read bool, now time.Time) (Notification, error) {
+	var n Notification
+	err := db.Tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if read {
+			_, err = tx.ExecContext(ctx, `UPDATE notifications SET read_at = $1 WHERE id = $2 AND user_id = $3 AND read_at IS NULL`, now.UTC(), id, userID)
+		} else {
+			_, err = tx.ExecContext(ctx, `UPDATE notifications SET read_at = NULL WHERE id = $1 AND user_id = $2`, id, userID)
+		}
+		if err != nil {
+			return fmt.Errorf("mark notification %d: %w", id, err)
+		}
+		n, err = Get(ctx, tx, userID, id)
+		return err
+	})
+	return n, err
 }
 
 // MarkAllRead marks every unread notification of userID read and returns
-// how many it marked.
-func MarkAllRead(ctx context.Context, q store.Querier, userID int64, now time.Time) (int64, error) {
-	res, err := q.ExecContext(ctx, `UPDATE notifications SET read_at = $1 WHERE user_id = $2 AND read_at IS NULL`, now.UTC(), userID)
-	if err != nil {
-		return 0, fmt.Errorf("mark all notifications read: %w", err)
-	}
-	unreadChanged()
-	return res.RowsAffected()
+// how many it marked, committing through db.Tx as SetRead does.
+func MarkAllRead(ctx context.Context, db *store.DB, userID int64, now time.Time) (int64, error) {
+	var marked int64
+	err := db.Tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE notifications SET read_at = $1 WHERE user_id = $2 AND read_at IS NULL`, now.UTC(), userID)
+		if err != nil {
+			return fmt.Errorf("mark all notifications read: %w", err)
+		}
+		marked, err = res.RowsAffected()
+		return err
+	})
+	return marked, err
 }

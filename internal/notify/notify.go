@@ -42,7 +42,10 @@ const (
 	TypeEscalation        Type = "escalation"
 	TypeAcknowledgement   Type = "acknowledgement.requested"
 	TypeSecretExpiring    Type = "secret.expiring"
-	TypeTest              Type = "test"
+	// TypeEmailBudget warns admins that a sender mailbox has used most of
+	// its daily recipient budget.
+	TypeEmailBudget Type = "email.budget"
+	TypeTest        Type = "test"
 )
 
 // ActionRequired are the types that ask the recipient to do something;
@@ -112,9 +115,6 @@ func (n *Notifier) Notify(ctx context.Context, tx *sql.Tx, ev Event) error {
 	recipients := slices.Clone(ev.Recipients)
 	slices.Sort(recipients)
 	recipients = slices.Compact(recipients)
-	if len(recipients) > 0 {
-		defer unreadChanged()
-	}
 	for _, uid := range recipients {
 		var id int64
 		err := tx.QueryRowContext(ctx,

@@ -173,10 +173,10 @@ func TestInboxPagingAndReadState(t *testing.T) {
 			t.Errorf("page 2 = %+v, page 3 = %+v", p2, p3)
 		}
 		id := p1.Items[0].ID
-		if _, err := notify.SetRead(ctx, db.SQL, b.ID, id, true, time.Now()); !errors.Is(err, store.ErrNotFound) {
+		if _, err := notify.SetRead(ctx, db, b.ID, id, true, time.Now()); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("Bob marking Ann's notification: %v, want ErrNotFound", err)
 		}
-		got, err := notify.SetRead(ctx, db.SQL, a.ID, id, true, time.Now())
+		got, err := notify.SetRead(ctx, db, a.ID, id, true, time.Now())
 		if err != nil || got.ReadAt == nil {
 			t.Fatalf("mark read: %+v %v", got, err)
 		}
@@ -187,7 +187,7 @@ func TestInboxPagingAndReadState(t *testing.T) {
 		if len(unread.Items) != 4 {
 			t.Errorf("unread list = %d", len(unread.Items))
 		}
-		if m, _ := notify.MarkAllRead(ctx, db.SQL, a.ID, time.Now()); m != 4 {
+		if m, _ := notify.MarkAllRead(ctx, db, a.ID, time.Now()); m != 4 {
 			t.Errorf("marked %d, want 4", m)
 		}
 		if _, err := notify.List(ctx, db.SQL, a.ID, notify.ListOptions{Cursor: "abc"}); problem.KindOf(err) != problem.Invalid {

@@ -35,6 +35,7 @@ var typeLabels = []struct {
 	{TypeReminder, "Reminders"},
 	{TypeEscalation, "Escalations"},
 	{TypeSecretExpiring, "The email client secret is about to expire (admins)"},
+	{TypeEmailBudget, "The sender mailbox nears its daily email limit (admins)"},
 	{TypeTest, "Test notifications"},
 }
 

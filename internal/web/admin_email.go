@@ -23,6 +23,8 @@ func plural(n int, one, many string) string {
 
 // emailAdminData is the admin email page's content.
 type emailAdminData struct {
+	// Budget is the sender's use of its daily recipient budget.
+	Budget        jobs.Budget
 	Provider      string
 	Dev           bool
 	Sender        string
@@ -101,6 +103,12 @@ func (s *Server) emailAdminData(r *http.Request) emailAdminData {
 	}
 	if s.notify.Jobs != nil {
 		d.Stats, _ = s.notify.Jobs.Stats(r.Context())
+	}
+	// The budget is read from the database, so it counts every replica.
+	if b, err := jobs.SenderUsage(r.Context(), s.DB.SQL, s.Config.MailSender, s.Config.EmailDailyRecipients, s.Now()); err == nil {
+		d.Budget = b
+	} else {
+		s.Logger.WarnContext(r.Context(), "email admin page", "err", err)
 	}
 	// Read from the delivery log, so every replica's admin page shows it.
 	if a, err := jobs.ReadAttention(r.Context(), s.DB.SQL); err == nil {

@@ -80,6 +80,7 @@ func (s *Server) emailInScope(ctx context.Context, id int64) bool {
 var statusLabels = map[string]string{
 	jobs.StatusQueued: "Queued", jobs.StatusSending: "Sending", jobs.StatusSent: "Sent", jobs.StatusRetrying: "Retrying",
 	jobs.StatusWaitingConfig: "Waiting for configuration", jobs.StatusFailed: "Failed", jobs.StatusGivenUp: "Given up",
+	jobs.StatusDigested: "Moved to the daily digest",
 }
 
 // statusLabel names a delivery status; an unknown one shows as stored.

@@ -50,7 +50,7 @@ func (s *Server) apiSetNotificationRead(w http.ResponseWriter, r *http.Request, 
 		s.fail(w, r, errNoNotification)
 		return
 	}
-	n, err := notify.SetRead(r.Context(), s.DB.SQL, u.ID, id, read, s.Now())
+	n, err := notify.SetRead(r.Context(), s.DB, u.ID, id, read, s.Now())
 	if errors.Is(err, store.ErrNotFound) {
 		err = errNoNotification
 	}
@@ -64,7 +64,7 @@ func (s *Server) apiSetNotificationRead(w http.ResponseWriter, r *http.Request, 
 
 func (s *Server) apiMarkAllNotificationsRead(w http.ResponseWriter, r *http.Request) {
 	u := auth.UserFrom(r.Context())
-	n, err := notify.MarkAllRead(r.Context(), s.DB.SQL, u.ID, s.Now())
+	n, err := notify.MarkAllRead(r.Context(), s.DB, u.ID, s.Now())
 	if err != nil {
 		s.fail(w, r, err)
 		return

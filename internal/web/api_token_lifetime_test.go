@@ -30,7 +30,7 @@ func (b *browser) makeToken(name, expiresOn string) string {
 // tokenWorks reports whether the API accepts tok.
 func (s *testSite) tokenWorks(tok string) bool {
 	s.t.Helper()
-	r := bearer(s.t, s.URL, "GET", "/api/v1/me", tok, nil)
+	r := bearer(s.t.(*testing.T), s.URL, "GET", "/api/v1/me", tok, nil)
 	return r.StatusCode == http.StatusOK
 }
 

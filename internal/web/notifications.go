@@ -88,7 +88,7 @@ func (s *Server) pageSetNotificationRead(w http.ResponseWriter, r *http.Request,
 	u := auth.UserFrom(r.Context())
 	id, ok := idParam(r)
 	if ok {
-		_, err := notify.SetRead(r.Context(), s.DB.SQL, u.ID, id, read, s.Now())
+		_, err := notify.SetRead(r.Context(), s.DB, u.ID, id, read, s.Now())
 		ok = err == nil
 	}
 	if !ok {
@@ -108,7 +108,7 @@ func (s *Server) pageSetNotificationRead(w http.ResponseWriter, r *http.Request,
 
 func (s *Server) pageMarkAllNotificationsRead(w http.ResponseWriter, r *http.Request) {
 	u := auth.UserFrom(r.Context())
-	n, err := notify.MarkAllRead(r.Context(), s.DB.SQL, u.ID, s.Now())
+	n, err := notify.MarkAllRead(r.Context(), s.DB, u.ID, s.Now())
 	if err != nil {
 		s.serverFault(w, r, "mark all read", err)
 		return

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mocpcr/mocpcr/internal/jobs"
 	"github.com/mocpcr/mocpcr/internal/store"
@@ -43,6 +44,25 @@ func TestDeliveryLogSaysWhichEmailsMayHaveBeenSentTwice(t *testing.T) {
 			if em["maybe_duplicate"] != want {
 				t.Errorf("email %v maybe_duplicate = %v, want %v", em["id"], em["maybe_duplicate"], want)
 			}
+		}
+	})
+}
+
+// The admin email page shows how much of the sender's daily recipient
+// budget the last 24 hours used, counted from the database.
+func TestAdminEmailPageShowsTheDailyBudget(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEmailAdminEnv(t, db)
+		// The page's sender: GRAPH_MAIL_SENDER, unset in this test.
+		if _, err := db.SQL.ExecContext(context.Background(), `INSERT INTO email_sender_usage (sender, hour, recipients) VALUES ($1, $2, 7300)`,
+			"", time.Now().UTC().Truncate(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		page := e.page(t, "/admin/email")
+		row := page[strings.Index(page, `id="budget"`):]
+		row = row[:strings.Index(row, "</tr>")]
+		if !strings.Contains(row, "7300 of 9000 recipients in the last 24 hours") || !strings.Contains(row, "(81 %)") || !strings.Contains(row, "near the budget") {
+			t.Errorf("budget row:\n%s", row)
 		}
 	})
 }

@@ -89,6 +89,12 @@ func New(cfg *config.Config, db *store.DB, logger *slog.Logger, deps Deps) (*Ser
 		users: auth.NewUserCache(auth.DefaultCacheTTL), touches: auth.NewTouches(),
 		unread: notify.NewUnreadCache(auth.DefaultCacheTTL)}
 	s.users.Touches = s.touches
+	// The badge counts follow this process's commits and, through the
+	// hub, other replicas' (notify.UnreadCache).
+	s.unread.Watch(db)
+	if deps.Notify.Hub != nil {
+		deps.Notify.Hub.OnPublish(s.unread.Changed)
+	}
 	s.notify = notifyDeps(deps.Notify)
 	if cfg.AuthProvider == config.AuthEntra {
 		s.Entra = auth.NewEntra(auth.EntraConfig{

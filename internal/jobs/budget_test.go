@@ -1,0 +1,112 @@
+package jobs_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mocpcr/mocpcr/internal/jobs"
+	"github.com/mocpcr/mocpcr/internal/mail/graphtest"
+	"github.com/mocpcr/mocpcr/internal/notify"
+	"github.com/mocpcr/mocpcr/internal/store"
+	"github.com/mocpcr/mocpcr/internal/store/storetest"
+)
+
+// A budget run against a Graph fake that, like Exchange Online, blocks a
+// mailbox that goes over its daily recipient limit (25 here). With a
+// budget of 20: the emails that ask someone to act go first and are all
+// sent; informational ones are sent up to 80 % of the budget and then
+// move to the daily digest; the mailbox is never blocked.
+func TestDailyBudgetHoldsAndActionRequiredGoFirst(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		g := newGraphSetupWith(t, db, 30, func(o *jobs.Options) {
+			o.Sender = graphtest.Sender
+			o.DailyRecipients = 20
+			o.DeferToDigest = notify.DeferToDigest(time.Now)
+		})
+		g.fake.SetRecipientLimit(25)
+		ctx := context.Background()
+		event := func(typ notify.Type, user int64) {
+			t.Helper()
+			if err := db.Tx(ctx, func(tx *sql.Tx) error {
+				return g.notifier.Notify(ctx, tx, notify.Event{Type: typ, Title: string(typ), Link: "/changes/1", Recipients: []int64{user}})
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// The informational ones are queued first.
+		for _, u := range g.users[:20] {
+			event(notify.TypeApproved, u)
+		}
+		action := map[string]bool{}
+		for i, u := range g.users[20:] {
+			event(notify.TypeApprovalRequested, u)
+			action[fmt.Sprintf("u%d@example.com", 20+i)] = true
+		}
+		if err := g.queue.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 60*time.Second, "every email sent or moved to the digest", func() bool {
+			return countWhere(t, db, `SELECT count(*) FROM email_messages WHERE status IN ('sent', 'digested')`) == 30
+		})
+		msgs := g.fake.Messages()
+		if g.fake.Blocked(graphtest.Sender) || g.fake.RecipientsSent(graphtest.Sender) > 20 {
+			t.Errorf("Exchange blocked the mailbox (%v) or it sent to %d recipients, over the budget of 20", g.fake.Blocked(graphtest.Sender), g.fake.RecipientsSent(graphtest.Sender))
+		}
+		// River works the higher priority first: the first jobs taken (as
+		// many as the queue has workers, 8) are all action-required.
+		for i, m := range msgs[:8] {
+			if to := strings.ToLower(m.Message.ToRecipients[0].EmailAddress.Address); !action[to] {
+				t.Errorf("message %d went to %s, informational, before the action-required emails", i+1, to)
+			}
+		}
+		if n := countWhere(t, db, `SELECT count(*) FROM email_messages WHERE status = 'sent' AND action_required`); n != 10 {
+			t.Errorf("%d action-required emails sent, want all 10", n)
+		}
+		sentInfo := countWhere(t, db, `SELECT count(*) FROM email_messages WHERE status = 'sent' AND NOT action_required`)
+		digested := countWhere(t, db, `SELECT count(*) FROM email_messages WHERE status = 'digested'`)
+		if sentInfo != 6 || digested != 14 {
+			t.Errorf("%d informational sent and %d digested, want 6 (up to 80 %% of 20) and 14", sentInfo, digested)
+		}
+		if n := countWhere(t, db, `SELECT count(*) FROM digest_items WHERE digest_id IS NULL`); n != 14 {
+			t.Errorf("%d notifications held for the digest, want 14", n)
+		}
+		b, err := g.queue.Budget(ctx)
+		if err != nil || b.Used != 16 || b.Limit != 20 {
+			t.Errorf("budget = %+v, %v; want 16 of 20", b, err)
+		}
+		t.Logf("budget run: %d recipients sent of a budget of 20 (Exchange limit 25), %d action-required first, %d informational sent, %d to the digest", len(msgs), len(action), sentInfo, digested)
+	})
+}
+
+// Beyond the budget nothing is sent, action-required emails included: they
+// wait, saying why, until the oldest counted hour leaves the 24 hours.
+func TestExhaustedBudgetHoldsEveryEmail(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		g := newGraphSetupWith(t, db, 3, func(o *jobs.Options) { o.Sender = graphtest.Sender; o.DailyRecipients = 2 })
+		g.notify(t, db, "approval")
+		if err := g.queue.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 30*time.Second, "two sent and one held", func() bool {
+			return countWhere(t, db, `SELECT count(*) FROM email_messages WHERE status = 'sent'`) == 2 &&
+				countWhere(t, db, `SELECT count(*) FROM email_messages WHERE status <> 'sent' AND last_error LIKE 'held: %'`) == 1
+		})
+		var e jobs.EmailRecord
+		list, _ := jobs.ListEmails(context.Background(), db.SQL, jobs.EmailFilter{})
+		for _, r := range list {
+			if r.Status != jobs.StatusSent {
+				e = r
+			}
+		}
+		if !strings.Contains(e.LastError, "has used 2 of its daily budget of 2 recipients") || e.NextAttemptAt == nil || e.NextAttemptAt.Before(time.Now().Add(20*time.Hour)) {
+			t.Errorf("held email = %+v, want the reason and a next try about a day later", e)
+		}
+		if e.Attempts != 0 {
+			t.Errorf("the held email used %d attempts", e.Attempts)
+		}
+	})
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
+	"os"
 	"strings"
 	"time"
 
@@ -68,6 +69,9 @@ func emailCheck(ctx context.Context, env *environment, args []string) int {
 			fmt.Fprintf(env.stdout, "FAIL  %s\n", strings.Join(msgs, "; "))
 			continue
 		}
+		if v == "AZURE_CLIENT_SECRET" && cfg != nil && cfg.ClientSecret == "" && (cfg.ClientCertificatePath != "" || cfg.FederatedTokenFile != "") {
+			continue // checked below, as the credential in use
+		}
 		if v == "EMAIL_PROVIDER" && provider != config.EmailGraph {
 			ok = false
 			fmt.Fprintf(env.stdout, "FAIL  EMAIL_PROVIDER must be the literal string graph, got %q\n", provider)
@@ -85,6 +89,9 @@ func emailCheck(ctx context.Context, env *environment, args []string) int {
 			ok = false
 			fmt.Fprintf(env.stdout, "FAIL  %s\n", p.Message)
 		}
+	}
+	if cfg != nil && !checkCredentialFiles(env, cfg, time.Now()) {
+		ok = false
 	}
 	if !ok || cfg == nil {
 		fmt.Fprintln(env.stdout, "Not checking the token until the variables above are fixed.")
@@ -113,6 +120,7 @@ func emailCheck(ctx context.Context, env *environment, args []string) int {
 func graphConfig(cfg *config.Config) graph.Config {
 	return graph.Config{
 		TenantID: cfg.TenantID, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret.Value(), Sender: cfg.MailSender,
+		ClientCertificatePath: cfg.ClientCertificatePath, FederatedTokenFile: cfg.FederatedTokenFile,
 		AuthorityHost: cfg.AuthorityHost, GraphEndpoint: cfg.GraphEndpoint, SaveToSentItems: cfg.SaveToSentItems,
 		MaxConcurrent: cfg.MailboxConcurrent,
 	}
@@ -181,4 +189,38 @@ func emailTest(ctx context.Context, env *environment, args []string) int {
 	}
 	fmt.Fprintf(env.stdout, "OK    Graph accepted the email to %s%s\n", *to, ids)
 	return 0
+}
+
+// checkCredentialFiles checks the certificate (readable, a certificate and
+// its own RSA key, valid now; warned from 30 days before it expires) and
+// the federated token file, one line each. It reports whether they can be
+// used.
+func checkCredentialFiles(env *environment, cfg *config.Config, now time.Time) bool {
+	ok := true
+	if p := cfg.ClientCertificatePath; p != "" {
+		cert, err := graph.LoadCertificate(p)
+		switch {
+		case err != nil:
+			ok = false
+			fmt.Fprintf(env.stdout, "FAIL  %v\n", err)
+		case cert.Validity(now) != "":
+			ok = false
+			fmt.Fprintf(env.stdout, "FAIL  AZURE_CLIENT_CERTIFICATE_PATH: %s\n", cert.Validity(now))
+		default:
+			fmt.Fprintf(env.stdout, "OK    AZURE_CLIENT_CERTIFICATE_PATH: certificate %s with its private key, thumbprint %s (as the app registration lists it under Certificates & secrets), valid until %s\n",
+				cert.Cert.Subject, cert.Thumbprint(), cert.ExpiresOn().Format(time.DateOnly))
+			if days := int(cert.ExpiresOn().Sub(now).Hours() / 24); days <= 30 {
+				fmt.Fprintf(env.stdout, "WARN  the client certificate expires in %d days (%s): create a new one, upload it to the app registration and replace the file\n", days, cert.ExpiresOn().Format(time.DateOnly))
+			}
+		}
+	}
+	if p := cfg.FederatedTokenFile; p != "" {
+		if b, err := os.ReadFile(p); err != nil || strings.TrimSpace(string(b)) == "" {
+			ok = false
+			fmt.Fprintf(env.stdout, "FAIL  AZURE_FEDERATED_TOKEN_FILE: cannot read a token from %q\n", p)
+		} else {
+			fmt.Fprintf(env.stdout, "OK    AZURE_FEDERATED_TOKEN_FILE: %s holds a token (read again for every token request)\n", p)
+		}
+	}
+	return ok
 }

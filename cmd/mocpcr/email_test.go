@@ -1,8 +1,11 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mocpcr/mocpcr/internal/mail/graphtest"
 )
@@ -97,5 +100,40 @@ func TestEmailTest(t *testing.T) {
 	code, out, _ = runCmd(t, map[string]string{"MOCPCR_DATA_DIR": t.TempDir()}, "email", "test", "--to", "jane@example.com")
 	if code != 0 || !strings.Contains(out, "dev mailbox") {
 		t.Errorf("dev: exit %d\n%s", code, out)
+	}
+}
+
+// email check with AZURE_CLIENT_CERTIFICATE_PATH instead of a secret:
+// the file is read and checked (certificate, its own key, dates), its
+// thumbprint printed, a token acquired with it; an expiry within 30 days
+// is warned about, and a file with another certificate's key fails
+// before any token request.
+func TestEmailCheckValidatesTheCertificate(t *testing.T) {
+	srv := graphtest.New()
+	t.Cleanup(srv.Close)
+	now := time.Now()
+	pemFile, cert := graphtest.NewCertificate("mocpcr", now.Add(-time.Hour), now.Add(10*24*time.Hour))
+	srv.AddCertificate(cert)
+	path := filepath.Join(t.TempDir(), "cert.pem")
+	if err := os.WriteFile(path, pemFile, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := graphEnv(srv.URL)
+	delete(env, "AZURE_CLIENT_SECRET")
+	env["AZURE_CLIENT_CERTIFICATE_PATH"] = path
+	code, out, _ := runCmd(t, env, "email", "check")
+	if code != 0 || !strings.Contains(out, "OK    AZURE_CLIENT_CERTIFICATE_PATH: certificate CN=mocpcr with its private key, thumbprint ") ||
+		!strings.Contains(out, "WARN  the client certificate expires in ") || !strings.Contains(out, "OK    token acquired") || strings.Contains(out, "AZURE_CLIENT_SECRET") {
+		t.Errorf("exit %d\n%s", code, out)
+	}
+	other, _ := graphtest.NewCertificate("other", now.Add(-time.Hour), now.Add(time.Hour))
+	mixed := append(append([]byte(nil), pemFile[:strings.Index(string(pemFile), "-----BEGIN PRIVATE KEY")]...), other[strings.Index(string(other), "-----BEGIN PRIVATE KEY"):]...)
+	if err := os.WriteFile(path, mixed, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	before := srv.TokenRequests()
+	code, out, _ = runCmd(t, env, "email", "check")
+	if code == 0 || !strings.Contains(out, "FAIL  AZURE_CLIENT_CERTIFICATE_PATH: the private key in ") || srv.TokenRequests() != before {
+		t.Errorf("mismatched key: exit %d, %d token requests\n%s", code, srv.TokenRequests()-before, out)
 	}
 }

@@ -23,6 +23,7 @@ func NewMailProvider(cfg *config.Config, db *store.DB, opt graph.Config) (mail.P
 		return devmail.New(db, cfg.MailSender, nil), nil
 	}
 	opt.TenantID, opt.ClientID, opt.ClientSecret = cfg.TenantID, cfg.ClientID, cfg.ClientSecret.Value()
+	opt.ClientCertificatePath, opt.FederatedTokenFile = cfg.ClientCertificatePath, cfg.FederatedTokenFile
 	opt.Sender, opt.AuthorityHost, opt.GraphEndpoint = cfg.MailSender, cfg.AuthorityHost, cfg.GraphEndpoint
 	opt.SaveToSentItems, opt.MaxConcurrent = cfg.SaveToSentItems, cfg.MailboxConcurrent
 	c, err := graph.New(opt)
@@ -83,6 +84,11 @@ func (a *App) initNotify(ctx context.Context) (web.NotifyDeps, error) {
 	}
 	a.Hub = notify.NewHub(a.DB, a.Logger)
 	check := notify.SecretExpiryCheck{DB: a.DB, Notifier: a.Notifier, ExpiresOn: a.Config.SecretExpiresOn}
+	// A certificate says when it expires: admins are warned as for a
+	// secret, without AZURE_CLIENT_SECRET_EXPIRES_ON.
+	if g, ok := a.Mail.(*graph.Client); ok && g.Certificate() != nil {
+		check.ExpiresOn, check.Certificate = g.Certificate().ExpiresOn(), true
+	}
 	if err := a.Jobs.AddPeriodic("email.secret-expiry", time.Hour, check.Run); err != nil {
 		return web.NotifyDeps{}, err
 	}

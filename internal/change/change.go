@@ -328,8 +328,14 @@ type Decision string
 // The decisions.
 const (
 	DecisionReviewed Decision = "reviewed"
-	DecisionApproved Decision = "approved"
-	DecisionRejected Decision = "rejected"
+	// DecisionReviewedWithConditions is a review that does not object
+	// provided its conditions (action items) are met.
+	DecisionReviewedWithConditions Decision = "reviewed_with_conditions"
+	// DecisionWithdrawn closes a review still pending when the change
+	// went back to its initiator; nobody decided it.
+	DecisionWithdrawn Decision = "withdrawn"
+	DecisionApproved  Decision = "approved"
+	DecisionRejected  Decision = "rejected"
 )
 
 // Approval is one approver's slot in one approval stage of one round.
@@ -385,6 +391,8 @@ const (
 	ActionPSI        ActionKind = "psi"
 	ActionProcedure  ActionKind = "procedure"
 	ActionDeficiency ActionKind = "deficiency"
+	// ActionCondition is a condition a reviewer attached to their review.
+	ActionCondition ActionKind = "condition"
 )
 
 // ActionItem is a task on a change.
@@ -403,14 +411,32 @@ type ActionItem struct {
 	Note          string     `json:"note,omitempty"`
 	CreatedAt     time.Time  `json:"created_at"`
 	CompletedBy   int64      `json:"completed_by,omitempty"`
-	CompletedAt   *time.Time `json:"completed_at,omitempty"`
+	// CompletedByName is who completed it, as they were named then.
+	CompletedByName string     `json:"completed_by_name,omitempty"`
+	CompletedAt     *time.Time `json:"completed_at,omitempty"`
+	// EvidenceID is the attachment of the change the completer gave as
+	// evidence (0: none).
+	EvidenceID int64 `json:"evidence_id,omitempty"`
+	// VerificationRequired: a coordinator asked that someone other than
+	// the completer verifies the action before it counts as closed.
+	VerificationRequired bool       `json:"verification_required"`
+	VerifiedBy           int64      `json:"verified_by,omitempty"`
+	VerifiedByName       string     `json:"verified_by_name,omitempty"`
+	VerifiedAt           *time.Time `json:"verified_at,omitempty"`
+	// ReviewID is the review whose condition this action is (0: none).
+	ReviewID int64 `json:"review_id,omitempty"`
 }
 
-// Action statuses.
+// Action statuses. An action counts as closed only when done: one that
+// waits for verification still blocks what an open one blocks.
 const (
-	ActionOpen = "open"
-	ActionDone = "done"
+	ActionOpen     = "open"
+	ActionToVerify = "to_verify"
+	ActionDone     = "done"
 )
+
+// Closed reports whether the action no longer holds anything up.
+func (a ActionItem) Closed() bool { return a.Status == ActionDone }
 
 // NewAction is what AddAction needs.
 type NewAction struct {
@@ -419,6 +445,8 @@ type NewAction struct {
 	OwnerID       int64
 	DueOn         *time.Time
 	BeforeStartup bool
+	// reviewID links a review's condition to the review.
+	reviewID int64
 }
 
 // PSSRTemplate is an admin-editable PSSR checklist.

@@ -41,21 +41,39 @@ type Filter struct {
 	ExpiringWithinDays int
 	// Sort is one of SortKeys, prefixed with "-" for descending; "" is
 	// newest first.
-	Sort   string
-	Limit  int
+	Sort  string
+	Limit int
+	// Offset skips rows: cheap near the start only, since the database
+	// walks every skipped row. Not allowed with After.
 	Offset int
+	// After is the Next cursor of a previous page in the same sort: the
+	// page starts right after the row it names, however deep, at the cost
+	// of page 1, and rows added meanwhile neither repeat nor go missing.
+	After string
+	// Count asks for the total on a page fetched by cursor too; without
+	// it only pages fetched without a cursor are counted.
+	Count bool
 }
 
 // SortKeys are the columns List can sort by.
 var SortKeys = []string{"number", "title", "kind", "stage", "site", "unit", "initiator", "created", "updated", "expires"}
 
-// sortColumns maps SortKeys to SQL. Stage sorts in workflow order;
+// sortPart is one expression of a sort, before the id that breaks ties.
+type sortPart struct {
+	expr string
+	// fixed parts sort ascending whichever the direction (expiry's
+	// "no expiry last" rank).
+	fixed bool
+}
+
+// sortParts maps SortKeys to SQL. Stage sorts in workflow order;
 // expires puts changes with no expiry last either way.
-var sortColumns = map[string]string{
-	"number": "c.number", "title": "lower(c.title)", "kind": "c.kind", "site": "s.code", "unit": "COALESCE(un.code, '')",
-	"initiator": "lower(u.name)", "created": "c.created_at", "updated": "c.updated_at",
-	"expires": "CASE WHEN c.expires_on IS NULL THEN 1 ELSE 0 END, c.expires_on",
-	"stage":   stageOrderSQL(),
+var sortParts = map[string][]sortPart{
+	"number": {{expr: "c.number"}}, "title": {{expr: "lower(c.title)"}}, "kind": {{expr: "c.kind"}},
+	"site": {{expr: "s.code"}}, "unit": {{expr: "COALESCE(un.code, '')"}}, "initiator": {{expr: "lower(u.name)"}},
+	"created": {{expr: "c.created_at"}}, "updated": {{expr: "c.updated_at"}},
+	"expires": {{expr: "CASE WHEN c.expires_on IS NULL THEN 1 ELSE 0 END", fixed: true}, {expr: "c.expires_on"}},
+	"stage":   {{expr: stageOrderSQL()}},
 }
 
 // stageOrderSQL ranks stages in workflow order.
@@ -69,29 +87,102 @@ func stageOrderSQL() string {
 	return b.String()
 }
 
-// orderBy turns a Sort value into an ORDER BY clause (ties broken by id).
-func orderBy(sort string) (string, error) {
+// listOrder is a parsed Sort: its parts and direction, the id last.
+type listOrder struct {
+	sort  string
+	parts []sortPart
+	desc  bool
+}
+
+// parseSort turns a Sort value into its parts (ties broken by id).
+func parseSort(sort string) (listOrder, error) {
 	if sort == "" {
-		return "c.id DESC", nil
+		return listOrder{desc: true}, nil
 	}
 	key, desc := strings.CutPrefix(sort, "-")
-	col, ok := sortColumns[key]
+	parts, ok := sortParts[key]
 	if !ok {
-		return "", invalid("sort", "must be one of %s (prefix - for descending), got %q", strings.Join(SortKeys, ", "), sort)
+		return listOrder{}, invalid("sort", "must be one of %s (prefix - for descending), got %q", strings.Join(SortKeys, ", "), sort)
 	}
-	dir := " ASC"
-	if desc {
-		dir = " DESC"
+	return listOrder{sort: sort, parts: parts, desc: desc}, nil
+}
+
+// dir is the SQL direction of part p.
+func (o listOrder) dir(p sortPart) string {
+	if o.desc && !p.fixed {
+		return " DESC"
 	}
+	return " ASC"
+}
+
+// orderBy is the ORDER BY clause.
+func (o listOrder) orderBy() string {
 	var parts []string
-	for _, c := range strings.Split(col, ", ") {
-		if strings.HasPrefix(c, "CASE WHEN c.expires_on IS NULL") {
-			parts = append(parts, c) // no-expiry rows last in both directions
-			continue
-		}
-		parts = append(parts, c+dir)
+	for _, p := range o.parts {
+		parts = append(parts, p.expr+o.dir(p))
 	}
-	return strings.Join(parts, ", ") + ", c.id" + dir, nil
+	return strings.Join(append(parts, "c.id"+o.dir(sortPart{})), ", ")
+}
+
+// keyColumns selects the sort parts after a change's columns, for the
+// cursor of the page's last row.
+func (o listOrder) keyColumns() string {
+	var b strings.Builder
+	for _, p := range o.parts {
+		b.WriteString(", " + p.expr)
+	}
+	return b.String()
+}
+
+// after is the condition "sorts after the row at cur", written out as
+// (a > x) OR (a = x AND b > y) OR ... because directions may differ
+// between parts. A NULL part (no expiry) only ties: nothing sorts after
+// it within its rank.
+func (o listOrder) after(cur listCursor, args *[]any) string {
+	arg := func(v any) string {
+		*args = append(*args, v)
+		return fmt.Sprintf("$%d", len(*args))
+	}
+	op := func(p sortPart) string {
+		if o.dir(p) == " DESC" {
+			return " < "
+		}
+		return " > "
+	}
+	// When every part runs one way, a row comparison says the same, and
+	// both engines take it as a range on an index over (parts..., id);
+	// the spelled-out form below is only a filter to PostgreSQL.
+	oneWay := true
+	for i, p := range o.parts {
+		oneWay = oneWay && !p.fixed && cur.Keys[i].value() != nil
+	}
+	if oneWay {
+		var cols, vals []string
+		for i, p := range o.parts {
+			cols, vals = append(cols, p.expr), append(vals, arg(cur.Keys[i].value()))
+		}
+		cols, vals = append(cols, "c.id"), append(vals, arg(cur.ID))
+		row := "(" + strings.Join(cols, ", ") + ")" + op(sortPart{}) + "(" + strings.Join(vals, ", ") + ")"
+		if len(o.parts) == 0 {
+			return "(" + row + ")"
+		}
+		// SQLite takes a row comparison as a range only when the index's
+		// first column is a plain column, not for lower(title): the
+		// redundant bound on the first part gives it the range.
+		return "(" + o.parts[0].expr + strings.TrimSpace(op(sortPart{})) + "= " + vals[0] + " AND " + row + ")"
+	}
+	var ors, eqs []string
+	for i, p := range o.parts {
+		v := cur.Keys[i].value()
+		if v != nil {
+			ors = append(ors, "("+strings.Join(append(slices.Clone(eqs), p.expr+op(p)+arg(v)), " AND ")+")")
+			eqs = append(eqs, p.expr+" = "+arg(v))
+		} else {
+			eqs = append(eqs, p.expr+" IS NULL")
+		}
+	}
+	ors = append(ors, "("+strings.Join(append(eqs, "c.id"+op(sortPart{})+arg(cur.ID)), " AND ")+")")
+	return "(" + strings.Join(ors, " OR ") + ")"
 }
 
 // siteScope limits a query to the actor's sites.
@@ -110,11 +201,43 @@ func siteScope(actor *auth.User, col string, args *[]any) string {
 	return col + " IN (" + strings.Join(ph, ",") + ")"
 }
 
-// List returns the changes actor may see that match f, newest first, and
-// how many match in total.
+// CountCap is the most List counts: past it a total is "more than
+// CountCap". Counting stops there, so a count costs at most CountCap
+// index entries however many changes match, and a 100,000-change list
+// is no slower to open than a 10,000-change one.
+const CountCap = 10000
+
+// Page is one page of the change list.
+type Page struct {
+	Changes []Change `json:"changes"`
+	// Total is how many changes match, up to CountCap; nil when the page
+	// was fetched by cursor without asking for a count.
+	Total *int `json:"total"`
+	// TotalExact is false when more than CountCap match: Total is then
+	// CountCap.
+	TotalExact bool `json:"total_exact"`
+	// Next fetches the following page (Filter.After); "" on the last.
+	Next string `json:"next"`
+}
+
+// List returns the changes actor may see that match f and how many
+// match (up to CountCap), for callers that page by offset.
 func (s *Service) List(ctx context.Context, actor *auth.User, f Filter) ([]Change, int, error) {
+	f.Count = true
+	p, err := s.ListPage(ctx, actor, f)
+	if err != nil {
+		return nil, 0, err
+	}
+	return p.Changes, *p.Total, nil
+}
+
+// ListPage returns one page of the changes actor may see that match f,
+// in f's sort, with the cursor of the next page. The total is counted
+// (up to CountCap) when the page is not fetched by cursor or f.Count
+// asks for it: paging on by cursor then costs the same on every page.
+func (s *Service) ListPage(ctx context.Context, actor *auth.User, f Filter) (Page, error) {
 	if actor == nil {
-		return nil, 0, forbidden("sign in first")
+		return Page{}, forbidden("sign in first")
 	}
 	var args []any
 	where := []string{siteScope(actor, "c.site_id", &args)}
@@ -127,7 +250,7 @@ func (s *Service) List(ctx context.Context, actor *auth.User, f Filter) ([]Chang
 	}
 	if f.Stage != "" {
 		if !slices.Contains(Stages, f.Stage) {
-			return nil, 0, invalid("stage", "unknown stage %q", f.Stage)
+			return Page{}, invalid("stage", "unknown stage %q", f.Stage)
 		}
 		add("c.stage = ?", string(f.Stage))
 	}
@@ -145,7 +268,7 @@ func (s *Service) List(ctx context.Context, actor *auth.User, f Filter) ([]Chang
 	}
 	if q := strings.TrimSpace(f.Q); q != "" {
 		if n := utf8.RuneCountInString(q); n > MaxQueryLength {
-			return nil, 0, invalid("q", "search text may be at most %d characters, got %d", MaxQueryLength, n)
+			return Page{}, invalid("q", "search text may be at most %d characters, got %d", MaxQueryLength, n)
 		}
 		args = append(args, "%"+strings.ToLower(q)+"%")
 		n := len(args)
@@ -170,29 +293,87 @@ func (s *Service) List(ctx context.Context, actor *auth.User, f Filter) ([]Chang
 			OR (%s AND c.expires_on < $%d))`, n, liveTemporary, n))
 	}
 	if f.ExpiringWithinDays < 0 {
-		return nil, 0, invalid("expiring", "must be a number of days, 0 or more, got %d", f.ExpiringWithinDays)
+		return Page{}, invalid("expiring", "must be a number of days, 0 or more, got %d", f.ExpiringWithinDays)
 	}
 	if f.ExpiringWithinDays > 0 {
 		add("("+liveTemporary+" AND c.expires_on <= ?)", today.AddDate(0, 0, f.ExpiringWithinDays))
 	}
-	order, err := orderBy(f.Sort)
+	order, err := parseSort(f.Sort)
 	if err != nil {
-		return nil, 0, err
+		return Page{}, err
+	}
+	if f.Offset < 0 {
+		return Page{}, invalid("offset", "must be 0 or more, got %d", f.Offset)
 	}
 	cond := strings.Join(where, " AND ")
-	var total int
-	// Every condition is on c, and the joins in changeFrom neither drop
-	// rows (NOT NULL foreign keys) nor add them (LEFT JOIN on a key), so
-	// the count skips them: on 10,000 changes that is 20,000 fewer lookups.
-	if err := s.DB.Prepared().QueryRowContext(ctx, `SELECT count(*) FROM changes c WHERE `+cond, args...).Scan(&total); err != nil {
-		return nil, 0, fmt.Errorf("count changes: %w", err)
+	p := Page{Changes: []Change{}, TotalExact: true}
+	if f.After == "" || f.Count {
+		// Every condition is on c, and the joins in changeFrom neither
+		// drop rows (NOT NULL foreign keys) nor add them (LEFT JOIN on a
+		// key), so the count skips them. The inner LIMIT stops it at
+		// CountCap+1 rows.
+		var total int
+		if err := s.DB.Prepared().QueryRowContext(ctx, fmt.Sprintf(`SELECT count(*) FROM (SELECT 1 FROM changes c WHERE %s LIMIT %d) m`, cond, CountCap+1), args...).Scan(&total); err != nil {
+			return Page{}, fmt.Errorf("count changes: %w", err)
+		}
+		if total > CountCap {
+			total, p.TotalExact = CountCap, false
+		}
+		p.Total = &total
+	}
+	if f.After != "" {
+		if f.Offset != 0 {
+			return Page{}, invalid("offset", "cannot be combined with a cursor (after): a cursor already says where the page starts")
+		}
+		cur, err := decodeCursor(f.After, order)
+		if err != nil {
+			return Page{}, err
+		}
+		cond += " AND " + order.after(cur, &args)
 	}
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 100
 	}
-	args = append(args, f.Limit, f.Offset)
-	out, err := s.queryChanges(ctx, s.DB.Prepared(), ` WHERE `+cond+fmt.Sprintf(` ORDER BY %s LIMIT $%d OFFSET $%d`, order, len(args)-1, len(args)), args...)
-	return out, total, err
+	// One row more than the page says whether there is a next one.
+	args = append(args, f.Limit+1, f.Offset)
+	rows, err := s.DB.Prepared().QueryContext(ctx, `SELECT `+changeColumns+order.keyColumns()+changeFrom+` WHERE `+cond+
+		fmt.Sprintf(` ORDER BY %s LIMIT $%d OFFSET $%d`, order.orderBy(), len(args)-1, len(args)), args...)
+	if err != nil {
+		return Page{}, fmt.Errorf("list changes: %w", err)
+	}
+	defer rows.Close()
+	var last []any
+	for rows.Next() {
+		if len(p.Changes) == f.Limit {
+			next, err := encodeCursor(order, p.Changes[len(p.Changes)-1].ID, last)
+			if err != nil {
+				return Page{}, err
+			}
+			p.Next = next
+			break
+		}
+		keys := make([]any, len(order.parts))
+		c, err := scanChange(withKeys{rows, keys})
+		if err != nil {
+			return Page{}, fmt.Errorf("list changes: %w", err)
+		}
+		p.Changes = append(p.Changes, *c)
+		last = keys
+	}
+	return p, rows.Err()
+}
+
+// withKeys scans a change row followed by its sort keys.
+type withKeys struct {
+	row  scanner
+	keys []any
+}
+
+func (w withKeys) Scan(dest ...any) error {
+	for i := range w.keys {
+		dest = append(dest, &w.keys[i])
+	}
+	return w.row.Scan(dest...)
 }
 
 func (s *Service) queryChanges(ctx context.Context, q store.Querier, tail string, args ...any) ([]Change, error) {

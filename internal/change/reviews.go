@@ -142,6 +142,89 @@ func (s *Service) AssignReviewer(ctx context.Context, actor *auth.User, id int64
 	})
 }
 
+// AddReview asks for one more discipline review in the current round
+// (coordinator, during screening or review), or names the reviewer of a
+// discipline whose review is still pending. During review the reviewer is
+// required and asked at once; a reviewer replaced there is told their
+// review was withdrawn.
+func (s *Service) AddReview(ctx context.Context, actor *auth.User, id int64, discipline string, reviewerID int64) error {
+	discipline = strings.ToLower(strings.TrimSpace(discipline))
+	if !slices.Contains(Disciplines, discipline) && discipline != DisciplineHazardReview {
+		return invalid("discipline", "must be one of %s or %s, got %q", strings.Join(Disciplines, ", "), DisciplineHazardReview, discipline)
+	}
+	return s.changeTx(ctx, actor, id, ActAddReview, func(tx *sql.Tx, d *Detail) error {
+		c := d.Change
+		inReview := c.Stage == StageReview
+		if inReview && reviewerID == 0 {
+			return invalid("reviewer_id", "the review has started: name who reviews the %s", reviewName(discipline))
+		}
+		var u *auth.User
+		if reviewerID != 0 {
+			var err error
+			if u, err = userWithRole(ctx, tx, "reviewer_id", reviewerID, auth.RoleReviewer, c.SiteID); err != nil {
+				return err
+			}
+			if u.ID == c.InitiatorID {
+				return invalid("reviewer_id", "nobody reviews their own change")
+			}
+		}
+		var rv *Review
+		for i := range d.Reviews {
+			if d.Reviews[i].Round == c.Round && d.Reviews[i].Discipline == discipline {
+				rv = &d.Reviews[i]
+			}
+		}
+		var requested any
+		if inReview {
+			requested = s.now()
+		}
+		switch {
+		case rv == nil:
+			if _, err := tx.ExecContext(ctx, `INSERT INTO change_reviews (change_id, round, discipline, reviewer_id, requested_at) VALUES ($1,$2,$3,$4,$5)`,
+				c.ID, c.Round, discipline, nid(reviewerID), requested); err != nil {
+				return err
+			}
+			name := ""
+			if u != nil {
+				name = u.Name
+			}
+			if err := s.audit(ctx, tx, id, actor, "", "review_added", discipline, "", name); err != nil {
+				return err
+			}
+		case rv.DecidedAt != nil:
+			return conflict("the %s of %s is already decided (%s)", reviewName(discipline), c.Number, rv.Decision)
+		case u == nil || rv.ReviewerID == u.ID:
+			return invalid("reviewer_id", "%s already has a %s; name a different reviewer to replace %s", c.Number, reviewName(discipline), nameOr(rv.ReviewerName, "nobody"))
+		default:
+			if _, err := tx.ExecContext(ctx, `UPDATE change_reviews SET reviewer_id = $1, requested_at = $2 WHERE id = $3`, u.ID, requested, rv.ID); err != nil {
+				return err
+			}
+			if err := s.audit(ctx, tx, id, actor, "", "reviewer_assigned", discipline, rv.ReviewerName, u.Name); err != nil {
+				return err
+			}
+			if inReview && rv.ReviewerID != 0 {
+				if err := s.notify(ctx, tx, notify.TypeReturned, c, "Your "+reviewName(discipline)+" of "+c.Number+" was withdrawn",
+					fmt.Sprintf("%s asked %s to do the %s of %s %s instead of you.", actor.Name, u.Name, reviewName(discipline), c.Number, c.Title),
+					rv.ReviewerID); err != nil {
+					return err
+				}
+			}
+		}
+		if !inReview {
+			return nil
+		}
+		return s.notify(ctx, tx, notify.TypeReviewRequested, c, "Review requested: "+c.Number+" "+c.Title,
+			fmt.Sprintf("Please do the %s of %s.", reviewName(discipline), c.Number), u.ID)
+	})
+}
+
+func nameOr(s, dflt string) string {
+	if s == "" {
+		return dflt
+	}
+	return s
+}
+
 // SetApprovers replaces the approvers of the current round: stages run in
 // order, the approvers inside a stage in parallel (Screening stage,
 // coordinator).
@@ -277,6 +360,69 @@ func (s *Service) requestApprovalStage(ctx context.Context, tx *sql.Tx, c *Chang
 // A rejection (comment required) returns the change to the initiator;
 // the last review moves the change to Approval.
 func (s *Service) DecideReview(ctx context.Context, actor *auth.User, id int64, discipline string, decision Decision, comment string) error {
+	return s.DecideReviewWith(ctx, actor, id, ReviewDecision{Discipline: discipline, Decision: decision, Comment: comment})
+}
+
+// MaxReviewConditions bounds the conditions of one review.
+const MaxReviewConditions = 20
+
+// ReviewDecision is a reviewer's decision; Conditions are given with
+// DecisionReviewedWithConditions only, each becoming an action item.
+type ReviewDecision struct {
+	Discipline string
+	Decision   Decision
+	Comment    string
+	Conditions []ReviewCondition
+}
+
+// ReviewCondition is one condition of a review: what must be done, by
+// whom, by when (the site's default when nil), before or after startup.
+type ReviewCondition struct {
+	Title         string     `json:"title"`
+	OwnerID       int64      `json:"owner_id"`
+	DueOn         *time.Time `json:"due_on"`
+	BeforeStartup bool       `json:"before_startup"`
+}
+
+// checkConditions validates a review's conditions, naming the field of
+// the first wrong one (conditions[2].title).
+func (s *Service) checkConditions(rd ReviewDecision) error {
+	withConditions := rd.Decision == DecisionReviewedWithConditions
+	switch {
+	case withConditions && len(rd.Conditions) == 0:
+		return invalid("conditions", "name at least one condition, or record the review without conditions")
+	case !withConditions && len(rd.Conditions) > 0:
+		return invalid("conditions", "conditions go with the decision %s only", DecisionReviewedWithConditions)
+	case len(rd.Conditions) > MaxReviewConditions:
+		return invalid("conditions", "at most %d conditions, got %d", MaxReviewConditions, len(rd.Conditions))
+	}
+	var p problem.List
+	for i, cd := range rd.Conditions {
+		f := fmt.Sprintf("conditions[%d].", i)
+		if strings.TrimSpace(cd.Title) == "" {
+			p.Invalid(f+"title", "is required: say what must be done")
+		}
+		if cd.OwnerID <= 0 {
+			p.Invalid(f+"owner_id", "choose who owns the condition")
+		}
+		if cd.DueOn != nil && dateOnly(*cd.DueOn).Before(dateOnly(s.now())) {
+			p.Invalid(f+"due_on", "must be today or later, got %s", dateOnly(*cd.DueOn).Format(time.DateOnly))
+		}
+	}
+	return p.Err()
+}
+
+// DecideReviewWith records the actor's discipline review of the current
+// round, as DecideReview, and turns the conditions of a review "reviewed
+// — with conditions" into action items linked to the review: the
+// before-startup ones block startup like any pre-startup action.
+func (s *Service) DecideReviewWith(ctx context.Context, actor *auth.User, id int64, rd ReviewDecision) error {
+	discipline, decision, comment := rd.Discipline, rd.Decision, rd.Comment
+	if decision == DecisionReviewedWithConditions {
+		if err := s.checkConditions(rd); err != nil {
+			return err
+		}
+	}
 	return s.changeTx(ctx, actor, id, ActReview, func(tx *sql.Tx, d *Detail) error {
 		c := d.Change
 		var rv *Review
@@ -291,8 +437,15 @@ func (s *Service) DecideReview(ctx context.Context, actor *auth.User, id int64, 
 		if rv == nil {
 			return invalid("discipline", "you have no pending %q review on %s", discipline, c.Number)
 		}
-		comment, err := checkDecision(decision, DecisionReviewed, comment, ": say what must change")
+		yes := DecisionReviewed
+		if decision == DecisionReviewedWithConditions {
+			yes = decision
+		}
+		comment, err := checkDecision(decision, yes, comment, ": say what must change")
 		if err != nil {
+			return err
+		}
+		if err := s.checkConditions(ReviewDecision{Decision: decision, Conditions: rd.Conditions}); err != nil {
 			return err
 		}
 		now := s.now()
@@ -303,6 +456,18 @@ func (s *Service) DecideReview(ctx context.Context, actor *auth.User, id int64, 
 		rv.Decision, rv.DecidedAt = decision, &now
 		if err := s.audit(ctx, tx, id, actor, "", "review_"+string(decision), rv.Discipline, "", comment); err != nil {
 			return err
+		}
+		for i, cd := range rd.Conditions {
+			_, err := s.insertAction(ctx, tx, actor, c, NewAction{Title: cd.Title, Kind: ActionCondition, OwnerID: cd.OwnerID,
+				DueOn: cd.DueOn, BeforeStartup: cd.BeforeStartup, reviewID: rv.ID})
+			var pe *problem.Error
+			if errors.As(err, &pe) && pe.Field != "" {
+				// Say which condition is wrong, not just which field.
+				return invalid(fmt.Sprintf("conditions[%d].%s", i, pe.Field), "%s", strings.TrimPrefix(pe.Message, pe.Field+": "))
+			}
+			if err != nil {
+				return err
+			}
 		}
 		if decision == DecisionRejected {
 			why := fmt.Sprintf("%s rejected by %s: %s", strings.ToUpper(reviewName(rv.Discipline)[:1])+reviewName(rv.Discipline)[1:], actor.Name, comment)
@@ -325,7 +490,61 @@ func (s *Service) returnToInitiator(ctx context.Context, tx *sql.Tx, actor *auth
 	if err := s.setStage(ctx, tx, actor, c, StageReturned, "return_comment = $3", comment); err != nil {
 		return err
 	}
+	if err := s.withdrawPendingReviews(ctx, tx, actor, c, comment); err != nil {
+		return err
+	}
 	return s.notify(ctx, tx, typ, c, c.Number+" returned for revision", comment, c.InitiatorID)
+}
+
+// withdrawPendingReviews closes the reviews of the round still waiting
+// when the change goes back to its initiator: the next round asks again.
+// Their reviewers are told why (in the app and by email), so the review
+// does not just vanish from their My work.
+func (s *Service) withdrawPendingReviews(ctx context.Context, tx *sql.Tx, actor *auth.User, c *Change, reason string) error {
+	rows, err := tx.QueryContext(ctx, `SELECT id, discipline, COALESCE(reviewer_id, 0), requested_at IS NOT NULL FROM change_reviews
+		WHERE change_id = $1 AND round = $2 AND decided_at IS NULL ORDER BY discipline`, c.ID, c.Round)
+	if err != nil {
+		return fmt.Errorf("pending reviews of %s: %w", c.Number, err)
+	}
+	type pending struct {
+		id         int64
+		discipline string
+		reviewer   int64
+		requested  bool
+	}
+	var ps []pending
+	for rows.Next() {
+		var p pending
+		if err := rows.Scan(&p.id, &p.discipline, &p.reviewer, &p.requested); err != nil {
+			rows.Close()
+			return err
+		}
+		ps = append(ps, p)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	why := "Withdrawn: " + c.Number + " was returned for revision. " + reason
+	for _, p := range ps {
+		if _, err := tx.ExecContext(ctx, `UPDATE change_reviews SET decision = $1, comment = $2, decided_at = $3 WHERE id = $4`,
+			string(DecisionWithdrawn), why, s.now(), p.id); err != nil {
+			return err
+		}
+		if err := s.audit(ctx, tx, c.ID, actor, "", "review_withdrawn", p.discipline, "", reason); err != nil {
+			return err
+		}
+		// Only a reviewer who was asked has something to stop working on.
+		if !p.requested || p.reviewer == 0 || p.reviewer == actor.ID {
+			continue
+		}
+		if err := s.notify(ctx, tx, notify.TypeReturned, c, "Your "+reviewName(p.discipline)+" of "+c.Number+" was withdrawn",
+			fmt.Sprintf("You need not review %s %s now: it was returned to its initiator for revision (%s). If it is resubmitted, you may be asked again.",
+				c.Number, c.Title, reason), p.reviewer); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // checkDecision validates a review or approval decision: yes (reviewed

@@ -28,13 +28,17 @@ type SiteSettings struct {
 	MaxTemporaryDays int `json:"max_temporary_days"`
 	// EmergencyReviewDays is how many working days after its emergency
 	// authorisation an emergency change's full review is due.
-	EmergencyReviewDays int       `json:"emergency_review_days"`
-	UpdatedAt           time.Time `json:"updated_at"`
+	EmergencyReviewDays int `json:"emergency_review_days"`
+	// ActionDueDays is when an action item made without a due date
+	// (the automatic PSI and procedure actions, PSSR deficiencies) is
+	// due: this many days after it is made.
+	ActionDueDays int       `json:"action_due_days"`
+	UpdatedAt     time.Time `json:"updated_at"`
 }
 
 // DefaultSiteSettings are the settings of a site nobody configured.
 func DefaultSiteSettings(siteID int64) SiteSettings {
-	return SiteSettings{SiteID: siteID, TimeZone: "UTC", MaxExtensions: 2, MaxTemporaryDays: 365, EmergencyReviewDays: 1}
+	return SiteSettings{SiteID: siteID, TimeZone: "UTC", MaxExtensions: 2, MaxTemporaryDays: 365, EmergencyReviewDays: 1, ActionDueDays: 14}
 }
 
 // Location is the site's time zone (UTC if it no longer loads).
@@ -51,9 +55,9 @@ func zone(name string) *time.Location {
 
 func siteSettings(ctx context.Context, q store.Querier, siteID int64) (SiteSettings, error) {
 	ss := DefaultSiteSettings(siteID)
-	err := q.QueryRowContext(ctx, `SELECT time_zone, max_extensions, max_temporary_days, emergency_review_days, updated_at
+	err := q.QueryRowContext(ctx, `SELECT time_zone, max_extensions, max_temporary_days, emergency_review_days, action_due_days, updated_at
 		FROM change_site_settings WHERE site_id = $1`, siteID).
-		Scan(&ss.TimeZone, &ss.MaxExtensions, &ss.MaxTemporaryDays, &ss.EmergencyReviewDays, &ss.UpdatedAt)
+		Scan(&ss.TimeZone, &ss.MaxExtensions, &ss.MaxTemporaryDays, &ss.EmergencyReviewDays, &ss.ActionDueDays, &ss.UpdatedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return ss, nil
 	}
@@ -86,6 +90,7 @@ type SiteSettingsUpdate struct {
 	MaxTemporaryDays *int    `json:"max_temporary_days"`
 	// EmergencyReviewDays: working days from authorisation to the review deadline.
 	EmergencyReviewDays *int `json:"emergency_review_days"`
+	ActionDueDays       *int `json:"action_due_days"`
 }
 
 // UpdateSiteSettings changes a site's workflow settings (admin only),
@@ -115,6 +120,9 @@ func (s *Service) UpdateSiteSettings(ctx context.Context, actor *auth.User, site
 	if up.EmergencyReviewDays != nil {
 		ss.EmergencyReviewDays = *up.EmergencyReviewDays
 	}
+	if up.ActionDueDays != nil {
+		ss.ActionDueDays = *up.ActionDueDays
+	}
 	var p problem.List
 	ss.TimeZone = strings.TrimSpace(ss.TimeZone)
 	if ss.TimeZone == "" {
@@ -131,13 +139,16 @@ func (s *Service) UpdateSiteSettings(ctx context.Context, actor *auth.User, site
 	if ss.EmergencyReviewDays < 1 || ss.EmergencyReviewDays > 10 {
 		p.Invalid("emergency_review_days", "must be between 1 and 10 working days, got %d", ss.EmergencyReviewDays)
 	}
+	if ss.ActionDueDays < 1 || ss.ActionDueDays > 365 {
+		p.Invalid("action_due_days", "must be between 1 and 365 days, got %d", ss.ActionDueDays)
+	}
 	if err := p.Err(siteSettingsOrder...); err != nil {
 		return nil, err
 	}
 	_, err = s.DB.SQL.ExecContext(ctx, `INSERT INTO change_site_settings (site_id, time_zone, max_extensions, max_temporary_days,
-		emergency_review_days, updated_at) VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT (site_id) DO UPDATE SET time_zone = $2,
-		max_extensions = $3, max_temporary_days = $4, emergency_review_days = $5, updated_at = $6`,
-		ss.SiteID, ss.TimeZone, ss.MaxExtensions, ss.MaxTemporaryDays, ss.EmergencyReviewDays, s.now())
+		emergency_review_days, action_due_days, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT (site_id) DO UPDATE SET time_zone = $2,
+		max_extensions = $3, max_temporary_days = $4, emergency_review_days = $5, action_due_days = $6, updated_at = $7`,
+		ss.SiteID, ss.TimeZone, ss.MaxExtensions, ss.MaxTemporaryDays, ss.EmergencyReviewDays, ss.ActionDueDays, s.now())
 	if err != nil {
 		return nil, fmt.Errorf("save site %d settings: %w", ss.SiteID, err)
 	}
@@ -146,4 +157,4 @@ func (s *Service) UpdateSiteSettings(ctx context.Context, actor *auth.User, site
 }
 
 // siteSettingsOrder is the order of the settings form's fields.
-var siteSettingsOrder = []string{"time_zone", "max_extensions", "max_temporary_days", "emergency_review_days"}
+var siteSettingsOrder = []string{"time_zone", "max_extensions", "max_temporary_days", "emergency_review_days", "action_due_days"}

@@ -127,7 +127,7 @@ func (s *Service) Transition(ctx context.Context, actor *auth.User, id int64, re
 		case ActClose:
 			var open []string
 			for _, a := range d.Actions {
-				if a.Status == ActionOpen {
+				if !a.Closed() {
 					open = append(open, actionTitle(a))
 				}
 			}
@@ -186,7 +186,7 @@ func (d *Detail) requirePSSRAnswered() *problem.Error {
 func (d *Detail) requirePreStartupDone() *problem.Error {
 	var actions, deficiencies []string
 	for _, a := range d.Actions {
-		if !a.BeforeStartup || a.Status != ActionOpen {
+		if !a.BeforeStartup || a.Closed() {
 			continue
 		}
 		if a.Kind == ActionDeficiency {
@@ -218,10 +218,15 @@ var deficiencyTitle = regexp.MustCompile(`^PSSR deficiency \(item (\d+)\): (.*)$
 // actionTitle names an action item for a message: its title in quotes,
 // a deficiency as "item N “what is wrong”".
 func actionTitle(a ActionItem) string {
+	t := quoteTitle(a.Title)
 	if m := deficiencyTitle.FindStringSubmatch(a.Title); m != nil {
-		return "item " + m[1] + " " + quoteTitle(m[2])
+		t = "item " + m[1] + " " + quoteTitle(m[2])
 	}
-	return quoteTitle(a.Title)
+	if a.Status == ActionToVerify {
+		// Done but not closed: say what it waits for.
+		t += " (awaiting verification)"
+	}
+	return t
 }
 
 // quoteTitle quotes a title, shortened to keep a message readable.

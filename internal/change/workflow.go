@@ -43,10 +43,13 @@ const (
 	// ActAuthorizeEmergency authorises, signed, an emergency change for
 	// implementation before its full review.
 	ActAuthorizeEmergency Action = "authorize_emergency"
+	// ActAddReview adds a discipline review, or names or replaces the
+	// reviewer of one still pending, during screening and review.
+	ActAddReview Action = "add_review"
 )
 
 // AllActions lists every action in the order the UI shows buttons.
-var AllActions = []Action{ActEdit, ActSubmit, ActConfirmRIK, ActRejectRIK, ActAuthorizeEmergency, ActAssign, ActStartReview, ActReview, ActApprove, ActReturn,
+var AllActions = []Action{ActEdit, ActSubmit, ActConfirmRIK, ActRejectRIK, ActAuthorizeEmergency, ActAssign, ActAddReview, ActStartReview, ActReview, ActApprove, ActReturn,
 	ActAddAction, ActCompleteImplementation, ActAnswerPSSR, ActAuthorizeStartup, ActClose, ActAcknowledge,
 	ActManageRoster, ActAttach, ActRequestExtension, ActDecideExtension, ActRevert, ActMakePermanent, ActVoid}
 
@@ -194,6 +197,13 @@ func (s *Service) checkRole(actor *auth.User, d *Detail, a Action) error {
 			return forbidden("only an MOC coordinator may assign reviewers and approvers")
 		}
 		if c.Stage != StageScreening {
+			return stageErr()
+		}
+	case ActAddReview:
+		if !coord {
+			return forbidden("only an MOC coordinator may add a discipline review or a reviewer")
+		}
+		if c.Converting() || !in(c.Stage, StageScreening, StageReview) {
 			return stageErr()
 		}
 	case ActReview:

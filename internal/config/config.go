@@ -70,17 +70,23 @@ type Config struct {
 	LogFormat    string // MOCPCR_LOG_FORMAT: auto, text or json
 	MetricsAddr  string // MOCPCR_METRICS_ADDR
 
-	EmailProvider     string    // EMAIL_PROVIDER
-	TenantID          string    // AZURE_TENANT_ID
-	ClientID          string    // AZURE_CLIENT_ID
-	ClientSecret      Secret    // AZURE_CLIENT_SECRET
-	SecretExpiresOn   time.Time // AZURE_CLIENT_SECRET_EXPIRES_ON, zero if unset
-	MailSender        string    // GRAPH_MAIL_SENDER
-	AuthorityHost     string    // AZURE_AUTHORITY_HOST
-	GraphEndpoint     string    // GRAPH_ENDPOINT
-	SaveToSentItems   bool      // GRAPH_SAVE_TO_SENT_ITEMS
-	MailboxConcurrent int       // GRAPH_MAX_CONCURRENT_SENDS
-	EmailMaxAttempts  int       // MOCPCR_EMAIL_MAX_ATTEMPTS
+	EmailProvider string // EMAIL_PROVIDER
+	TenantID      string // AZURE_TENANT_ID
+	ClientID      string // AZURE_CLIENT_ID
+	ClientSecret  Secret // AZURE_CLIENT_SECRET
+	// ClientCertificatePath (AZURE_CLIENT_CERTIFICATE_PATH) is a PEM file
+	// with the app's certificate and key; FederatedTokenFile
+	// (AZURE_FEDERATED_TOKEN_FILE) a workload identity token. Either
+	// replaces the client secret for email.
+	ClientCertificatePath string
+	FederatedTokenFile    string
+	SecretExpiresOn       time.Time // AZURE_CLIENT_SECRET_EXPIRES_ON, zero if unset
+	MailSender            string    // GRAPH_MAIL_SENDER
+	AuthorityHost         string    // AZURE_AUTHORITY_HOST
+	GraphEndpoint         string    // GRAPH_ENDPOINT
+	SaveToSentItems       bool      // GRAPH_SAVE_TO_SENT_ITEMS
+	MailboxConcurrent     int       // GRAPH_MAX_CONCURRENT_SENDS
+	EmailMaxAttempts      int       // MOCPCR_EMAIL_MAX_ATTEMPTS
 	// EmailDailyRecipients is the sender mailbox's budget of recipients
 	// per rolling 24 hours (MOCPCR_EMAIL_DAILY_RECIPIENTS, default 9,000:
 	// a tenth under Exchange Online's 10,000).
@@ -206,6 +212,8 @@ func Load(env Environment) (*Config, error) {
 	if v, ok := env("AZURE_CLIENT_SECRET"); ok {
 		c.ClientSecret = Secret(v)
 	}
+	c.ClientCertificatePath = get("AZURE_CLIENT_CERTIFICATE_PATH")
+	c.FederatedTokenFile = get("AZURE_FEDERATED_TOKEN_FILE")
 	if v, ok := env("DATABASE_PASSWORD"); ok {
 		c.DatabasePassword = Secret(v)
 	}
@@ -332,6 +340,8 @@ func azureProblems(c *Config, needSender bool) Problems {
 		add("AZURE_CLIENT_ID", "AZURE_CLIENT_ID must be a UUID (e.g. 3dd121a7-9c06-...) from App registration → Application (client) ID, got %s", glimpse(c.ClientID))
 	}
 	switch {
+	case needSender && c.ClientSecret == "" && (c.ClientCertificatePath != "" || c.FederatedTokenFile != ""):
+		// Email authenticates with the certificate or the federated token.
 	case c.ClientSecret == "":
 		add("AZURE_CLIENT_SECRET", "AZURE_CLIENT_SECRET env variable is missing: expected the secret Value (e.g. mXK8Q~8vJ...) from Certificates & secrets → Value column")
 	case IsUUID(c.ClientSecret.Value()):

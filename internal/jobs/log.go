@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -141,10 +142,27 @@ func ListEmails(ctx context.Context, q store.Querier, f EmailFilter) ([]EmailRec
 	if f.Limit <= 0 || f.Limit > 200 {
 		f.Limit = 50
 	}
-	scope, scopeArgs := f.scopeSQL(5)
-	query := `SELECT ` + emailColumns + ` FROM email_messages WHERE ($1 = '' OR status = $1) AND ($2 = 0 OR id < $2) AND ($3 = 0 OR notification_id = $3)` +
-		scope + ` ORDER BY id DESC LIMIT $4`
-	rows, err := q.QueryContext(ctx, query, append([]any{f.Status, f.BeforeID, f.NotificationID, f.Limit}, scopeArgs...)...)
+	// Each filter is in the text only when set, and the page always has
+	// an upper id, so the planner (SQLite's plans before values are
+	// bound) sees the range and the index that serves it: a deep page
+	// costs what the first does.
+	before := f.BeforeID
+	if before <= 0 {
+		before = math.MaxInt64
+	}
+	args := []any{before, f.Limit}
+	cond := "id < $1"
+	if f.Status != "" {
+		args = append(args, f.Status)
+		cond += fmt.Sprintf(" AND status = $%d", len(args))
+	}
+	if f.NotificationID != 0 {
+		args = append(args, f.NotificationID)
+		cond += fmt.Sprintf(" AND notification_id = $%d", len(args))
+	}
+	scope, scopeArgs := f.scopeSQL(len(args) + 1)
+	args = append(args, scopeArgs...)
+	rows, err := q.QueryContext(ctx, `SELECT `+emailColumns+` FROM email_messages WHERE `+cond+scope+` ORDER BY id DESC LIMIT $2`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list emails: %w", err)
 	}

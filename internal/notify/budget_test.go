@@ -17,7 +17,7 @@ import (
 func TestBudgetWarnsAdminsOnceAtEightyPercent(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		admin, err := auth.CreateUser(ctx, db.SQL, auth.NewUser{Email: "ada@example.com", Name: "Ada", Roles: []auth.Role{auth.RoleAdmin}})
+		admin, err := auth.CreateUser(ctx, db.SQL, auth.NewUser{Email: "ada@example.com", Name: "Ada", Roles: []auth.Role{auth.RoleAdmin}, AllSites: true})
 		if err != nil {
 			t.Fatal(err)
 		}

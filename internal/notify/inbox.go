@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 
@@ -58,7 +59,11 @@ func List(ctx context.Context, q store.Querier, userID int64, opt ListOptions) (
 	if limit < 1 || limit > 100 {
 		return Page{}, invalid("limit", "limit must be from 1 to 100, got %d", limit)
 	}
-	var before int64
+	// No cursor starts above every id, so the query always carries the
+	// range "id < before": an "$2 = 0 OR" form would hide it from
+	// SQLite's planner, which plans before the value is bound, and page N
+	// would walk every row of the pages before it.
+	before := int64(math.MaxInt64)
 	if opt.Cursor != "" {
 		var err error
 		before, err = strconv.ParseInt(opt.Cursor, 10, 64)
@@ -66,10 +71,16 @@ func List(ctx context.Context, q store.Querier, userID int64, opt ListOptions) (
 			return Page{}, invalid("cursor", "cursor must be the next_cursor of a previous page, got %q", opt.Cursor)
 		}
 	}
+	// The unread filter is in the text, not a parameter, so the planner
+	// can pick the partial index of unread notifications for it.
+	unread := ""
+	if opt.UnreadOnly {
+		unread = " AND read_at IS NULL"
+	}
 	rows, err := q.QueryContext(ctx, `
 		SELECT id, type, title, body, link, created_at, read_at FROM notifications
-		WHERE user_id = $1 AND ($2 = 0 OR id < $2) AND ($3 = FALSE OR read_at IS NULL)
-		ORDER BY id DESC LIMIT $4`, userID, before, opt.UnreadOnly, limit+1)
+		WHERE user_id = $1 AND id < $2`+unread+`
+		ORDER BY id DESC LIMIT $3`, userID, before, limit+1)
 	if err != nil {
 		return Page{}, fmt.Errorf("list notifications: %w", err)
 	}

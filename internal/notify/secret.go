@@ -18,6 +18,9 @@ type SecretExpiryCheck struct {
 	DB        *store.DB
 	Notifier  *Notifier
 	ExpiresOn time.Time
+	// Certificate is true when ExpiresOn is a client certificate's
+	// (AZURE_CLIENT_CERTIFICATE_PATH) rather than the secret's.
+	Certificate bool
 	// Now is the clock; tests replace it.
 	Now func() time.Time
 }
@@ -66,6 +69,14 @@ func (c SecretExpiryCheck) Run(ctx context.Context) error {
 		if days < 0 {
 			title = fmt.Sprintf("The Azure client secret expired on %s", c.ExpiresOn.Format(time.DateOnly))
 			body = "mocpcr cannot send email through Microsoft Graph until AZURE_CLIENT_SECRET holds a new secret Value and the server is restarted."
+		}
+		if c.Certificate {
+			title = fmt.Sprintf("The Azure client certificate expires on %s", c.ExpiresOn.Format(time.DateOnly))
+			body = fmt.Sprintf("In %d days mocpcr can no longer send email through Microsoft Graph. Create a new certificate, upload it to the app registration (Certificates & secrets → Certificates), replace the file AZURE_CLIENT_CERTIFICATE_PATH names (certificate and key), restart, confirm email is sent (mocpcr email check), then delete the old certificate.", days)
+			if days < 0 {
+				title = fmt.Sprintf("The Azure client certificate expired on %s", c.ExpiresOn.Format(time.DateOnly))
+				body = "mocpcr cannot send email through Microsoft Graph until AZURE_CLIENT_CERTIFICATE_PATH holds a valid certificate that the app registration lists, and the server is restarted."
+			}
 		}
 		if len(admins) > 0 {
 			if err := c.Notifier.Notify(ctx, tx, Event{Type: TypeSecretExpiring, Title: title, Body: body, Link: "/admin/email", Recipients: admins}); err != nil {

@@ -25,6 +25,7 @@ import (
 //	00120-00129 change control: signatures, replacement in kind,
 //	            temporary and emergency changes
 //	00130-00139 sign-in and access (continued)
+//	00150-00159 lists: indexes for keyset (cursor) paging
 //
 // A new migration must still sort after every migration already shipped:
 // goose refuses to apply one older than the newest applied. That is why

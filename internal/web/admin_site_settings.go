@@ -20,10 +20,11 @@ type siteSettingsForm struct {
 	Site                                                 auth.Site
 	TimeZone                                             string
 	MaxExtensions, MaxTemporaryDays, EmergencyReviewDays string
+	ActionDueDays                                        string
 }
 
 // siteSettingsFields are the form's fields, by the domain's names.
-var siteSettingsFields = []string{"time_zone", "max_extensions", "max_temporary_days", "emergency_review_days"}
+var siteSettingsFields = []string{"time_zone", "max_extensions", "max_temporary_days", "emergency_review_days", "action_due_days"}
 
 func (s *Server) pageEditSiteSettings(w http.ResponseWriter, r *http.Request) {
 	u := auth.UserFrom(r.Context())
@@ -37,7 +38,8 @@ func (s *Server) pageEditSiteSettings(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := siteSettingsForm{Site: *site, TimeZone: ss.TimeZone, MaxExtensions: strconv.Itoa(ss.MaxExtensions),
-		MaxTemporaryDays: strconv.Itoa(ss.MaxTemporaryDays), EmergencyReviewDays: strconv.Itoa(ss.EmergencyReviewDays)}
+		MaxTemporaryDays: strconv.Itoa(ss.MaxTemporaryDays), EmergencyReviewDays: strconv.Itoa(ss.EmergencyReviewDays),
+		ActionDueDays: strconv.Itoa(ss.ActionDueDays)}
 	s.renderSiteSettings(w, r, http.StatusOK, f, nil, r.URL.Query().Get("saved") != "")
 }
 
@@ -49,7 +51,8 @@ func (s *Server) pageSaveSiteSettings(w http.ResponseWriter, r *http.Request) {
 	}
 	f := siteSettingsForm{Site: *site, TimeZone: strings.TrimSpace(r.PostFormValue("time_zone")),
 		MaxExtensions: strings.TrimSpace(r.PostFormValue("max_extensions")), MaxTemporaryDays: strings.TrimSpace(r.PostFormValue("max_temporary_days")),
-		EmergencyReviewDays: strings.TrimSpace(r.PostFormValue("emergency_review_days"))}
+		EmergencyReviewDays: strings.TrimSpace(r.PostFormValue("emergency_review_days")),
+		ActionDueDays:       strings.TrimSpace(r.PostFormValue("action_due_days"))}
 	errs := map[string]string{}
 	number := func(field, label, v string) *int {
 		n, err := strconv.Atoi(v)
@@ -63,6 +66,10 @@ func (s *Server) pageSaveSiteSettings(w http.ResponseWriter, r *http.Request) {
 		MaxExtensions:       number("max_extensions", "Maximum number of extensions", f.MaxExtensions),
 		MaxTemporaryDays:    number("max_temporary_days", "Maximum total duration", f.MaxTemporaryDays),
 		EmergencyReviewDays: number("emergency_review_days", "Emergency review deadline", f.EmergencyReviewDays)}
+	// A form from before the setting existed leaves it as it is.
+	if f.ActionDueDays != "" {
+		up.ActionDueDays = number("action_due_days", "Default action due date", f.ActionDueDays)
+	}
 	if len(errs) == 0 {
 		_, err := s.Changes.UpdateSiteSettings(r.Context(), u, site.ID, up)
 		if err != nil && problem.KindOf(err) != problem.Invalid {

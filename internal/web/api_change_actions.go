@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -42,9 +43,41 @@ func (s *Server) apiAddAction(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) apiCompleteAction(w http.ResponseWriter, r *http.Request) {
 	changeCall(s, w, r, withID, func(ctx context.Context, u *auth.User, id int64, in struct {
+		Note       string `json:"note"`
+		EvidenceID int64  `json:"evidence_id"`
+	}) (any, error) {
+		return s.Changes.CompleteActionWithEvidence(ctx, u, id, in.Note, in.EvidenceID)
+	})
+}
+
+// apiVerifyAction closes a completed action that needs verification.
+func (s *Server) apiVerifyAction(w http.ResponseWriter, r *http.Request) {
+	changeCall(s, w, r, withID, func(ctx context.Context, u *auth.User, id int64, in struct {
 		Note string `json:"note"`
 	}) (any, error) {
-		return s.Changes.CompleteAction(ctx, u, id, in.Note)
+		return s.Changes.VerifyAction(ctx, u, id, in.Note)
+	})
+}
+
+// apiUpdateAction edits or reassigns an action item; absent fields stay.
+func (s *Server) apiUpdateAction(w http.ResponseWriter, r *http.Request) {
+	changeCall(s, w, r, withID, func(ctx context.Context, u *auth.User, id int64, in struct {
+		Title         *string `json:"title"`
+		OwnerID       *int64  `json:"owner_id"`
+		DueOn         *string `json:"due_on"`
+		BeforeStartup *bool   `json:"before_startup"`
+		// VerificationRequired: coordinators only.
+		VerificationRequired *bool `json:"verification_required"`
+	}) (any, error) {
+		up := change.ActionUpdate{Title: in.Title, OwnerID: in.OwnerID, BeforeStartup: in.BeforeStartup, VerificationRequired: in.VerificationRequired}
+		if in.DueOn != nil {
+			due, err := requiredDate("due_on", *in.DueOn)
+			if err != nil {
+				return nil, err
+			}
+			up.DueOn = &due
+		}
+		return s.Changes.UpdateAction(ctx, u, id, up)
 	})
 }
 
@@ -189,6 +222,20 @@ func (s *Server) apiAssignReviewer(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// apiAddReview adds a discipline review or replaces a pending review's
+// reviewer (coordinator, screening and review).
+func (s *Server) apiAddReview(w http.ResponseWriter, r *http.Request) {
+	changeCall(s, w, r, withChange, func(ctx context.Context, u *auth.User, id int64, in struct {
+		Discipline string `json:"discipline"`
+		ReviewerID int64  `json:"reviewer_id"`
+	}) (any, error) {
+		if err := s.Changes.AddReview(ctx, u, id, in.Discipline, in.ReviewerID); err != nil {
+			return nil, err
+		}
+		return s.Changes.Get(ctx, u, id)
+	})
+}
+
 func (s *Server) apiSetApprovers(w http.ResponseWriter, r *http.Request) {
 	changeCall(s, w, r, withChange, func(ctx context.Context, u *auth.User, id int64, in struct {
 		Stages [][]int64 `json:"stages"`
@@ -205,8 +252,26 @@ func (s *Server) apiDecideReview(w http.ResponseWriter, r *http.Request) {
 		Discipline string `json:"discipline"`
 		Decision   string `json:"decision"`
 		Comment    string `json:"comment"`
+		// Conditions go with reviewed_with_conditions.
+		Conditions []struct {
+			Title         string `json:"title"`
+			OwnerID       int64  `json:"owner_id"`
+			DueOn         string `json:"due_on"`
+			BeforeStartup *bool  `json:"before_startup"`
+		} `json:"conditions"`
 	}) (any, error) {
-		if err := s.Changes.DecideReview(ctx, u, id, in.Discipline, change.Decision(in.Decision), in.Comment); err != nil {
+		rd := change.ReviewDecision{Discipline: in.Discipline, Decision: change.Decision(in.Decision), Comment: in.Comment}
+		for i, c := range in.Conditions {
+			due, err := parseDate(fmt.Sprintf("conditions[%d].due_on", i), c.DueOn)
+			if err != nil {
+				return nil, err
+			}
+			if c.BeforeStartup == nil {
+				return nil, problem.Invalidf(fmt.Sprintf("conditions[%d].before_startup", i), "required, true when the condition must be met before startup")
+			}
+			rd.Conditions = append(rd.Conditions, change.ReviewCondition{Title: c.Title, OwnerID: c.OwnerID, DueOn: due, BeforeStartup: *c.BeforeStartup})
+		}
+		if err := s.Changes.DecideReviewWith(ctx, u, id, rd); err != nil {
 			return nil, err
 		}
 		return s.Changes.Get(ctx, u, id)

@@ -98,7 +98,14 @@ func listFilter(r *http.Request) (change.Filter, error) {
 	q := r.URL.Query()
 	f := change.Filter{Kind: change.Kind(strings.ToUpper(q.Get("kind"))), Stage: change.Stage(q.Get("stage")),
 		Duration: change.Duration(q.Get("duration")), Q: q.Get("q"), OpenOnly: q.Get("open") == "true" || q.Get("open") == "1",
-		ReplacementInKind: q.Get("rik") == "true" || q.Get("rik") == "1"}
+		ReplacementInKind: q.Get("rik") == "true" || q.Get("rik") == "1", Sort: q.Get("sort"), After: q.Get("after")}
+	if v := q.Get("count"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return f, problem.Invalidf("count", "must be true or false, got %q", v)
+		}
+		f.Count = b
+	}
 	for _, p := range []struct {
 		name string
 		dst  *int64
@@ -136,11 +143,7 @@ func (s *Server) apiListChanges(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return nil, err
 		}
-		cs, total, err := s.Changes.List(ctx, u, f)
-		if err != nil {
-			return nil, err
-		}
-		return map[string]any{"changes": cs, "total": total}, nil
+		return s.Changes.ListPage(ctx, u, f)
 	})
 }
 

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/change"
 	"github.com/mocpcr/mocpcr/internal/problem"
 )
@@ -127,6 +128,33 @@ func (s *Server) pageAssignReviewers(w http.ResponseWriter, r *http.Request) {
 	redirectChange(w, r, d.Change.Number, "reviewers", "reviews")
 }
 
+// pageAddReview adds a discipline review, or replaces the reviewer of a
+// pending one, during screening and review.
+func (s *Server) pageAddReview(w http.ResponseWriter, r *http.Request) {
+	u, d := s.loadChangePage(w, r)
+	if d == nil {
+		return
+	}
+	disc := r.PostFormValue("discipline")
+	input := map[string]string{"add-review-discipline": disc, "add-review-reviewer": r.PostFormValue("reviewer_id")}
+	ids := map[string]string{"discipline": "add-review-discipline", "reviewer_id": "add-review-reviewer"}
+	var reviewer int64
+	var err error
+	if v := r.PostFormValue("reviewer_id"); v != "" {
+		if reviewer, err = strconv.ParseInt(v, 10, 64); err != nil {
+			err = problem.Invalidf("reviewer_id", "choose a reviewer from the list")
+		}
+	}
+	if err == nil {
+		err = s.Changes.AddReview(r.Context(), u, d.Change.ID, disc, reviewer)
+	}
+	if err != nil {
+		s.failChange(w, r, u, d, err, "f-add-review", ids, input)
+		return
+	}
+	redirectChange(w, r, d.Change.Number, "review-added", "reviews")
+}
+
 func (s *Server) pageSetApprovers(w http.ResponseWriter, r *http.Request) {
 	u, d := s.loadChangePage(w, r)
 	if d == nil {
@@ -180,10 +208,43 @@ func (s *Server) pageDecideReview(w http.ResponseWriter, r *http.Request) {
 	}
 	dec := change.Decision(r.PostFormValue("decision"))
 	comment := r.PostFormValue("comment")
-	err := s.Changes.DecideReview(r.Context(), u, d.Change.ID, r.PostFormValue("discipline"), dec, comment)
+	input := map[string]string{"review-comment": comment}
+	ids := map[string]string{"comment": "review-comment", "decision": "f-review", "conditions": "review-conditions"}
+	rd := change.ReviewDecision{Discipline: r.PostFormValue("discipline"), Decision: dec, Comment: comment}
+	var p problem.List
+	if dec == change.DecisionReviewedWithConditions {
+		input["cond-open"] = "yes"
+		// The form has blank rows; a row with nothing in it is not a condition.
+		for row := range 3 {
+			cp := fmt.Sprintf("cond-%d-", row)
+			for _, n := range []string{"title", "owner_id", "due_on", "before_startup"} {
+				input[cp+n] = r.PostFormValue(cp + n)
+			}
+			if strings.TrimSpace(input[cp+"title"]) == "" && input[cp+"owner_id"] == "" && input[cp+"due_on"] == "" {
+				continue
+			}
+			i := len(rd.Conditions)
+			for _, n := range []string{"title", "owner_id", "due_on"} {
+				ids[fmt.Sprintf("conditions[%d].%s", i, n)] = cp + n
+			}
+			cd := change.ReviewCondition{Title: input[cp+"title"], BeforeStartup: input[cp+"before_startup"] == "yes"}
+			if v := input[cp+"owner_id"]; v != "" {
+				cd.OwnerID, _ = strconv.ParseInt(v, 10, 64)
+			}
+			due, derr := parseDate("due_on", input[cp+"due_on"])
+			if derr != nil {
+				p.Invalid(fmt.Sprintf("conditions[%d].due_on", i), "expected a date like 2026-12-31")
+			}
+			cd.DueOn = due
+			rd.Conditions = append(rd.Conditions, cd)
+		}
+	}
+	err := p.Err()
+	if err == nil {
+		err = s.Changes.DecideReviewWith(r.Context(), u, d.Change.ID, rd)
+	}
 	if err != nil {
-		s.failChange(w, r, u, d, err, "f-review", map[string]string{"comment": "review-comment", "decision": "f-review"},
-			map[string]string{"review-comment": comment})
+		s.failChange(w, r, u, d, err, "f-review", ids, input)
 		return
 	}
 	done := "reviewed"
@@ -290,11 +351,93 @@ func (s *Server) pageCompleteAction(w http.ResponseWriter, r *http.Request) {
 	}
 	note := r.PostFormValue("note")
 	key := fmt.Sprintf("action-%d-note", aid)
-	if _, err := s.Changes.CompleteAction(r.Context(), u, aid, note); err != nil {
-		s.failChange(w, r, u, d, err, fmt.Sprintf("f-action-%d", aid), map[string]string{"note": key}, map[string]string{key: note})
+	evKey := fmt.Sprintf("action-%d-evidence", aid)
+	input := map[string]string{key: note, evKey: r.PostFormValue("evidence_id")}
+	var evidence int64
+	if v := r.PostFormValue("evidence_id"); v != "" {
+		var err error
+		if evidence, err = strconv.ParseInt(v, 10, 64); err != nil {
+			s.failChange(w, r, u, d, problem.Invalidf("evidence_id", "choose one of the change's attachments"),
+				fmt.Sprintf("f-action-%d", aid), map[string]string{"evidence_id": evKey}, input)
+			return
+		}
+	}
+	a, err := s.Changes.CompleteActionWithEvidence(r.Context(), u, aid, note, evidence)
+	if err != nil {
+		s.failChange(w, r, u, d, err, fmt.Sprintf("f-action-%d", aid), map[string]string{"note": key, "evidence_id": evKey}, input)
 		return
 	}
-	redirectChange(w, r, d.Change.Number, "action-done", "actions")
+	done := "action-done"
+	if a.Status == change.ActionToVerify {
+		done = "action-to-verify"
+	}
+	redirectChange(w, r, d.Change.Number, done, "actions")
+}
+
+// pageVerifyAction is a coordinator's verification of a completed action.
+func (s *Server) pageVerifyAction(w http.ResponseWriter, r *http.Request) {
+	u, d := s.loadChangePage(w, r)
+	if d == nil {
+		return
+	}
+	aid, err := strconv.ParseInt(r.PathValue("aid"), 10, 64)
+	if err != nil || !slices.ContainsFunc(d.Actions, func(a change.ActionItem) bool { return a.ID == aid }) {
+		s.render(w, r, http.StatusNotFound, "notfound.html", &Page{Title: "Not found"})
+		return
+	}
+	if _, err := s.Changes.VerifyAction(r.Context(), u, aid, r.PostFormValue("note")); err != nil {
+		s.failChange(w, r, u, d, err, fmt.Sprintf("f-action-%d-verify", aid), nil, nil)
+		return
+	}
+	redirectChange(w, r, d.Change.Number, "action-verified", "actions")
+}
+
+// pageEditAction saves the edit form of one action item: title, owner,
+// due date and before or after startup.
+func (s *Server) pageEditAction(w http.ResponseWriter, r *http.Request) {
+	u, d := s.loadChangePage(w, r)
+	if d == nil {
+		return
+	}
+	aid, err := strconv.ParseInt(r.PathValue("aid"), 10, 64)
+	if err != nil || !slices.ContainsFunc(d.Actions, func(a change.ActionItem) bool { return a.ID == aid }) {
+		s.render(w, r, http.StatusNotFound, "notfound.html", &Page{Title: "Not found"})
+		return
+	}
+	prefix := fmt.Sprintf("action-%d-", aid)
+	input := map[string]string{prefix + "edit": "yes"}
+	for _, n := range []string{"title", "owner_id", "due_on", "before_startup", "verification_required"} {
+		input[prefix+n] = r.PostFormValue(n)
+	}
+	ids := map[string]string{"title": prefix + "title", "owner_id": prefix + "owner_id", "due_on": prefix + "due_on", "before_startup": prefix + "before_startup"}
+	title := r.PostFormValue("title")
+	before := r.PostFormValue("before_startup") == "yes"
+	up := change.ActionUpdate{Title: &title, BeforeStartup: &before}
+	// Only a coordinator's form carries the box; others leave it as it is.
+	if u.Has(auth.RoleCoordinator) {
+		verify := r.PostFormValue("verification_required") == "yes"
+		up.VerificationRequired = &verify
+	}
+	var p problem.List
+	if owner, perr := strconv.ParseInt(r.PostFormValue("owner_id"), 10, 64); perr != nil || owner <= 0 {
+		p.Invalid("owner_id", "choose who owns the action")
+	} else {
+		up.OwnerID = &owner
+	}
+	if due, derr := requiredDate("due_on", r.PostFormValue("due_on")); derr != nil {
+		p.Invalid("due_on", "expected a date like 2026-12-31")
+	} else {
+		up.DueOn = &due
+	}
+	err = p.Err("owner_id", "due_on")
+	if err == nil {
+		_, err = s.Changes.UpdateAction(r.Context(), u, aid, up)
+	}
+	if err != nil {
+		s.failChange(w, r, u, d, err, fmt.Sprintf("f-action-%d-edit", aid), ids, input)
+		return
+	}
+	redirectChange(w, r, d.Change.Number, "action-edited", "actions")
 }
 
 func (s *Server) pageAnswerPSSR(w http.ResponseWriter, r *http.Request) {
@@ -449,6 +592,10 @@ var flashMessages = map[string]string{
 	"review-rej":              "Your review is recorded; the change went back to the initiator.",
 	"action-added":            "Action item added; its owner has been notified.",
 	"action-done":             "Action item marked done.",
+	"action-edited":           "Action item saved; a new owner has been notified.",
+	"review-added":            "Review saved; during review the reviewer has been asked.",
+	"action-to-verify":        "Action item completed; it counts as closed once a coordinator has verified it.",
+	"action-verified":         "Action item verified; it is closed.",
 	"pssr":                    "PSSR answer recorded.",
 	"pssr-no":                 "PSSR answer recorded. The deficiency was added as a pre-startup action; it must be closed before startup.",
 	"roster":                  "Added to the acknowledgement roster; they have been notified.",
@@ -467,6 +614,7 @@ var flashMessages = map[string]string{
 	"submitted-rik":           "Submitted as a replacement in kind: an MOC coordinator or an approver of the site must confirm it before it closes.",
 	"confirm_rik":             "Replacement in kind confirmed and signed; the change is closed.",
 	"reject_rik":              "Replacement-in-kind claim rejected; the change went back to the initiator for the full screening.",
+	"authorize_emergency":     "Emergency authorisation signed: implementation may start while the reviews and approvals run.",
 }
 
 // redirectChange sends the browser back to the change page with a flash

@@ -280,11 +280,14 @@ func (s *Server) buildChangeView(r *http.Request, u *auth.User, d *change.Detail
 		}
 	}
 	for _, a := range d.Actions {
-		if a.Kind == change.ActionDeficiency && a.Status == change.ActionOpen {
+		if a.Kind == change.ActionDeficiency && !a.Closed() {
 			v.Deficiencies++
 		}
 	}
-	if v.Can["assign"] || v.Can["add_action"] || v.Can["manage_roster"] {
+	// An action's owner may hand it on, so they need the list of people too.
+	// So does a reviewer naming the owners of their review's conditions.
+	editsAction := slices.ContainsFunc(d.Actions, func(a change.ActionItem) bool { return v.CanEditAction(a) })
+	if v.Can["assign"] || v.Can["add_action"] || v.Can["manage_roster"] || editsAction || v.MyReview != nil || v.Can["add_review"] {
 		users, err := auth.ListUsers(ctx, s.DB.SQL)
 		if err != nil {
 			return nil, err
@@ -400,6 +403,100 @@ func (v *changeView) Overdue(a change.ActionItem) bool {
 func (v *changeView) CanComplete(a change.ActionItem) bool {
 	return a.Status == change.ActionOpen && v.C.Stage.IsOpen() && change.CanCompleteAction(v.Me, &a)
 }
+
+// CanEditAction reports whether the user may edit or reassign the action.
+func (v *changeView) CanEditAction(a change.ActionItem) bool {
+	return a.Status == change.ActionOpen && v.C.Stage.IsOpen() && change.CanEditAction(v.Me, &a)
+}
+
+// ActionField is the value an action's edit form shows for field: what
+// the user typed when the form came back with an error, else the
+// action's current value.
+func (v *changeView) ActionField(a change.ActionItem, field string) string {
+	key := fmt.Sprintf("action-%d-", a.ID)
+	if v.Input[key+"edit"] != "" {
+		return v.Input[key+field]
+	}
+	switch field {
+	case "title":
+		return a.Title
+	case "owner_id":
+		return strconv.FormatInt(a.OwnerID, 10)
+	case "due_on":
+		if a.DueOn != nil {
+			return a.DueOn.Format(time.DateOnly)
+		}
+	case "before_startup":
+		if a.BeforeStartup {
+			return "yes"
+		}
+	case "verification_required":
+		if a.VerificationRequired {
+			return "yes"
+		}
+	}
+	return ""
+}
+
+// CanVerify reports whether the user may verify the completed action.
+func (v *changeView) CanVerify(a change.ActionItem) bool {
+	return v.C.Stage.IsOpen() && change.CanVerifyAction(v.Me, &a)
+}
+
+// IsCoordinator says whether the user coordinates changes (who may ask
+// for an action to be verified).
+func (v *changeView) IsCoordinator() bool { return v.Me.Has(auth.RoleCoordinator) }
+
+// ConditionsOf are the action items a review's conditions became.
+func (v *changeView) ConditionsOf(reviewID int64) []change.ActionItem {
+	var out []change.ActionItem
+	for _, a := range v.D.Actions {
+		if a.ReviewID == reviewID {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// DecisionLabel is a review or approval decision in words.
+func (v *changeView) DecisionLabel(d change.Decision) string {
+	switch d {
+	case change.DecisionReviewedWithConditions:
+		return "Reviewed — with conditions"
+	case "":
+		return ""
+	}
+	s := string(d)
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// DisciplinesToAdd are the disciplines a coordinator may still add a
+// review for in this round.
+func (v *changeView) DisciplinesToAdd() []string {
+	var out []string
+	for _, disc := range append(slices.Clone(change.Disciplines), change.DisciplineHazardReview) {
+		if !slices.ContainsFunc(v.D.Reviews, func(r change.Review) bool { return r.Round == v.C.Round && r.Discipline == disc }) {
+			out = append(out, disc)
+		}
+	}
+	return out
+}
+
+// PendingReviews are the current round's reviews still waiting, whose
+// reviewer a coordinator may replace during review.
+func (v *changeView) PendingReviews() []change.Review {
+	var out []change.Review
+	for _, r := range v.D.Reviews {
+		if r.Round == v.C.Round && r.DecidedAt == nil {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// ConditionRows are the numbers of the blank condition rows the review
+// form offers.
+func (v *changeView) ConditionRows() []int { return []int{0, 1, 2} }
 
 // AttachmentName names an attachment of the change, for PSSR evidence.
 func (v *changeView) AttachmentName(id int64) string { return v.Attachments[id].Filename }

@@ -33,8 +33,17 @@ type changeQuery struct {
 	// Expiring is a number of days ("" for any).
 	Expiring string
 	Sort     string
-	Page     int
+	// Page is the page's number: which rows an offset page shows, and
+	// only a label on a page read by cursor (After).
+	Page int
+	// After is the cursor the page starts after ("" for an offset page).
+	After string
 }
+
+// maxNumberedPage is the last page offered by number: an offset page
+// costs the database every row before it, so deeper pages are reached
+// with Next, whose cursor costs the same at any depth.
+const maxNumberedPage = 40
 
 // expiringChoices are the "temporary, expiring within" options.
 var expiringChoices = []int{7, 14, 30, 60, 90}
@@ -126,7 +135,11 @@ func (s *Server) readChangeQuery(r *http.Request, u *auth.User) (changeQuery, ch
 			q.Page = n
 		}
 	}
-	f.Offset = (q.Page - 1) * changesPerPage
+	if q.After = v.Get("after"); q.After != "" {
+		f.After = q.After
+	} else {
+		f.Offset = (q.Page - 1) * changesPerPage
+	}
 	return q, f, errs
 }
 
@@ -161,6 +174,11 @@ func (q changeQuery) values() url.Values {
 
 // url is the list's address with q's filters and the given sort and page.
 func (q changeQuery) url(path, sort string, page int) string {
+	return q.urlAfter(path, sort, page, "")
+}
+
+// urlAfter is url for the page after cursor after (none when "").
+func (q changeQuery) urlAfter(path, sort string, page int, after string) string {
 	v := q.values()
 	v.Del("sort")
 	if sort != "" {
@@ -168,6 +186,9 @@ func (q changeQuery) url(path, sort string, page int) string {
 	}
 	if page > 1 {
 		v.Set("page", strconv.Itoa(page))
+	}
+	if after != "" {
+		v.Set("after", after)
 	}
 	if len(v) == 0 {
 		return path
@@ -233,8 +254,11 @@ type changesData struct {
 	Columns                               []column
 	Rows                                  []changeListRow
 	// RowsHTML is Rows as table rows (prerender.go).
-	RowsHTML            template.HTML
-	Total, From, To     int
+	RowsHTML        template.HTML
+	Total, From, To int
+	// TotalText is the count as shown ("more than 10,000"); "" on a page
+	// read by cursor, which is not counted.
+	TotalText           string
 	Pages               []pageLink
 	PrevURL, NextURL    string
 	CSVURL, ClearURL    string
@@ -251,15 +275,25 @@ func (s *Server) pageListChanges(w http.ResponseWriter, r *http.Request) {
 	u := auth.UserFrom(r.Context())
 	ctx := r.Context()
 	q, f, errs := s.readChangeQuery(r, u)
-	cs, total, err := s.Changes.List(ctx, u, f)
+	status := http.StatusOK
+	list, err := s.Changes.ListPage(ctx, u, f)
 	if err != nil {
 		if field, msg, ok := invalidField(err); ok {
 			errs[field] = msg
-			cs, total = nil, 0
+			zero := 0
+			list = change.Page{Total: &zero}
+			if field == "after" {
+				// A cursor is never typed: a broken one is a bad link.
+				status = http.StatusUnprocessableEntity
+			}
 		} else {
 			s.serverFault(w, r, "list changes", err)
 			return
 		}
+	}
+	cs, total := list.Changes, 0
+	if list.Total != nil {
+		total = *list.Total
 	}
 	d := changesData{Query: q, Total: total, CanCreate: auth.Can(u, auth.ActionCreateChange), ClearURL: "/changes"}
 	d.CSVURL = q.url("/changes.csv", q.Sort, 0)
@@ -324,21 +358,31 @@ func (s *Server) pageListChanges(w http.ResponseWriter, r *http.Request) {
 		d.Rows = append(d.Rows, newChangeListRow(&cs[i], today))
 	}
 	d.RowsHTML = changeRowsHTML(d.Rows)
-	if total > 0 && len(cs) > 0 {
-		d.From, d.To = f.Offset+1, f.Offset+len(cs)
+	if list.Total != nil {
+		d.TotalText = strconv.Itoa(total)
+		if !list.TotalExact {
+			d.TotalText = "more than " + strconv.Itoa(total)
+		}
 	}
-	pages := (total + changesPerPage - 1) / changesPerPage
-	if total > 0 && len(cs) == 0 {
+	if len(cs) > 0 {
+		d.From = (q.Page-1)*changesPerPage + 1
+		d.To = d.From + len(cs) - 1
+	}
+	pages := min((total+changesPerPage-1)/changesPerPage, maxNumberedPage)
+	if list.Total != nil && total > 0 && len(cs) == 0 && err == nil {
 		d.PastEnd = true
 		d.FirstURL, d.LastURL = q.url("/changes", q.Sort, 1), q.url("/changes", q.Sort, pages)
 	}
-	if q.Page > 1 {
+	if q.Page > 1 && q.Page-1 <= maxNumberedPage {
 		d.PrevURL = q.url("/changes", q.Sort, q.Page-1)
 	}
-	if q.Page < pages {
-		d.NextURL = q.url("/changes", q.Sort, q.Page+1)
+	if q.Page > 1 {
+		d.FirstURL = q.url("/changes", q.Sort, 1)
 	}
-	if pages > 1 {
+	if list.Next != "" {
+		d.NextURL = q.urlAfter("/changes", q.Sort, q.Page+1, list.Next)
+	}
+	if pages > 1 && q.After == "" {
 		last := 0
 		for n := 1; n <= pages; n++ {
 			// First, last and two either side of the current page.
@@ -352,8 +396,7 @@ func (s *Server) pageListChanges(w http.ResponseWriter, r *http.Request) {
 			last = n
 		}
 	}
-	status := http.StatusOK
-	if len(errs) > 0 {
+	if len(errs) > 0 && status == http.StatusOK {
 		status = http.StatusBadRequest
 	}
 	s.render(w, r, status, "changes.html", &Page{Title: "Changes", Errors: errs, Data: d})
@@ -373,20 +416,22 @@ func (s *Server) pageExportChanges(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, problem.New(problem.Invalid, "The export's filters are not valid: "+strings.Join(msgs, " ")))
 		return
 	}
-	f.Offset, f.Limit = 0, 1000
+	// By cursor and uncounted: each batch costs the same as the first.
+	f.Offset, f.Limit, f.After = 0, 1000, ""
 	var all []change.Change
 	for len(all) < csvLimit {
-		cs, total, err := s.Changes.List(r.Context(), u, f)
+		p, err := s.Changes.ListPage(r.Context(), u, f)
 		if err != nil {
 			s.serverFault(w, r, "export changes", err)
 			return
 		}
-		all = append(all, cs...)
-		f.Offset += len(cs)
-		if len(cs) == 0 || f.Offset >= total {
+		all = append(all, p.Changes...)
+		if p.Next == "" {
 			break
 		}
+		f.After = p.Next
 	}
+	all = all[:min(len(all), csvLimit)]
 	name := "changes-" + s.Now().UTC().Format("2006-01-02") + ".csv"
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)

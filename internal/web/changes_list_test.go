@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
+	"html"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -136,6 +138,23 @@ func TestChangeListFiltersSortSearchAndPages(t *testing.T) {
 		// Paging keeps the filters.
 		if !strings.Contains(b.get("/changes?sort=title").Body, `href="/changes?page=2&amp;sort=title"`) {
 			t.Error("next-page link lost the sort")
+		}
+
+		// Next carries a cursor: page 2 of the title sort by it is the
+		// rest of the list after page 1, and a broken cursor is a 422
+		// naming the parameter.
+		r = b.get("/changes?sort=title")
+		next := regexp.MustCompile(`href="(/changes\?[^"]*after=[^"]+)" rel="next"`).FindStringSubmatch(r.Body)
+		if next == nil {
+			t.Fatal("page 1 has no Next link with a cursor")
+		}
+		all := get("/changes?sort=title&page=1")
+		byCursor := get(html.UnescapeString(next[1]))
+		if len(byCursor) != 5 || !slices.Equal(append(listed(r.Body), byCursor...), append(all, get("/changes?sort=title&page=2")...)) {
+			t.Errorf("page 2 by cursor: %v", byCursor)
+		}
+		if r := b.get("/changes?sort=title&after=garbage"); r.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(r.Body, "is not a cursor of this list") {
+			t.Errorf("broken cursor: %d, want 422 saying the cursor is wrong", r.StatusCode)
 		}
 
 		// Bad filters are reported beside the field; the list still shows.

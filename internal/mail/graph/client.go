@@ -35,6 +35,8 @@ const MaxRequestBytes = 4 << 20
 type Client struct {
 	cfg    Config // ClientSecret cleared; see secret
 	secret *secretValue
+	// cert, when set, signs client assertions instead of the secret.
+	cert   *Certificate
 	log    *slog.Logger
 	tokens *tokenCache
 	slots  *semaphore
@@ -76,6 +78,11 @@ func New(cfg Config) (*Client, error) {
 		slots:  mailboxSemaphore(cfg.GraphEndpoint, cfg.TenantID, cfg.Sender, cfg.MaxConcurrent),
 	}
 	cfg.ClientSecret = ""
+	if cfg.ClientCertificatePath != "" {
+		if c.cert, err = LoadCertificate(cfg.ClientCertificatePath); err != nil {
+			return nil, err
+		}
+	}
 	c.cfg = cfg
 	c.tokens = &tokenCache{
 		fetch:      c.requestToken,
@@ -112,6 +119,21 @@ func (c *Client) Stats() Stats {
 type TokenStatus struct {
 	ExpiresAt time.Time // when the token stops working
 	RefreshAt time.Time // when the cache will fetch the next one
+}
+
+// Certificate is the client certificate the client signs its assertions
+// with, nil when it uses a secret or a federated token.
+func (c *Client) Certificate() *Certificate { return c.cert }
+
+// Credential names what the client authenticates with, for messages.
+func (c *Client) Credential() string {
+	switch {
+	case c.cert != nil:
+		return "client certificate (AZURE_CLIENT_CERTIFICATE_PATH)"
+	case c.cfg.FederatedTokenFile != "":
+		return "federated token (AZURE_FEDERATED_TOKEN_FILE)"
+	}
+	return "client secret (AZURE_CLIENT_SECRET)"
 }
 
 // Check acquires a token (from the cache when it holds one) and reports

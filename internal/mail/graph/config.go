@@ -32,7 +32,16 @@ type Config struct {
 	TenantID     string // AZURE_TENANT_ID
 	ClientID     string // AZURE_CLIENT_ID
 	ClientSecret string // AZURE_CLIENT_SECRET: the secret Value, never the Secret ID
-	Sender       string // GRAPH_MAIL_SENDER
+	// ClientCertificatePath is a PEM file with the application's
+	// certificate and private key (AZURE_CLIENT_CERTIFICATE_PATH): the
+	// client signs an assertion with it instead of sending a secret. It is
+	// used before a secret when both are set.
+	ClientCertificatePath string
+	// FederatedTokenFile holds a token of a federated identity
+	// (AZURE_FEDERATED_TOKEN_FILE, Kubernetes workload identity), read
+	// afresh for every token request; used before a secret.
+	FederatedTokenFile string
+	Sender             string // GRAPH_MAIL_SENDER
 	// The environment is read by internal/config; the comments name the
 	// variables so that messages here can point administrators at them.
 
@@ -75,7 +84,7 @@ func (c Config) withDefaults() (Config, error) {
 	for _, f := range []struct{ value, env string }{
 		{c.TenantID, "AZURE_TENANT_ID"},
 		{c.ClientID, "AZURE_CLIENT_ID"},
-		{c.ClientSecret, "AZURE_CLIENT_SECRET"},
+		{c.ClientSecret + c.ClientCertificatePath + c.FederatedTokenFile, "AZURE_CLIENT_SECRET"},
 		{c.Sender, "GRAPH_MAIL_SENDER"},
 	} {
 		if f.value == "" {
@@ -150,8 +159,8 @@ func (c Config) secretLabel() string {
 
 // String shows the configuration without the client secret.
 func (c Config) String() string {
-	return fmt.Sprintf("graph.Config{TenantID:%q ClientID:%q ClientSecret:%s Sender:%q AuthorityHost:%q GraphEndpoint:%q SaveToSentItems:%t MaxConcurrent:%d}",
-		c.TenantID, c.ClientID, c.secretLabel(), c.Sender, c.AuthorityHost, c.GraphEndpoint, c.SaveToSentItems, c.MaxConcurrent)
+	return fmt.Sprintf("graph.Config{TenantID:%q ClientID:%q ClientSecret:%s ClientCertificatePath:%q FederatedTokenFile:%q Sender:%q AuthorityHost:%q GraphEndpoint:%q SaveToSentItems:%t MaxConcurrent:%d}",
+		c.TenantID, c.ClientID, c.secretLabel(), c.ClientCertificatePath, c.FederatedTokenFile, c.Sender, c.AuthorityHost, c.GraphEndpoint, c.SaveToSentItems, c.MaxConcurrent)
 }
 
 // GoString is used by %#v; it hides the client secret too.
@@ -174,6 +183,8 @@ func (c Config) LogValue() slog.Value {
 		slog.String("tenant_id", c.TenantID),
 		slog.String("client_id", c.ClientID),
 		slog.String("client_secret", c.secretLabel()),
+		slog.String("client_certificate_path", c.ClientCertificatePath),
+		slog.String("federated_token_file", c.FederatedTokenFile),
 		slog.String("sender", c.Sender),
 		slog.String("authority_host", c.AuthorityHost),
 		slog.String("graph_endpoint", c.GraphEndpoint),

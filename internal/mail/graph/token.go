@@ -189,12 +189,34 @@ func (c *Client) requestToken(ctx context.Context) (accessToken, error) {
 
 func (c *Client) doTokenRequest(ctx context.Context) (accessToken, error) {
 	form := url.Values{
-		"grant_type":    {"client_credentials"},
-		"client_id":     {c.cfg.ClientID},
-		"client_secret": {c.secret.value},
-		"scope":         {c.cfg.GraphEndpoint + "/.default"},
+		"grant_type": {"client_credentials"},
+		"client_id":  {c.cfg.ClientID},
+		"scope":      {c.cfg.GraphEndpoint + "/.default"},
 	}
 	endpoint := c.cfg.AuthorityHost + "/" + url.PathEscape(c.cfg.TenantID) + "/oauth2/v2.0/token"
+	// The credential, most trusted first: a certificate, a federated
+	// token, a secret.
+	switch {
+	case c.cert != nil:
+		if why := c.cert.Validity(c.cfg.Now()); why != "" {
+			return accessToken{}, c.credentialError(why)
+		}
+		assertion, err := c.cert.Assertion(c.cfg.ClientID, endpoint, c.cfg.Now())
+		if err != nil {
+			return accessToken{}, c.credentialError(err.Error())
+		}
+		form.Set("client_assertion_type", ClientAssertionType)
+		form.Set("client_assertion", assertion)
+	case c.cfg.FederatedTokenFile != "":
+		assertion, err := federatedAssertion(c.cfg.FederatedTokenFile)
+		if err != nil {
+			return accessToken{}, c.credentialError(err.Error())
+		}
+		form.Set("client_assertion_type", ClientAssertionType)
+		form.Set("client_assertion", assertion)
+	default:
+		form.Set("client_secret", c.secret.value)
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
 	if err != nil {
 		return accessToken{}, c.tokenError(0, "invalid_request", err.Error(), 0)
@@ -235,6 +257,14 @@ func (c *Client) doTokenRequest(ctx context.Context) (accessToken, error) {
 	return accessToken{value: tr.AccessToken, expiry: expiry, refreshAt: expiry.Add(-lead)}, nil
 }
 
+// credentialError is a credential this process cannot use (an expired
+// certificate, an unreadable token file): no request is made, and every
+// email fails the same way until it is fixed.
+func (c *Client) credentialError(why string) *mail.Error {
+	return &mail.Error{Code: "invalid_client", Message: why, Misconfigured: true,
+		Text: "Graph token request failed: invalid_client: " + why}
+}
+
 var aadstsPattern = regexp.MustCompile(`AADSTS(\d+)`)
 
 // tokenError builds the admin-facing error for a failed token request:
@@ -251,6 +281,12 @@ func (c *Client) tokenError(status int, code, description string, aadsts int) *m
 	switch {
 	case aadsts == 7000215:
 		hint = "the client secret is wrong: most often the Secret ID was pasted instead of the secret Value; check AZURE_CLIENT_SECRET"
+	case aadsts == 700027:
+		hint = "Entra ID does not accept the certificate's signature: upload this certificate (thumbprint " + c.certThumbprint() + ") to the app registration under Certificates & secrets → Certificates, or renew it if it expired"
+	case aadsts == 70021:
+		hint = "no federated identity credential of the app registration matches this token's issuer and subject: add one under Certificates & secrets → Federated credentials (for Kubernetes: the cluster's OIDC issuer and system:serviceaccount:NAMESPACE:NAME)"
+	case aadsts == 700024:
+		hint = "the client assertion is outside its valid time: check that the system clock is accurate, and that AZURE_FEDERATED_TOKEN_FILE is being refreshed"
 	case aadsts == 7000222:
 		hint = "the client secret has expired: create a new one and put its Value in AZURE_CLIENT_SECRET (setup guide Part 4, Secret Rotation)"
 	case aadsts == 700016:
@@ -280,4 +316,11 @@ func (c *Client) tokenError(status int, code, description string, aadsts int) *m
 		Misconfigured: !retryable,
 		Text:          fmt.Sprintf("Graph token request failed: %s: %s — %s", code, description, hint),
 	}
+}
+
+func (c *Client) certThumbprint() string {
+	if c.cert == nil {
+		return "unknown"
+	}
+	return c.cert.Thumbprint()
 }

@@ -10,6 +10,7 @@ package graphtest
 import (
 	"context"
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -129,6 +130,8 @@ type Server struct {
 	graphResource string   // the Graph of this cloud: https://graph.microsoft.com unless SetNationalCloud
 	tokens        map[string]issuedToken
 	mailboxes     map[string]mailboxKind
+	certs         map[string]*x509.Certificate // by SHA-256 thumbprint
+	federations   []federation
 	states        map[string]*mailboxState
 	recipientCap  int
 	faults        faults
@@ -196,6 +199,7 @@ func NewUnstarted() *Server {
 		tokens:        make(map[string]issuedToken),
 		mailboxes:     map[string]mailboxKind{strings.ToLower(Sender): licensed},
 		states:        make(map[string]*mailboxState),
+		certs:         make(map[string]*x509.Certificate),
 		recipientCap:  RecipientLimit,
 		inFlight:      make(map[string]int),
 

@@ -124,18 +124,25 @@ func (s *Server) clientCredentials(w http.ResponseWriter, r *http.Request, tenan
 			"Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.", id, tenant))
 		return
 	}
-	switch got := f.Get("client_secret"); {
-	case got == "":
-		s.writeEntraError(w, http.StatusUnauthorized, "invalid_client", 7000216, "'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type.")
-		return
-	case got != secret:
-		s.writeEntraError(w, http.StatusUnauthorized, "invalid_client", 7000215, fmt.Sprintf(
-			"Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '%s'.", id))
-		return
-	case expired:
-		s.writeEntraError(w, http.StatusUnauthorized, "invalid_client", 7000222, fmt.Sprintf(
-			"The provided client secret keys for app '%s' are expired. Visit the Azure portal to create new keys for your app: https://aka.ms/NewClientSecret, or consider using certificate credentials for added security: https://aka.ms/certCreds.", id))
-		return
+	if f.Get("client_secret") == "" && f.Get("client_assertion") != "" {
+		if status, code, aadsts, text := s.checkAssertion(r, tenant, id); status != 0 {
+			s.writeEntraError(w, status, code, aadsts, text)
+			return
+		}
+	} else {
+		switch got := f.Get("client_secret"); {
+		case got == "":
+			s.writeEntraError(w, http.StatusUnauthorized, "invalid_client", 7000216, "'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type.")
+			return
+		case got != secret:
+			s.writeEntraError(w, http.StatusUnauthorized, "invalid_client", 7000215, fmt.Sprintf(
+				"Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '%s'.", id))
+			return
+		case expired:
+			s.writeEntraError(w, http.StatusUnauthorized, "invalid_client", 7000222, fmt.Sprintf(
+				"The provided client secret keys for app '%s' are expired. Visit the Azure portal to create new keys for your app: https://aka.ms/NewClientSecret, or consider using certificate credentials for added security: https://aka.ms/certCreds.", id))
+			return
+		}
 	}
 	scope := f.Get("scope")
 	resource, ok := strings.CutSuffix(scope, "/.default")

@@ -1,12 +1,15 @@
 package auth
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/mail"
+	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -14,6 +17,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
+	"github.com/mocpcr/mocpcr/internal/problem"
 	"github.com/mocpcr/mocpcr/internal/store"
 )
 
@@ -28,9 +32,42 @@ type EntraConfig struct {
 	RedirectURL string
 	// HTTPClient talks to Entra ID; nil means a client with a timeout.
 	HTTPClient *http.Client
-	// Now checks token expiry; nil means time.Now.
+	// Now checks token expiry and auth_time; nil means time.Now.
 	Now func() time.Time
+	// SignInMaxAge is the max_age sent with a sign-in (0: a long shift,
+	// DefaultSignInMaxAge): a Microsoft session older than that asks for
+	// the password again. Sending max_age makes auth_time mandatory in the
+	// ID token (OpenID Connect Core 3.1.2.1).
+	SignInMaxAge time.Duration
 }
+
+// SignatureWindow is how long after the user last entered a credential
+// (a password sign-in, or auth_time at Microsoft) they may sign an
+// approval without proving who they are again.
+const SignatureWindow = 5 * time.Minute
+
+// DefaultSignInMaxAge is the max_age of an ordinary sign-in.
+const DefaultSignInMaxAge = 12 * time.Hour
+
+// authTimeSkew is how far apart mocpcr's clock and Microsoft's may be.
+const authTimeSkew = time.Minute
+
+// Why an ID token is refused, in words for the person signing in.
+var (
+	// ErrOtherTenant: the account is of another organisation than
+	// AZURE_TENANT_ID, whatever the issuer check let through.
+	ErrOtherTenant = errors.New("this Microsoft account belongs to another organisation; sign in with your account of this organisation")
+	// ErrNoAuthTime: a re-authentication without auth_time cannot show
+	// when the password was entered.
+	ErrNoAuthTime = errors.New("Microsoft did not say when you entered your password, so this cannot count as a signature. " +
+		"Tell your administrator: the app registration must send the auth_time claim (see the README)")
+	// ErrNotFresh: Microsoft reused an earlier sign-in instead of asking
+	// for the password.
+	ErrNotFresh = errors.New("Microsoft signed you in again without asking for your password (it reused an earlier sign-in), " +
+		"so this cannot count as a signature. Try again and enter your password at Microsoft; if it is not asked for, tell your administrator")
+	// ErrOtherAccount: a re-authentication by somebody else.
+	ErrOtherAccount = errors.New("you confirmed with a different Microsoft account than the one signed in here. Sign in again with your own account")
+)
 
 // Entra signs users in with Microsoft Entra ID (OpenID Connect
 // authorization code flow with PKCE, state and nonce).
@@ -40,6 +77,9 @@ type Entra struct {
 	mu       sync.Mutex
 	oauth    *oauth2.Config
 	verifier *oidc.IDTokenVerifier
+	// endSession is the discovery document's end_session_endpoint, ""
+	// when the provider offers none.
+	endSession string
 }
 
 // NewEntra returns an Entra sign-in client. It does not contact Entra ID:
@@ -51,6 +91,9 @@ func NewEntra(cfg EntraConfig) *Entra {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.SignInMaxAge <= 0 {
+		cfg.SignInMaxAge = DefaultSignInMaxAge
 	}
 	return &Entra{cfg: cfg}
 }
@@ -86,7 +129,36 @@ func (e *Entra) setup(ctx context.Context) (*oauth2.Config, *oidc.IDTokenVerifie
 	// Signature, issuer, audience (our client id) and expiry are checked
 	// by the verifier; the nonce is compared in Exchange.
 	e.verifier = p.VerifierContext(e.ctx(context.WithoutCancel(ctx)), &oidc.Config{ClientID: e.cfg.ClientID, Now: e.cfg.Now})
+	var meta struct {
+		EndSession string `json:"end_session_endpoint"`
+	}
+	if err := p.Claims(&meta); err == nil {
+		e.endSession = meta.EndSession
+	}
 	return e.oauth, e.verifier, nil
+}
+
+// EndSessionURL is where to send the browser after signing out of mocpcr
+// so that Microsoft ends its own session too (RP-initiated logout) and
+// sends the browser back to returnTo, which must be a registered redirect
+// URI. ok is false when the provider offers no end_session_endpoint or
+// cannot be reached: then only mocpcr's session ends.
+func (e *Entra) EndSessionURL(ctx context.Context, returnTo string) (string, bool) {
+	if _, _, err := e.setup(ctx); err != nil {
+		return "", false
+	}
+	e.mu.Lock()
+	end := e.endSession
+	e.mu.Unlock()
+	u, err := url.Parse(end)
+	if end == "" || err != nil {
+		return "", false
+	}
+	q := u.Query()
+	q.Set("post_logout_redirect_uri", returnTo)
+	q.Set("client_id", e.cfg.ClientID)
+	u.RawQuery = q.Encode()
+	return u.String(), true
 }
 
 // EntraFlow is a sign-in in progress, stored server-side and bound to the
@@ -150,28 +222,55 @@ func TakeEntraFlow(ctx context.Context, q store.Querier, cookie, state string, n
 }
 
 // AuthCodeURL is where to send the browser: Entra ID's authorize endpoint
-// with state, nonce and the PKCE challenge.
+// with state, nonce, the PKCE challenge and max_age (so the ID token must
+// carry auth_time). A re-authentication asks for the password now
+// (prompt=login) within the signature window (max_age).
 func (e *Entra) AuthCodeURL(ctx context.Context, f *EntraFlow) (string, error) {
 	oc, _, err := e.setup(ctx)
 	if err != nil {
 		return "", err
 	}
+	maxAge := e.cfg.SignInMaxAge
 	opts := []oauth2.AuthCodeOption{oidc.Nonce(f.Nonce), oauth2.S256ChallengeOption(f.Verifier)}
 	if f.Reauth {
+		maxAge = SignatureWindow
 		opts = append(opts, oauth2.SetAuthURLParam("prompt", "login"))
 	}
+	opts = append(opts, oauth2.SetAuthURLParam("max_age", strconv.Itoa(int(maxAge/time.Second))))
 	return oc.AuthCodeURL(f.State, opts...), nil
 }
 
 // EntraClaims are the ID token claims mocpcr uses.
 type EntraClaims struct {
+	// TID and OID together are the account: an oid is unique only
+	// within its tenant.
+	TID               string   `json:"tid"`
 	OID               string   `json:"oid"`
 	Name              string   `json:"name"`
 	PreferredUsername string   `json:"preferred_username"`
 	Email             string   `json:"email"`
 	Roles             []string `json:"roles"`
 	Nonce             string   `json:"nonce"`
-	AuthTime          int64    `json:"auth_time"`
+	// AuthTime is when the user last entered a credential at Microsoft
+	// (seconds since 1970); 0 when the token does not say.
+	AuthTime int64 `json:"auth_time"`
+}
+
+// AuthenticatedAt is AuthTime as a time; the zero time when unknown.
+func (c *EntraClaims) AuthenticatedAt() time.Time {
+	if c.AuthTime <= 0 {
+		return time.Time{}
+	}
+	return time.Unix(c.AuthTime, 0).UTC()
+}
+
+// emailClaim is the email claim when it is an address, else "".
+func (c *EntraClaims) emailClaim() string {
+	s := strings.TrimSpace(c.Email)
+	if a, err := mail.ParseAddress(s); err == nil && a.Address == s {
+		return s
+	}
+	return ""
 }
 
 // EmailAddress is the user's email: the email claim, else
@@ -186,8 +285,11 @@ func (c *EntraClaims) EmailAddress() string {
 }
 
 // Exchange redeems the authorization code (with the PKCE verifier),
-// verifies the ID token (signature, issuer, audience, expiry) and its
-// nonce, and returns its claims.
+// verifies the ID token (signature, issuer, audience, expiry), its nonce,
+// its tenant and its auth_time, and returns its claims. A
+// re-authentication must carry an auth_time within SignatureWindow
+// (ErrNoAuthTime, ErrNotFresh otherwise); a sign-in without auth_time is
+// accepted, its session unable to sign until a re-authentication.
 func (e *Entra) Exchange(ctx context.Context, f *EntraFlow, code string) (*EntraClaims, error) {
 	oc, verifier, err := e.setup(ctx)
 	if err != nil {
@@ -215,8 +317,24 @@ func (e *Entra) Exchange(ctx context.Context, f *EntraFlow, code string) (*Entra
 	if c.OID == "" {
 		return nil, errors.New("ID token refused: no oid claim")
 	}
-	if f.Reauth && c.AuthTime != 0 && time.Unix(c.AuthTime, 0).Before(f.CreatedAt.Add(-time.Minute)) {
-		return nil, errors.New("Entra ID did not ask for the password again; re-authentication needs a fresh sign-in")
+	// The issuer check already pins the tenant; the tid is checked as
+	// well so the binding holds even if that check were loosened (a
+	// multi-tenant issuer, a proxy).
+	if !strings.EqualFold(c.TID, e.cfg.TenantID) {
+		return nil, fmt.Errorf("%w (tid %q)", ErrOtherTenant, c.TID)
+	}
+	now := e.cfg.Now()
+	at := c.AuthenticatedAt()
+	if !at.IsZero() && at.After(now.Add(authTimeSkew)) {
+		return nil, fmt.Errorf("ID token refused: auth_time %s is in the future", at.Format(time.RFC3339))
+	}
+	if f.Reauth {
+		if at.IsZero() {
+			return nil, ErrNoAuthTime
+		}
+		if now.Sub(at) > SignatureWindow+authTimeSkew {
+			return nil, fmt.Errorf("%w (auth_time %s)", ErrNotFresh, at.Format(time.RFC3339))
+		}
 	}
 	return &c, nil
 }
@@ -224,22 +342,8 @@ func (e *Entra) Exchange(ctx context.Context, f *EntraFlow, code string) (*Entra
 // ErrDisabled refuses sign-in for a disabled account.
 var ErrDisabled = errors.New("this account is disabled; ask an administrator")
 
-// UpsertEntraUser finds or creates the user for verified claims. The
-// user is found by oid, or else by email (an administrator may create the
-// account before the first sign-in); name and email are refreshed from
-// the token, and the token's roles replace the user's Entra-sourced roles
-// (roles assigned in mocpcr are kept). Unknown role values are returned
-// in ignored.
-func UpsertEntraUser(ctx context.Context, db *store.DB, c *EntraClaims, now time.Time) (u *User, ignored []string, err error) {
-	email := c.EmailAddress()
-	if email == "" {
-		return nil, nil, errors.New("the ID token has no email address: add the email optional claim or the email scope (see the README)")
-	}
-	name := strings.TrimSpace(c.Name)
-	if name == "" {
-		name = email
-	}
-	var roles []Role
+// entraRoles splits the token's roles into known roles and ignored values.
+func entraRoles(c *EntraClaims) (roles []Role, ignored []string) {
 	for _, r := range c.Roles {
 		if role, err := ParseRole(r); err == nil {
 			roles = append(roles, role)
@@ -247,23 +351,46 @@ func UpsertEntraUser(ctx context.Context, db *store.DB, c *EntraClaims, now time
 			ignored = append(ignored, r)
 		}
 	}
+	return roles, ignored
+}
+
+// UpsertEntraUser finds or creates the user for verified claims. The
+// account is bound by tenant and object id (tid + oid). Only when no
+// account has them is an account an administrator created beforehand
+// linked, once, by the token's email or preferred_username; an account
+// linked to another Entra ID identity is never found that way
+// (preferred_username can be changed by users). The name, and the email
+// from the email claim (never preferred_username), are refreshed, and
+// the token's roles replace the user's Entra-sourced roles (roles
+// assigned in mocpcr are kept). Unknown role values are returned in
+// ignored.
+func UpsertEntraUser(ctx context.Context, db *store.DB, c *EntraClaims, now time.Time) (u *User, ignored []string, err error) {
+	roles, ignored := entraRoles(c)
 	defer UsersChanged() // after commit: name, email and roles may have changed
 	err = db.Tx(ctx, func(tx *sql.Tx) error {
 		var id int64
 		var disabled bool
-		err := tx.QueryRowContext(ctx, `SELECT id, disabled FROM users WHERE entra_oid = $1`, c.OID).Scan(&id, &disabled)
+		err := tx.QueryRowContext(ctx, `SELECT id, disabled FROM users WHERE entra_oid = $1 AND (entra_tid = $2 OR entra_tid IS NULL)`,
+			c.OID, c.TID).Scan(&id, &disabled)
+		found := err == nil
 		if errors.Is(err, sql.ErrNoRows) {
-			var oid sql.NullString
-			err = tx.QueryRowContext(ctx, `SELECT id, disabled, entra_oid FROM users WHERE lower(email) = lower($1)`, email).Scan(&id, &disabled, &oid)
-			if err == nil && oid.Valid && oid.String != c.OID {
-				return fmt.Errorf("another Entra ID account already uses the email %s in mocpcr; ask an administrator", email)
-			}
+			id, disabled, err = linkPrecreated(ctx, tx, c)
 		}
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
+			email := c.EmailAddress()
+			if email == "" {
+				return errors.New("the ID token has no email address: add the email optional claim or the email scope (see the README)")
+			}
+			name := cmp.Or(strings.TrimSpace(c.Name), email)
 			// No site: a tenant's every user can sign in, but only an
 			// administrator decides where they work.
 			nu, err := createUser(ctx, tx, NewUser{Email: email, Name: name, EntraOID: c.OID})
+			// The address is the token's, checked already: an invalid
+			// email can only be one another account holds.
+			if pe := problem.As(err); pe != nil && pe.Kind == problem.Invalid && pe.Field == "email" {
+				return fmt.Errorf("another mocpcr account already uses the email %s; ask an administrator to link it", email)
+			}
 			if err != nil {
 				return err
 			}
@@ -272,15 +399,9 @@ func UpsertEntraUser(ctx context.Context, db *store.DB, c *EntraClaims, now time
 			return fmt.Errorf("find user: %w", err)
 		case disabled:
 			return ErrDisabled
-		default:
-			_, err := tx.ExecContext(ctx, `UPDATE users SET entra_oid = $1, name = $2, email = $3, updated_at = $4 WHERE id = $5`,
-				c.OID, name, email, now.UTC(), id)
-			if store.IsUniqueViolation(err) {
-				return fmt.Errorf("another mocpcr user already has the email %s; ask an administrator", email)
-			}
-			if err != nil {
-				return fmt.Errorf("update user: %w", err)
-			}
+		}
+		if err := refreshEntraProfile(ctx, tx, id, c, found, now); err != nil {
+			return err
 		}
 		if err := setRoles(ctx, tx, id, roles, roleSourceEntra); err != nil {
 			return err
@@ -292,4 +413,65 @@ func UpsertEntraUser(ctx context.Context, db *store.DB, c *EntraClaims, now time
 		return nil, nil, err
 	}
 	return u, ignored, nil
+}
+
+// linkPrecreated finds the account an administrator created for this
+// person before their first sign-in: not linked to any Entra ID identity
+// yet, with the token's email (or preferred_username) as its address.
+// sql.ErrNoRows when there is none.
+func linkPrecreated(ctx context.Context, tx *sql.Tx, c *EntraClaims) (id int64, disabled bool, err error) {
+	email := c.EmailAddress()
+	if email == "" {
+		return 0, false, sql.ErrNoRows
+	}
+	err = tx.QueryRowContext(ctx, `SELECT id, disabled FROM users WHERE entra_oid IS NULL AND lower(email) = lower($1)`, email).Scan(&id, &disabled)
+	return id, disabled, err
+}
+
+// refreshEntraProfile records the tenant and object id and refreshes the
+// name, and the email from the email claim only. A just-linked or
+// just-created account (known false) keeps the address it was found by.
+func refreshEntraProfile(ctx context.Context, tx *sql.Tx, id int64, c *EntraClaims, known bool, now time.Time) error {
+	var email any
+	if e := c.emailClaim(); e != "" && known {
+		email = e
+	}
+	name := strings.TrimSpace(c.Name)
+	_, err := tx.ExecContext(ctx, `UPDATE users SET entra_oid = $1, entra_tid = $2, name = CASE WHEN $3 = '' THEN name ELSE $3 END,
+		email = COALESCE($4, email), updated_at = $5 WHERE id = $6`, c.OID, c.TID, name, email, now.UTC(), id)
+	if store.IsUniqueViolation(err) {
+		return fmt.Errorf("another mocpcr user already has the email %s; ask an administrator", c.emailClaim())
+	}
+	if err != nil {
+		return fmt.Errorf("update user: %w", err)
+	}
+	return nil
+}
+
+// ConfirmEntraReauth applies a re-authentication's verified claims to the
+// signed-in user: they must be the same account (tid + oid, else
+// ErrOtherAccount) and not disabled, and the fresh token's roles replace
+// the Entra-sourced ones before any signature is checked, so a role
+// withdrawn in Entra ID cannot sign. Unknown role values are returned.
+func ConfirmEntraReauth(ctx context.Context, db *store.DB, userID int64, c *EntraClaims, now time.Time) (ignored []string, err error) {
+	roles, ignored := entraRoles(c)
+	defer UsersChanged()
+	err = db.Tx(ctx, func(tx *sql.Tx) error {
+		var oid, tid sql.NullString
+		var disabled bool
+		if err := tx.QueryRowContext(ctx, `SELECT entra_oid, entra_tid, disabled FROM users WHERE id = $1`, userID).Scan(&oid, &tid, &disabled); err != nil {
+			return fmt.Errorf("load user: %w", err)
+		}
+		if oid.String != c.OID || tid.Valid && !strings.EqualFold(tid.String, c.TID) {
+			return ErrOtherAccount
+		}
+		if disabled {
+			return ErrDisabled
+		}
+		if err := refreshEntraProfile(ctx, tx, userID, c, true, now); err != nil {
+			return err
+		}
+		return setRoles(ctx, tx, userID, roles, roleSourceEntra)
+	})
+	return ignored, err
 }

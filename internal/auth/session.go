@@ -38,8 +38,10 @@ type Session struct {
 	CreatedAt time.Time
 	// LastSeenAt is updated at most once a minute.
 	LastSeenAt time.Time
-	// AuthAt is when the user last proved who they are (sign-in or
-	// re-authentication).
+	// AuthAt is when the user last entered a credential: the password
+	// sign-in or re-authentication, or for Entra ID the ID token's
+	// auth_time (1970 when the token did not say: far outside any
+	// signature window). Signatures are measured from it.
 	AuthAt time.Time
 }
 
@@ -50,16 +52,27 @@ func randomToken() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// CreateSession starts a session for a user and returns the cookie value.
-// Only its hash is stored.
+// CreateSession starts a session for a user who entered their credential
+// now and returns the cookie value. Only its hash is stored.
 func CreateSession(ctx context.Context, q store.Querier, userID int64, method string, now time.Time) (string, *Session, error) {
+	return CreateSessionAuthenticatedAt(ctx, q, userID, method, now, now)
+}
+
+// CreateSessionAuthenticatedAt is CreateSession for a sign-in whose
+// credential was entered at authAt, which may be long before now (single
+// sign-on reusing a Microsoft session); the zero time means unknown.
+func CreateSessionAuthenticatedAt(ctx context.Context, q store.Querier, userID int64, method string, now, authAt time.Time) (string, *Session, error) {
 	tok := randomToken()
 	now = now.UTC()
-	s := &Session{UserID: userID, CSRFToken: randomToken(), Method: method, CreatedAt: now, LastSeenAt: now, AuthAt: now}
+	if authAt.IsZero() {
+		// auth_at is NOT NULL; 1970 can never be within a signature window.
+		authAt = time.Unix(0, 0)
+	}
+	s := &Session{UserID: userID, CSRFToken: randomToken(), Method: method, CreatedAt: now, LastSeenAt: now, AuthAt: authAt.UTC()}
 	err := q.QueryRowContext(ctx,
 		`INSERT INTO sessions (token_hash, user_id, csrf_token, method, created_at, last_seen_at, auth_at)
-		 VALUES ($1, $2, $3, $4, $5, $5, $5) RETURNING id`,
-		HashToken(tok), userID, s.CSRFToken, method, now).Scan(&s.ID)
+		 VALUES ($1, $2, $3, $4, $5, $5, $6) RETURNING id`,
+		HashToken(tok), userID, s.CSRFToken, method, now, s.AuthAt).Scan(&s.ID)
 	if err != nil {
 		return "", nil, fmt.Errorf("create session: %w", err)
 	}
@@ -140,10 +153,11 @@ func CountUserSessions(ctx context.Context, q store.Querier, userID int64) (int,
 	return n, err
 }
 
-// MarkAuthenticated records that the session's user just proved who they
-// are again, which opens the window for electronic signatures.
-func MarkAuthenticated(ctx context.Context, q store.Querier, sessionID int64, now time.Time) error {
-	if _, err := q.ExecContext(ctx, `UPDATE sessions SET auth_at = $1 WHERE id = $2`, now.UTC(), sessionID); err != nil {
+// MarkAuthenticated records that the session's user entered their
+// credential again at the given time (now for a password, auth_time for
+// Entra ID), which opens the window for electronic signatures.
+func MarkAuthenticated(ctx context.Context, q store.Querier, sessionID int64, at time.Time) error {
+	if _, err := q.ExecContext(ctx, `UPDATE sessions SET auth_at = $1 WHERE id = $2`, at.UTC(), sessionID); err != nil {
 		return fmt.Errorf("record re-authentication: %w", err)
 	}
 	return nil

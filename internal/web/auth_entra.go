@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"net/http"
+	"net/url"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/requestid"
@@ -35,23 +36,33 @@ func (s *Server) pageStartEntraSignIn(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, target, http.StatusFound)
 }
 
-// pageFinishEntraSignIn finishes the flow: state, code exchange with the PKCE
-// verifier, ID token verification (signature, issuer, audience, expiry,
-// nonce), then the user and the session.
+// pageFinishEntraSignIn finishes the flow: state, code exchange with the
+// PKCE verifier, ID token verification (signature, issuer, audience,
+// expiry, nonce, tenant, auth_time), then the user and the session. A
+// re-authentication applies the fresh token (same account, its roles)
+// and opens the signature window at its auth_time.
 func (s *Server) pageFinishEntraSignIn(w http.ResponseWriter, r *http.Request) {
 	if s.Entra == nil {
 		s.pageNotFound(w, r)
 		return
 	}
+	ctx := r.Context()
 	q := r.URL.Query()
 	http.SetCookie(w, &http.Cookie{Name: entraFlowCookie, Value: "", Path: "/auth/", MaxAge: -1, HttpOnly: true, Secure: s.secureCookies(), SameSite: http.SameSiteLaxMode})
+	var flow *auth.EntraFlow
 	fail := func(status int, msg string, err error) {
-		s.Logger.WarnContext(r.Context(), "Entra ID sign-in refused", "reason", msg, "err", err, "request_id", requestid.From(r.Context()))
-		s.renderLogin(w, r, status, loginData{Return: "/", Error: msg}, nil)
+		s.Logger.WarnContext(ctx, "Entra ID sign-in refused", "reason", msg, "err", err, "request_id", requestid.From(ctx))
+		d := loginData{Return: "/", Error: msg}
+		if flow != nil && flow.Reauth {
+			// Back to where the signature was asked, to try again.
+			d.Return, d.Retry = safeReturn(flow.ReturnTo), "/auth/entra?prompt=login&return="+url.QueryEscape(safeReturn(flow.ReturnTo))
+		}
+		s.renderLogin(w, r, status, d, nil)
 	}
 	if e := q.Get("error"); e != "" {
-		// The description is Microsoft's, meant for users (e.g. AADSTS codes).
-		fail(http.StatusUnauthorized, "Microsoft sign-in did not complete: "+e+": "+q.Get("error_description"), nil)
+		s.Logger.WarnContext(ctx, "Entra ID sign-in did not complete", "error", logValue(e),
+			"error_description", logValue(q.Get("error_description")), "request_id", requestid.From(ctx))
+		s.renderLogin(w, r, http.StatusUnauthorized, loginData{Return: "/", Error: callbackErrorText(e, q.Get("error_description"), requestid.From(ctx))}, nil)
 		return
 	}
 	c, _ := r.Cookie(entraFlowCookie)
@@ -59,7 +70,7 @@ func (s *Server) pageFinishEntraSignIn(w http.ResponseWriter, r *http.Request) {
 	if c != nil {
 		cookie = c.Value
 	}
-	flow, err := auth.TakeEntraFlow(r.Context(), s.DB.SQL, cookie, q.Get("state"), s.Now())
+	flow, err := auth.TakeEntraFlow(ctx, s.DB.SQL, cookie, q.Get("state"), s.Now())
 	if errors.Is(err, auth.ErrFlowInvalid) {
 		fail(http.StatusBadRequest, "Sign-in refused: "+err.Error()+".", err)
 		return
@@ -68,25 +79,47 @@ func (s *Server) pageFinishEntraSignIn(w http.ResponseWriter, r *http.Request) {
 		s.serverFault(w, r, "finish Entra ID sign-in", err)
 		return
 	}
-	claims, err := s.Entra.Exchange(r.Context(), flow, q.Get("code"))
-	if err != nil {
-		fail(http.StatusUnauthorized, "Sign-in with Microsoft failed: the identity token could not be verified. Try again; if it persists, tell your administrator (request id "+requestid.From(r.Context())+").", err)
+	claims, err := s.Entra.Exchange(ctx, flow, q.Get("code"))
+	switch {
+	case errors.Is(err, auth.ErrOtherTenant):
+		fail(http.StatusForbidden, "Sign-in refused: "+auth.ErrOtherTenant.Error()+".", err)
+		return
+	case errors.Is(err, auth.ErrNoAuthTime), errors.Is(err, auth.ErrNotFresh):
+		fail(http.StatusForbidden, "Your identity was not confirmed for signing: "+rootText(err)+".", err)
+		return
+	case err != nil:
+		fail(http.StatusUnauthorized, "Sign-in with Microsoft failed: the identity token could not be verified. Try again; if it persists, tell your administrator (request id "+requestid.From(ctx)+").", err)
 		return
 	}
-	if cur := auth.UserFrom(r.Context()); flow.Reauth && cur != nil {
-		sess := auth.SessionFrom(r.Context())
-		if cur.EntraOID != claims.OID || sess == nil {
-			fail(http.StatusForbidden, "You confirmed with a different Microsoft account than the one signed in here. Sign in again with your own account.", nil)
+	if cur := auth.UserFrom(ctx); flow.Reauth && cur != nil {
+		sess := auth.SessionFrom(ctx)
+		if sess == nil {
+			fail(http.StatusForbidden, "Your identity was not confirmed for signing: this browser is not signed in to mocpcr any more. Sign in again.", nil)
 			return
 		}
-		if err := auth.MarkAuthenticated(r.Context(), s.DB.SQL, sess.ID, s.Now()); err != nil {
+		ignored, err := auth.ConfirmEntraReauth(ctx, s.DB, cur.ID, claims, s.Now())
+		switch {
+		case errors.Is(err, auth.ErrOtherAccount):
+			fail(http.StatusForbidden, "Your identity was not confirmed for signing: "+auth.ErrOtherAccount.Error()+".", err)
+			return
+		case errors.Is(err, auth.ErrDisabled):
+			fail(http.StatusForbidden, "This account is disabled in mocpcr; ask an administrator.", err)
+			return
+		case err != nil:
+			s.serverFault(w, r, "record re-authentication", err)
+			return
+		}
+		if len(ignored) > 0 {
+			s.Logger.WarnContext(ctx, "ID token has roles mocpcr does not know; ignored", "roles", ignored, "user_id", cur.ID)
+		}
+		if err := auth.MarkAuthenticated(ctx, s.DB.SQL, sess.ID, claims.AuthenticatedAt()); err != nil {
 			s.serverFault(w, r, "record re-authentication", err)
 			return
 		}
 		http.Redirect(w, r, safeReturn(flow.ReturnTo), http.StatusSeeOther)
 		return
 	}
-	u, ignored, err := auth.UpsertEntraUser(r.Context(), s.DB, claims, s.Now())
+	u, ignored, err := auth.UpsertEntraUser(ctx, s.DB, claims, s.Now())
 	if err != nil {
 		if errors.Is(err, auth.ErrDisabled) {
 			fail(http.StatusForbidden, "This account is disabled in mocpcr; ask an administrator.", err)
@@ -96,11 +129,25 @@ func (s *Server) pageFinishEntraSignIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if len(ignored) > 0 {
-		s.Logger.WarnContext(r.Context(), "ID token has roles mocpcr does not know; ignored", "roles", ignored, "user_id", u.ID)
+		s.Logger.WarnContext(ctx, "ID token has roles mocpcr does not know; ignored", "roles", ignored, "user_id", u.ID)
 	}
-	if err := s.startSession(w, r, u, auth.MethodEntra); err != nil {
+	if claims.AuthTime == 0 {
+		s.Logger.WarnContext(ctx, "ID token has no auth_time: this session cannot sign until a re-authentication carries it; add the auth_time optional claim (README: Sign-in)", "user_id", u.ID)
+	}
+	if err := s.startSession(w, r, u, auth.MethodEntra, claims.AuthenticatedAt()); err != nil {
 		s.serverFault(w, r, "start session", err)
 		return
 	}
 	http.Redirect(w, r, safeReturn(flow.ReturnTo), http.StatusSeeOther)
+}
+
+// rootText is the words of the sentinel an error wraps, without the
+// detail added for the log.
+func rootText(err error) string {
+	for _, e := range []error{auth.ErrNoAuthTime, auth.ErrNotFresh} {
+		if errors.Is(err, e) {
+			return e.Error()
+		}
+	}
+	return err.Error()
 }

@@ -26,6 +26,8 @@ func newEntraSite(t *testing.T, db *store.DB) (*testSite, *graphtest.Server) {
 		"AZURE_AUTHORITY_HOST": fake.URL,
 	})
 	fake.SetClock(site.clock.Now)
+	// As the README's app registration steps register them.
+	fake.SetRedirectURIs(site.URL+"/auth/callback", site.URL+"/auth/login")
 	fake.SetSignInUser(graphtest.SignInUser{OID: "oid-ines", Name: "Ines Initiator", PreferredUsername: "ines@contoso.example", Roles: []string{"initiator"}})
 	return site, fake
 }
@@ -181,10 +183,10 @@ func TestEntraStateAndBrowserBinding(t *testing.T) {
 		t.Fatalf("expired flow: %d", r.StatusCode)
 	}
 
-	// Microsoft reports an error (user cancelled).
+	// Microsoft reports an error (user declined): said in our words.
 	b = site.browser()
 	r := b.get("/auth/callback?error=access_denied&error_description=AADSTS65004%3A+User+declined+to+consent")
-	if r.StatusCode != http.StatusUnauthorized || !strings.Contains(r.Body, "AADSTS65004") {
+	if r.StatusCode != http.StatusUnauthorized || !strings.Contains(r.Body, "you declined the permissions mocpcr asks for") {
 		t.Fatalf("error callback: %d", r.StatusCode)
 	}
 }

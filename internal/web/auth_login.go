@@ -14,8 +14,11 @@ import (
 )
 
 type loginData struct {
-	Entra        bool
-	Return       string
+	Entra  bool
+	Return string
+	// Retry, after a refused re-authentication, asks Microsoft for the
+	// password again and comes back to Return.
+	Retry        string
 	Email        string
 	Error        string
 	DemoAccounts []demo.Account
@@ -82,7 +85,7 @@ func (s *Server) pageSignIn(w http.ResponseWriter, r *http.Request) {
 		s.serverFault(w, r, "password sign-in", err)
 		return
 	}
-	if err := s.startSession(w, r, u, auth.MethodPassword); err != nil {
+	if err := s.startSession(w, r, u, auth.MethodPassword, s.Now()); err != nil {
 		s.serverFault(w, r, "start session", err)
 		return
 	}
@@ -97,6 +100,21 @@ func (s *Server) pageSignOut(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.clearSessionCookie(w)
+	s.afterSignOut(w, r)
+}
+
+// afterSignOut sends a browser whose session came from Entra ID through
+// Microsoft's end-session endpoint, so that the next person at a shared
+// PC is asked for their own credentials instead of being signed in
+// silently as the last one; Microsoft sends it back to the sign-in page.
+// Without that endpoint (or Entra ID), straight to the sign-in page.
+func (s *Server) afterSignOut(w http.ResponseWriter, r *http.Request) {
+	if sess := auth.SessionFrom(r.Context()); s.Entra != nil && sess != nil && sess.Method == auth.MethodEntra {
+		if end, ok := s.Entra.EndSessionURL(r.Context(), s.Config.BaseURL+"/auth/login"); ok {
+			http.Redirect(w, r, end, http.StatusSeeOther)
+			return
+		}
+	}
 	http.Redirect(w, r, "/auth/login", http.StatusSeeOther)
 }
 
@@ -112,7 +130,7 @@ func (s *Server) pageSignOutEverywhere(w http.ResponseWriter, r *http.Request) {
 	}
 	s.Logger.InfoContext(r.Context(), "signed out everywhere", "user_id", u.ID, "sessions", n, "api_tokens_revoked", tokens)
 	s.clearSessionCookie(w)
-	http.Redirect(w, r, "/auth/login", http.StatusSeeOther)
+	s.afterSignOut(w, r)
 }
 
 // clientIP is the connection's address. X-Forwarded-For is not trusted:

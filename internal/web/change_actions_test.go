@@ -430,11 +430,14 @@ func TestChangePageDecisionEntraReauth(t *testing.T) {
 	}
 	page := b.get("/changes/" + c.Number)
 	if !strings.Contains(page.Body, `id="f-decision"`) || strings.Contains(page.Body, `id="reauth_password"`) ||
-		!strings.Contains(page.Body, "sign in with Microsoft again") {
-		t.Fatalf("decision form for an Entra ID user:\n%s", excerpt(page.Body))
+		!strings.Contains(page.Body, "you can sign now without signing in again") {
+		t.Fatalf("decision form for an Entra ID user who just entered their password:\n%s", excerpt(page.Body))
 	}
 	csrf := csrfRE.FindStringSubmatch(page.Body)[1]
 	site.clock.Advance(web.SignatureWindow + time.Second)
+	if page := b.get("/changes/" + c.Number); !strings.Contains(page.Body, "you will be asked to sign in with Microsoft again") {
+		t.Fatalf("decision form once the signature window has closed:\n%s", excerpt(page.Body))
+	}
 	r := b.post("/changes/"+c.Number+"/decision", url.Values{"csrf_token": {csrf}, "decision": {"approved"}})
 	want := "/auth/login?prompt=login&return=" + url.QueryEscape("/changes/"+c.Number)
 	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != want {

@@ -55,8 +55,13 @@ type changeView struct {
 	// MyReview is the review waiting for the user, if any.
 	MyReview *change.Review
 	// NeedsPassword: the user signs with their password (local account);
-	// otherwise (Entra ID) they are sent to sign in again.
+	// otherwise (Entra ID) with a password entered at Microsoft within the
+	// signature window.
 	NeedsPassword bool
+	// SignWindowEnd, for an Entra ID user whose last password entry at
+	// Microsoft is recent enough, is when signing without a new sign-in
+	// stops being possible; nil when signing will send them to Microsoft.
+	SignWindowEnd *time.Time
 	Attachments   map[int64]change.Attachment
 	OpenPSSR      int
 	Deficiencies  int
@@ -312,7 +317,13 @@ func (s *Server) buildChangeView(r *http.Request, u *auth.User, d *change.Detail
 	if err != nil {
 		return nil, err
 	}
-	v.NeedsPassword = s.Entra == nil || u.EntraOID == "" || hasPassword && auth.SessionFrom(ctx) != nil && auth.SessionFrom(ctx).Method != auth.MethodEntra
+	sess := auth.SessionFrom(ctx)
+	v.NeedsPassword = !s.signsAtMicrosoft(u, sess, hasPassword)
+	if !v.NeedsPassword && sess != nil {
+		if end, fresh := s.signatureWindowEnd(sess); fresh {
+			v.SignWindowEnd = &end
+		}
+	}
 	return v, nil
 }
 

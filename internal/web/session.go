@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/config"
@@ -44,12 +45,14 @@ func (s *Server) fillAuthPage(r *http.Request, p *Page) {
 	p.DevMail = s.Config.EmailProvider == config.EmailDev
 }
 
-// startSession replaces any session the browser had with a new one.
-func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u *auth.User, method string) error {
+// startSession replaces any session the browser had with a new one whose
+// credential was entered at authAt (now for a password; the ID token's
+// auth_time for Entra ID, the zero time when it did not say).
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u *auth.User, method string, authAt time.Time) error {
 	if c, err := r.Cookie(sessionCookie); err == nil {
 		_ = auth.DeleteSession(r.Context(), s.DB.SQL, c.Value)
 	}
-	tok, sess, err := auth.CreateSession(r.Context(), s.DB.SQL, u.ID, method, s.Now())
+	tok, sess, err := auth.CreateSessionAuthenticatedAt(r.Context(), s.DB.SQL, u.ID, method, s.Now(), authAt)
 	if err != nil {
 		return err
 	}

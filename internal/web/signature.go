@@ -11,9 +11,10 @@ import (
 	"github.com/mocpcr/mocpcr/internal/problem"
 )
 
-// SignatureWindow is how long after signing in (or re-authenticating) a
-// user may sign an approval without proving who they are again.
-const SignatureWindow = 5 * time.Minute
+// SignatureWindow is how long after entering their credential (password
+// here, or at Microsoft: the ID token's auth_time) a user may sign an
+// approval without proving who they are again.
+const SignatureWindow = auth.SignatureWindow
 
 // ReauthRequired is returned by verifyReauth when an Entra ID user must
 // sign in again at Microsoft; send the browser to URL.
@@ -29,10 +30,12 @@ var errReauthNeedsBrowser = problem.Invalidf("password", "signatures by Entra ID
 //   - Local accounts: password (the form's "reauth_password" field, or
 //     the JSON body's field the caller passes in) must be the user's
 //     password. Wrong passwords count towards the sign-in throttle.
-//   - Entra ID users: the session's last sign-in at Microsoft must be
-//     within SignatureWindow. Otherwise the error is *ReauthRequired
-//     whose URL (/auth/login?prompt=login&return=returnTo) makes Entra ID
-//     ask for the password again and records the fresh time.
+//   - Entra ID users: the session's authentication time (the ID token's
+//     auth_time: when the password was last entered at Microsoft, not
+//     when mocpcr's session began) must be within SignatureWindow.
+//     Otherwise the error is *ReauthRequired whose URL
+//     (/auth/login?prompt=login&return=returnTo) makes Entra ID ask for
+//     the password again and records the new auth_time.
 //
 // A nil error means go ahead. Refusals are problem errors about the
 // field "password" (show them beside it); anything else is a fault.
@@ -46,11 +49,11 @@ func (s *Server) verifyReauth(r *http.Request, password, returnTo string) error 
 		return err
 	}
 	sess := auth.SessionFrom(r.Context())
-	if s.Entra != nil && u.EntraOID != "" && (sess == nil || sess.Method == auth.MethodEntra || !hasPassword) {
+	if s.signsAtMicrosoft(u, sess, hasPassword) {
 		if sess == nil {
 			return errReauthNeedsBrowser
 		}
-		if s.Now().Sub(sess.AuthAt) <= SignatureWindow {
+		if _, fresh := s.signatureWindowEnd(sess); fresh {
 			return nil
 		}
 		return &ReauthRequired{URL: "/auth/login?prompt=login&return=" + url.QueryEscape(safeReturn(returnTo))}
@@ -75,6 +78,20 @@ func (s *Server) verifyReauth(r *http.Request, password, returnTo string) error 
 		return auth.MarkAuthenticated(r.Context(), s.DB.SQL, sess.ID, s.Now())
 	}
 	return nil
+}
+
+// signsAtMicrosoft reports whether u confirms signatures by entering
+// their password at Microsoft (Entra ID users, unless signed in here
+// with a local password they have).
+func (s *Server) signsAtMicrosoft(u *auth.User, sess *auth.Session, hasPassword bool) bool {
+	return s.Entra != nil && u.EntraOID != "" && (sess == nil || sess.Method == auth.MethodEntra || !hasPassword)
+}
+
+// signatureWindowEnd is when the session's signature window closes, and
+// whether it is still open now.
+func (s *Server) signatureWindowEnd(sess *auth.Session) (time.Time, bool) {
+	end := sess.AuthAt.Add(SignatureWindow)
+	return end, !s.Now().After(end)
 }
 
 // signature asks the auth layer (verifyReauth) whether the caller just

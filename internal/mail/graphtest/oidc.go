@@ -12,6 +12,8 @@ import (
 	"math/big"
 	"net/http"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -19,10 +21,20 @@ import (
 
 // The OpenID Connect side of the fake: what Entra ID does when a user
 // signs in to mocpcr. Discovery document, signing keys (JWKS), an
-// authorize endpoint that approves the configured user at once, and the
-// authorization_code grant on the shared token endpoint, which checks the
-// PKCE verifier and returns an RS256-signed ID token. IDTokenKnobs spoil
-// the next tokens in one chosen way.
+// authorize endpoint, the authorization_code grant on the shared token
+// endpoint (PKCE checked, RS256-signed ID token) and the end-session
+// (logout) endpoint.
+//
+// Like Entra ID, the fake keeps a Microsoft session per browser (a
+// cookie on the fake's host). The first authorize request of a browser
+// "asks for credentials": the configured SignInUser signs in and auth_time
+// is now. Later requests are silent single sign-on: the same account and
+// the auth_time of that first entry, unless prompt=login or an exceeded
+// max_age asks for credentials again. The token's roles are the account's
+// app role assignments when the token is issued (SetUserRoles changes
+// them between sign-ins). IDTokenKnobs spoil the next tokens in one
+// chosen way; SetIgnoreReauthentication and SetEndSession model tenants
+// that sign in silently whatever is asked, or offer no logout.
 
 // SignInUser is the person the authorize endpoint signs in.
 type SignInUser struct {
@@ -41,14 +53,47 @@ type IDTokenKnobs struct {
 	WrongIssuer   bool // iss is another tenant
 	WrongNonce    bool // nonce differs from the one requested
 	WrongKey      bool // signed with a key that is not in the JWKS
+	// OmitAuthTime leaves auth_time out, as an app registration without
+	// the auth_time optional claim may get.
+	OmitAuthTime bool
+	// ForeignTenant puts another tenant's tid in an otherwise good token
+	// (our issuer, our key): what a loosened issuer check would pass.
+	ForeignTenant bool
+}
+
+// ForeignTenantID is the tid ForeignTenant tokens carry.
+const ForeignTenantID = "11111111-1111-1111-1111-111111111111"
+
+// ssoCookie holds the browser's Microsoft session id on the fake's host.
+const ssoCookie = "graphtest_sso"
+
+// ssoSession is a browser's Microsoft session: who entered credentials
+// and when.
+type ssoSession struct {
+	oid      string
+	authTime time.Time
 }
 
 // oidcState is the sign-in side's part of Server, guarded by Server.mu.
 type oidcState struct {
-	user             SignInUser
-	knobs            IDTokenKnobs
-	codes            map[string]authCode
+	// user is who enters credentials when asked; directory holds every
+	// account by oid, with its current app role assignments.
+	user      SignInUser
+	directory map[string]SignInUser
+	knobs     IDTokenKnobs
+	codes     map[string]authCode
+	sessions  map[string]ssoSession
+	// ignoreReauth: prompt=login and max_age are not honoured.
+	ignoreReauth bool
+	// noEndSession: discovery offers no end_session_endpoint.
+	noEndSession bool
+	// redirectURIs are the registered redirect URIs; empty: any.
+	redirectURIs []string
+	// authorizeError, when set, is the error the authorize endpoint
+	// redirects back with instead of signing anyone in.
+	authorizeError   url.Values
 	authorizeQueries []url.Values
+	logoutQueries    []url.Values
 }
 
 type authCode struct {
@@ -82,10 +127,13 @@ func oidcKey() *rsa.PrivateKey {
 // oidcRoutes registers the sign-in endpoints; called from routes.
 func (s *Server) oidcRoutes() {
 	s.oidc.codes = map[string]authCode{}
+	s.oidc.sessions = map[string]ssoSession{}
 	s.oidc.user = SignInUser{OID: "00000000-0000-0000-0000-0000000000a1", Name: "Test User", PreferredUsername: "test.user@contoso.com"}
+	s.oidc.directory = map[string]SignInUser{s.oidc.user.OID: s.oidc.user}
 	s.mux.HandleFunc("GET /{tenant}/v2.0/.well-known/openid-configuration", s.handleDiscovery)
 	s.mux.HandleFunc("GET /{tenant}/discovery/v2.0/keys", s.handleJWKS)
 	s.mux.HandleFunc("GET /{tenant}/oauth2/v2.0/authorize", s.handleAuthorize)
+	s.mux.HandleFunc("GET /{tenant}/oauth2/v2.0/logout", s.handleLogout)
 	s.grants["authorization_code"] = s.authorizationCode
 }
 
@@ -96,8 +144,84 @@ func (s *Server) Issuer() string {
 	return s.URL + "/" + s.tenantID + "/v2.0"
 }
 
-// SetSignInUser sets who the authorize endpoint signs in.
-func (s *Server) SetSignInUser(u SignInUser) { s.mu.Lock(); s.oidc.user = u; s.mu.Unlock() }
+// SetSignInUser sets who enters credentials at the next sign-in that asks
+// for them, and adds or updates that account in the directory. A browser
+// with a Microsoft session keeps signing in as its session's account
+// until it is asked for credentials again.
+func (s *Server) SetSignInUser(u SignInUser) {
+	s.mu.Lock()
+	s.oidc.user = u
+	s.oidc.directory[u.OID] = u
+	s.mu.Unlock()
+}
+
+// SetUserRoles changes the app role assignments of an account: the next
+// token issued for it carries them, silent sign-in or not.
+func (s *Server) SetUserRoles(oid string, roles ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.oidc.directory[oid]
+	u.Roles = roles
+	s.oidc.directory[oid] = u
+	if s.oidc.user.OID == oid {
+		s.oidc.user.Roles = roles
+	}
+}
+
+// SetIgnoreReauthentication makes authorize sign in silently from the
+// browser's Microsoft session even when prompt=login or max_age ask for
+// credentials (a tenant or federated provider that does not honour them).
+func (s *Server) SetIgnoreReauthentication(on bool) {
+	s.mu.Lock()
+	s.oidc.ignoreReauth = on
+	s.mu.Unlock()
+}
+
+// SetEndSession sets whether discovery offers end_session_endpoint (it
+// does unless turned off).
+func (s *Server) SetEndSession(offered bool) {
+	s.mu.Lock()
+	s.oidc.noEndSession = !offered
+	s.mu.Unlock()
+}
+
+// SetRedirectURIs registers the app's redirect URIs, as the app
+// registration's Authentication page does: authorize refuses any other
+// redirect_uri and logout any other post_logout_redirect_uri. None
+// registered (the default): any absolute URI is accepted.
+func (s *Server) SetRedirectURIs(uris ...string) {
+	s.mu.Lock()
+	s.oidc.redirectURIs = uris
+	s.mu.Unlock()
+}
+
+// SetAuthorizeError makes the authorize endpoint redirect back with this
+// error (e.g. access_denied) and error_description instead of signing in,
+// as Entra ID does when a user cancels or is not assigned to the app;
+// an empty code signs in again.
+func (s *Server) SetAuthorizeError(code, description string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if code == "" {
+		s.oidc.authorizeError = nil
+		return
+	}
+	s.oidc.authorizeError = url.Values{"error": {code}, "error_description": {description}}
+}
+
+// LogoutQueries returns the query of every end-session request so far.
+func (s *Server) LogoutQueries() []url.Values {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]url.Values(nil), s.oidc.logoutQueries...)
+}
+
+// MicrosoftSessions counts the browsers signed in at the fake.
+func (s *Server) MicrosoftSessions() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.oidc.sessions)
+}
 
 // SetIDTokenKnobs sets how the next ID tokens are spoiled.
 func (s *Server) SetIDTokenKnobs(k IDTokenKnobs) { s.mu.Lock(); s.oidc.knobs = k; s.mu.Unlock() }
@@ -125,8 +249,9 @@ func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	base := s.URL + "/" + s.tenantID
+	endSession := !s.oidc.noEndSession
 	s.mu.Unlock()
-	writeJSON(w, map[string]any{
+	doc := map[string]any{
 		"issuer":                                base + "/v2.0",
 		"authorization_endpoint":                base + "/oauth2/v2.0/authorize",
 		"token_endpoint":                        base + "/oauth2/v2.0/token",
@@ -138,7 +263,11 @@ func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 		"scopes_supported":                      []string{"openid", "profile", "email", "offline_access"},
 		"token_endpoint_auth_methods_supported": []string{"client_secret_post", "private_key_jwt", "client_secret_basic"},
 		"claims_supported":                      []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "name", "preferred_username", "email", "oid", "tid", "roles"},
-	})
+	}
+	if endSession {
+		doc["end_session_endpoint"] = base + "/oauth2/v2.0/logout"
+	}
+	writeJSON(w, doc)
 }
 
 func (s *Server) handleJWKS(w http.ResponseWriter, r *http.Request) {
@@ -153,8 +282,10 @@ func (s *Server) handleJWKS(w http.ResponseWriter, r *http.Request) {
 	}}})
 }
 
-// handleAuthorize approves the configured user at once and redirects back
-// with a code and the state, as Entra ID does after a successful sign-in.
+// handleAuthorize signs the browser in and redirects back with a code and
+// the state, as Entra ID does after a successful sign-in: silently from
+// the browser's Microsoft session, or, when there is none or prompt=login
+// or max_age asks for it, as the configured user entering credentials now.
 func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	if !s.oidcTenantOK(w, r) {
 		return
@@ -162,7 +293,7 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	s.mu.Lock()
 	s.oidc.authorizeQueries = append(s.oidc.authorizeQueries, q)
-	user, clientID, now := s.oidc.user, s.clientID, s.now()
+	clientID, registered, authErr := s.clientID, s.oidc.redirectURIs, s.oidc.authorizeError
 	s.mu.Unlock()
 	// Entra ID shows these problems on its own page; it does not redirect.
 	switch {
@@ -183,20 +314,111 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	back, err := url.Parse(q.Get("redirect_uri"))
-	if err != nil || back.Scheme == "" || back.Host == "" {
+	if err != nil || back.Scheme == "" || back.Host == "" || len(registered) > 0 && !slices.Contains(registered, q.Get("redirect_uri")) {
 		http.Error(w, "AADSTS50011: The redirect URI specified in the request does not match the redirect URIs configured for the application.", http.StatusBadRequest)
+		return
+	}
+	bq := back.Query()
+	bq.Set("state", q.Get("state"))
+	maxAge, err := optionalSeconds(q.Get("max_age"))
+	if err != nil {
+		http.Error(w, "AADSTS90014: The request has an invalid max_age: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	if authErr != nil {
+		for k, v := range authErr {
+			bq[k] = v
+		}
+		back.RawQuery = bq.Encode()
+		http.Redirect(w, r, back.String(), http.StatusFound)
+		return
+	}
+	user, authTime, ok := s.signIn(w, r, q.Get("prompt"), maxAge)
+	if !ok {
+		// prompt=none and credentials would be needed.
+		bq.Set("error", "login_required")
+		bq.Set("error_description", "AADSTS50058: A silent sign-in request was sent but no user is signed in.")
+		back.RawQuery = bq.Encode()
+		http.Redirect(w, r, back.String(), http.StatusFound)
 		return
 	}
 	code := "code." + newID()
 	s.mu.Lock()
 	s.oidc.codes[code] = authCode{challenge: q.Get("code_challenge"), nonce: q.Get("nonce"), redirectURI: q.Get("redirect_uri"),
-		clientID: q.Get("client_id"), user: user, authTime: now}
+		clientID: q.Get("client_id"), user: user, authTime: authTime}
 	s.mu.Unlock()
-	bq := back.Query()
 	bq.Set("code", code)
-	bq.Set("state", q.Get("state"))
 	back.RawQuery = bq.Encode()
 	http.Redirect(w, r, back.String(), http.StatusFound)
+}
+
+// signIn decides who signs in and when they last entered credentials:
+// the browser's Microsoft session when it may be reused, else the
+// configured user now (starting a new session). ok is false for
+// prompt=none when credentials would be needed. maxAge < 0: none asked.
+func (s *Server) signIn(w http.ResponseWriter, r *http.Request, prompt string, maxAge time.Duration) (u SignInUser, authTime time.Time, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	var id string
+	if c, err := r.Cookie(ssoCookie); err == nil {
+		id = c.Value
+	}
+	sess, found := s.oidc.sessions[id]
+	reuse := found && (s.oidc.ignoreReauth || prompt != "login" && (maxAge < 0 || now.Sub(sess.authTime) <= maxAge))
+	if reuse {
+		return s.oidc.directory[sess.oid], sess.authTime, true
+	}
+	if prompt == "none" {
+		return SignInUser{}, time.Time{}, false
+	}
+	if !found {
+		id = newID()
+		http.SetCookie(w, &http.Cookie{Name: ssoCookie, Value: id, Path: "/", HttpOnly: true})
+	}
+	s.oidc.sessions[id] = ssoSession{oid: s.oidc.user.OID, authTime: now}
+	s.oidc.directory[s.oidc.user.OID] = s.oidc.user
+	return s.oidc.user, now, true
+}
+
+// optionalSeconds parses max_age: "" is -1 (none asked).
+func optionalSeconds(v string) (time.Duration, error) {
+	if v == "" {
+		return -1, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("%q is not a number of seconds", v)
+	}
+	return time.Duration(n) * time.Second, nil
+}
+
+// handleLogout is the end-session endpoint (RP-initiated logout): the
+// browser's Microsoft session ends, and the browser goes back to
+// post_logout_redirect_uri when it is a registered redirect URI.
+func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
+	if !s.oidcTenantOK(w, r) {
+		return
+	}
+	q := r.URL.Query()
+	s.mu.Lock()
+	s.oidc.logoutQueries = append(s.oidc.logoutQueries, q)
+	if c, err := r.Cookie(ssoCookie); err == nil {
+		delete(s.oidc.sessions, c.Value)
+	}
+	registered := s.oidc.redirectURIs
+	s.mu.Unlock()
+	http.SetCookie(w, &http.Cookie{Name: ssoCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true})
+	back := q.Get("post_logout_redirect_uri")
+	if back == "" {
+		_, _ = w.Write([]byte("You signed out of your account. It's a good idea to close all browser windows."))
+		return
+	}
+	if u, err := url.Parse(back); err != nil || u.Scheme == "" || u.Host == "" || len(registered) > 0 && !slices.Contains(registered, back) {
+		http.Error(w, "AADSTS50011: The post_logout_redirect_uri does not match the redirect URIs configured for the application.", http.StatusBadRequest)
+		return
+	}
+	http.Redirect(w, r, back, http.StatusFound)
 }
 
 // authorizationCode serves grant_type=authorization_code on the token
@@ -256,6 +478,12 @@ func (s *Server) authorizationCode(w http.ResponseWriter, r *http.Request, tenan
 		"sub": "sub-" + g.user.OID, "tid": tenant, "oid": g.user.OID, "name": g.user.Name,
 		"preferred_username": g.user.PreferredUsername, "nonce": g.nonce, "auth_time": g.authTime.Unix(), "ver": "2.0",
 	}
+	if knobs.OmitAuthTime {
+		delete(claims, "auth_time")
+	}
+	if knobs.ForeignTenant {
+		claims["tid"] = ForeignTenantID
+	}
 	if g.user.Email != "" {
 		claims["email"] = g.user.Email
 	}
@@ -269,7 +497,7 @@ func (s *Server) authorizationCode(w http.ResponseWriter, r *http.Request, tenan
 		claims["aud"] = "00000000-0000-0000-0000-00000000beef"
 	}
 	if knobs.WrongIssuer {
-		claims["iss"] = strings.Replace(issuer, tenant, "11111111-1111-1111-1111-111111111111", 1)
+		claims["iss"] = strings.Replace(issuer, tenant, ForeignTenantID, 1)
 	}
 	if knobs.WrongNonce {
 		claims["nonce"] = "not-the-nonce-you-sent"

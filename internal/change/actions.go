@@ -524,7 +524,7 @@ func (s *Service) UpdateAction(ctx context.Context, actor *auth.User, actionID i
 			if _, err := tx.ExecContext(ctx, `UPDATE change_actions SET before_startup = $1 WHERE id = $2`, *up.BeforeStartup, a.ID); err != nil {
 				return err
 			}
-			if err := field("when", startupWord(a.BeforeStartup), startupWord(*up.BeforeStartup)); err != nil {
+			if err := field("when", ActionWhen(c.Kind, a.BeforeStartup), ActionWhen(c.Kind, *up.BeforeStartup)); err != nil {
 				return err
 			}
 		}
@@ -569,13 +569,6 @@ func (s *Service) UpdateAction(ctx context.Context, actor *auth.User, actionID i
 		return nil, err
 	}
 	return s.action(ctx, actionID)
-}
-
-func startupWord(before bool) string {
-	if before {
-		return "before startup"
-	}
-	return "after startup"
 }
 
 func verifyWord(required bool) string {

@@ -614,6 +614,7 @@ var flashMessages = map[string]string{
 	"submitted-rik":           "Submitted as a replacement in kind: an MOC coordinator or an approver of the site must confirm it before it closes.",
 	"confirm_rik":             "Replacement in kind confirmed and signed; the change is closed.",
 	"reject_rik":              "Replacement-in-kind claim rejected; the change went back to the initiator for the full screening.",
+	"authorize_emergency":     "Emergency authorisation signed: implementation may start while the reviews and approvals run.",
 }
 
 // redirectChange sends the browser back to the change page with a flash

@@ -81,6 +81,9 @@ func TestPagesStateMeaningBeforeSigningAndShowRecord(t *testing.T) {
 			AllSites: f.appr.AllSites, SiteIDs: f.appr.SiteIDs, JobTitle: &title}, time.Now()); err != nil {
 			t.Fatal(err)
 		}
+		if acc := f.ap2.get("/account").Body; !strings.Contains(acc, "<dt>Job title</dt><dd>"+title+"</dd>") {
+			t.Errorf("the account page does not show the job title signatures print\n%s", excerpt(acc))
+		}
 		path := "/changes/" + f.approval.Number
 		page := f.ap2.get(path).Body
 		form := page[strings.Index(page, `id="f-decision"`):]

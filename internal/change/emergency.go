@@ -97,18 +97,7 @@ func (s *Service) setWorkStage(ctx context.Context, tx *sql.Tx, actor *auth.User
 	if !c.UnderEmergency() {
 		return s.setStage(ctx, tx, actor, c, to, extra, args...)
 	}
-	q := `UPDATE changes SET emergency_stage = $1, updated_at = $2`
-	all := []any{string(to), s.now()}
-	if extra != "" {
-		q += ", " + extra
-		all = append(all, args...)
-	}
-	all = append(all, c.ID)
-	q += fmt.Sprintf(" WHERE id = $%d", len(all))
-	if _, err := tx.ExecContext(ctx, q, all...); err != nil {
-		return fmt.Errorf("move the implementation of %s to %s: %w", c.Number, to, err)
-	}
-	if err := s.audit(ctx, tx, c.ID, actor, "", "emergency_stage", "emergency_stage", string(c.EmergencyStage), string(to)); err != nil {
+	if err := s.moveStageColumn(ctx, tx, actor, c, "emergency_stage", c.EmergencyStage, to, extra, args...); err != nil {
 		return err
 	}
 	c.EmergencyStage = to

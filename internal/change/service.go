@@ -712,7 +712,18 @@ func userIDs(ctx context.Context, q store.Querier, query string, args ...any) ([
 
 // setStage moves the change and audits the move.
 func (s *Service) setStage(ctx context.Context, tx *sql.Tx, actor *auth.User, c *Change, to Stage, extra string, args ...any) error {
-	q := `UPDATE changes SET stage = $1, updated_at = $2`
+	if err := s.moveStageColumn(ctx, tx, actor, c, "stage", c.Stage, to, extra, args...); err != nil {
+		return err
+	}
+	c.Stage = to
+	return nil
+}
+
+// moveStageColumn writes stage column col (stage or emergency_stage) from
+// "from" to "to", with the extra SET clauses, and audits the move under
+// the column's name.
+func (s *Service) moveStageColumn(ctx context.Context, tx *sql.Tx, actor *auth.User, c *Change, col string, from, to Stage, extra string, args ...any) error {
+	q := `UPDATE changes SET ` + col + ` = $1, updated_at = $2`
 	all := []any{string(to), s.now()}
 	if extra != "" {
 		q += ", " + extra
@@ -721,11 +732,7 @@ func (s *Service) setStage(ctx context.Context, tx *sql.Tx, actor *auth.User, c 
 	all = append(all, c.ID)
 	q += fmt.Sprintf(" WHERE id = $%d", len(all))
 	if _, err := tx.ExecContext(ctx, q, all...); err != nil {
-		return fmt.Errorf("move %s to %s: %w", c.Number, to, err)
+		return fmt.Errorf("move %s %s to %s: %w", c.Number, col, to, err)
 	}
-	if err := s.audit(ctx, tx, c.ID, actor, "", "stage", "stage", string(c.Stage), string(to)); err != nil {
-		return err
-	}
-	c.Stage = to
-	return nil
+	return s.audit(ctx, tx, c.ID, actor, "", col, col, string(from), string(to))
 }

@@ -91,8 +91,8 @@ func userSites(r *http.Request, s *Server, u *auth.User) ([]auth.Site, error) {
 func (s *Server) pageShowAccount(w http.ResponseWriter, r *http.Request) {
 	u := auth.UserFrom(r.Context())
 	var d accountData
-	if d.NewTokenName, d.NewToken = s.takeNewToken(w, r); d.NewToken != "" {
-		w.Header().Set("Cache-Control", "no-store")
-	}
+	// The page showing a new token is not cached: withUser marks every
+	// signed-in answer no-store.
+	d.NewTokenName, d.NewToken = s.takeNewToken(w, r)
 	s.renderAccount(w, r, u, http.StatusOK, d, nil)
 }

@@ -545,12 +545,9 @@ func (s *Server) pageRequestExtension(w http.ResponseWriter, r *http.Request) {
 	}
 	reason := r.PostFormValue("reason")
 	input := map[string]string{"ext-expires_on": r.PostFormValue("expires_on"), "ext-reason": reason}
-	t, err := parseDate("expires_on", r.PostFormValue("expires_on"))
-	if err == nil && t == nil {
-		err = &problem.Error{Kind: problem.Invalid, Field: "expires_on", Message: "expires_on: is required (the new expiry date)"}
-	}
+	t, err := requiredDate("expires_on", r.PostFormValue("expires_on"))
 	if err == nil {
-		err = s.Changes.RequestExtension(r.Context(), u, d.Change.ID, *t, reason)
+		err = s.Changes.RequestExtension(r.Context(), u, d.Change.ID, t, reason)
 	}
 	if err != nil {
 		s.failChange(w, r, u, d, err, "f-extension", map[string]string{"expires_on": "ext-expires_on", "reason": "ext-reason"}, input)

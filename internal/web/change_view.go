@@ -365,7 +365,6 @@ func (s *Server) renderChange(w http.ResponseWriter, r *http.Request, status int
 		}
 	}
 	p := &Page{Title: d.Change.Number + " " + d.Change.Title, Errors: errs, Data: v}
-	noStore(w)
 	if len(errs) == 0 {
 		p.Flash = flashMessages[r.URL.Query().Get("done")]
 	}
@@ -389,7 +388,6 @@ func (s *Server) failChange(w http.ResponseWriter, r *http.Request, u *auth.User
 // a page parked in the back-forward cache would keep its live
 // notification stream open, using up the browser's six connections to
 // the server.
-func noStore(w http.ResponseWriter) { w.Header().Set("Cache-Control", "no-store") }
 
 // pagePrintChange is a clean, printable summary for audits.
 func (s *Server) pagePrintChange(w http.ResponseWriter, r *http.Request) {

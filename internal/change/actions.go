@@ -82,7 +82,7 @@ func (s *Service) insertActionFor(ctx context.Context, tx *sql.Tx, actor *auth.U
 		nt(dateptr(na.DueOn)), na.BeforeStartup, nid(pssrItemID), actorID, s.now(), nid(na.reviewID)).Scan(&id); err != nil {
 		return 0, fmt.Errorf("add action: %w", err)
 	}
-	when := ActionWhen(c.Kind, na.BeforeStartup)
+	when := c.ActionWhen(na.BeforeStartup)
 	due := ""
 	if na.DueOn != nil {
 		due = ", due " + dateOnly(*na.DueOn).Format(time.DateOnly)

@@ -52,6 +52,17 @@ func ActionWhen(k Kind, before bool) string {
 	return "after startup"
 }
 
+// ActionWhen labels an action of c. Once a temporary change has been
+// reverted, what is left after startup is taking it out again (the
+// restore actions), which close-out waits for: "after startup" would read
+// as if the change were starting up.
+func (c *Change) ActionWhen(before bool) string {
+	if !before && c.RevertedAt != nil {
+		return "before close-out of the reverted change"
+	}
+	return ActionWhen(c.Kind, before)
+}
+
 // KindOfNumber is the kind a change number starts with (PCR-2026-0007).
 func KindOfNumber(number string) Kind {
 	if strings.HasPrefix(number, string(KindPCR)+"-") {
@@ -179,8 +190,13 @@ type Change struct {
 	// ReplacementInKind is set when the change was submitted as a
 	// replacement in kind (it needs a confirmation, see StageRIKConfirmation).
 	ReplacementInKind bool `json:"replacement_in_kind"`
-	PSSRRequired      bool `json:"pssr_required"`
-	Round             int  `json:"round"`
+	// RIKConfirmedBy and RIKConfirmedAt name who signed the replacement
+	// in kind as such, for the CSV an auditor samples; set by
+	// Service.WithRIKConfirmations only.
+	RIKConfirmedBy string     `json:"-"`
+	RIKConfirmedAt *time.Time `json:"-"`
+	PSSRRequired   bool       `json:"pssr_required"`
+	Round          int        `json:"round"`
 	// PermanentRound is the round in which the approvers re-approve
 	// making the temporary change permanent; 0 if never asked.
 	PermanentRound int        `json:"permanent_round,omitempty"`

@@ -3,6 +3,7 @@ package change_test
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"slices"
 	"strings"
 	"testing"
@@ -112,7 +113,8 @@ func TestRejectedReplacementInKindGoesThroughNormalFlow(t *testing.T) {
 	})
 }
 
-// Auditors list the replacement-in-kind changes (filter and CSV column).
+// Auditors list the replacement-in-kind changes (filter and CSV columns,
+// with who confirmed each and when) to sample them.
 func TestReplacementInKindListedForAuditors(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		f := changetest.Seed(t, db, start)
@@ -122,17 +124,30 @@ func TestReplacementInKindListedForAuditors(t *testing.T) {
 		if n != 1 || cs[0].ID != rik.ID {
 			t.Fatalf("RIK filter: %d changes %+v", n, cs)
 		}
+		must(f.Service.Transition(context.Background(), f.Coordinator, rik.ID, change.TransitionRequest{Action: change.ActConfirmRIK, Signature: verified}))(t)
 		all, _ := listed(t, f, change.Filter{})
+		ok(t, f.Service.WithRIKConfirmations(context.Background(), all))
 		var buf bytes.Buffer
 		ok(t, change.WriteCSV(&buf, all))
-		lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
-		if !strings.HasSuffix(lines[0], ",replacement_in_kind") {
-			t.Errorf("CSV header %q", lines[0])
+		rows, err := csv.NewReader(&buf).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		col := func(name string) int { return slices.Index(rows[0], name) }
+		if col("replacement_in_kind") < 0 || col("rik_confirmed_by") < 0 || col("rik_confirmed_at") < 0 {
+			t.Fatalf("CSV header %q", rows[0])
 		}
 		var yes int
-		for _, l := range lines[1:] {
-			if strings.HasSuffix(l, ",yes") {
-				yes++
+		for _, r := range rows[1:] {
+			if r[col("replacement_in_kind")] != "yes" {
+				if r[col("rik_confirmed_by")] != "" {
+					t.Errorf("%s is no replacement in kind but names a confirmer %q", r[0], r[col("rik_confirmed_by")])
+				}
+				continue
+			}
+			yes++
+			if r[0] != rik.Number || r[col("rik_confirmed_by")] != f.Coordinator.Name || !strings.HasSuffix(r[col("rik_confirmed_at")], "Z") {
+				t.Errorf("RIK row %q: want %s confirmed by %s with the time", r, rik.Number, f.Coordinator.Name)
 			}
 		}
 		if yes != 1 {

@@ -327,6 +327,12 @@ func (s *Service) apply(ctx context.Context, q store.Querier, actor *auth.User, 
 			p.Invalid("expires_on", "a %s change needs an expiry date (YYYY-MM-DD)", c.Duration)
 		} else if (creating || f.ExpiresOn != nil) && !c.ExpiresOn.After(today) {
 			p.Invalid("expires_on", "must be after today (%s)", today.Format(time.DateOnly))
+		} else if (creating || f.ExpiresOn != nil) && c.SiteID != 0 {
+			// The site's maximum total duration holds from the start, not
+			// only when an extension is asked for.
+			if err := s.durationLimit(ctx, q, c, creating, &p); err != nil {
+				return err
+			}
 		}
 	} else {
 		c.ExpiresOn = nil

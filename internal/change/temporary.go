@@ -10,6 +10,7 @@ import (
 
 	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/notify"
+	"github.com/mocpcr/mocpcr/internal/problem"
 	"github.com/mocpcr/mocpcr/internal/store"
 )
 
@@ -191,6 +192,24 @@ func restoreActions(c *Change) []NewAction {
 		{Title: "Restore the P&IDs and process safety information to their state before " + c.Number, Kind: ActionPSI},
 		{Title: "Restore the operating procedures and withdraw the temporary instructions of " + c.Number, Kind: ActionProcedure},
 	}
+}
+
+// durationLimit reports an expiry of c further from its filing than the
+// site's maximum total duration allows.
+func (s *Service) durationLimit(ctx context.Context, q store.Querier, c *Change, creating bool, p *problem.List) error {
+	ss, err := siteSettings(ctx, q, c.SiteID)
+	if err != nil || ss.MaxTemporaryDays <= 0 {
+		return err
+	}
+	from := dateOnly(s.now())
+	if !creating {
+		from = dateOnly(c.CreatedAt)
+	}
+	if days := daysBetween(from, *c.ExpiresOn); days > ss.MaxTemporaryDays {
+		p.Invalid("expires_on", "%s is %d days after filing on %s; the site allows a temporary change at most %d days (maximum total duration)",
+			c.ExpiresOn.Format(time.DateOnly), days, from.Format(time.DateOnly), ss.MaxTemporaryDays)
+	}
+	return nil
 }
 
 // extensionLimit refuses an extension of c to newExpiry that the site's

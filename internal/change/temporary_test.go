@@ -173,6 +173,13 @@ func TestExtensionLimitsNamedInRefusal(t *testing.T) {
 		ctx := context.Background()
 		s := f.Service
 		must(s.UpdateSiteSettings(ctx, f.Admin, f.NRF, change.SiteSettingsUpdate{MaxExtensions: ptr(1), MaxTemporaryDays: ptr(90)}))(t)
+		// The total holds from filing: a temporary change cannot be filed
+		// for longer than the site allows and then never extended.
+		long := changetest.Complete(change.KindMOC, f.NRF, f.CDU)
+		temporary(120)(&long)
+		if _, err := s.Create(ctx, f.Initiator, long); problem.KindOf(err) != problem.Invalid || !strings.Contains(err.Error(), "expires_on") || !strings.Contains(err.Error(), "at most 90 days (maximum total duration)") {
+			t.Errorf("filing a temporary change past the total duration: %v", err)
+		}
 		c := toStage(t, f, change.StageInService, temporary(30))
 		err := s.RequestExtension(ctx, f.Initiator, c.ID, start.AddDate(0, 0, 120), "parts late")
 		if problem.KindOf(err) != problem.Invalid || !strings.Contains(err.Error(), "maximum total duration") || !strings.Contains(err.Error(), "at most 90 days") {
@@ -212,6 +219,16 @@ func TestRevertCreatesRestoreActionsAndClosesWhenDone(t *testing.T) {
 		}
 		if len(restore) != 3 || !strings.Contains(restore[0].Title, "P-101A") || restore[1].Kind != change.ActionPSI || restore[2].Kind != change.ActionProcedure {
 			t.Fatalf("restore actions: %+v", restore)
+		}
+		// The owner is told the restore actions are due before close-out,
+		// not "after startup" as if the change were starting up.
+		var body string
+		if err := db.SQL.QueryRow(`SELECT body FROM notifications WHERE type = $1 AND title LIKE $2`,
+			string(notify.TypeActionAssigned), "%Remove the temporary%").Scan(&body); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(body, "before close-out") || strings.Contains(body, "startup") {
+			t.Errorf("restore action notification: %q", body)
 		}
 		if _, err := s.Transition(ctx, f.Coordinator, c.ID, change.TransitionRequest{Action: change.ActClose, Signature: verified}); problem.KindOf(err) != problem.Conflict ||
 			!strings.Contains(err.Error(), "3 actions are still open") {

@@ -158,6 +158,9 @@ func (s *Server) apiExportChanges(w http.ResponseWriter, r *http.Request) {
 		f.Limit = 1000
 	}
 	cs, _, err := s.Changes.List(r.Context(), u, f)
+	if err == nil {
+		err = s.Changes.WithRIKConfirmations(r.Context(), cs)
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -125,7 +125,7 @@ func (v *changeView) ExpiryNote() string {
 
 // When labels an action of this change as due before or after startup
 // (for a PCR: completion, since a PCR starts nothing up).
-func (v *changeView) When(before bool) string { return change.ActionWhen(v.C.Kind, before) }
+func (v *changeView) When(before bool) string { return v.C.ActionWhen(before) }
 
 // Statement is what signing action a with decision would state (the
 // meaning in full, the printed name and job title), for the sign forms;

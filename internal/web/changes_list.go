@@ -432,6 +432,10 @@ func (s *Server) pageExportChanges(w http.ResponseWriter, r *http.Request) {
 		f.After = p.Next
 	}
 	all = all[:min(len(all), csvLimit)]
+	if err := s.Changes.WithRIKConfirmations(r.Context(), all); err != nil {
+		s.serverFault(w, r, "export changes", err)
+		return
+	}
 	name := "changes-" + s.Now().UTC().Format("2006-01-02") + ".csv"
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)

@@ -82,16 +82,34 @@ func mustMailError(t *testing.T, err error) *mail.Error {
 	return e
 }
 
+// hangGuard bounds a wait for something the code guarantees will happen,
+// so that a regression fails the test instead of hanging it. It is no
+// speed requirement: a loaded machine may be slow, never this slow.
+const hangGuard = 2 * time.Minute
+
 // waitFor polls cond (real time) for work the client does in the
 // background, such as a token refresh; it never moves the test clock.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(hangGuard)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// receive returns the next value from ch; what names it if it never comes.
+func receive[T any](t *testing.T, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(hangGuard):
+		t.Fatalf("timed out waiting for %s", what)
+		var zero T
+		return zero
 	}
 }
 

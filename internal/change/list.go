@@ -61,25 +61,35 @@ var SortKeys = []string{"number", "title", "kind", "stage", "site", "unit", "ini
 // sortPart is one expression of a sort, before the id that breaks ties.
 type sortPart struct {
 	expr string
-	// fixed parts sort ascending whichever the direction (expiry's
-	// "no expiry last" rank).
-	fixed bool
 }
 
-// sortParts maps SortKeys to SQL. Stage sorts in workflow order;
-// expires puts changes with no expiry last either way.
+// sortParts maps SortKeys to SQL, ascending. Every sort has an index over
+// (its parts..., id) (migrations 00150 and 00190), so a page of any sort,
+// at any depth, reads one page of an index: the expressions here must
+// stay exactly the indexed ones. Site, unit and owner sort by copies of
+// the code and name kept in changes by triggers; stage sorts in workflow
+// order.
 var sortParts = map[string][]sortPart{
 	"number": {{expr: "c.number"}}, "title": {{expr: "lower(c.title)"}}, "kind": {{expr: "c.kind"}},
-	"site": {{expr: "s.code"}}, "unit": {{expr: "COALESCE(un.code, '')"}}, "initiator": {{expr: "lower(u.name)"}},
+	"site": {{expr: "c.sort_site"}}, "unit": {{expr: "c.sort_unit"}}, "initiator": {{expr: "c.sort_initiator"}},
 	"created": {{expr: "c.created_at"}}, "updated": {{expr: "c.updated_at"}},
-	"expires": {{expr: "CASE WHEN c.expires_on IS NULL THEN 1 ELSE 0 END", fixed: true}, {expr: "c.expires_on"}},
-	"stage":   {{expr: stageOrderSQL()}},
+	"expires": {{expr: "CASE WHEN c.expires_on IS NULL THEN 1 ELSE 0 END"}, {expr: "c.expires_on"}},
+	"stage":   {{expr: stageOrderSQL("c.stage")}},
 }
 
-// stageOrderSQL ranks stages in workflow order.
-func stageOrderSQL() string {
+// descParts replaces a sort's parts when it runs descending. Expiry puts
+// changes with no expiry last both ways: descending, its rank is the
+// other way round, so that every part still runs one way and one index
+// (changes_expires_desc_keyset) read backwards serves the page.
+var descParts = map[string][]sortPart{
+	"expires": {{expr: "CASE WHEN c.expires_on IS NULL THEN 0 ELSE 1 END"}, {expr: "c.expires_on"}},
+}
+
+// stageOrderSQL ranks stages in workflow order; col is the stage column
+// as the query names it.
+func stageOrderSQL(col string) string {
 	var b strings.Builder
-	b.WriteString("CASE c.stage")
+	b.WriteString("CASE " + col)
 	for i, st := range Stages {
 		fmt.Fprintf(&b, " WHEN '%s' THEN %d", st, i)
 	}
@@ -104,12 +114,15 @@ func parseSort(sort string) (listOrder, error) {
 	if !ok {
 		return listOrder{}, invalid("sort", "must be one of %s (prefix - for descending), got %q", strings.Join(SortKeys, ", "), sort)
 	}
+	if d, ok := descParts[key]; ok && desc {
+		parts = d
+	}
 	return listOrder{sort: sort, parts: parts, desc: desc}, nil
 }
 
-// dir is the SQL direction of part p.
-func (o listOrder) dir(p sortPart) string {
-	if o.desc && !p.fixed {
+// dir is the SQL direction of every part.
+func (o listOrder) dir() string {
+	if o.desc {
 		return " DESC"
 	}
 	return " ASC"
@@ -119,9 +132,9 @@ func (o listOrder) dir(p sortPart) string {
 func (o listOrder) orderBy() string {
 	var parts []string
 	for _, p := range o.parts {
-		parts = append(parts, p.expr+o.dir(p))
+		parts = append(parts, p.expr+o.dir())
 	}
-	return strings.Join(append(parts, "c.id"+o.dir(sortPart{})), ", ")
+	return strings.Join(append(parts, "c.id"+o.dir()), ", ")
 }
 
 // keyColumns selects the sort parts after a change's columns, for the
@@ -134,55 +147,44 @@ func (o listOrder) keyColumns() string {
 	return b.String()
 }
 
-// after is the condition "sorts after the row at cur", written out as
-// (a > x) OR (a = x AND b > y) OR ... because directions may differ
-// between parts. A NULL part (no expiry) only ties: nothing sorts after
-// it within its rank.
+// after is the condition "sorts after the row at cur". Every part runs
+// one way, so it is a row comparison, which both engines take as a range
+// on the index over (parts..., id). A NULL part (no expiry) cannot be
+// compared: such a row is in the last rank of the expiry sort either way
+// (descParts), so what follows it is the rest of that rank, NULL expiry
+// and a later id.
 func (o listOrder) after(cur listCursor, args *[]any) string {
 	arg := func(v any) string {
 		*args = append(*args, v)
 		return fmt.Sprintf("$%d", len(*args))
 	}
-	op := func(p sortPart) string {
-		if o.dir(p) == " DESC" {
-			return " < "
-		}
-		return " > "
+	op := " > "
+	if o.desc {
+		op = " < "
 	}
-	// When every part runs one way, a row comparison says the same, and
-	// both engines take it as a range on an index over (parts..., id);
-	// the spelled-out form below is only a filter to PostgreSQL.
-	oneWay := true
 	for i, p := range o.parts {
-		oneWay = oneWay && !p.fixed && cur.Keys[i].value() != nil
-	}
-	if oneWay {
-		var cols, vals []string
-		for i, p := range o.parts {
-			cols, vals = append(cols, p.expr), append(vals, arg(cur.Keys[i].value()))
+		if cur.Keys[i].value() == nil {
+			eqs := make([]string, 0, len(o.parts)+1)
+			for j, q := range o.parts[:i] {
+				eqs = append(eqs, q.expr+" = "+arg(cur.Keys[j].value()))
+			}
+			eqs = append(eqs, p.expr+" IS NULL", "c.id"+op+arg(cur.ID))
+			return "(" + strings.Join(eqs, " AND ") + ")"
 		}
-		cols, vals = append(cols, "c.id"), append(vals, arg(cur.ID))
-		row := "(" + strings.Join(cols, ", ") + ")" + op(sortPart{}) + "(" + strings.Join(vals, ", ") + ")"
-		if len(o.parts) == 0 {
-			return "(" + row + ")"
-		}
-		// SQLite takes a row comparison as a range only when the index's
-		// first column is a plain column, not for lower(title): the
-		// redundant bound on the first part gives it the range.
-		return "(" + o.parts[0].expr + strings.TrimSpace(op(sortPart{})) + "= " + vals[0] + " AND " + row + ")"
 	}
-	var ors, eqs []string
+	var cols, vals []string
 	for i, p := range o.parts {
-		v := cur.Keys[i].value()
-		if v != nil {
-			ors = append(ors, "("+strings.Join(append(slices.Clone(eqs), p.expr+op(p)+arg(v)), " AND ")+")")
-			eqs = append(eqs, p.expr+" = "+arg(v))
-		} else {
-			eqs = append(eqs, p.expr+" IS NULL")
-		}
+		cols, vals = append(cols, p.expr), append(vals, arg(cur.Keys[i].value()))
 	}
-	ors = append(ors, "("+strings.Join(append(eqs, "c.id"+op(sortPart{})+arg(cur.ID)), " AND ")+")")
-	return "(" + strings.Join(ors, " OR ") + ")"
+	cols, vals = append(cols, "c.id"), append(vals, arg(cur.ID))
+	row := "(" + strings.Join(cols, ", ") + ")" + op + "(" + strings.Join(vals, ", ") + ")"
+	if len(o.parts) == 0 {
+		return "(" + row + ")"
+	}
+	// SQLite takes a row comparison as a range only when the index's
+	// first column is a plain column, not for lower(title): the
+	// redundant bound on the first part gives it the range.
+	return "(" + o.parts[0].expr + strings.TrimSpace(op) + "= " + vals[0] + " AND " + row + ")"
 }
 
 // siteScope limits a query to the actor's sites.

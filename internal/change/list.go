@@ -218,14 +218,22 @@ type Page struct {
 	// TotalExact is false when more than CountCap match: Total is then
 	// CountCap.
 	TotalExact bool `json:"total_exact"`
+	// TotalCached is true when Total was counted by an earlier request,
+	// at most CountTTL ago, and not recounted (a change written by this
+	// process since recounts at once; one written elsewhere may be
+	// missing): the page says "about". Filter.Count always counts afresh.
+	TotalCached bool `json:"total_cached"`
 	// Next fetches the following page (Filter.After); "" on the last.
 	Next string `json:"next"`
 }
 
 // List returns the changes actor may see that match f and how many
-// match (up to CountCap), for callers that page by offset.
+// match (up to CountCap, perhaps cached: see ListPage), for callers that
+// page by offset.
 func (s *Service) List(ctx context.Context, actor *auth.User, f Filter) ([]Change, int, error) {
-	f.Count = true
+	if f.After != "" {
+		f.Count = true
+	}
 	p, err := s.ListPage(ctx, actor, f)
 	if err != nil {
 		return nil, 0, err
@@ -234,9 +242,11 @@ func (s *Service) List(ctx context.Context, actor *auth.User, f Filter) ([]Chang
 }
 
 // ListPage returns one page of the changes actor may see that match f,
-// in f's sort, with the cursor of the next page. The total is counted
+// in f's sort, with the cursor of the next page. The total is given
 // (up to CountCap) when the page is not fetched by cursor or f.Count
-// asks for it: paging on by cursor then costs the same on every page.
+// asks for it: paging on by cursor then costs the same on every page. A
+// total counted for the same filter and sites less than CountTTL ago is
+// served from memory (Page.TotalCached); f.Count always counts.
 func (s *Service) ListPage(ctx context.Context, actor *auth.User, f Filter) (Page, error) {
 	if actor == nil {
 		return Page{}, forbidden("sign in first")
@@ -310,18 +320,25 @@ func (s *Service) ListPage(ctx context.Context, actor *auth.User, f Filter) (Pag
 	cond := strings.Join(where, " AND ")
 	p := Page{Changes: []Change{}, TotalExact: true}
 	if f.After == "" || f.Count {
-		// Every condition is on c, and the joins in changeFrom neither
-		// drop rows (NOT NULL foreign keys) nor add them (LEFT JOIN on a
-		// key), so the count skips them. The inner LIMIT stops it at
-		// CountCap+1 rows.
-		var total int
-		if err := s.DB.Prepared().QueryRowContext(ctx, fmt.Sprintf(`SELECT count(*) FROM (SELECT 1 FROM changes c WHERE %s LIMIT %d) m`, cond, CountCap+1), args...).Scan(&total); err != nil {
-			return Page{}, fmt.Errorf("count changes: %w", err)
+		key := countKey(actor, f, today)
+		if e, ok := s.counts.get(key, s.Now()); ok && !f.Count {
+			p.Total, p.TotalExact, p.TotalCached = &e.total, e.exact, true
+		} else {
+			gen := s.counts.generation()
+			// Every condition is on c, and the joins in changeFrom neither
+			// drop rows (NOT NULL foreign keys) nor add them (LEFT JOIN on
+			// a key), so the count skips them. The inner LIMIT stops it at
+			// CountCap+1 rows.
+			var total int
+			if err := s.DB.Prepared().QueryRowContext(ctx, fmt.Sprintf(`SELECT count(*) FROM (SELECT 1 FROM changes c WHERE %s LIMIT %d) m`, cond, CountCap+1), args...).Scan(&total); err != nil {
+				return Page{}, fmt.Errorf("count changes: %w", err)
+			}
+			if total > CountCap {
+				total, p.TotalExact = CountCap, false
+			}
+			p.Total = &total
+			s.counts.put(key, countEntry{total: total, exact: p.TotalExact, at: s.Now(), gen: gen})
 		}
-		if total > CountCap {
-			total, p.TotalExact = CountCap, false
-		}
-		p.Total = &total
 	}
 	if f.After != "" {
 		if f.Offset != 0 {

@@ -248,8 +248,115 @@ func (s *Service) List(ctx context.Context, actor *auth.User, f Filter) ([]Chang
 // total counted for the same filter and sites less than CountTTL ago is
 // served from memory (Page.TotalCached); f.Count always counts.
 func (s *Service) ListPage(ctx context.Context, actor *auth.User, f Filter) (Page, error) {
+	w, err := s.listWhere(actor, f)
+	if err != nil {
+		return Page{}, err
+	}
+	cond, args, order, today := w.cond, w.args, w.order, w.today
+	p := Page{Changes: []Change{}, TotalExact: true}
+	if f.After == "" || f.Count {
+		key := countKey(actor, f, today)
+		if e, ok := s.counts.get(key, s.Now()); ok && !f.Count {
+			p.Total, p.TotalExact, p.TotalCached = &e.total, e.exact, true
+		} else {
+			gen := s.counts.generation()
+			var total int
+			if err := s.DB.Prepared().QueryRowContext(ctx, countSQL(cond), args...).Scan(&total); err != nil {
+				return Page{}, fmt.Errorf("count changes: %w", err)
+			}
+			if total > CountCap {
+				total, p.TotalExact = CountCap, false
+			}
+			p.Total = &total
+			s.counts.put(key, countEntry{total: total, exact: p.TotalExact, at: s.Now(), gen: gen})
+		}
+	}
+	query, args, err := pageSQL(cond, args, order, &f)
+	if err != nil {
+		return Page{}, err
+	}
+	rows, err := s.DB.Prepared().QueryContext(ctx, query, args...)
+	if err != nil {
+		return Page{}, fmt.Errorf("list changes: %w", err)
+	}
+	defer rows.Close()
+	var last []any
+	for rows.Next() {
+		if len(p.Changes) == f.Limit {
+			next, err := encodeCursor(order, p.Changes[len(p.Changes)-1].ID, last)
+			if err != nil {
+				return Page{}, err
+			}
+			p.Next = next
+			break
+		}
+		keys := make([]any, len(order.parts))
+		c, err := scanChange(withKeys{rows, keys})
+		if err != nil {
+			return Page{}, fmt.Errorf("list changes: %w", err)
+		}
+		p.Changes = append(p.Changes, *c)
+		last = keys
+	}
+	return p, rows.Err()
+}
+
+// ListSQL returns the queries ListPage runs for f, with their arguments:
+// the page's and the total's (a total is counted only when not cached).
+// It is for measuring: the benchmark runs them directly as the raw-SQL
+// lower bound of the change list.
+func (s *Service) ListSQL(actor *auth.User, f Filter) (page string, pageArgs []any, count string, countArgs []any, err error) {
+	w, err := s.listWhere(actor, f)
+	if err != nil {
+		return "", nil, "", nil, err
+	}
+	page, pageArgs, err = pageSQL(w.cond, slices.Clone(w.args), w.order, &f)
+	return page, pageArgs, countSQL(w.cond), w.args, err
+}
+
+// countSQL counts the changes matching cond, up to CountCap+1. Every
+// condition is on c, and the joins in changeFrom neither drop rows (NOT
+// NULL foreign keys) nor add them (LEFT JOIN on a key), so the count
+// skips them; the inner LIMIT stops it at CountCap+1 rows.
+func countSQL(cond string) string {
+	return fmt.Sprintf(`SELECT count(*) FROM (SELECT 1 FROM changes c WHERE %s LIMIT %d) m`, cond, CountCap+1)
+}
+
+// pageSQL is the query of one page: cond, then the cursor's position
+// (f.After) or the offset, in order, one row more than f.Limit (which it
+// settles to 1-1000, 100 by default) to tell whether a next page exists.
+func pageSQL(cond string, args []any, order listOrder, f *Filter) (string, []any, error) {
+	if f.After != "" {
+		if f.Offset != 0 {
+			return "", nil, invalid("offset", "cannot be combined with a cursor (after): a cursor already says where the page starts")
+		}
+		cur, err := decodeCursor(f.After, order)
+		if err != nil {
+			return "", nil, err
+		}
+		cond += " AND " + order.after(cur, &args)
+	}
+	if f.Limit <= 0 || f.Limit > 1000 {
+		f.Limit = 100
+	}
+	args = append(args, f.Limit+1, f.Offset)
+	return `SELECT ` + changeColumns + order.keyColumns() + changeFrom + ` WHERE ` + cond +
+		fmt.Sprintf(` ORDER BY %s LIMIT $%d OFFSET $%d`, order.orderBy(), len(args)-1, len(args)), args, nil
+}
+
+// listFilter is f as SQL: the condition on c with its arguments, the
+// order, and the day the date filters were measured from.
+type listFilter struct {
+	cond  string
+	args  []any
+	order listOrder
+	today time.Time
+}
+
+// listWhere checks f and turns it into SQL.
+func (s *Service) listWhere(actor *auth.User, f Filter) (listFilter, error) {
 	if actor == nil {
-		return Page{}, forbidden("sign in first")
+		return listFilter{}, forbidden("sign in first")
 	}
 	var args []any
 	where := []string{siteScope(actor, "c.site_id", &args)}
@@ -262,7 +369,7 @@ func (s *Service) ListPage(ctx context.Context, actor *auth.User, f Filter) (Pag
 	}
 	if f.Stage != "" {
 		if !slices.Contains(Stages, f.Stage) {
-			return Page{}, invalid("stage", "unknown stage %q", f.Stage)
+			return listFilter{}, invalid("stage", "unknown stage %q", f.Stage)
 		}
 		add("c.stage = ?", string(f.Stage))
 	}
@@ -280,7 +387,7 @@ func (s *Service) ListPage(ctx context.Context, actor *auth.User, f Filter) (Pag
 	}
 	if q := strings.TrimSpace(f.Q); q != "" {
 		if n := utf8.RuneCountInString(q); n > MaxQueryLength {
-			return Page{}, invalid("q", "search text may be at most %d characters, got %d", MaxQueryLength, n)
+			return listFilter{}, invalid("q", "search text may be at most %d characters, got %d", MaxQueryLength, n)
 		}
 		args = append(args, "%"+strings.ToLower(q)+"%")
 		n := len(args)
@@ -305,81 +412,19 @@ func (s *Service) ListPage(ctx context.Context, actor *auth.User, f Filter) (Pag
 			OR (%s AND c.expires_on < $%d))`, n, liveTemporary, n))
 	}
 	if f.ExpiringWithinDays < 0 {
-		return Page{}, invalid("expiring", "must be a number of days, 0 or more, got %d", f.ExpiringWithinDays)
+		return listFilter{}, invalid("expiring", "must be a number of days, 0 or more, got %d", f.ExpiringWithinDays)
 	}
 	if f.ExpiringWithinDays > 0 {
 		add("("+liveTemporary+" AND c.expires_on <= ?)", today.AddDate(0, 0, f.ExpiringWithinDays))
 	}
 	order, err := parseSort(f.Sort)
 	if err != nil {
-		return Page{}, err
+		return listFilter{}, err
 	}
 	if f.Offset < 0 {
-		return Page{}, invalid("offset", "must be 0 or more, got %d", f.Offset)
+		return listFilter{}, invalid("offset", "must be 0 or more, got %d", f.Offset)
 	}
-	cond := strings.Join(where, " AND ")
-	p := Page{Changes: []Change{}, TotalExact: true}
-	if f.After == "" || f.Count {
-		key := countKey(actor, f, today)
-		if e, ok := s.counts.get(key, s.Now()); ok && !f.Count {
-			p.Total, p.TotalExact, p.TotalCached = &e.total, e.exact, true
-		} else {
-			gen := s.counts.generation()
-			// Every condition is on c, and the joins in changeFrom neither
-			// drop rows (NOT NULL foreign keys) nor add them (LEFT JOIN on
-			// a key), so the count skips them. The inner LIMIT stops it at
-			// CountCap+1 rows.
-			var total int
-			if err := s.DB.Prepared().QueryRowContext(ctx, fmt.Sprintf(`SELECT count(*) FROM (SELECT 1 FROM changes c WHERE %s LIMIT %d) m`, cond, CountCap+1), args...).Scan(&total); err != nil {
-				return Page{}, fmt.Errorf("count changes: %w", err)
-			}
-			if total > CountCap {
-				total, p.TotalExact = CountCap, false
-			}
-			p.Total = &total
-			s.counts.put(key, countEntry{total: total, exact: p.TotalExact, at: s.Now(), gen: gen})
-		}
-	}
-	if f.After != "" {
-		if f.Offset != 0 {
-			return Page{}, invalid("offset", "cannot be combined with a cursor (after): a cursor already says where the page starts")
-		}
-		cur, err := decodeCursor(f.After, order)
-		if err != nil {
-			return Page{}, err
-		}
-		cond += " AND " + order.after(cur, &args)
-	}
-	if f.Limit <= 0 || f.Limit > 1000 {
-		f.Limit = 100
-	}
-	// One row more than the page says whether there is a next one.
-	args = append(args, f.Limit+1, f.Offset)
-	rows, err := s.DB.Prepared().QueryContext(ctx, `SELECT `+changeColumns+order.keyColumns()+changeFrom+` WHERE `+cond+
-		fmt.Sprintf(` ORDER BY %s LIMIT $%d OFFSET $%d`, order.orderBy(), len(args)-1, len(args)), args...)
-	if err != nil {
-		return Page{}, fmt.Errorf("list changes: %w", err)
-	}
-	defer rows.Close()
-	var last []any
-	for rows.Next() {
-		if len(p.Changes) == f.Limit {
-			next, err := encodeCursor(order, p.Changes[len(p.Changes)-1].ID, last)
-			if err != nil {
-				return Page{}, err
-			}
-			p.Next = next
-			break
-		}
-		keys := make([]any, len(order.parts))
-		c, err := scanChange(withKeys{rows, keys})
-		if err != nil {
-			return Page{}, fmt.Errorf("list changes: %w", err)
-		}
-		p.Changes = append(p.Changes, *c)
-		last = keys
-	}
-	return p, rows.Err()
+	return listFilter{cond: strings.Join(where, " AND "), args: args, order: order, today: today}, nil
 }
 
 // withKeys scans a change row followed by its sort keys.

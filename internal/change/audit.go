@@ -93,27 +93,66 @@ func scanAudit(rows *sql.Rows) (AuditEntry, error) {
 
 // AuditTrail returns a change's audit trail, oldest first.
 func (s *Service) AuditTrail(ctx context.Context, actor *auth.User, changeID int64) ([]AuditEntry, error) {
+	p, err := s.AuditTrailPage(ctx, actor, changeID, 0, 0)
+	return p.Entries, err
+}
+
+// MaxAuditPage is the most entries AuditTrailPage returns at once.
+const MaxAuditPage = 1000
+
+// AuditPage is one page of a change's audit trail.
+type AuditPage struct {
+	Entries []AuditEntry `json:"entries"`
+	// Next is the seq the following page starts after (AuditTrailPage's
+	// after); 0 on the last page.
+	Next int64 `json:"next"`
+}
+
+// AuditTrailPage returns up to limit entries of a change's audit trail
+// after entry number after (0 from the start), oldest first. Entries are
+// numbered 1, 2, 3... per change and never change, so the seq is the
+// cursor: a page reads its entries from the (change_id, seq) index and
+// costs the same however long the trail. limit 0 means the whole trail
+// (the change page's timeline and the print view show it in full);
+// otherwise it is 1 to MaxAuditPage.
+func (s *Service) AuditTrailPage(ctx context.Context, actor *auth.User, changeID, after int64, limit int) (AuditPage, error) {
+	p := AuditPage{Entries: []AuditEntry{}}
+	if after < 0 {
+		return p, invalid("after", "must be the number of an entry (0 or more), got %d", after)
+	}
+	if limit < 0 || limit > MaxAuditPage {
+		return p, invalid("limit", "must be between 1 and %d, got %d", MaxAuditPage, limit)
+	}
 	c, err := loadChange(ctx, s.DB.SQL, changeID)
 	if err != nil {
-		return nil, err
+		return p, err
 	}
 	if !actor.OnSite(c.SiteID) {
-		return nil, notFound("change %d not found", changeID)
+		return p, notFound("change %d not found", changeID)
 	}
-	rows, err := s.DB.SQL.QueryContext(ctx, `SELECT `+auditColumns+` FROM change_audit WHERE change_id = $1 ORDER BY seq`, changeID)
+	q, args := `SELECT `+auditColumns+` FROM change_audit WHERE change_id = $1 AND seq > $2 ORDER BY seq`, []any{changeID, after}
+	if limit > 0 {
+		// One more than the page says whether there is a next one.
+		q += ` LIMIT $3`
+		args = append(args, limit+1)
+	}
+	rows, err := s.DB.SQL.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, err
+		return p, err
 	}
 	defer rows.Close()
-	out := []AuditEntry{}
 	for rows.Next() {
 		e, err := scanAudit(rows)
 		if err != nil {
-			return nil, err
+			return p, err
 		}
-		out = append(out, e)
+		if limit > 0 && len(p.Entries) == limit {
+			p.Next = p.Entries[len(p.Entries)-1].Seq
+			break
+		}
+		p.Entries = append(p.Entries, e)
 	}
-	return out, rows.Err()
+	return p, rows.Err()
 }
 
 // AuditReport is the result of verifying every chain.

@@ -61,25 +61,35 @@ var SortKeys = []string{"number", "title", "kind", "stage", "site", "unit", "ini
 // sortPart is one expression of a sort, before the id that breaks ties.
 type sortPart struct {
 	expr string
-	// fixed parts sort ascending whichever the direction (expiry's
-	// "no expiry last" rank).
-	fixed bool
 }
 
-// sortParts maps SortKeys to SQL. Stage sorts in workflow order;
-// expires puts changes with no expiry last either way.
+// sortParts maps SortKeys to SQL, ascending. Every sort has an index over
+// (its parts..., id) (migrations 00150 and 00190), so a page of any sort,
+// at any depth, reads one page of an index: the expressions here must
+// stay exactly the indexed ones. Site, unit and owner sort by copies of
+// the code and name kept in changes by triggers; stage sorts in workflow
+// order.
 var sortParts = map[string][]sortPart{
 	"number": {{expr: "c.number"}}, "title": {{expr: "lower(c.title)"}}, "kind": {{expr: "c.kind"}},
-	"site": {{expr: "s.code"}}, "unit": {{expr: "COALESCE(un.code, '')"}}, "initiator": {{expr: "lower(u.name)"}},
+	"site": {{expr: "c.sort_site"}}, "unit": {{expr: "c.sort_unit"}}, "initiator": {{expr: "c.sort_initiator"}},
 	"created": {{expr: "c.created_at"}}, "updated": {{expr: "c.updated_at"}},
-	"expires": {{expr: "CASE WHEN c.expires_on IS NULL THEN 1 ELSE 0 END", fixed: true}, {expr: "c.expires_on"}},
-	"stage":   {{expr: stageOrderSQL()}},
+	"expires": {{expr: "CASE WHEN c.expires_on IS NULL THEN 1 ELSE 0 END"}, {expr: "c.expires_on"}},
+	"stage":   {{expr: stageOrderSQL("c.stage")}},
 }
 
-// stageOrderSQL ranks stages in workflow order.
-func stageOrderSQL() string {
+// descParts replaces a sort's parts when it runs descending. Expiry puts
+// changes with no expiry last both ways: descending, its rank is the
+// other way round, so that every part still runs one way and one index
+// (changes_expires_desc_keyset) read backwards serves the page.
+var descParts = map[string][]sortPart{
+	"expires": {{expr: "CASE WHEN c.expires_on IS NULL THEN 0 ELSE 1 END"}, {expr: "c.expires_on"}},
+}
+
+// stageOrderSQL ranks stages in workflow order; col is the stage column
+// as the query names it.
+func stageOrderSQL(col string) string {
 	var b strings.Builder
-	b.WriteString("CASE c.stage")
+	b.WriteString("CASE " + col)
 	for i, st := range Stages {
 		fmt.Fprintf(&b, " WHEN '%s' THEN %d", st, i)
 	}
@@ -104,12 +114,15 @@ func parseSort(sort string) (listOrder, error) {
 	if !ok {
 		return listOrder{}, invalid("sort", "must be one of %s (prefix - for descending), got %q", strings.Join(SortKeys, ", "), sort)
 	}
+	if d, ok := descParts[key]; ok && desc {
+		parts = d
+	}
 	return listOrder{sort: sort, parts: parts, desc: desc}, nil
 }
 
-// dir is the SQL direction of part p.
-func (o listOrder) dir(p sortPart) string {
-	if o.desc && !p.fixed {
+// dir is the SQL direction of every part.
+func (o listOrder) dir() string {
+	if o.desc {
 		return " DESC"
 	}
 	return " ASC"
@@ -119,9 +132,9 @@ func (o listOrder) dir(p sortPart) string {
 func (o listOrder) orderBy() string {
 	var parts []string
 	for _, p := range o.parts {
-		parts = append(parts, p.expr+o.dir(p))
+		parts = append(parts, p.expr+o.dir())
 	}
-	return strings.Join(append(parts, "c.id"+o.dir(sortPart{})), ", ")
+	return strings.Join(append(parts, "c.id"+o.dir()), ", ")
 }
 
 // keyColumns selects the sort parts after a change's columns, for the
@@ -134,55 +147,44 @@ func (o listOrder) keyColumns() string {
 	return b.String()
 }
 
-// after is the condition "sorts after the row at cur", written out as
-// (a > x) OR (a = x AND b > y) OR ... because directions may differ
-// between parts. A NULL part (no expiry) only ties: nothing sorts after
-// it within its rank.
+// after is the condition "sorts after the row at cur". Every part runs
+// one way, so it is a row comparison, which both engines take as a range
+// on the index over (parts..., id). A NULL part (no expiry) cannot be
+// compared: such a row is in the last rank of the expiry sort either way
+// (descParts), so what follows it is the rest of that rank, NULL expiry
+// and a later id.
 func (o listOrder) after(cur listCursor, args *[]any) string {
 	arg := func(v any) string {
 		*args = append(*args, v)
 		return fmt.Sprintf("$%d", len(*args))
 	}
-	op := func(p sortPart) string {
-		if o.dir(p) == " DESC" {
-			return " < "
-		}
-		return " > "
+	op := " > "
+	if o.desc {
+		op = " < "
 	}
-	// When every part runs one way, a row comparison says the same, and
-	// both engines take it as a range on an index over (parts..., id);
-	// the spelled-out form below is only a filter to PostgreSQL.
-	oneWay := true
 	for i, p := range o.parts {
-		oneWay = oneWay && !p.fixed && cur.Keys[i].value() != nil
-	}
-	if oneWay {
-		var cols, vals []string
-		for i, p := range o.parts {
-			cols, vals = append(cols, p.expr), append(vals, arg(cur.Keys[i].value()))
+		if cur.Keys[i].value() == nil {
+			eqs := make([]string, 0, len(o.parts)+1)
+			for j, q := range o.parts[:i] {
+				eqs = append(eqs, q.expr+" = "+arg(cur.Keys[j].value()))
+			}
+			eqs = append(eqs, p.expr+" IS NULL", "c.id"+op+arg(cur.ID))
+			return "(" + strings.Join(eqs, " AND ") + ")"
 		}
-		cols, vals = append(cols, "c.id"), append(vals, arg(cur.ID))
-		row := "(" + strings.Join(cols, ", ") + ")" + op(sortPart{}) + "(" + strings.Join(vals, ", ") + ")"
-		if len(o.parts) == 0 {
-			return "(" + row + ")"
-		}
-		// SQLite takes a row comparison as a range only when the index's
-		// first column is a plain column, not for lower(title): the
-		// redundant bound on the first part gives it the range.
-		return "(" + o.parts[0].expr + strings.TrimSpace(op(sortPart{})) + "= " + vals[0] + " AND " + row + ")"
 	}
-	var ors, eqs []string
+	var cols, vals []string
 	for i, p := range o.parts {
-		v := cur.Keys[i].value()
-		if v != nil {
-			ors = append(ors, "("+strings.Join(append(slices.Clone(eqs), p.expr+op(p)+arg(v)), " AND ")+")")
-			eqs = append(eqs, p.expr+" = "+arg(v))
-		} else {
-			eqs = append(eqs, p.expr+" IS NULL")
-		}
+		cols, vals = append(cols, p.expr), append(vals, arg(cur.Keys[i].value()))
 	}
-	ors = append(ors, "("+strings.Join(append(eqs, "c.id"+op(sortPart{})+arg(cur.ID)), " AND ")+")")
-	return "(" + strings.Join(ors, " OR ") + ")"
+	cols, vals = append(cols, "c.id"), append(vals, arg(cur.ID))
+	row := "(" + strings.Join(cols, ", ") + ")" + op + "(" + strings.Join(vals, ", ") + ")"
+	if len(o.parts) == 0 {
+		return "(" + row + ")"
+	}
+	// SQLite takes a row comparison as a range only when the index's
+	// first column is a plain column, not for lower(title): the
+	// redundant bound on the first part gives it the range.
+	return "(" + o.parts[0].expr + strings.TrimSpace(op) + "= " + vals[0] + " AND " + row + ")"
 }
 
 // siteScope limits a query to the actor's sites.
@@ -216,14 +218,22 @@ type Page struct {
 	// TotalExact is false when more than CountCap match: Total is then
 	// CountCap.
 	TotalExact bool `json:"total_exact"`
+	// TotalCached is true when Total was counted by an earlier request,
+	// at most CountTTL ago, and not recounted (a change written by this
+	// process since recounts at once; one written elsewhere may be
+	// missing): the page says "about". Filter.Count always counts afresh.
+	TotalCached bool `json:"total_cached"`
 	// Next fetches the following page (Filter.After); "" on the last.
 	Next string `json:"next"`
 }
 
 // List returns the changes actor may see that match f and how many
-// match (up to CountCap), for callers that page by offset.
+// match (up to CountCap, perhaps cached: see ListPage), for callers that
+// page by offset.
 func (s *Service) List(ctx context.Context, actor *auth.User, f Filter) ([]Change, int, error) {
-	f.Count = true
+	if f.After != "" {
+		f.Count = true
+	}
 	p, err := s.ListPage(ctx, actor, f)
 	if err != nil {
 		return nil, 0, err
@@ -232,12 +242,121 @@ func (s *Service) List(ctx context.Context, actor *auth.User, f Filter) ([]Chang
 }
 
 // ListPage returns one page of the changes actor may see that match f,
-// in f's sort, with the cursor of the next page. The total is counted
+// in f's sort, with the cursor of the next page. The total is given
 // (up to CountCap) when the page is not fetched by cursor or f.Count
-// asks for it: paging on by cursor then costs the same on every page.
+// asks for it: paging on by cursor then costs the same on every page. A
+// total counted for the same filter and sites less than CountTTL ago is
+// served from memory (Page.TotalCached); f.Count always counts.
 func (s *Service) ListPage(ctx context.Context, actor *auth.User, f Filter) (Page, error) {
+	w, err := s.listWhere(actor, f)
+	if err != nil {
+		return Page{}, err
+	}
+	cond, args, order, today := w.cond, w.args, w.order, w.today
+	p := Page{Changes: []Change{}, TotalExact: true}
+	if f.After == "" || f.Count {
+		key := countKey(actor, f, today)
+		if e, ok := s.counts.get(key, s.Now()); ok && !f.Count {
+			p.Total, p.TotalExact, p.TotalCached = &e.total, e.exact, true
+		} else {
+			gen := s.counts.generation()
+			var total int
+			if err := s.DB.Prepared().QueryRowContext(ctx, countSQL(cond), args...).Scan(&total); err != nil {
+				return Page{}, fmt.Errorf("count changes: %w", err)
+			}
+			if total > CountCap {
+				total, p.TotalExact = CountCap, false
+			}
+			p.Total = &total
+			s.counts.put(key, countEntry{total: total, exact: p.TotalExact, at: s.Now(), gen: gen})
+		}
+	}
+	query, args, err := pageSQL(cond, args, order, &f)
+	if err != nil {
+		return Page{}, err
+	}
+	rows, err := s.DB.Prepared().QueryContext(ctx, query, args...)
+	if err != nil {
+		return Page{}, fmt.Errorf("list changes: %w", err)
+	}
+	defer rows.Close()
+	var last []any
+	for rows.Next() {
+		if len(p.Changes) == f.Limit {
+			next, err := encodeCursor(order, p.Changes[len(p.Changes)-1].ID, last)
+			if err != nil {
+				return Page{}, err
+			}
+			p.Next = next
+			break
+		}
+		keys := make([]any, len(order.parts))
+		c, err := scanChange(withKeys{rows, keys})
+		if err != nil {
+			return Page{}, fmt.Errorf("list changes: %w", err)
+		}
+		p.Changes = append(p.Changes, *c)
+		last = keys
+	}
+	return p, rows.Err()
+}
+
+// ListSQL returns the queries ListPage runs for f, with their arguments:
+// the page's and the total's (a total is counted only when not cached).
+// It is for measuring: the benchmark runs them directly as the raw-SQL
+// lower bound of the change list.
+func (s *Service) ListSQL(actor *auth.User, f Filter) (page string, pageArgs []any, count string, countArgs []any, err error) {
+	w, err := s.listWhere(actor, f)
+	if err != nil {
+		return "", nil, "", nil, err
+	}
+	page, pageArgs, err = pageSQL(w.cond, slices.Clone(w.args), w.order, &f)
+	return page, pageArgs, countSQL(w.cond), w.args, err
+}
+
+// countSQL counts the changes matching cond, up to CountCap+1. Every
+// condition is on c, and the joins in changeFrom neither drop rows (NOT
+// NULL foreign keys) nor add them (LEFT JOIN on a key), so the count
+// skips them; the inner LIMIT stops it at CountCap+1 rows.
+func countSQL(cond string) string {
+	return fmt.Sprintf(`SELECT count(*) FROM (SELECT 1 FROM changes c WHERE %s LIMIT %d) m`, cond, CountCap+1)
+}
+
+// pageSQL is the query of one page: cond, then the cursor's position
+// (f.After) or the offset, in order, one row more than f.Limit (which it
+// settles to 1-1000, 100 by default) to tell whether a next page exists.
+func pageSQL(cond string, args []any, order listOrder, f *Filter) (string, []any, error) {
+	if f.After != "" {
+		if f.Offset != 0 {
+			return "", nil, invalid("offset", "cannot be combined with a cursor (after): a cursor already says where the page starts")
+		}
+		cur, err := decodeCursor(f.After, order)
+		if err != nil {
+			return "", nil, err
+		}
+		cond += " AND " + order.after(cur, &args)
+	}
+	if f.Limit <= 0 || f.Limit > 1000 {
+		f.Limit = 100
+	}
+	args = append(args, f.Limit+1, f.Offset)
+	return `SELECT ` + changeColumns + order.keyColumns() + changeFrom + ` WHERE ` + cond +
+		fmt.Sprintf(` ORDER BY %s LIMIT $%d OFFSET $%d`, order.orderBy(), len(args)-1, len(args)), args, nil
+}
+
+// listFilter is f as SQL: the condition on c with its arguments, the
+// order, and the day the date filters were measured from.
+type listFilter struct {
+	cond  string
+	args  []any
+	order listOrder
+	today time.Time
+}
+
+// listWhere checks f and turns it into SQL.
+func (s *Service) listWhere(actor *auth.User, f Filter) (listFilter, error) {
 	if actor == nil {
-		return Page{}, forbidden("sign in first")
+		return listFilter{}, forbidden("sign in first")
 	}
 	var args []any
 	where := []string{siteScope(actor, "c.site_id", &args)}
@@ -250,7 +369,7 @@ func (s *Service) ListPage(ctx context.Context, actor *auth.User, f Filter) (Pag
 	}
 	if f.Stage != "" {
 		if !slices.Contains(Stages, f.Stage) {
-			return Page{}, invalid("stage", "unknown stage %q", f.Stage)
+			return listFilter{}, invalid("stage", "unknown stage %q", f.Stage)
 		}
 		add("c.stage = ?", string(f.Stage))
 	}
@@ -268,7 +387,7 @@ func (s *Service) ListPage(ctx context.Context, actor *auth.User, f Filter) (Pag
 	}
 	if q := strings.TrimSpace(f.Q); q != "" {
 		if n := utf8.RuneCountInString(q); n > MaxQueryLength {
-			return Page{}, invalid("q", "search text may be at most %d characters, got %d", MaxQueryLength, n)
+			return listFilter{}, invalid("q", "search text may be at most %d characters, got %d", MaxQueryLength, n)
 		}
 		args = append(args, "%"+strings.ToLower(q)+"%")
 		n := len(args)
@@ -293,74 +412,19 @@ func (s *Service) ListPage(ctx context.Context, actor *auth.User, f Filter) (Pag
 			OR (%s AND c.expires_on < $%d))`, n, liveTemporary, n))
 	}
 	if f.ExpiringWithinDays < 0 {
-		return Page{}, invalid("expiring", "must be a number of days, 0 or more, got %d", f.ExpiringWithinDays)
+		return listFilter{}, invalid("expiring", "must be a number of days, 0 or more, got %d", f.ExpiringWithinDays)
 	}
 	if f.ExpiringWithinDays > 0 {
 		add("("+liveTemporary+" AND c.expires_on <= ?)", today.AddDate(0, 0, f.ExpiringWithinDays))
 	}
 	order, err := parseSort(f.Sort)
 	if err != nil {
-		return Page{}, err
+		return listFilter{}, err
 	}
 	if f.Offset < 0 {
-		return Page{}, invalid("offset", "must be 0 or more, got %d", f.Offset)
+		return listFilter{}, invalid("offset", "must be 0 or more, got %d", f.Offset)
 	}
-	cond := strings.Join(where, " AND ")
-	p := Page{Changes: []Change{}, TotalExact: true}
-	if f.After == "" || f.Count {
-		// Every condition is on c, and the joins in changeFrom neither
-		// drop rows (NOT NULL foreign keys) nor add them (LEFT JOIN on a
-		// key), so the count skips them. The inner LIMIT stops it at
-		// CountCap+1 rows.
-		var total int
-		if err := s.DB.Prepared().QueryRowContext(ctx, fmt.Sprintf(`SELECT count(*) FROM (SELECT 1 FROM changes c WHERE %s LIMIT %d) m`, cond, CountCap+1), args...).Scan(&total); err != nil {
-			return Page{}, fmt.Errorf("count changes: %w", err)
-		}
-		if total > CountCap {
-			total, p.TotalExact = CountCap, false
-		}
-		p.Total = &total
-	}
-	if f.After != "" {
-		if f.Offset != 0 {
-			return Page{}, invalid("offset", "cannot be combined with a cursor (after): a cursor already says where the page starts")
-		}
-		cur, err := decodeCursor(f.After, order)
-		if err != nil {
-			return Page{}, err
-		}
-		cond += " AND " + order.after(cur, &args)
-	}
-	if f.Limit <= 0 || f.Limit > 1000 {
-		f.Limit = 100
-	}
-	// One row more than the page says whether there is a next one.
-	args = append(args, f.Limit+1, f.Offset)
-	rows, err := s.DB.Prepared().QueryContext(ctx, `SELECT `+changeColumns+order.keyColumns()+changeFrom+` WHERE `+cond+
-		fmt.Sprintf(` ORDER BY %s LIMIT $%d OFFSET $%d`, order.orderBy(), len(args)-1, len(args)), args...)
-	if err != nil {
-		return Page{}, fmt.Errorf("list changes: %w", err)
-	}
-	defer rows.Close()
-	var last []any
-	for rows.Next() {
-		if len(p.Changes) == f.Limit {
-			next, err := encodeCursor(order, p.Changes[len(p.Changes)-1].ID, last)
-			if err != nil {
-				return Page{}, err
-			}
-			p.Next = next
-			break
-		}
-		keys := make([]any, len(order.parts))
-		c, err := scanChange(withKeys{rows, keys})
-		if err != nil {
-			return Page{}, fmt.Errorf("list changes: %w", err)
-		}
-		p.Changes = append(p.Changes, *c)
-		last = keys
-	}
-	return p, rows.Err()
+	return listFilter{cond: strings.Join(where, " AND "), args: args, order: order, today: today}, nil
 }
 
 // withKeys scans a change row followed by its sort keys.

@@ -3,7 +3,9 @@ package change_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -184,6 +186,84 @@ func TestListCountsFirstPagesAndRefusesForeignCursors(t *testing.T) {
 			if pe == nil || pe.Kind != problem.Invalid || (pe.Field != "after" && pe.Field != "offset") {
 				t.Errorf("%s: got %v, want an invalid after or offset", name, err)
 			}
+		}
+	})
+}
+
+// The stage sort is served by an index on the very expression the list
+// sorts by; a stage added to Stages without a new index would silently
+// sort every matching change again.
+func TestStageSortIndexMatchesTheStageOrder(t *testing.T) {
+	b, err := os.ReadFile("../store/migrations/00190_list_sort_keys.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := change.StageOrderSQL("stage"); !strings.Contains(string(b), want) {
+		t.Errorf("migration 00190 does not index the stage order the list sorts by:\n%s", want)
+	}
+}
+
+// The site, unit and owner sorts read copies of the code and name kept
+// in changes: a change filed before migration 00190 gets them, and a
+// renamed owner, site or unit re-sorts at once.
+func TestSortByOwnerSiteAndUnitFollowsMigrationAndRenames(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		at := time.Date(2025, 11, 3, 14, 0, 0, 0, time.UTC)
+		edb := storetest.OpenEmpty(t, db.Dialect)
+		old := oldPlant(t, edb, 150, at) // filed by "Ines" at site OLD
+		f := changetest.Seed(t, edb, start)
+		file(t, f, 1) // filed by the fixture's initiator at NRF, unit CDU-1
+		svc := f.Service
+		first := func(sort string) int64 {
+			t.Helper()
+			p, err := svc.ListPage(ctx, f.Coordinator, change.Filter{Sort: sort, Limit: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(p.Changes) != 1 {
+				t.Fatalf("sort %s: %d changes", sort, len(p.Changes))
+			}
+			return p.Changes[0].ID
+		}
+		var ines, mine int64
+		if err := edb.SQL.QueryRowContext(ctx, `SELECT initiator_id FROM changes WHERE id = $1`, old).Scan(&ines); err != nil {
+			t.Fatal(err)
+		}
+		mine = lastChangeID(t, edb)
+		if _, err := edb.SQL.ExecContext(ctx, `UPDATE users SET all_sites = TRUE WHERE id = $1`, f.Coordinator.ID); err != nil {
+			t.Fatal(err)
+		}
+		f.Coordinator.AllSites = true
+		// "ines" sorts before the fixture's initiator; "NRF" before "OLD";
+		// no unit ('') before "CDU-1".
+		for sort, want := range map[string]int64{"initiator": old, "-initiator": mine, "site": mine, "-site": old, "unit": old, "-unit": mine} {
+			if got := first(sort); got != want {
+				t.Errorf("after the migration, sort %s starts with change %d, want %d", sort, got, want)
+			}
+		}
+		for _, st := range []string{
+			`UPDATE users SET name = 'Zora' WHERE id = ` + fmt.Sprint(ines),
+			`UPDATE sites SET code = 'AAA' WHERE code = 'OLD'`,
+		} {
+			if _, err := edb.SQL.ExecContext(ctx, st); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := edb.SQL.ExecContext(ctx, `UPDATE changes SET unit_id = $1 WHERE id = $2`, f.FCC, mine); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := edb.SQL.ExecContext(ctx, `UPDATE units SET code = 'ZZZ' WHERE id = $1`, f.FCC); err != nil {
+			t.Fatal(err)
+		}
+		for sort, want := range map[string]int64{"initiator": mine, "-initiator": old, "site": old, "-site": mine, "-unit": mine} {
+			if got := first(sort); got != want {
+				t.Errorf("after the renames, sort %s starts with change %d, want %d", sort, got, want)
+			}
+		}
+		var unitKey string
+		if err := edb.SQL.QueryRowContext(ctx, `SELECT sort_unit FROM changes WHERE id = $1`, mine).Scan(&unitKey); err != nil || unitKey != "ZZZ" {
+			t.Errorf("sort_unit = %q (%v), want ZZZ", unitKey, err)
 		}
 	})
 }

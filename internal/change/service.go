@@ -29,11 +29,19 @@ type Service struct {
 	Now func() time.Time
 	// MaxAttachmentBytes limits uploads (default 20 MB).
 	MaxAttachmentBytes int64
+
+	// counts caches the change list's totals (listcount.go); nil counts
+	// every time (a Service built without New).
+	counts *countCache
 }
 
 // New returns a service on db that notifies through n.
 func New(db *store.DB, n *notify.Notifier) *Service {
-	return &Service{DB: db, Notifier: n, Now: time.Now, MaxAttachmentBytes: 20 << 20}
+	s := &Service{DB: db, Notifier: n, Now: time.Now, MaxAttachmentBytes: 20 << 20, counts: newCountCache()}
+	// The hook lives as long as the database handle: it is a flag check,
+	// and the Service is the process's one change service.
+	db.OnCommit(s.counts.committed)
+	return s
 }
 
 // now is the current time as stored: UTC, microseconds (PostgreSQL's
@@ -134,6 +142,7 @@ func loadChange(ctx context.Context, q store.Querier, id int64) (*Change, error)
 // Every mutation starts here, which keeps the state machine and the
 // change's audit chain linear under concurrency.
 func (s *Service) lockChange(ctx context.Context, tx *sql.Tx, actor *auth.User, id int64) (*Detail, error) {
+	s.counts.changed()
 	res, err := tx.ExecContext(ctx, `UPDATE changes SET lock_version = lock_version + 1 WHERE id = $1`, id)
 	if err != nil {
 		return nil, fmt.Errorf("lock change %d: %w", id, err)
@@ -450,6 +459,7 @@ func (s *Service) Create(ctx context.Context, actor *auth.User, f Fields) (*Chan
 			return fmt.Errorf("allocate number: %w", err)
 		}
 		c.Number = fmt.Sprintf("%s-%d-%04d", c.Kind, now.Year(), n)
+		s.counts.changed()
 		err := tx.QueryRowContext(ctx, `INSERT INTO changes (number, kind, duration, stage, title, description, site_id, unit_id,
 			equipment_tags, reason, risk_ranking, technical_basis, safety_health_impact, procedure_changes, time_period,
 			authorization_required, expires_on, review_deadline, initiator_id, created_at, updated_at)

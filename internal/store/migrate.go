@@ -26,6 +26,12 @@ import (
 //	            temporary and emergency changes
 //	00130-00139 sign-in and access (continued)
 //	00150-00159 lists: indexes for keyset (cursor) paging
+//	00190-00194 lists (continued): sort keys, scale
+//
+// The few statements the engines cannot share (a trigger: SQLite's
+// BEGIN ... END body against PostgreSQL's function and trigger) sit
+// between a line "-- {{sqlite}}" or "-- {{postgres}}" and a line
+// "-- {{end}}"; the other engine's blocks are left out (dialectBlocks).
 //
 // A new migration must still sort after every migration already shipped:
 // goose refuses to apply one older than the newest applied. That is why
@@ -62,9 +68,37 @@ func renderMigrations(d Dialect) (fs.FS, error) {
 		if err != nil {
 			return nil, err
 		}
-		out[e.Name()] = &fstest.MapFile{Data: []byte(typeNames[d].Replace(string(b))), Mode: 0o444}
+		out[e.Name()] = &fstest.MapFile{Data: []byte(dialectBlocks(typeNames[d].Replace(string(b)), d)), Mode: 0o444}
 	}
 	return out, nil
+}
+
+// dialectBlocks keeps the lines of sql that d runs: everything outside a
+// "-- {{sqlite}}" or "-- {{postgres}}" block, and the insides of d's
+// own blocks. The marker lines themselves are dropped.
+func dialectBlocks(sql string, d Dialect) string {
+	if !strings.Contains(sql, "-- {{") {
+		return sql
+	}
+	var b strings.Builder
+	keep := true
+	for line := range strings.Lines(sql) {
+		switch strings.TrimSpace(line) {
+		case "-- {{sqlite}}":
+			keep = d == SQLite
+			continue
+		case "-- {{postgres}}":
+			keep = d == Postgres
+			continue
+		case "-- {{end}}":
+			keep = true
+			continue
+		}
+		if keep {
+			b.WriteString(line)
+		}
+	}
+	return b.String()
 }
 
 func (db *DB) provider() (*goose.Provider, error) {

@@ -40,3 +40,17 @@ func tableExists(t *testing.T, db *sql.DB, name string) bool {
 	}
 	return n == 1
 }
+
+// Each engine runs the shared lines and its own blocks only, so a
+// trigger can be written once per engine in the same migration.
+func TestDialectBlocksKeepOnlyTheEnginesOwnStatements(t *testing.T) {
+	src := "CREATE TABLE a (x INT);\n-- {{sqlite}}\nCREATE TRIGGER s;\n-- {{end}}\n-- {{postgres}}\nCREATE FUNCTION p;\n-- {{end}}\nCREATE INDEX i;\n"
+	for d, want := range map[Dialect]string{
+		SQLite:   "CREATE TABLE a (x INT);\nCREATE TRIGGER s;\nCREATE INDEX i;\n",
+		Postgres: "CREATE TABLE a (x INT);\nCREATE FUNCTION p;\nCREATE INDEX i;\n",
+	} {
+		if got := dialectBlocks(src, d); got != want {
+			t.Errorf("%s: got\n%s\nwant\n%s", d, got, want)
+		}
+	}
+}

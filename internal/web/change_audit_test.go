@@ -2,11 +2,13 @@ package web_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
+	"github.com/mocpcr/mocpcr/internal/change"
 	"github.com/mocpcr/mocpcr/internal/store"
 	"github.com/mocpcr/mocpcr/internal/store/storetest"
 )
@@ -107,5 +109,84 @@ func TestAuditVerifyKeepsToTheUsersSites(t *testing.T) {
 		c.call("initiator", "GET", "/api/v1/changes/"+nrf["number"].(string)+"/audit", nil, 403)
 		c.call("nrf-auditor", "GET", "/api/v1/changes/"+nrf["number"].(string)+"/audit", nil, 200)
 		c.call("nrf-auditor", "GET", "/api/v1/changes/"+scp["number"].(string)+"/audit", nil, 404)
+	})
+}
+
+// A long audit trail is read a page at a time, in the API and on the
+// audit page, each entry exactly once; the chain check still covers the
+// whole trail.
+func TestAuditTrailPagesByEntryNumber(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newPageFixture(t, db)
+		_, tok := f.site.apiUser("api@example.com", auth.RoleAuditor)
+		f.site.user("aud@example.com", auth.RoleAuditor)
+		aud := f.site.browser()
+		aud.login("aud@example.com")
+		c := f.draft
+		// A long trail, as a change worked on for years would have: each
+		// edit is an entry of the same chain.
+		for i := range 230 {
+			if _, err := f.site.web.Changes.Update(context.Background(), f.ini, c.ID, change.Fields{Title: ptr("Title " + itoa(int64(i)))}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var n int64
+		if err := db.SQL.QueryRow(`SELECT COUNT(*) FROM change_audit WHERE change_id = $1`, c.ID).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		var seen []int64
+		after := int64(0)
+		for pages := 0; ; pages++ {
+			if pages > 10 {
+				t.Fatal("the API never reached the end of the trail")
+			}
+			r := bearer(t, f.site.URL, "GET", "/api/v1/changes/"+itoa(c.ID)+"/audit?limit=100&after="+itoa(after), tok, nil)
+			var out struct {
+				Entries []struct {
+					Seq int64 `json:"seq"`
+				} `json:"entries"`
+				Next int64 `json:"next"`
+			}
+			if r.StatusCode != http.StatusOK || json.Unmarshal([]byte(r.Body), &out) != nil {
+				t.Fatalf("audit API: %d %s", r.StatusCode, r.Body)
+			}
+			if len(out.Entries) > 100 {
+				t.Fatalf("page of %d entries, limit 100", len(out.Entries))
+			}
+			for _, e := range out.Entries {
+				seen = append(seen, e.Seq)
+			}
+			if out.Next == 0 {
+				break
+			}
+			after = out.Next
+		}
+		if int64(len(seen)) != n {
+			t.Errorf("pages gave %d entries, the trail has %d", len(seen), n)
+		}
+		for i, s := range seen {
+			if s != int64(i+1) {
+				t.Fatalf("entry %d of the pages is seq %d", i+1, s)
+			}
+		}
+		for _, q := range []string{"limit=0", "limit=1001", "after=-1", "after=x"} {
+			if r := bearer(t, f.site.URL, "GET", "/api/v1/changes/"+itoa(c.ID)+"/audit?"+q, tok, nil); r.StatusCode != http.StatusUnprocessableEntity && r.StatusCode != http.StatusBadRequest {
+				t.Errorf("audit API ?%s: %d, want a refusal naming the parameter", q, r.StatusCode)
+			} else if name, _, _ := strings.Cut(q, "="); !strings.Contains(r.Body, `"`+name+`"`) {
+				t.Errorf("audit API ?%s does not name %s: %s", q, name, r.Body)
+			}
+		}
+
+		p := aud.get("/changes/" + c.Number + "/audit")
+		if !strings.Contains(p.Body, "Verified: "+itoa(n)+" entries, chain intact.") || !strings.Contains(p.Body, `href="/changes/`+c.Number+`/audit?after=200"`) {
+			t.Fatalf("first audit page: no full check or no link to the later entries:\n%s", p.Body)
+		}
+		if strings.Count(p.Body, `class="hash"`) != 200 {
+			t.Errorf("first audit page shows %d entries, want 200", strings.Count(p.Body, `class="hash"`))
+		}
+		p = aud.get("/changes/" + c.Number + "/audit?after=200")
+		if got := strings.Count(p.Body, `class="hash"`); int64(got) != n-200 || strings.Contains(p.Body, "Later entries") || !strings.Contains(p.Body, "First entries") {
+			t.Errorf("second audit page shows %d entries (want %d) or wrong links:\n%s", got, n-200, p.Body)
+		}
 	})
 }

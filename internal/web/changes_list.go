@@ -360,8 +360,12 @@ func (s *Server) pageListChanges(w http.ResponseWriter, r *http.Request) {
 	d.RowsHTML = changeRowsHTML(d.Rows)
 	if list.Total != nil {
 		d.TotalText = strconv.Itoa(total)
-		if !list.TotalExact {
+		switch {
+		case !list.TotalExact:
 			d.TotalText = "more than " + strconv.Itoa(total)
+		case list.TotalCached:
+			// Counted by an earlier request, up to change.CountTTL ago.
+			d.TotalText = "about " + strconv.Itoa(total)
 		}
 	}
 	if len(cs) > 0 {

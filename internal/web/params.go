@@ -57,3 +57,17 @@ func pathInt(r *http.Request, name string) (int64, bool) {
 	id, err := strconv.ParseInt(r.PathValue(name), 10, 64)
 	return id, err == nil && id > 0
 }
+
+// queryInt reads the query parameter name as a whole number of at least
+// 0; def when absent.
+func queryInt(r *http.Request, name string, def int64) (int64, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return 0, &problem.Error{Kind: problem.Invalid, Field: name, Message: fmt.Sprintf("%s: expected a whole number, 0 or more, got %q", name, v)}
+	}
+	return n, nil
+}

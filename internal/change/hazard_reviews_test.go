@@ -135,11 +135,21 @@ func TestHazardReviewRefusesBadInputNamingTheField(t *testing.T) {
 			{"no summary", func(h *change.NewHazardReview) { h.Summary = "  " }, "summary"},
 			{"summary too long", func(h *change.NewHazardReview) { h.Summary = strings.Repeat("é", change.MaxHazardSummary+1) }, "summary"},
 			{"no team", func(h *change.NewHazardReview) { h.Team = nil }, "team"},
-			{"team too large", func(h *change.NewHazardReview) { h.Team = many(change.MaxHazardTeam+1, change.HazardTeamMember{Name: "Guest"}) }, "team"},
-			{"outsider without a name", func(h *change.NewHazardReview) { h.Team = append(h.Team, change.HazardTeamMember{Organisation: "Vendor"}) }, "team[1].name"},
-			{"name too long", func(h *change.NewHazardReview) { h.Team[0] = change.HazardTeamMember{Name: strings.Repeat("n", change.MaxHazardName+1)} }, "team[0].name"},
-			{"member of another site", func(h *change.NewHazardReview) { h.Team = append(h.Team, change.HazardTeamMember{UserID: f.Outsider.ID}) }, "team[1].user_id"},
-			{"member twice", func(h *change.NewHazardReview) { h.Team = append(h.Team, change.HazardTeamMember{UserID: f.Reviewer2.ID}) }, "team[1].user_id"},
+			{"team too large", func(h *change.NewHazardReview) {
+				h.Team = many(change.MaxHazardTeam+1, change.HazardTeamMember{Name: "Guest"})
+			}, "team"},
+			{"outsider without a name", func(h *change.NewHazardReview) {
+				h.Team = append(h.Team, change.HazardTeamMember{Organisation: "Vendor"})
+			}, "team[1].name"},
+			{"name too long", func(h *change.NewHazardReview) {
+				h.Team[0] = change.HazardTeamMember{Name: strings.Repeat("n", change.MaxHazardName+1)}
+			}, "team[0].name"},
+			{"member of another site", func(h *change.NewHazardReview) {
+				h.Team = append(h.Team, change.HazardTeamMember{UserID: f.Outsider.ID})
+			}, "team[1].user_id"},
+			{"member twice", func(h *change.NewHazardReview) {
+				h.Team = append(h.Team, change.HazardTeamMember{UserID: f.Reviewer2.ID})
+			}, "team[1].user_id"},
 			{"too many recommendations", func(h *change.NewHazardReview) { h.Recommendations = recs }, "recommendations"},
 			{"recommendation without text", func(h *change.NewHazardReview) {
 				h.Recommendations = []change.HazardRecommendation{{Title: " ", OwnerID: f.Reviewer.ID}}

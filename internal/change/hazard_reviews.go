@@ -171,10 +171,12 @@ func (s *Service) hazardReviews(ctx context.Context, q store.Querier, changeID i
 	return out, mrows.Err()
 }
 
-// checkHazardReview validates everything that needs no database, every
+// CheckHazardReview validates everything that needs no database, every
 // invalid field at once, naming nested ones by their path
-// (team[2].name, recommendations[0].owner_id).
-func (s *Service) checkHazardReview(in *NewHazardReview) error {
+// (team[2].name, recommendations[0].owner_id). RecordHazardReview checks
+// it again; the page calls it first so that a form with a mistake does
+// not attach its worksheet file before the refusal.
+func (s *Service) CheckHazardReview(in *NewHazardReview) error {
 	var p problem.List
 	if !slices.Contains(HazardMethods, in.Method) {
 		p.Invalid("method", "must be one of hazop, what_if, checklist, lopa or other, got %q", in.Method)
@@ -246,7 +248,7 @@ func (s *Service) checkHazardReview(in *NewHazardReview) error {
 // Everything is one transaction and one audit trail: the record, then
 // each recommendation's action.
 func (s *Service) RecordHazardReview(ctx context.Context, actor *auth.User, changeID int64, in NewHazardReview) (*HazardReview, error) {
-	if err := s.checkHazardReview(&in); err != nil {
+	if err := s.CheckHazardReview(&in); err != nil {
 		return nil, err
 	}
 	var id int64

@@ -180,7 +180,7 @@ func TestFullMOCThroughAPI(t *testing.T) {
 		// The hazard review is marked done on its record, not ticked.
 		c.call("reviewer2", "POST", base+"/reviews", map[string]any{"decision": "reviewed", "comment": "HAZOP node 4 done"}, 409)
 		c.call("reviewer2", "POST", base+"/hazard-reviews", map[string]any{"method": "hazop", "held_on": "2026-03-02",
-			"team": []map[string]any{{"user_id": f.Reviewer2.ID}, {"name": "Hans Vogt", "organisation": "Vendor AG"}},
+			"team":    []map[string]any{{"user_id": f.Reviewer2.ID}, {"name": "Hans Vogt", "organisation": "Vendor AG"}},
 			"summary": "Node 4: no new hazards"}, 201)
 		mark = changetest.LastNotification(t, db)
 		c.call("reviewer2", "POST", base+"/reviews", map[string]any{"decision": "reviewed", "comment": "HAZOP node 4 done"}, 200)

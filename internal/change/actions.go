@@ -18,7 +18,8 @@ import (
 func (s *Service) listActions(ctx context.Context, q store.Querier, where string, args ...any) ([]ActionItem, error) {
 	rows, err := q.QueryContext(ctx, `SELECT a.id, a.change_id, c.number, a.title, a.kind, a.owner_id, u.name, a.due_on, a.before_startup,
 		COALESCE(a.pssr_item_id, 0), a.status, a.note, a.created_at, COALESCE(a.completed_by, 0), COALESCE(cb.name, ''), a.completed_at,
-		COALESCE(a.evidence_id, 0), a.verification_required, COALESCE(a.verified_by, 0), COALESCE(vb.name, ''), a.verified_at, COALESCE(a.review_id, 0)
+		COALESCE(a.evidence_id, 0), a.verification_required, COALESCE(a.verified_by, 0), COALESCE(vb.name, ''), a.verified_at, COALESCE(a.review_id, 0),
+		COALESCE(a.hazard_review_id, 0)
 		FROM change_actions a JOIN users u ON u.id = a.owner_id JOIN changes c ON c.id = a.change_id
 		LEFT JOIN users cb ON cb.id = a.completed_by LEFT JOIN users vb ON vb.id = a.verified_by
 		WHERE `+where+` ORDER BY a.id`, args...)
@@ -32,7 +33,8 @@ func (s *Service) listActions(ctx context.Context, q store.Querier, where string
 		var due, done, verified sql.NullTime
 		if err := rows.Scan(&a.ID, &a.ChangeID, &a.ChangeNumber, &a.Title, &a.Kind, &a.OwnerID, &a.OwnerName, &due, &a.BeforeStartup,
 			&a.PSSRItemID, &a.Status, &a.Note, &a.CreatedAt, &a.CompletedBy, &a.CompletedByName, &done,
-			&a.EvidenceID, &a.VerificationRequired, &a.VerifiedBy, &a.VerifiedByName, &verified, &a.ReviewID); err != nil {
+			&a.EvidenceID, &a.VerificationRequired, &a.VerifiedBy, &a.VerifiedByName, &verified, &a.ReviewID,
+			&a.HazardReviewID); err != nil {
 			return nil, err
 		}
 		a.DueOn, a.CompletedAt, a.CreatedAt, a.VerifiedAt = ptime(due), ptime(done), a.CreatedAt.UTC(), ptime(verified)
@@ -53,8 +55,8 @@ func (s *Service) insertActionFor(ctx context.Context, tx *sql.Tx, actor *auth.U
 	if na.Kind == "" {
 		na.Kind = ActionGeneral
 	}
-	if !slices.Contains([]ActionKind{ActionGeneral, ActionPSI, ActionProcedure, ActionDeficiency, ActionCondition}, na.Kind) {
-		return 0, invalid("kind", "must be general, psi, procedure, deficiency or condition, got %q", na.Kind)
+	if !slices.Contains([]ActionKind{ActionGeneral, ActionPSI, ActionProcedure, ActionDeficiency, ActionCondition, ActionRecommendation}, na.Kind) {
+		return 0, invalid("kind", "must be general, psi, procedure, deficiency, condition or recommendation, got %q", na.Kind)
 	}
 	owner, err := auth.UserByID(ctx, tx, na.OwnerID)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && (owner.Disabled || !owner.OnSite(c.SiteID))) {
@@ -78,8 +80,8 @@ func (s *Service) insertActionFor(ctx context.Context, tx *sql.Tx, actor *auth.U
 	}
 	var id int64
 	if err := tx.QueryRowContext(ctx, `INSERT INTO change_actions (change_id, title, kind, owner_id, due_on, before_startup, pssr_item_id,
-		created_by, created_at, review_id) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) RETURNING id`, c.ID, na.Title, string(na.Kind), owner.ID,
-		nt(dateptr(na.DueOn)), na.BeforeStartup, nid(pssrItemID), actorID, s.now(), nid(na.reviewID)).Scan(&id); err != nil {
+		created_by, created_at, review_id, hazard_review_id) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) RETURNING id`, c.ID, na.Title, string(na.Kind), owner.ID,
+		nt(dateptr(na.DueOn)), na.BeforeStartup, nid(pssrItemID), actorID, s.now(), nid(na.reviewID), nid(na.hazardReviewID)).Scan(&id); err != nil {
 		return 0, fmt.Errorf("add action: %w", err)
 	}
 	when := c.ActionWhen(na.BeforeStartup)
@@ -99,8 +101,8 @@ func (s *Service) insertActionFor(ctx context.Context, tx *sql.Tx, actor *auth.U
 func (s *Service) AddAction(ctx context.Context, actor *auth.User, changeID int64, na NewAction) (*ActionItem, error) {
 	var id int64
 	err := s.changeTx(ctx, actor, changeID, ActAddAction, func(tx *sql.Tx, d *Detail) error {
-		if na.Kind == ActionDeficiency || na.Kind == ActionCondition {
-			return invalid("kind", "deficiencies come from PSSR answers and conditions from reviews, not from this form")
+		if na.Kind == ActionDeficiency || na.Kind == ActionCondition || na.Kind == ActionRecommendation {
+			return invalid("kind", "deficiencies come from PSSR answers, conditions from reviews and recommendations from hazard review records, not from this form")
 		}
 		if na.DueOn != nil && dateOnly(*na.DueOn).Before(dateOnly(s.now())) {
 			return invalid("due_on", "must be today or later, got %s", dateOnly(*na.DueOn).Format(time.DateOnly))

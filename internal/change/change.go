@@ -409,6 +409,8 @@ const (
 	ActionDeficiency ActionKind = "deficiency"
 	// ActionCondition is a condition a reviewer attached to their review.
 	ActionCondition ActionKind = "condition"
+	// ActionRecommendation is a recommendation of a hazard review record.
+	ActionRecommendation ActionKind = "recommendation"
 )
 
 // ActionItem is a task on a change.
@@ -441,6 +443,9 @@ type ActionItem struct {
 	VerifiedAt           *time.Time `json:"verified_at,omitempty"`
 	// ReviewID is the review whose condition this action is (0: none).
 	ReviewID int64 `json:"review_id,omitempty"`
+	// HazardReviewID is the hazard review record whose recommendation
+	// this action is (0: none).
+	HazardReviewID int64 `json:"hazard_review_id,omitempty"`
 }
 
 // Action statuses. An action counts as closed only when done: one that
@@ -463,6 +468,8 @@ type NewAction struct {
 	BeforeStartup bool
 	// reviewID links a review's condition to the review.
 	reviewID int64
+	// hazardReviewID links a recommendation to its hazard review record.
+	hazardReviewID int64
 }
 
 // PSSRTemplate is an admin-editable PSSR checklist.
@@ -591,6 +598,8 @@ type Detail struct {
 	Acknowledgements []Acknowledgement `json:"acknowledgements"`
 	Attachments      []Attachment      `json:"attachments"`
 	Extensions       []Extension       `json:"extensions"`
+	// HazardReviews are the change's hazard review records, oldest first.
+	HazardReviews []HazardReview `json:"hazard_reviews"`
 	// Signatures are the signed decisions at the change's control
 	// points, oldest first.
 	Signatures []SignatureRecord `json:"signatures"`

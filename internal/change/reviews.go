@@ -445,6 +445,11 @@ func (s *Service) DecideReviewWith(ctx context.Context, actor *auth.User, id int
 		if err != nil {
 			return err
 		}
+		if rv.Discipline == DisciplineHazardReview && decision != DecisionRejected {
+			if err := d.requireHazardRecord(); err != nil {
+				return err
+			}
+		}
 		if err := s.checkConditions(ReviewDecision{Decision: decision, Conditions: rd.Conditions}); err != nil {
 			return err
 		}

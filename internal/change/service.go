@@ -239,6 +239,9 @@ func (s *Service) loadDetail(ctx context.Context, q store.Querier, actor *auth.U
 	if d.Signatures, err = s.signatures(ctx, q, id); err != nil {
 		return nil, err
 	}
+	if d.HazardReviews, err = s.hazardReviews(ctx, q, id, d.Actions); err != nil {
+		return nil, err
+	}
 	if d.delegators, err = s.activeDelegators(ctx, q, actor.ID); err != nil {
 		return nil, err
 	}

@@ -46,10 +46,13 @@ const (
 	// ActAddReview adds a discipline review, or names or replaces the
 	// reviewer of one still pending, during screening and review.
 	ActAddReview Action = "add_review"
+	// ActRecordHazardReview records a hazard review (method, team,
+	// findings, recommendations) on the change.
+	ActRecordHazardReview Action = "record_hazard_review"
 )
 
 // AllActions lists every action in the order the UI shows buttons.
-var AllActions = []Action{ActEdit, ActSubmit, ActConfirmRIK, ActRejectRIK, ActAuthorizeEmergency, ActAssign, ActAddReview, ActStartReview, ActReview, ActApprove, ActReturn,
+var AllActions = []Action{ActEdit, ActSubmit, ActConfirmRIK, ActRejectRIK, ActAuthorizeEmergency, ActAssign, ActAddReview, ActStartReview, ActRecordHazardReview, ActReview, ActApprove, ActReturn,
 	ActAddAction, ActCompleteImplementation, ActAnswerPSSR, ActAuthorizeStartup, ActClose, ActAcknowledge,
 	ActManageRoster, ActAttach, ActRequestExtension, ActDecideExtension, ActRevert, ActMakePermanent, ActVoid}
 
@@ -204,6 +207,17 @@ func (s *Service) checkRole(actor *auth.User, d *Detail, a Action) error {
 			return forbidden("only an MOC coordinator may add a discipline review or a reviewer")
 		}
 		if c.Converting() || !in(c.Stage, StageScreening, StageReview) {
+			return stageErr()
+		}
+	case ActRecordHazardReview:
+		// Whoever leads the study records it: the coordinator, the
+		// initiator who organised it, or the reviewer asked for the
+		// hazard review. The hazard review's sign-off stays that
+		// reviewer's decision (never the initiator's).
+		if !coord && !isOwner && !d.isHazardReviewer(actor.ID) {
+			return forbidden("only the initiator, an MOC coordinator or the hazard reviewer of %s may record its hazard review", c.Number)
+		}
+		if !in(c.Stage, StageScreening, StageReview, StageApproval) {
 			return stageErr()
 		}
 	case ActReview:
@@ -364,6 +378,14 @@ func (s *Service) checkRole(actor *auth.User, d *Detail, a Action) error {
 		return invalid("action", "unknown action %q", a)
 	}
 	return nil
+}
+
+// isHazardReviewer reports whether userID is the reviewer of the
+// current round's hazard review.
+func (d *Detail) isHazardReviewer(userID int64) bool {
+	return slices.ContainsFunc(d.Reviews, func(r Review) bool {
+		return r.Round == d.Change.Round && r.Discipline == DisciplineHazardReview && r.ReviewerID == userID
+	})
 }
 
 func (d *Detail) pendingReviewFor(userID int64) *Review {

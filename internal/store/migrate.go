@@ -26,6 +26,7 @@ import (
 //	            temporary and emergency changes
 //	00130-00139 sign-in and access (continued)
 //	00150-00159 lists: indexes for keyset (cursor) paging
+//	00165-00169 hazard review records, performance metrics
 //	00190-00194 lists (continued): sort keys, scale
 //
 // The few statements the engines cannot share (a trigger: SQLite's

@@ -177,6 +177,11 @@ func TestFullMOCThroughAPI(t *testing.T) {
 		expectNotified(t, f, notify.TypeReviewRequested, mark, id, f.Reviewer.ID, f.Reviewer2.ID)
 
 		c.call("reviewer", "POST", base+"/reviews", map[string]any{"decision": "reviewed"}, 200)
+		// The hazard review is marked done on its record, not ticked.
+		c.call("reviewer2", "POST", base+"/reviews", map[string]any{"decision": "reviewed", "comment": "HAZOP node 4 done"}, 409)
+		c.call("reviewer2", "POST", base+"/hazard-reviews", map[string]any{"method": "hazop", "held_on": "2026-03-02",
+			"team":    []map[string]any{{"user_id": f.Reviewer2.ID}, {"name": "Hans Vogt", "organisation": "Vendor AG"}},
+			"summary": "Node 4: no new hazards"}, 201)
 		mark = changetest.LastNotification(t, db)
 		c.call("reviewer2", "POST", base+"/reviews", map[string]any{"decision": "reviewed", "comment": "HAZOP node 4 done"}, 200)
 		expectNotified(t, f, notify.TypeApprovalRequested, mark, id, f.Approver.ID)

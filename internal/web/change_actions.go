@@ -598,6 +598,7 @@ var flashMessages = map[string]string{
 	"roster":                  "Added to the acknowledgement roster; they have been notified.",
 	"acked":                   "Your acknowledgement is recorded.",
 	"attached":                "File attached.",
+	"hazard-recorded":         "Hazard review recorded; the owners of its recommendations have been notified.",
 	"ext-asked":               "Extension requested; an approver must approve it.",
 	"ext-decided":             "Extension decision signed and recorded.",
 	"start_review":            "Review started. The reviewers have been notified.",

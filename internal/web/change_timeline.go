@@ -157,6 +157,8 @@ func describeAudit(e change.AuditEntry, full bool) timelineEntry {
 		}
 	case e.Action == "action_added":
 		t.Text = with("added "+e.Field, e.NewValue)
+	case e.Action == "hazard_review_recorded":
+		t.Text = with("recorded the hazard review", e.NewValue)
 	case e.Action == "action_done":
 		t.Text = "completed " + e.Field
 		if note := strings.TrimSpace(strings.TrimPrefix(e.NewValue, change.ActionDone)); note != "" {

@@ -292,7 +292,8 @@ func (s *Server) buildChangeView(r *http.Request, u *auth.User, d *change.Detail
 	// An action's owner may hand it on, so they need the list of people too.
 	// So does a reviewer naming the owners of their review's conditions.
 	editsAction := slices.ContainsFunc(d.Actions, func(a change.ActionItem) bool { return v.CanEditAction(a) })
-	if v.Can["assign"] || v.Can["add_action"] || v.Can["manage_roster"] || editsAction || v.MyReview != nil || v.Can["add_review"] {
+	if v.Can["assign"] || v.Can["add_action"] || v.Can["manage_roster"] || editsAction || v.MyReview != nil || v.Can["add_review"] ||
+		v.Can["record_hazard_review"] {
 		users, err := auth.ListUsers(ctx, s.DB.SQL)
 		if err != nil {
 			return nil, err
@@ -586,6 +587,8 @@ func (v *changeView) formShown(id string) bool {
 		return v.Can["manage_roster"]
 	case id == "f-attach":
 		return v.Can["attach"]
+	case id == "f-hazard":
+		return v.Can["record_hazard_review"]
 	case id == "f-extension":
 		return v.Can["request_extension"]
 	case id == "f-extdecision":

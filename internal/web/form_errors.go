@@ -19,6 +19,8 @@ var fieldLabels = map[string]string{
 	"answer": "Answer", "attachment_id": "Evidence", "user_ids": "People", "file": "File", "reason_ext": "Reason",
 	"screening.disciplines": "Affected disciplines", "screening.pssr_needed": "PSSR needed", "note": "Note",
 	"code": "Code", "name": "Name",
+	"method": "Method", "held_on": "Date held", "team": "Team", "summary": "Summary", "worksheet_id": "Worksheet",
+	"recommendations": "Recommendations",
 }
 
 func fieldLabel(f string) string {
@@ -27,6 +29,15 @@ func fieldLabel(f string) string {
 	}
 	if strings.HasPrefix(f, "stages[") {
 		return "Approvers"
+	}
+	// A hazard review's nested fields: say which part, not the path.
+	if name, ok := strings.CutPrefix(f, "team["); ok {
+		_, part, _ := strings.Cut(name, "].")
+		return "Team member " + strings.ReplaceAll(part, "_", " ")
+	}
+	if name, ok := strings.CutPrefix(f, "recommendations["); ok {
+		_, part, _ := strings.Cut(name, "].")
+		return "Recommendation " + strings.ReplaceAll(strings.TrimSuffix(part, "_id"), "_", " ")
 	}
 	return strings.ReplaceAll(f, "_", " ")
 }

@@ -106,6 +106,8 @@ func (s *Server) routeTable() []route {
 		{"POST /changes/{ref}/attachments", auth.ActionViewChanges, bodyUpload, s.pageUploadAttachment},
 		{"POST /changes/{ref}/extensions", auth.ActionViewChanges, bodySmall, s.pageRequestExtension},
 		{"POST /changes/{ref}/extensions/decision", auth.ActionApproveChange, bodySmall, s.pageDecideExtension},
+		// change_hazard_review.go
+		{"POST /changes/{ref}/hazard-reviews", auth.ActionViewChanges, bodyUpload, s.pageRecordHazardReview},
 		// change_audit.go
 		{"GET /changes/{ref}/audit", auth.ActionViewAudit, bodySmall, s.pageShowChangeAudit},
 		{"GET /audit/verify", auth.ActionViewAudit, bodySmall, s.pageVerifyAudit},
@@ -198,6 +200,9 @@ func (s *Server) routeTable() []route {
 		{"POST /api/v1/changes/{id}/attachments", auth.ActionViewChanges, bodyUpload, s.apiUploadAttachment},
 		{"POST /api/v1/changes/{id}/extensions", auth.ActionViewChanges, bodySmall, s.apiRequestExtension},
 		{"POST /api/v1/changes/{id}/extensions/decision", auth.ActionApproveChange, bodySmall, s.apiDecideExtension},
+		// api_hazard_reviews.go
+		{"GET /api/v1/changes/{id}/hazard-reviews", auth.ActionViewChanges, bodySmall, s.apiListHazardReviews},
+		{"POST /api/v1/changes/{id}/hazard-reviews", auth.ActionViewChanges, bodySmall, s.apiRecordHazardReview},
 		// api_audit.go
 		{"GET /api/v1/changes/{id}/audit", auth.ActionViewAudit, bodySmall, s.apiGetAuditTrail},
 		{"GET /api/v1/audit/verify", auth.ActionViewAudit, bodySmall, s.apiVerifyAudit},

@@ -462,6 +462,9 @@ type PSSRTemplate struct {
 type PSSRTemplateItem struct {
 	Text             string `json:"text"`
 	EvidenceRequired bool   `json:"evidence_required"`
+	// Section groups items for a walkdown (one section at a time) and
+	// for the PSSR team's scopes; empty: the checklist's one section.
+	Section string `json:"section,omitempty"`
 }
 
 // PSSR answers.
@@ -477,6 +480,7 @@ type PSSRItem struct {
 	ChangeID         int64  `json:"change_id"`
 	Position         int    `json:"position"`
 	Text             string `json:"text"`
+	Section          string `json:"section,omitempty"`
 	EvidenceRequired bool   `json:"evidence_required"`
 	Answer           string `json:"answer,omitempty"`
 	Comment          string `json:"comment,omitempty"`
@@ -485,6 +489,10 @@ type PSSRItem struct {
 	// AnsweredByName names who answered, for the PSSR record.
 	AnsweredByName string     `json:"answered_by_name,omitempty"`
 	AnsweredAt     *time.Time `json:"answered_at,omitempty"`
+	// Version counts the item's answers. An answer that names the version
+	// it was given against is refused as a conflict if the item was
+	// answered since (another device, another person).
+	Version int64 `json:"version"`
 }
 
 // Acknowledgement is one person on the training and acknowledgement roster.
@@ -572,6 +580,8 @@ type Detail struct {
 	Approvals        []Approval        `json:"approvals"`
 	Actions          []ActionItem      `json:"actions"`
 	PSSR             []PSSRItem        `json:"pssr"`
+	// PSSRTeam walks the checklist; its lead signs the PSSR off.
+	PSSRTeam         []PSSRMember      `json:"pssr_team"`
 	Acknowledgements []Acknowledgement `json:"acknowledgements"`
 	Attachments      []Attachment      `json:"attachments"`
 	Extensions       []Extension       `json:"extensions"`

@@ -575,11 +575,11 @@ func (u Unit) InUse() bool { return u.RetiredAt == nil && !u.SiteRetired }
 // Detail is a change with everything hanging off it, for the detail page
 // and GET /api/v1/changes/{id}.
 type Detail struct {
-	Change           *Change           `json:"change"`
-	Reviews          []Review          `json:"reviews"`
-	Approvals        []Approval        `json:"approvals"`
-	Actions          []ActionItem      `json:"actions"`
-	PSSR             []PSSRItem        `json:"pssr"`
+	Change    *Change      `json:"change"`
+	Reviews   []Review     `json:"reviews"`
+	Approvals []Approval   `json:"approvals"`
+	Actions   []ActionItem `json:"actions"`
+	PSSR      []PSSRItem   `json:"pssr"`
 	// PSSRTeam walks the checklist; its lead signs the PSSR off.
 	PSSRTeam         []PSSRMember      `json:"pssr_team"`
 	Acknowledgements []Acknowledgement `json:"acknowledgements"`

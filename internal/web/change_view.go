@@ -68,8 +68,8 @@ type changeView struct {
 	// PSSRScopes are the disciplines and checklist sections a PSSR team
 	// member can be named for (the team form).
 	PSSRScopes []string
-	Today         time.Time
-	Me            *auth.User
+	Today      time.Time
+	Me         *auth.User
 }
 
 // ActionNo numbers an action within its change (1, 2, 3...), as the

@@ -42,6 +42,8 @@ type walkdownSection struct {
 	Name  string
 	Items []walkdownItem
 	Open  int
+	// Prev and Next number the neighbouring sections (0: none).
+	Prev, Next int
 }
 
 // walkdownItem is one checklist item with what the page shows beside it.
@@ -96,8 +98,12 @@ func buildWalkdownView(u *auth.User, d *change.Detail, section int) *walkdownVie
 			v.OnTeam, v.MyScope = true, m.Scope
 		}
 	}
-	for i, name := range d.PSSRSections() {
-		sec := walkdownSection{No: i + 1, Name: sectionName(name)}
+	names := d.PSSRSections()
+	for i, name := range names {
+		sec := walkdownSection{No: i + 1, Name: sectionName(name), Prev: i}
+		if i+1 < len(names) {
+			sec.Next = i + 2
+		}
 		for _, it := range d.PSSR {
 			if it.Section == name {
 				sec.Items = append(sec.Items, walkdownItemOf(d, it))

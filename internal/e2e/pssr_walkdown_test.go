@@ -49,7 +49,9 @@ func (b *browser) network(online bool) {
 func (b *browser) noSidewaysScroll(what string) {
 	b.t.Helper()
 	wide := js[string](b, `(function(){var w=document.documentElement.clientWidth;if(document.documentElement.scrollWidth<=w)return "";
-		var out=[];document.querySelectorAll("main *").forEach(function(e){var r=e.getBoundingClientRect();if(r.right>w+1&&r.width>0)out.push(e.tagName+"."+e.className+" "+Math.round(r.right))});
+		var out=[];document.querySelectorAll("body *").forEach(function(e){var r=e.getBoundingClientRect();if(r.right<=w+1||r.width===0)return;
+		for(var a=e.parentElement;a;a=a.parentElement){var o=getComputedStyle(a).overflowX;if(o!=="visible")return}
+		out.push(e.tagName+"."+e.className+"#"+e.id+" "+Math.round(r.right))});
 		return document.documentElement.scrollWidth+" > "+w+": "+out.slice(0,6).join(", ")})()`)
 	if wide != "" {
 		b.snap("overflow-" + strings.ReplaceAll(what, " ", "-"))
@@ -152,8 +154,8 @@ func TestPSSRWalkdownOnAPhoneOfflineAndBack(t *testing.T) {
 	rita.open(changeURL, "#f-review")
 	rita.noSidewaysScroll("the change page in review")
 	rita.do(chromedp.Evaluate[chromedp.Void](`document.querySelector("#f-review details").open = true`))
-	rita.do(chromedp.SendKeys(chromedp.CSS("#cond-1-title"), "Fit the coupling guard and record its check"))
-	rita.pick("#cond-1-owner_id", "Ines Initiator")
+	rita.do(chromedp.SendKeys(chromedp.CSS("#cond-0-title"), "Fit the coupling guard and record its check"))
+	rita.pick("#cond-0-owner_id", "Ines Initiator")
 	rita.do(chromedp.SendKeys(chromedp.CSS("#review-comment"), "Disc coupling fine; guard needed."))
 	rita.submit(`#f-review button[value="reviewed_with_conditions"]`, ".flash")
 	_, err = svc.Decide(ctx, arnoU, c.ID, change.DecisionApproved, "", change.Signature{Verified: true, Method: "password"})
@@ -180,7 +182,7 @@ func TestPSSRWalkdownOnAPhoneOfflineAndBack(t *testing.T) {
 	ines.noSidewaysScroll("the action cards")
 	ines.snap("phone-actions")
 	condForm := js[string](ines, `(function(){var rows=document.querySelectorAll("#actions tr");for(var i=0;i<rows.length;i++){
-		if(rows[i].textContent.indexOf("coupling guard")>=0&&rows[i].querySelector("form[id$=complete]"))return rows[i].querySelector("form[id$=complete]").id}return ""})()`)
+		if(rows[i].textContent.indexOf("coupling guard")>=0&&rows[i].querySelector("form[action$='/complete']"))return rows[i].querySelector("form[action$='/complete']").id}return ""})()`)
 	if condForm == "" {
 		t.Fatal("Ines cannot complete the review's condition")
 	}

@@ -485,6 +485,9 @@ type PSSRTemplate struct {
 type PSSRTemplateItem struct {
 	Text             string `json:"text"`
 	EvidenceRequired bool   `json:"evidence_required"`
+	// Section groups items for a walkdown (one section at a time) and
+	// for the PSSR team's scopes; empty: the checklist's one section.
+	Section string `json:"section,omitempty"`
 }
 
 // PSSR answers.
@@ -500,6 +503,7 @@ type PSSRItem struct {
 	ChangeID         int64  `json:"change_id"`
 	Position         int    `json:"position"`
 	Text             string `json:"text"`
+	Section          string `json:"section,omitempty"`
 	EvidenceRequired bool   `json:"evidence_required"`
 	Answer           string `json:"answer,omitempty"`
 	Comment          string `json:"comment,omitempty"`
@@ -508,6 +512,10 @@ type PSSRItem struct {
 	// AnsweredByName names who answered, for the PSSR record.
 	AnsweredByName string     `json:"answered_by_name,omitempty"`
 	AnsweredAt     *time.Time `json:"answered_at,omitempty"`
+	// Version counts the item's answers. An answer that names the version
+	// it was given against is refused as a conflict if the item was
+	// answered since (another device, another person).
+	Version int64 `json:"version"`
 }
 
 // Acknowledgement is one person on the training and acknowledgement roster.
@@ -590,11 +598,13 @@ func (u Unit) InUse() bool { return u.RetiredAt == nil && !u.SiteRetired }
 // Detail is a change with everything hanging off it, for the detail page
 // and GET /api/v1/changes/{id}.
 type Detail struct {
-	Change           *Change           `json:"change"`
-	Reviews          []Review          `json:"reviews"`
-	Approvals        []Approval        `json:"approvals"`
-	Actions          []ActionItem      `json:"actions"`
-	PSSR             []PSSRItem        `json:"pssr"`
+	Change    *Change      `json:"change"`
+	Reviews   []Review     `json:"reviews"`
+	Approvals []Approval   `json:"approvals"`
+	Actions   []ActionItem `json:"actions"`
+	PSSR      []PSSRItem   `json:"pssr"`
+	// PSSRTeam walks the checklist; its lead signs the PSSR off.
+	PSSRTeam         []PSSRMember      `json:"pssr_team"`
 	Acknowledgements []Acknowledgement `json:"acknowledgements"`
 	Attachments      []Attachment      `json:"attachments"`
 	Extensions       []Extension       `json:"extensions"`

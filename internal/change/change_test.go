@@ -80,6 +80,7 @@ func toStage(t *testing.T, f *changetest.Fixture, stage change.Stage, mod func(*
 		ans := change.AnswerNA
 		must(s.AnswerPSSR(ctx, f.Coordinator, it.ID, ans, "does not apply to a seal change", 0))(t)
 	}
+	f.SignOffPSSR(t, c.ID)
 	c = must(s.Transition(ctx, f.Coordinator, c.ID, change.TransitionRequest{Action: change.ActAuthorizeStartup, Signature: verified}))(t)
 	if stage == change.StageCloseout || stage == change.StageInService {
 		if c.Stage != stage {

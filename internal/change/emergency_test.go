@@ -77,6 +77,7 @@ func TestEmergencyImplementedFirstOnlyAfterSomeoneElsesSignedAuthorisation(t *te
 		for _, it := range d.PSSR {
 			must(s.AnswerPSSR(ctx, f.Coordinator, it.ID, change.AnswerNA, "not affected", 0))(t)
 		}
+		f.SignOffPSSR(t, c.ID)
 		if _, err := s.Transition(ctx, f.Initiator, c.ID, change.TransitionRequest{Action: change.ActAuthorizeStartup, Signature: verified}); problem.KindOf(err) != problem.Forbidden {
 			t.Errorf("initiator authorises startup: %v", err)
 		}

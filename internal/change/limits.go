@@ -13,6 +13,10 @@ const (
 	MaxPSSRItems = 300
 	// MaxPSSRItemText bounds one checklist item's text, in characters.
 	MaxPSSRItemText = 1000
+	// MaxPSSRSectionName bounds a checklist section's name, in characters.
+	MaxPSSRSectionName = 100
+	// MaxPSSRComment bounds the comment of one PSSR answer, in characters.
+	MaxPSSRComment = 4000
 	// MaxPeoplePerRequest bounds the people named in one request
 	// (acknowledgers added, approvers of all stages).
 	MaxPeoplePerRequest = 200

@@ -588,6 +588,10 @@ type Work struct {
 	// approver's signature at the user's sites: replacement-in-kind claims
 	// to confirm and emergency changes to authorise (What says which).
 	ToConfirm []WorkItem `json:"to_confirm"`
+	// PSSR are the PSSR walkdowns waiting for the user as a member (or
+	// the lead) of a PSSR team, while the change is in PSSR (What names
+	// the scope, and the sign-off for the lead).
+	PSSR []WorkItem `json:"pssr"`
 
 	// reminders are the settings the items were judged by (markWaiting).
 	reminders *ReminderSettings
@@ -596,7 +600,7 @@ type Work struct {
 // MyWork returns what is waiting for actor.
 func (s *Service) MyWork(ctx context.Context, actor *auth.User) (*Work, error) {
 	w := &Work{Reviews: []WorkItem{}, Approvals: []WorkItem{}, Acknowledgements: []WorkItem{}, Extensions: []WorkItem{},
-		ToCoordinate: []Change{}, ToConfirm: []WorkItem{}}
+		ToCoordinate: []Change{}, ToConfirm: []WorkItem{}, PSSR: []WorkItem{}}
 	q := s.DB.Prepared()
 	items := func(query string, args ...any) ([]WorkItem, error) {
 		rows, err := q.QueryContext(ctx, query, args...)
@@ -668,6 +672,17 @@ func (s *Service) MyWork(ctx context.Context, actor *auth.User) (*Work, error) {
 	if w.Acknowledgements, err = items(`SELECT c.id, c.number, c.title, 'acknowledge', a.added_at, '' FROM change_acknowledgements a
 		JOIN changes c ON c.id = a.change_id WHERE a.user_id = $1 AND a.acknowledged_at IS NULL
 		AND c.stage NOT IN ('closed', 'voided') AND `+cond+` ORDER BY a.added_at`, args...); err != nil {
+		return nil, err
+	}
+	// The lead's item stays until startup: a sign-off voided by a later
+	// answer is the lead's to give again. No "since": being named long
+	// before the PSSR is ready is no delay of the walkdown.
+	if w.PSSR, err = items(`SELECT c.id, c.number, c.title,
+		'PSSR walkdown' || CASE WHEN t.scope <> '' THEN ': ' || t.scope ELSE '' END
+		  || CASE WHEN t.is_lead THEN ' (lead: signs the PSSR off)' ELSE '' END,
+		NULL, '' FROM pssr_team t JOIN changes c ON c.id = t.change_id
+		WHERE t.user_id = $1 AND (c.stage = 'pssr' OR (c.emergency_stage = 'pssr' AND c.stage IN ('screening', 'review', 'approval', 'returned')))
+		AND `+cond+` ORDER BY t.added_at, c.id`, args...); err != nil {
 		return nil, err
 	}
 	if w.Drafts, err = s.queryChanges(ctx, q, ` WHERE c.initiator_id = $1 AND c.stage IN ('draft', 'returned') ORDER BY c.id`, actor.ID); err != nil {

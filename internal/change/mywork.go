@@ -43,7 +43,7 @@ func (s *Service) markWaiting(ctx context.Context, w *Work) error {
 	}
 	w.reminders = rs
 	today := s.now()
-	for _, items := range [][]WorkItem{w.Reviews, w.Approvals, w.Acknowledgements, w.Extensions, w.ToConfirm} {
+	for _, items := range [][]WorkItem{w.Reviews, w.Approvals, w.Acknowledgements, w.Extensions, w.ToConfirm, w.PSSR} {
 		for i := range items {
 			it := &items[i]
 			if it.Since != nil {

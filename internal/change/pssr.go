@@ -9,12 +9,13 @@ import (
 	"unicode/utf8"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
+	"github.com/mocpcr/mocpcr/internal/problem"
 	"github.com/mocpcr/mocpcr/internal/store"
 )
 
 func (s *Service) pssrItems(ctx context.Context, q store.Querier, changeID int64) ([]PSSRItem, error) {
 	rows, err := q.QueryContext(ctx, `SELECT p.id, p.change_id, p.position, p.text, p.evidence_required, p.answer, p.comment,
-		COALESCE(p.attachment_id, 0), COALESCE(p.answered_by, 0), COALESCE(u.name, ''), p.answered_at
+		COALESCE(p.attachment_id, 0), COALESCE(p.answered_by, 0), COALESCE(u.name, ''), p.answered_at, p.version, p.section
 		FROM pssr_items p LEFT JOIN users u ON u.id = p.answered_by WHERE p.change_id = $1 ORDER BY p.position`, changeID)
 	if err != nil {
 		return nil, fmt.Errorf("load PSSR: %w", err)
@@ -25,7 +26,7 @@ func (s *Service) pssrItems(ctx context.Context, q store.Querier, changeID int64
 		var it PSSRItem
 		var at sql.NullTime
 		if err := rows.Scan(&it.ID, &it.ChangeID, &it.Position, &it.Text, &it.EvidenceRequired, &it.Answer, &it.Comment,
-			&it.AttachmentID, &it.AnsweredBy, &it.AnsweredByName, &at); err != nil {
+			&it.AttachmentID, &it.AnsweredBy, &it.AnsweredByName, &at, &it.Version, &it.Section); err != nil {
 			return nil, err
 		}
 		it.AnsweredAt = ptime(at)
@@ -44,8 +45,8 @@ func (s *Service) createPSSRChecklist(ctx context.Context, tx *sql.Tx, c *Change
 	if n > 0 {
 		return nil
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO pssr_items (change_id, position, text, evidence_required)
-		SELECT $1, i.position, i.text, i.evidence_required FROM pssr_template_items i
+	res, err := tx.ExecContext(ctx, `INSERT INTO pssr_items (change_id, position, text, evidence_required, section)
+		SELECT $1, i.position, i.text, i.evidence_required, i.section FROM pssr_template_items i
 		JOIN pssr_templates t ON t.id = i.template_id WHERE t.is_default`, c.ID)
 	if err != nil {
 		return fmt.Errorf("create PSSR checklist: %w", err)
@@ -56,11 +57,33 @@ func (s *Service) createPSSRChecklist(ctx context.Context, tx *sql.Tx, c *Change
 	return nil
 }
 
-// AnswerPSSR answers one checklist item Yes, No or N/A. An N/A needs a
+// PSSRAnswer is one answer to a checklist item.
+type PSSRAnswer struct {
+	Answer       string
+	Comment      string
+	AttachmentID int64
+	// Version, when set, is the item's version the answer was given
+	// against (what the device showed): if the item was answered since,
+	// the answer is refused as a conflict naming what is recorded now.
+	Version *int64
+}
+
+// AnswerPSSR answers one checklist item Yes, No or N/A without a version
+// check (the API's answer without "version"); see AnswerPSSRItem.
+func (s *Service) AnswerPSSR(ctx context.Context, actor *auth.User, itemID int64, answer, comment string, attachmentID int64) (*PSSRItem, error) {
+	return s.AnswerPSSRItem(ctx, actor, itemID, PSSRAnswer{Answer: answer, Comment: comment, AttachmentID: attachmentID})
+}
+
+// AnswerPSSRItem answers one checklist item Yes, No or N/A. An N/A needs a
 // comment (the justification). A No needs a comment and creates a pre-startup deficiency (an action item owned by
 // the initiator) that must be closed before startup is authorised. A Yes
 // on an item that requires evidence needs an attachment of the change.
-func (s *Service) AnswerPSSR(ctx context.Context, actor *auth.User, itemID int64, answer, comment string, attachmentID int64) (*PSSRItem, error) {
+// With a.Version set, an item answered since that version is not
+// overwritten: the refusal (Conflict, field "version") says what is
+// recorded, by whom and when. The same answer sent again by the person who
+// gave it (a device resending what the network lost) is not a conflict.
+func (s *Service) AnswerPSSRItem(ctx context.Context, actor *auth.User, itemID int64, a PSSRAnswer) (*PSSRItem, error) {
+	answer, comment, attachmentID := a.Answer, a.Comment, a.AttachmentID
 	var changeID int64
 	err := s.DB.SQL.QueryRowContext(ctx, `SELECT change_id FROM pssr_items WHERE id = $1`, itemID).Scan(&changeID)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -81,6 +104,16 @@ func (s *Service) AnswerPSSR(ctx context.Context, actor *auth.User, itemID int64
 		}
 		answer = strings.ToLower(strings.TrimSpace(answer))
 		comment = strings.TrimSpace(comment)
+		if n := utf8.RuneCountInString(comment); n > MaxPSSRComment {
+			return invalid("comment", "at most %d characters, got %d", MaxPSSRComment, n)
+		}
+		if a.Version != nil && *a.Version != it.Version {
+			if it.Answer == answer && it.Comment == comment && it.AnsweredBy == actor.ID && (attachmentID == 0 || attachmentID == it.AttachmentID) {
+				out = it // already recorded: the device did not hear the first reply
+				return nil
+			}
+			return d.answerConflict(it, answer)
+		}
 		switch answer {
 		case AnswerYes:
 			if it.EvidenceRequired && attachmentID == 0 {
@@ -110,8 +143,8 @@ func (s *Service) AnswerPSSR(ctx context.Context, actor *auth.User, itemID int64
 			}
 		}
 		now := s.now()
-		if _, err := tx.ExecContext(ctx, `UPDATE pssr_items SET answer=$1, comment=$2, attachment_id=$3, answered_by=$4, answered_at=$5
-			WHERE id=$6`, answer, comment, nid(attachmentID), actor.ID, now, it.ID); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE pssr_items SET answer=$1, comment=$2, attachment_id=$3, answered_by=$4, answered_at=$5,
+			version = version + 1 WHERE id=$6`, answer, comment, nid(attachmentID), actor.ID, now, it.ID); err != nil {
 			return err
 		}
 		if err := s.audit(ctx, tx, c.ID, actor, "", "pssr_answered", fmt.Sprintf("pssr item %d", it.Position), it.Answer,
@@ -127,10 +160,41 @@ func (s *Service) AnswerPSSR(ctx context.Context, actor *auth.User, itemID int64
 			}
 		}
 		it.Answer, it.Comment, it.AttachmentID, it.AnsweredBy, it.AnsweredByName, it.AnsweredAt = answer, comment, attachmentID, actor.ID, actor.Name, &now
+		it.Version++
 		out = it
 		return nil
 	})
 	return out, asMissing(err, "PSSR item %d not found", itemID)
+}
+
+// answerConflict is the refusal of an answer given against an older
+// version of the item: what is recorded now, so the user can decide.
+func (d *Detail) answerConflict(it *PSSRItem, yours string) *problem.Error {
+	msg := fmt.Sprintf("Item %d changed since your device loaded it", it.Position)
+	if it.Answer != "" {
+		msg += fmt.Sprintf(": it is now answered %s by %s", answerWord(it.Answer), it.AnsweredByName)
+		if it.AnsweredAt != nil {
+			msg += ", " + it.AnsweredAt.Format("2006-01-02 15:04 UTC")
+		}
+		if it.Comment != "" {
+			msg += " (" + quoteTitle(it.Comment) + ")"
+		}
+	}
+	msg += fmt.Sprintf(". Your answer %s was not saved: look at the recorded answer and answer again if it must change.", answerWord(yours))
+	return &problem.Error{Kind: problem.Conflict, Field: "version", Message: msg}
+}
+
+// answerWord is an answer as people write it.
+func answerWord(a string) string {
+	switch a {
+	case AnswerYes:
+		return "Yes"
+	case AnswerNo:
+		return "No"
+	case AnswerNA:
+		return "N/A"
+	}
+	return "“" + a + "”"
 }
 
 // PSSRTemplates lists the checklist templates with their items.
@@ -152,13 +216,13 @@ func (s *Service) PSSRTemplates(ctx context.Context) ([]PSSRTemplate, error) {
 	}
 	rows.Close()
 	for i := range out {
-		irows, err := s.DB.SQL.QueryContext(ctx, `SELECT text, evidence_required FROM pssr_template_items WHERE template_id = $1 ORDER BY position`, out[i].ID)
+		irows, err := s.DB.SQL.QueryContext(ctx, `SELECT text, evidence_required, section FROM pssr_template_items WHERE template_id = $1 ORDER BY position`, out[i].ID)
 		if err != nil {
 			return nil, err
 		}
 		for irows.Next() {
 			var it PSSRTemplateItem
-			if err := irows.Scan(&it.Text, &it.EvidenceRequired); err != nil {
+			if err := irows.Scan(&it.Text, &it.EvidenceRequired, &it.Section); err != nil {
 				irows.Close()
 				return nil, err
 			}
@@ -210,6 +274,9 @@ func (s *Service) SavePSSRTemplate(ctx context.Context, actor *auth.User, t PSSR
 		if n := utf8.RuneCountInString(it.Text); n > MaxPSSRItemText {
 			return nil, invalid(fmt.Sprintf("items[%d].text", i), "at most %d characters, got %d", MaxPSSRItemText, n)
 		}
+		if n := utf8.RuneCountInString(strings.TrimSpace(it.Section)); n > MaxPSSRSectionName {
+			return nil, invalid(fmt.Sprintf("items[%d].section", i), "at most %d characters, got %d", MaxPSSRSectionName, n)
+		}
 	}
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		now := s.now()
@@ -236,8 +303,8 @@ func (s *Service) SavePSSRTemplate(ctx context.Context, actor *auth.User, t PSSR
 			}
 		}
 		for i, it := range t.Items {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO pssr_template_items (template_id, position, text, evidence_required) VALUES ($1,$2,$3,$4)`,
-				t.ID, i+1, strings.TrimSpace(it.Text), it.EvidenceRequired); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO pssr_template_items (template_id, position, text, evidence_required, section) VALUES ($1,$2,$3,$4,$5)`,
+				t.ID, i+1, strings.TrimSpace(it.Text), it.EvidenceRequired, strings.TrimSpace(it.Section)); err != nil {
 				return err
 			}
 		}

@@ -227,6 +227,9 @@ func (s *Service) loadDetail(ctx context.Context, q store.Querier, actor *auth.U
 	if d.PSSR, err = s.pssrItems(ctx, q, id); err != nil {
 		return nil, err
 	}
+	if d.PSSRTeam, err = s.pssrTeam(ctx, q, id); err != nil {
+		return nil, err
+	}
 	if d.Acknowledgements, err = s.acknowledgements(ctx, q, id); err != nil {
 		return nil, err
 	}

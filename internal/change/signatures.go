@@ -28,13 +28,15 @@ const (
 	CPRIK           ControlPoint = "rik_confirmation"
 	CPEmergency     ControlPoint = "emergency_authorisation"
 	CPCloseout      ControlPoint = "closeout"
+	// CPPSSRSignoff is the PSSR team lead's sign-off of the review.
+	CPPSSRSignoff ControlPoint = "pssr_signoff"
 )
 
 // ControlPointLabels are the control points as people read them.
 var ControlPointLabels = map[ControlPoint]string{
 	CPApproval: "Approval", CPMakePermanent: "Re-approval to make permanent", CPStartup: "Startup authorisation",
 	CPExtension: "Extension decision", CPRIK: "Replacement-in-kind confirmation", CPEmergency: "Emergency authorisation",
-	CPCloseout: "Close-out",
+	CPCloseout: "Close-out", CPPSSRSignoff: "PSSR sign-off",
 }
 
 // Label is the control point's display name.
@@ -45,6 +47,7 @@ const (
 	DecisionAuthorized Decision = "authorized"
 	DecisionConfirmed  Decision = "confirmed"
 	DecisionClosed     Decision = "closed"
+	DecisionSignedOff  Decision = "signed_off"
 )
 
 // SignatureRecord is one electronic signature (21 CFR 11.50): who signed
@@ -118,13 +121,15 @@ func (st Statement) controlPoint(d *Detail) ControlPoint {
 		return CPEmergency
 	case ActClose:
 		return CPCloseout
+	case ActSignOffPSSR:
+		return CPPSSRSignoff
 	}
 	return ""
 }
 
 // SignedActions are the actions whose decision is an electronic
 // signature: the form states the meaning and asks for the password.
-var SignedActions = []Action{ActApprove, ActAuthorizeStartup, ActDecideExtension, ActConfirmRIK, ActAuthorizeEmergency, ActClose}
+var SignedActions = []Action{ActApprove, ActSignOffPSSR, ActAuthorizeStartup, ActDecideExtension, ActConfirmRIK, ActAuthorizeEmergency, ActClose}
 
 // meaning states in full what signing action a with decision means for
 // the change, in the signer's voice. It is shown on the form before
@@ -170,6 +175,9 @@ func (d *Detail) meaning(actor *auth.User, a Action, decision Decision) (text, o
 		return "By signing I authorise " + c.Number + " for implementation before full review", ""
 	case ActClose:
 		return "By signing I close out " + c.Number + " as MOC coordinator: every action is done", ""
+	case ActSignOffPSSR:
+		return "By signing I sign off the pre-startup safety review of " + c.Number +
+			" as PSSR team lead: every checklist item is answered and every deficiency closed", ""
 	}
 	return "", ""
 }
@@ -213,6 +221,8 @@ func signedDecision(a Action) Decision {
 		return DecisionConfirmed
 	case ActClose:
 		return DecisionClosed
+	case ActSignOffPSSR:
+		return DecisionSignedOff
 	}
 	return DecisionApproved
 }

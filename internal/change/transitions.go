@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
@@ -28,7 +29,7 @@ type TransitionRequest struct {
 }
 
 // Transitions lists the actions Transition accepts.
-var Transitions = []Action{ActStartReview, ActReturn, ActVoid, ActCompleteImplementation, ActAuthorizeStartup,
+var Transitions = []Action{ActStartReview, ActReturn, ActVoid, ActCompleteImplementation, ActSignOffPSSR, ActAuthorizeStartup,
 	ActClose, ActRevert, ActMakePermanent, ActConfirmRIK, ActRejectRIK, ActAuthorizeEmergency}
 
 // Transition moves a change along its workflow. Whether the actor's role
@@ -98,10 +99,33 @@ func (s *Service) Transition(ctx context.Context, actor *auth.User, id int64, re
 				if err != nil {
 					return err
 				}
+				// The team hears it once, in its own words, with the
+				// walkdown link; the others as before.
+				team := d.teamIDs()
+				others := slices.DeleteFunc(append(coords, d.currentApprovers()...), func(id int64) bool { return slices.Contains(team, id) })
+				if err := s.notifyPSSRTeam(ctx, tx, c, team); err != nil {
+					return err
+				}
 				return s.notify(ctx, tx, notify.TypePSSRReady, c, "PSSR ready: "+c.Number+" "+c.Title,
-					"Implementation is complete; the pre-startup safety review can start.", append(coords, d.currentApprovers()...)...)
+					"Implementation is complete; the pre-startup safety review can start.", others...)
 			}
 			return s.setWorkStage(ctx, tx, actor, c, inServiceStage(c), "startup_at = $3", s.now())
+		case ActSignOffPSSR:
+			// check has refused while an item is unanswered or a
+			// deficiency open, and anyone but the team lead.
+			if !req.Signature.Verified {
+				return &problem.Error{Kind: problem.Reauth, Field: "password", Message: "password: confirm your identity to sign off the PSSR"}
+			}
+			if _, err := s.sign(ctx, tx, actor, d, ActSignOffPSSR, DecisionSignedOff, 0, comment, req.Signature); err != nil {
+				return err
+			}
+			coords, err := s.coordinators(ctx, tx, c.SiteID)
+			if err != nil {
+				return err
+			}
+			return s.notify(ctx, tx, notify.TypePSSRReady, c, "PSSR signed off: "+c.Number+" "+c.Title,
+				actor.Name+" signed off the pre-startup safety review as PSSR team lead. Startup can be authorised once nothing else is open.",
+				append(append(coords, d.currentApprovers()...), c.InitiatorID)...)
 		case ActAuthorizeStartup:
 			// check has refused while a PSSR item is unanswered, a
 			// deficiency or pre-startup action open or the roster unsigned.

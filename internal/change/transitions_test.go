@@ -38,6 +38,7 @@ func TestStartupRefusalsListEveryOpenItemByTitle(t *testing.T) {
 			}
 		}
 		must(s.Transition(ctx, f.Initiator, c.ID, change.TransitionRequest{Action: change.ActCompleteImplementation}))(t)
+		must(s.SetPSSRTeam(ctx, f.Coordinator, c.ID, change.PSSRTeamRequest{LeadID: f.Reviewer.ID}))(t)
 		d = must(s.Get(ctx, f.Coordinator, c.ID))(t)
 		_, err = s.Transition(ctx, f.Coordinator, c.ID, change.TransitionRequest{Action: change.ActAuthorizeStartup, Signature: verified})
 		if err == nil || !strings.HasPrefix(err.Error(), fmt.Sprintf("%d PSSR items are not answered yet: item 1 “", len(d.PSSR))) {
@@ -48,7 +49,8 @@ func TestStartupRefusalsListEveryOpenItemByTitle(t *testing.T) {
 			must(s.AnswerPSSR(ctx, f.Coordinator, it.ID, change.AnswerNA, "Not affected", 0))(t)
 		}
 		_, err = s.Transition(ctx, f.Coordinator, c.ID, change.TransitionRequest{Action: change.ActAuthorizeStartup, Signature: verified})
-		want = "1 PSSR deficiency is still open: item 1 “Seal flush plan missing”. It must be closed before startup."
+		want = "1 PSSR deficiency is still open: item 1 “Seal flush plan missing”. It must be closed before startup. " +
+			f.Reviewer.Name + ", the PSSR team lead, has not signed the PSSR off yet."
 		if err == nil || err.Error() != want {
 			t.Errorf("startup with an open deficiency: %v\nwant %s", err, want)
 		}
@@ -58,6 +60,7 @@ func TestStartupRefusalsListEveryOpenItemByTitle(t *testing.T) {
 				must(s.CompleteAction(ctx, f.Initiator, a.ID, "plan issued"))(t)
 			}
 		}
+		f.SignOffPSSR(t, c.ID)
 		must(s.Transition(ctx, f.Coordinator, c.ID, change.TransitionRequest{Action: change.ActAuthorizeStartup, Signature: verified}))(t)
 		_, err = s.Transition(ctx, f.Coordinator, c.ID, change.TransitionRequest{Action: change.ActClose, Signature: verified})
 		want = "1 action is still open: “After startup”. Close-out needs every action done."
@@ -98,9 +101,10 @@ func TestStartupOfferedOnlyWhenReady(t *testing.T) {
 		if slices.Contains(d.AllowedActions, change.ActAuthorizeStartup) {
 			t.Errorf("authorize_startup allowed with PSSR items unanswered: %v", d.AllowedActions)
 		}
-		if got := d.Blocked[change.ActAuthorizeStartup]; len(got) != 1 || !strings.Contains(got[0], "not answered yet") {
-			t.Errorf("blocked authorize_startup = %q, want the unanswered items", got)
+		if got := d.Blocked[change.ActAuthorizeStartup]; len(got) != 2 || !strings.Contains(got[0], "not answered yet") || !strings.HasPrefix(got[1], "No PSSR team lead is named") {
+			t.Errorf("blocked authorize_startup = %q, want the unanswered items and the missing PSSR lead", got)
 		}
+		must(s.SetPSSRTeam(ctx, f.Coordinator, c.ID, change.PSSRTeamRequest{LeadID: f.Reviewer.ID}))(t)
 		must(s.AnswerPSSR(ctx, f.Coordinator, d.PSSR[0].ID, change.AnswerNo, "Seal flush plan missing", 0))(t)
 		for _, it := range d.PSSR[1:] {
 			must(s.AnswerPSSR(ctx, f.Coordinator, it.ID, change.AnswerNA, "Not affected", 0))(t)
@@ -111,7 +115,8 @@ func TestStartupOfferedOnlyWhenReady(t *testing.T) {
 			t.Errorf("authorize_startup allowed with a deficiency open: %v", d.AllowedActions)
 		}
 		want = []string{"1 PSSR deficiency is still open: item 1 “Seal flush plan missing”. It must be closed before startup.",
-			f.Reviewer.Name + " has not acknowledged the change yet. The roster must sign off before startup."}
+			f.Reviewer.Name + " has not acknowledged the change yet. The roster must sign off before startup.",
+			f.Reviewer.Name + ", the PSSR team lead, has not signed the PSSR off yet."}
 		if got := d.Blocked[change.ActAuthorizeStartup]; !slices.Equal(got, want) {
 			t.Errorf("blocked authorize_startup = %q\nwant %q", got, want)
 		}
@@ -126,6 +131,7 @@ func TestStartupOfferedOnlyWhenReady(t *testing.T) {
 			}
 		}
 		ok(t, s.Acknowledge(ctx, f.Reviewer, c.ID))
+		f.SignOffPSSR(t, c.ID)
 		d = must(s.Get(ctx, f.Coordinator, c.ID))(t)
 		if !slices.Contains(d.AllowedActions, change.ActAuthorizeStartup) || d.Blocked != nil {
 			t.Errorf("ready for startup: allowed %v, blocked %v", d.AllowedActions, d.Blocked)

@@ -49,11 +49,16 @@ const (
 	// ActRecordHazardReview records a hazard review (method, team,
 	// findings, recommendations) on the change.
 	ActRecordHazardReview Action = "record_hazard_review"
+	// ActAssignPSSRTeam names the PSSR team and its lead.
+	ActAssignPSSRTeam Action = "assign_pssr_team"
+	// ActSignOffPSSR is the PSSR team lead's signed sign-off of the
+	// review; startup waits for it.
+	ActSignOffPSSR Action = "signoff_pssr"
 )
 
 // AllActions lists every action in the order the UI shows buttons.
 var AllActions = []Action{ActEdit, ActSubmit, ActConfirmRIK, ActRejectRIK, ActAuthorizeEmergency, ActAssign, ActAddReview, ActStartReview, ActRecordHazardReview, ActReview, ActApprove, ActReturn,
-	ActAddAction, ActCompleteImplementation, ActAnswerPSSR, ActAuthorizeStartup, ActClose, ActAcknowledge,
+	ActAddAction, ActCompleteImplementation, ActAssignPSSRTeam, ActAnswerPSSR, ActSignOffPSSR, ActAuthorizeStartup, ActClose, ActAcknowledge,
 	ActManageRoster, ActAttach, ActRequestExtension, ActDecideExtension, ActRevert, ActMakePermanent, ActVoid}
 
 // AllowedActions returns what actor may do to the change right now. d must
@@ -74,7 +79,7 @@ func (s *Service) AllowedActions(actor *auth.User, d *Detail) []Action {
 // only be refused.
 func (s *Service) blocked(actor *auth.User, d *Detail) map[Action][]string {
 	var out map[Action][]string
-	for _, a := range []Action{ActCompleteImplementation, ActAuthorizeStartup} {
+	for _, a := range []Action{ActCompleteImplementation, ActSignOffPSSR, ActAuthorizeStartup} {
 		if s.checkRole(actor, d, a) != nil {
 			continue
 		}
@@ -131,10 +136,14 @@ func (d *Detail) preconditions(a Action) []*problem.Error {
 		if !d.Change.PSSRRequired {
 			add(d.requireRosterDone())
 		}
+	case ActSignOffPSSR:
+		add(d.requirePSSRAnswered())
+		add(d.requireDeficienciesClosed())
 	case ActAuthorizeStartup:
 		add(d.requirePSSRAnswered())
 		add(d.requirePreStartupDone())
 		add(d.requireRosterDone())
+		add(d.requirePSSRSignedOff())
 	}
 	return out
 }
@@ -277,11 +286,41 @@ func (s *Service) checkRole(actor *auth.User, d *Detail, a Action) error {
 			return stageErr()
 		}
 	case ActAnswerPSSR:
-		if !coord && !actor.Has(auth.RoleApprover) && !actor.Has(auth.RoleReviewer) {
-			return forbidden("only a coordinator, approver or reviewer may answer the PSSR checklist")
+		// The team may include people without a working role (an
+		// operator who knows the unit): naming them is the coordinator's
+		// say that they walk the checklist.
+		if !coord && !actor.Has(auth.RoleApprover) && !actor.Has(auth.RoleReviewer) && !d.onPSSRTeam(actor.ID) {
+			return forbidden("only the PSSR team, a coordinator, approver or reviewer may answer the PSSR checklist")
 		}
 		if c.ImplementationStage() != StagePSSR {
 			return stageErr()
+		}
+	case ActAssignPSSRTeam:
+		if !coord {
+			return forbidden("only an MOC coordinator may name the PSSR team")
+		}
+		if !c.PSSRRequired {
+			return conflict("%s needs no PSSR: screening did not ask for one", c.Number)
+		}
+		if !in(c.ImplementationStage(), StageScreening, StageReview, StageApproval, StageImplementation, StagePSSR) {
+			return stageErr()
+		}
+	case ActSignOffPSSR:
+		if c.ImplementationStage() != StagePSSR {
+			return stageErr()
+		}
+		lead := d.PSSRLead()
+		if lead == nil {
+			return conflict("%s has no PSSR team lead yet: an MOC coordinator names the team and its lead", c.Number)
+		}
+		if isOwner {
+			return forbidden("nobody signs off the PSSR of their own change")
+		}
+		if lead.UserID != actor.ID {
+			return forbidden("only the PSSR team lead, %s, may sign off the PSSR of %s", lead.Name, c.Number)
+		}
+		if d.PSSRSignOff() != nil {
+			return conflict("you have already signed off the PSSR of %s", c.Number)
 		}
 	case ActAuthorizeStartup:
 		if !coord && !actor.Has(auth.RoleApprover) {

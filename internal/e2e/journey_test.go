@@ -341,7 +341,14 @@ func TestChangeJourney(t *testing.T) {
 	ines.do(chromedp.SendKeys(chromedp.CSS("#"+defID+" input[name=note]"), "Procedure issued and briefed at shift handover"))
 	ines.submit("#"+defID+" button[type=submit]", ".flash")
 
-	// 10. The coordinator authorises startup (signed) and closes the change.
+	// 10. The coordinator names the PSSR team; its lead, Rita, signs the
+	// PSSR off; the coordinator authorises startup (signed) and closes the change.
+	cora.open(changeURL+"#pssr", "#f-pssr-team")
+	cora.do(chromedp.Evaluate[chromedp.Void](`document.querySelector("#pssr-team details").open = true`))
+	cora.pick("#team-lead", "Rita Reviewer")
+	cora.submit("#f-pssr-team button[type=submit]", ".flash")
+	rita.open(changeURL, "#f-t-signoff_pssr")
+	rita.signTransition("signoff_pssr", "as PSSR team lead")
 	cora.open(changeURL, "#f-t-authorize_startup")
 	cora.do(chromedp.SendKeys(chromedp.CSS("#t-authorize_startup-password"), demoPassword))
 	cora.submit("#f-t-authorize_startup button[type=submit]", ".flash")

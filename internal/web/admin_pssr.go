@@ -23,6 +23,8 @@ type pssrItemRow struct {
 	Index, N         int
 	Text             string
 	EvidenceRequired bool
+	// Section groups the item on a walkdown (empty: the one section).
+	Section string
 }
 
 type pssrTemplateForm struct {
@@ -88,7 +90,7 @@ func (s *Server) pageEditPSSRTemplate(w http.ResponseWriter, r *http.Request) {
 	}
 	f := pssrTemplateForm{ID: t.ID, Name: t.Name, IsDefault: t.IsDefault, Action: fmt.Sprintf("/admin/pssr-templates/%d", t.ID)}
 	for _, it := range t.Items {
-		f.Items = append(f.Items, pssrItemRow{Text: it.Text, EvidenceRequired: it.EvidenceRequired})
+		f.Items = append(f.Items, pssrItemRow{Text: it.Text, EvidenceRequired: it.EvidenceRequired, Section: it.Section})
 	}
 	s.renderPSSRTemplate(w, r, http.StatusOK, f, nil)
 }
@@ -127,10 +129,11 @@ func (s *Server) pageSavePSSRTemplate(w http.ResponseWriter, r *http.Request) {
 	for i := range rows {
 		text := strings.TrimSpace(r.PostFormValue(fmt.Sprintf("item_%d_text", i)))
 		ev := r.PostFormValue(fmt.Sprintf("item_%d_evidence", i)) != ""
+		sec := strings.TrimSpace(r.PostFormValue(fmt.Sprintf("item_%d_section", i)))
 		if text == "" {
 			continue
 		}
-		f.Items = append(f.Items, pssrItemRow{Text: text, EvidenceRequired: ev})
+		f.Items = append(f.Items, pssrItemRow{Text: text, EvidenceRequired: ev, Section: sec})
 	}
 	if r.PostFormValue("more") != "" {
 		for range 5 {
@@ -141,7 +144,7 @@ func (s *Server) pageSavePSSRTemplate(w http.ResponseWriter, r *http.Request) {
 	}
 	t := change.PSSRTemplate{ID: f.ID, Name: f.Name, IsDefault: f.IsDefault}
 	for _, it := range f.Items {
-		t.Items = append(t.Items, change.PSSRTemplateItem{Text: it.Text, EvidenceRequired: it.EvidenceRequired})
+		t.Items = append(t.Items, change.PSSRTemplateItem{Text: it.Text, EvidenceRequired: it.EvidenceRequired, Section: it.Section})
 	}
 	_, err := s.Changes.SavePSSRTemplate(r.Context(), u, t)
 	if field, msg, ok := invalidField(err); ok {

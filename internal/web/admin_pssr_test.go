@@ -48,7 +48,7 @@ func TestAdminPSSRTemplatesRemindersAndUnits(t *testing.T) {
 		}
 		// Good input saves; blank rows are dropped.
 		r = admin.post("/admin/pssr-templates", url.Values{"csrf_token": {tok}, "name": {"Electrical PSSR"}, "rows": {"4"},
-			"item_0_text": {"Breakers labelled"}, "item_1_text": {""}, "item_2_text": {"Loop checks done"}, "item_2_evidence": {"1"}})
+			"item_0_text": {"Breakers labelled"}, "item_1_text": {""}, "item_2_text": {"Loop checks done"}, "item_2_evidence": {"1"}, "item_2_section": {" Field checks "}})
 		if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/admin/pssr-templates?saved=1" {
 			t.Fatalf("save template: %d %q", r.StatusCode, r.Header.Get("Location"))
 		}
@@ -62,7 +62,7 @@ func TestAdminPSSRTemplatesRemindersAndUnits(t *testing.T) {
 				saved = &ts[i]
 			}
 		}
-		want := []change.PSSRTemplateItem{{Text: "Breakers labelled"}, {Text: "Loop checks done", EvidenceRequired: true}}
+		want := []change.PSSRTemplateItem{{Text: "Breakers labelled"}, {Text: "Loop checks done", EvidenceRequired: true, Section: "Field checks"}}
 		if saved == nil || !slices.Equal(saved.Items, want) {
 			t.Fatalf("saved template: %+v", saved)
 		}
@@ -72,7 +72,8 @@ func TestAdminPSSRTemplatesRemindersAndUnits(t *testing.T) {
 		}
 		// Edit: the form shows the items; saving replaces them.
 		edit := admin.get(fmt.Sprintf("/admin/pssr-templates/%d", saved.ID))
-		if !strings.Contains(edit.Body, `value="Loop checks done"`) || !strings.Contains(edit.Body, `name="item_1_evidence" value="1" checked`) {
+		if !strings.Contains(edit.Body, `value="Loop checks done"`) || !strings.Contains(edit.Body, `name="item_1_evidence" value="1" checked`) ||
+			!strings.Contains(edit.Body, `name="item_1_section" type="text" value="Field checks"`) {
 			t.Error("edit form does not show the items")
 		}
 		r = admin.post(fmt.Sprintf("/admin/pssr-templates/%d", saved.ID), url.Values{"csrf_token": {tok}, "name": {"Electrical PSSR v2"}, "is_default": {"1"},

@@ -86,8 +86,12 @@ func (s *Server) apiAnswerPSSR(w http.ResponseWriter, r *http.Request) {
 		Answer       string `json:"answer"`
 		Comment      string `json:"comment"`
 		AttachmentID int64  `json:"attachment_id"`
+		// Version, when sent, is the item's version the answer was given
+		// against: an item answered since is a 409, not an overwrite.
+		Version *int64 `json:"version"`
 	}) (any, error) {
-		return s.Changes.AnswerPSSR(ctx, u, id, in.Answer, in.Comment, in.AttachmentID)
+		return s.Changes.AnswerPSSRItem(ctx, u, id, change.PSSRAnswer{Answer: in.Answer, Comment: in.Comment,
+			AttachmentID: in.AttachmentID, Version: in.Version})
 	})
 }
 

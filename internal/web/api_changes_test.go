@@ -244,6 +244,12 @@ func TestFullMOCThroughAPI(t *testing.T) {
 		for _, it := range items[2:] {
 			c.call("coordinator", "POST", fmt.Sprintf("/api/v1/pssr-items/%d/answer", num(it.(map[string]any)["id"])), map[string]any{"answer": "na", "comment": "not part of this change"}, 200)
 		}
+		// An answer given against the version a device loaded (0) is
+		// refused once the item has been answered since.
+		if e := c.call("approver", "POST", fmt.Sprintf("/api/v1/pssr-items/%d/answer", num(items[2].(map[string]any)["id"])),
+			map[string]any{"answer": "yes", "version": 0}, 409); e["field"] != "version" || !strings.Contains(fmt.Sprint(e["error"]), "now answered N/A") {
+			t.Errorf("outdated answer: %v, want a version conflict naming the recorded answer", e)
+		}
 		// Startup is not offered while the deficiency is open; what blocks it is listed.
 		if got := c.call("coordinator", "GET", base, nil, 200); slices.Contains(got["allowed_actions"].([]any), any("authorize_startup")) ||
 			!strings.Contains(fmt.Sprint(got["blocked_actions"].(map[string]any)["authorize_startup"]), "1 PSSR deficiency is still open") {
@@ -261,6 +267,18 @@ func TestFullMOCThroughAPI(t *testing.T) {
 		if e := c.call("coordinator", "POST", base+"/transitions", map[string]any{"action": "authorize_startup", "password": changetest.Password}, 409); !strings.Contains(e["error"].(string), "acknowledged") {
 			t.Fatalf("startup before roster sign-off: %v", e)
 		}
+		// The PSSR team: named by the coordinator; its lead (not the
+		// initiator) signs the PSSR off, and startup waits for that.
+		if e := c.call("coordinator", "PUT", base+"/pssr-team", map[string]any{"lead_id": f.Initiator.ID}, 422); e["field"] != "lead_id" {
+			t.Errorf("the initiator as PSSR lead: %v", e)
+		}
+		c.call("coordinator", "PUT", base+"/pssr-team", map[string]any{"lead_id": f.Reviewer.ID,
+			"members": []any{map[string]any{"user_id": f.Approver.ID, "scope": "mechanical"}}}, 200)
+		if team := c.call("initiator", "GET", base+"/pssr-team", nil, 200)["pssr_team"].([]any); len(team) != 2 || team[0].(map[string]any)["lead"] != true {
+			t.Errorf("PSSR team %v", team)
+		}
+		c.call("approver", "POST", base+"/transitions", map[string]any{"action": "signoff_pssr", "password": changetest.Password}, 403)
+		c.call("reviewer", "POST", base+"/transitions", map[string]any{"action": "signoff_pssr", "password": changetest.Password}, 200)
 		c.call("reviewer2", "POST", base+"/acknowledge", nil, 200)
 		c.call("initiator", "POST", base+"/transitions", map[string]any{"action": "authorize_startup", "password": changetest.Password}, 403)
 		mark = changetest.LastNotification(t, db)

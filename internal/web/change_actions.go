@@ -453,31 +453,45 @@ func (s *Server) pageAnswerPSSR(w http.ResponseWriter, r *http.Request) {
 	}
 	prefix := fmt.Sprintf("pssr-%d", itemID)
 	answer, comment := r.FormValue("answer"), r.FormValue("comment")
-	ids := map[string]string{"comment": prefix + "-comment", "attachment_id": prefix + "-evidence", "file": prefix + "-evidence", "answer": "f-" + prefix}
+	ids := map[string]string{"comment": prefix + "-comment", "attachment_id": prefix + "-evidence", "file": prefix + "-evidence",
+		"answer": "f-" + prefix, "version": "f-" + prefix}
 	input := map[string]string{prefix + "-comment": comment}
-	attID, _ := strconv.ParseInt(r.FormValue("attachment_id"), 10, 64)
-	name, data, err := s.readUpload(r, "evidence")
-	if err == nil && data != nil {
-		var a *change.Attachment
-		if a, err = s.Changes.AddAttachment(r.Context(), u, d.Change.ID, name, data); err == nil {
-			attID = a.ID
-		}
-	}
+	a, err := s.pssrAnswerForm(r, u, d)
 	if err == nil {
-		_, err = s.Changes.AnswerPSSR(r.Context(), u, itemID, answer, comment, attID)
+		_, err = s.Changes.AnswerPSSRItem(r.Context(), u, itemID, a)
 	}
 	if pe := problem.As(err); pe != nil && pe.Field == "attachment_id" {
 		// The API's advice names the attachment's id; this form offers a
 		// file field and the files already attached instead.
 		err = problem.Field("attachment_id", "This item requires evidence: choose a file, or one already attached to the change.")
 	}
+	// The walkdown page's plain forms (no script) come back to it.
+	walkdown := r.FormValue("from") == "walkdown"
+	section, _ := strconv.Atoi(r.FormValue("section"))
 	if err != nil {
+		if walkdown {
+			if fresh, gerr := s.Changes.Get(r.Context(), u, d.Change.ID); gerr == nil {
+				d = fresh
+			}
+			msg := "Something went wrong on our side; nothing was saved. Try again."
+			if pe := problem.As(err); pe != nil && statusOf(err) != http.StatusInternalServerError {
+				msg = humanMessage(pe.Field, pe.Message)
+			} else {
+				s.Logger.ErrorContext(r.Context(), "walkdown answer", "path", r.URL.Path, "err", err)
+			}
+			s.renderWalkdown(w, r, statusOf(err), u, d, section, map[string]string{prefix: msg}, input)
+			return
+		}
 		s.failChange(w, r, u, d, err, "f-"+prefix, ids, input)
 		return
 	}
 	done := "pssr"
 	if answer == change.AnswerNo {
 		done = "pssr-no"
+	}
+	if walkdown {
+		http.Redirect(w, r, fmt.Sprintf("%s?section=%d&done=%s#%s", changeURL(d.Change, "walkdown"), section, done, prefix), http.StatusSeeOther)
+		return
 	}
 	redirectChange(w, r, d.Change.Number, done, prefix)
 }
@@ -595,6 +609,8 @@ var flashMessages = map[string]string{
 	"action-verified":         "Action item verified; it is closed.",
 	"pssr":                    "PSSR answer recorded.",
 	"pssr-no":                 "PSSR answer recorded. The deficiency was added as a pre-startup action; it must be closed before startup.",
+	"pssr-team":               "PSSR team saved; members added while the PSSR is under way have been told.",
+	"signoff_pssr":            "PSSR signed off; startup can be authorised once nothing else is open.",
 	"roster":                  "Added to the acknowledgement roster; they have been notified.",
 	"acked":                   "Your acknowledgement is recorded.",
 	"attached":                "File attached.",

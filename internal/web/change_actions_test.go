@@ -113,6 +113,9 @@ func newPageFixture(t *testing.T, db *store.DB) *pageFixture {
 		t.Fatal("no PSSR checklist")
 	}
 	f.pssrItem = d.PSSR[0].ID
+	// The reviewer leads the PSSR team (signOffPSSR).
+	_, err = svc.SetPSSRTeam(ctx, f.coord, f.pssr.ID, change.PSSRTeamRequest{LeadID: f.rev.ID})
+	must(err)
 	for _, p := range []struct {
 		b **browser
 		u *auth.User
@@ -121,6 +124,16 @@ func newPageFixture(t *testing.T, db *store.DB) *pageFixture {
 		(*p.b).login(p.u.Email)
 	}
 	return f
+}
+
+// signOffPSSR has the PSSR team lead sign the PSSR of f.pssr off, which
+// startup waits for.
+func (f *pageFixture) signOffPSSR(t *testing.T) {
+	t.Helper()
+	if _, err := f.site.web.Changes.Transition(context.Background(), f.rev, f.pssr.ID, change.TransitionRequest{
+		Action: change.ActSignOffPSSR, Signature: change.Signature{Verified: true, Method: "password"}}); err != nil {
+		t.Fatalf("sign off the PSSR: %v", err)
+	}
 }
 
 // errorBeside finds the error shown beside the element id.

@@ -65,8 +65,11 @@ type changeView struct {
 	Attachments   map[int64]change.Attachment
 	OpenPSSR      int
 	Deficiencies  int
-	Today         time.Time
-	Me            *auth.User
+	// PSSRScopes are the disciplines and checklist sections a PSSR team
+	// member can be named for (the team form).
+	PSSRScopes []string
+	Today      time.Time
+	Me         *auth.User
 }
 
 // ActionNo numbers an action within its change (1, 2, 3...), as the
@@ -292,8 +295,13 @@ func (s *Server) buildChangeView(r *http.Request, u *auth.User, d *change.Detail
 	// An action's owner may hand it on, so they need the list of people too.
 	// So does a reviewer naming the owners of their review's conditions.
 	editsAction := slices.ContainsFunc(d.Actions, func(a change.ActionItem) bool { return v.CanEditAction(a) })
+	if v.Can["assign_pssr_team"] {
+		if v.PSSRScopes, err = s.Changes.PSSRScopes(ctx, d); err != nil {
+			return nil, err
+		}
+	}
 	if v.Can["assign"] || v.Can["add_action"] || v.Can["manage_roster"] || editsAction || v.MyReview != nil || v.Can["add_review"] ||
-		v.Can["record_hazard_review"] {
+		v.Can["record_hazard_review"] || v.Can["assign_pssr_team"] {
 		users, err := auth.ListUsers(ctx, s.DB.SQL)
 		if err != nil {
 			return nil, err
@@ -562,6 +570,26 @@ func (v *changeView) ScreeningFacts() []string { return screeningFacts(v.C.Scree
 // Label is the display name of a discipline.
 func (v *changeView) Label(discipline string) string { return disciplineLabel(discipline) }
 
+// TeamMember is the user's place on the PSSR team, or nil.
+func (v *changeView) TeamMember(userID int64) *change.PSSRMember {
+	for i := range v.D.PSSRTeam {
+		if v.D.PSSRTeam[i].UserID == userID {
+			return &v.D.PSSRTeam[i]
+		}
+	}
+	return nil
+}
+
+// ItemHistory says what became of each No an item was answered: its
+// deficiency, open or closed by whom and when.
+func (v *changeView) ItemHistory(itemID int64) []string {
+	var out []string
+	for _, a := range v.D.PSSRItemDeficiencies(itemID) {
+		out = append(out, change.DeficiencyHistory(a))
+	}
+	return out
+}
+
 // AnswerLabel is Yes, No or N/A.
 func (v *changeView) AnswerLabel(a string) string { return answerLabel(a) }
 
@@ -598,6 +626,8 @@ func (v *changeView) formShown(id string) bool {
 		// where a refusal from a stale page belongs too.
 		a := strings.TrimPrefix(id, "f-t-")
 		return v.Can[a] || len(v.D.Blocked[change.Action(a)]) > 0
+	case id == "f-pssr-team":
+		return v.Can["assign_pssr_team"]
 	case strings.HasPrefix(id, "f-pssr-"):
 		return v.Can["answer_pssr"]
 	case strings.HasPrefix(id, "f-action-"):
@@ -639,6 +669,7 @@ func (v *changeView) BlockedMoves() []blockedMove {
 	var out []blockedMove
 	for _, m := range []blockedMove{
 		{Action: string(change.ActCompleteImplementation), Label: "Complete implementation", Once: "Implementation can be completed once:"},
+		{Action: string(change.ActSignOffPSSR), Label: "Sign off the PSSR", Once: "You can sign off the PSSR once:"},
 		{Action: string(change.ActAuthorizeStartup), Label: "Authorise startup", Once: "Startup can be authorised once:"},
 	} {
 		if open := v.D.Blocked[change.Action(m.Action)]; len(open) > 0 {
@@ -711,6 +742,7 @@ var transitionButtons = []transitionButton{
 	{Action: "authorize_emergency", Label: "Authorise emergency implementation and sign", Help: "Implementation (actions, and the PSSR when screening asked for one) may start now, while the reviews and approvals run; the full review is due by the site's review deadline. Your signature is recorded.", Comment: "optional", CommentLabel: "Conditions or note", Sign: true},
 	{Action: "start_review", Label: "Start review", Help: "Every discipline review needs a reviewer, and at least one approver must be named: see Reviews and Approvals below."},
 	{Action: "complete_implementation", Label: "Complete implementation", Help: "Every pre-startup action must be done first."},
+	{Action: "signoff_pssr", Label: "Sign off the PSSR", Help: "As PSSR team lead: every checklist item answered, every deficiency closed. Startup waits for your signature; an answer changed afterwards needs a new one.", Comment: "optional", CommentLabel: "Note", Sign: true},
 	{Action: "authorize_startup", Label: "Authorise startup", Help: "Every PSSR item answered, every deficiency and pre-startup action closed, the roster signed off. Your signature is recorded.", Sign: true},
 	{Action: "close", Label: "Close out and sign", Help: "Every action must be done. A temporary change must be reverted or made permanent first. Your signature is recorded.", Comment: "optional", CommentLabel: "Close-out note", Sign: true},
 	{Action: "revert", Label: "Revert: take it out of service", Help: "Restore actions are created (remove the temporary equipment or instruction, restore the P&IDs and procedures); the change closes once they are done.", Comment: "optional", CommentLabel: "How it is reverted"},

@@ -32,6 +32,7 @@ func TestPSSRRecordNamesWhoAnsweredAndStartupSignature(t *testing.T) {
 		if !strings.Contains(body, "Answered by "+f.coord.Name+", ") {
 			t.Errorf("the change page does not say who answered the PSSR items\n%s", excerpt(body))
 		}
+		f.signOffPSSR(t)
 		if _, err := svc.Transition(ctx, f.appr, f.pssr.ID, change.TransitionRequest{Action: change.ActAuthorizeStartup,
 			Signature: change.Signature{Verified: true, Method: "password"}}); err != nil {
 			t.Fatal(err)

@@ -121,11 +121,21 @@ func (s *Server) pageShowMyWork(w http.ResponseWriter, r *http.Request) {
 	})
 
 	var pssr, coordinate []workRow
+	// The PSSR team's walkdowns link straight to the walkdown page.
+	onTeam := map[string]bool{}
+	for _, row := range fromItems(work.PSSR, func(it change.WorkItem) string { return it.What }) {
+		row.URL += "/walkdown"
+		onTeam[row.Number] = true
+		pssr = append(pssr, row)
+	}
 	for _, c := range work.ToCoordinate {
 		row := changeRow(c, today)
 		row.Note = ""
 		switch c.Stage {
 		case change.StagePSSR:
+			if onTeam[c.Number] {
+				continue
+			}
 			row.What = "Complete the PSSR checklist"
 			pssr = append(pssr, row)
 		case change.StageScreening:

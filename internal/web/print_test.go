@@ -65,6 +65,7 @@ func TestPrintViewIsTheFullRecord(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		f.signOffPSSR(t)
 		if _, err := svc.Transition(ctx, f.appr, f.pssr.ID, change.TransitionRequest{Action: change.ActAuthorizeStartup, Signature: sig}); err != nil {
 			t.Fatal(err)
 		}

@@ -101,6 +101,11 @@ func (s *Server) routeTable() []route {
 		{"POST /changes/{ref}/actions/{aid}/edit", auth.ActionViewChanges, bodySmall, s.pageEditAction},
 		{"POST /changes/{ref}/actions/{aid}/verify", auth.ActionCoordinateChange, bodySmall, s.pageVerifyAction},
 		{"POST /changes/{ref}/pssr/{item}", auth.ActionViewChanges, bodyUpload, s.pageAnswerPSSR},
+		{"POST /changes/{ref}/pssr-team", auth.ActionCoordinateChange, bodySmall, s.pageAssignPSSRTeam},
+		// change_walkdown.go: the PSSR checklist alone, for a phone in the unit
+		{"GET /changes/{ref}/walkdown", auth.ActionViewChanges, bodySmall, s.pageShowWalkdown},
+		{"POST /changes/{ref}/walkdown/{item}", auth.ActionViewChanges, bodyUpload, s.pageWalkdownAnswer},
+		{"GET /changes/{ref}/attachments/{aid}/thumbnail", auth.ActionViewChanges, bodySmall, s.pageShowThumbnail},
 		{"POST /changes/{ref}/acknowledgers", auth.ActionViewChanges, bodySmall, s.pageAddAcknowledgers},
 		{"POST /changes/{ref}/acknowledge", auth.ActionViewChanges, bodySmall, s.pageAcknowledgeChange},
 		{"POST /changes/{ref}/attachments", auth.ActionViewChanges, bodyUpload, s.pageUploadAttachment},
@@ -180,6 +185,9 @@ func (s *Server) routeTable() []route {
 		{"PATCH /api/v1/changes/{id}", auth.ActionViewChanges, bodySmall, s.apiUpdateChange},
 		{"GET /api/v1/changes/{id}/actions", auth.ActionViewChanges, bodySmall, s.apiListActions},
 		{"GET /api/v1/changes/{id}/pssr", auth.ActionViewChanges, bodySmall, s.apiListPSSR},
+		// api_pssr_team.go
+		{"GET /api/v1/changes/{id}/pssr-team", auth.ActionViewChanges, bodySmall, s.apiGetPSSRTeam},
+		{"PUT /api/v1/changes/{id}/pssr-team", auth.ActionCoordinateChange, bodySmall, s.apiSetPSSRTeam},
 		{"GET /api/v1/changes/{id}/attachments", auth.ActionViewChanges, bodySmall, s.apiListAttachments},
 		{"GET /api/v1/changes/{id}/attachments/{aid}", auth.ActionViewChanges, bodySmall, s.apiDownloadAttachment},
 		// api_change_actions.go: what people do to a change

@@ -135,6 +135,7 @@ func TestPagesInServiceAndSiteSettings(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		f.signOffPSSR(t)
 		if _, err := svc.Transition(ctx, f.appr, f.pssr.ID, change.TransitionRequest{Action: change.ActAuthorizeStartup, Signature: sig}); err != nil {
 			t.Fatal(err)
 		}

@@ -177,3 +177,20 @@ func LastNotification(t testing.TB, db *store.DB) int64 {
 	}
 	return id.Int64
 }
+
+// SignOffPSSR names the reviewer the PSSR team lead of change id (as the
+// coordinator) and has them sign the PSSR off, a second later on the
+// clock so the sign-off comes after the answers: what startup needs.
+func (f *Fixture) SignOffPSSR(t testing.TB, id int64) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := f.Service.SetPSSRTeam(ctx, f.Coordinator, id, change.PSSRTeamRequest{LeadID: f.Reviewer.ID}); err != nil {
+		t.Fatalf("name the PSSR team lead: %v", err)
+	}
+	f.Clock.Add(time.Second)
+	if _, err := f.Service.Transition(ctx, f.Reviewer, id, change.TransitionRequest{Action: change.ActSignOffPSSR,
+		Signature: change.Signature{Verified: true, Method: "password"}}); err != nil {
+		t.Fatalf("sign off the PSSR: %v", err)
+	}
+	f.Clock.Add(time.Second)
+}

@@ -59,6 +59,10 @@ func SeedDemo(ctx context.Context, tx *sql.Tx) error {
 		return err
 	}
 	now := s.now()
+	// A year of history first, so its numbers come before the samples'.
+	if err := seedDemoHistory(ctx, tx, now, sites, units, map[string]*auth.User{"ines": ines, "rita": rita, "arno": arno, "cora": cora}); err != nil {
+		return fmt.Errorf("demo history: %w", err)
+	}
 	year := now.Year()
 	// The demo signers sign as if they had re-entered their password.
 	demoSignature := Signature{Verified: true, Method: "password"}

@@ -3,7 +3,9 @@ package change
 import (
 	"context"
 	"database/sql"
+	"encoding/csv"
 	"fmt"
+	"io"
 	"math"
 	"slices"
 	"sort"
@@ -587,4 +589,60 @@ func cycleOf(stage Stage, label string, all []float64, by map[string][]float64, 
 		c.Months = append(c.Months, CycleMonth{Month: mm.Month, Count: len(v), MedianDays: round1(Percentile(v, 50)), P90Days: round1(Percentile(v, 90))})
 	}
 	return c
+}
+
+// WriteMetricsCSV writes m as one long table: metric, group (a stage or
+// a person), month (YYYY-MM; empty for the whole period or "now") and
+// value, so that a spreadsheet can pivot it any way.
+func WriteMetricsCSV(w io.Writer, m *Metrics) error {
+	cw := csv.NewWriter(w)
+	put := func(metric, group, month string, v any) {
+		_ = cw.Write([]string{metric, csvSafe(group), month, fmt.Sprint(v)})
+	}
+	_ = cw.Write([]string{"metric", "group", "month", "value"})
+	for _, mm := range m.Months {
+		put("opened", "", mm.Month, mm.Opened)
+		put("closed", "", mm.Month, mm.Closed)
+		put("emergency_opened", "", mm.Month, mm.Emergency)
+		put("emergency_missed_deadline", "", mm.Month, mm.EmergencyMissed)
+		put("submitted", "", mm.Month, mm.Submitted)
+		put("replacement_in_kind", "", mm.Month, mm.RIK)
+		put("pssr_deficiencies_opened", "", mm.Month, mm.DeficienciesOpened)
+		put("pssr_deficiencies_closed", "", mm.Month, mm.DeficienciesClosed)
+		put("extensions_approved", "", mm.Month, mm.ExtensionsApproved)
+		put("cycle_count", "", mm.Month, mm.CycleCount)
+		put("cycle_median_days", "", mm.Month, mm.CycleMedianDays)
+		put("cycle_p90_days", "", mm.Month, mm.CycleP90Days)
+	}
+	put("cycle_count", "", "", m.Cycle.Count)
+	put("cycle_median_days", "", "", m.Cycle.MedianDays)
+	put("cycle_p90_days", "", "", m.Cycle.P90Days)
+	for _, st := range m.Stages {
+		put("stage_count", string(st.Stage), "", st.Count)
+		put("stage_median_days", string(st.Stage), "", st.MedianDays)
+		put("stage_p90_days", string(st.Stage), "", st.P90Days)
+		for _, cm := range st.Months {
+			if cm.Count > 0 {
+				put("stage_count", string(st.Stage), cm.Month, cm.Count)
+				put("stage_median_days", string(st.Stage), cm.Month, cm.MedianDays)
+				put("stage_p90_days", string(st.Stage), cm.Month, cm.P90Days)
+			}
+		}
+	}
+	for _, p := range m.Overdue {
+		put("reviews_overdue_now", p.Name, "", p.ReviewsOverdue)
+		put("approvals_overdue_now", p.Name, "", p.ApprovalsOverdue)
+		put("decided", p.Name, "", p.Decided)
+		put("decided_late", p.Name, "", p.DecidedLate)
+	}
+	put("temporary_past_expiry_now", "", "", m.Temporary.PastExpiry)
+	put("extensions_approved", "", "", m.Temporary.ExtensionsApproved)
+	put("extensions_rejected", "", "", m.Temporary.ExtensionsRejected)
+	put("changes_extended", "", "", m.Temporary.ChangesExtended)
+	put("emergency_share_percent", "", "", m.Emergency.SharePercent)
+	put("emergency_missed_deadline", "", "", m.Emergency.MissedDeadline)
+	put("pssr_deficiencies_open_now", "", "", m.Deficiencies.OpenNow)
+	put("replacement_in_kind_share_percent", "", "", m.RIK.SharePercent)
+	cw.Flush()
+	return cw.Error()
 }

@@ -102,7 +102,7 @@ func section(path string) string {
 		return "work"
 	case path == "/changes" || strings.HasPrefix(path, "/changes/"):
 		return "changes"
-	case path == "/dashboard":
+	case path == "/dashboard" || strings.HasPrefix(path, "/dashboard/"):
 		return "dashboard"
 	case path == "/admin" || strings.HasPrefix(path, "/admin/"):
 		return "admin"

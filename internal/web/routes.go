@@ -57,6 +57,9 @@ func (s *Server) routeTable() []route {
 		{"GET /{$}", auth.ActionUseAccount, bodySmall, s.pageShowMyWork},
 		// dashboard.go
 		{"GET /dashboard", auth.ActionViewDashboard, bodySmall, s.pageShowDashboard},
+		// dashboard_metrics.go
+		{"GET /dashboard/metrics", auth.ActionViewDashboard, bodySmall, s.pageShowMetrics},
+		{"GET /dashboard/metrics.csv", auth.ActionViewDashboard, bodySmall, s.pageExportMetrics},
 
 		// account.go, account_tokens.go, account_password.go,
 		// account_delegations.go, account_notifications.go
@@ -217,6 +220,9 @@ func (s *Server) routeTable() []route {
 		// api_dashboard.go, api_my_work.go
 		{"GET /api/v1/change-dashboard", auth.ActionViewDashboard, bodySmall, s.apiGetDashboard},
 		{"GET /api/v1/my-work", auth.ActionViewChanges, bodySmall, s.apiGetMyWork},
+		// api_change_metrics.go
+		{"GET /api/v1/change-metrics", auth.ActionViewDashboard, bodySmall, s.apiGetMetrics},
+		{"GET /api/v1/change-metrics.csv", auth.ActionViewDashboard, bodySmall, s.apiExportMetrics},
 		// api_delegations.go
 		{"GET /api/v1/delegations", auth.ActionViewChanges, bodySmall, s.apiListDelegations},
 		{"POST /api/v1/delegations", auth.ActionApproveChange, bodySmall, s.apiCreateDelegation},

@@ -183,6 +183,18 @@ func (q *Queue) hold(ctx context.Context, m message, b Budget) (time.Duration, e
 	return wait, err
 }
 
+// budgetUnknownText is the delivery log's note on an email held because
+// the budget could not be read or counted.
+const budgetUnknownText = "held: the daily recipient budget could not be read or counted (a database error), so the email is not sent blindly; it is tried again shortly"
+
+// holdBudgetUnknown leaves m unsent for wait, without using an attempt,
+// after its budget reservation failed.
+func (q *Queue) holdBudgetUnknown(ctx context.Context, m message, wait time.Duration) error {
+	_, err := q.db.SQL.ExecContext(ctx, `UPDATE email_messages SET claimed_by = '', next_attempt_at = $1, last_error = $2 WHERE id = $3 AND claimed_by = $4`,
+		q.opt.Now().Add(wait).UTC(), budgetUnknownText, m.ID, q.run.id)
+	return err
+}
+
 // digest moves m's notification to its recipient's daily digest and ends
 // the email there.
 func (q *Queue) digest(ctx context.Context, m message, b Budget) error {

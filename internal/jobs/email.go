@@ -258,7 +258,18 @@ func (w *emailWorker) Work(ctx context.Context, job *river.Job[sendEmailArgs]) e
 	verdict, b, budgetHour, err := q.reserveBudget(ctx, m)
 	switch {
 	case err != nil:
-		q.log.WarnContext(ctx, "could not reserve the daily recipient budget; sending", "email_id", id, "err", err)
+		// Not sent blindly: a budget that cannot be counted may be the
+		// one that is used up, and going over it blocks the mailbox for a
+		// day. The email waits, without using an attempt, and is tried
+		// again with the first step of the backoff.
+		q.limiter.release()
+		wait := time.Duration(float64(q.opt.RetryBase) * q.opt.Jitter())
+		if herr := q.holdBudgetUnknown(context.WithoutCancel(ctx), m, wait); herr != nil {
+			q.log.WarnContext(ctx, "could not note the held email in the delivery log", "email_id", id, "err", herr)
+		}
+		q.log.WarnContext(ctx, "email held: the daily recipient budget could not be read or counted, so it is not sent blindly", "email_id", id,
+			"request_id", reqID, "err", err, "retry_in", wait.Round(time.Millisecond).String())
+		return river.JobSnooze(wait)
 	case verdict == budgetDigest:
 		q.limiter.release()
 		if err := q.digest(ctx, m, b); err != nil {

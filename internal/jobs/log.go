@@ -41,6 +41,9 @@ type EmailRecord struct {
 	// the request timed out after it reached Graph. A sent email with it
 	// may have reached the recipient twice.
 	MaybeDuplicate bool `json:"maybe_duplicate"`
+	// Sender is the mailbox the email goes out from when it is not
+	// GRAPH_MAIL_SENDER (a site's own sender); empty for the default.
+	Sender string `json:"sender,omitempty"`
 }
 
 // Retryable reports whether an admin may retry the email now.
@@ -107,14 +110,14 @@ func (f EmailFilter) scopeSQL(next int) (string, []any) {
 }
 
 const emailColumns = `id, notification_id, user_id, kind, to_email, to_name, subject, status, attempts, last_error,
-	job_id, request_id, created_at, updated_at, next_attempt_at, sent_at, queued_at, maybe_duplicate`
+	job_id, request_id, created_at, updated_at, next_attempt_at, sent_at, queued_at, maybe_duplicate, sender`
 
 func scanEmail(sc interface{ Scan(...any) error }) (EmailRecord, error) {
 	var e EmailRecord
 	var nid, uid, jid sql.NullInt64
 	var next, sent, queued sql.NullTime
 	err := sc.Scan(&e.ID, &nid, &uid, &e.Kind, &e.ToEmail, &e.ToName, &e.Subject, &e.Status, &e.Attempts, &e.LastError,
-		&jid, &e.RequestID, &e.CreatedAt, &e.UpdatedAt, &next, &sent, &queued, &e.MaybeDuplicate)
+		&jid, &e.RequestID, &e.CreatedAt, &e.UpdatedAt, &next, &sent, &queued, &e.MaybeDuplicate, &e.Sender)
 	e.NotificationID, e.UserID, e.JobID = nid.Int64, uid.Int64, jid.Int64
 	if next.Valid {
 		t := next.Time.UTC()

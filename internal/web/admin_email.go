@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
+	"github.com/mocpcr/mocpcr/internal/change"
 	"github.com/mocpcr/mocpcr/internal/config"
 	"github.com/mocpcr/mocpcr/internal/jobs"
 	mailpkg "github.com/mocpcr/mocpcr/internal/mail"
@@ -23,8 +24,9 @@ func plural(n int, one, many string) string {
 
 // emailAdminData is the admin email page's content.
 type emailAdminData struct {
-	// Budget is the sender's use of its daily recipient budget.
-	Budget        jobs.Budget
+	// Budgets is each sender mailbox's use of its own daily recipient
+	// budget: GRAPH_MAIL_SENDER first, then the sites' senders.
+	Budgets       []jobs.Budget
 	Provider      string
 	Dev           bool
 	Sender        string
@@ -104,10 +106,12 @@ func (s *Server) emailAdminData(r *http.Request) emailAdminData {
 	if s.notify.Jobs != nil {
 		d.Stats, _ = s.notify.Jobs.Stats(r.Context())
 	}
-	// The budget is read from the database, so it counts every replica.
-	if b, err := jobs.SenderUsage(r.Context(), s.DB.SQL, s.Config.MailSender, s.Config.EmailDailyRecipients, s.Now()); err == nil {
-		d.Budget = b
-	} else {
+	// The budgets are read from the database, so they count every replica.
+	sites, err := change.SiteSenders(r.Context(), s.DB.SQL)
+	if err == nil {
+		d.Budgets, err = jobs.SenderBudgets(r.Context(), s.DB.SQL, s.Config.MailSender, sites, s.Config.EmailDailyRecipients, s.Now())
+	}
+	if err != nil {
 		s.Logger.WarnContext(r.Context(), "email admin page", "err", err)
 	}
 	// Read from the delivery log, so every replica's admin page shows it.

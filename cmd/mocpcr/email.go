@@ -14,9 +14,9 @@ import (
 	"github.com/mocpcr/mocpcr/internal/app"
 	"github.com/mocpcr/mocpcr/internal/change"
 	"github.com/mocpcr/mocpcr/internal/config"
-	"github.com/mocpcr/mocpcr/internal/store"
 	mailpkg "github.com/mocpcr/mocpcr/internal/mail"
 	"github.com/mocpcr/mocpcr/internal/mail/graph"
+	"github.com/mocpcr/mocpcr/internal/store"
 )
 
 func emailCommand(ctx context.Context, env *environment, args []string) int {

@@ -601,11 +601,15 @@ func (q *Queue) recordFailure(ctx context.Context, m message, start, end time.Ti
 	if me.MaybeDelivered {
 		q.stats.maybeDuplicate.Add(1)
 	}
+	reason := ""
+	if status == StatusWaitingConfig {
+		reason = waitReason(me)
+	}
 	return q.db.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `
 			UPDATE email_messages SET status = $1, last_error = $2, updated_at = $3, next_attempt_at = $4, request_id = $5,
-				attempts_base = attempts_base + $6, maybe_duplicate = (maybe_duplicate OR $8), claimed_by = ''
-			WHERE id = $7`, status, me.Error(), end.UTC(), nextAt, me.RequestID, credit, m.ID, me.MaybeDelivered); err != nil {
+				attempts_base = attempts_base + $6, maybe_duplicate = (maybe_duplicate OR $8), claimed_by = '', wait_reason = $9
+			WHERE id = $7`, status, me.Error(), end.UTC(), nextAt, me.RequestID, credit, m.ID, me.MaybeDelivered, reason); err != nil {
 			return fmt.Errorf("record failed email %d: %w", m.ID, err)
 		}
 		return insertAttempt(ctx, tx, m, start, end, status, me)

@@ -48,8 +48,9 @@ type emailAdminData struct {
 }
 
 // WaitingWarning tells an admin that emails wait for the email
-// configuration to be fixed, with the guide's message of the newest one.
-// Empty when none waits.
+// configuration to be fixed: with one cause, the guide's message of the
+// newest; with several, how many wait on each, with its message. Empty
+// when none waits.
 func WaitingWarning(a jobs.Attention, interval, limit time.Duration) string {
 	if a.WaitingConfig == 0 {
 		return ""
@@ -58,8 +59,19 @@ func WaitingWarning(a jobs.Attention, interval, limit time.Duration) string {
 	if a.WaitingConfig == 1 {
 		n = "1 email is"
 	}
+	why := a.WaitingError
+	if len(a.WaitingReasons) > 1 {
+		parts := make([]string, 0, len(a.WaitingReasons)+1)
+		for _, r := range a.WaitingReasons {
+			parts = append(parts, fmt.Sprintf("%d %s: %s", r.Emails, plural(int(r.Emails), "email", "emails"), r.Error))
+		}
+		if a.WaitingOther > 0 {
+			parts = append(parts, fmt.Sprintf("%d more for other causes", a.WaitingOther))
+		}
+		why = fmt.Sprintf("%d causes. %s", len(a.WaitingReasons), strings.Join(parts, "; "))
+	}
 	return fmt.Sprintf("%s waiting for the email configuration to be fixed: %s. Fix what the message names (see the troubleshooting table of the setup guide), then restart mocpcr or use Retry all in the delivery log: waiting emails are tried again at once. Until then they are tried every %s, and given up %s after they were queued.",
-		n, a.WaitingError, durationText(interval), durationText(limit))
+		n, why, durationText(interval), durationText(limit))
 }
 
 // durationText is a duration in words: "5 minutes", "3 days".

@@ -715,14 +715,23 @@ type RetryResult struct {
 	// words: the retried emails will wait again. Empty when the token was
 	// issued or nothing was asked.
 	TokenError string `json:"token_error,omitempty"`
-	// TokenChecked is true when Entra ID was asked for a token.
+	// TokenChecked is true when Entra ID was asked for a token now.
 	TokenChecked bool `json:"token_checked,omitempty"`
+	// TokenValid is true when Entra ID was not asked because the
+	// provider holds a token that is still valid: the waiting emails did
+	// not wait on the token, and Graph's answer to each shows in the log.
+	TokenValid bool `json:"token_valid,omitempty"`
+	// WaitingOnGraph is how many of the retried waiting emails waited on
+	// Graph's answer (a 403 or 404 for the sender mailbox) rather than on
+	// the token: only sending them again shows whether that was fixed.
+	WaitingOnGraph int64 `json:"waiting_on_graph,omitempty"`
 }
 
 // rechecker is a provider that can ask for its credentials afresh,
-// forgetting a failure it remembers (the Graph client).
+// forgetting a failure it remembers (the Graph client); asked says
+// whether it asked, or held a token that is still valid.
 type rechecker interface {
-	Recheck(ctx context.Context) error
+	Recheck(ctx context.Context) (asked bool, err error)
 }
 
 // retryBatch is how many emails one transaction of RetryFailed handles, so
@@ -743,16 +752,17 @@ func (q *Queue) RetryFailed(ctx context.Context) (RetryResult, error) {
 	var res RetryResult
 	var err error
 	var waiting int
-	if err := q.db.SQL.QueryRowContext(ctx, `SELECT count(*) FROM email_messages WHERE status = $1`, StatusWaitingConfig).Scan(&waiting); err != nil {
+	if err := q.db.SQL.QueryRowContext(ctx, `SELECT count(*), count(CASE WHEN wait_reason LIKE 'graph %' THEN 1 END) FROM email_messages WHERE status = $1`, StatusWaitingConfig).Scan(&waiting, &res.WaitingOnGraph); err != nil {
 		return res, fmt.Errorf("retry failed emails: %w", err)
 	}
 	if rc, ok := q.opt.Provider.(rechecker); ok && waiting > 0 {
-		res.TokenChecked = true
 		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		if cerr := rc.Recheck(cctx); cerr != nil {
+		asked, cerr := rc.Recheck(cctx)
+		cancel()
+		res.TokenChecked, res.TokenValid = asked, !asked && cerr == nil
+		if cerr != nil {
 			res.TokenError = cerr.Error()
 		}
-		cancel()
 	}
 	if res.Requeued, err = q.eachEmail(ctx, q.requeueTx, StatusFailed, StatusGivenUp); err != nil {
 		return res, err

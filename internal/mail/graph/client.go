@@ -178,14 +178,21 @@ func (c *Client) CheckSender(ctx context.Context, sender string) error {
 	return err
 }
 
-// Recheck is Check after forgetting a remembered token failure: it asks
-// Entra ID now, whatever it answered moments ago. "Retry all" calls it, so
-// that a fix made within TokenFailureTTL is seen at once, and so that it
-// can say whether the token now works.
-func (c *Client) Recheck(ctx context.Context) error {
-	c.tokens.forgetFailure()
-	_, err := c.Check(ctx)
-	return err
+// Recheck asks Entra ID for a token now, even within TokenFailureTTL of a
+// refusal it remembers (and after a request in flight that began before
+// the fix), unless it holds a token that is not yet due for renewal.
+// "Retry all" calls it, so that a fix is seen at once and it can say what
+// happened: asked is whether Entra ID was asked, err its refusal.
+func (c *Client) Recheck(ctx context.Context) (asked bool, err error) {
+	_, asked, err = c.tokens.recheck(ctx)
+	if err != nil {
+		if _, ok := mail.AsError(err); !ok {
+			e := c.tokenError(0, networkCode(err), err.Error(), 0)
+			e.Err = err
+			err = e
+		}
+	}
+	return asked, err
 }
 
 func (c *Client) token(ctx context.Context) (accessToken, error) {

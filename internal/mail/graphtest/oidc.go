@@ -85,7 +85,7 @@ type oidcState struct {
 	// assertions counts codes redeemed with a client assertion instead
 	// of the secret.
 	assertions int
-	sessions  map[string]ssoSession
+	sessions   map[string]ssoSession
 	// ignoreReauth: prompt=login and max_age are not honoured.
 	ignoreReauth bool
 	// noEndSession: discovery offers no end_session_endpoint.

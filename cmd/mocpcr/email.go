@@ -4,15 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/mail"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/mocpcr/mocpcr/internal/app"
+	"github.com/mocpcr/mocpcr/internal/change"
 	"github.com/mocpcr/mocpcr/internal/config"
 	mailpkg "github.com/mocpcr/mocpcr/internal/mail"
 	"github.com/mocpcr/mocpcr/internal/mail/graph"
+	"github.com/mocpcr/mocpcr/internal/store"
 )
 
 func emailCommand(ctx context.Context, env *environment, args []string) int {
@@ -110,11 +114,54 @@ func emailCheck(ctx context.Context, env *environment, args []string) int {
 		return 1
 	}
 	fmt.Fprintf(env.stdout, "OK    token acquired from %s, valid until %s\n", cfg.AuthorityHost, st.ExpiresAt.UTC().Format("2006-01-02 15:04 UTC"))
+	// Every sender mailbox: GRAPH_MAIL_SENDER and each site's own.
+	senders := []string{cfg.MailSender}
+	sites, err := siteSenders(ctx, env, cfg)
+	if err != nil {
+		fmt.Fprintf(env.stdout, "WARN  could not read the sites' own sender mailboxes, so only GRAPH_MAIL_SENDER is checked: %v\n", err)
+	}
+	for _, s := range sites {
+		if !strings.EqualFold(s, cfg.MailSender) {
+			senders = append(senders, s)
+		}
+	}
+	for i, s := range senders {
+		where := "GRAPH_MAIL_SENDER"
+		if i > 0 {
+			where = "a site's sender mailbox"
+		}
+		if err := client.CheckSender(ctx, s); err != nil {
+			ok = false
+			fmt.Fprintf(env.stdout, "FAIL  %s %s: %v\n", where, s, err)
+			continue
+		}
+		fmt.Fprintf(env.stdout, "OK    %s %s: Mail.Send is granted and the mailbox can send (checked without sending)\n", where, s)
+	}
 	for _, w := range cfg.Warnings() {
 		fmt.Fprintf(env.stdout, "WARN  %s\n", w.Message)
 	}
-	fmt.Fprintln(env.stdout, "Mail.Send consent and the sender mailbox are proven only by sending: run 'mocpcr email test --to ADDRESS'.")
+	if !ok {
+		return 1
+	}
+	fmt.Fprintln(env.stdout, "Delivery to a recipient is proven only by sending: run 'mocpcr email test --to ADDRESS'.")
 	return 0
+}
+
+// siteSenders reads the sender mailboxes sites have set. An embedded
+// database that does not exist yet has none, and is not created by a
+// check.
+func siteSenders(ctx context.Context, env *environment, cfg *config.Config) ([]string, error) {
+	if cfg.Embedded() {
+		if _, err := os.Stat(filepath.Join(cfg.DataDir, store.SQLiteFile)); errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+	}
+	db, err := openDB(ctx, env, cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	return change.SiteSenders(ctx, db.SQL)
 }
 
 func graphConfig(cfg *config.Config) graph.Config {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,7 +25,7 @@ func TestEmailCheck(t *testing.T) {
 	t.Cleanup(srv.Close)
 
 	code, out, _ := runCmd(t, graphEnv(srv.URL), "email", "check")
-	if code != 0 || strings.Count(out, "OK    ") != 6 || !strings.Contains(out, "token acquired") {
+	if code != 0 || strings.Count(out, "OK    ") != 7 || !strings.Contains(out, "token acquired") || !strings.Contains(out, "OK    GRAPH_MAIL_SENDER "+graphtest.Sender+": Mail.Send is granted") {
 		t.Errorf("good config: exit %d\n%s", code, out)
 	}
 	// Links in emails need the public address; a warning, not a failure.
@@ -67,6 +69,48 @@ func TestEmailCheck(t *testing.T) {
 	code, out, _ = runCmd(t, map[string]string{"EMAIL_PROVIDER": "dev", "MOCPCR_DATA_DIR": t.TempDir()}, "email", "check")
 	if code != 0 || !strings.Contains(out, "mail stays on this machine") {
 		t.Errorf("dev: exit %d\n%s", code, out)
+	}
+}
+
+// email check checks every sender mailbox: GRAPH_MAIL_SENDER and each
+// site's own, one line each, without sending; one that cannot send fails
+// the check and says why.
+func TestEmailCheckChecksEverySiteSender(t *testing.T) {
+	srv := graphtest.New()
+	t.Cleanup(srv.Close)
+	srv.AddMailbox("moc-nrf@contoso.com")
+	srv.AddMailbox("moc-scp@contoso.com")
+	srv.SetOutOfScope("moc-scp@contoso.com", true)
+	dir := t.TempDir()
+	db := openTestDB(t, dir)
+	ctx := context.Background()
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range []string{"moc-nrf@contoso.com", "moc-scp@contoso.com"} {
+		var id int64
+		if err := db.SQL.QueryRowContext(ctx, `INSERT INTO sites (code, name) VALUES ($1, $1) RETURNING id`, fmt.Sprint("S", i)).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.SQL.ExecContext(ctx, `INSERT INTO change_site_settings (site_id, time_zone, max_extensions, max_temporary_days, emergency_review_days, action_due_days, mail_sender, updated_at)
+			VALUES ($1, 'UTC', 2, 365, 1, 14, $2, $3)`, id, s, time.Now().UTC()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env := graphEnv(srv.URL)
+	env["MOCPCR_DATA_DIR"] = dir
+	code, out, _ := runCmd(t, env, "email", "check")
+	if code != 1 || !strings.Contains(out, "OK    GRAPH_MAIL_SENDER "+graphtest.Sender+": ") ||
+		!strings.Contains(out, "OK    a site's sender mailbox moc-nrf@contoso.com: Mail.Send is granted") ||
+		!strings.Contains(out, "FAIL  a site's sender mailbox moc-scp@contoso.com: Graph email failed: 403 ErrorAccessDenied: Access to OData is disabled") {
+		t.Errorf("exit %d\n%s", code, out)
+	}
+	if n := len(srv.Messages()); n != 0 {
+		t.Errorf("the check sent %d messages", n)
+	}
+	srv.SetOutOfScope("moc-scp@contoso.com", false)
+	if code, out, _ = runCmd(t, env, "email", "check"); code != 0 || strings.Count(out, ": Mail.Send is granted") != 3 {
+		t.Errorf("all senders fine: exit %d\n%s", code, out)
 	}
 }
 

@@ -29,6 +29,12 @@ type EntraConfig struct {
 	TenantID      string
 	ClientID      string
 	ClientSecret  string
+	// ClientAssertion, when set, authenticates the code redemption
+	// instead of ClientSecret: a signed client assertion (RFC 7523) for
+	// the token endpoint, from the same certificate or federated token
+	// that sends email (AZURE_CLIENT_CERTIFICATE_PATH,
+	// AZURE_FEDERATED_TOKEN_FILE).
+	ClientAssertion func(tokenURL string) (string, error)
 	// RedirectURL is {MOCPCR_BASE_URL}/auth/callback.
 	RedirectURL string
 	// HTTPClient talks to Entra ID; nil means a client with a timeout.
@@ -41,6 +47,10 @@ type EntraConfig struct {
 	// ID token (OpenID Connect Core 3.1.2.1).
 	SignInMaxAge time.Duration
 }
+
+// ClientAssertionType is the client_assertion_type of a signed JWT that
+// stands in for a client secret (RFC 7523).
+const ClientAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 // SignatureWindow is how long after the user last entered a credential
 // (a password sign-in, or auth_time at Microsoft) they may sign an
@@ -126,6 +136,12 @@ func (e *Entra) setup(ctx context.Context) (*oauth2.Config, *oidc.IDTokenVerifie
 		Endpoint:     p.Endpoint(),
 		RedirectURL:  e.cfg.RedirectURL,
 		Scopes:       []string{oidc.ScopeOpenID, "profile", "email"},
+	}
+	if e.cfg.ClientAssertion != nil {
+		// The assertion goes in the form; no secret, in the form or in
+		// an Authorization header.
+		e.oauth.ClientSecret = ""
+		e.oauth.Endpoint.AuthStyle = oauth2.AuthStyleInParams
 	}
 	// Signature, issuer, audience (our client id) and expiry are checked
 	// by the verifier; the nonce is compared in Exchange.
@@ -296,7 +312,16 @@ func (e *Entra) Exchange(ctx context.Context, f *EntraFlow, code string) (*Entra
 	if err != nil {
 		return nil, err
 	}
-	tok, err := oc.Exchange(e.ctx(ctx), code, oauth2.VerifierOption(f.Verifier))
+	opts := []oauth2.AuthCodeOption{oauth2.VerifierOption(f.Verifier)}
+	if e.cfg.ClientAssertion != nil {
+		a, err := e.cfg.ClientAssertion(oc.Endpoint.TokenURL)
+		if err != nil {
+			return nil, fmt.Errorf("Entra ID token request failed: %w", err)
+		}
+		opts = append(opts, oauth2.SetAuthURLParam("client_assertion_type", ClientAssertionType),
+			oauth2.SetAuthURLParam("client_assertion", a))
+	}
+	tok, err := oc.Exchange(e.ctx(ctx), code, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("Entra ID token request failed: %w", err)
 	}

@@ -704,8 +704,13 @@ func (s *Service) notify(ctx context.Context, tx *sql.Tx, typ notify.Type, c *Ch
 	if s.Notifier == nil || len(recipients) == 0 {
 		return nil
 	}
+	// The change's site may send from its own mailbox.
+	sender, err := siteMailSender(ctx, tx, c.SiteID)
+	if err != nil {
+		return err
+	}
 	return s.Notifier.Notify(ctx, tx, notify.Event{
-		Type: typ, Title: title, Body: body, Link: fmt.Sprintf("/changes/%d", c.ID), Recipients: recipients,
+		Type: typ, Title: title, Body: body, Link: fmt.Sprintf("/changes/%d", c.ID), Recipients: recipients, Sender: sender,
 	})
 }
 

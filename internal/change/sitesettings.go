@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net/mail"
 	"strings"
 	"time"
 	// Signatures print times in each site's zone; the binary carries the
@@ -32,9 +33,17 @@ type SiteSettings struct {
 	// ActionDueDays is when an action item made without a due date
 	// (the automatic PSI and procedure actions, PSSR deficiencies) is
 	// due: this many days after it is made.
-	ActionDueDays int       `json:"action_due_days"`
-	UpdatedAt     time.Time `json:"updated_at"`
+	ActionDueDays int `json:"action_due_days"`
+	// MailSender is the mailbox this site's changes' emails are sent
+	// from instead of GRAPH_MAIL_SENDER; empty for the default. It has
+	// its own daily recipient budget and its own Retry-After pauses.
+	MailSender string    `json:"mail_sender"`
+	UpdatedAt  time.Time `json:"updated_at"`
 }
+
+// MaxMailSenderLength bounds a site's sender address (RFC 5321's limit
+// on a forward path).
+const MaxMailSenderLength = 254
 
 // DefaultSiteSettings are the settings of a site nobody configured.
 func DefaultSiteSettings(siteID int64) SiteSettings {
@@ -55,9 +64,9 @@ func zone(name string) *time.Location {
 
 func siteSettings(ctx context.Context, q store.Querier, siteID int64) (SiteSettings, error) {
 	ss := DefaultSiteSettings(siteID)
-	err := q.QueryRowContext(ctx, `SELECT time_zone, max_extensions, max_temporary_days, emergency_review_days, action_due_days, updated_at
+	err := q.QueryRowContext(ctx, `SELECT time_zone, max_extensions, max_temporary_days, emergency_review_days, action_due_days, mail_sender, updated_at
 		FROM change_site_settings WHERE site_id = $1`, siteID).
-		Scan(&ss.TimeZone, &ss.MaxExtensions, &ss.MaxTemporaryDays, &ss.EmergencyReviewDays, &ss.ActionDueDays, &ss.UpdatedAt)
+		Scan(&ss.TimeZone, &ss.MaxExtensions, &ss.MaxTemporaryDays, &ss.EmergencyReviewDays, &ss.ActionDueDays, &ss.MailSender, &ss.UpdatedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return ss, nil
 	}
@@ -91,6 +100,9 @@ type SiteSettingsUpdate struct {
 	// EmergencyReviewDays: working days from authorisation to the review deadline.
 	EmergencyReviewDays *int `json:"emergency_review_days"`
 	ActionDueDays       *int `json:"action_due_days"`
+	// MailSender: "" returns the site to GRAPH_MAIL_SENDER. Only an
+	// administrator of all sites may change it.
+	MailSender *string `json:"mail_sender"`
 }
 
 // UpdateSiteSettings changes a site's workflow settings (admin only),
@@ -123,6 +135,15 @@ func (s *Service) UpdateSiteSettings(ctx context.Context, actor *auth.User, site
 	if up.ActionDueDays != nil {
 		ss.ActionDueDays = *up.ActionDueDays
 	}
+	if up.MailSender != nil && strings.TrimSpace(*up.MailSender) != ss.MailSender {
+		// The application may send as any mailbox its Mail.Send reaches:
+		// who it sends as is the whole organisation's choice, not one
+		// site's.
+		if !actor.ManagesAllSites() {
+			return nil, forbidden("only an administrator of all sites may change a site's sender mailbox")
+		}
+		ss.MailSender = strings.TrimSpace(*up.MailSender)
+	}
 	var p problem.List
 	ss.TimeZone = strings.TrimSpace(ss.TimeZone)
 	if ss.TimeZone == "" {
@@ -142,13 +163,16 @@ func (s *Service) UpdateSiteSettings(ctx context.Context, actor *auth.User, site
 	if ss.ActionDueDays < 1 || ss.ActionDueDays > 365 {
 		p.Invalid("action_due_days", "must be between 1 and 365 days, got %d", ss.ActionDueDays)
 	}
+	if why := mailSenderProblem(ss.MailSender); why != "" {
+		p.Invalid("mail_sender", "%s", why)
+	}
 	if err := p.Err(siteSettingsOrder...); err != nil {
 		return nil, err
 	}
 	_, err = s.DB.SQL.ExecContext(ctx, `INSERT INTO change_site_settings (site_id, time_zone, max_extensions, max_temporary_days,
-		emergency_review_days, action_due_days, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT (site_id) DO UPDATE SET time_zone = $2,
-		max_extensions = $3, max_temporary_days = $4, emergency_review_days = $5, action_due_days = $6, updated_at = $7`,
-		ss.SiteID, ss.TimeZone, ss.MaxExtensions, ss.MaxTemporaryDays, ss.EmergencyReviewDays, ss.ActionDueDays, s.now())
+		emergency_review_days, action_due_days, mail_sender, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT (site_id) DO UPDATE SET time_zone = $2,
+		max_extensions = $3, max_temporary_days = $4, emergency_review_days = $5, action_due_days = $6, mail_sender = $7, updated_at = $8`,
+		ss.SiteID, ss.TimeZone, ss.MaxExtensions, ss.MaxTemporaryDays, ss.EmergencyReviewDays, ss.ActionDueDays, ss.MailSender, s.now())
 	if err != nil {
 		return nil, fmt.Errorf("save site %d settings: %w", ss.SiteID, err)
 	}
@@ -156,5 +180,52 @@ func (s *Service) UpdateSiteSettings(ctx context.Context, actor *auth.User, site
 	return &out, err
 }
 
+// mailSenderProblem says what is wrong with a site's sender address, ""
+// when it is usable (or empty: the default sender).
+func mailSenderProblem(v string) string {
+	switch a, err := mail.ParseAddress(v); {
+	case v == "":
+		return ""
+	case len(v) > MaxMailSenderLength:
+		return fmt.Sprintf("must be at most %d characters, got %d", MaxMailSenderLength, len(v))
+	case err != nil || a.Address != v || a.Name != "":
+		return fmt.Sprintf("must be a mailbox address like moc-plant2@yourcompany.com (no display name), or empty for the default sender; got %q", v)
+	}
+	return ""
+}
+
+// SiteSenders lists the sender mailboxes sites have set, lower case and
+// without repeats, for `mocpcr email check` and the email admin page.
+func SiteSenders(ctx context.Context, q store.Querier) ([]string, error) {
+	rows, err := q.QueryContext(ctx, `SELECT DISTINCT lower(mail_sender) FROM change_site_settings WHERE mail_sender <> '' ORDER BY 1`)
+	if err != nil {
+		return nil, fmt.Errorf("site sender mailboxes: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, fmt.Errorf("site sender mailboxes: %w", err)
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// siteMailSender is the sender mailbox of a site's emails, "" for the
+// default.
+func siteMailSender(ctx context.Context, q store.Querier, siteID int64) (string, error) {
+	var v string
+	err := q.QueryRowContext(ctx, `SELECT mail_sender FROM change_site_settings WHERE site_id = $1`, siteID).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("site %d sender mailbox: %w", siteID, err)
+	}
+	return v, nil
+}
+
 // siteSettingsOrder is the order of the settings form's fields.
-var siteSettingsOrder = []string{"time_zone", "max_extensions", "max_temporary_days", "emergency_review_days", "action_due_days"}
+var siteSettingsOrder = []string{"time_zone", "max_extensions", "max_temporary_days", "emergency_review_days", "action_due_days", "mail_sender"}

@@ -340,8 +340,9 @@ func azureProblems(c *Config, needSender bool) Problems {
 		add("AZURE_CLIENT_ID", "AZURE_CLIENT_ID must be a UUID (e.g. 3dd121a7-9c06-...) from App registration → Application (client) ID, got %s", glimpse(c.ClientID))
 	}
 	switch {
-	case needSender && c.ClientSecret == "" && (c.ClientCertificatePath != "" || c.FederatedTokenFile != ""):
-		// Email authenticates with the certificate or the federated token.
+	case c.ClientSecret == "" && (c.ClientCertificatePath != "" || c.FederatedTokenFile != ""):
+		// Email and sign-in authenticate with the certificate or the
+		// federated token.
 	case c.ClientSecret == "":
 		add("AZURE_CLIENT_SECRET", "AZURE_CLIENT_SECRET env variable is missing: expected the secret Value (e.g. mXK8Q~8vJ...) from Certificates & secrets → Value column")
 	case IsUUID(c.ClientSecret.Value()):

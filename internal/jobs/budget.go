@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -85,6 +86,54 @@ func SenderUsage(ctx context.Context, q store.Querier, sender string, limit int,
 	return b, rows.Err()
 }
 
+// SenderBudgets is the use of the budget of every sender mailbox that
+// matters at now: the default sender first, then, in order, the senders
+// named in also (the sites' own) and any other that sent in the last 24
+// hours (a site that has since gone back to the default). Each has its
+// own budget of limit recipients.
+func SenderBudgets(ctx context.Context, q store.Querier, defaultSender string, also []string, limit int, now time.Time) ([]Budget, error) {
+	// The default comes first even unset (a dev setup counts it as "").
+	def := senderKey(strings.TrimSpace(defaultSender))
+	seen := map[string]bool{def: true}
+	senders := []string{def}
+	add := func(s string) {
+		if k := senderKey(strings.TrimSpace(s)); k != "" && !seen[k] {
+			seen[k] = true
+			senders = append(senders, k)
+		}
+	}
+	rows, err := q.QueryContext(ctx, `SELECT DISTINCT sender FROM email_sender_usage WHERE hour >= $1 AND recipients > 0`, usageHour(now.Add(-24*time.Hour)))
+	if err != nil {
+		return nil, fmt.Errorf("senders of the last day: %w", err)
+	}
+	var recent []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("senders of the last day: %w", err)
+		}
+		recent = append(recent, s)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("senders of the last day: %w", err)
+	}
+	slices.Sort(recent)
+	for _, s := range append(slices.Clone(also), recent...) {
+		add(s)
+	}
+	out := make([]Budget, 0, len(senders))
+	for _, s := range senders {
+		b, err := SenderUsage(ctx, q, s, limit, now)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
+
 // Budget is the queue's sender's use of its budget now.
 func (q *Queue) Budget(ctx context.Context) (Budget, error) {
 	return SenderUsage(ctx, q.db.SQL, q.opt.Sender, q.opt.DailyRecipients, q.opt.Now())
@@ -111,6 +160,7 @@ const (
 // releaseBudget.
 func (q *Queue) reserveBudget(ctx context.Context, m message) (budgetVerdict, Budget, time.Time, error) {
 	const recipients = 1
+	sender := q.senderOf(m)
 	now := q.opt.Now()
 	hour := usageHour(now)
 	verdict := budgetSend
@@ -118,11 +168,11 @@ func (q *Queue) reserveBudget(ctx context.Context, m message) (budgetVerdict, Bu
 	err := q.db.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `
 			INSERT INTO email_sender_usage (sender, hour, recipients) VALUES ($1, $2, 0)
-			ON CONFLICT (sender, hour) DO UPDATE SET recipients = email_sender_usage.recipients`, q.senderKey(), hour); err != nil {
+			ON CONFLICT (sender, hour) DO UPDATE SET recipients = email_sender_usage.recipients`, senderKey(sender), hour); err != nil {
 			return err
 		}
 		var err error
-		if b, err = SenderUsage(ctx, tx, q.opt.Sender, q.opt.DailyRecipients, now); err != nil {
+		if b, err = SenderUsage(ctx, tx, sender, q.opt.DailyRecipients, now); err != nil {
 			return err
 		}
 		switch {
@@ -138,7 +188,7 @@ func (q *Queue) reserveBudget(ctx context.Context, m message) (budgetVerdict, Bu
 			return nil
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE email_sender_usage SET recipients = recipients + $1 WHERE sender = $2 AND hour = $3`,
-			recipients, q.senderKey(), hour)
+			recipients, senderKey(sender), hour)
 		return err
 	})
 	if err != nil {
@@ -153,12 +203,12 @@ func (q *Queue) reserveBudget(ctx context.Context, m message) (budgetVerdict, Bu
 // releaseBudget gives back a reservation whose email Graph did not
 // accept (and cannot have: a request that may have been delivered stays
 // counted).
-func (q *Queue) releaseBudget(ctx context.Context, hour time.Time) {
+func (q *Queue) releaseBudget(ctx context.Context, sender string, hour time.Time) {
 	if hour.IsZero() {
 		return
 	}
 	if _, err := q.db.SQL.ExecContext(ctx, `UPDATE email_sender_usage SET recipients = recipients - 1 WHERE sender = $1 AND hour = $2 AND recipients > 0`,
-		q.senderKey(), hour); err != nil {
+		senderKey(sender), hour); err != nil {
 		q.log.WarnContext(ctx, "could not give back a daily budget reservation; the budget counts one recipient too many for a day", "err", err)
 	}
 }
@@ -166,7 +216,7 @@ func (q *Queue) releaseBudget(ctx context.Context, hour time.Time) {
 // holdText is the delivery log's note on an email the budget holds.
 func (q *Queue) holdText(b Budget) string {
 	return fmt.Sprintf("held: %s has used %d of its daily budget of %d recipients (MOCPCR_EMAIL_DAILY_RECIPIENTS; Exchange Online blocks a mailbox for a day beyond %d); sent when the budget frees, from %s",
-		q.opt.Sender, b.Used, b.Limit, ExchangeDailyRecipients, b.FreesAt.UTC().Format("2006-01-02 15:04 UTC"))
+		b.Sender, b.Used, b.Limit, ExchangeDailyRecipients, b.FreesAt.UTC().Format("2006-01-02 15:04 UTC"))
 }
 
 // hold leaves m unsent until the budget frees, without using an attempt.
@@ -183,6 +233,18 @@ func (q *Queue) hold(ctx context.Context, m message, b Budget) (time.Duration, e
 	return wait, err
 }
 
+// budgetUnknownText is the delivery log's note on an email held because
+// the budget could not be read or counted.
+const budgetUnknownText = "held: the daily recipient budget could not be read or counted (a database error), so the email is not sent blindly; it is tried again shortly"
+
+// holdBudgetUnknown leaves m unsent for wait, without using an attempt,
+// after its budget reservation failed.
+func (q *Queue) holdBudgetUnknown(ctx context.Context, m message, wait time.Duration) error {
+	_, err := q.db.SQL.ExecContext(ctx, `UPDATE email_messages SET claimed_by = '', next_attempt_at = $1, last_error = $2 WHERE id = $3 AND claimed_by = $4`,
+		q.opt.Now().Add(wait).UTC(), budgetUnknownText, m.ID, q.run.id)
+	return err
+}
+
 // digest moves m's notification to its recipient's daily digest and ends
 // the email there.
 func (q *Queue) digest(ctx context.Context, m message, b Budget) error {
@@ -190,7 +252,7 @@ func (q *Queue) digest(ctx context.Context, m message, b Budget) error {
 		res, err := tx.ExecContext(ctx, `UPDATE email_messages SET status = $1, claimed_by = '', next_attempt_at = NULL, updated_at = $2, last_error = $3
 			WHERE id = $4 AND claimed_by = $5 AND status IN ($6, $7, $8)`,
 			StatusDigested, q.opt.Now().UTC(),
-			fmt.Sprintf("moved to the daily digest: %s has used %d of its daily budget of %d recipients, and the rest is kept for emails that ask someone to act", q.opt.Sender, b.Used, b.Limit),
+			fmt.Sprintf("moved to the daily digest: %s has used %d of its daily budget of %d recipients, and the rest is kept for emails that ask someone to act", b.Sender, b.Used, b.Limit),
 			m.ID, q.run.id, StatusQueued, StatusRetrying, StatusWaitingConfig)
 		if err != nil {
 			return err

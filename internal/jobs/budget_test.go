@@ -120,3 +120,53 @@ func TestExhaustedBudgetHoldsEveryEmail(t *testing.T) {
 		}
 	})
 }
+
+// A budget that cannot be read or counted (here its table is gone for a
+// while) does not let the email through: nothing is sent, the emails wait
+// saying why, without using an attempt, and go out once the budget can be
+// counted again, each counted once.
+func TestUnreadableBudgetHoldsTheEmailInsteadOfSendingIt(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		fake := newFake()
+		q := newQueue(t, db, fake, nil)
+		ids := enqueue(t, q, 3)
+		if _, err := db.SQL.ExecContext(ctx, `ALTER TABLE email_sender_usage RENAME TO email_sender_usage_away`); err != nil {
+			t.Fatal(err)
+		}
+		restored := false
+		restore := func() {
+			if !restored {
+				restored = true
+				if _, err := db.SQL.ExecContext(ctx, `ALTER TABLE email_sender_usage_away RENAME TO email_sender_usage`); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		t.Cleanup(restore)
+		if err := q.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 30*time.Second, "every email held with the reason", func() bool {
+			return countWhere(t, db, `SELECT count(*) FROM email_messages WHERE last_error LIKE 'held: the daily recipient budget could not be read%'`) == 3
+		})
+		if n := fake.calls.Load(); n != 0 {
+			t.Fatalf("%d emails sent while the budget could not be counted", n)
+		}
+		for _, id := range ids {
+			if e := statusOf(t, db, id); e.Attempts != 0 || e.Status != jobs.StatusQueued {
+				t.Errorf("held email %d is %s with %d attempts, want queued with none", id, e.Status, e.Attempts)
+			}
+		}
+		restore()
+		waitFor(t, 30*time.Second, "every email sent", func() bool {
+			return countWhere(t, db, `SELECT count(*) FROM email_messages WHERE status = 'sent'`) == 3
+		})
+		if total, dup := fake.deliveredCount(); total != 3 || len(dup) != 0 {
+			t.Errorf("%d delivered, duplicates %v; want 3 once each", total, dup)
+		}
+		if b, err := q.Budget(ctx); err != nil || b.Used != 3 {
+			t.Errorf("budget = %+v, %v; want 3 counted", b, err)
+		}
+	})
+}

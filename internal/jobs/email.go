@@ -77,6 +77,9 @@ type OutgoingEmail struct {
 	// budget, and is never moved to the digest. Emails that belong to no
 	// notification (test, system, digest) count as action-required.
 	ActionRequired bool
+	// Sender is the mailbox to send from when it is not the queue's
+	// (GRAPH_MAIL_SENDER): a site's own sender; "" for the default.
+	Sender string
 }
 
 // sendEmailArgs is the River job: only the delivery log row's id, so the
@@ -115,13 +118,20 @@ func (q *Queue) EnqueueEmailTx(ctx context.Context, tx *sql.Tx, e OutgoingEmail)
 	if e.Kind == "" {
 		e.Kind = KindNotification
 	}
+	e.Sender = strings.TrimSpace(e.Sender)
+	if strings.EqualFold(e.Sender, q.opt.Sender) {
+		e.Sender = "" // the default, whatever it becomes
+	}
+	if strings.ContainsFunc(e.Sender, unicode.IsControl) || (e.Sender != "" && !strings.Contains(e.Sender, "@")) {
+		return 0, fmt.Errorf("queue email to %s: sender mailbox %q is not an email address", e.To.Email, e.Sender)
+	}
 	now := q.opt.Now().UTC()
 	action := e.ActionRequired || e.Kind != KindNotification
 	var id int64
 	err := tx.QueryRowContext(ctx, `
-		INSERT INTO email_messages (notification_id, user_id, kind, to_email, to_name, subject, html_body, status, created_at, updated_at, queued_at, action_required)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9, $10) RETURNING id`,
-		nullID(e.NotificationID), nullID(e.UserID), e.Kind, e.To.Email, e.To.Name, e.Subject, e.HTMLBody, StatusQueued, now, action,
+		INSERT INTO email_messages (notification_id, user_id, kind, to_email, to_name, subject, html_body, status, created_at, updated_at, queued_at, action_required, sender)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9, $10, $11) RETURNING id`,
+		nullID(e.NotificationID), nullID(e.UserID), e.Kind, e.To.Email, e.To.Name, e.Subject, e.HTMLBody, StatusQueued, now, action, e.Sender,
 	).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("queue email to %s: %w", e.To.Email, err)
@@ -240,15 +250,19 @@ func (w *emailWorker) Work(ctx context.Context, job *river.Job[sendEmailArgs]) e
 	q.mu.Lock()
 	stopping := q.stopping
 	q.mu.Unlock()
-	if err := q.limiter.acquire(ctx, stopping); err != nil {
+	// Each sender mailbox (GRAPH_MAIL_SENDER, a site's own) has its own
+	// send slots, Retry-After pause and daily budget.
+	sender := q.senderOf(m)
+	lim := q.limiterFor(sender)
+	if err := lim.acquire(ctx, stopping); err != nil {
 		_ = q.unreserve(context.WithoutCancel(ctx), id, time.Time{})
 		return river.JobSnooze(0)
 	}
 	// Graph's Retry-After holds the whole mailbox, whichever replica was
 	// told: wait for the pause to end without using up an attempt, spread
 	// over a second so that the waiting emails do not all start at once.
-	if until := q.pausedUntil(ctx); !until.IsZero() {
-		q.limiter.release()
+	if until := q.pausedUntil(ctx, sender); !until.IsZero() {
+		lim.release()
 		wait := until.Sub(q.opt.Now()) + time.Duration(float64(time.Second)*(q.opt.Jitter()-0.75)*2)
 		_ = q.unreserve(context.WithoutCancel(ctx), id, q.opt.Now().Add(wait))
 		return river.JobSnooze(max(wait, time.Millisecond))
@@ -258,9 +272,20 @@ func (w *emailWorker) Work(ctx context.Context, job *river.Job[sendEmailArgs]) e
 	verdict, b, budgetHour, err := q.reserveBudget(ctx, m)
 	switch {
 	case err != nil:
-		q.log.WarnContext(ctx, "could not reserve the daily recipient budget; sending", "email_id", id, "err", err)
+		// Not sent blindly: a budget that cannot be counted may be the
+		// one that is used up, and going over it blocks the mailbox for a
+		// day. The email waits, without using an attempt, and is tried
+		// again with the first step of the backoff.
+		lim.release()
+		wait := time.Duration(float64(q.opt.RetryBase) * q.opt.Jitter())
+		if herr := q.holdBudgetUnknown(context.WithoutCancel(ctx), m, wait); herr != nil {
+			q.log.WarnContext(ctx, "could not note the held email in the delivery log", "email_id", id, "err", herr)
+		}
+		q.log.WarnContext(ctx, "email held: the daily recipient budget could not be read or counted, so it is not sent blindly", "email_id", id,
+			"request_id", reqID, "err", err, "retry_in", wait.Round(time.Millisecond).String())
+		return river.JobSnooze(wait)
 	case verdict == budgetDigest:
-		q.limiter.release()
+		lim.release()
 		if err := q.digest(ctx, m, b); err != nil {
 			if errors.Is(err, errNotSendable) {
 				return river.JobCancel(err)
@@ -268,10 +293,10 @@ func (w *emailWorker) Work(ctx context.Context, job *river.Job[sendEmailArgs]) e
 			return err
 		}
 		q.log.InfoContext(ctx, "email moved to the daily digest: the sender is near its daily recipient budget", "email_id", id,
-			"request_id", reqID, "sender", q.opt.Sender, "used", b.Used, "budget", b.Limit)
+			"request_id", reqID, "sender", sender, "used", b.Used, "budget", b.Limit)
 		return nil
 	case verdict == budgetHold:
-		q.limiter.release()
+		lim.release()
 		wait, err := q.hold(context.WithoutCancel(ctx), m, b)
 		if err != nil {
 			return err
@@ -280,8 +305,8 @@ func (w *emailWorker) Work(ctx context.Context, job *river.Job[sendEmailArgs]) e
 		return river.JobSnooze(wait)
 	}
 	if m.Attempts, err = q.claim(ctx, id, job.ID); err != nil {
-		q.limiter.release()
-		q.releaseBudget(context.WithoutCancel(ctx), budgetHour)
+		lim.release()
+		q.releaseBudget(context.WithoutCancel(ctx), sender, budgetHour)
 		if errors.Is(err, errNotSendable) {
 			return river.JobCancel(err)
 		}
@@ -291,6 +316,7 @@ func (w *emailWorker) Work(ctx context.Context, job *river.Job[sendEmailArgs]) e
 	start := q.opt.Now()
 	sendCtx, cancel := context.WithTimeout(ctx, q.opt.SendTimeout)
 	res, sendErr := q.opt.Provider.Send(sendCtx, mail.Message{
+		From:     m.Sender,
 		To:       []mail.Address{{Name: m.ToName, Email: m.ToEmail}},
 		Subject:  m.Subject,
 		HTMLBody: m.HTMLBody,
@@ -302,13 +328,13 @@ func (w *emailWorker) Work(ctx context.Context, job *river.Job[sendEmailArgs]) e
 	if me, ok := mail.AsError(sendErr); ok {
 		if d := throttlePause(me, q.retryDelay(m.Attempts-m.AttemptsBase, 0)); d > 0 {
 			pctx, pcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			q.pauseSender(pctx, q.opt.Now().Add(d), me)
+			q.pauseSender(pctx, sender, q.opt.Now().Add(d), me)
 			pcancel()
 		}
 	}
-	q.limiter.release()
+	lim.release()
 	if me, ok := mail.AsError(sendErr); sendErr != nil && (!ok || !me.MaybeDelivered) {
-		q.releaseBudget(context.WithoutCancel(ctx), budgetHour)
+		q.releaseBudget(context.WithoutCancel(ctx), sender, budgetHour)
 	}
 	end := q.opt.Now()
 	q.stats.latency(end.Sub(start))
@@ -456,7 +482,9 @@ type message struct {
 	ToEmail, ToName, Subject string
 	HTMLBody                 string
 	Status                   string
-	Attempts, AttemptsBase   int
+	// Sender is the email's own sender mailbox, "" for the default.
+	Sender                 string
+	Attempts, AttemptsBase int
 	// QueuedAt is when the email was queued, or queued again by an admin.
 	QueuedAt time.Time
 }
@@ -476,9 +504,9 @@ func (q *Queue) reserve(ctx context.Context, id, jobID int64) (message, error) {
 		err := tx.QueryRowContext(ctx, `
 			UPDATE email_messages SET claimed_by = $1
 			WHERE id = $2 AND status IN ($3, $4, $5, $6) AND (job_id IS NULL OR job_id = $7)
-			RETURNING id, to_email, to_name, subject, html_body, status, attempts, attempts_base, queued_at, created_at, notification_id, user_id, action_required`,
+			RETURNING id, to_email, to_name, subject, html_body, status, attempts, attempts_base, queued_at, created_at, notification_id, user_id, action_required, sender`,
 			q.run.id, id, StatusQueued, StatusRetrying, StatusSending, StatusWaitingConfig, jobID,
-		).Scan(&m.ID, &m.ToEmail, &m.ToName, &m.Subject, &m.HTMLBody, &m.Status, &m.Attempts, &m.AttemptsBase, &queuedAt, &m.QueuedAt, &nid, &uid, &m.ActionRequired)
+		).Scan(&m.ID, &m.ToEmail, &m.ToName, &m.Subject, &m.HTMLBody, &m.Status, &m.Attempts, &m.AttemptsBase, &queuedAt, &m.QueuedAt, &nid, &uid, &m.ActionRequired, &m.Sender)
 		if queuedAt.Valid {
 			m.QueuedAt = queuedAt.Time
 		}
@@ -573,11 +601,15 @@ func (q *Queue) recordFailure(ctx context.Context, m message, start, end time.Ti
 	if me.MaybeDelivered {
 		q.stats.maybeDuplicate.Add(1)
 	}
+	reason := ""
+	if status == StatusWaitingConfig {
+		reason = waitReason(me)
+	}
 	return q.db.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `
 			UPDATE email_messages SET status = $1, last_error = $2, updated_at = $3, next_attempt_at = $4, request_id = $5,
-				attempts_base = attempts_base + $6, maybe_duplicate = (maybe_duplicate OR $8), claimed_by = ''
-			WHERE id = $7`, status, me.Error(), end.UTC(), nextAt, me.RequestID, credit, m.ID, me.MaybeDelivered); err != nil {
+				attempts_base = attempts_base + $6, maybe_duplicate = (maybe_duplicate OR $8), claimed_by = '', wait_reason = $9
+			WHERE id = $7`, status, me.Error(), end.UTC(), nextAt, me.RequestID, credit, m.ID, me.MaybeDelivered, reason); err != nil {
 			return fmt.Errorf("record failed email %d: %w", m.ID, err)
 		}
 		return insertAttempt(ctx, tx, m, start, end, status, me)
@@ -683,14 +715,23 @@ type RetryResult struct {
 	// words: the retried emails will wait again. Empty when the token was
 	// issued or nothing was asked.
 	TokenError string `json:"token_error,omitempty"`
-	// TokenChecked is true when Entra ID was asked for a token.
+	// TokenChecked is true when Entra ID was asked for a token now.
 	TokenChecked bool `json:"token_checked,omitempty"`
+	// TokenValid is true when Entra ID was not asked because the
+	// provider holds a token that is still valid: the waiting emails did
+	// not wait on the token, and Graph's answer to each shows in the log.
+	TokenValid bool `json:"token_valid,omitempty"`
+	// WaitingOnGraph is how many of the retried waiting emails waited on
+	// Graph's answer (a 403 or 404 for the sender mailbox) rather than on
+	// the token: only sending them again shows whether that was fixed.
+	WaitingOnGraph int64 `json:"waiting_on_graph,omitempty"`
 }
 
 // rechecker is a provider that can ask for its credentials afresh,
-// forgetting a failure it remembers (the Graph client).
+// forgetting a failure it remembers (the Graph client); asked says
+// whether it asked, or held a token that is still valid.
 type rechecker interface {
-	Recheck(ctx context.Context) error
+	Recheck(ctx context.Context) (asked bool, err error)
 }
 
 // retryBatch is how many emails one transaction of RetryFailed handles, so
@@ -711,16 +752,17 @@ func (q *Queue) RetryFailed(ctx context.Context) (RetryResult, error) {
 	var res RetryResult
 	var err error
 	var waiting int
-	if err := q.db.SQL.QueryRowContext(ctx, `SELECT count(*) FROM email_messages WHERE status = $1`, StatusWaitingConfig).Scan(&waiting); err != nil {
+	if err := q.db.SQL.QueryRowContext(ctx, `SELECT count(*), count(CASE WHEN wait_reason LIKE 'graph %' THEN 1 END) FROM email_messages WHERE status = $1`, StatusWaitingConfig).Scan(&waiting, &res.WaitingOnGraph); err != nil {
 		return res, fmt.Errorf("retry failed emails: %w", err)
 	}
 	if rc, ok := q.opt.Provider.(rechecker); ok && waiting > 0 {
-		res.TokenChecked = true
 		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		if cerr := rc.Recheck(cctx); cerr != nil {
+		asked, cerr := rc.Recheck(cctx)
+		cancel()
+		res.TokenChecked, res.TokenValid = asked, !asked && cerr == nil
+		if cerr != nil {
 			res.TokenError = cerr.Error()
 		}
-		cancel()
 	}
 	if res.Requeued, err = q.eachEmail(ctx, q.requeueTx, StatusFailed, StatusGivenUp); err != nil {
 		return res, err

@@ -137,8 +137,7 @@ type Queue struct {
 	// riverDB is River's own SQLite handle (nil on PostgreSQL).
 	riverDB *sql.DB
 
-	limiter    *limiter
-	pause      senderPause
+	pause      senderPauses
 	configLog  configLog
 	stats      counters
 	queueStats queueStats
@@ -217,7 +216,6 @@ func New(ctx context.Context, db *store.DB, opt Options) (*Queue, error) {
 	}
 	q := &Queue{
 		db: db, opt: opt, log: opt.Logger,
-		limiter:  mailboxLimiter(opt.Sender, opt.MaxConcurrentSends),
 		periodic: map[string]func(context.Context) error{},
 		run:      newRun(),
 	}
@@ -446,8 +444,22 @@ func (q *Queue) Close() error {
 // Provider is the mail provider the queue sends through.
 func (q *Queue) Provider() mail.Provider { return q.opt.Provider }
 
-// Sender is the sender mailbox the queue's limit applies to.
+// Sender is the default sender mailbox (GRAPH_MAIL_SENDER); an email may
+// name its own (a site's sender).
 func (q *Queue) Sender() string { return q.opt.Sender }
+
+// senderOf is the mailbox m is sent from: its own, or the default.
+func (q *Queue) senderOf(m message) string {
+	if m.Sender != "" {
+		return m.Sender
+	}
+	return q.opt.Sender
+}
+
+// limiterFor is the process-wide send limit of a sender mailbox.
+func (q *Queue) limiterFor(sender string) *limiter {
+	return mailboxLimiter(sender, q.opt.MaxConcurrentSends)
+}
 
 // ConfigWait is how often an email waiting for the email configuration is
 // tried again, and how long after it was queued it is given up.

@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/mocpcr/mocpcr/internal/mail"
 	"github.com/mocpcr/mocpcr/internal/problem"
 	"github.com/mocpcr/mocpcr/internal/store"
 )
@@ -41,6 +43,9 @@ type EmailRecord struct {
 	// the request timed out after it reached Graph. A sent email with it
 	// may have reached the recipient twice.
 	MaybeDuplicate bool `json:"maybe_duplicate"`
+	// Sender is the mailbox the email goes out from when it is not
+	// GRAPH_MAIL_SENDER (a site's own sender); empty for the default.
+	Sender string `json:"sender,omitempty"`
 }
 
 // Retryable reports whether an admin may retry the email now.
@@ -107,14 +112,14 @@ func (f EmailFilter) scopeSQL(next int) (string, []any) {
 }
 
 const emailColumns = `id, notification_id, user_id, kind, to_email, to_name, subject, status, attempts, last_error,
-	job_id, request_id, created_at, updated_at, next_attempt_at, sent_at, queued_at, maybe_duplicate`
+	job_id, request_id, created_at, updated_at, next_attempt_at, sent_at, queued_at, maybe_duplicate, sender`
 
 func scanEmail(sc interface{ Scan(...any) error }) (EmailRecord, error) {
 	var e EmailRecord
 	var nid, uid, jid sql.NullInt64
 	var next, sent, queued sql.NullTime
 	err := sc.Scan(&e.ID, &nid, &uid, &e.Kind, &e.ToEmail, &e.ToName, &e.Subject, &e.Status, &e.Attempts, &e.LastError,
-		&jid, &e.RequestID, &e.CreatedAt, &e.UpdatedAt, &next, &sent, &queued, &e.MaybeDuplicate)
+		&jid, &e.RequestID, &e.CreatedAt, &e.UpdatedAt, &next, &sent, &queued, &e.MaybeDuplicate, &e.Sender)
 	e.NotificationID, e.UserID, e.JobID = nid.Int64, uid.Int64, jid.Int64
 	if next.Valid {
 		t := next.Time.UTC()
@@ -213,7 +218,41 @@ type Attention struct {
 	// WaitingError is the last error of the newest waiting email, in the
 	// setup guide's words; empty when none waits.
 	WaitingError string
+	// WaitingReasons counts the waiting emails per cause, the most
+	// common first (at most maxWaitingReasons; the rest are counted in
+	// WaitingOther): one problem, one line, however many emails it holds.
+	WaitingReasons []WaitingReason
+	// WaitingOther is the waiting emails of causes beyond those listed.
+	WaitingOther int64
 }
+
+// WaitingReason is one cause that emails wait for the configuration on.
+type WaitingReason struct {
+	// Emails is how many wait on it.
+	Emails int64 `json:"emails"`
+	// Error is the newest of their errors, in the guide's words.
+	Error string `json:"error"`
+}
+
+// maxWaitingReasons bounds the causes the banner lists.
+const maxWaitingReasons = 10
+
+// waitReason is the key waiting emails are grouped by: the part of the
+// failure that names its cause (token or Graph, status, code and the
+// AADSTS number), without the ids and times that differ per request.
+func waitReason(me *mail.Error) string {
+	source := "graph"
+	if strings.HasPrefix(me.Error(), "Graph token request failed") {
+		source = "token"
+	}
+	key := fmt.Sprintf("%s %d %s", source, me.Status, me.Code)
+	if m := aadsts.FindString(me.Message); m != "" {
+		key += " " + m
+	}
+	return key
+}
+
+var aadsts = regexp.MustCompile(`AADSTS\d+`)
 
 // ReadAttention counts the emails an administrator should act on. It reads
 // only those statuses' part of the (status, id) index.
@@ -248,6 +287,45 @@ func ReadAttention(ctx context.Context, q store.Querier) (Attention, error) {
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return a, fmt.Errorf("last configuration error: %w", err)
 		}
+		if err := readWaitingReasons(ctx, q, &a); err != nil {
+			return a, err
+		}
 	}
 	return a, nil
+}
+
+// readWaitingReasons counts the waiting emails per cause, from the
+// partial index on wait_reason, and quotes the newest error of each.
+func readWaitingReasons(ctx context.Context, q store.Querier, a *Attention) error {
+	rows, err := q.QueryContext(ctx, `SELECT count(*), max(id) FROM email_messages WHERE status = $1 GROUP BY wait_reason ORDER BY count(*) DESC, max(id) DESC`, StatusWaitingConfig)
+	if err != nil {
+		return fmt.Errorf("waiting emails by cause: %w", err)
+	}
+	var newest []int64
+	var listed int64
+	for rows.Next() {
+		var n, id int64
+		if err := rows.Scan(&n, &id); err != nil {
+			rows.Close()
+			return fmt.Errorf("waiting emails by cause: %w", err)
+		}
+		if len(newest) < maxWaitingReasons {
+			newest = append(newest, id)
+			a.WaitingReasons = append(a.WaitingReasons, WaitingReason{Emails: n})
+			listed += n
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("waiting emails by cause: %w", err)
+	}
+	for i, id := range newest {
+		err := q.QueryRowContext(ctx, `SELECT last_error FROM email_messages WHERE id = $1`, id).Scan(&a.WaitingReasons[i].Error)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("waiting emails by cause: %w", err)
+		}
+	}
+	// The counts are of one moment; the total may have moved since.
+	a.WaitingOther = max(0, a.WaitingConfig-listed)
+	return nil
 }

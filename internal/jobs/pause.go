@@ -14,51 +14,57 @@ import (
 	"github.com/mocpcr/mocpcr/internal/store"
 )
 
-// senderPause is what this queue knows of its sender mailbox's pause: the
-// latest end it set or read. The database (email_sender_pauses) is the
-// truth shared by replicas; this saves the other workers of this process
-// from sending in the moment before they read it.
-type senderPause struct {
+// senderPauses is what this queue knows of its sender mailboxes' pauses:
+// the latest end it set or read for each. The database
+// (email_sender_pauses) is the truth shared by replicas; this saves the
+// other workers of this process from sending in the moment before they
+// read it.
+type senderPauses struct {
 	mu    sync.Mutex
-	until time.Time
+	until map[string]time.Time // by senderKey
 }
 
-func (p *senderPause) get() time.Time {
+func (p *senderPauses) get(key string) time.Time {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.until
+	return p.until[key]
 }
 
-// raise moves the end later, never earlier.
-func (p *senderPause) raise(until time.Time) {
+// raise moves key's end later, never earlier.
+func (p *senderPauses) raise(key string, until time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if until.After(p.until) {
-		p.until = until
+	if p.until == nil {
+		p.until = map[string]time.Time{}
+	}
+	if until.After(p.until[key]) {
+		p.until[key] = until
 	}
 }
 
-// senderKey is the pause's key: the mailbox, case-insensitively.
-func (q *Queue) senderKey() string { return strings.ToLower(q.opt.Sender) }
+// senderKey is the key of a sender mailbox in the pause and budget
+// tables: the mailbox, case-insensitively.
+func senderKey(sender string) string { return strings.ToLower(sender) }
 
 // pausedUntil is when the sender mailbox may be sent from again: after
 // the end of a pause any replica recorded, or zero when none is running.
 // A database error counts as no pause: the send goes ahead, and Graph
 // would answer it with another Retry-After.
-func (q *Queue) pausedUntil(ctx context.Context) time.Time {
+func (q *Queue) pausedUntil(ctx context.Context, sender string) time.Time {
 	now := q.opt.Now()
-	if until := q.pause.get(); until.After(now) {
+	key := senderKey(sender)
+	if until := q.pause.get(key); until.After(now) {
 		return until
 	}
 	var until time.Time
-	err := q.db.SQL.QueryRowContext(ctx, `SELECT paused_until FROM email_sender_pauses WHERE sender = $1`, q.senderKey()).Scan(&until)
+	err := q.db.SQL.QueryRowContext(ctx, `SELECT paused_until FROM email_sender_pauses WHERE sender = $1`, key).Scan(&until)
 	if err != nil {
 		if !errors.Is(err, sql.ErrNoRows) {
 			q.log.WarnContext(ctx, "could not read the sender mailbox's pause; sending", "err", err)
 		}
 		return time.Time{}
 	}
-	q.pause.raise(until)
+	q.pause.raise(key, until)
 	if until.After(now) {
 		return until
 	}
@@ -85,21 +91,21 @@ func throttlePause(me *mail.Error, backoff time.Duration) time.Duration {
 // until until, in this process at once and for every replica in the
 // database. A pause already reaching further is kept. The first replica
 // to record a pause (or to extend one) logs it.
-func (q *Queue) pauseSender(ctx context.Context, until time.Time, me *mail.Error) {
-	q.pause.raise(until)
+func (q *Queue) pauseSender(ctx context.Context, sender string, until time.Time, me *mail.Error) {
+	q.pause.raise(senderKey(sender), until)
 	now := q.opt.Now().UTC()
 	res, err := q.db.SQL.ExecContext(ctx, `
 		INSERT INTO email_sender_pauses (sender, paused_until, reason, updated_at) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (sender) DO UPDATE SET paused_until = excluded.paused_until, reason = excluded.reason, updated_at = excluded.updated_at
 		WHERE excluded.paused_until > email_sender_pauses.paused_until`,
-		q.senderKey(), until.UTC(), me.Error(), now)
+		senderKey(sender), until.UTC(), me.Error(), now)
 	if err != nil {
 		q.log.WarnContext(ctx, "could not share the sender mailbox's pause with other replicas", "err", err)
 		return
 	}
 	if n, _ := res.RowsAffected(); n > 0 {
-		q.log.WarnContext(ctx, fmt.Sprintf("Microsoft Graph asked to wait (Retry-After): no email is sent from %s, by any replica, until %s", q.opt.Sender, until.UTC().Format(time.RFC3339)),
-			"sender", q.opt.Sender, "paused_for", until.Sub(now).Round(time.Millisecond).String(), "http_status", me.Status, "graph_request_id", me.RequestID)
+		q.log.WarnContext(ctx, fmt.Sprintf("Microsoft Graph asked to wait (Retry-After): no email is sent from %s, by any replica, until %s", sender, until.UTC().Format(time.RFC3339)),
+			"sender", sender, "paused_for", until.Sub(now).Round(time.Millisecond).String(), "http_status", me.Status, "graph_request_id", me.RequestID)
 	}
 }
 

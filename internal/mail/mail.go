@@ -19,6 +19,10 @@ type Address struct {
 // Message is one transactional email. HTMLBody is already-rendered,
 // already-escaped HTML; providers send it as is.
 type Message struct {
+	// From is the sender mailbox when it is not the provider's own
+	// (GRAPH_MAIL_SENDER): a site's override in its settings. Empty sends
+	// from the provider's sender.
+	From     string
 	To       []Address
 	Cc       []Address
 	Subject  string

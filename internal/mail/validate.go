@@ -35,6 +35,11 @@ func (m Message) Validate() error {
 			}
 		}
 	}
+	if m.From != "" {
+		if a, err := mail.ParseAddress(m.From); err != nil || a.Address != m.From {
+			return InvalidMessage(fmt.Sprintf("sender mailbox %q is not a valid email address", m.From))
+		}
+	}
 	if len(m.Headers) > MaxHeaders {
 		return InvalidMessage(fmt.Sprintf("the message has %d custom headers; Microsoft Graph accepts at most %d", len(m.Headers), MaxHeaders))
 	}

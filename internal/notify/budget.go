@@ -27,9 +27,9 @@ func DeferToDigest(now func() time.Time) func(ctx context.Context, tx *sql.Tx, n
 	}
 }
 
-// BudgetCheck warns admins, in the app and by email, once a day when the
-// sender mailbox has used jobs.BudgetWarnShare of its daily recipient
-// budget. Run it as a periodic job; the time of the last warning is kept
+// BudgetCheck warns admins, in the app and by email, once a day when a
+// sender mailbox (GRAPH_MAIL_SENDER, or a site's own, each with its own
+// budget) has used jobs.BudgetWarnShare of its daily recipient budget. Run it as a periodic job; the time of the last warning is kept
 // in settings, so restarts and replicas still warn once a day.
 type BudgetCheck struct {
 	DB       *store.DB
@@ -42,17 +42,30 @@ type BudgetCheck struct {
 	Now func() time.Time
 }
 
-// Run warns if a warning is due.
+// Run warns about each sender whose warning is due.
 func (c BudgetCheck) Run(ctx context.Context) error {
 	now := time.Now
 	if c.Now != nil {
 		now = c.Now
 	}
 	t := now().UTC()
-	b, err := jobs.SenderUsage(ctx, c.DB.SQL, c.Sender, c.Limit, t)
-	if err != nil || b.Share() < jobs.BudgetWarnShare {
+	// Only a sender that sent in the last day can be near its budget.
+	budgets, err := jobs.SenderBudgets(ctx, c.DB.SQL, c.Sender, nil, c.Limit, t)
+	if err != nil {
 		return err
 	}
+	var errs []error
+	for _, b := range budgets {
+		if b.Share() >= jobs.BudgetWarnShare {
+			errs = append(errs, c.warn(ctx, b, t))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// warn tells the admins that b's sender nears its budget, unless they
+// were told in the last day.
+func (c BudgetCheck) warn(ctx context.Context, b jobs.Budget, t time.Time) error {
 	key := "notify.email_budget_warned_at:" + b.Sender
 	return c.DB.Tx(ctx, func(tx *sql.Tx) error {
 		var last string
@@ -67,7 +80,7 @@ func (c BudgetCheck) Run(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("email budget warning: %w", err)
 		}
-		title := fmt.Sprintf("%s has used %d%% of its daily email budget", c.Sender, b.Percent())
+		title := fmt.Sprintf("%s has used %d%% of its daily email budget", b.Sender, b.Percent())
 		body := fmt.Sprintf("%d of %d recipients in the last 24 hours (MOCPCR_EMAIL_DAILY_RECIPIENTS). Exchange Online blocks a mailbox that sends to more than %d recipients a day. From now on informational emails go into each person's daily digest, and emails that ask someone to act keep the rest of the budget; when it is used up, emails wait until it frees (%s).",
 			b.Used, b.Limit, jobs.ExchangeDailyRecipients, b.FreesAt.Format("2006-01-02 15:04 UTC"))
 		if len(admins) > 0 {

@@ -29,7 +29,7 @@ func (j JobEmails) EnqueueTx(ctx context.Context, tx *sql.Tx, e Email) error {
 	_, err = j.Jobs.EnqueueEmailTx(ctx, tx, jobs.OutgoingEmail{
 		NotificationID: e.NotificationID, UserID: e.UserID, Kind: jobs.KindNotification,
 		To: mail.Address{Name: e.ToName, Email: e.ToEmail}, Subject: e.Subject, HTMLBody: html,
-		ActionRequired: IsActionRequired(e.Type),
+		ActionRequired: IsActionRequired(e.Type), Sender: e.Sender,
 	})
 	return err
 }

@@ -63,6 +63,10 @@ type Event struct {
 	// Link is a path under the base URL, for example /changes/42.
 	Link       string
 	Recipients []int64
+	// Sender is the mailbox the emails go out from when it is not
+	// GRAPH_MAIL_SENDER: the change's site's own sender; "" for the
+	// default.
+	Sender string
 }
 
 // Email is one email job: the queue delivers it after the transaction
@@ -77,6 +81,8 @@ type Email struct {
 	Title          string
 	Body           string
 	Link           string // absolute URL
+	// Sender is the sender mailbox, "" for GRAPH_MAIL_SENDER.
+	Sender string
 }
 
 // EmailQueue stores an email job inside the caller's transaction.
@@ -156,7 +162,8 @@ func (n *Notifier) Notify(ctx context.Context, tx *sql.Tx, ev Event) error {
 			NotificationID: id, UserID: uid, Type: ev.Type,
 			ToEmail: email, ToName: name,
 			Subject: ev.Title, Title: ev.Title, Body: ev.Body,
-			Link: strings.TrimRight(n.BaseURL, "/") + ev.Link,
+			Link:   strings.TrimRight(n.BaseURL, "/") + ev.Link,
+			Sender: ev.Sender,
 		}); err != nil {
 			return fmt.Errorf("queue email for user %d: %w", uid, err)
 		}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
+	"github.com/mocpcr/mocpcr/internal/change"
 	"github.com/mocpcr/mocpcr/internal/config"
 	"github.com/mocpcr/mocpcr/internal/jobs"
 	mailpkg "github.com/mocpcr/mocpcr/internal/mail"
@@ -23,8 +24,9 @@ func plural(n int, one, many string) string {
 
 // emailAdminData is the admin email page's content.
 type emailAdminData struct {
-	// Budget is the sender's use of its daily recipient budget.
-	Budget        jobs.Budget
+	// Budgets is each sender mailbox's use of its own daily recipient
+	// budget: GRAPH_MAIL_SENDER first, then the sites' senders.
+	Budgets       []jobs.Budget
 	Provider      string
 	Dev           bool
 	Sender        string
@@ -46,8 +48,9 @@ type emailAdminData struct {
 }
 
 // WaitingWarning tells an admin that emails wait for the email
-// configuration to be fixed, with the guide's message of the newest one.
-// Empty when none waits.
+// configuration to be fixed: with one cause, the guide's message of the
+// newest; with several, how many wait on each, with its message. Empty
+// when none waits.
 func WaitingWarning(a jobs.Attention, interval, limit time.Duration) string {
 	if a.WaitingConfig == 0 {
 		return ""
@@ -56,8 +59,19 @@ func WaitingWarning(a jobs.Attention, interval, limit time.Duration) string {
 	if a.WaitingConfig == 1 {
 		n = "1 email is"
 	}
+	why := a.WaitingError
+	if len(a.WaitingReasons) > 1 {
+		parts := make([]string, 0, len(a.WaitingReasons)+1)
+		for _, r := range a.WaitingReasons {
+			parts = append(parts, fmt.Sprintf("%d %s: %s", r.Emails, plural(int(r.Emails), "email", "emails"), r.Error))
+		}
+		if a.WaitingOther > 0 {
+			parts = append(parts, fmt.Sprintf("%d more for other causes", a.WaitingOther))
+		}
+		why = fmt.Sprintf("%d causes. %s", len(a.WaitingReasons), strings.Join(parts, "; "))
+	}
 	return fmt.Sprintf("%s waiting for the email configuration to be fixed: %s. Fix what the message names (see the troubleshooting table of the setup guide), then restart mocpcr or use Retry all in the delivery log: waiting emails are tried again at once. Until then they are tried every %s, and given up %s after they were queued.",
-		n, a.WaitingError, durationText(interval), durationText(limit))
+		n, why, durationText(interval), durationText(limit))
 }
 
 // durationText is a duration in words: "5 minutes", "3 days".
@@ -104,10 +118,12 @@ func (s *Server) emailAdminData(r *http.Request) emailAdminData {
 	if s.notify.Jobs != nil {
 		d.Stats, _ = s.notify.Jobs.Stats(r.Context())
 	}
-	// The budget is read from the database, so it counts every replica.
-	if b, err := jobs.SenderUsage(r.Context(), s.DB.SQL, s.Config.MailSender, s.Config.EmailDailyRecipients, s.Now()); err == nil {
-		d.Budget = b
-	} else {
+	// The budgets are read from the database, so they count every replica.
+	sites, err := change.SiteSenders(r.Context(), s.DB.SQL)
+	if err == nil {
+		d.Budgets, err = jobs.SenderBudgets(r.Context(), s.DB.SQL, s.Config.MailSender, sites, s.Config.EmailDailyRecipients, s.Now())
+	}
+	if err != nil {
 		s.Logger.WarnContext(r.Context(), "email admin page", "err", err)
 	}
 	// Read from the delivery log, so every replica's admin page shows it.

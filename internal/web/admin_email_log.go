@@ -170,12 +170,19 @@ func retryFailedMessage(res jobs.RetryResult) string {
 		parts = append(parts, fmt.Sprintf("%d %s waiting for the email configuration tried again now", res.WaitingRetried, plural(res.WaitingRetried, "email", "emails")))
 	}
 	msg := strings.Join(parts, "; ") + ". Sent emails are never sent again."
-	// What Entra ID answered just now, not what it answered a minute ago.
+	// What Entra ID answered just now, not what it answered a minute ago,
+	// and what it was not asked.
 	switch {
 	case res.TokenError != "":
-		msg += " Microsoft Entra ID still refuses the token, so the waiting emails will wait again: " + res.TokenError
+		msg += " Microsoft Entra ID was asked again just now and still refuses the token, so the waiting emails will wait again: " + res.TokenError
 	case res.TokenChecked:
-		msg += " Microsoft Entra ID issued a token."
+		msg += " Microsoft Entra ID was asked again just now and issued a token."
+	case res.TokenValid:
+		msg += " Microsoft Entra ID was not asked: this server holds a token that is still valid, so the waiting emails did not wait on the token."
+	}
+	if res.WaitingOnGraph > 0 {
+		msg += fmt.Sprintf(" %d of the waiting %s waited on Microsoft Graph's answer for the sender mailbox (permission, scope or mailbox), which only sending again shows: watch %s outcome below.",
+			res.WaitingOnGraph, plural(int(res.WaitingOnGraph), "email", "emails"), plural(int(res.WaitingOnGraph), "its", "their"))
 	}
 	return msg
 }

@@ -148,8 +148,8 @@ func TestDeliveryLogWaitingForConfigurationAndRetryAll(t *testing.T) {
 		e.fake.SetAccessDenied(false)
 		var res jobs.RetryResult
 		if s := call(t, e.srv.URL, "POST", "/api/v1/admin/emails/retry-failed", e.admin, "", &res); s != 200 ||
-			res != (jobs.RetryResult{Requeued: 1, WaitingRetried: 1, TokenChecked: true}) {
-			t.Errorf("Retry all = %d %+v, want 1 requeued and 1 waiting retried", s, res)
+			res != (jobs.RetryResult{Requeued: 1, WaitingRetried: 1, TokenValid: true, WaitingOnGraph: 1}) {
+			t.Errorf("Retry all = %d %+v, want 1 requeued and 1 waiting retried, the valid token not asked again and the one waiting on Graph counted", s, res)
 		}
 		e.waitStatus(t, failed, jobs.StatusSent)
 		e.waitStatus(t, waiting, jobs.StatusSent)

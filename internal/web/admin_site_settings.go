@@ -21,10 +21,15 @@ type siteSettingsForm struct {
 	TimeZone                                             string
 	MaxExtensions, MaxTemporaryDays, EmergencyReviewDays string
 	ActionDueDays                                        string
+	// MailSender is the site's own sender mailbox, "" for the default;
+	// DefaultSender is GRAPH_MAIL_SENDER, and CanSetSender whether the
+	// viewer (an administrator of all sites) may change it.
+	MailSender, DefaultSender string
+	CanSetSender              bool
 }
 
 // siteSettingsFields are the form's fields, by the domain's names.
-var siteSettingsFields = []string{"time_zone", "max_extensions", "max_temporary_days", "emergency_review_days", "action_due_days"}
+var siteSettingsFields = []string{"time_zone", "max_extensions", "max_temporary_days", "emergency_review_days", "action_due_days", "mail_sender"}
 
 func (s *Server) pageEditSiteSettings(w http.ResponseWriter, r *http.Request) {
 	u := auth.UserFrom(r.Context())
@@ -39,7 +44,7 @@ func (s *Server) pageEditSiteSettings(w http.ResponseWriter, r *http.Request) {
 	}
 	f := siteSettingsForm{Site: *site, TimeZone: ss.TimeZone, MaxExtensions: strconv.Itoa(ss.MaxExtensions),
 		MaxTemporaryDays: strconv.Itoa(ss.MaxTemporaryDays), EmergencyReviewDays: strconv.Itoa(ss.EmergencyReviewDays),
-		ActionDueDays: strconv.Itoa(ss.ActionDueDays)}
+		ActionDueDays: strconv.Itoa(ss.ActionDueDays), MailSender: ss.MailSender}
 	s.renderSiteSettings(w, r, http.StatusOK, f, nil, r.URL.Query().Get("saved") != "")
 }
 
@@ -52,7 +57,8 @@ func (s *Server) pageSaveSiteSettings(w http.ResponseWriter, r *http.Request) {
 	f := siteSettingsForm{Site: *site, TimeZone: strings.TrimSpace(r.PostFormValue("time_zone")),
 		MaxExtensions: strings.TrimSpace(r.PostFormValue("max_extensions")), MaxTemporaryDays: strings.TrimSpace(r.PostFormValue("max_temporary_days")),
 		EmergencyReviewDays: strings.TrimSpace(r.PostFormValue("emergency_review_days")),
-		ActionDueDays:       strings.TrimSpace(r.PostFormValue("action_due_days"))}
+		ActionDueDays:       strings.TrimSpace(r.PostFormValue("action_due_days")),
+		MailSender:          strings.TrimSpace(r.PostFormValue("mail_sender"))}
 	errs := map[string]string{}
 	number := func(field, label, v string) *int {
 		n, err := strconv.Atoi(v)
@@ -69,6 +75,11 @@ func (s *Server) pageSaveSiteSettings(w http.ResponseWriter, r *http.Request) {
 	// A form from before the setting existed leaves it as it is.
 	if f.ActionDueDays != "" {
 		up.ActionDueDays = number("action_due_days", "Default action due date", f.ActionDueDays)
+	}
+	// Only the form of an administrator of all sites carries the sender;
+	// the others leave it as it is.
+	if _, ok := r.PostForm["mail_sender"]; ok {
+		up.MailSender = &f.MailSender
 	}
 	if len(errs) == 0 {
 		_, err := s.Changes.UpdateSiteSettings(r.Context(), u, site.ID, up)
@@ -107,6 +118,13 @@ func (s *Server) settingsSite(w http.ResponseWriter, r *http.Request) (*auth.Sit
 }
 
 func (s *Server) renderSiteSettings(w http.ResponseWriter, r *http.Request, status int, f siteSettingsForm, errs map[string]string, saved bool) {
+	f.DefaultSender, f.CanSetSender = s.Config.MailSender, auth.UserFrom(r.Context()).ManagesAllSites()
+	if f.MailSender == "" && !f.CanSetSender && status == http.StatusUnprocessableEntity {
+		// A form posted without the field keeps the stored sender.
+		if ss, err := s.Changes.SiteSettings(r.Context(), auth.UserFrom(r.Context()), f.Site.ID); err == nil {
+			f.MailSender = ss.MailSender
+		}
+	}
 	p := &Page{Title: "Change-control settings of " + f.Site.Code, Data: f, Errors: errs, ErrorOrder: siteSettingsFields}
 	if saved {
 		p.Flash = "Saved."

@@ -18,6 +18,7 @@ import (
 	"github.com/mocpcr/mocpcr/internal/config"
 	"github.com/mocpcr/mocpcr/internal/jobs"
 	"github.com/mocpcr/mocpcr/internal/mail"
+	"github.com/mocpcr/mocpcr/internal/mail/graph"
 	"github.com/mocpcr/mocpcr/internal/metrics"
 	"github.com/mocpcr/mocpcr/internal/notify"
 	"github.com/mocpcr/mocpcr/internal/store"
@@ -97,13 +98,21 @@ func New(cfg *config.Config, db *store.DB, logger *slog.Logger, deps Deps) (*Ser
 	}
 	s.notify = notifyDeps(deps.Notify)
 	if cfg.AuthProvider == config.AuthEntra {
+		// Sign-in uses the credential email uses: a certificate or
+		// federated token when one is configured, else the secret.
+		assertion, err := graph.AssertionSource(graph.Config{ClientID: cfg.ClientID,
+			ClientCertificatePath: cfg.ClientCertificatePath, FederatedTokenFile: cfg.FederatedTokenFile}, func() time.Time { return s.Now() })
+		if err != nil {
+			return nil, fmt.Errorf("Entra ID sign-in: %w", err)
+		}
 		s.Entra = auth.NewEntra(auth.EntraConfig{
-			AuthorityHost: cfg.AuthorityHost,
-			TenantID:      cfg.TenantID,
-			ClientID:      cfg.ClientID,
-			ClientSecret:  cfg.ClientSecret.Value(),
-			RedirectURL:   cfg.BaseURL + "/auth/callback",
-			Now:           func() time.Time { return s.Now() },
+			AuthorityHost:   cfg.AuthorityHost,
+			TenantID:        cfg.TenantID,
+			ClientID:        cfg.ClientID,
+			ClientSecret:    cfg.ClientSecret.Value(),
+			ClientAssertion: assertion,
+			RedirectURL:     cfg.BaseURL + "/auth/callback",
+			Now:             func() time.Time { return s.Now() },
 		})
 	}
 	s.pageFillers = []func(*http.Request, *Page){s.fillAuthPage, s.fillUnreadCount}

@@ -58,11 +58,15 @@ func (m *Mailbox) Send(ctx context.Context, msg mail.Message) (mail.Result, erro
 	if err != nil {
 		return mail.Result{}, mail.InvalidMessage("the headers cannot be encoded: " + err.Error())
 	}
+	sender := m.sender
+	if msg.From != "" {
+		sender = msg.From
+	}
 	var id int64
 	err = m.db.SQL.QueryRowContext(ctx,
 		`INSERT INTO dev_mailbox (sender, to_addrs, cc_addrs, subject, html_body, headers, created_at)
 		 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-		m.sender, formatList(msg.To), formatList(msg.Cc), msg.Subject, msg.HTMLBody, string(headers), m.now().UTC(),
+		sender, formatList(msg.To), formatList(msg.Cc), msg.Subject, msg.HTMLBody, string(headers), m.now().UTC(),
 	).Scan(&id)
 	if err != nil {
 		// A database failure may pass; the queue should try again.

@@ -39,7 +39,6 @@ type Client struct {
 	cert   *Certificate
 	log    *slog.Logger
 	tokens *tokenCache
-	slots  *semaphore
 	stats  counters
 }
 
@@ -75,7 +74,6 @@ func New(cfg Config) (*Client, error) {
 	c := &Client{
 		secret: &secretValue{value: cfg.ClientSecret},
 		log:    cfg.Logger.With("provider", "graph", "sender", cfg.Sender),
-		slots:  mailboxSemaphore(cfg.GraphEndpoint, cfg.TenantID, cfg.Sender, cfg.MaxConcurrent),
 	}
 	cfg.ClientSecret = ""
 	if cfg.ClientCertificatePath != "" {
@@ -148,14 +146,53 @@ func (c *Client) Check(ctx context.Context) (TokenStatus, error) {
 	return TokenStatus{ExpiresAt: tok.expiry, RefreshAt: tok.refreshAt}, nil
 }
 
-// Recheck is Check after forgetting a remembered token failure: it asks
-// Entra ID now, whatever it answered moments ago. "Retry all" calls it, so
-// that a fix made within TokenFailureTTL is seen at once, and so that it
-// can say whether the token now works.
-func (c *Client) Recheck(ctx context.Context) error {
-	c.tokens.forgetFailure()
-	_, err := c.Check(ctx)
+// CheckSender proves, without sending anything, that this application may
+// send as sender (GRAPH_MAIL_SENDER or a site's sender mailbox): Mail.Send
+// is granted with consent, no application access policy or RBAC scope
+// excludes the mailbox, and the mailbox exists with an Exchange Online
+// licence. It posts a sendMail with no recipient: Graph checks the token,
+// the permission and the mailbox before the message, so an answer of 400
+// ErrorInvalidRecipients means all of those passed and nothing was sent,
+// while any other failure is returned as a *mail.Error in the guide's
+// words, naming where the sender is set. `mocpcr email check` calls it for
+// every configured sender.
+func (c *Client) CheckSender(ctx context.Context, sender string) error {
+	probe := sendMailRequest{Message: graphMessage{
+		Subject:      "mocpcr email check (no recipient: never sent)",
+		Body:         itemBody{ContentType: "Text", Content: "mocpcr email check"},
+		ToRecipients: []recipient{},
+	}}
+	body, err := json.Marshal(probe)
+	if err != nil {
+		return err
+	}
+	_, err = c.postWithToken(ctx, sender, body)
+	if me, ok := mail.AsError(err); ok && me.Status == http.StatusBadRequest && me.Code == "ErrorInvalidRecipients" {
+		return nil
+	}
+	if err == nil {
+		// Graph accepted a message without recipients: nothing can
+		// have been delivered, and the sender works.
+		return nil
+	}
 	return err
+}
+
+// Recheck asks Entra ID for a token now, even within TokenFailureTTL of a
+// refusal it remembers (and after a request in flight that began before
+// the fix), unless it holds a token that is not yet due for renewal.
+// "Retry all" calls it, so that a fix is seen at once and it can say what
+// happened: asked is whether Entra ID was asked, err its refusal.
+func (c *Client) Recheck(ctx context.Context) (asked bool, err error) {
+	_, asked, err = c.tokens.recheck(ctx)
+	if err != nil {
+		if _, ok := mail.AsError(err); !ok {
+			e := c.tokenError(0, networkCode(err), err.Error(), 0)
+			e.Err = err
+			err = e
+		}
+	}
+	return asked, err
 }
 
 func (c *Client) token(ctx context.Context) (accessToken, error) {
@@ -198,18 +235,41 @@ func (c *Client) send(ctx context.Context, msg mail.Message) (mail.Result, error
 	if len(body) > MaxRequestBytes {
 		return mail.Result{}, mail.InvalidMessage(fmt.Sprintf("the message is %d bytes as a Graph request; Microsoft Graph accepts at most %d (4 MB)", len(body), MaxRequestBytes))
 	}
+	return c.postWithToken(ctx, c.senderOf(msg), body)
+}
+
+// senderOf is the mailbox msg is sent from: its own From (a site's
+// sender), or GRAPH_MAIL_SENDER.
+func (c *Client) senderOf(msg mail.Message) string {
+	if msg.From != "" {
+		return msg.From
+	}
+	return c.cfg.Sender
+}
+
+// slotsFor is the concurrency limit of a sender mailbox: Graph's limit
+// belongs to each mailbox, so a site's sender has its own four.
+func (c *Client) slotsFor(sender string) *semaphore {
+	return mailboxSemaphore(c.cfg.GraphEndpoint, c.cfg.TenantID, sender, c.cfg.MaxConcurrent)
+}
+
+// postWithToken posts body to sender's sendMail with the cached token,
+// within the mailbox's concurrency limit, and retries once with a new
+// token when Graph rejects the one it had.
+func (c *Client) postWithToken(ctx context.Context, sender string, body []byte) (mail.Result, error) {
 	// Wait for the token before taking a mailbox slot, so a slow Entra ID
 	// does not hold slots that other senders with a token could use.
 	tok, err := c.token(ctx)
 	if err != nil {
 		return mail.Result{}, err
 	}
-	if err := c.slots.acquire(ctx); err != nil {
+	slots := c.slotsFor(sender)
+	if err := slots.acquire(ctx); err != nil {
 		return mail.Result{}, c.networkError(err, "")
 	}
-	defer c.slots.release()
+	defer slots.release()
 
-	res, gerr := c.post(ctx, tok.value, body)
+	res, gerr := c.post(ctx, tok.value, sender, body)
 	if gerr == nil || gerr.Status != http.StatusUnauthorized {
 		return res, asError(gerr)
 	}
@@ -220,7 +280,7 @@ func (c *Client) send(ctx context.Context, msg mail.Message) (mail.Result, error
 	if tok, err = c.token(ctx); err != nil {
 		return mail.Result{}, err
 	}
-	res, gerr = c.post(ctx, tok.value, body)
+	res, gerr = c.post(ctx, tok.value, sender, body)
 	return res, asError(gerr)
 }
 
@@ -300,10 +360,10 @@ type graphErrorBody struct {
 }
 
 // post makes one sendMail request.
-func (c *Client) post(ctx context.Context, token string, body []byte) (mail.Result, *mail.Error) {
+func (c *Client) post(ctx context.Context, token, sender string, body []byte) (mail.Result, *mail.Error) {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
 	defer cancel()
-	endpoint := c.cfg.GraphEndpoint + "/v1.0/users/" + url.PathEscape(c.cfg.Sender) + "/sendMail"
+	endpoint := c.cfg.GraphEndpoint + "/v1.0/users/" + url.PathEscape(sender) + "/sendMail"
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
 	if err != nil {
 		return mail.Result{}, c.networkError(err, "")
@@ -380,13 +440,13 @@ func (c *Client) post(ctx context.Context, token string, body []byte) (mail.Resu
 		hint = "Mail.Send permission not granted, or admin consent not given: in the Azure Portal open the app registration → API permissions → add Microsoft Graph Mail.Send (Application) → Grant admin consent"
 	case s == http.StatusNotFound:
 		e.Misconfigured = true
-		hint = "the sender mailbox does not exist or has no Exchange licence: confirm that GRAPH_MAIL_SENDER (" + c.cfg.Sender + ") exists and has an active Microsoft 365 / Exchange Online licence, or is a shared mailbox"
+		hint = "the sender mailbox does not exist or has no Exchange licence: confirm that " + c.senderLabel(sender) + " exists and has an active Microsoft 365 / Exchange Online licence, or is a shared mailbox"
 	case s == http.StatusRequestEntityTooLarge:
 		hint = "the message is too large for Microsoft Graph"
 	default:
 		hint = "Microsoft Graph rejected the message; sending it again will not help"
 	}
-	if h, misconfigured := c.codeHint(e); h != "" {
+	if h, misconfigured := c.codeHint(e, sender); h != "" {
 		hint = h
 		e.Misconfigured = e.Misconfigured || misconfigured
 	}
@@ -398,8 +458,8 @@ func (c *Client) post(ctx context.Context, token string, body []byte) (mail.Resu
 // error codes an administrator meets, more precise than the status alone;
 // misconfigured says every email will fail the same way until someone
 // acts. "" for codes the status's hint covers.
-func (c *Client) codeHint(e *mail.Error) (hint string, misconfigured bool) {
-	sender := "GRAPH_MAIL_SENDER (" + c.cfg.Sender + ")"
+func (c *Client) codeHint(e *mail.Error, mailbox string) (hint string, misconfigured bool) {
+	sender := c.senderLabel(mailbox)
 	switch {
 	case e.Code == "ErrorSendAsDenied":
 		return "Exchange refused to send as " + sender + ": the address must be the mailbox itself (a user or shared mailbox, by its primary address), not a distribution group, an alias of another mailbox or a mailbox this application has no right to send as", true
@@ -424,6 +484,15 @@ func (c *Client) codeHint(e *mail.Error) (hint string, misconfigured bool) {
 		return "Microsoft Graph is throttling this mailbox (temporary): the application went over " + limit + "; no email is sent from " + sender + " until the Retry-After has passed", false
 	}
 	return "", false
+}
+
+// senderLabel names a sender mailbox for the hints by where it is set:
+// GRAPH_MAIL_SENDER, or a site's settings.
+func (c *Client) senderLabel(sender string) string {
+	if strings.EqualFold(sender, c.cfg.Sender) {
+		return "GRAPH_MAIL_SENDER (" + c.cfg.Sender + ")"
+	}
+	return "the site sender mailbox " + sender + " (Sender mailbox in the site's change-control settings)"
 }
 
 // networkError is a failure with no HTTP response: retryable.

@@ -171,6 +171,31 @@ func (c *Certificate) Assertion(clientID, tokenURL string, now time.Time) (strin
 	return s, nil
 }
 
+// AssertionSource is the client assertion the application signs in to
+// Entra ID with other than for email (user sign-in's code redemption),
+// from the same credential email uses: the certificate
+// (ClientCertificatePath), else the federated token (FederatedTokenFile),
+// read afresh each time. nil when cfg has neither: the client secret is
+// used. now is the clock for the certificate's assertion.
+func AssertionSource(cfg Config, now func() time.Time) (func(tokenURL string) (string, error), error) {
+	switch {
+	case cfg.ClientCertificatePath != "":
+		cert, err := LoadCertificate(cfg.ClientCertificatePath)
+		if err != nil {
+			return nil, err
+		}
+		return func(tokenURL string) (string, error) {
+			if why := cert.Validity(now()); why != "" {
+				return "", errors.New(why)
+			}
+			return cert.Assertion(cfg.ClientID, tokenURL, now())
+		}, nil
+	case cfg.FederatedTokenFile != "":
+		return func(string) (string, error) { return federatedAssertion(cfg.FederatedTokenFile) }, nil
+	}
+	return nil, nil
+}
+
 // federatedAssertion reads the workload identity token from path
 // (AZURE_FEDERATED_TOKEN_FILE, which Kubernetes' Azure workload identity
 // writes and rotates): it is read for every token request, so a rotated

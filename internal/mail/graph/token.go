@@ -149,6 +149,37 @@ func (c *tokenCache) forgetFailure() {
 	c.fail, c.failUntil = nil, time.Time{}
 }
 
+// recheck asks Entra ID for a token now, whatever failure it remembers,
+// unless the cache holds a token not yet due for renewal (then asked is
+// false and that token is returned: Entra ID would answer the same). A
+// request already in flight began before the caller's fix, so recheck
+// waits for it and then asks again if it failed.
+func (c *tokenCache) recheck(ctx context.Context) (tok accessToken, asked bool, err error) {
+	c.mu.Lock()
+	if c.tok.value != "" && c.now().Before(c.tok.refreshAt) {
+		tok = c.tok
+		c.mu.Unlock()
+		return tok, false, nil
+	}
+	old := c.flight
+	c.mu.Unlock()
+	if old != nil {
+		select {
+		case <-old.done:
+		case <-ctx.Done():
+			return accessToken{}, false, ctx.Err()
+		}
+		if old.err == nil {
+			// Its request was sent before the fix but answered now:
+			// what Entra ID says now.
+			return old.tok, true, nil
+		}
+	}
+	c.forgetFailure()
+	tok, err = c.get(ctx)
+	return tok, true, err
+}
+
 // invalidate drops value from the cache after Graph rejected it, so that
 // the next get fetches a new token. A token another caller has already
 // replaced is left alone, so many 401s for one token cause one new fetch.

@@ -82,7 +82,10 @@ type oidcState struct {
 	directory map[string]SignInUser
 	knobs     IDTokenKnobs
 	codes     map[string]authCode
-	sessions  map[string]ssoSession
+	// assertions counts codes redeemed with a client assertion instead
+	// of the secret.
+	assertions int
+	sessions   map[string]ssoSession
 	// ignoreReauth: prompt=login and max_age are not honoured.
 	ignoreReauth bool
 	// noEndSession: discovery offers no end_session_endpoint.
@@ -225,6 +228,18 @@ func (s *Server) MicrosoftSessions() int {
 
 // SetIDTokenKnobs sets how the next ID tokens are spoiled.
 func (s *Server) SetIDTokenKnobs(k IDTokenKnobs) { s.mu.Lock(); s.oidc.knobs = k; s.mu.Unlock() }
+
+// CodeAssertions is how many authorization-code requests authenticated
+// with a client assertion (certificate or federated token) instead of a
+// client secret.
+func (s *Server) CodeAssertions() int { s.mu.Lock(); defer s.mu.Unlock(); return s.oidc.assertions }
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
 
 // AuthorizeQueries returns the query of every authorize request so far.
 func (s *Server) AuthorizeQueries() []url.Values {
@@ -443,7 +458,20 @@ func (s *Server) authorizationCode(w http.ResponseWriter, r *http.Request, tenan
 		s.writeEntraError(w, http.StatusBadRequest, "unauthorized_client", 700016, fmt.Sprintf("Application with identifier '%s' was not found in the directory '%s'.", id, tenant))
 		return
 	}
+	// A certificate or federated assertion stands in for the secret, as
+	// on the client-credentials grant.
+	assertion := !basic && secret == "" && f.Get("client_assertion") != ""
+	if assertion {
+		if status, code, aadsts, text := s.checkAssertion(r, tenant, id); status != 0 {
+			s.writeEntraError(w, status, code, aadsts, text)
+			return
+		}
+	}
+	s.mu.Lock()
+	s.oidc.assertions += btoi(assertion)
+	s.mu.Unlock()
 	switch {
+	case assertion:
 	case secret == "":
 		s.writeEntraError(w, http.StatusUnauthorized, "invalid_client", 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
 		return

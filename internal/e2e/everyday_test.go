@@ -2,8 +2,12 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/change"
@@ -82,4 +86,80 @@ func TestLiveNotificationHasOpenAndMarkRead(t *testing.T) {
 		t.Errorf("Open on the live notification went to %q, want change %s", got, c2.Number)
 	}
 	cora.noConsoleErrors()
+}
+
+// The dev mailbox shows an email the way its recipient sees it: the
+// email's inline styles apply inside the sandboxed frame, and a script
+// in it does not run.
+func TestDevMailboxRendersEmailWithItsStyles(t *testing.T) {
+	srv := startServer(t, nil)
+	fileChange(t, srv, "ines@demo.mocpcr.local", "Mailbox check on PSV-7")
+	adam := newBrowser(t)
+	adam.signIn(srv, "adam@demo.mocpcr.local")
+	// The email is queued with the change and delivered by the worker:
+	// reload the mailbox until it is there.
+	var id int64
+	for range 100 {
+		adam.open(srv.url("/admin/mailbox"), "h1")
+		if id = js[int64](adam, `(function(){var a=[...document.querySelectorAll('a[href^="/admin/mailbox/"]')].find(e=>e.closest("tr")&&e.closest("tr").textContent.includes("Mailbox check on PSV-7"));return a?Number(a.getAttribute("href").split("/").pop()):0})()`); id != 0 {
+			break
+		}
+		adam.do(chromedp.Sleep(100 * time.Millisecond))
+	}
+	if id == 0 {
+		t.Fatal("the email about the new change never reached the dev mailbox")
+	}
+	adam.open(srv.url(fmt.Sprintf("/admin/mailbox/%d", id)), "iframe.mail-body")
+	if sb := js[string](adam, `document.querySelector("iframe.mail-body").getAttribute("sandbox")`); sb != "" {
+		t.Errorf("the email frame's sandbox allows %q, want nothing", sb)
+	}
+	adam.snap("dev-mailbox-message")
+
+	// Inside the frame, as the frame itself loaded the email: the
+	// email's inline styles apply (its body's grey background, its
+	// heading's 20 px), which an srcdoc frame under the page's policy
+	// would have dropped.
+	got := adam.inFrame(fmt.Sprintf("/admin/mailbox/%d/body", id),
+		`getComputedStyle(document.body).backgroundColor`, `getComputedStyle(document.querySelector("h1")).fontSize`)
+	if got[0] != "rgb(243, 244, 246)" {
+		t.Errorf("email body background in the frame %q, want the email's own rgb(243, 244, 246)", got[0])
+	}
+	if got[1] != "20px" {
+		t.Errorf("email heading in the frame is %q, want the email's own 20px", got[1])
+	}
+	adam.noConsoleErrors()
+}
+
+// inFrame evaluates JavaScript expressions in the iframe whose address
+// ends in suffix (waiting up to 30 s for it to load). A sandboxed frame
+// has an opaque origin, so the page's own scripts cannot look inside;
+// Chrome runs it as a target of its own, which the test attaches to.
+// Leaving that target closes the frame: ask everything in one call.
+func (b *browser) inFrame(suffix string, exprs ...string) []string {
+	b.t.Helper()
+	for range 300 {
+		infos, err := chromedp.Targets(b.ctx)
+		if err != nil {
+			b.t.Fatal(err)
+		}
+		for _, info := range infos {
+			if info.Type != "iframe" || !strings.HasSuffix(info.URL, suffix) {
+				continue
+			}
+			fctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithTargetID(info.TargetID))
+			defer cancel()
+			var out []string
+			for _, e := range exprs {
+				v, err := chromedp.Run(fctx, chromedp.Evaluate[string](e))
+				if err != nil {
+					b.t.Fatalf("in frame %s: %s: %v", suffix, e, err)
+				}
+				out = append(out, v)
+			}
+			return out
+		}
+		b.do(chromedp.Sleep(100 * time.Millisecond))
+	}
+	b.t.Fatalf("no frame loaded %s", suffix)
+	return nil
 }

@@ -151,6 +151,7 @@ func (s *Server) routeTable() []route {
 		// admin_mailbox.go
 		{"GET /admin/mailbox", auth.ActionViewDevMailbox, bodySmall, s.pageListMailbox},
 		{"GET /admin/mailbox/{id}", auth.ActionViewDevMailbox, bodySmall, s.pageShowMailboxMessage},
+		{"GET /admin/mailbox/{id}/body", auth.ActionViewDevMailbox, bodySmall, s.pageShowMailboxBody},
 
 		// api_users.go
 		{"GET /api/v1/me", auth.ActionUseAccount, bodySmall, s.apiGetMe},

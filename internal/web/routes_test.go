@@ -174,6 +174,7 @@ var accessTable = []struct {
 	{"POST /admin/email/test", "/admin/email/test", "admin"},
 	{"GET /admin/mailbox", "/admin/mailbox", "admin"},
 	{"GET /admin/mailbox/{id}", "/admin/mailbox/999999", "admin"},
+	{"GET /admin/mailbox/{id}/body", "/admin/mailbox/999999/body", "admin"},
 
 	// Work pages: My work, the change list and export, the dashboard,
 	// and change administration (PSSR templates, reminders, units).

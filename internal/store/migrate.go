@@ -26,6 +26,8 @@ import (
 //	            temporary and emergency changes
 //	00130-00139 sign-in and access (continued)
 //	00150-00159 lists: indexes for keyset (cursor) paging
+//	00175-00179 everyday work: related changes, full-text search,
+//	            the reminder hour in each site's time
 //
 // A new migration must still sort after every migration already shipped:
 // goose refuses to apply one older than the newest applied. That is why

@@ -596,6 +596,8 @@ var flashMessages = map[string]string{
 	"pssr":                    "PSSR answer recorded.",
 	"pssr-no":                 "PSSR answer recorded. The deficiency was added as a pre-startup action; it must be closed before startup.",
 	"roster":                  "Added to the acknowledgement roster; they have been notified.",
+	"linked":                  "Related change linked; it shows on both changes.",
+	"unlinked":                "Link removed from both changes.",
 	"acked":                   "Your acknowledgement is recorded.",
 	"attached":                "File attached.",
 	"ext-asked":               "Extension requested; an approver must approve it.",

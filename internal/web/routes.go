@@ -105,6 +105,9 @@ func (s *Server) routeTable() []route {
 		{"POST /changes/{ref}/acknowledge", auth.ActionViewChanges, bodySmall, s.pageAcknowledgeChange},
 		{"POST /changes/{ref}/attachments", auth.ActionViewChanges, bodyUpload, s.pageUploadAttachment},
 		{"POST /changes/{ref}/extensions", auth.ActionViewChanges, bodySmall, s.pageRequestExtension},
+		// change_links.go
+		{"POST /changes/{ref}/links", auth.ActionViewChanges, bodySmall, s.pageLinkChange},
+		{"POST /changes/{ref}/links/{lid}/remove", auth.ActionViewChanges, bodySmall, s.pageUnlinkChange},
 		{"POST /changes/{ref}/extensions/decision", auth.ActionApproveChange, bodySmall, s.pageDecideExtension},
 		// change_audit.go
 		{"GET /changes/{ref}/audit", auth.ActionViewAudit, bodySmall, s.pageShowChangeAudit},

@@ -143,6 +143,8 @@ var accessTable = []struct {
 	{"POST /changes/{ref}/attachments", "/changes/MOC-1999-9999/attachments", "initiator,reviewer,approver,coordinator,admin,auditor"},
 	{"GET /changes/{ref}/attachments/{aid}", "/changes/MOC-1999-9999/attachments/999999", "initiator,reviewer,approver,coordinator,admin,auditor"},
 	{"POST /changes/{ref}/extensions", "/changes/MOC-1999-9999/extensions", "initiator,reviewer,approver,coordinator,admin,auditor"},
+	{"POST /changes/{ref}/links", "/changes/MOC-1999-9999/links", "initiator,reviewer,approver,coordinator,admin,auditor"},
+	{"POST /changes/{ref}/links/{lid}/remove", "/changes/MOC-1999-9999/links/1/remove", "initiator,reviewer,approver,coordinator,admin,auditor"},
 	{"POST /changes/{ref}/extensions/decision", "/changes/MOC-1999-9999/extensions/decision", "approver"},
 	{"GET /changes/{ref}/audit", "/changes/MOC-1999-9999/audit", "auditor,coordinator,admin"},
 	{"GET /audit/verify", "/audit/verify", "auditor,coordinator,admin"},

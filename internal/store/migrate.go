@@ -60,13 +60,34 @@ func renderMigrations(d Dialect) (fs.FS, error) {
 		return nil, err
 	}
 	for _, e := range entries {
+		name, ok := migrationFor(e.Name(), d)
+		if !ok {
+			continue
+		}
 		b, err := fs.ReadFile(migrationFiles, "migrations/"+e.Name())
 		if err != nil {
 			return nil, err
 		}
-		out[e.Name()] = &fstest.MapFile{Data: []byte(typeNames[d].Replace(string(b))), Mode: 0o444}
+		out[name] = &fstest.MapFile{Data: []byte(typeNames[d].Replace(string(b))), Mode: 0o444}
 	}
 	return out, nil
+}
+
+// migrationFor says whether migration file name applies to dialect d and
+// under which name. Most files serve both engines through the type
+// placeholders. Where the engines need different statements altogether
+// (full-text search: an FTS5 table and triggers against a tsvector
+// column), a migration is two files, NNNNN_x.sqlite.sql and
+// NNNNN_x.postgres.sql: each engine applies its own, as NNNNN_x.sql, so
+// both record the same version.
+func migrationFor(name string, d Dialect) (string, bool) {
+	for _, other := range []Dialect{SQLite, Postgres} {
+		suffix := "." + string(other) + ".sql"
+		if strings.HasSuffix(name, suffix) {
+			return strings.TrimSuffix(name, suffix) + ".sql", other == d
+		}
+	}
+	return name, true
 }
 
 func (db *DB) provider() (*goose.Provider, error) {

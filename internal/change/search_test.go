@@ -144,3 +144,16 @@ func TestSearchMigrationIndexesExistingChanges(t *testing.T) {
 		}
 	})
 }
+
+// A word shorter than store.MinPrefixTerm matches whole words only: "1"
+// does not find every change mentioning P-101.
+func TestSearchShortWordsMatchWholeWords(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := changetest.Seed(t, db, start)
+		a := toStage(t, f, change.StageDraft, func(fl *change.Fields) { fl.Description = changetest.Str("Stage 1 of the seal work") })
+		toStage(t, f, change.StageDraft, func(fl *change.Fields) { fl.Description = changetest.Str("Seal work on P-101") })
+		if got := numbers(t, f.Service, f.Initiator, "seal 1"); !slices.Equal(got, []string{a.Number}) {
+			t.Errorf("seal 1 found %v, want only %s", got, a.Number)
+		}
+	})
+}

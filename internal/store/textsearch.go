@@ -3,6 +3,7 @@ package store
 import (
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // TextIndex names a full-text index the way each engine holds it: on
@@ -35,18 +36,29 @@ func TextTerms(text string) []string {
 	return words
 }
 
+// MinPrefixTerm is the shortest term that also matches longer words it
+// starts: a shorter one ("1", "p") matches whole words only, or it would
+// find every "101" and "pump".
+const MinPrefixTerm = 3
+
 // TextQuery is the query text for Match finding rows holding every one
-// of terms (TextTerms), each also as the start of a longer word
-// ("valv" finds "valve"): an FTS5 query on SQLite, a tsquery on
-// PostgreSQL. Terms are letters and digits only, so nothing in them is
-// query syntax.
+// of terms (TextTerms), each of at least MinPrefixTerm characters also
+// as the start of a longer word ("valv" finds "valve"): an FTS5 query on
+// SQLite, a tsquery on PostgreSQL. Terms are letters and digits only,
+// so nothing in them is query syntax.
 func (db *DB) TextQuery(terms []string) string {
 	parts := make([]string, len(terms))
 	for i, t := range terms {
-		if db.Dialect == Postgres {
+		prefix := utf8.RuneCountInString(t) >= MinPrefixTerm
+		switch {
+		case db.Dialect == Postgres && prefix:
 			parts[i] = t + ":*"
-		} else {
+		case db.Dialect == Postgres:
+			parts[i] = t
+		case prefix:
 			parts[i] = `"` + t + `"*`
+		default:
+			parts[i] = `"` + t + `"`
 		}
 	}
 	if db.Dialect == Postgres {

@@ -322,7 +322,9 @@ func (s *Service) checkRole(actor *auth.User, d *Detail, a Action) error {
 		if !isOwner && !coord {
 			return forbidden("only the initiator or an MOC coordinator may link related changes")
 		}
-		if c.Stage == StageVoided {
+		// A closed or voided change is a finished record: the change
+		// still open links to it, not the other way round.
+		if !c.Stage.IsOpen() {
 			return stageErr()
 		}
 	case ActRequestExtension:

@@ -613,6 +613,10 @@ type Detail struct {
 	// Signatures are the signed decisions at the change's control
 	// points, oldest first.
 	Signatures []SignatureRecord `json:"signatures"`
+	// Links are the related changes the user can see; HiddenLinks
+	// counts those at sites the user cannot see (never named).
+	Links       []Link `json:"links"`
+	HiddenLinks int    `json:"hidden_links,omitempty"`
 	// ToSign states, for each signed decision the user may make now, the
 	// meaning and the name and title the signature will record.
 	ToSign []Statement `json:"to_sign"`

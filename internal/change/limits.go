@@ -22,4 +22,7 @@ const (
 	MaxPeoplePerRequest = 200
 	// MaxApprovalStages bounds the approval stages of one change.
 	MaxApprovalStages = 10
+	// MaxLinksPerChange bounds the related changes linked to one change
+	// (either way round).
+	MaxLinksPerChange = 50
 )

@@ -24,7 +24,8 @@ type Filter struct {
 	SiteID      int64
 	UnitID      int64
 	InitiatorID int64
-	// Q matches number, title or equipment tags, case-insensitively.
+	// Q matches part of the number, title or equipment tags, or every
+	// word of it in any text field (full text), case-insensitively.
 	Q string
 	// OpenOnly hides closed and voided changes.
 	OpenOnly bool
@@ -54,6 +55,11 @@ type Filter struct {
 	// it only pages fetched without a cursor are counted.
 	Count bool
 }
+
+// changeText is the full-text index over a change's text fields
+// (migration 00176): number, title, description, tags, reason, the
+// 1910.119(l)(2) answers, time period, authorisation and close-out note.
+var changeText = store.TextIndex{FTSTable: "changes_fts", IDColumn: "c.id", VectorColumn: "c.search"}
 
 // SortKeys are the columns List can sort by.
 var SortKeys = []string{"number", "title", "kind", "stage", "site", "unit", "initiator", "created", "updated", "expires"}
@@ -391,7 +397,15 @@ func (s *Service) listWhere(actor *auth.User, f Filter) (listFilter, error) {
 		}
 		args = append(args, "%"+strings.ToLower(q)+"%")
 		n := len(args)
-		where = append(where, fmt.Sprintf("(lower(c.number) LIKE $%d OR lower(c.title) LIKE $%d OR lower(c.equipment_tags) LIKE $%d)", n, n, n))
+		// A part of a number or tag ("0042", "101A") still matches as
+		// before; the words of q also find changes whose description
+		// or other text fields hold every one of them.
+		cond := fmt.Sprintf("lower(c.number) LIKE $%d OR lower(c.title) LIKE $%d OR lower(c.equipment_tags) LIKE $%d", n, n, n)
+		if terms := store.TextTerms(q); len(terms) > 0 {
+			args = append(args, s.DB.TextQuery(terms))
+			cond += " OR " + s.DB.Match(changeText, fmt.Sprintf("$%d", len(args)))
+		}
+		where = append(where, "("+cond+")")
 	}
 	if f.OpenOnly {
 		where = append(where, "c.stage NOT IN ('closed', 'voided')")

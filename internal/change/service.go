@@ -190,6 +190,12 @@ var numberPattern = regexp.MustCompile(`^[A-Z]+-\d{4}-\d+$`)
 // or by its numeric id. A change actor cannot see is not found, as Get
 // would say.
 func (s *Service) Resolve(ctx context.Context, actor *auth.User, ref string) (int64, error) {
+	return resolve(ctx, s.DB.SQL, actor, ref)
+}
+
+// resolve is Resolve in q (a transaction that must see its own writes,
+// or on SQLite's one writer connection, cannot read beside itself).
+func resolve(ctx context.Context, q store.Querier, actor *auth.User, ref string) (int64, error) {
 	ref = strings.ToUpper(strings.TrimSpace(ref))
 	query := `SELECT id, site_id FROM changes WHERE number = $1`
 	var arg any = ref
@@ -199,7 +205,7 @@ func (s *Service) Resolve(ctx context.Context, actor *auth.User, ref string) (in
 		return 0, notFound("%q is neither a change id (like 42) nor a change number (like MOC-2026-0042)", ref)
 	}
 	var id, site int64
-	err := s.DB.SQL.QueryRowContext(ctx, query, arg).Scan(&id, &site)
+	err := q.QueryRowContext(ctx, query, arg).Scan(&id, &site)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && (actor == nil || !actor.OnSite(site))) {
 		return 0, notFound("change %s not found", ref)
 	}
@@ -243,6 +249,9 @@ func (s *Service) loadDetail(ctx context.Context, q store.Querier, actor *auth.U
 		return nil, err
 	}
 	if d.HazardReviews, err = s.hazardReviews(ctx, q, id, d.Actions); err != nil {
+		return nil, err
+	}
+	if d.Links, d.HiddenLinks, err = s.links(ctx, q, actor, id); err != nil {
 		return nil, err
 	}
 	if d.delegators, err = s.activeDelegators(ctx, q, actor.ID); err != nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
+	"github.com/mocpcr/mocpcr/internal/sitetime"
 	"github.com/mocpcr/mocpcr/internal/store"
 )
 
@@ -79,7 +80,7 @@ type SignatureRecord struct {
 // When is the signing time as printed on a signature line: date, time,
 // zone abbreviation and offset ("2026-03-02 10:00 CET (UTC+01:00)").
 func (r SignatureRecord) When() string {
-	return r.SignedAt.Format("2006-01-02 15:04 MST") + " (UTC" + r.SignedAt.Format("-07:00") + ")"
+	return sitetime.Format(r.SignedAt, r.SignedAt.Location())
 }
 
 // Signer is the printed name with the job title, as a signature line

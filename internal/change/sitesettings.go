@@ -8,19 +8,18 @@ import (
 	"net/mail"
 	"strings"
 	"time"
-	// Signatures print times in each site's zone; the binary carries the
-	// zone database so that works on a server (or container) without one.
-	_ "time/tzdata"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/problem"
+	"github.com/mocpcr/mocpcr/internal/sitetime"
 	"github.com/mocpcr/mocpcr/internal/store"
 )
 
 // SiteSettings are one site's rules for the change workflow.
 type SiteSettings struct {
 	SiteID int64 `json:"site_id"`
-	// TimeZone is the IANA zone signatures record their time in.
+	// TimeZone is the IANA zone the site's times are shown in (pages,
+	// signatures, emails) and its reminder hour is read in.
 	TimeZone string `json:"time_zone"`
 	// MaxExtensions is how many times a temporary change may be extended.
 	MaxExtensions int `json:"max_extensions"`
@@ -53,14 +52,8 @@ func DefaultSiteSettings(siteID int64) SiteSettings {
 // Location is the site's time zone (UTC if it no longer loads).
 func (ss SiteSettings) Location() *time.Location { return zone(ss.TimeZone) }
 
-// zone loads an IANA zone, falling back to UTC: a stored zone was valid
-// when saved, and a record must still print if the zone database changed.
-func zone(name string) *time.Location {
-	if loc, err := time.LoadLocation(name); err == nil {
-		return loc
-	}
-	return time.UTC
-}
+// zone loads an IANA zone, falling back to UTC (sitetime.Load).
+func zone(name string) *time.Location { return sitetime.Load(name) }
 
 func siteSettings(ctx context.Context, q store.Querier, siteID int64) (SiteSettings, error) {
 	ss := DefaultSiteSettings(siteID)

@@ -32,10 +32,12 @@ const (
 	ActAcknowledge            Action = "acknowledge"
 	ActManageRoster           Action = "manage_roster"
 	ActAttach                 Action = "attach"
-	ActRequestExtension       Action = "request_extension"
-	ActDecideExtension        Action = "decide_extension"
-	ActRevert                 Action = "revert"
-	ActMakePermanent          Action = "make_permanent"
+	// ActLink links a related change, or removes such a link.
+	ActLink             Action = "link"
+	ActRequestExtension Action = "request_extension"
+	ActDecideExtension  Action = "decide_extension"
+	ActRevert           Action = "revert"
+	ActMakePermanent    Action = "make_permanent"
 	// ActConfirmRIK confirms, signed, that a change is a replacement in kind.
 	ActConfirmRIK Action = "confirm_rik"
 	// ActRejectRIK rejects a replacement-in-kind claim into the normal flow.
@@ -59,7 +61,7 @@ const (
 // AllActions lists every action in the order the UI shows buttons.
 var AllActions = []Action{ActEdit, ActSubmit, ActConfirmRIK, ActRejectRIK, ActAuthorizeEmergency, ActAssign, ActAddReview, ActStartReview, ActRecordHazardReview, ActReview, ActApprove, ActReturn,
 	ActAddAction, ActCompleteImplementation, ActAssignPSSRTeam, ActAnswerPSSR, ActSignOffPSSR, ActAuthorizeStartup, ActClose, ActAcknowledge,
-	ActManageRoster, ActAttach, ActRequestExtension, ActDecideExtension, ActRevert, ActMakePermanent, ActVoid}
+	ActManageRoster, ActAttach, ActLink, ActRequestExtension, ActDecideExtension, ActRevert, ActMakePermanent, ActVoid}
 
 // AllowedActions returns what actor may do to the change right now. d must
 // have been loaded for actor (Service.Get does that).
@@ -366,6 +368,15 @@ func (s *Service) checkRole(actor *auth.User, d *Detail, a Action) error {
 		if !isOwner && !coord && !actor.Has(auth.RoleReviewer) && !actor.Has(auth.RoleApprover) {
 			return forbidden("auditors and users without a working role cannot attach files")
 		}
+		if !c.Stage.IsOpen() {
+			return stageErr()
+		}
+	case ActLink:
+		if !isOwner && !coord {
+			return forbidden("only the initiator or an MOC coordinator may link related changes")
+		}
+		// A closed or voided change is a finished record: the change
+		// still open links to it, not the other way round.
 		if !c.Stage.IsOpen() {
 			return stageErr()
 		}

@@ -27,10 +27,12 @@ import (
 //	00130-00139 sign-in and access (continued)
 //	00150-00159 lists: indexes for keyset (cursor) paging
 //	00165-00169 hazard review records, performance metrics
+//	00175-00179 everyday work: related changes, full-text search,
 //	00190-00194 lists (continued): sort keys, scale
 //
 // The few statements the engines cannot share (a trigger: SQLite's
-// BEGIN ... END body against PostgreSQL's function and trigger) sit
+// BEGIN ... END body against PostgreSQL's function and trigger; SQLite's
+// FTS5 table against a tsvector column) sit
 // between a line "-- {{sqlite}}" or "-- {{postgres}}" and a line
 // "-- {{end}}"; the other engine's blocks are left out (dialectBlocks).
 //

@@ -272,3 +272,50 @@ func TestDeliveryLogLabelsAndMailboxCrossReference(t *testing.T) {
 		}
 	})
 }
+
+// A dev mailbox message frames its body from a route of its own whose
+// policy lets the email's inline styles apply and nothing run; the
+// message page no longer carries the body in an srcdoc (which inherits
+// the page's style-src 'self' and drops every style).
+func TestMailboxBodyIsServedWithItsStylesAndNoScripts(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		site := newSite(t, db, nil)
+		admin := site.user("adam@example.com", auth.RoleAdmin)
+		const html = `<body style="background:#f3f4f6"><p style="color:#1d4ed8">Styled</p><script>parent.document.title='x'</script></body>`
+		if _, err := db.SQL.Exec(`INSERT INTO dev_mailbox (sender, to_addrs, subject, html_body, created_at) VALUES ('moc@example.com', 'rita@example.com', 'Styled', $1, $2)`, html, time.Now().UTC()); err != nil {
+			t.Fatal(err)
+		}
+		b := site.browser()
+		b.login(admin.Email)
+		msg := b.get("/admin/mailbox/1")
+		if !strings.Contains(msg.Body, `<iframe class="mail-body" title="Email body" sandbox src="/admin/mailbox/1/body">`) {
+			t.Errorf("message page does not frame the body route in a sandbox:\n%s", msg.Body)
+		}
+		if strings.Contains(msg.Body, "srcdoc") || strings.Contains(msg.Body, "Styled</p>") {
+			t.Errorf("message page still carries the body inline")
+		}
+		body := b.get("/admin/mailbox/1/body")
+		if body.StatusCode != http.StatusOK || body.Body != html {
+			t.Fatalf("body route: %d %q, want the stored HTML unchanged", body.StatusCode, body.Body)
+		}
+		csp := body.Header.Get("Content-Security-Policy")
+		for _, want := range []string{"sandbox", "default-src 'none'", "style-src 'unsafe-inline'", "frame-ancestors 'self'"} {
+			if !strings.Contains(csp, want) {
+				t.Errorf("body policy %q lacks %s", csp, want)
+			}
+		}
+		if strings.Contains(csp, "script-src") || body.Header.Get("X-Frame-Options") != "SAMEORIGIN" {
+			t.Errorf("body policy allows scripts or forbids its own frame: %q, %q", csp, body.Header.Get("X-Frame-Options"))
+		}
+		if nf := b.get("/admin/mailbox/2/body"); nf.StatusCode != http.StatusNotFound {
+			t.Errorf("missing message body: %d, want 404", nf.StatusCode)
+		}
+		// Only who may read the mailbox reads a body.
+		other := site.user("rita@example.com", auth.RoleInitiator)
+		rb := site.browser()
+		rb.login(other.Email)
+		if r := rb.get("/admin/mailbox/1/body"); r.StatusCode != http.StatusForbidden {
+			t.Errorf("an initiator reads a mailbox body: %d", r.StatusCode)
+		}
+	})
+}

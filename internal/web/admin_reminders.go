@@ -5,9 +5,11 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/change"
+	"github.com/mocpcr/mocpcr/internal/sitetime"
 )
 
 // reminderForm holds the form's raw values, so a bad entry is shown back
@@ -38,7 +40,7 @@ func reminderFormOf(rs *change.ReminderSettings) reminderForm {
 	f := reminderForm{PendingAfterDays: strconv.Itoa(rs.PendingAfterDays), EscalateAfterDays: strconv.Itoa(rs.EscalateAfterDays),
 		ActionDueSoonDays: strconv.Itoa(rs.ActionDueSoonDays), ExpiryWarningDays: strings.Join(days, ", "), RunHourUTC: strconv.Itoa(rs.RunHourUTC)}
 	if !rs.UpdatedAt.IsZero() {
-		f.UpdatedAt = rs.UpdatedAt.UTC().Format("2006-01-02 15:04 UTC")
+		f.UpdatedAt = sitetime.Format(rs.UpdatedAt, time.UTC)
 	}
 	return f
 }

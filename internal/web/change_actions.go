@@ -612,6 +612,8 @@ var flashMessages = map[string]string{
 	"pssr-team":               "PSSR team saved; members added while the PSSR is under way have been told.",
 	"signoff_pssr":            "PSSR signed off; startup can be authorised once nothing else is open.",
 	"roster":                  "Added to the acknowledgement roster; they have been notified.",
+	"linked":                  "Related change linked; it shows on both changes.",
+	"unlinked":                "Link removed from both changes.",
 	"acked":                   "Your acknowledgement is recorded.",
 	"attached":                "File attached.",
 	"hazard-recorded":         "Hazard review recorded; the owners of its recommendations have been notified.",

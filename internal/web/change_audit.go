@@ -64,7 +64,7 @@ func (s *Server) pageShowChangeAudit(w http.ResponseWriter, r *http.Request) {
 		v.Break = &v.Report.Broken[0]
 		v.BrokenSeq = v.Break.Seq
 	}
-	s.render(w, r, http.StatusOK, "change_audit.html", &Page{Title: "Audit trail of " + d.Change.Number, Data: v})
+	s.render(w, r, http.StatusOK, "change_audit.html", &Page{Title: "Audit trail of " + d.Change.Number, Data: v, SiteID: d.Change.SiteID})
 }
 
 // pageVerifyAudit verifies the chain of every change on the user's

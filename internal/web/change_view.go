@@ -373,7 +373,7 @@ func (s *Server) renderChange(w http.ResponseWriter, r *http.Request, status int
 			errs["page-error"] = msg
 		}
 	}
-	p := &Page{Title: d.Change.Number + " " + d.Change.Title, Errors: errs, Data: v}
+	p := &Page{Title: d.Change.Number + " " + d.Change.Title, Errors: errs, Data: v, SiteID: d.Change.SiteID}
 	if len(errs) == 0 {
 		p.Flash = flashMessages[r.URL.Query().Get("done")]
 	}
@@ -409,7 +409,7 @@ func (s *Server) pagePrintChange(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "change_print.html", &Page{Title: d.Change.Number + " (print)", Data: v})
+	s.render(w, r, http.StatusOK, "change_print.html", &Page{Title: d.Change.Number + " (print)", Data: v, SiteID: d.Change.SiteID})
 }
 
 // Overdue reports whether an open action item is past its due date.

@@ -3,15 +3,18 @@ package web
 import (
 	"bytes"
 	"embed"
+	"fmt"
 	"html/template"
 	"io/fs"
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/requestid"
+	"github.com/mocpcr/mocpcr/internal/sitetime"
 )
 
 //go:embed templates/*.html
@@ -20,13 +23,10 @@ var templateFiles embed.FS
 // templateFuncs are available in every template.
 var templateFuncs = template.FuncMap{
 	"date": dateString,
-	"datetime": func(t time.Time) string {
-		if t.IsZero() {
-			return ""
-		}
-		return t.UTC().Format("2006-01-02 15:04 UTC")
-	},
-	"join": strings.Join,
+	// datetime writes an instant in the page's site zone; zoned replaces
+	// this UTC one for each zone a page is rendered in.
+	"datetime": func(t time.Time) string { return sitetime.Format(t, time.UTC) },
+	"join":     strings.Join,
 	// duration is a duration in words: "5 minutes", "3 days".
 	"duration": durationText,
 	"dict": func(kv ...any) map[string]any {
@@ -69,6 +69,42 @@ func parsePages() (pages, error) {
 	return p, nil
 }
 
+// zonedPages are the page templates once per time zone: each set's
+// datetime func writes times in its zone, so every template (and every
+// template it includes) shows the site's time without being handed the
+// zone. The parsed set is cloned per zone on first use; it is never
+// executed itself, which html/template requires of a set it clones.
+type zonedPages struct {
+	mu     sync.Mutex
+	parsed pages
+	byZone map[string]pages
+}
+
+func newZonedPages(p pages) *zonedPages { return &zonedPages{parsed: p, byZone: map[string]pages{}} }
+
+// lookup is page name's template with times in loc.
+func (z *zonedPages) lookup(name string, loc *time.Location) (*template.Template, error) {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	set, ok := z.byZone[loc.String()]
+	if !ok {
+		set = pages{}
+		for n, t := range z.parsed {
+			c, err := t.Clone()
+			if err != nil {
+				return nil, fmt.Errorf("template %s for zone %s: %w", n, loc, err)
+			}
+			set[n] = c.Funcs(template.FuncMap{"datetime": func(t time.Time) string { return sitetime.Format(t, loc) }})
+		}
+		z.byZone[loc.String()] = set
+	}
+	t, ok := set[name]
+	if !ok {
+		return nil, fmt.Errorf("unknown template %s", name)
+	}
+	return t, nil
+}
+
 // Page is what every page template receives.
 type Page struct {
 	Title     string
@@ -93,6 +129,11 @@ type Page struct {
 	// Section is the main navigation entry this page belongs to, marked
 	// aria-current so people see where they are.
 	Section string
+	// SiteID is the site whose time zone the page's times are shown in
+	// (a change page: the change's site); 0 is the user's first site.
+	SiteID int64
+	// Zone is that site's time zone (UTC without one), filled by render.
+	Zone *time.Location
 }
 
 // section names the navigation entry of a path.
@@ -143,14 +184,17 @@ func (p *Page) ErrorList() []FieldError {
 // render writes a full page. It renders to a buffer first so a template
 // error becomes a clean 500, not half a page.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, p *Page) {
-	t, ok := s.pages[name]
-	if !ok {
-		s.Logger.ErrorContext(r.Context(), "unknown template", "name", name)
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
-	}
 	if p.User == nil {
 		p.User = auth.UserFrom(r.Context())
+	}
+	if p.Zone == nil {
+		p.Zone = s.siteZone(r, p.User, p.SiteID)
+	}
+	t, err := s.pages.lookup(name, p.Zone)
+	if err != nil {
+		s.Logger.ErrorContext(r.Context(), "page template", "name", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
 	}
 	if p.Flash == "" {
 		p.Flash = takeFlash(w, r)
@@ -178,4 +222,24 @@ func title(s string) string {
 		return s
 	}
 	return templateFuncs["title"].(func(string) string)(s)
+}
+
+// siteZone is the time zone of site siteID (of the user's first site
+// when 0), UTC when there is none or its settings cannot be read: times
+// still show, with their zone named beside them.
+func (s *Server) siteZone(r *http.Request, u *auth.User, siteID int64) *time.Location {
+	if u == nil || s.Changes == nil {
+		return time.UTC
+	}
+	if siteID == 0 && len(u.SiteIDs) > 0 {
+		siteID = u.SiteIDs[0]
+	}
+	if siteID == 0 {
+		return time.UTC
+	}
+	ss, err := s.Changes.SiteSettings(r.Context(), u, siteID)
+	if err != nil {
+		return time.UTC
+	}
+	return ss.Location()
 }

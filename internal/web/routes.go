@@ -113,6 +113,9 @@ func (s *Server) routeTable() []route {
 		{"POST /changes/{ref}/acknowledge", auth.ActionViewChanges, bodySmall, s.pageAcknowledgeChange},
 		{"POST /changes/{ref}/attachments", auth.ActionViewChanges, bodyUpload, s.pageUploadAttachment},
 		{"POST /changes/{ref}/extensions", auth.ActionViewChanges, bodySmall, s.pageRequestExtension},
+		// change_links.go
+		{"POST /changes/{ref}/links", auth.ActionViewChanges, bodySmall, s.pageLinkChange},
+		{"POST /changes/{ref}/links/{lid}/remove", auth.ActionViewChanges, bodySmall, s.pageUnlinkChange},
 		{"POST /changes/{ref}/extensions/decision", auth.ActionApproveChange, bodySmall, s.pageDecideExtension},
 		// change_hazard_review.go
 		{"POST /changes/{ref}/hazard-reviews", auth.ActionViewChanges, bodyUpload, s.pageRecordHazardReview},
@@ -161,6 +164,7 @@ func (s *Server) routeTable() []route {
 		// admin_mailbox.go
 		{"GET /admin/mailbox", auth.ActionViewDevMailbox, bodySmall, s.pageListMailbox},
 		{"GET /admin/mailbox/{id}", auth.ActionViewDevMailbox, bodySmall, s.pageShowMailboxMessage},
+		{"GET /admin/mailbox/{id}/body", auth.ActionViewDevMailbox, bodySmall, s.pageShowMailboxBody},
 
 		// api_users.go
 		{"GET /api/v1/me", auth.ActionUseAccount, bodySmall, s.apiGetMe},

@@ -154,6 +154,8 @@ var accessTable = []struct {
 	{"GET /changes/{ref}/attachments/{aid}", "/changes/MOC-1999-9999/attachments/999999", "initiator,reviewer,approver,coordinator,admin,auditor"},
 	{"POST /changes/{ref}/extensions", "/changes/MOC-1999-9999/extensions", "initiator,reviewer,approver,coordinator,admin,auditor"},
 	{"POST /changes/{ref}/hazard-reviews", "/changes/MOC-1999-9999/hazard-reviews", "initiator,reviewer,approver,coordinator,admin,auditor"},
+	{"POST /changes/{ref}/links", "/changes/MOC-1999-9999/links", "initiator,reviewer,approver,coordinator,admin,auditor"},
+	{"POST /changes/{ref}/links/{lid}/remove", "/changes/MOC-1999-9999/links/1/remove", "initiator,reviewer,approver,coordinator,admin,auditor"},
 	{"POST /changes/{ref}/extensions/decision", "/changes/MOC-1999-9999/extensions/decision", "approver"},
 	{"GET /changes/{ref}/audit", "/changes/MOC-1999-9999/audit", "auditor,coordinator,admin"},
 	{"GET /audit/verify", "/audit/verify", "auditor,coordinator,admin"},
@@ -185,6 +187,7 @@ var accessTable = []struct {
 	{"POST /admin/email/test", "/admin/email/test", "admin"},
 	{"GET /admin/mailbox", "/admin/mailbox", "admin"},
 	{"GET /admin/mailbox/{id}", "/admin/mailbox/999999", "admin"},
+	{"GET /admin/mailbox/{id}/body", "/admin/mailbox/999999/body", "admin"},
 
 	// Work pages: My work, the change list and export, the dashboard,
 	// and change administration (PSSR templates, reminders, units).

@@ -54,7 +54,7 @@ type Server struct {
 	// streamsClosed ends every server-sent event stream; see CloseStreams.
 	streamsClosed chan struct{}
 	closeStreams  sync.Once
-	pages         pages
+	pages         *zonedPages
 	patterns      []string
 	pageFillers   []func(r *http.Request, p *Page)
 	openapi       []byte
@@ -119,10 +119,11 @@ func New(cfg *config.Config, db *store.DB, logger *slog.Logger, deps Deps) (*Ser
 	if s.Changes == nil {
 		s.Changes = change.New(db, &notify.Notifier{BaseURL: cfg.BaseURL, Dialect: db.Dialect})
 	}
-	var err error
-	if s.pages, err = parsePages(); err != nil {
+	parsed, err := parsePages()
+	if err != nil {
 		return nil, fmt.Errorf("parse templates: %w", err)
 	}
+	s.pages = newZonedPages(parsed)
 	if s.openapi, err = buildOpenAPI(); err != nil {
 		return nil, fmt.Errorf("build OpenAPI document: %w", err)
 	}

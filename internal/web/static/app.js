@@ -21,32 +21,32 @@
     if (typeof d.unread === "number") setBadge(d.unread);
     var n = d.notification;
     if (!list || !n || document.getElementById("n-" + n.id)) return;
+    // The page's template holds the server's markup for an item, with
+    // its Open and Mark read forms (and the CSRF token): a live item
+    // then has the same buttons as the items rendered with the page.
+    var tpl = document.getElementById("notification-item");
+    if (!tpl || !tpl.content) return;
     var empty = list.querySelector(".empty");
     if (empty) empty.remove();
-    var li = document.createElement("li");
-    li.className = "notification unread";
-    li.id = "n-" + n.id;
-    var main = document.createElement("div");
-    main.className = "n-main";
-    var title = document.createElement(n.link ? "a" : "span");
-    title.className = "n-title";
-    title.textContent = n.title;
-    if (n.link && n.link.charAt(0) === "/" && n.link.charAt(1) !== "/") title.href = n.link;
-    main.appendChild(title);
-    if (n.body) {
-      var p = document.createElement("p");
-      p.className = "n-body";
-      p.textContent = n.body;
-      main.appendChild(p);
-    }
-    var when = document.createElement("small");
-    when.className = "muted";
-    when.textContent = "just now";
-    main.appendChild(when);
-    li.appendChild(main);
+    var li = tpl.content.firstElementChild.cloneNode(true);
+    var id = String(n.id);
+    li.id = "n-" + id;
+    li.querySelectorAll("form").forEach(function (f) {
+      f.setAttribute("action", "/notifications/" + encodeURIComponent(id) + "/read");
+    });
+    li.querySelector(".n-title").textContent = n.title;
+    var body = li.querySelector(".n-body");
+    if (n.body) body.textContent = n.body; else body.remove();
+    if (n.created_at) li.querySelector("time").setAttribute("datetime", n.created_at);
+    // Open follows the notification's link; without one there is nowhere to go.
+    if (!n.link) li.querySelector(".n-open").remove();
     list.insertBefore(li, list.firstChild);
   }
   function listen(src) {
+    // data-live says the stream is connected (tests wait for it before
+    // making something happen; a reconnect sets it again).
+    src.addEventListener("open", function () { badge.dataset.live = "on"; });
+    src.addEventListener("error", function () { delete badge.dataset.live; });
     src.addEventListener("notification", onData);
     src.addEventListener("unread", onData);
   }

@@ -28,13 +28,15 @@ const (
 	CPRIK           ControlPoint = "rik_confirmation"
 	CPEmergency     ControlPoint = "emergency_authorisation"
 	CPCloseout      ControlPoint = "closeout"
+	// CPScreening is a coordinator's confirmation of the screening answers.
+	CPScreening ControlPoint = "screening_confirmation"
 )
 
 // ControlPointLabels are the control points as people read them.
 var ControlPointLabels = map[ControlPoint]string{
 	CPApproval: "Approval", CPMakePermanent: "Re-approval to make permanent", CPStartup: "Startup authorisation",
 	CPExtension: "Extension decision", CPRIK: "Replacement-in-kind confirmation", CPEmergency: "Emergency authorisation",
-	CPCloseout: "Close-out",
+	CPCloseout: "Close-out", CPScreening: "Screening confirmation",
 }
 
 // Label is the control point's display name.
@@ -118,13 +120,15 @@ func (st Statement) controlPoint(d *Detail) ControlPoint {
 		return CPEmergency
 	case ActClose:
 		return CPCloseout
+	case ActConfirmScreening:
+		return CPScreening
 	}
 	return ""
 }
 
 // SignedActions are the actions whose decision is an electronic
 // signature: the form states the meaning and asks for the password.
-var SignedActions = []Action{ActApprove, ActAuthorizeStartup, ActDecideExtension, ActConfirmRIK, ActAuthorizeEmergency, ActClose}
+var SignedActions = []Action{ActApprove, ActAuthorizeStartup, ActDecideExtension, ActConfirmRIK, ActAuthorizeEmergency, ActClose, ActConfirmScreening}
 
 // meaning states in full what signing action a with decision means for
 // the change, in the signer's voice. It is shown on the form before
@@ -170,6 +174,13 @@ func (d *Detail) meaning(actor *auth.User, a Action, decision Decision) (text, o
 		return "By signing I authorise " + c.Number + " for implementation before full review", ""
 	case ActClose:
 		return "By signing I close out " + c.Number + " as MOC coordinator: every action is done", ""
+	case ActConfirmScreening:
+		v := 0
+		if c.Screening != nil {
+			v = c.Screening.QuestionnaireVersion
+		}
+		return fmt.Sprintf("By signing I confirm the screening of %s on questionnaire version %d, with the overrides stated: "+
+			"the reviews, hazard review, PSSR and actions its answers require", c.Number, v), ""
 	}
 	return "", ""
 }
@@ -209,7 +220,7 @@ func signedDecision(a Action) Decision {
 	switch a {
 	case ActAuthorizeStartup, ActAuthorizeEmergency:
 		return DecisionAuthorized
-	case ActConfirmRIK:
+	case ActConfirmRIK, ActConfirmScreening:
 		return DecisionConfirmed
 	case ActClose:
 		return DecisionClosed

@@ -26,6 +26,7 @@ import (
 //	            temporary and emergency changes
 //	00130-00139 sign-in and access (continued)
 //	00150-00159 lists: indexes for keyset (cursor) paging
+//	00160-00164 risk matrix and screening questionnaire
 //
 // A new migration must still sort after every migration already shipped:
 // goose refuses to apply one older than the newest applied. That is why

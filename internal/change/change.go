@@ -312,18 +312,18 @@ type Screening struct {
 // Fields is what a create or update sets. Nil pointers leave a field as
 // it is on update.
 type Fields struct {
-	Kind                  *Kind
-	Duration              *Duration
-	Title                 *string
-	Description           *string
-	SiteID                *int64
-	UnitID                *int64 // 0 clears the unit
-	EquipmentTags         *[]string
-	Reason                *string
-	RiskRanking           *string
+	Kind          *Kind
+	Duration      *Duration
+	Title         *string
+	Description   *string
+	SiteID        *int64
+	UnitID        *int64 // 0 clears the unit
+	EquipmentTags *[]string
+	Reason        *string
+	RiskRanking   *string
 	// Risk assesses the change on its site's current risk matrix; the
 	// level after the change becomes RiskRanking.
-	Risk *RiskInput
+	Risk                  *RiskInput
 	TechnicalBasis        *string
 	SafetyHealthImpact    *string
 	ProcedureChanges      *string

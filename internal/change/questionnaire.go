@@ -96,6 +96,13 @@ func (q Question) Effects(answer string) ScreeningEffects {
 	return q.No
 }
 
+// PSSROnly reports whether the question's only use is asking for a PSSR
+// (a PCR's form leaves it out).
+func (q Question) PSSROnly() bool {
+	y := q.Yes
+	return y.PSSR && len(y.Disciplines) == 0 && !y.HazardReview && len(y.Actions) == 0 && q.No.Empty()
+}
+
 // Empty reports whether the answer requires nothing.
 func (e ScreeningEffects) Empty() bool {
 	return len(e.Disciplines) == 0 && !e.HazardReview && !e.PSSR && len(e.Actions) == 0
@@ -280,6 +287,11 @@ func (q *QuestionnaireDefinition) checkAnswers(kind Kind, in map[string]string) 
 		case AnswerYes, AnswerNo:
 			out[qu.Key] = a
 		case "":
+			if kind == KindPCR && qu.PSSROnly() {
+				// Not asked on a PCR's form: it never has a PSSR.
+				out[qu.Key] = AnswerNo
+				continue
+			}
 			p.Invalid(screeningAnswersField+"."+qu.Key, "answer yes or no: %s", qu.Text)
 		default:
 			p.Invalid(screeningAnswersField+"."+qu.Key, "must be yes or no, got %q (%s)", a, qu.Text)
@@ -348,9 +360,10 @@ func (s *Service) Questionnaire(ctx context.Context, actor *auth.User, siteID in
 }
 
 // changeQuestionnaire is the version the change was screened on, or for
-// one not screened on a questionnaire yet, its site's current version.
+// one to be (re)submitted or not screened on a questionnaire, its site's
+// current version: a submission answers the current one.
 func (s *Service) changeQuestionnaire(ctx context.Context, q store.Querier, c *Change) (*Questionnaire, error) {
-	if c.Screening != nil && c.Screening.QuestionnaireID != 0 {
+	if c.Screening != nil && c.Screening.QuestionnaireID != 0 && !in(c.Stage, StageDraft, StageReturned) {
 		return questionnaireByID(ctx, q, c.Screening.QuestionnaireID)
 	}
 	return currentQuestionnaire(ctx, q, c.SiteID, s.now())

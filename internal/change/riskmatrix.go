@@ -547,15 +547,21 @@ func riskJSON(a *RiskAssessment) string {
 // It returns only database errors, and adds the rest to p.
 func (s *Service) applyRisk(ctx context.Context, q store.Querier, c *Change, f Fields, p *problem.List) error {
 	if f.Risk == nil {
-		if f.RiskRanking != nil && c.Risk != nil && c.RiskRanking != "" && p.Has("risk_ranking") == false {
-			if m, err := riskMatrixByID(ctx, q, c.Risk.MatrixID); err == nil {
-				if _, after := c.Risk.Levels(&m.RiskMatrixDefinition); after != c.RiskRanking {
-					p.Invalid("risk_ranking", "follows the risk assessment (%s after the change): change the assessment, not the ranking", m.Level(after).Label)
-				}
-			} else if problem.KindOf(err) != problem.NotFound {
-				return err
-			}
+		if f.RiskRanking == nil || c.Risk == nil || p.Has("risk_ranking") {
+			return nil
 		}
+		// apply has copied the ranking sent: on an assessed change it may
+		// only repeat the assessment's (or be empty, as from a form
+		// without the field), and the assessment's stays.
+		m, err := riskMatrixByID(ctx, q, c.Risk.MatrixID)
+		if err != nil {
+			return err
+		}
+		_, after := c.Risk.Levels(&m.RiskMatrixDefinition)
+		if c.RiskRanking != "" && c.RiskRanking != after {
+			p.Invalid("risk_ranking", "follows the risk assessment (%s after the change): change the assessment, not the ranking", m.Level(after).Label)
+		}
+		c.RiskRanking = after
 		return nil
 	}
 	if c.SiteID == 0 || p.Has("site_id") {

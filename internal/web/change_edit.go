@@ -124,8 +124,20 @@ func (s *Server) formMatrix(r *http.Request, u *auth.User, editing *change.Chang
 	if editing != nil {
 		site = editing.SiteID
 	}
-	if site == 0 && len(u.SiteIDs) > 0 {
-		site = u.SiteIDs[0]
+	if site == 0 {
+		// Not chosen yet: the first site offered, which the form's site
+		// list shows selected. Saving with another site assesses on that
+		// one's matrix (a refusal shows it).
+		sites, err := auth.ListSites(r.Context(), s.DB.SQL)
+		if err != nil {
+			return nil, err
+		}
+		for _, st := range sites {
+			if u.OnSite(st.ID) && !st.Retired() {
+				site = st.ID
+				break
+			}
+		}
 	}
 	if site == 0 || !u.OnSite(site) {
 		return nil, nil

@@ -163,7 +163,16 @@ type Change struct {
 	UnitCode      string   `json:"unit_code,omitempty"`
 	EquipmentTags []string `json:"equipment_tags"`
 	Reason        string   `json:"reason"`
-	RiskRanking   string   `json:"risk_ranking"`
+	// RiskRanking is the risk level after the change (the highest over
+	// the categories of Risk, when assessed on the matrix): what the
+	// list, its filters, the CSV and the dashboard use.
+	RiskRanking string `json:"risk_ranking"`
+	// RiskBefore is the level before the change, when assessed.
+	RiskBefore string `json:"risk_before,omitempty"`
+	// Risk is the assessment on the site's risk matrix, nil for a change
+	// ranked without one (before the matrix existed, or through the
+	// API's risk_ranking).
+	Risk *RiskAssessment `json:"risk_assessment,omitempty"`
 
 	// The fields OSHA 1910.119(l)(2) requires before any change.
 	TechnicalBasis        string `json:"technical_basis"`
@@ -289,20 +298,48 @@ type Screening struct {
 	HazardReviewNeeded bool `json:"hazard_review_needed"`
 	// PSSRNeeded: a pre-startup safety review is required (MOC only).
 	PSSRNeeded bool `json:"pssr_needed"`
+
+	// The fields below are set when the screening was answered on the
+	// site's questionnaire (Submit with Answers); the ones above then
+	// follow from the answers.
+
+	// QuestionnaireID and QuestionnaireVersion are the version answered.
+	QuestionnaireID      int64 `json:"questionnaire_id,omitempty"`
+	QuestionnaireVersion int   `json:"questionnaire_version,omitempty"`
+	// Answers are yes or no by question key, as confirmed.
+	Answers map[string]string `json:"answers,omitempty"`
+	// InitiatorAnswers are the answers as the initiator gave them.
+	InitiatorAnswers map[string]string `json:"initiator_answers,omitempty"`
+	// TrainingRequired: the people on the roster must be trained (sign)
+	// before startup, and the roster may not be empty.
+	TrainingRequired bool `json:"training_required,omitempty"`
+	// Overrides are the answers the confirming coordinator changed.
+	Overrides []ScreeningOverride `json:"overrides,omitempty"`
+	// ConfirmedBy is the coordinator who confirmed the answers, signed.
+	ConfirmedBy     int64      `json:"confirmed_by,omitempty"`
+	ConfirmedByName string     `json:"confirmed_by_name,omitempty"`
+	ConfirmedAt     *time.Time `json:"confirmed_at,omitempty"`
+	// CarriedOver marks a screening ticked on the checkboxes before
+	// questionnaires (migration 00161): its answers are on version 1,
+	// and nobody was asked to confirm them.
+	CarriedOver bool `json:"carried_over,omitempty"`
 }
 
 // Fields is what a create or update sets. Nil pointers leave a field as
 // it is on update.
 type Fields struct {
-	Kind                  *Kind
-	Duration              *Duration
-	Title                 *string
-	Description           *string
-	SiteID                *int64
-	UnitID                *int64 // 0 clears the unit
-	EquipmentTags         *[]string
-	Reason                *string
-	RiskRanking           *string
+	Kind          *Kind
+	Duration      *Duration
+	Title         *string
+	Description   *string
+	SiteID        *int64
+	UnitID        *int64 // 0 clears the unit
+	EquipmentTags *[]string
+	Reason        *string
+	RiskRanking   *string
+	// Risk assesses the change on its site's current risk matrix; the
+	// level after the change becomes RiskRanking.
+	Risk                  *RiskInput
 	TechnicalBasis        *string
 	SafetyHealthImpact    *string
 	ProcedureChanges      *string
@@ -632,4 +669,16 @@ type Detail struct {
 	delegators []int64
 	// today is the service clock's date when the detail was loaded.
 	today time.Time
+
+	// Matrix is the risk matrix the change was assessed on (its site's
+	// current one when not assessed yet).
+	Matrix *RiskMatrix `json:"risk_matrix"`
+	// Questionnaire is the screening questionnaire version the change
+	// was answered on (its site's current one when not screened yet).
+	Questionnaire *Questionnaire `json:"questionnaire"`
+	// riskMatrix is Matrix, for the approval stage rules.
+	riskMatrix *RiskMatrix
+	// stageApproverNames names, per approval stage the change's level
+	// requires, who may sign it.
+	stageApproverNames map[string][]string
 }

@@ -64,6 +64,9 @@ func SeedDemo(ctx context.Context, tx *sql.Tx) error {
 		return fmt.Errorf("demo history: %w", err)
 	}
 	year := now.Year()
+	if err := seedDemoRiskAndScreening(ctx, tx, sites["NRF"], arno.ID, cora.ID, now); err != nil {
+		return err
+	}
 	// The demo signers sign as if they had re-entered their password.
 	demoSignature := Signature{Verified: true, Method: "password"}
 	expires := dateOnly(now).AddDate(0, 0, 10)
@@ -248,6 +251,40 @@ func SeedDemo(ctx context.Context, tx *sql.Tx) error {
 			if _, err := s.insertAction(ctx, tx, ines, c, NewAction{Title: "Fit the engineered clamp and inject the sealant (permit to work)",
 				Kind: ActionGeneral, OwnerID: rita.ID, BeforeStartup: true, DueOn: &now}); err != nil {
 				return err
+			}
+		}
+	}
+	return nil
+}
+
+// seedDemoRiskAndScreening gives the demo refinery a configured risk
+// matrix and questionnaire: version 1 the defaults, version 2 the
+// site's own. Very high risk needs the operations superintendent's
+// stage (Arno or Cora sign it); the questionnaire adds the questions
+// audits ask about first (safety instrumented functions, the operating
+// envelope, organisational change).
+func seedDemoRiskAndScreening(ctx context.Context, tx *sql.Tx, siteID, superintendent, coordinator int64, now time.Time) error {
+	m := DefaultRiskMatrix()
+	m.Stages = []ApprovalStageDef{{Name: "Operations superintendent", ApproverIDs: []int64{superintendent, coordinator}}}
+	m.Levels[3].RequiredStages = []string{"Operations superintendent"}
+	q := DefaultQuestionnaire()
+	none := ScreeningEffects{Disciplines: []string{}, Actions: []string{}}
+	q.Questions = append(q.Questions,
+		Question{Key: "sif", Text: "Does it bypass or change a safety instrumented function?", Help: "Trips, permissives and SIL-rated loops, even for a short time.",
+			Yes: ScreeningEffects{Disciplines: []string{"instrumentation"}, HazardReview: true, Actions: []string{}}, No: none},
+		Question{Key: "envelope", Text: "Does it change the operating envelope?", Help: "Pressures, temperatures, flows or compositions outside the current safe operating limits.",
+			Yes: ScreeningEffects{Disciplines: []string{"process"}, HazardReview: true, Actions: []string{RequiredPSI}}, No: none},
+		Question{Key: "organisation", Text: "Is it an organisational change?", Help: "Staffing, shift patterns or responsibilities for process safety.",
+			Yes: ScreeningEffects{Disciplines: []string{"operations", "ehs"}, Actions: []string{RequiredTraining}}, No: none})
+	for _, row := range []struct {
+		table string
+		defs  []any
+	}{{"risk_matrices", []any{DefaultRiskMatrix(), m}}, {"screening_questionnaires", []any{DefaultQuestionnaire(), q}}} {
+		for i, def := range row.defs {
+			b, _ := json.Marshal(def)
+			if _, err := tx.ExecContext(ctx, `INSERT INTO `+row.table+` (site_id, version, definition, created_at) VALUES ($1, $2, $3, $4)
+				ON CONFLICT (site_id, version) DO NOTHING`, siteID, i+1, string(b), now); err != nil {
+				return fmt.Errorf("demo %s: %w", row.table, err)
 			}
 		}
 	}

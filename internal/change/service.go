@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strconv"
@@ -56,7 +57,7 @@ const changeColumns = `c.id, c.number, c.kind, c.duration, c.stage, c.title, c.d
 	c.expires_on, c.review_deadline, c.initiator_id, u.name, c.screening, c.pssr_required, c.round,
 	c.return_comment, c.void_reason, c.closed_note, c.reverted_at, c.created_at, c.updated_at,
 	c.submitted_at, c.approved_at, c.startup_at, c.closed_at, c.replacement_in_kind, c.permanent_round,
-	c.emergency_authorized_at, c.emergency_stage`
+	c.emergency_authorized_at, c.emergency_stage, c.risk_before, c.risk_assessment`
 
 const changeFrom = ` FROM changes c JOIN sites s ON s.id = c.site_id JOIN users u ON u.id = c.initiator_id
 	LEFT JOIN units un ON un.id = c.unit_id`
@@ -65,7 +66,7 @@ type scanner interface{ Scan(dest ...any) error }
 
 func scanChange(row scanner) (*Change, error) {
 	c := &Change{}
-	var tags, screening string
+	var tags, screening, risk string
 	var expires, deadline, reverted, submitted, approved, startup, closed, emergency sql.NullTime
 	err := row.Scan(&c.ID, &c.Number, &c.Kind, &c.Duration, &c.Stage, &c.Title, &c.Description, &c.SiteID, &c.SiteCode,
 		&c.UnitID, &c.UnitCode, &tags, &c.Reason, &c.RiskRanking,
@@ -73,7 +74,7 @@ func scanChange(row scanner) (*Change, error) {
 		&expires, &deadline, &c.InitiatorID, &c.InitiatorName, &screening, &c.PSSRRequired, &c.Round,
 		&c.ReturnComment, &c.VoidReason, &c.ClosedNote, &reverted, &c.CreatedAt, &c.UpdatedAt,
 		&submitted, &approved, &startup, &closed, &c.ReplacementInKind, &c.PermanentRound,
-		&emergency, &c.EmergencyStage)
+		&emergency, &c.EmergencyStage, &c.RiskBefore, &risk)
 	if err != nil {
 		return nil, err
 	}
@@ -82,6 +83,12 @@ func scanChange(row scanner) (*Change, error) {
 		c.Screening = &Screening{}
 		if err := json.Unmarshal([]byte(screening), c.Screening); err != nil {
 			return nil, fmt.Errorf("change %d: screening: %w", c.ID, err)
+		}
+	}
+	if risk != "" {
+		c.Risk = &RiskAssessment{}
+		if err := json.Unmarshal([]byte(risk), c.Risk); err != nil {
+			return nil, fmt.Errorf("change %d: risk assessment: %w", c.ID, err)
 		}
 	}
 	c.ExpiresOn, c.ReviewDeadline, c.RevertedAt = ptime(expires), ptime(deadline), ptime(reverted)
@@ -257,6 +264,9 @@ func (s *Service) loadDetail(ctx context.Context, q store.Querier, actor *auth.U
 	if d.delegators, err = s.activeDelegators(ctx, q, actor.ID); err != nil {
 		return nil, err
 	}
+	if err := s.loadScreeningRules(ctx, q, d); err != nil {
+		return nil, err
+	}
 	d.AllowedActions = s.AllowedActions(actor, d)
 	d.Blocked = s.blocked(actor, d)
 	d.ToSign = d.statements(actor)
@@ -320,6 +330,9 @@ func (s *Service) apply(ctx context.Context, q store.Querier, actor *auth.User, 
 		p.Invalid("risk_ranking", "must be one of %s, got %q", strings.Join(RiskRankings, ", "), c.RiskRanking)
 	}
 	if err := s.applySite(ctx, q, actor, c, f, creating, &p); err != nil {
+		return err
+	}
+	if err := s.applyRisk(ctx, q, c, f, &p); err != nil {
 		return err
 	}
 	if f.EquipmentTags != nil && len(*f.EquipmentTags) > MaxEquipmentTags {
@@ -477,11 +490,12 @@ func (s *Service) Create(ctx context.Context, actor *auth.User, f Fields) (*Chan
 		s.counts.changed()
 		err := tx.QueryRowContext(ctx, `INSERT INTO changes (number, kind, duration, stage, title, description, site_id, unit_id,
 			equipment_tags, reason, risk_ranking, technical_basis, safety_health_impact, procedure_changes, time_period,
-			authorization_required, expires_on, review_deadline, initiator_id, created_at, updated_at)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$20) RETURNING id`,
+			authorization_required, expires_on, review_deadline, initiator_id, created_at, updated_at, risk_before, risk_assessment)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$20,$21,$22) RETURNING id`,
 			c.Number, string(c.Kind), string(c.Duration), string(c.Stage), c.Title, c.Description, c.SiteID, nid(c.UnitID),
 			strings.Join(c.EquipmentTags, "\n"), c.Reason, c.RiskRanking, c.TechnicalBasis, c.SafetyHealthImpact,
-			c.ProcedureChanges, c.TimePeriod, c.AuthorizationRequired, nt(c.ExpiresOn), nt(c.ReviewDeadline), actor.ID, now).Scan(&id)
+			c.ProcedureChanges, c.TimePeriod, c.AuthorizationRequired, nt(c.ExpiresOn), nt(c.ReviewDeadline), actor.ID, now,
+			c.RiskBefore, riskJSON(c.Risk)).Scan(&id)
 		if err != nil {
 			return fmt.Errorf("create change: %w", err)
 		}
@@ -508,6 +522,7 @@ func auditFields(c *Change) [][2]string {
 		{"safety_health_impact", c.SafetyHealthImpact}, {"procedure_changes", c.ProcedureChanges},
 		{"time_period", c.TimePeriod}, {"authorization_required", c.AuthorizationRequired},
 		{"expires_on", date(c.ExpiresOn)}, {"review_deadline", date(c.ReviewDeadline)},
+		{"risk_before", c.RiskBefore}, {"risk_assessment", riskJSON(c.Risk)},
 	}
 }
 
@@ -522,10 +537,10 @@ func (s *Service) Update(ctx context.Context, actor *auth.User, id int64, f Fiel
 		}
 		_, err := tx.ExecContext(ctx, `UPDATE changes SET duration=$1, title=$2, description=$3, unit_id=$4, equipment_tags=$5,
 			reason=$6, risk_ranking=$7, technical_basis=$8, safety_health_impact=$9, procedure_changes=$10, time_period=$11,
-			authorization_required=$12, expires_on=$13, review_deadline=$14, updated_at=$15 WHERE id=$16`,
+			authorization_required=$12, expires_on=$13, review_deadline=$14, updated_at=$15, risk_before=$17, risk_assessment=$18 WHERE id=$16`,
 			string(c.Duration), c.Title, c.Description, nid(c.UnitID), strings.Join(c.EquipmentTags, "\n"), c.Reason,
 			c.RiskRanking, c.TechnicalBasis, c.SafetyHealthImpact, c.ProcedureChanges, c.TimePeriod, c.AuthorizationRequired,
-			nt(c.ExpiresOn), nt(c.ReviewDeadline), s.now(), id)
+			nt(c.ExpiresOn), nt(c.ReviewDeadline), s.now(), id, c.RiskBefore, riskJSON(c.Risk))
 		if err != nil {
 			return fmt.Errorf("update %s: %w", c.Number, err)
 		}
@@ -563,6 +578,9 @@ func MissingBeforeSubmit(c *Change) []string {
 }
 
 func validateScreening(c *Change, sc *Screening) error {
+	if sc.Disciplines == nil {
+		sc.Disciplines = []string{}
+	}
 	for i, d := range sc.Disciplines {
 		d = strings.ToLower(strings.TrimSpace(d))
 		if !slices.Contains(Disciplines, d) {
@@ -576,6 +594,10 @@ func validateScreening(c *Change, sc *Screening) error {
 		return invalid("screening.pssr_needed", "a PCR never has a PSSR: file an MOC for hardware changes")
 	}
 	if !sc.ReplacementInKind && len(sc.Disciplines) == 0 && !sc.HazardReviewNeeded && c.Kind == KindMOC {
+		if sc.QuestionnaireID != 0 {
+			return invalid(screeningAnswersField, "these answers require no discipline review nor hazard review, and an MOC needs at least one: "+
+				"check the answers, or mark the change a replacement in kind")
+		}
 		return invalid("screening.disciplines", "name at least one affected discipline, or mark the change a replacement in kind")
 	}
 	return nil
@@ -593,8 +615,27 @@ func (s *Service) Submit(ctx context.Context, actor *auth.User, id int64, sc Scr
 			return &problem.Error{Kind: problem.Invalid, Field: missing[0],
 				Message: fmt.Sprintf("%s: required before submit (missing: %s)", missing[0], strings.Join(missing, ", "))}
 		}
-		if sc.Disciplines == nil {
-			sc.Disciplines = []string{}
+		if sc.Answers != nil {
+			// Answered on the questionnaire: the answers decide, not
+			// whatever else the request claims.
+			qn, err := currentQuestionnaire(ctx, tx, c.SiteID, s.now())
+			if err != nil {
+				return err
+			}
+			answers, err := qn.checkAnswers(c.Kind, sc.Answers)
+			if err != nil {
+				return err
+			}
+			out := qn.outcome(answers)
+			out.ReplacementInKind = sc.ReplacementInKind
+			out.QuestionnaireID, out.QuestionnaireVersion = qn.ID, qn.Version
+			out.Answers, out.InitiatorAnswers = answers, maps.Clone(answers)
+			sc = out
+		} else {
+			// The checkboxes' shape, for API clients written before
+			// questionnaires: recorded as given, no answers to confirm.
+			sc.QuestionnaireID, sc.QuestionnaireVersion, sc.InitiatorAnswers, sc.Overrides = 0, 0, nil, nil
+			sc.ConfirmedBy, sc.ConfirmedByName, sc.ConfirmedAt, sc.CarriedOver, sc.TrainingRequired = 0, "", nil, false, false
 		}
 		if err := validateScreening(c, &sc); err != nil {
 			return err
@@ -667,21 +708,8 @@ func (s *Service) Submit(ctx context.Context, actor *auth.User, id int64, sc Scr
 		}
 		// Updates to process safety information and operating procedures
 		// are tracked as required actions, created once.
-		auto := []struct {
-			need  bool
-			kind  ActionKind
-			title string
-		}{
-			{sc.PSIChanges, ActionPSI, "Update process safety information (P&IDs, data sheets, relief design)"},
-			{sc.ProceduresChange, ActionProcedure, "Update operating procedures"},
-		}
-		for _, a := range auto {
-			if !a.need || slices.ContainsFunc(d.Actions, func(x ActionItem) bool { return x.Kind == a.kind }) {
-				continue
-			}
-			if _, err := s.insertAction(ctx, tx, actor, c, NewAction{Title: a.title, Kind: a.kind, OwnerID: c.InitiatorID, BeforeStartup: true}); err != nil {
-				return err
-			}
+		if err := s.addRequiredActions(ctx, tx, actor, d, sc); err != nil {
+			return err
 		}
 		if c.Duration == DurationEmergency && c.EmergencyAuthorizedAt == nil {
 			deciders, err := s.siteDeciders(ctx, tx, c)

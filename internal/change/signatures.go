@@ -31,13 +31,15 @@ const (
 	CPCloseout      ControlPoint = "closeout"
 	// CPPSSRSignoff is the PSSR team lead's sign-off of the review.
 	CPPSSRSignoff ControlPoint = "pssr_signoff"
+	// CPScreening is a coordinator's confirmation of the screening answers.
+	CPScreening ControlPoint = "screening_confirmation"
 )
 
 // ControlPointLabels are the control points as people read them.
 var ControlPointLabels = map[ControlPoint]string{
 	CPApproval: "Approval", CPMakePermanent: "Re-approval to make permanent", CPStartup: "Startup authorisation",
 	CPExtension: "Extension decision", CPRIK: "Replacement-in-kind confirmation", CPEmergency: "Emergency authorisation",
-	CPCloseout: "Close-out", CPPSSRSignoff: "PSSR sign-off",
+	CPCloseout: "Close-out", CPPSSRSignoff: "PSSR sign-off", CPScreening: "Screening confirmation",
 }
 
 // Label is the control point's display name.
@@ -124,13 +126,15 @@ func (st Statement) controlPoint(d *Detail) ControlPoint {
 		return CPCloseout
 	case ActSignOffPSSR:
 		return CPPSSRSignoff
+	case ActConfirmScreening:
+		return CPScreening
 	}
 	return ""
 }
 
 // SignedActions are the actions whose decision is an electronic
 // signature: the form states the meaning and asks for the password.
-var SignedActions = []Action{ActApprove, ActSignOffPSSR, ActAuthorizeStartup, ActDecideExtension, ActConfirmRIK, ActAuthorizeEmergency, ActClose}
+var SignedActions = []Action{ActApprove, ActSignOffPSSR, ActAuthorizeStartup, ActDecideExtension, ActConfirmRIK, ActAuthorizeEmergency, ActClose, ActConfirmScreening}
 
 // meaning states in full what signing action a with decision means for
 // the change, in the signer's voice. It is shown on the form before
@@ -179,6 +183,13 @@ func (d *Detail) meaning(actor *auth.User, a Action, decision Decision) (text, o
 	case ActSignOffPSSR:
 		return "By signing I sign off the pre-startup safety review of " + c.Number +
 			" as PSSR team lead: every checklist item is answered and every deficiency closed", ""
+	case ActConfirmScreening:
+		v := 0
+		if c.Screening != nil {
+			v = c.Screening.QuestionnaireVersion
+		}
+		return fmt.Sprintf("By signing I confirm the screening of %s on questionnaire version %d, with the overrides stated: "+
+			"the reviews, hazard review, PSSR and actions its answers require", c.Number, v), ""
 	}
 	return "", ""
 }
@@ -218,7 +229,7 @@ func signedDecision(a Action) Decision {
 	switch a {
 	case ActAuthorizeStartup, ActAuthorizeEmergency:
 		return DecisionAuthorized
-	case ActConfirmRIK:
+	case ActConfirmRIK, ActConfirmScreening:
 		return DecisionConfirmed
 	case ActClose:
 		return DecisionClosed

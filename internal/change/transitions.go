@@ -290,7 +290,7 @@ func itThey(n int) string {
 // an empty roster holds it too: "training complete" must name someone.
 func (d *Detail) requireRosterDone() *problem.Error {
 	before := d.Change.Kind.Before()
-	if sc := d.Change.Screening; sc != nil && sc.ProceduresChange && len(d.Acknowledgements) == 0 {
+	if sc := d.Change.Screening; sc != nil && sc.needsTraining() && len(d.Acknowledgements) == 0 {
 		return &problem.Error{Kind: problem.Conflict, Field: "acknowledgers", Message: "The training and acknowledgement roster is empty: " +
 			"operating procedures change, so add the people who operate the process and have them sign off " + before + "."}
 	}

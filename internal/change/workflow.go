@@ -56,10 +56,13 @@ const (
 	// ActSignOffPSSR is the PSSR team lead's signed sign-off of the
 	// review; startup waits for it.
 	ActSignOffPSSR Action = "signoff_pssr"
+	// ActConfirmScreening confirms, signed, the screening answers (or
+	// overrides some, with a reason) before the review starts.
+	ActConfirmScreening Action = "confirm_screening"
 )
 
 // AllActions lists every action in the order the UI shows buttons.
-var AllActions = []Action{ActEdit, ActSubmit, ActConfirmRIK, ActRejectRIK, ActAuthorizeEmergency, ActAssign, ActAddReview, ActStartReview, ActRecordHazardReview, ActReview, ActApprove, ActReturn,
+var AllActions = []Action{ActEdit, ActSubmit, ActConfirmRIK, ActRejectRIK, ActAuthorizeEmergency, ActConfirmScreening, ActAssign, ActAddReview, ActStartReview, ActRecordHazardReview, ActReview, ActApprove, ActReturn,
 	ActAddAction, ActCompleteImplementation, ActAssignPSSRTeam, ActAnswerPSSR, ActSignOffPSSR, ActAuthorizeStartup, ActClose, ActAcknowledge,
 	ActManageRoster, ActAttach, ActLink, ActRequestExtension, ActDecideExtension, ActRevert, ActMakePermanent, ActVoid}
 
@@ -81,7 +84,7 @@ func (s *Service) AllowedActions(actor *auth.User, d *Detail) []Action {
 // only be refused.
 func (s *Service) blocked(actor *auth.User, d *Detail) map[Action][]string {
 	var out map[Action][]string
-	for _, a := range []Action{ActCompleteImplementation, ActSignOffPSSR, ActAuthorizeStartup} {
+	for _, a := range []Action{ActStartReview, ActCompleteImplementation, ActSignOffPSSR, ActAuthorizeStartup} {
 		if s.checkRole(actor, d, a) != nil {
 			continue
 		}
@@ -133,6 +136,14 @@ func (d *Detail) preconditions(a Action) []*problem.Error {
 		}
 	}
 	switch a {
+	case ActStartReview:
+		add(d.requireScreeningConfirmed())
+		add(d.requireScreenedReviews())
+		add(d.requireRiskStages())
+	case ActApprove:
+		// Approvers are fixed when the review starts; this holds a change
+		// started before its level required the stage.
+		add(d.requireRiskStages())
 	case ActCompleteImplementation:
 		add(d.requirePreStartupDone())
 		if !d.Change.PSSRRequired {
@@ -212,6 +223,22 @@ func (s *Service) checkRole(actor *auth.User, d *Detail, a Action) error {
 		}
 		if c.Stage != StageScreening {
 			return stageErr()
+		}
+	case ActConfirmScreening:
+		if !coord {
+			return forbidden("only an MOC coordinator may confirm the screening of %s", c.Number)
+		}
+		if isOwner {
+			return forbidden("nobody confirms the screening of their own change: another MOC coordinator of the site must")
+		}
+		if c.Stage != StageScreening {
+			return stageErr()
+		}
+		if !c.screenedOnQuestionnaire() {
+			return conflict("%s was not screened on a questionnaire: there are no answers to confirm", c.Number)
+		}
+		if c.Screening.ConfirmedAt != nil {
+			return conflict("the screening of %s was already confirmed by %s", c.Number, c.Screening.ConfirmedByName)
 		}
 	case ActAddReview:
 		if !coord {

@@ -196,7 +196,7 @@ func TestChangeJourney(t *testing.T) {
 	} {
 		ines.do(chromedp.SendKeys(chromedp.CSS(id), v))
 	}
-	ines.pick("#risk_ranking", "Medium")
+	ines.rate("people", 3, 3, 3, 2) // medium before and after
 	ines.snap("change-form-filled")
 	ines.submit("#change-form button[type=submit]", "#next")
 	if f := ines.flash(); !strings.Contains(f, "Draft saved") {
@@ -211,8 +211,7 @@ func TestChangeJourney(t *testing.T) {
 	ines.snap("change-draft")
 
 	// 3. Submit with screening: mechanical review, PSSR needed.
-	ines.tick("#f-submit", "Mechanical")
-	ines.tick("#f-submit", "Pre-startup safety review")
+	ines.answerScreening("mechanical", "pssr")
 	ines.submit("#f-submit button[type=submit]", ".flash")
 	if f := ines.flash(); !strings.Contains(f, "Submitted for screening") {
 		t.Fatalf("flash after submit = %q", f)
@@ -221,6 +220,7 @@ func TestChangeJourney(t *testing.T) {
 	// 4. The coordinator assigns the reviewer and the approver and starts the review.
 	cora.signIn(srv, "cora@demo.mocpcr.local")
 	cora.open(changeURL, "#f-reviewers")
+	cora.confirmScreening(nil)
 	cora.pick("#reviewer-mechanical", "Rita Reviewer")
 	cora.submit("#f-reviewers button[type=submit]", ".flash")
 	// The same person in both stages is refused; the error sits under the

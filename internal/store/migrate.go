@@ -26,8 +26,11 @@ import (
 //	            temporary and emergency changes
 //	00130-00139 sign-in and access (continued)
 //	00150-00159 lists: indexes for keyset (cursor) paging
+//	00160-00164 risk matrix and screening questionnaire
 //	00165-00169 hazard review records, performance metrics
-//	00175-00179 everyday work: related changes, full-text search,
+//	00170-00174 PSSR team and walkdown photos
+//	00175-00179 everyday work: related changes, full-text search
+//	00180-00189 email delivery (continued): per-site senders, wait reasons
 //	00190-00194 lists (continued): sort keys, scale
 //
 // The few statements the engines cannot share (a trigger: SQLite's

@@ -16,22 +16,25 @@ import (
 // changeInput is the body of create and update. Absent fields are left
 // as they are on update.
 type changeInput struct {
-	Kind                  *string   `json:"kind"`
-	Duration              *string   `json:"duration"`
-	Title                 *string   `json:"title"`
-	Description           *string   `json:"description"`
-	SiteID                *int64    `json:"site_id"`
-	UnitID                *int64    `json:"unit_id"`
-	EquipmentTags         *[]string `json:"equipment_tags"`
-	Reason                *string   `json:"reason"`
-	RiskRanking           *string   `json:"risk_ranking"`
-	TechnicalBasis        *string   `json:"technical_basis"`
-	SafetyHealthImpact    *string   `json:"safety_health_impact"`
-	ProcedureChanges      *string   `json:"procedure_changes"`
-	TimePeriod            *string   `json:"time_period"`
-	AuthorizationRequired *string   `json:"authorization_required"`
-	ExpiresOn             *string   `json:"expires_on"`
-	ReviewDeadline        *string   `json:"review_deadline"`
+	Kind          *string   `json:"kind"`
+	Duration      *string   `json:"duration"`
+	Title         *string   `json:"title"`
+	Description   *string   `json:"description"`
+	SiteID        *int64    `json:"site_id"`
+	UnitID        *int64    `json:"unit_id"`
+	EquipmentTags *[]string `json:"equipment_tags"`
+	Reason        *string   `json:"reason"`
+	RiskRanking   *string   `json:"risk_ranking"`
+	// RiskAssessment rates the change on its site's risk matrix; the
+	// level after the change becomes risk_ranking.
+	RiskAssessment        *change.RiskInput `json:"risk_assessment"`
+	TechnicalBasis        *string           `json:"technical_basis"`
+	SafetyHealthImpact    *string           `json:"safety_health_impact"`
+	ProcedureChanges      *string           `json:"procedure_changes"`
+	TimePeriod            *string           `json:"time_period"`
+	AuthorizationRequired *string           `json:"authorization_required"`
+	ExpiresOn             *string           `json:"expires_on"`
+	ReviewDeadline        *string           `json:"review_deadline"`
 }
 
 // fields converts the body for the domain; a date that does not parse
@@ -40,7 +43,7 @@ func (in changeInput) fields() change.Fields {
 	f := change.Fields{Title: in.Title, Description: in.Description, SiteID: in.SiteID, UnitID: in.UnitID,
 		EquipmentTags: in.EquipmentTags, Reason: in.Reason, RiskRanking: in.RiskRanking, TechnicalBasis: in.TechnicalBasis,
 		SafetyHealthImpact: in.SafetyHealthImpact, ProcedureChanges: in.ProcedureChanges, TimePeriod: in.TimePeriod,
-		AuthorizationRequired: in.AuthorizationRequired}
+		AuthorizationRequired: in.AuthorizationRequired, Risk: in.RiskAssessment}
 	if in.Kind != nil {
 		k := change.Kind(strings.ToUpper(strings.TrimSpace(*in.Kind)))
 		f.Kind = &k

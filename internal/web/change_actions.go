@@ -37,9 +37,18 @@ func (s *Server) pageSubmitChange(w http.ResponseWriter, r *http.Request) {
 	for _, disc := range sc.Disciplines {
 		input["sc-d-"+disc] = "yes"
 	}
+	ids := map[string]string{"screening.disciplines": "sc-disciplines", "screening.pssr_needed": "sc-pssr_needed"}
+	if r.PostFormValue("questionnaire") != "" {
+		// The questionnaire's form: the answers decide. A replacement in
+		// kind may leave them out; its confirmation is the check.
+		answers := readAnswers(r, d.Questionnaire, input, ids)
+		sc = change.Screening{ReplacementInKind: sc.ReplacementInKind}
+		if len(answers) > 0 || !sc.ReplacementInKind {
+			sc.Answers = answers
+		}
+	}
 	c, err := s.Changes.Submit(r.Context(), u, d.Change.ID, sc)
 	if err != nil {
-		ids := map[string]string{"screening.disciplines": "sc-disciplines", "screening.pssr_needed": "sc-pssr_needed"}
 		errs := formErrors(err, "f-submit", ids)
 		var de *problem.Error
 		if errors.As(err, &de) && slices.Contains(changeFormFields, de.Field) {
@@ -628,6 +637,7 @@ var flashMessages = map[string]string{
 	"revert":                  "Reverted: the restore actions are created; the change can be closed once they are done.",
 	"make_permanent":          "Re-approval requested: the approvers have been asked to sign. The change stays temporary until they have.",
 	"submitted-rik":           "Submitted as a replacement in kind: an MOC coordinator or an approver of the site must confirm it before it closes.",
+	"screening-confirmed":     "Screening confirmed and signed. The reviews and actions follow the confirmed answers.",
 	"confirm_rik":             "Replacement in kind confirmed and signed; the change is closed.",
 	"reject_rik":              "Replacement-in-kind claim rejected; the change went back to the initiator for the full screening.",
 	"authorize_emergency":     "Emergency authorisation signed: implementation may start while the reviews and approvals run.",

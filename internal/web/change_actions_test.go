@@ -581,9 +581,14 @@ func TestChangePageSpeaksTheFormsWords(t *testing.T) {
 		}
 		csrfIni, csrfCoord := f.ini2.csrf(), f.coord2.csrf()
 
-		// Submit with no discipline ticked.
-		r := f.ini2.post("/changes/"+full.Number+"/submit", url.Values{"csrf_token": {csrfIni}})
-		msg := errorBeside(r.Body, "sc-disciplines")
+		// Submit with every question answered no: nothing to review.
+		form := url.Values{"csrf_token": {csrfIni}, "questionnaire": {"1"}}
+		for _, k := range []string{"process", "mechanical", "electrical", "instrumentation", "operations", "ehs", "civil", "maintenance",
+			"psi", "procedures", "hazard_review", "pssr"} {
+			form.Set("sq-"+k, "no")
+		}
+		r := f.ini2.post("/changes/"+full.Number+"/submit", form)
+		msg := errorBeside(r.Body, "sc-answers")
 		if r.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(msg, "replacement in kind") || strings.Contains(r.Body, "replacement_in_kind)") {
 			t.Errorf("submit without disciplines: %d %q, want words people read (replacement in kind), not replacement_in_kind", r.StatusCode, msg)
 		}

@@ -28,7 +28,19 @@ type changeForm struct {
 	Units        []change.Unit
 	RiskRankings []string
 	Conflicts    []change.Change
+	// Matrix is the risk matrix the assessment is made on: the current
+	// one of the change's (or the chosen) site.
+	Matrix *change.RiskMatrix
+	// Reassessed: the change was assessed on an older matrix version, and
+	// saving assesses it on this one.
+	Reassessed bool
 }
+
+// RiskRows are the assessment grid's rows.
+func (f *changeForm) RiskRows() []riskFormRow { return riskFormRows(f.Matrix, f.V) }
+
+// Grid draws the matrix for reference.
+func (f *changeForm) Grid() []matrixRow { return riskGrid(f.Matrix, nil) }
 
 // Val returns a field's value (for the templates).
 func (f *changeForm) Val(name string) string { return f.V[name] }
@@ -56,6 +68,10 @@ func (s *Server) changeFormData(r *http.Request, u *auth.User, editing *change.C
 			f.Units = append(f.Units, un)
 		}
 	}
+	if f.Matrix, err = s.formMatrix(r, u, editing, values); err != nil {
+		return nil, err
+	}
+	f.Reassessed = editing != nil && editing.Risk != nil && f.Matrix != nil && editing.Risk.MatrixID != f.Matrix.ID
 	// Conflicts for what the form holds now: server-rendered, so they show
 	// without JavaScript after a save attempt or on the edit page.
 	site, _ := strconv.ParseInt(values["site_id"], 10, 64)
@@ -96,7 +112,68 @@ func changeValues(c *change.Change) map[string]string {
 	if c.UnitID != 0 {
 		v["unit_id"] = strconv.FormatInt(c.UnitID, 10)
 	}
+	riskValues(c.Risk, v)
 	return v
+}
+
+// formMatrix is the current risk matrix of the site the form is for:
+// the change's, the one chosen, or the user's first; nil before a site
+// is known.
+func (s *Server) formMatrix(r *http.Request, u *auth.User, editing *change.Change, values map[string]string) (*change.RiskMatrix, error) {
+	site, _ := strconv.ParseInt(values["site_id"], 10, 64)
+	if editing != nil {
+		site = editing.SiteID
+	}
+	if site == 0 {
+		// Not chosen yet: the first site offered, which the form's site
+		// list shows selected. Saving with another site assesses on that
+		// one's matrix (a refusal shows it).
+		sites, err := auth.ListSites(r.Context(), s.DB.SQL)
+		if err != nil {
+			return nil, err
+		}
+		for _, st := range sites {
+			if u.OnSite(st.ID) && !st.Retired() {
+				site = st.ID
+				break
+			}
+		}
+	}
+	if site == 0 || !u.OnSite(site) {
+		return nil, nil
+	}
+	m, err := s.Changes.RiskMatrix(r.Context(), u, site, 0)
+	if problem.KindOf(err) == problem.NotFound {
+		return nil, nil
+	}
+	return m, err
+}
+
+// readRisk adds the assessment grid to the fields read from the form.
+// The grid sets the ranking; a risk_ranking field (API-style clients of
+// the form) is passed on only when posted.
+func (s *Server) readRisk(r *http.Request, u *auth.User, editing *change.Change, values map[string]string, f *change.Fields) (map[string]string, error) {
+	ids := map[string]string{}
+	for k, v := range changeFormIDs {
+		ids[k] = v
+	}
+	if _, posted := r.PostForm["risk_ranking"]; !posted {
+		f.RiskRanking = nil
+	}
+	m, err := s.formMatrix(r, u, editing, values)
+	if err != nil {
+		return nil, err
+	}
+	riskErrorIDs(m, ids)
+	in, probs := readRiskForm(r, m, values)
+	for _, p := range probs {
+		ids[p.Field] = strings.TrimSuffix(strings.TrimSuffix(p.Field, "-severity"), "-likelihood")
+	}
+	f.Problems = append(f.Problems, probs...)
+	if in != nil {
+		f.Risk, f.RiskRanking = in, nil
+	}
+	return ids, nil
 }
 
 func (s *Server) renderChangeForm(w http.ResponseWriter, r *http.Request, status int, u *auth.User, editing *change.Change, values, errs map[string]string) {
@@ -212,13 +289,18 @@ var changeFormIDs = func() map[string]string {
 func (s *Server) pageCreateChange(w http.ResponseWriter, r *http.Request) {
 	u := auth.UserFrom(r.Context())
 	values, f := readChangeForm(r, true)
+	ids, err := s.readRisk(r, u, nil, values, &f)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	c, err := s.Changes.Create(r.Context(), u, f)
 	if err != nil {
 		if problem.KindOf(err) == problem.Internal {
 			s.fail(w, r, err)
 			return
 		}
-		s.renderChangeForm(w, r, statusOf(err), u, nil, values, formErrors(err, "change-form", changeFormIDs))
+		s.renderChangeForm(w, r, statusOf(err), u, nil, values, formErrors(err, "change-form", ids))
 		return
 	}
 	redirectChange(w, r, c.Number, "created", "")
@@ -245,13 +327,18 @@ func (s *Server) pageUpdateChange(w http.ResponseWriter, r *http.Request) {
 	}
 	values, f := readChangeForm(r, false)
 	values["kind"], values["site_id"] = string(d.Change.Kind), strconv.FormatInt(d.Change.SiteID, 10)
+	ids, err := s.readRisk(r, u, d.Change, values, &f)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	c, err := s.Changes.Update(r.Context(), u, d.Change.ID, f)
 	if err != nil {
 		if problem.KindOf(err) == problem.Internal {
 			s.fail(w, r, err)
 			return
 		}
-		s.renderChangeForm(w, r, statusOf(err), u, d.Change, values, formErrors(err, "change-form", changeFormIDs))
+		s.renderChangeForm(w, r, statusOf(err), u, d.Change, values, formErrors(err, "change-form", ids))
 		return
 	}
 	redirectChange(w, r, c.Number, "saved", "")

@@ -668,6 +668,7 @@ type blockedMove struct {
 func (v *changeView) BlockedMoves() []blockedMove {
 	var out []blockedMove
 	for _, m := range []blockedMove{
+		{Action: string(change.ActStartReview), Label: "Start the review", Once: "The review can start once:"},
 		{Action: string(change.ActCompleteImplementation), Label: "Complete implementation", Once: "Implementation can be completed once:"},
 		{Action: string(change.ActSignOffPSSR), Label: "Sign off the PSSR", Once: "You can sign off the PSSR once:"},
 		{Action: string(change.ActAuthorizeStartup), Label: "Authorise startup", Once: "Startup can be authorised once:"},

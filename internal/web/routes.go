@@ -95,6 +95,8 @@ func (s *Server) routeTable() []route {
 		{"POST /changes/{ref}/submit", auth.ActionViewChanges, bodySmall, s.pageSubmitChange},
 		{"POST /changes/{ref}/transition", auth.ActionViewChanges, bodySmall, s.pageTransitionChange},
 		{"POST /changes/{ref}/reviewers", auth.ActionCoordinateChange, bodySmall, s.pageAssignReviewers},
+		// change_screening.go
+		{"POST /changes/{ref}/screening-confirmation", auth.ActionCoordinateChange, bodySmall, s.pageConfirmScreening},
 		{"POST /changes/{ref}/review-requests", auth.ActionCoordinateChange, bodySmall, s.pageAddReview},
 		{"POST /changes/{ref}/approvers", auth.ActionCoordinateChange, bodySmall, s.pageSetApprovers},
 		{"POST /changes/{ref}/review", auth.ActionReviewChange, bodySmall, s.pageDecideReview},
@@ -139,6 +141,11 @@ func (s *Server) routeTable() []route {
 		// admin_site_settings.go
 		{"GET /admin/sites/{id}/settings", auth.ActionManageSites, bodySmall, s.pageEditSiteSettings},
 		{"POST /admin/sites/{id}/settings", auth.ActionManageSites, bodySmall, s.pageSaveSiteSettings},
+		// admin_risk_matrix.go, admin_screening.go
+		{"GET /admin/sites/{id}/risk-matrix", auth.ActionManageSites, bodySmall, s.pageEditRiskMatrix},
+		{"POST /admin/sites/{id}/risk-matrix", auth.ActionManageSites, bodySmall, s.pageSaveRiskMatrix},
+		{"GET /admin/sites/{id}/screening-questionnaire", auth.ActionManageSites, bodySmall, s.pageEditQuestionnaire},
+		{"POST /admin/sites/{id}/screening-questionnaire", auth.ActionManageSites, bodySmall, s.pageSaveQuestionnaire},
 		// admin_units.go
 		{"GET /admin/units", auth.ActionManageSites, bodySmall, s.pageListUnits},
 		{"POST /admin/units", auth.ActionManageSites, bodySmall, s.pageCreateUnit},
@@ -178,6 +185,11 @@ func (s *Server) routeTable() []route {
 		{"PATCH /api/v1/sites/{id}", auth.ActionManageSites, bodySmall, s.apiUpdateSite},
 		{"GET /api/v1/sites/{id}/settings", auth.ActionUseAccount, bodySmall, s.apiGetSiteSettings},
 		{"PATCH /api/v1/sites/{id}/settings", auth.ActionManageSites, bodySmall, s.apiUpdateSiteSettings},
+		// admin_risk_matrix.go, admin_screening.go
+		{"GET /api/v1/sites/{id}/risk-matrix", auth.ActionUseAccount, bodySmall, s.apiGetRiskMatrix},
+		{"PUT /api/v1/sites/{id}/risk-matrix", auth.ActionManageSites, bodySmall, s.apiSaveRiskMatrix},
+		{"GET /api/v1/sites/{id}/screening-questionnaire", auth.ActionUseAccount, bodySmall, s.apiGetQuestionnaire},
+		{"PUT /api/v1/sites/{id}/screening-questionnaire", auth.ActionManageSites, bodySmall, s.apiSaveQuestionnaire},
 		// api_units.go
 		{"GET /api/v1/units", auth.ActionViewChanges, bodySmall, s.apiListUnits},
 		{"POST /api/v1/units", auth.ActionManageSites, bodySmall, s.apiCreateUnit},
@@ -201,6 +213,8 @@ func (s *Server) routeTable() []route {
 		{"POST /api/v1/changes/{id}/submit", auth.ActionViewChanges, bodySmall, s.apiSubmitChange},
 		{"POST /api/v1/changes/{id}/transitions", auth.ActionViewChanges, bodySmall, s.apiTransitionChange},
 		{"POST /api/v1/changes/{id}/reviewers", auth.ActionCoordinateChange, bodySmall, s.apiAssignReviewer},
+		// change_screening.go
+		{"POST /api/v1/changes/{id}/screening-confirmation", auth.ActionCoordinateChange, bodySmall, s.apiConfirmScreening},
 		{"POST /api/v1/changes/{id}/review-requests", auth.ActionCoordinateChange, bodySmall, s.apiAddReview},
 		{"PUT /api/v1/changes/{id}/approvers", auth.ActionCoordinateChange, bodySmall, s.apiSetApprovers},
 		{"POST /api/v1/changes/{id}/reviews", auth.ActionReviewChange, bodySmall, s.apiDecideReview},

@@ -61,6 +61,10 @@ var accessTable = []struct {
 	{"GET /admin/sites/{id}", "/admin/sites/999999", "admin"},
 	{"POST /admin/sites/{id}", "/admin/sites/999999", "admin"},
 	{"GET /admin/sites/{id}/settings", "/admin/sites/999999/settings", "admin"},
+	{"GET /admin/sites/{id}/risk-matrix", "/admin/sites/999999/risk-matrix", "admin"},
+	{"POST /admin/sites/{id}/risk-matrix", "/admin/sites/999999/risk-matrix", "admin"},
+	{"GET /admin/sites/{id}/screening-questionnaire", "/admin/sites/999999/screening-questionnaire", "admin"},
+	{"POST /admin/sites/{id}/screening-questionnaire", "/admin/sites/999999/screening-questionnaire", "admin"},
 	{"POST /admin/sites/{id}/settings", "/admin/sites/999999/settings", "admin"},
 	{"GET /api/v1/users", "/api/v1/users", "admin"},
 	{"POST /api/v1/users", "/api/v1/users", "admin"},
@@ -71,6 +75,10 @@ var accessTable = []struct {
 	{"PATCH /api/v1/sites/{id}", "/api/v1/sites/999999", "admin"},
 	{"GET /api/v1/sites/{id}/settings", "/api/v1/sites/999999/settings", "signed-in"},
 	{"PATCH /api/v1/sites/{id}/settings", "/api/v1/sites/999999/settings", "admin"},
+	{"GET /api/v1/sites/{id}/risk-matrix", "/api/v1/sites/999999/risk-matrix", "signed-in"},
+	{"PUT /api/v1/sites/{id}/risk-matrix", "/api/v1/sites/999999/risk-matrix", "admin"},
+	{"GET /api/v1/sites/{id}/screening-questionnaire", "/api/v1/sites/999999/screening-questionnaire", "signed-in"},
+	{"PUT /api/v1/sites/{id}/screening-questionnaire", "/api/v1/sites/999999/screening-questionnaire", "admin"},
 
 	// Changes (MOC/PCR) API: route-level permission; site, initiator and
 	// stage rules are change.Service's.
@@ -83,6 +91,7 @@ var accessTable = []struct {
 	{"POST /api/v1/changes/{id}/submit", "/api/v1/changes/999999/submit", "initiator,reviewer,approver,coordinator,admin,auditor"},
 	{"POST /api/v1/changes/{id}/transitions", "/api/v1/changes/999999/transitions", "initiator,reviewer,approver,coordinator,admin,auditor"},
 	{"POST /api/v1/changes/{id}/reviewers", "/api/v1/changes/999999/reviewers", "coordinator"},
+	{"POST /api/v1/changes/{id}/screening-confirmation", "/api/v1/changes/999999/screening-confirmation", "coordinator"},
 	{"POST /api/v1/changes/{id}/review-requests", "/api/v1/changes/999999/review-requests", "coordinator"},
 	{"PUT /api/v1/changes/{id}/approvers", "/api/v1/changes/999999/approvers", "coordinator"},
 	{"POST /api/v1/changes/{id}/reviews", "/api/v1/changes/999999/reviews", "reviewer"},
@@ -135,6 +144,7 @@ var accessTable = []struct {
 	{"POST /changes/{ref}/submit", "/changes/MOC-1999-9999/submit", "initiator,reviewer,approver,coordinator,admin,auditor"},
 	{"POST /changes/{ref}/transition", "/changes/MOC-1999-9999/transition", "initiator,reviewer,approver,coordinator,admin,auditor"},
 	{"POST /changes/{ref}/reviewers", "/changes/MOC-1999-9999/reviewers", "coordinator"},
+	{"POST /changes/{ref}/screening-confirmation", "/changes/MOC-1999-9999/screening-confirmation", "coordinator"},
 	{"POST /changes/{ref}/review-requests", "/changes/MOC-1999-9999/review-requests", "coordinator"},
 	{"POST /changes/{ref}/approvers", "/changes/MOC-1999-9999/approvers", "coordinator"},
 	{"POST /changes/{ref}/review", "/changes/MOC-1999-9999/review", "reviewer"},

@@ -26,7 +26,7 @@ import (
 //	            temporary and emergency changes
 //	00130-00139 sign-in and access (continued)
 //	00150-00159 lists: indexes for keyset (cursor) paging
-//	00190-00194 lists (continued): sort keys, scale
+//	00190-00194 lists (continued): sort keys and indexes per sort
 //
 // The few statements the engines cannot share (a trigger: SQLite's
 // BEGIN ... END body against PostgreSQL's function and trigger) sit

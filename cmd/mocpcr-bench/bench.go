@@ -259,16 +259,31 @@ func benchDatabase(ctx context.Context, o options, bin, kind, dir string) (*resu
 	time.Sleep(2 * time.Second) // settle: the idle figure is after start-up work
 	r.rssIdle = s.rssMB()
 
-	for _, ep := range endpoints(ctx, db, ds) {
+	eps := endpoints(ctx, db, ds)
+	if o.explainDir != "" {
+		f, err := os.Create(filepath.Join(o.explainDir, fmt.Sprintf("plans-%s-scale%g.txt", kind, o.scale)))
+		if err != nil {
+			return nil, err
+		}
+		err = explain(ctx, db, ds, eps, f)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("explain: %w", err)
+		}
+	}
+	for _, ep := range eps {
 		if !o.runs(ep.name) {
 			continue
 		}
 		logf("%s: %s", kind, ep.name)
 		h := httpResult{name: ep.name}
-		if ep.raw != nil {
+		if ep.sql != nil {
 			// The raw SQL lower bound: the route's own queries, run
 			// directly and their rows read, one client.
-			lat, err := timeCalls(ds, ep.pick, 300, ep.raw)
+			lat, err := timeCalls(ds, ep.pick, 300, func(i int) error {
+				query, args := ep.sql(i)
+				return readRows(ctx, db.Prepared(), query, args...)
+			})
 			if err != nil {
 				return nil, fmt.Errorf("%s raw SQL: %w", ep.name, err)
 			}

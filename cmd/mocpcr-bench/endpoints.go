@@ -30,10 +30,10 @@ type endpoint struct {
 	// pick are the indexes of the users who call it (nil: everyone), for
 	// routes only some roles may open.
 	pick []int
-	// raw runs the route's list queries directly as user i and reads
-	// their rows: the lower bound of the route. nil where the route is
-	// not a list.
-	raw func(i int) error
+	// sql is the route's list query as user i, with its arguments: run
+	// directly with its rows read, it is the lower bound of the route.
+	// nil where the route is not a list.
+	sql func(i int) (string, []any)
 }
 
 // sampleUsers is how many users the raw-SQL calls draw from.
@@ -47,7 +47,6 @@ func fixed(p string) func(int) string { return func(int) string { return p } }
 // and the dashboard.
 func endpoints(ctx context.Context, db *store.DB, ds *dataset) []endpoint {
 	svc := change.New(db, nil)
-	q := db.Prepared()
 	actors := map[int]*auth.User{}
 	actor := func(i int) *auth.User {
 		if u, ok := actors[i]; ok {
@@ -60,24 +59,8 @@ func endpoints(ctx context.Context, db *store.DB, ds *dataset) []endpoint {
 		actors[i] = u
 		return u
 	}
-	// rows runs a query and reads every row without decoding it.
-	rows := func(query string, args ...any) error {
-		rs, err := q.QueryContext(ctx, query, args...)
-		if err != nil {
-			return err
-		}
-		defer rs.Close()
-		cols, _ := rs.Columns()
-		dest := make([]any, len(cols))
-		for i := range dest {
-			dest[i] = new(sql.RawBytes)
-		}
-		for rs.Next() {
-			if err := rs.Scan(dest...); err != nil {
-				return err
-			}
-		}
-		return rs.Err()
+	fixedSQL := func(query string, args ...any) func(int) (string, []any) {
+		return func(int) (string, []any) { return query, args }
 	}
 	// changeList is the raw SQL of the change list for filter f: the
 	// page's query, built by the service itself (change.ListSQL). Its
@@ -87,73 +70,72 @@ func endpoints(ctx context.Context, db *store.DB, ds *dataset) []endpoint {
 		query string
 		args  []any
 	}
-	changeList := func(f change.Filter) func(i int) error {
+	changeList := func(f change.Filter) func(i int) (string, []any) {
 		cache := map[int]built{}
-		return func(i int) error {
+		return func(i int) (string, []any) {
 			b, ok := cache[i]
 			if !ok {
 				query, args, _, _, err := svc.ListSQL(actor(i), f)
 				if err != nil {
-					return err
+					panic(err)
 				}
 				b = built{query, args}
 				cache[i] = b
 			}
-			return rows(b.query, b.args...)
-		}
-	}
-	deep := deepCursor(ctx, svc, actor(0), ds.changes/2)
-	var maxNotification int64
-	_ = db.SQL.QueryRowContext(ctx, `SELECT max(id) FROM notifications`).Scan(&maxNotification)
-	notifications := func(before int64) func(i int) error {
-		return func(i int) error {
-			return rows(`SELECT id, type, title, body, link, created_at, read_at FROM notifications
-				WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3`, ds.ids[i], before, 21)
+			return b.query, b.args
 		}
 	}
 	// changeOf is a change of user i's site, the same one for a user.
 	changeOf := func(i int) int { return (i * 7919) % len(ds.idsBySite[ds.site[i]]) }
 	changeID := func(i int) int64 { return ds.idsBySite[ds.site[i]][changeOf(i)] }
 	number := func(i int) string { return ds.numbersBySite[ds.site[i]][changeOf(i)] }
+	deep := deepCursor(ctx, svc, actor(0), ds.changes/2)
+	var maxNotification int64
+	_ = db.SQL.QueryRowContext(ctx, `SELECT max(id) FROM notifications`).Scan(&maxNotification)
+	notifications := func(before int64) func(i int) (string, []any) {
+		return func(i int) (string, []any) {
+			return `SELECT id, type, title, body, link, created_at, read_at FROM notifications
+				WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3`, []any{ds.ids[i], before, 21}
+		}
+	}
+	auditTrail := func(limit int) func(i int) (string, []any) {
+		return func(i int) (string, []any) {
+			return `SELECT * FROM change_audit WHERE change_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`, []any{changeID(i), 0, limit + 1}
+		}
+	}
 	return []endpoint{
 		{name: "My work (GET /api/v1/my-work)", path: fixed("/api/v1/my-work")},
-		{name: "change list (GET /api/v1/changes?limit=50)", path: fixed("/api/v1/changes?limit=50"), raw: changeList(change.Filter{Limit: 50})},
+		{name: "change list (GET /api/v1/changes?limit=50)", path: fixed("/api/v1/changes?limit=50"), sql: changeList(change.Filter{Limit: 50})},
 		{name: "change list by site (GET /api/v1/changes?limit=50&sort=site)", path: fixed("/api/v1/changes?limit=50&sort=site"),
-			raw: changeList(change.Filter{Limit: 50, Sort: "site"})},
+			sql: changeList(change.Filter{Limit: 50, Sort: "site"})},
 		{name: "change list by expiry, latest first (GET /api/v1/changes?limit=50&sort=-expires)", path: fixed("/api/v1/changes?limit=50&sort=-expires"),
-			raw: changeList(change.Filter{Limit: 50, Sort: "-expires"})},
+			sql: changeList(change.Filter{Limit: 50, Sort: "-expires"})},
 		{name: "change list by owner (GET /api/v1/changes?limit=50&sort=initiator)", path: fixed("/api/v1/changes?limit=50&sort=initiator"),
-			raw: changeList(change.Filter{Limit: 50, Sort: "initiator"})},
+			sql: changeList(change.Filter{Limit: 50, Sort: "initiator"})},
 		{name: "change list by stage (GET /api/v1/changes?limit=50&sort=stage)", path: fixed("/api/v1/changes?limit=50&sort=stage"),
-			raw: changeList(change.Filter{Limit: 50, Sort: "stage"})},
+			sql: changeList(change.Filter{Limit: 50, Sort: "stage"})},
 		{name: "change list, halfway by cursor (GET /api/v1/changes?limit=50&after=…)", path: fixed("/api/v1/changes?limit=50&after=" + url.QueryEscape(deep)),
-			raw: changeList(change.Filter{Limit: 50, After: deep})},
+			sql: changeList(change.Filter{Limit: 50, After: deep})},
 		{name: "unread count (GET /api/v1/notifications/unread-count)", path: fixed("/api/v1/notifications/unread-count"),
-			raw: func(i int) error {
-				return rows(`SELECT count(*) FROM notifications WHERE user_id = $1 AND read_at IS NULL`, ds.ids[i])
+			sql: func(i int) (string, []any) {
+				return `SELECT count(*) FROM notifications WHERE user_id = $1 AND read_at IS NULL`, []any{ds.ids[i]}
 			}},
-		{name: "notification list (GET /api/v1/notifications)", path: fixed("/api/v1/notifications"), raw: notifications(math.MaxInt64)},
+		{name: "notification list (GET /api/v1/notifications)", path: fixed("/api/v1/notifications"), sql: notifications(math.MaxInt64)},
 		{name: "notification list, halfway by cursor (GET /api/v1/notifications?cursor=…)", path: fixed(fmt.Sprintf("/api/v1/notifications?cursor=%d", maxNotification/2)),
-			raw: notifications(maxNotification / 2)},
+			sql: notifications(maxNotification / 2)},
 		{name: "delivery log (GET /api/v1/admin/emails)", path: fixed("/api/v1/admin/emails"), pick: []int{0},
-			raw: func(int) error {
-				return rows(`SELECT * FROM email_messages WHERE id < $1 ORDER BY id DESC LIMIT $2`, int64(math.MaxInt64), 50)
-			}},
+			sql: fixedSQL(`SELECT * FROM email_messages WHERE id < $1 ORDER BY id DESC LIMIT $2`, int64(math.MaxInt64), 51)},
 		{name: "audit trail (GET /api/v1/changes/{id}/audit)", path: func(i int) string { return fmt.Sprintf("/api/v1/changes/%d/audit", changeID(i)) },
-			pick: ds.auditors, raw: func(i int) error {
-				return rows(`SELECT * FROM change_audit WHERE change_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`, changeID(i), 0, change.MaxAuditPage+1)
-			}},
+			pick: ds.auditors, sql: auditTrail(change.MaxAuditPage)},
 		{name: "change (GET /api/v1/changes/{id})", path: func(i int) string { return fmt.Sprintf("/api/v1/changes/%d", changeID(i)) }},
 		{name: "My work page (GET /)", path: fixed("/"), page: true},
-		{name: "change list page (GET /changes)", path: fixed("/changes"), page: true, raw: changeList(change.Filter{Limit: 25})},
+		{name: "change list page (GET /changes)", path: fixed("/changes"), page: true, sql: changeList(change.Filter{Limit: 25})},
 		{name: "change list page by owner (GET /changes?sort=initiator)", path: fixed("/changes?sort=initiator"), page: true,
-			raw: changeList(change.Filter{Limit: 25, Sort: "initiator"})},
-		{name: "notifications page (GET /notifications)", path: fixed("/notifications"), page: true, raw: notifications(math.MaxInt64)},
+			sql: changeList(change.Filter{Limit: 25, Sort: "initiator"})},
+		{name: "notifications page (GET /notifications)", path: fixed("/notifications"), page: true, sql: notifications(math.MaxInt64)},
 		{name: "change page (GET /changes/{number})", path: func(i int) string { return "/changes/" + number(i) }, page: true},
 		{name: "audit page (GET /changes/{number}/audit)", path: func(i int) string { return "/changes/" + number(i) + "/audit" }, page: true,
-			pick: ds.auditors, raw: func(i int) error {
-				return rows(`SELECT * FROM change_audit WHERE change_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`, changeID(i), 0, 201)
-			}},
+			pick: ds.auditors, sql: auditTrail(200)},
 		{name: "dashboard page (GET /dashboard)", path: fixed("/dashboard"), page: true},
 	}
 }
@@ -251,4 +233,64 @@ func loadAvg() string {
 		return "?"
 	}
 	return strings.Join(f[:3], " ")
+}
+
+// readRows runs a query and reads every row without decoding it.
+func readRows(ctx context.Context, q store.Querier, query string, args ...any) error {
+	rs, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rs.Close()
+	cols, _ := rs.Columns()
+	dest := make([]any, len(cols))
+	for i := range dest {
+		dest[i] = new(sql.RawBytes)
+	}
+	for rs.Next() {
+		if err := rs.Scan(dest...); err != nil {
+			return err
+		}
+	}
+	return rs.Err()
+}
+
+// explain writes the plan of each list route's query, as executed on
+// PostgreSQL (EXPLAIN ANALYZE) or as planned on SQLite (EXPLAIN QUERY
+// PLAN), for its first user: which index serves it, and at what cost.
+func explain(ctx context.Context, db *store.DB, ds *dataset, eps []endpoint, w io.Writer) error {
+	prefix := "EXPLAIN QUERY PLAN "
+	if db.Dialect == store.Postgres {
+		prefix = "EXPLAIN (ANALYZE, BUFFERS) "
+	}
+	for _, ep := range eps {
+		if ep.sql == nil {
+			continue
+		}
+		i := 1
+		if len(ep.pick) > 0 {
+			i = ep.pick[0]
+		}
+		query, args := ep.sql(i)
+		rs, err := db.SQL.QueryContext(ctx, prefix+query, args...)
+		if err != nil {
+			return fmt.Errorf("%s: %w", ep.name, err)
+		}
+		fmt.Fprintf(w, "== %s (%s)\n", ep.name, db.Dialect)
+		cols, _ := rs.Columns()
+		for rs.Next() {
+			v := make([]any, len(cols))
+			p := make([]any, len(cols))
+			for k := range v {
+				p[k] = &v[k]
+			}
+			if err := rs.Scan(p...); err != nil {
+				rs.Close()
+				return err
+			}
+			fmt.Fprintf(w, "  %s\n", v[len(v)-1])
+		}
+		rs.Close()
+	}
+	return nil
 }

@@ -37,7 +37,9 @@ type options struct {
 	pprofDir string
 	run      string
 	loadOnly string
-	out      io.Writer
+	// explainDir receives the query plans of the list routes.
+	explainDir string
+	out        io.Writer
 }
 
 func main() {
@@ -47,6 +49,7 @@ func main() {
 	flag.IntVar(&o.clients, "clients", 50, "concurrent HTTP clients")
 	flag.StringVar(&o.pgURL, "pg", os.Getenv(storetest.EnvVar), "PostgreSQL URL (default $"+storetest.EnvVar+"); empty runs SQLite only")
 	flag.StringVar(&o.only, "db", "", "run only this database: sqlite or postgres")
+	flag.StringVar(&o.explainDir, "explain", "", "write the query plan of each list route (EXPLAIN ANALYZE on PostgreSQL, EXPLAIN QUERY PLAN on SQLite) on the loaded data into this directory")
 	flag.StringVar(&o.loadOnly, "load-only", "", "load the data set of -db into this SQLite data directory (or a PostgreSQL schema named by it) and keep it, to study query plans; measures nothing")
 	flag.StringVar(&o.run, "run", "", "comma-separated parts of measure names to run (e.g. \"my-work,page,email\"); empty runs all")
 	flag.StringVar(&o.pprofDir, "pprof", "", "write CPU, mutex and block profiles of the server under load for each endpoint into this directory (builds with -tags pprof)")

@@ -44,7 +44,7 @@ type options struct {
 
 func main() {
 	var o options
-	flag.Float64Var(&o.scale, "scale", 1, "data set size: 1 = 10,000 changes, 1,000,000 notifications, 2,000 users")
+	flag.Float64Var(&o.scale, "scale", 1, "data set size: 1 = 10,000 changes, 1,000,000 notifications, 2,000 users on 2 sites; 10 = ten times that on 10 sites")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "load time per HTTP endpoint")
 	flag.IntVar(&o.clients, "clients", 50, "concurrent HTTP clients")
 	flag.StringVar(&o.pgURL, "pg", os.Getenv(storetest.EnvVar), "PostgreSQL URL (default $"+storetest.EnvVar+"); empty runs SQLite only")

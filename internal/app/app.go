@@ -63,6 +63,7 @@ func StoreOptions(cfg *config.Config, logger *slog.Logger) store.Options {
 		Password: cfg.DatabasePassword.Value(),
 		DataDir:  cfg.DataDir,
 		Wait:     cfg.DatabaseWait,
+		MaxConns: cfg.DatabaseMaxConns,
 		OnWait: func(err error, delay time.Duration) {
 			logger.Warn("waiting for PostgreSQL (MOCPCR_DB_WAIT)", "retry_in", delay.Round(time.Millisecond).String(), "err", err.Error())
 		},

@@ -66,9 +66,13 @@ type Config struct {
 	// DatabaseWait is how long start-up retries a PostgreSQL server that
 	// is not reachable yet (MOCPCR_DB_WAIT, default 60s; 0 tries once).
 	DatabaseWait time.Duration
-	LogLevel     string // MOCPCR_LOG_LEVEL
-	LogFormat    string // MOCPCR_LOG_FORMAT: auto, text or json
-	MetricsAddr  string // MOCPCR_METRICS_ADDR
+	// DatabaseMaxConns is the most database connections the process
+	// opens (MOCPCR_DB_MAX_CONNS); 0 leaves it to store's default, fitted
+	// to the cores.
+	DatabaseMaxConns int
+	LogLevel         string // MOCPCR_LOG_LEVEL
+	LogFormat        string // MOCPCR_LOG_FORMAT: auto, text or json
+	MetricsAddr      string // MOCPCR_METRICS_ADDR
 
 	EmailProvider string // EMAIL_PROVIDER
 	TenantID      string // AZURE_TENANT_ID
@@ -224,6 +228,14 @@ func Load(env Environment) (*Config, error) {
 			add("MOCPCR_DB_WAIT", "MOCPCR_DB_WAIT must be a duration from 0s to 1h (how long start-up waits for PostgreSQL, for example 60s), got %q", v)
 		}
 		c.DatabaseWait = d
+	}
+
+	if v := get("MOCPCR_DB_MAX_CONNS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			add("MOCPCR_DB_MAX_CONNS", "MOCPCR_DB_MAX_CONNS must be a number of connections from 1 to 1000 (the database connection pool's size; unset fits it to the CPU cores), got %q", v)
+		}
+		c.DatabaseMaxConns = n
 	}
 
 	if _, port, err := net.SplitHostPort(c.Addr); err != nil || port == "" {

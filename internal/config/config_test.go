@@ -151,6 +151,8 @@ func TestValidationMessages(t *testing.T) {
 			[]string{"DATABASE_PASSWORD is only used with a PostgreSQL DATABASE_URL"}},
 		{"bad database wait", config.MapEnv(map[string]string{"MOCPCR_DB_WAIT": "forever"}),
 			[]string{`MOCPCR_DB_WAIT must be a duration from 0s to 1h (how long start-up waits for PostgreSQL, for example 60s), got "forever"`}},
+		{"bad pool size", config.MapEnv(map[string]string{"MOCPCR_DB_MAX_CONNS": "0"}),
+			[]string{`MOCPCR_DB_MAX_CONNS must be a number of connections from 1 to 1000 (the database connection pool's size; unset fits it to the CPU cores), got "0"`}},
 		{"bad log level", config.MapEnv(map[string]string{"MOCPCR_LOG_LEVEL": "loud"}),
 			[]string{`MOCPCR_LOG_LEVEL must be one of debug, info, warn, error, got "loud"`}},
 	}

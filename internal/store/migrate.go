@@ -31,7 +31,7 @@ import (
 //	00170-00174 PSSR team and walkdown photos
 //	00175-00179 everyday work: related changes, full-text search
 //	00180-00189 email delivery (continued): per-site senders, wait reasons
-//	00190-00194 lists (continued): sort keys, scale
+//	00190-00194 lists (continued): sort keys and indexes per sort
 //
 // The few statements the engines cannot share (a trigger: SQLite's
 // BEGIN ... END body against PostgreSQL's function and trigger; SQLite's

@@ -31,7 +31,7 @@ func TestStablePlanSQL(t *testing.T) {
 func statsDB(t testing.TB) *DB {
 	t.Helper()
 	ctx := context.Background()
-	db, err := openSQLite(ctx, filepath.Join(t.TempDir(), SQLiteFile))
+	db, err := openSQLite(ctx, filepath.Join(t.TempDir(), SQLiteFile), 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,7 @@ import (
 
 func TestStmtCacheReusesAndCaps(t *testing.T) {
 	ctx := context.Background()
-	db, err := openSQLite(ctx, filepath.Join(t.TempDir(), SQLiteFile))
+	db, err := openSQLite(ctx, filepath.Join(t.TempDir(), SQLiteFile), 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -113,6 +114,19 @@ type Options struct {
 	// OnWait, when set, is told about each failed attempt before Open
 	// waits delay and tries again.
 	OnWait func(err error, delay time.Duration)
+	// MaxConns is the connection pool's size; 0 is the default
+	// (PostgresMaxConns, or pool_max_conns in the URL; 32 on SQLite).
+	MaxConns int
+}
+
+// PostgresMaxConns is the default PostgreSQL pool size: the web server's
+// read gate admits max(8, 4 per core) requests at once, and the job
+// queue, the live-update listener and writes need a few more. A larger
+// pool only queues the same work inside PostgreSQL, which on a small
+// machine shares the cores with mocpcr; a smaller one makes admitted
+// requests wait for a connection.
+func PostgresMaxConns() int32 {
+	return int32(max(8, 4*runtime.GOMAXPROCS(0)) + 4)
 }
 
 // SQLiteFile is the database file name inside the data directory.
@@ -121,7 +135,7 @@ const SQLiteFile = "mocpcr.db"
 // Open connects and checks the connection. It does not migrate.
 func Open(ctx context.Context, opt Options) (*DB, error) {
 	if opt.URL == "" {
-		return openSQLite(ctx, filepath.Join(opt.DataDir, SQLiteFile))
+		return openSQLite(ctx, filepath.Join(opt.DataDir, SQLiteFile), opt.MaxConns)
 	}
 	return openPostgresWaiting(ctx, opt)
 }
@@ -140,7 +154,7 @@ func SQLiteDSN(path string) string {
 // costs a page cache of a few MB at most.
 const sqliteMaxConns = 32
 
-func openSQLite(ctx context.Context, path string) (*DB, error) {
+func openSQLite(ctx context.Context, path string, maxConns int) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("create data directory (MOCPCR_DATA_DIR): %w", err)
 	}
@@ -152,8 +166,11 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	// for concurrent requests rather than cores: with 8 connections, 50
 	// clients spent most of their time queued in database/sql while the
 	// CPU sat two-thirds idle. Writers still take turns on the busy timeout.
-	db.SetMaxOpenConns(sqliteMaxConns)
-	db.SetMaxIdleConns(sqliteMaxConns)
+	if maxConns <= 0 {
+		maxConns = sqliteMaxConns
+	}
+	db.SetMaxOpenConns(maxConns)
+	db.SetMaxIdleConns(maxConns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
@@ -177,8 +194,14 @@ func postgresConfig(opt Options) (*pgxpool.Config, error) {
 		}
 		cfg.ConnConfig.Password = opt.Password
 	}
-	if cfg.MaxConns < 10 {
-		cfg.MaxConns = 10
+	// Statements: pgx's default exec mode prepares each statement once per
+	// connection and keeps it (a cache of 512 per connection), so the hot
+	// queries are planned once per connection, not per call.
+	switch {
+	case opt.MaxConns > 0:
+		cfg.MaxConns = int32(opt.MaxConns)
+	case !strings.Contains(opt.URL, "pool_max_conns"):
+		cfg.MaxConns = PostgresMaxConns()
 	}
 	return cfg, nil
 }

@@ -240,7 +240,7 @@ func (w *emailWorker) Work(ctx context.Context, job *river.Job[sendEmailArgs]) e
 	q.mu.Lock()
 	stopping := q.stopping
 	q.mu.Unlock()
-	if err := q.limiter.acquire(ctx, stopping); err != nil {
+	if err := q.slots.AcquireUnless(ctx, stopping); err != nil {
 		_ = q.unreserve(context.WithoutCancel(ctx), id, time.Time{})
 		return river.JobSnooze(0)
 	}
@@ -248,7 +248,7 @@ func (w *emailWorker) Work(ctx context.Context, job *river.Job[sendEmailArgs]) e
 	// told: wait for the pause to end without using up an attempt, spread
 	// over a second so that the waiting emails do not all start at once.
 	if until := q.pausedUntil(ctx); !until.IsZero() {
-		q.limiter.release()
+		q.slots.Release()
 		wait := until.Sub(q.opt.Now()) + time.Duration(float64(time.Second)*(q.opt.Jitter()-0.75)*2)
 		_ = q.unreserve(context.WithoutCancel(ctx), id, q.opt.Now().Add(wait))
 		return river.JobSnooze(max(wait, time.Millisecond))
@@ -260,7 +260,7 @@ func (w *emailWorker) Work(ctx context.Context, job *river.Job[sendEmailArgs]) e
 	case err != nil:
 		q.log.WarnContext(ctx, "could not reserve the daily recipient budget; sending", "email_id", id, "err", err)
 	case verdict == budgetDigest:
-		q.limiter.release()
+		q.slots.Release()
 		if err := q.digest(ctx, m, b); err != nil {
 			if errors.Is(err, errNotSendable) {
 				return river.JobCancel(err)
@@ -271,7 +271,7 @@ func (w *emailWorker) Work(ctx context.Context, job *river.Job[sendEmailArgs]) e
 			"request_id", reqID, "sender", q.opt.Sender, "used", b.Used, "budget", b.Limit)
 		return nil
 	case verdict == budgetHold:
-		q.limiter.release()
+		q.slots.Release()
 		wait, err := q.hold(context.WithoutCancel(ctx), m, b)
 		if err != nil {
 			return err
@@ -280,7 +280,7 @@ func (w *emailWorker) Work(ctx context.Context, job *river.Job[sendEmailArgs]) e
 		return river.JobSnooze(wait)
 	}
 	if m.Attempts, err = q.claim(ctx, id, job.ID); err != nil {
-		q.limiter.release()
+		q.slots.Release()
 		q.releaseBudget(context.WithoutCancel(ctx), budgetHour)
 		if errors.Is(err, errNotSendable) {
 			return river.JobCancel(err)
@@ -290,7 +290,8 @@ func (w *emailWorker) Work(ctx context.Context, job *river.Job[sendEmailArgs]) e
 
 	start := q.opt.Now()
 	sendCtx, cancel := context.WithTimeout(ctx, q.opt.SendTimeout)
-	res, sendErr := q.opt.Provider.Send(sendCtx, mail.Message{
+	// The slot is held already: the provider must not take a second one.
+	res, sendErr := q.opt.Provider.Send(q.slots.WithHeld(sendCtx), mail.Message{
 		To:       []mail.Address{{Name: m.ToName, Email: m.ToEmail}},
 		Subject:  m.Subject,
 		HTMLBody: m.HTMLBody,
@@ -306,7 +307,7 @@ func (w *emailWorker) Work(ctx context.Context, job *river.Job[sendEmailArgs]) e
 			pcancel()
 		}
 	}
-	q.limiter.release()
+	q.slots.Release()
 	if me, ok := mail.AsError(sendErr); sendErr != nil && (!ok || !me.MaybeDelivered) {
 		q.releaseBudget(context.WithoutCancel(ctx), budgetHour)
 	}

@@ -39,11 +39,13 @@ type Client struct {
 	cert   *Certificate
 	log    *slog.Logger
 	tokens *tokenCache
-	slots  *semaphore
-	stats  counters
+	// slots caps the sends in flight from the sender mailbox; the job
+	// queue shares them (SendSlots).
+	slots *mail.Slots
+	stats counters
 }
 
-var _ mail.Provider = (*Client)(nil)
+var _ mail.Limited = (*Client)(nil)
 
 // secretValue keeps the client secret behind a pointer, so that printing
 // a Client or its fields with %+v shows an address, never the secret.
@@ -75,7 +77,7 @@ func New(cfg Config) (*Client, error) {
 	c := &Client{
 		secret: &secretValue{value: cfg.ClientSecret},
 		log:    cfg.Logger.With("provider", "graph", "sender", cfg.Sender),
-		slots:  mailboxSemaphore(cfg.GraphEndpoint, cfg.TenantID, cfg.Sender, cfg.MaxConcurrent),
+		slots:  mail.NewSlots(cfg.MaxConcurrent),
 	}
 	cfg.ClientSecret = ""
 	if cfg.ClientCertificatePath != "" {
@@ -95,6 +97,11 @@ func New(cfg Config) (*Client, error) {
 	}
 	return c, nil
 }
+
+// SendSlots implements mail.Limited: the sender mailbox's MaxConcurrent
+// send slots, which every Send takes one of unless its context already
+// holds one (mail.Slots.WithHeld).
+func (c *Client) SendSlots() *mail.Slots { return c.slots }
 
 // Name implements mail.Provider.
 func (c *Client) Name() string { return "graph" }
@@ -204,10 +211,12 @@ func (c *Client) send(ctx context.Context, msg mail.Message) (mail.Result, error
 	if err != nil {
 		return mail.Result{}, err
 	}
-	if err := c.slots.acquire(ctx); err != nil {
-		return mail.Result{}, c.networkError(err, "")
+	if !c.slots.Held(ctx) {
+		if err := c.slots.Acquire(ctx); err != nil {
+			return mail.Result{}, c.networkError(err, "")
+		}
+		defer c.slots.Release()
 	}
-	defer c.slots.release()
 
 	res, gerr := c.post(ctx, tok.value, body)
 	if gerr == nil || gerr.Status != http.StatusUnauthorized {

@@ -47,7 +47,7 @@ func (s *Server) pageCreateSite(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_, err := auth.CreateSite(r.Context(), s.DB.SQL, d.Code, d.Name)
-	if field, msg, ok := formProblem(err); ok {
+	if field, msg, ok := invalidField(err); ok {
 		s.renderSites(w, r, http.StatusBadRequest, d, map[string]string{field: msg}, false)
 		return
 	}

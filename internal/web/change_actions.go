@@ -44,7 +44,7 @@ func (s *Server) pageSubmitChange(w http.ResponseWriter, r *http.Request) {
 		var de *problem.Error
 		if errors.As(err, &de) && slices.Contains(changeFormFields, de.Field) {
 			// A required field is empty: say which, and where to fill it in.
-			errs = map[string]string{"f-submit": humanMessage(de.Field, de.Message) + " Edit the change to fill it in."}
+			errs = map[string]string{"f-submit": fieldError(de.Field, de.Message, nil) + " Edit the change to fill it in."}
 		}
 		if fresh, gerr := s.Changes.Get(r.Context(), u, d.Change.ID); gerr == nil {
 			d = fresh

@@ -120,7 +120,6 @@ func UpdateUser(ctx context.Context, db *store.DB, id int64, up UserUpdate, now 
 		up.JobTitle = &t
 	}
 	// Cached copies end when the change is committed (see UserCache).
-	defer UsersChanged()
 	return db.Tx(ctx, func(tx *sql.Tx) error {
 		var manager any
 		if up.ManagerID != 0 {
@@ -279,8 +278,19 @@ func CreateSite(ctx context.Context, q store.Querier, code, name string) (*Site,
 	if err != nil {
 		return nil, fmt.Errorf("create site: %w", err)
 	}
-	UsersChanged() // cached site lists (UserCache.ListSites)
 	return s, nil
+}
+
+// AddSite is CreateSite in a transaction of its own, so that the caches
+// of this process hear of the new site when it commits (UserCache.Watch).
+func AddSite(ctx context.Context, db *store.DB, code, name string) (*Site, error) {
+	var s *Site
+	err := db.Tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		s, err = CreateSite(ctx, tx, code, name)
+		return err
+	})
+	return s, err
 }
 
 // UpdateSite renames a site and retires it (retiredAt set) or brings it
@@ -301,7 +311,6 @@ func UpdateSite(ctx context.Context, q store.Querier, id int64, code, name strin
 	if n, _ := res.RowsAffected(); n == 0 {
 		return store.ErrNotFound
 	}
-	UsersChanged() // cached site lists (UserCache.ListSites)
 	return nil
 }
 
@@ -346,18 +355,21 @@ func ListAPITokens(ctx context.Context, q store.Querier, userID int64) ([]APITok
 }
 
 // RevokeAPIToken revokes one of the user's tokens; store.ErrNotFound when
-// the user has no such live token.
-func RevokeAPIToken(ctx context.Context, q store.Querier, userID, tokenID int64, now time.Time) error {
-	res, err := q.ExecContext(ctx, `UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL`,
-		now.UTC(), tokenID, userID)
-	if err != nil {
-		return fmt.Errorf("revoke API token: %w", err)
-	}
-	UsersChanged()
-	if n, _ := res.RowsAffected(); n == 0 {
-		return store.ErrNotFound
-	}
-	return nil
+// the user has no such live token. It commits a transaction of its own,
+// so that the token caches of this process drop it at once
+// (UserCache.Watch).
+func RevokeAPIToken(ctx context.Context, db *store.DB, userID, tokenID int64, now time.Time) error {
+	return db.Tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL`,
+			now.UTC(), tokenID, userID)
+		if err != nil {
+			return fmt.Errorf("revoke API token: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return store.ErrNotFound
+		}
+		return nil
+	})
 }
 
 // RevokeUserAPITokens revokes every live API token of a user. A token
@@ -370,7 +382,6 @@ func RevokeUserAPITokens(ctx context.Context, q store.Querier, userID int64, now
 	if err != nil {
 		return 0, fmt.Errorf("revoke API tokens: %w", err)
 	}
-	UsersChanged()
 	return res.RowsAffected()
 }
 
@@ -378,7 +389,6 @@ func RevokeUserAPITokens(ctx context.Context, q store.Querier, userID int64, now
 // tokens, together: a stolen token must not outlive the sign-out that was
 // meant to shut the thief out.
 func SignOutEverywhere(ctx context.Context, db *store.DB, userID int64, now time.Time) (sessions, tokens int64, err error) {
-	defer UsersChanged()
 	err = db.Tx(ctx, func(tx *sql.Tx) error {
 		var err error
 		if sessions, err = DeleteUserSessions(ctx, tx, userID); err != nil {
@@ -394,7 +404,6 @@ func SignOutEverywhere(ctx context.Context, db *store.DB, userID int64, now time
 // HashPassword) for a user who forgot theirs: every session ends and
 // every API token is revoked, since any of them may be the reason.
 func ResetPassword(ctx context.Context, db *store.DB, userID int64, hash string, now time.Time) (tokens int64, err error) {
-	defer UsersChanged()
 	err = db.Tx(ctx, func(tx *sql.Tx) error {
 		if err := SetPassword(ctx, tx, userID, hash); err != nil {
 			return err
@@ -413,7 +422,6 @@ func ResetPassword(ctx context.Context, db *store.DB, userID int64, hash string,
 // their other sessions (keepSessionID stays) and, when revokeTokens,
 // revokes their API tokens, in one transaction.
 func ChangeOwnPassword(ctx context.Context, db *store.DB, userID, keepSessionID int64, hash string, revokeTokens bool, now time.Time) (sessions, tokens int64, err error) {
-	defer UsersChanged()
 	err = db.Tx(ctx, func(tx *sql.Tx) error {
 		if err := SetPassword(ctx, tx, userID, hash); err != nil {
 			return err

@@ -19,21 +19,12 @@ import (
 // plus three user queries (user, roles, sites). With the cache a busy
 // user's requests cost none of them for a few seconds. A change made
 // through this process (revoking a token, disabling a user, editing
-// roles or sites, an Entra ID sign-in) empties the cache at once, so on
-// this replica it takes effect on the next request. Another replica, or
+// roles or sites, an Entra ID sign-in) empties the cache when it commits
+// (Watch: after any transaction of this process, a simple and safe
+// signal), so on this replica it takes effect on the next request. Another replica, or
 // the mocpcr CLI, cannot reach this process's memory: there the change
 // takes effect within DefaultCacheTTL.
 const DefaultCacheTTL = 5 * time.Second
-
-// userGen counts changes to users, roles, sites and API tokens made by
-// this process. Cache entries remember the count they were loaded under;
-// a different count means the entry may be stale.
-var userGen atomic.Uint64
-
-// UsersChanged empties every UserCache of this process. Call it after
-// changing users, user_roles, user_sites or api_tokens with SQL outside
-// this package (after commit when in a transaction).
-func UsersChanged() { userGen.Add(1) }
 
 // UserCache keeps users and API token lookups in memory for a short time
 // (see DefaultCacheTTL). Misses are not cached: a new token or user works
@@ -48,6 +39,11 @@ type UserCache struct {
 	// Touches, when set, batches the tokens' last-use writes (see
 	// Touches); nil writes each at once.
 	Touches *Touches
+
+	// gen counts the commits that may have changed users, roles, sites or
+	// API tokens (Changed); an entry loaded under another count may be
+	// stale.
+	gen atomic.Uint64
 
 	mu     sync.Mutex
 	users  map[int64]userEntry
@@ -87,6 +83,17 @@ type tokenEntry struct {
 // maxCacheEntries bounds memory: past it the cache starts over.
 const maxCacheEntries = 50000
 
+// Changed empties the cache: users, roles, sites or API tokens may have
+// changed.
+func (c *UserCache) Changed() { c.gen.Add(1) }
+
+// Watch calls Changed after every transaction db commits in this process
+// (store.DB.OnCommit), until the returned function is called. Writes to
+// users, roles, sites and API tokens go through transactions (AddUser,
+// UpdateUser, AddSite, RevokeAPIToken, ...), so this process sees its own
+// changes on the next request; another process's within the TTL.
+func (c *UserCache) Watch(db *store.DB) (stop func()) { return db.OnCommit(c.Changed) }
+
 // NewUserCache returns a cache trusting entries for ttl.
 func NewUserCache(ttl time.Duration) *UserCache {
 	return &UserCache{ttl: ttl, Clock: time.Now, users: map[int64]userEntry{}, tokens: map[string]tokenEntry{}}
@@ -95,7 +102,7 @@ func NewUserCache(ttl time.Duration) *UserCache {
 // UserByID is UserByID served from the cache when fresh. The returned
 // user is the caller's own copy.
 func (c *UserCache) UserByID(ctx context.Context, q store.Querier, id int64) (*User, error) {
-	gen := userGen.Load()
+	gen := c.gen.Load()
 	now := c.Clock()
 	c.mu.Lock()
 	e, ok := c.users[id]
@@ -119,7 +126,7 @@ func (c *UserCache) UserByID(ctx context.Context, q store.Querier, id int64) (*U
 // ListUsers is ListUsers served from the cache when fresh. The slice
 // and users are shared between callers and must not be modified.
 func (c *UserCache) ListUsers(ctx context.Context, q store.Querier) ([]*User, error) {
-	gen := userGen.Load()
+	gen := c.gen.Load()
 	now := c.Clock()
 	c.mu.Lock()
 	e := c.all
@@ -141,7 +148,7 @@ func (c *UserCache) ListUsers(ctx context.Context, q store.Querier) ([]*User, er
 // through this process shows at once; one created elsewhere within the
 // TTL. The slice is shared between callers and must not be modified.
 func (c *UserCache) ListSites(ctx context.Context, q store.Querier) ([]Site, error) {
-	gen := userGen.Load()
+	gen := c.gen.Load()
 	now := c.Clock()
 	c.mu.Lock()
 	e := c.sites
@@ -170,7 +177,7 @@ func (c *UserCache) UserByAPIToken(ctx context.Context, q store.Querier, tok str
 	if !validTokenForm(tok) {
 		return nil, store.ErrNotFound
 	}
-	gen := userGen.Load()
+	gen := c.gen.Load()
 	at := c.Clock()
 	h := HashToken(tok)
 	c.mu.Lock()

@@ -36,6 +36,7 @@ func newCacheFixture(t *testing.T, db *store.DB) *cacheFixture {
 	f := &cacheFixture{db: db, u: u, tok: tok, clock: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
 	f.c = auth.NewUserCache(auth.DefaultCacheTTL)
 	f.c.Clock = func() time.Time { return f.clock }
+	t.Cleanup(f.c.Watch(db))
 	return f
 }
 
@@ -55,7 +56,7 @@ func TestUserCacheRevokedTokenStopsAtOnce(t *testing.T) {
 		if err != nil || len(toks) != 1 {
 			t.Fatalf("tokens: %v, %v", toks, err)
 		}
-		if err := auth.RevokeAPIToken(context.Background(), db.SQL, f.u.ID, toks[0].ID, f.clock); err != nil {
+		if err := auth.RevokeAPIToken(context.Background(), db, f.u.ID, toks[0].ID, f.clock); err != nil {
 			t.Fatal(err)
 		}
 		// Same instant: the cached entry must not outlive the revocation.
@@ -119,7 +120,7 @@ func TestUserCacheOtherProcessWithinTTL(t *testing.T) {
 		if _, err := f.check(t); err != nil {
 			t.Fatal(err)
 		}
-		// Another replica revokes the token: plain SQL, no UsersChanged.
+		// Another replica revokes the token: plain SQL, no commit of this process.
 		if _, err := db.SQL.Exec(`UPDATE api_tokens SET revoked_at = $1`, f.clock); err != nil {
 			t.Fatal(err)
 		}
@@ -203,12 +204,12 @@ func TestUserCacheListUsersSeesNewUser(t *testing.T) {
 		if err != nil || len(users) != 1 {
 			t.Fatalf("users: %v, %v", users, err)
 		}
-		if _, err := auth.CreateUser(context.Background(), db.SQL, auth.NewUser{Email: "new@example.com", Name: "New One", AllSites: true}); err != nil {
+		if _, err := auth.AddUser(context.Background(), db, auth.NewUser{Email: "new@example.com", Name: "New One", AllSites: true}); err != nil {
 			t.Fatal(err)
 		}
 		users, err = f.c.ListUsers(context.Background(), db.SQL)
 		if err != nil || len(users) != 2 {
-			t.Fatalf("after CreateUser the cached list has %d users (%v), want 2", len(users), err)
+			t.Fatalf("after AddUser the cached list has %d users (%v), want 2", len(users), err)
 		}
 	})
 }
@@ -232,11 +233,11 @@ func TestUserCacheListSites(t *testing.T) {
 			return out
 		}
 		before := len(codes())
-		if _, err := auth.CreateSite(ctx, db.SQL, "ZZA", "Site A"); err != nil {
+		if _, err := auth.AddSite(ctx, db, "ZZA", "Site A"); err != nil {
 			t.Fatal(err)
 		}
 		if got := codes(); len(got) != before+1 || got[len(got)-1] != "ZZA" {
-			t.Fatalf("after CreateSite: %v", got)
+			t.Fatalf("after AddSite: %v", got)
 		}
 		if _, err := db.SQL.ExecContext(ctx, `INSERT INTO sites (code, name) VALUES ('ZZB', 'Site B')`); err != nil {
 			t.Fatal(err)

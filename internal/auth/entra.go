@@ -399,7 +399,6 @@ func entraRoles(c *EntraClaims) (roles []Role, ignored []string) {
 // ignored.
 func UpsertEntraUser(ctx context.Context, db *store.DB, c *EntraClaims, now time.Time) (u *User, ignored []string, err error) {
 	roles, ignored := entraRoles(c)
-	defer UsersChanged() // after commit: name, email and roles may have changed
 	err = db.Tx(ctx, func(tx *sql.Tx) error {
 		var id int64
 		var disabled bool
@@ -548,7 +547,6 @@ func refreshEntraProfile(ctx context.Context, tx *sql.Tx, id int64, c *EntraClai
 // withdrawn in Entra ID cannot sign. Unknown role values are returned.
 func ConfirmEntraReauth(ctx context.Context, db *store.DB, userID int64, c *EntraClaims, now time.Time) (ignored []string, err error) {
 	roles, ignored := entraRoles(c)
-	defer UsersChanged()
 	err = db.Tx(ctx, func(tx *sql.Tx) error {
 		var oid, tid sql.NullString
 		var disabled bool

@@ -284,7 +284,6 @@ func setRoles(ctx context.Context, q store.Querier, userID int64, roles []Role, 
 			return fmt.Errorf("set roles: %w", err)
 		}
 	}
-	UsersChanged()
 	return nil
 }
 
@@ -302,7 +301,6 @@ func SetSites(ctx context.Context, q store.Querier, userID int64, allSites bool,
 			return fmt.Errorf("set sites: %w", err)
 		}
 	}
-	UsersChanged()
 	return nil
 }
 

@@ -124,7 +124,7 @@ func TestExtensionIsDecidedOnlyByTheChangesApproversOrTheirDelegates(t *testing.
 		}
 
 		// Arno approved the change; his delegate may decide for him.
-		f.Clock.Add(time.Hour)
+		f.Clock.Advance(time.Hour)
 		must(s.CreateDelegation(ctx, f.Approver, f.Approver2.ID, f.Clock.Now(), f.Clock.Now().AddDate(0, 0, 7), "holiday"))(t)
 		d = must(s.Get(ctx, f.Approver2, c.ID))(t)
 		if !slices.Contains(d.AllowedActions, change.ActDecideExtension) {

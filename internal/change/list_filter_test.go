@@ -63,11 +63,11 @@ func TestListOverdueExpiringAndSort(t *testing.T) {
 		if got := list(change.Filter{Overdue: true}); len(got) != 0 {
 			t.Errorf("overdue on day 0: %v, want none", got)
 		}
-		f.Clock.Add(3 * 24 * time.Hour) // the action is now past due
+		f.Clock.Advance(3 * 24 * time.Hour) // the action is now past due
 		if got := list(change.Filter{Overdue: true}); !slices.Equal(got, []string{late.Number}) {
 			t.Errorf("overdue on day 3: %v, want %s", got, late.Number)
 		}
-		f.Clock.Add(3 * 24 * time.Hour) // and the temporary change past expiry
+		f.Clock.Advance(3 * 24 * time.Hour) // and the temporary change past expiry
 		if got := list(change.Filter{Overdue: true, Sort: "number"}); !slices.Equal(got, []string{temp.Number, late.Number}) {
 			t.Errorf("overdue on day 6: %v, want %s and %s", got, temp.Number, late.Number)
 		}

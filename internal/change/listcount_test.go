@@ -65,7 +65,7 @@ func TestListTotalIsCachedPerFilterUntilAChangeIsWrittenOrItExpires(t *testing.T
 			t.Fatal(err)
 		}
 		check("within CountTTL", page(f.Coordinator, all), n+1, true)
-		f.Clock.Add(change.CountTTL)
+		f.Clock.Advance(change.CountTTL)
 		check("after CountTTL", page(f.Coordinator, all), n, false)
 
 		// Someone without the sites sees their own count, never the cache

@@ -133,7 +133,7 @@ func TestStartupWaitsForTheLeadsSignedPSSRSignOff(t *testing.T) {
 				must(s.CompleteAction(ctx, f.Initiator, a.ID, "guard fitted"))(t)
 			}
 		}
-		f.Clock.Add(time.Minute)
+		f.Clock.Advance(time.Minute)
 		if _, err := s.Transition(ctx, f.Coordinator, c.ID, signOff); problem.KindOf(err) != problem.Forbidden {
 			t.Errorf("the coordinator signs off for the lead: %v, want forbidden", err)
 		}
@@ -159,20 +159,20 @@ func TestStartupWaitsForTheLeadsSignedPSSRSignOff(t *testing.T) {
 		}
 
 		// An answer changed after the sign-off voids it.
-		f.Clock.Add(time.Minute)
+		f.Clock.Advance(time.Minute)
 		must(s.AnswerPSSR(ctx, f.Reviewer2, d.PSSR[1].ID, change.AnswerYes, "Procedure OP-12 rev 4 issued", 0))(t)
 		_, err = s.Transition(ctx, f.Coordinator, c.ID, change.TransitionRequest{Action: change.ActAuthorizeStartup, Signature: verified})
 		if err == nil || !strings.Contains(err.Error(), "changed after it was signed off") {
 			t.Errorf("startup after an answer changed past the sign-off: %v", err)
 		}
-		f.Clock.Add(time.Minute)
+		f.Clock.Advance(time.Minute)
 		must(s.Transition(ctx, f.Reviewer, c.ID, signOff))(t)
 		// A new lead must sign off themselves.
 		must(s.SetPSSRTeam(ctx, f.Coordinator, c.ID, change.PSSRTeamRequest{LeadID: f.Approver2.ID}))(t)
 		if d := must(s.Get(ctx, f.Coordinator, c.ID))(t); d.PSSRSignOff() != nil || slices.Contains(d.AllowedActions, change.ActAuthorizeStartup) {
 			t.Errorf("the former lead's sign-off still counts for the new lead")
 		}
-		f.Clock.Add(time.Minute)
+		f.Clock.Advance(time.Minute)
 		must(s.Transition(ctx, f.Approver2, c.ID, signOff))(t)
 		c = must(s.Transition(ctx, f.Coordinator, c.ID, change.TransitionRequest{Action: change.ActAuthorizeStartup, Signature: verified}))(t)
 		if c.Stage != change.StageCloseout {

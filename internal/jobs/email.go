@@ -253,8 +253,8 @@ func (w *emailWorker) Work(ctx context.Context, job *river.Job[sendEmailArgs]) e
 	// Each sender mailbox (GRAPH_MAIL_SENDER, a site's own) has its own
 	// send slots, Retry-After pause and daily budget.
 	sender := q.senderOf(m)
-	lim := q.limiterFor(sender)
-	if err := lim.acquire(ctx, stopping); err != nil {
+	slots := q.slots(sender)
+	if err := slots.AcquireUnless(ctx, stopping); err != nil {
 		_ = q.unreserve(context.WithoutCancel(ctx), id, time.Time{})
 		return river.JobSnooze(0)
 	}
@@ -262,7 +262,7 @@ func (w *emailWorker) Work(ctx context.Context, job *river.Job[sendEmailArgs]) e
 	// told: wait for the pause to end without using up an attempt, spread
 	// over a second so that the waiting emails do not all start at once.
 	if until := q.pausedUntil(ctx, sender); !until.IsZero() {
-		lim.release()
+		slots.Release()
 		wait := until.Sub(q.opt.Now()) + time.Duration(float64(time.Second)*(q.opt.Jitter()-0.75)*2)
 		_ = q.unreserve(context.WithoutCancel(ctx), id, q.opt.Now().Add(wait))
 		return river.JobSnooze(max(wait, time.Millisecond))
@@ -276,7 +276,7 @@ func (w *emailWorker) Work(ctx context.Context, job *river.Job[sendEmailArgs]) e
 		// one that is used up, and going over it blocks the mailbox for a
 		// day. The email waits, without using an attempt, and is tried
 		// again with the first step of the backoff.
-		lim.release()
+		slots.Release()
 		wait := time.Duration(float64(q.opt.RetryBase) * q.opt.Jitter())
 		if herr := q.holdBudgetUnknown(context.WithoutCancel(ctx), m, wait); herr != nil {
 			q.log.WarnContext(ctx, "could not note the held email in the delivery log", "email_id", id, "err", herr)
@@ -285,7 +285,7 @@ func (w *emailWorker) Work(ctx context.Context, job *river.Job[sendEmailArgs]) e
 			"request_id", reqID, "err", err, "retry_in", wait.Round(time.Millisecond).String())
 		return river.JobSnooze(wait)
 	case verdict == budgetDigest:
-		lim.release()
+		slots.Release()
 		if err := q.digest(ctx, m, b); err != nil {
 			if errors.Is(err, errNotSendable) {
 				return river.JobCancel(err)
@@ -296,7 +296,7 @@ func (w *emailWorker) Work(ctx context.Context, job *river.Job[sendEmailArgs]) e
 			"request_id", reqID, "sender", sender, "used", b.Used, "budget", b.Limit)
 		return nil
 	case verdict == budgetHold:
-		lim.release()
+		slots.Release()
 		wait, err := q.hold(context.WithoutCancel(ctx), m, b)
 		if err != nil {
 			return err
@@ -305,7 +305,7 @@ func (w *emailWorker) Work(ctx context.Context, job *river.Job[sendEmailArgs]) e
 		return river.JobSnooze(wait)
 	}
 	if m.Attempts, err = q.claim(ctx, id, job.ID); err != nil {
-		lim.release()
+		slots.Release()
 		q.releaseBudget(context.WithoutCancel(ctx), sender, budgetHour)
 		if errors.Is(err, errNotSendable) {
 			return river.JobCancel(err)
@@ -315,7 +315,8 @@ func (w *emailWorker) Work(ctx context.Context, job *river.Job[sendEmailArgs]) e
 
 	start := q.opt.Now()
 	sendCtx, cancel := context.WithTimeout(ctx, q.opt.SendTimeout)
-	res, sendErr := q.opt.Provider.Send(sendCtx, mail.Message{
+	// The slot is held already: the provider must not take a second one.
+	res, sendErr := q.opt.Provider.Send(slots.WithHeld(sendCtx), mail.Message{
 		From:     m.Sender,
 		To:       []mail.Address{{Name: m.ToName, Email: m.ToEmail}},
 		Subject:  m.Subject,
@@ -332,7 +333,7 @@ func (w *emailWorker) Work(ctx context.Context, job *river.Job[sendEmailArgs]) e
 			pcancel()
 		}
 	}
-	lim.release()
+	slots.Release()
 	if me, ok := mail.AsError(sendErr); sendErr != nil && (!ok || !me.MaybeDelivered) {
 		q.releaseBudget(context.WithoutCancel(ctx), sender, budgetHour)
 	}

@@ -22,7 +22,8 @@ import (
 var senderSeq atomic.Int64
 
 // newQueue builds a queue with fast retries. Each test gets its own
-// sender mailbox so the process-wide limiter is not shared across tests.
+// sender mailbox, so that the pauses and recipient budgets kept in the
+// database per mailbox are not shared across tests.
 func newQueue(t *testing.T, db *store.DB, p mail.Provider, mod func(*jobs.Options)) *jobs.Queue {
 	t.Helper()
 	opt := jobs.Options{
@@ -263,19 +264,46 @@ func TestStopMidQueueAndRestartDeliversTheRest(t *testing.T) {
 	})
 }
 
+// limitedFake is the fake with send slots of its own, as the Graph client
+// has: every queue sending through it shares them.
+type limitedFake struct {
+	*fakeProvider
+	slots *mail.Slots
+}
+
+func (l limitedFake) SendSlots(string) *mail.Slots { return l.slots }
+
 func TestNeverMoreThanTheMailboxLimitAtOnce(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		f := newFake()
 		f.latency = 30 * time.Millisecond
+		p := limitedFake{f, mail.NewSlots(2)}
 		sender := fmt.Sprintf("shared%d@example.com", senderSeq.Add(1))
-		mod := func(o *jobs.Options) { o.Sender = sender; o.MaxConcurrentSends = 2 }
-		q1 := newQueue(t, db, f, mod)
-		q2 := newQueue(t, db, f, mod) // a second queue in the same process shares the limit
+		// More than the provider's slots: the provider's count wins.
+		mod := func(o *jobs.Options) { o.Sender = sender; o.MaxConcurrentSends = 4 }
+		q1 := newQueue(t, db, p, mod)
+		q2 := newQueue(t, db, p, mod) // a second queue on the same provider shares its slots
 		enqueue(t, q1, 24)
 		q1.Start(context.Background())
 		q2.Start(context.Background())
 		waitFor(t, 60*time.Second, "all sent", func() bool {
 			return countWhere(t, db, `SELECT count(*) FROM email_messages WHERE status = 'sent'`) == 24
+		})
+		if m := f.maxSeen.Load(); m > 2 || m < 1 {
+			t.Errorf("max concurrent sends = %d, want 1..2", m)
+		}
+	})
+}
+
+func TestQueueWithoutProviderSlotsCapsItsOwnSends(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFake()
+		f.latency = 30 * time.Millisecond
+		q := newQueue(t, db, f, func(o *jobs.Options) { o.MaxConcurrentSends = 2 })
+		enqueue(t, q, 16)
+		q.Start(context.Background())
+		waitFor(t, 60*time.Second, "all sent", func() bool {
+			return countWhere(t, db, `SELECT count(*) FROM email_messages WHERE status = 'sent'`) == 16
 		})
 		if m := f.maxSeen.Load(); m > 2 || m < 1 {
 			t.Errorf("max concurrent sends = %d, want 1..2", m)

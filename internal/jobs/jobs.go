@@ -43,8 +43,10 @@ type Options struct {
 	// Sender is the mailbox email is sent from (GRAPH_MAIL_SENDER); the
 	// concurrency limit is per sender mailbox.
 	Sender string
-	// MaxConcurrentSends caps concurrent sends per sender mailbox in this
-	// process (GRAPH_MAX_CONCURRENT_SENDS). Default 4.
+	// MaxConcurrentSends caps concurrent sends from the sender mailbox
+	// (GRAPH_MAX_CONCURRENT_SENDS) when the Provider has no send slots of
+	// its own; a mail.Limited provider (the Graph client) is capped by its
+	// slots, shared with every other caller of that provider. Default 4.
 	MaxConcurrentSends int
 	// MaxAttempts is how many delivery attempts an email gets before it is
 	// given up (MOCPCR_EMAIL_MAX_ATTEMPTS). Default 10. Attempts that fail
@@ -137,7 +139,10 @@ type Queue struct {
 	// riverDB is River's own SQLite handle (nil on PostgreSQL).
 	riverDB *sql.DB
 
-	pause      senderPauses
+	pause senderPauses
+	// slots caps the sends in flight per sender mailbox: the provider's
+	// own (mail.Limited), else the queue's, of MaxConcurrentSends each.
+	slots      func(sender string) *mail.Slots
 	configLog  configLog
 	stats      counters
 	queueStats queueStats
@@ -154,6 +159,16 @@ type Queue struct {
 	// heartbeat loop runs until endBeat closes and then closes beatDone.
 	run               run
 	endBeat, beatDone chan struct{}
+}
+
+// sendSlots returns the provider's send slots of each mailbox, so that
+// the queue and the provider count the same sends against one limit, or
+// else the queue's own n per mailbox.
+func sendSlots(p mail.Provider, n int) func(sender string) *mail.Slots {
+	if l, ok := p.(mail.Limited); ok {
+		return l.SendSlots
+	}
+	return mail.NewMailboxSlots(n).For
 }
 
 // New builds the queue on db and applies River's migrations (after ours,
@@ -216,6 +231,7 @@ func New(ctx context.Context, db *store.DB, opt Options) (*Queue, error) {
 	}
 	q := &Queue{
 		db: db, opt: opt, log: opt.Logger,
+		slots:    sendSlots(opt.Provider, opt.MaxConcurrentSends),
 		periodic: map[string]func(context.Context) error{},
 		run:      newRun(),
 	}
@@ -235,14 +251,14 @@ func New(ctx context.Context, db *store.DB, opt Options) (*Queue, error) {
 		RescueStuckJobsAfter: opt.RescueStuckAfter,
 		MaxAttempts:          riverMaxAttempts,
 		Queues: map[string]river.QueueConfig{
-			// Twice the mailbox cap: the limiter keeps Graph at the cap,
+			// Twice the mailbox cap: the slots keep Graph at the cap,
 			// and the extra workers have the next message claimed and
 			// waiting, so a freed send slot is refilled in microseconds
 			// rather than after the finished job is recorded, completed
 			// (batched every few tens of ms on PostgreSQL) and the next
 			// one fetched. With exactly cap workers PostgreSQL reached 66
 			// emails/s of the 80 a 50 ms provider allows.
-			queueEmail:    {MaxWorkers: 2 * opt.MaxConcurrentSends},
+			queueEmail:    {MaxWorkers: 2 * q.slots(opt.Sender).Cap()},
 			queuePeriodic: {MaxWorkers: 2},
 		},
 		Workers: workers,
@@ -454,11 +470,6 @@ func (q *Queue) senderOf(m message) string {
 		return m.Sender
 	}
 	return q.opt.Sender
-}
-
-// limiterFor is the process-wide send limit of a sender mailbox.
-func (q *Queue) limiterFor(sender string) *limiter {
-	return mailboxLimiter(sender, q.opt.MaxConcurrentSends)
 }
 
 // ConfigWait is how often an email waiting for the email configuration is

@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"github.com/mocpcr/mocpcr/internal/jobs"
-	"github.com/mocpcr/mocpcr/internal/mail/graphtest"
 	"github.com/mocpcr/mocpcr/internal/store"
 	"github.com/mocpcr/mocpcr/internal/store/storetest"
+	"github.com/mocpcr/mocpcr/internal/testclock"
 )
 
 // crashedMidSend makes email id look as a process that died mid-send
@@ -82,7 +82,7 @@ func TestRestartTakesOverAnEmailItsCrashedPredecessorLeftSending(t *testing.T) {
 // a live replica's send is never sent a second time.
 func TestAnotherHostsSendIsTakenOverOnlyAfterItsProcessFallsSilent(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		clock := graphtest.NewClock(time.Now())
+		clock := testclock.New(time.Now())
 		g := newGraphSetupWith(t, db, 0, func(o *jobs.Options) {
 			o.Now = clock.Now
 			o.OrphanAfter = 10 * time.Second
@@ -148,7 +148,7 @@ func TestGracefulStopLeavesNothingToTakeOver(t *testing.T) {
 // it was never sent, so it is not marked maybe_duplicate.
 func TestAFetchedButUnstartedJobOfADeadProcessIsReleased(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		clock := graphtest.NewClock(time.Now())
+		clock := testclock.New(time.Now())
 		g := newGraphSetupWith(t, db, 0, func(o *jobs.Options) { o.Now = clock.Now; o.OrphanAfter = 10 * time.Second })
 		ids := enqueue(t, g.queue, 1)
 		if _, err := db.SQL.Exec(`UPDATE river_job SET state = 'running', attempt = 1, attempted_at = $1

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -32,25 +31,14 @@ var delegationFields = map[string]string{
 // delegationOrder is the form's fields top to bottom, for the summary.
 var delegationOrder = []string{"delegation-form", "delegate_id", "starts_on", "ends_on", "delegation_reason"}
 
-// delegationWords puts the form's labels in place of the API's field
-// names in the domain's messages ("ends_on: must not be before
-// starts_on" becomes "To: must not be before From").
-var delegationWords = strings.NewReplacer("delegate_id", "Delegate", "starts_on", "From", "ends_on", "To", "reason", "Reason")
+// delegationLabels are the form's labels for the domain's field names,
+// in its messages too ("ends_on: must not be before starts_on" is "To
+// must not be before From.").
+var delegationLabels = map[string]string{"delegate_id": "Delegate", "starts_on": "From", "ends_on": "To", "reason": "Reason"}
 
 // delegationErrors places a domain error on the form in its words.
 func delegationErrors(err error) map[string]string {
-	var de *problem.Error
-	if errors.As(err, &de) {
-		c := *de
-		c.Message = delegationWords.Replace(c.Message)
-		c.Fields = nil
-		for _, fe := range de.Fields {
-			fe.Message = delegationWords.Replace(fe.Message)
-			c.Fields = append(c.Fields, fe)
-		}
-		err = &c
-	}
-	return formErrors(err, "delegation-form", delegationFields)
+	return labelledFormErrors(err, "delegation-form", delegationFields, delegationLabels)
 }
 
 // fillDelegations loads the delegations the user gave and received and,

@@ -102,8 +102,8 @@ func TestAccountDelegationWordsAndPast(t *testing.T) {
 
 		r := b.post("/account/delegations", url.Values{"csrf_token": {tok}, "delegate_id": {itoa(deputy.ID)},
 			"starts_on": {day(-10)}, "ends_on": {day(-3)}})
-		if r.StatusCode != http.StatusBadRequest || !strings.Contains(r.Body, "To: must be today or later") {
-			t.Errorf("past range: %d, want 400 and “To: must be today or later”\n%s", r.StatusCode, r.Body)
+		if r.StatusCode != http.StatusBadRequest || !strings.Contains(r.Body, "To must be today or later.") {
+			t.Errorf("past range: %d, want 400 and “To must be today or later.”\n%s", r.StatusCode, r.Body)
 		}
 		var n int
 		if err := db.SQL.QueryRow(`SELECT COUNT(*) FROM delegations`).Scan(&n); err != nil || n != 0 {
@@ -111,7 +111,7 @@ func TestAccountDelegationWordsAndPast(t *testing.T) {
 		}
 		r = b.post("/account/delegations", url.Values{"csrf_token": {tok}, "delegate_id": {itoa(deputy.ID)},
 			"starts_on": {day(7)}, "ends_on": {day(1)}})
-		if !strings.Contains(r.Body, "To: must not be before From") || strings.Contains(r.Body, "starts_on</") || strings.Contains(r.Body, "ends on") {
+		if !strings.Contains(r.Body, "To must not be before From.") || strings.Contains(r.Body, "starts_on</") || strings.Contains(r.Body, "ends on") {
 			t.Errorf("end before start should use the labels:\n%s", r.Body)
 		}
 		r = b.post("/account/delegations", url.Values{"csrf_token": {tok}, "delegate_id": {itoa(boss.ID)},

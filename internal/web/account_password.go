@@ -78,5 +78,5 @@ func newPasswordText(err error) string {
 	if pe == nil {
 		return "New password: " + err.Error()
 	}
-	return labelled("New password", pe.Field, pe.Message)
+	return fieldError(pe.Field, pe.Message, map[string]string{pe.Field: "New password"})
 }

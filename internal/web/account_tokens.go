@@ -81,7 +81,7 @@ func (s *Server) pageRevokeToken(w http.ResponseWriter, r *http.Request) {
 	u := auth.UserFrom(r.Context())
 	err := store.ErrNotFound
 	if id, ok := pathInt(r, "id"); ok {
-		err = auth.RevokeAPIToken(r.Context(), s.DB.SQL, u.ID, id, s.Now())
+		err = auth.RevokeAPIToken(r.Context(), s.DB, u.ID, id, s.Now())
 	}
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		s.serverFault(w, r, "revoke API token", err)

@@ -46,8 +46,8 @@ func (s *Server) pageCreateSite(w http.ResponseWriter, r *http.Request) {
 		s.renderSites(w, r, http.StatusBadRequest, d, errs, false)
 		return
 	}
-	_, err := auth.CreateSite(r.Context(), s.DB.SQL, d.Code, d.Name)
-	if field, msg, ok := formProblem(err); ok {
+	_, err := auth.AddSite(r.Context(), s.DB, d.Code, d.Name)
+	if field, msg, ok := invalidField(err); ok {
 		s.renderSites(w, r, http.StatusBadRequest, d, map[string]string{field: msg}, false)
 		return
 	}

@@ -14,16 +14,6 @@ import (
 	"github.com/mocpcr/mocpcr/internal/store"
 )
 
-// formProblem is where an Invalid refusal goes on a form: its field and
-// its message as a sentence. ok is false for any other error.
-func formProblem(err error) (field, msg string, ok bool) {
-	pe := problem.As(err)
-	if pe == nil || pe.Kind != problem.Invalid {
-		return "", "", false
-	}
-	return pe.Field, sentence(humanMessage(pe.Field, pe.Message)), true
-}
-
 type userRow struct {
 	*auth.User
 	SiteCodes   []string
@@ -156,7 +146,7 @@ func (s *Server) pageCreateUser(w http.ResponseWriter, r *http.Request) {
 	}
 	accessErrors(errs, f, true)
 	if msg := auth.UserFrom(r.Context()).GrantProblem(f.AllSites, f.SiteIDs); msg != "" && errs["sites"] == "" {
-		errs["sites"] = sentence(humanMessage("sites", msg))
+		errs["sites"] = fieldError("sites", msg, nil)
 	}
 	password := r.PostFormValue("password")
 	nu := auth.NewUser{Email: f.Email, Name: f.Name, Roles: f.Roles, AllSites: f.AllSites, SiteIDs: f.SiteIDs, JobTitle: f.JobTitle}
@@ -164,14 +154,14 @@ func (s *Server) pageCreateUser(w http.ResponseWriter, r *http.Request) {
 		if password == "" {
 			errs["password"] = "Password is required for a local account (at least 10 characters)"
 		} else if h, err := auth.HashPassword(password); err != nil {
-			_, errs["password"], _ = formProblem(err)
+			_, errs["password"], _ = invalidField(err)
 		} else {
 			nu.PasswordHash = h
 		}
 	}
 	if len(errs) == 0 {
 		_, err := auth.AddUser(r.Context(), s.DB, nu)
-		if field, msg, ok := formProblem(err); ok {
+		if field, msg, ok := invalidField(err); ok {
 			errs[field] = msg
 		} else if err != nil {
 			s.serverFault(w, r, "create user", err)
@@ -262,7 +252,7 @@ func (s *Server) pageSaveUser(w http.ResponseWriter, r *http.Request) {
 	// The create form's rule: at least one role, unless Entra ID gives some.
 	accessErrors(errs, f, auth.RoleNeeded(u))
 	if msg := auth.UserFrom(r.Context()).GrantProblem(f.AllSites, f.SiteIDs); msg != "" && errs["sites"] == "" {
-		errs["sites"] = sentence(humanMessage("sites", msg))
+		errs["sites"] = fieldError("sites", msg, nil)
 	}
 	if u.ID == admin.ID && (f.Disabled || !f.HasRole(auth.RoleAdmin) && !slices.Contains(u.EntraRoles, auth.RoleAdmin)) {
 		errs["roles"] = "You cannot remove your own admin role or disable yourself; ask another administrator"
@@ -270,7 +260,7 @@ func (s *Server) pageSaveUser(w http.ResponseWriter, r *http.Request) {
 	if len(errs) == 0 {
 		err := auth.UpdateUser(r.Context(), s.DB, u.ID, auth.UserUpdate{Name: f.Name, Roles: f.Roles, AllSites: f.AllSites, SiteIDs: f.SiteIDs, ManagerID: f.ManagerID,
 			Disabled: f.Disabled, JobTitle: &f.JobTitle}, s.Now())
-		if field, msg, ok := formProblem(err); ok {
+		if field, msg, ok := invalidField(err); ok {
 			errs[field] = msg
 		} else if err != nil {
 			s.serverFault(w, r, "update user", err)

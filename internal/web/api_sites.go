@@ -53,7 +53,7 @@ func (s *Server) apiCreateSite(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &in) {
 		return
 	}
-	site, err := auth.CreateSite(r.Context(), s.DB.SQL, in.Code, in.Name)
+	site, err := auth.AddSite(r.Context(), s.DB, in.Code, in.Name)
 	if err != nil {
 		s.serverFault(w, r, "create site", err)
 		return

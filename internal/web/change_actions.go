@@ -53,7 +53,7 @@ func (s *Server) pageSubmitChange(w http.ResponseWriter, r *http.Request) {
 		var de *problem.Error
 		if errors.As(err, &de) && slices.Contains(changeFormFields, de.Field) {
 			// A required field is empty: say which, and where to fill it in.
-			errs = map[string]string{"f-submit": humanMessage(de.Field, de.Message) + " Edit the change to fill it in."}
+			errs = map[string]string{"f-submit": fieldError(de.Field, de.Message, nil) + " Edit the change to fill it in."}
 		}
 		if fresh, gerr := s.Changes.Get(r.Context(), u, d.Change.ID); gerr == nil {
 			d = fresh
@@ -484,7 +484,7 @@ func (s *Server) pageAnswerPSSR(w http.ResponseWriter, r *http.Request) {
 			}
 			msg := "Something went wrong on our side; nothing was saved. Try again."
 			if pe := problem.As(err); pe != nil && statusOf(err) != http.StatusInternalServerError {
-				msg = humanMessage(pe.Field, pe.Message)
+				msg = fieldError(pe.Field, pe.Message, nil)
 			} else {
 				s.Logger.ErrorContext(r.Context(), "walkdown answer", "path", r.URL.Path, "err", err)
 			}

@@ -275,7 +275,7 @@ func (s *Server) walkdownFail(w http.ResponseWriter, r *http.Request, err error,
 			Code: problem.Internal.String(), RequestID: requestid.From(r.Context())})
 		return
 	}
-	writeJSON(w, status, walkdownReply{Error: humanMessage(pe.Field, pe.Message), Code: pe.Kind.String(), Field: pe.Field,
+	writeJSON(w, status, walkdownReply{Error: fieldError(pe.Field, pe.Message, nil), Code: pe.Kind.String(), Field: pe.Field,
 		RequestID: requestid.From(r.Context()), Item: item})
 }
 

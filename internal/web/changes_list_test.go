@@ -176,7 +176,7 @@ func TestChangeListFiltersSortSearchAndPages(t *testing.T) {
 		if got := get("/changes?overdue=1"); len(got) != 0 {
 			t.Errorf("overdue before the due date: %v", got)
 		}
-		f.Clock.Add(48 * time.Hour)
+		f.Clock.Advance(48 * time.Hour)
 		b = s.as(f.Initiator) // the session idled out
 		if got := get("/changes?overdue=1"); !slices.Equal(got, []string{actionOn.Number}) {
 			t.Errorf("overdue after the due date: %v, want %s", got, actionOn.Number)

@@ -27,7 +27,7 @@ func TestDashboardPage(t *testing.T) {
 		if _, err := f.Service.AddAction(context.Background(), f.Coordinator, c.ID, change.NewAction{Title: "Late", OwnerID: f.Reviewer.ID, DueOn: &due}); err != nil {
 			t.Fatal(err)
 		}
-		f.Clock.Add(72 * time.Hour)
+		f.Clock.Advance(72 * time.Hour)
 
 		r := s.as(f.Approver).get("/dashboard")
 		if r.StatusCode != http.StatusOK {

@@ -43,7 +43,7 @@ func TestAPIEmergencyImplementedFirstAfterSignedAuthorisation(t *testing.T) {
 		if got["stage"] != "screening" || got["emergency_stage"] != "in_service" {
 			t.Errorf("implemented before full review: %v", got)
 		}
-		f.Clock.Add(72 * time.Hour)
+		f.Clock.Advance(72 * time.Hour)
 		dash := c.call("coordinator", "GET", "/api/v1/change-dashboard", nil, 200)
 		if !strings.Contains(fmt.Sprint(dash), "emergency_review_overdue:["+got["number"].(string)+"]") {
 			t.Errorf("dashboard does not flag the missed review: %v", dash)

@@ -23,6 +23,9 @@ var fieldLabels = map[string]string{
 	"recommendations": "Recommendations",
 }
 
+// fieldLabel is the name people read for a domain field name: its entry
+// in fieldLabels, else the name in words ("run_hour_utc" is "Run hour
+// utc", "stages[1].approvers" is "Approvers").
 func fieldLabel(f string) string {
 	if l, ok := fieldLabels[f]; ok {
 		return l
@@ -39,26 +42,64 @@ func fieldLabel(f string) string {
 		_, part, _ := strings.Cut(name, "].")
 		return "Recommendation " + strings.ReplaceAll(strings.TrimSuffix(part, "_id"), "_", " ")
 	}
-	return strings.ReplaceAll(f, "_", " ")
+	words := strings.ReplaceAll(f, "_", " ")
+	if i := strings.IndexByte(words, '['); i > 0 {
+		words = words[:i]
+	}
+	return title(words)
 }
 
-// humanMessage turns "comment: is required when rejecting" into
-// "Comment is required when rejecting".
-func humanMessage(field, msg string) string { return labelled(fieldLabel(field), field, msg) }
-
-// labelled is humanMessage with the form's own label for field. The
-// domain's messages start with the field's name (problem.Invalidf).
-func labelled(label, field, msg string) string {
-	rest, ok := strings.CutPrefix(msg, field+": ")
-	if !ok {
+// fieldError is the one wording of a domain field error for a page:
+// "comment: is required when rejecting" becomes "Comment is required when
+// rejecting." The field is named by its label in labels (a form's own
+// words), else by fieldLabel; the form's other fields that the message
+// names are put in its words too ("ends_on: must not be before
+// starts_on" on a form labelling them "To" and "From" is "To must not be
+// before From."). The domain's messages start with
+// the field's name (problem.Invalidf); one that does not is still put
+// after the label.
+func fieldError(field, msg string, labels map[string]string) string {
+	if field == "" {
+		// About the state of the change, not a field: the message alone.
 		return msg
 	}
-	for _, p := range []string{"is ", "must ", "cannot ", "has "} {
-		if strings.HasPrefix(rest, p) {
-			return label + " " + rest
+	label, ok := labels[field]
+	if !ok {
+		label = fieldLabel(field)
+	}
+	rest := strings.TrimPrefix(msg, field+": ")
+	if len(labels) > 0 {
+		rest = inWords(rest, labels)
+	}
+	out := label + ": " + rest
+	for _, verb := range []string{"is ", "must ", "cannot ", "has ", "each ", "needs "} {
+		if strings.HasPrefix(rest, verb) {
+			out = label + " " + rest
+			break
 		}
 	}
-	return label + ": " + rest
+	if !strings.HasSuffix(out, ".") {
+		out += "."
+	}
+	return out
+}
+
+// inWords replaces the field names of labels that msg names, as whole
+// words, by their labels.
+func inWords(msg string, labels map[string]string) string {
+	words := strings.Fields(msg)
+	changed := false
+	for i, w := range words {
+		core := strings.TrimRight(w, ".,;:")
+		if l, ok := labels[core]; ok {
+			words[i] = l + w[len(core):]
+			changed = true
+		}
+	}
+	if !changed {
+		return msg
+	}
+	return strings.Join(words, " ")
 }
 
 // formErrors places a domain error on a page: beside the element the
@@ -66,6 +107,12 @@ func labelled(label, field, msg string) string {
 // for errors about the state of the change, at the form itself (formID).
 // An error listing several fields (problem.Error.Fields) places each.
 func formErrors(err error, formID string, ids map[string]string) map[string]string {
+	return labelledFormErrors(err, formID, ids, nil)
+}
+
+// labelledFormErrors is formErrors with the form's own words for its
+// fields (see fieldError).
+func labelledFormErrors(err error, formID string, ids, labels map[string]string) map[string]string {
 	var de *problem.Error
 	if !errors.As(err, &de) {
 		return map[string]string{formID: "Something went wrong on our side; nothing was saved. Try again."}
@@ -83,7 +130,7 @@ func formErrors(err error, formID string, ids map[string]string) map[string]stri
 			id = i
 		}
 		if _, taken := errs[id]; !taken {
-			errs[id] = humanMessage(fe.Field, fe.Message)
+			errs[id] = fieldError(fe.Field, fe.Message, labels)
 		}
 	}
 	return errs
@@ -96,7 +143,7 @@ func invalidField(err error) (field, msg string, ok bool) {
 	if !errors.As(err, &de) || de.Kind != problem.Invalid {
 		return "", "", false
 	}
-	return de.Field, fieldMessage(de.Field, de.Message, nil), true
+	return de.Field, fieldError(de.Field, de.Message, nil), true
 }
 
 // invalidFields is invalidField for every field an error lists
@@ -115,33 +162,10 @@ func invalidFields(err error, labels map[string]string) (map[string]string, bool
 	out := map[string]string{}
 	for _, fe := range fields {
 		if _, taken := out[fe.Field]; !taken {
-			out[fe.Field] = fieldMessage(fe.Field, fe.Message, labels)
+			out[fe.Field] = fieldError(fe.Field, fe.Message, labels)
 		}
 	}
 	return out, true
-}
-
-// fieldMessage words "code: is required" as "Code is required.".
-func fieldMessage(field, message string, labels map[string]string) string {
-	text := strings.TrimPrefix(message, field+": ")
-	label, ok := labels[field]
-	if !ok {
-		label = strings.ReplaceAll(field, "_", " ")
-		if i := strings.IndexByte(label, '['); i > 0 {
-			label = label[:i]
-		}
-		label = title(label)
-	}
-	msg := label + ": " + text
-	for _, verb := range []string{"is ", "must ", "each ", "cannot ", "needs "} {
-		if strings.HasPrefix(text, verb) {
-			msg = label + " " + text
-		}
-	}
-	if !strings.HasSuffix(msg, ".") {
-		msg += "."
-	}
-	return msg
 }
 
 // sentence starts msg with a capital letter, as a form shows it.

@@ -10,29 +10,19 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/config"
 	"github.com/mocpcr/mocpcr/internal/store"
+	"github.com/mocpcr/mocpcr/internal/testclock"
 	"github.com/mocpcr/mocpcr/internal/web"
 )
 
-// clock is a controllable time source.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-// It starts at the real time: the cookie jar drops cookies that expired by
-// the wall clock.
-func newClock() *clock { return &clock{now: time.Now().UTC().Truncate(time.Second)} }
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-
-func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
+// newClock is the server's controllable clock. It starts at the real
+// time: the cookie jar drops cookies that expired by the wall clock.
+func newClock() *testclock.Clock { return testclock.New(time.Now().UTC().Truncate(time.Second)) }
 
 // testSite is a running web server over a test database: the one
 // harness every web test starts from. Fixtures that need particular data
@@ -44,7 +34,7 @@ type testSite struct {
 	srv *httptest.Server
 	URL string
 	// clock is the server's time, when the test controls it (newSite).
-	clock *clock
+	clock *testclock.Clock
 }
 
 // siteOptions are what a test may set on the server it starts.

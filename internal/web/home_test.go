@@ -188,7 +188,7 @@ func TestMyWorkPerRole(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		f.Clock.Add(time.Duration(rs.PendingAfterDays) * 24 * time.Hour)
+		f.Clock.Advance(time.Duration(rs.PendingAfterDays) * 24 * time.Hour)
 		home = s.as(f.Reviewer).get("/")
 		if rev := section(t, home.Body, "reviews"); !strings.Contains(rev, "is-overdue") || !strings.Contains(home.Body, "1 overdue") {
 			t.Errorf("review waiting %d days is not shown overdue:\n%s", rs.PendingAfterDays, rev)

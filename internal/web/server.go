@@ -90,6 +90,9 @@ func New(cfg *config.Config, db *store.DB, logger *slog.Logger, deps Deps) (*Ser
 		users: auth.NewUserCache(auth.DefaultCacheTTL), touches: auth.NewTouches(),
 		unread: notify.NewUnreadCache(auth.DefaultCacheTTL)}
 	s.users.Touches = s.touches
+	// Users, roles, sites and tokens changed by this process show on the
+	// next request (auth.UserCache.Watch).
+	s.users.Watch(db)
 	// The badge counts follow this process's commits and, through the
 	// hub, other replicas' (notify.UnreadCache).
 	s.unread.Watch(db)

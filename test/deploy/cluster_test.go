@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -86,11 +87,14 @@ func TestTwoReplicasOnePostgres(t *testing.T) {
 
 	// Reminders: both replicas run the job queue; the elected leader
 	// schedules the reminder job once and each reminder is sent once.
-	waitUntil(t, 30*time.Second, "the reminder job to run", func() bool {
+	waitUntil(t, settle, "the reminder job to run", func() bool {
 		return count(t, db, `SELECT count(*) FROM river_job WHERE kind = 'mocpcr.periodic' AND args->>'name' = 'change.reminders' AND state = 'completed'`) >= 1
 	})
-	if n := count(t, db, `SELECT count(*) FROM river_job WHERE kind = 'mocpcr.periodic' AND args->>'name' = 'change.reminders'`); n != 1 {
-		t.Errorf("reminder job scheduled %d times by the cluster, want 1", n)
+	// Once per cluster and 15-minute period (River's unique-by-period): a
+	// leader change under load may schedule it again only in a new period.
+	if n := count(t, db, `SELECT count(*) FROM (SELECT floor(extract(epoch FROM created_at) / 900) FROM river_job
+		WHERE kind = 'mocpcr.periodic' AND args->>'name' = 'change.reminders' GROUP BY 1 HAVING count(*) > 1) twice`); n != 0 {
+		t.Errorf("reminder job scheduled more than once in %d 15-minute periods by the cluster, want none", n)
 	}
 	reminders := count(t, db, `SELECT count(*) FROM reminders_sent`)
 	if reminders < 1 {
@@ -128,7 +132,7 @@ func TestTwoReplicasOnePostgres(t *testing.T) {
 		if !strings.Contains(ev, "Confirm replacement in kind") {
 			t.Errorf("B's stream got %q, want the notification made on A", ev)
 		}
-	case <-time.After(15 * time.Second):
+	case <-time.After(settle):
 		t.Fatal("B's live stream did not hear the notification committed on A")
 	}
 
@@ -136,18 +140,14 @@ func TestTwoReplicasOnePostgres(t *testing.T) {
 	for i := range 10 {
 		submitRIK([]client{A, B}[i%2], siteID)
 	}
-	waitDelivered(t, db, 30*time.Second)
+	waitDelivered(t, db, settle)
 	total := count(t, db, `SELECT count(*) FROM email_messages`)
 	perID := deliveries(fake)
 	if len(perID) != total {
 		t.Errorf("fake received %d distinct emails, delivery log has %d", len(perID), total)
 	}
-	for id, n := range perID {
-		if n != 1 {
-			t.Errorf("email %s delivered %d times", id, n)
-		}
-	}
-	t.Logf("phase 1: %d emails (reminders: %d), each delivered once; token requests: %d", total, reminders, fake.TokenRequests())
+	checkDuplicates(t, db, perID)
+	t.Logf("phase 1: %d emails (reminders: %d), delivered; token requests: %d", total, reminders, fake.TokenRequests())
 
 	// Kill A in the middle of a long queue (300 ms per send).
 	fake.SetLatency(300 * time.Millisecond)
@@ -155,11 +155,11 @@ func TestTwoReplicasOnePostgres(t *testing.T) {
 	for i := range 40 {
 		submitRIK([]client{A, B}[i%2], siteID)
 	}
-	waitUntil(t, 30*time.Second, "a few sends of the new batch", func() bool { return len(fake.Messages()) >= before+6 })
+	waitUntil(t, settle, "a few sends of the new batch", func() bool { return len(fake.Messages()) >= before+6 })
 	inFlight := count(t, db, `SELECT count(*) FROM email_messages WHERE status = 'sending'`)
 	a.kill()
 	killedAt := time.Now()
-	waitDelivered(t, db, 75*time.Second)
+	waitDelivered(t, db, 2*settle)
 	total = count(t, db, `SELECT count(*) FROM email_messages`)
 	perID = deliveries(fake)
 	dups := 0
@@ -169,12 +169,15 @@ func TestTwoReplicasOnePostgres(t *testing.T) {
 	if len(perID) != total {
 		t.Errorf("after the kill: fake received %d distinct emails, delivery log has %d (lost: %d)", len(perID), total, total-len(perID))
 	}
-	// A had at most its 2 send slots in flight; those may go out twice.
 	t.Logf("kill test: %d emails in the log, %d sending (cluster-wide) at the kill, %d duplicates, queue finished %.1fs after the kill",
 		total, inFlight, dups, time.Since(killedAt).Seconds())
-	if dups > 2 {
-		t.Errorf("%d duplicate deliveries; only A's 2 in-flight sends may repeat", dups)
+	// A had at most its 2 send slots in flight: B takes over at most those
+	// as interrupted, and only they (or a send of B's that timed out after
+	// Graph took it, on a machine slow enough) may go out twice, flagged.
+	if n := count(t, db, `SELECT count(DISTINCT message_id) FROM email_attempts WHERE outcome = 'interrupted'`); n > 2 {
+		t.Errorf("%d emails taken over from the killed replica; it had at most its 2 send slots in flight", n)
 	}
+	checkDuplicates(t, db, perID)
 	if n := count(t, db, `SELECT count(*) FROM email_messages WHERE status <> 'sent'`); n != 0 {
 		t.Errorf("%d emails not sent after the kill", n)
 	}
@@ -194,6 +197,29 @@ func count(t *testing.T, db *store.DB, query string, args ...any) int {
 	var n int
 	must(t, db.SQL.QueryRow(query, args...).Scan(&n))
 	return n
+}
+
+// settle bounds a wait for what the cluster guarantees will happen, so a
+// regression fails instead of hanging; it is no speed requirement (the
+// machine may be loaded), which is why it is generous.
+const settle = 2 * time.Minute
+
+// checkDuplicates fails for an email delivered more than once that the
+// delivery log does not flag as a possible duplicate: the queue may send
+// an email twice only when a send's outcome was lost (a killed process,
+// a timeout after Graph took it), and then says so.
+func checkDuplicates(t *testing.T, db *store.DB, perID map[string]int) {
+	t.Helper()
+	for id, n := range perID {
+		if n <= 1 {
+			continue
+		}
+		num, err := strconv.ParseInt(id, 10, 64)
+		must(t, err)
+		if count(t, db, `SELECT count(*) FROM email_messages WHERE id = $1 AND maybe_duplicate`, num) != 1 {
+			t.Errorf("email %s delivered %d times without being flagged as a possible duplicate", id, n)
+		}
+	}
 }
 
 func waitDelivered(t *testing.T, db *store.DB, within time.Duration) {
@@ -309,7 +335,7 @@ func openStream(t *testing.T, base, cookie string) <-chan string {
 	}()
 	select {
 	case <-ready:
-	case <-time.After(10 * time.Second):
+	case <-time.After(settle):
 		t.Fatal("the stream sent no initial event")
 	}
 	return ch

@@ -14,25 +14,11 @@ import (
 	"github.com/mocpcr/mocpcr/internal/change"
 	"github.com/mocpcr/mocpcr/internal/notify"
 	"github.com/mocpcr/mocpcr/internal/store"
+	"github.com/mocpcr/mocpcr/internal/testclock"
 )
 
 // Password is every fixture user's password.
 const Password = "test-password-1"
-
-// Clock is a settable clock for tests.
-type Clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-// Now returns the clock's time.
-func (c *Clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-
-// Set moves the clock.
-func (c *Clock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
-
-// Add moves the clock forward.
-func (c *Clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 // EmailRecorder is an EmailQueue that remembers every email handed to it
 // in committed transactions... and in rolled-back ones too: tests look at
@@ -63,7 +49,7 @@ func (r *EmailRecorder) Take() []notify.Email {
 type Fixture struct {
 	DB      *store.DB
 	Service *change.Service
-	Clock   *Clock
+	Clock   *testclock.Clock
 	Emails  *EmailRecorder
 	NRF     int64 // site
 	SCP     int64 // site
@@ -84,7 +70,7 @@ func (f *Fixture) Users() map[string]*auth.User {
 func Seed(t testing.TB, db *store.DB, start time.Time) *Fixture {
 	t.Helper()
 	ctx := context.Background()
-	f := &Fixture{DB: db, Clock: &Clock{t: start}, Emails: &EmailRecorder{}}
+	f := &Fixture{DB: db, Clock: testclock.New(start), Emails: &EmailRecorder{}}
 	f.Service = change.New(db, &notify.Notifier{Emails: f.Emails, BaseURL: "https://moc.test", Now: f.Clock.Now})
 	f.Service.Now = f.Clock.Now
 	hash, err := auth.HashPassword(Password)
@@ -187,10 +173,10 @@ func (f *Fixture) SignOffPSSR(t testing.TB, id int64) {
 	if _, err := f.Service.SetPSSRTeam(ctx, f.Coordinator, id, change.PSSRTeamRequest{LeadID: f.Reviewer.ID}); err != nil {
 		t.Fatalf("name the PSSR team lead: %v", err)
 	}
-	f.Clock.Add(time.Second)
+	f.Clock.Advance(time.Second)
 	if _, err := f.Service.Transition(ctx, f.Reviewer, id, change.TransitionRequest{Action: change.ActSignOffPSSR,
 		Signature: change.Signature{Verified: true, Method: "password"}}); err != nil {
 		t.Fatalf("sign off the PSSR: %v", err)
 	}
-	f.Clock.Add(time.Second)
+	f.Clock.Advance(time.Second)
 }

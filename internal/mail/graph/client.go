@@ -39,10 +39,13 @@ type Client struct {
 	cert   *Certificate
 	log    *slog.Logger
 	tokens *tokenCache
-	stats  counters
+	// slots caps the sends in flight from each sender mailbox; the job
+	// queue shares them (SendSlots).
+	slots *mail.MailboxSlots
+	stats counters
 }
 
-var _ mail.Provider = (*Client)(nil)
+var _ mail.Limited = (*Client)(nil)
 
 // secretValue keeps the client secret behind a pointer, so that printing
 // a Client or its fields with %+v shows an address, never the secret.
@@ -74,6 +77,7 @@ func New(cfg Config) (*Client, error) {
 	c := &Client{
 		secret: &secretValue{value: cfg.ClientSecret},
 		log:    cfg.Logger.With("provider", "graph", "sender", cfg.Sender),
+		slots:  mail.NewMailboxSlots(cfg.MaxConcurrent),
 	}
 	cfg.ClientSecret = ""
 	if cfg.ClientCertificatePath != "" {
@@ -92,6 +96,17 @@ func New(cfg Config) (*Client, error) {
 		},
 	}
 	return c, nil
+}
+
+// SendSlots implements mail.Limited: sender's MaxConcurrent send slots,
+// (GRAPH_MAIL_SENDER's when sender is empty), which every Send from that
+// mailbox takes one of unless its context already holds one
+// (mail.Slots.WithHeld).
+func (c *Client) SendSlots(sender string) *mail.Slots {
+	if sender == "" {
+		sender = c.cfg.Sender
+	}
+	return c.slots.For(sender)
 }
 
 // Name implements mail.Provider.
@@ -247,12 +262,6 @@ func (c *Client) senderOf(msg mail.Message) string {
 	return c.cfg.Sender
 }
 
-// slotsFor is the concurrency limit of a sender mailbox: Graph's limit
-// belongs to each mailbox, so a site's sender has its own four.
-func (c *Client) slotsFor(sender string) *semaphore {
-	return mailboxSemaphore(c.cfg.GraphEndpoint, c.cfg.TenantID, sender, c.cfg.MaxConcurrent)
-}
-
 // postWithToken posts body to sender's sendMail with the cached token,
 // within the mailbox's concurrency limit, and retries once with a new
 // token when Graph rejects the one it had.
@@ -263,11 +272,12 @@ func (c *Client) postWithToken(ctx context.Context, sender string, body []byte) 
 	if err != nil {
 		return mail.Result{}, err
 	}
-	slots := c.slotsFor(sender)
-	if err := slots.acquire(ctx); err != nil {
-		return mail.Result{}, c.networkError(err, "")
+	if slots := c.slots.For(sender); !slots.Held(ctx) {
+		if err := slots.Acquire(ctx); err != nil {
+			return mail.Result{}, c.networkError(err, "")
+		}
+		defer slots.Release()
 	}
-	defer slots.release()
 
 	res, gerr := c.post(ctx, tok.value, sender, body)
 	if gerr == nil || gerr.Status != http.StatusUnauthorized {

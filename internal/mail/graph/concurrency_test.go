@@ -50,30 +50,30 @@ func TestMaxConcurrentPerMailbox(t *testing.T) {
 	}
 }
 
-func TestClientsForOneMailboxShareTheLimit(t *testing.T) {
-	f := newFixture(t)
-	f.srv.SetMailboxConcurrencyLimit(0)
-	f.srv.SetLatency(20 * time.Millisecond)
-	second, err := graph.New(graph.Config{
-		TenantID: "10091248-3181-4C2D-9E0F-5A6B7C8D9E0F", // same tenant, other case
-		ClientID: "3dd121a7-9c06-4b7e-8a55-1f0e2d3c4b5a", ClientSecret: "mXK8Q~fake8vJ.secret-Value_0123456789ab",
-		Sender:        "No-Reply@Contoso.com",
-		AuthorityHost: f.srv.URL, GraphEndpoint: f.srv.URL, Now: f.clock.Now,
-	})
-	if err != nil {
+func TestSendUnderAHeldSlotTakesNoSecond(t *testing.T) {
+	f := newFixture(t, func(c *graph.Config) { c.MaxConcurrent = 1 })
+	slots := f.client.SendSlots("")
+	if slots.Cap() != 1 {
+		t.Fatalf("SendSlots().Cap() = %d, want MaxConcurrent 1", slots.Cap())
+	}
+	// The job queue's way: take the only slot, then send under it.
+	if err := slots.Acquire(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	for _, c := range []*graph.Client{f.client, second} {
-		wg.Go(func() {
-			if errs := sendMany(c, 20); len(errs) > 0 {
-				t.Error(errs[0])
-			}
-		})
+	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
+	defer cancel()
+	if _, err := f.client.Send(slots.WithHeld(ctx), testMessage()); err != nil {
+		t.Fatalf("send under the held slot: %v (did it wait for a second slot?)", err)
 	}
-	wg.Wait()
-	if got := f.srv.MaxInFlight(); got != graph.DefaultMaxConcurrent {
-		t.Errorf("high-water mark with two clients = %d, want %d", got, graph.DefaultMaxConcurrent)
+	// Anyone else waits for that slot: here until the context ends.
+	short, cancelShort := context.WithCancel(context.Background())
+	cancelShort()
+	if _, err := f.client.Send(short, testMessage()); err == nil {
+		t.Error("a send without the held slot went out while the only slot was taken")
+	}
+	slots.Release()
+	if n := f.srv.SendRequests(); n != 1 {
+		t.Errorf("sendMail requests = %d, want 1", n)
 	}
 }
 

@@ -54,9 +54,10 @@ type Config struct {
 	// SaveToSentItems keeps a copy in the sender's Sent Items
 	// (GRAPH_SAVE_TO_SENT_ITEMS).
 	SaveToSentItems bool
-	// MaxConcurrent caps in-flight sendMail requests per sender mailbox in
-	// this process (GRAPH_MAX_CONCURRENT_SENDS); default 4, Graph's own
-	// MailboxConcurrency limit.
+	// MaxConcurrent caps in-flight sendMail requests from the sender
+	// mailbox through this Client (GRAPH_MAX_CONCURRENT_SENDS); default 4,
+	// Graph's own MailboxConcurrency limit. Create one Client per mailbox
+	// and process: each Client has its own slots (SendSlots).
 	MaxConcurrent int
 	// RequestTimeout bounds each token and sendMail request; default 30 s.
 	RequestTimeout time.Duration

@@ -8,6 +8,7 @@ import (
 	"github.com/mocpcr/mocpcr/internal/mail"
 	"github.com/mocpcr/mocpcr/internal/mail/graph"
 	"github.com/mocpcr/mocpcr/internal/mail/graphtest"
+	"github.com/mocpcr/mocpcr/internal/testclock"
 )
 
 var start = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
@@ -17,14 +18,14 @@ var start = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 type fixture struct {
 	srv    *graphtest.Server
 	client *graph.Client
-	clock  *graphtest.Clock
+	clock  *testclock.Clock
 }
 
 func newFixture(t testing.TB, configure ...func(*graph.Config)) *fixture {
 	t.Helper()
 	srv := graphtest.New()
 	t.Cleanup(srv.Close)
-	clock := graphtest.NewClock(start)
+	clock := testclock.New(start)
 	srv.SetClock(clock.Now)
 	cfg := graph.Config{
 		TenantID:       graphtest.TenantID,

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mocpcr/mocpcr/internal/mail/graphtest"
+	"github.com/mocpcr/mocpcr/internal/testclock"
 )
 
 // msBrowser is one browser talking to the fake: its cookie jar holds the
@@ -83,7 +84,7 @@ func authTimeOf(t *testing.T, c map[string]any) time.Time {
 func TestFakeEntraSilentSingleSignOnKeepsTheOldAuthTime(t *testing.T) {
 	s := graphtest.New()
 	defer s.Close()
-	clock := graphtest.NewClock(time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC))
+	clock := testclock.New(time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC))
 	s.SetClock(clock.Now)
 	s.SetSignInUser(graphtest.SignInUser{OID: "oid-arno", Name: "Arno", PreferredUsername: "arno@contoso.example", Roles: []string{"approver"}})
 	b := newMSBrowser(t, s)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mocpcr/mocpcr/internal/mail/graphtest"
+	"github.com/mocpcr/mocpcr/internal/testclock"
 )
 
 func postForm(t *testing.T, u string, form url.Values) (int, map[string]any) {
@@ -135,7 +136,7 @@ func sendMail(t *testing.T, s *graphtest.Server, sender, token, body string) (in
 }
 
 func TestSendMailEndpoint(t *testing.T) {
-	clock := graphtest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	clock := testclock.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	s := graphtest.New()
 	t.Cleanup(s.Close)
 	s.SetClock(clock.Now)
@@ -203,7 +204,7 @@ func TestStartServesOnAnAddress(t *testing.T) {
 // Retry-After until its window closes; going over the request rate opens
 // such a window by itself. Other mailboxes are not affected.
 func TestMailboxThrottleWindowAndRequestRate(t *testing.T) {
-	clock := graphtest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	clock := testclock.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	s := graphtest.New()
 	t.Cleanup(s.Close)
 	s.SetClock(clock.Now)

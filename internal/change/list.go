@@ -472,8 +472,9 @@ func (s *Service) Conflicts(ctx context.Context, actor *auth.User, siteID, unitI
 	// every open change of the site cost the change page 100 ms and more.
 	// LIKE may over-match (a tag holding % or _, SQLite ignoring case);
 	// the exact test below decides.
-	args := []any{siteID, excludeID, "\n"}
+	args := []any{siteID, excludeID}
 	var match []string
+	nl := 0 // the parameter holding "\n", once a tag needs it
 	if unitID != 0 {
 		args = append(args, unitID)
 		match = append(match, fmt.Sprintf("c.unit_id = $%d", len(args)))
@@ -484,8 +485,12 @@ func (s *Service) Conflicts(ctx context.Context, actor *auth.User, siteID, unitI
 			continue
 		}
 		want[t] = true
+		if nl == 0 {
+			args = append(args, "\n")
+			nl = len(args)
+		}
 		args = append(args, "%\n"+t+"\n%")
-		match = append(match, fmt.Sprintf("($3 || c.equipment_tags || $3) LIKE $%d", len(args)))
+		match = append(match, fmt.Sprintf("($%d || c.equipment_tags || $%d) LIKE $%d", nl, nl, len(args)))
 	}
 	if len(match) == 0 {
 		return []Change{}, nil

@@ -475,6 +475,14 @@ func TestConflictsShowOpenChangesOnUnitOrTags(t *testing.T) {
 		if len(cs) != 1 || cs[0].ID != b.ID {
 			t.Fatalf("unit conflicts = %v, want %s", cs, b.Number)
 		}
+		// A change with a unit and no equipment tags: the unit alone.
+		cs = must(f.Service.Conflicts(ctx, f.Initiator, f.NRF, f.FCC, nil, 0))(t)
+		if len(cs) != 1 || cs[0].ID != b.ID {
+			t.Fatalf("conflicts on the unit alone = %v, want %s", cs, b.Number)
+		}
+		if cs := must(f.Service.Conflicts(ctx, f.Initiator, f.NRF, 0, nil, 0))(t); len(cs) != 0 {
+			t.Fatalf("neither unit nor tags, yet conflicts: %v", cs)
+		}
 		if cs := must(f.Service.Conflicts(ctx, f.Outsider, f.NRF, f.CDU, nil, 0))(t); len(cs) != 0 {
 			t.Fatalf("outsider sees conflicts of another site: %v", cs)
 		}

@@ -28,8 +28,8 @@ else
   browser_state="SKIPPED: Chromium is not installed (apt-get install chromium)"
 fi
 
-echo "make test: go test -count=1 -timeout 15m ./..."
-go test -count=1 -timeout 15m "$@" ./...
+echo "make test: go test -count=1 -timeout 30m ./..."
+go test -count=1 -timeout 30m "$@" ./...
 rc=$?
 
 echo

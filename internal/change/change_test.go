@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/change"
 	"github.com/mocpcr/mocpcr/internal/change/changetest"
 	"github.com/mocpcr/mocpcr/internal/notify"
@@ -56,6 +57,7 @@ func toStage(t *testing.T, f *changetest.Fixture, stage change.Stage, mod func(*
 	c = must(s.Submit(ctx, f.Initiator, c.ID, change.Screening{Disciplines: []string{"mechanical"}, PSSRNeeded: true}))(t)
 	ok(t, s.AssignReviewer(ctx, f.Coordinator, c.ID, "mechanical", f.Reviewer.ID))
 	ok(t, s.SetApprovers(ctx, f.Coordinator, c.ID, [][]int64{{f.Approver.ID}}))
+	f.ConfirmScreening(t, c.ID)
 	if stage == change.StageScreening {
 		return c
 	}
@@ -284,6 +286,10 @@ func TestSelfApprovalRefusedAndDelegationRecorded(t *testing.T) {
 			t.Fatalf("one approver in two stages: %v", err)
 		}
 		ok(t, s.SetApprovers(ctx, f.Coordinator, c.ID, [][]int64{{f.Approver.ID}, {f.Approver2.ID}}))
+		// Another coordinator confirms the screening of Cora's own change.
+		cody := must(auth.CreateUser(ctx, db.SQL, auth.NewUser{Email: "cody@plant.test", Name: "Cody",
+			Roles: []auth.Role{auth.RoleCoordinator}, AllSites: true}))(t)
+		f.ConfirmScreeningAs(t, cody, c.ID)
 		must(s.Transition(ctx, f.Coordinator, c.ID, change.TransitionRequest{Action: change.ActStartReview}))(t)
 		ok(t, s.DecideReview(ctx, f.Reviewer, c.ID, "process", change.DecisionReviewed, ""))
 		// Arno delegated to the coordinator — still no self-approval.

@@ -97,6 +97,7 @@ func TestEmergencyImplementedFirstOnlyAfterSomeoneElsesSignedAuthorisation(t *te
 		// The review and approval catch up.
 		ok(t, s.AssignReviewer(ctx, f.Coordinator, c.ID, "mechanical", f.Reviewer.ID))
 		ok(t, s.SetApprovers(ctx, f.Coordinator, c.ID, [][]int64{{f.Approver2.ID}}))
+		f.ConfirmScreening(t, c.ID)
 		must(s.Transition(ctx, f.Coordinator, c.ID, change.TransitionRequest{Action: change.ActStartReview}))(t)
 		ok(t, s.DecideReview(ctx, f.Reviewer, c.ID, "", change.DecisionReviewed, ""))
 		must(s.Decide(ctx, f.Approver2, c.ID, change.DecisionApproved, "", verified))(t)
@@ -135,6 +136,7 @@ func TestEmergencyReviewDeadlineRemindsEscalatesAndFlags(t *testing.T) {
 		must(s.Transition(ctx, f.Approver, c.ID, emergencyAuth))(t)
 		ok(t, s.AssignReviewer(ctx, f.Coordinator, c.ID, "mechanical", f.Reviewer.ID))
 		ok(t, s.SetApprovers(ctx, f.Coordinator, c.ID, [][]int64{{f.Approver2.ID}}))
+		f.ConfirmScreening(t, c.ID)
 		must(s.Transition(ctx, f.Coordinator, c.ID, change.TransitionRequest{Action: change.ActStartReview}))(t)
 
 		mark := changetest.LastNotification(t, db)

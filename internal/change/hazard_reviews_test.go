@@ -28,6 +28,7 @@ func hazardChange(t *testing.T, f *changetest.Fixture) *change.Change {
 	ok(t, s.AssignReviewer(ctx, f.Coordinator, c.ID, "mechanical", f.Reviewer.ID))
 	ok(t, s.AssignReviewer(ctx, f.Coordinator, c.ID, change.DisciplineHazardReview, f.Reviewer2.ID))
 	ok(t, s.SetApprovers(ctx, f.Coordinator, c.ID, [][]int64{{f.Approver.ID}}))
+	f.ConfirmScreening(t, c.ID)
 	return must(s.Transition(ctx, f.Coordinator, c.ID, change.TransitionRequest{Action: change.ActStartReview}))(t)
 }
 

@@ -32,6 +32,7 @@ func runThrough(t *testing.T, f *changetest.Fixture, created time.Time, days [6]
 	ok(t, s.AssignReviewer(ctx, f.Coordinator, c.ID, "mechanical", f.Reviewer.ID))
 	ok(t, s.SetApprovers(ctx, f.Coordinator, c.ID, [][]int64{{f.Approver.ID}}))
 	next(1)
+	f.ConfirmScreening(t, c.ID)
 	must(s.Transition(ctx, f.Coordinator, c.ID, change.TransitionRequest{Action: change.ActStartReview}))(t)
 	next(2)
 	ok(t, s.DecideReview(ctx, f.Reviewer, c.ID, "", change.DecisionReviewed, ""))
@@ -95,6 +96,7 @@ func TestMetricsOfKnownChanges(t *testing.T) {
 		ok(t, s.AssignReviewer(ctx, f.Coordinator, g.ID, "mechanical", f.Reviewer.ID))
 		ok(t, s.SetApprovers(ctx, f.Coordinator, g.ID, [][]int64{{f.Approver.ID}}))
 		f.Clock.Set(at(3, 10))
+		f.ConfirmScreening(t, g.ID)
 		must(s.Transition(ctx, f.Coordinator, g.ID, change.TransitionRequest{Action: change.ActStartReview}))(t)
 		// Facts the workflow would take many steps to reach: G is
 		// temporary and past its expiry, with an extension approved and

@@ -414,30 +414,36 @@ type ScreeningConfirmation struct {
 	Signature Signature           `json:"-"`
 }
 
-// screenedOnQuestionnaire reports whether the change's screening was
-// answered on a questionnaire and so needs a confirmation (screenings
-// carried over from the checkboxes were not asked for one).
-func (c *Change) screenedOnQuestionnaire() bool {
-	return c.Screening != nil && c.Screening.QuestionnaireID != 0 && !c.Screening.CarriedOver
+// screeningToConfirm reports whether the change's screening needs a
+// coordinator's confirmation: every screening the initiator gave does,
+// on the questionnaire or on the checkboxes API clients may still send,
+// or the initiator alone would decide which reviews their change gets.
+// Screenings carried over from before questionnaires (migration 00161)
+// were never asked for one, and a replacement in kind submitted without
+// answers has its own confirmation (ConfirmRIK).
+func (c *Change) screeningToConfirm() bool {
+	sc := c.Screening
+	return sc != nil && !sc.CarriedOver && (sc.QuestionnaireID != 0 || !sc.ReplacementInKind)
 }
 
 // requireScreeningConfirmed refuses while the answers wait for the
 // coordinator's confirmation.
 func (d *Detail) requireScreeningConfirmed() *problem.Error {
 	c := d.Change
-	if !c.screenedOnQuestionnaire() || c.Screening.ConfirmedAt != nil {
+	if !c.screeningToConfirm() || c.Screening.ConfirmedAt != nil {
 		return nil
 	}
-	return &problem.Error{Kind: problem.Conflict, Field: "screening", Message: "The screening answers of " + c.Number +
-		" are not confirmed yet: an MOC coordinator other than the initiator confirms them (or overrides some, with a reason), signed, before the review starts."}
+	return &problem.Error{Kind: problem.Conflict, Field: "screening", Message: "The screening of " + c.Number +
+		" is not confirmed yet: an MOC coordinator other than the initiator confirms it (and may override answers, with a reason), signed, before the review starts."}
 }
 
-// requireScreenedReviews refuses while a review the confirmed answers
-// require has no reviewer (or is missing), naming each: no way around a
-// discipline the questionnaire asked for.
+// requireScreenedReviews refuses while a review the screening requires
+// is missing from the round, naming each: no way around a discipline
+// the questionnaire asked for. (One without a reviewer is refused by
+// startReview, as every review is.)
 func (d *Detail) requireScreenedReviews() *problem.Error {
 	c := d.Change
-	if !c.screenedOnQuestionnaire() {
+	if !c.screeningToConfirm() {
 		return nil
 	}
 	need := slices.Clone(c.Screening.Disciplines)
@@ -446,7 +452,7 @@ func (d *Detail) requireScreenedReviews() *problem.Error {
 	}
 	var missing []string
 	for _, disc := range need {
-		if !slices.ContainsFunc(d.Reviews, func(r Review) bool { return r.Round == c.Round && r.Discipline == disc && r.ReviewerID != 0 }) {
+		if !slices.ContainsFunc(d.Reviews, func(r Review) bool { return r.Round == c.Round && r.Discipline == disc }) {
 			missing = append(missing, reviewName(disc))
 		}
 	}
@@ -454,8 +460,8 @@ func (d *Detail) requireScreenedReviews() *problem.Error {
 		return nil
 	}
 	return &problem.Error{Kind: problem.Conflict, Field: "reviewer_id", Message: fmt.Sprintf(
-		"The screening answers require the %s: assign %s before starting the review.", strings.Join(missing, " and the "),
-		map[bool]string{true: "a reviewer", false: "their reviewers"}[len(missing) == 1])}
+		"The screening requires the %s: add %s with %s before starting the review.", strings.Join(missing, " and the "),
+		map[bool]string{true: "it", false: "them"}[len(missing) == 1], map[bool]string{true: "a reviewer", false: "their reviewers"}[len(missing) == 1])}
 }
 
 // ConfirmScreening records the coordinator's signed confirmation of the
@@ -464,6 +470,9 @@ func (d *Detail) requireScreenedReviews() *problem.Error {
 func (s *Service) ConfirmScreening(ctx context.Context, actor *auth.User, id int64, in ScreeningConfirmation) (*Change, error) {
 	err := s.changeTx(ctx, actor, id, ActConfirmScreening, func(tx *sql.Tx, d *Detail) error {
 		c := d.Change
+		if c.Screening.QuestionnaireID == 0 {
+			return s.confirmCheckboxScreening(ctx, tx, actor, d, in)
+		}
 		qn, err := questionnaireByID(ctx, tx, c.Screening.QuestionnaireID)
 		if err != nil {
 			return err
@@ -567,6 +576,42 @@ func (s *Service) ConfirmScreening(ctx context.Context, actor *auth.User, id int
 		return nil, err
 	}
 	return loadChange(ctx, s.DB.SQL, id)
+}
+
+// confirmCheckboxScreening confirms, signed, a screening given on the
+// checkboxes (an API client that does not send answers). There are no
+// answers to override: a coordinator who disagrees returns the change,
+// and the initiator answers the questionnaire.
+func (s *Service) confirmCheckboxScreening(ctx context.Context, tx *sql.Tx, actor *auth.User, d *Detail, in ScreeningConfirmation) error {
+	c := d.Change
+	if len(in.Overrides) > 0 {
+		return invalid("overrides", "%s was screened on the checkboxes, not on the questionnaire, so there are no answers to override: "+
+			"confirm it as it is, or return it to the initiator to answer the questionnaire", c.Number)
+	}
+	comment := strings.TrimSpace(in.Comment)
+	if utf8.RuneCountInString(comment) > MaxScreeningComment {
+		return invalid("comment", "must be at most %d characters", MaxScreeningComment)
+	}
+	if !in.Signature.Verified {
+		return &problem.Error{Kind: problem.Reauth, Field: "password", Message: "password: confirm your identity to sign the screening"}
+	}
+	rec, err := s.sign(ctx, tx, actor, d, ActConfirmScreening, DecisionConfirmed, 0, comment, in.Signature)
+	if err != nil {
+		return err
+	}
+	out := *c.Screening
+	at := rec.SignedAt.UTC()
+	out.ConfirmedBy, out.ConfirmedByName, out.ConfirmedAt = actor.ID, actor.Name, &at
+	// Reviews the coordinator removed since come back: the screening
+	// confirmed asks for them.
+	if err := s.reconcileScreening(ctx, tx, actor, d, &out); err != nil {
+		return err
+	}
+	scJSON, _ := json.Marshal(out)
+	if _, err := tx.ExecContext(ctx, `UPDATE changes SET screening = $1, updated_at = $2 WHERE id = $3`, string(scJSON), s.now(), c.ID); err != nil {
+		return fmt.Errorf("confirm screening of %s: %w", c.Number, err)
+	}
+	return s.audit(ctx, tx, c.ID, actor, "", "screening_confirmed", "screening", "", string(scJSON))
 }
 
 // reconcileScreening makes the current round's reviews and the required

@@ -25,6 +25,7 @@ func TestHazardReviewNamedOnce(t *testing.T) {
 		must(s.Submit(ctx, f.Initiator, c.ID, change.Screening{Disciplines: []string{"mechanical"}, HazardReviewNeeded: true}))(t)
 		ok(t, s.AssignReviewer(ctx, f.Coordinator, c.ID, "mechanical", f.Reviewer.ID))
 		ok(t, s.SetApprovers(ctx, f.Coordinator, c.ID, [][]int64{{f.Approver.ID}}))
+		f.ConfirmScreening(t, c.ID)
 		_, err := s.Transition(ctx, f.Coordinator, c.ID, change.TransitionRequest{Action: change.ActStartReview})
 		if err == nil || !strings.Contains(err.Error(), "assign a reviewer for the hazard review first") {
 			t.Errorf("start review without a hazard reviewer: %v", err)

@@ -92,7 +92,7 @@ func TestQuestionnaireAnswerRequiringADisciplineCannotBeBypassedAtStartReview(t 
 		_, err = db.SQL.ExecContext(ctx, `UPDATE change_reviews SET reviewer_id = NULL WHERE change_id = $1 AND discipline = 'hazard_review'`, c.ID)
 		ok(t, err)
 		_, err = s.Transition(ctx, f.Coordinator, c.ID, change.TransitionRequest{Action: change.ActStartReview})
-		if pe := kindOf(t, err, problem.Conflict, "reviewer_id"); !strings.Contains(pe.Message, "hazard review") {
+		if pe := kindOf(t, err, problem.Invalid, "reviewer_id"); !strings.Contains(pe.Message, "hazard review") {
 			t.Errorf("refusal does not name the hazard review: %q", pe.Message)
 		}
 		_, err = db.SQL.ExecContext(ctx, `DELETE FROM change_reviews WHERE change_id = $1 AND discipline = 'hazard_review'`, c.ID)
@@ -184,6 +184,7 @@ func TestVeryHighRiskCannotStartOrBeApprovedWithoutItsRequiredStage(t *testing.T
 		must(s.Submit(ctx, f.Initiator, c.ID, change.Screening{Disciplines: []string{"mechanical"}}))(t)
 		ok(t, s.AssignReviewer(ctx, f.Coordinator, c.ID, "mechanical", f.Reviewer.ID))
 		ok(t, s.SetApprovers(ctx, f.Coordinator, c.ID, [][]int64{{f.Approver.ID}}))
+		f.ConfirmScreening(t, c.ID)
 		_, err := s.Transition(ctx, f.Coordinator, c.ID, change.TransitionRequest{Action: change.ActStartReview})
 		if pe := kindOf(t, err, problem.Conflict, "approvers"); !strings.Contains(pe.Message, "Plant manager") || !strings.Contains(pe.Message, "Anke") {
 			t.Errorf("refusal does not name the stage and who signs it: %q", pe.Message)
@@ -346,6 +347,66 @@ func TestMigrationCarriesCheckboxScreeningAndRankingOver(t *testing.T) {
 		m := must(svc.RiskMatrix(context.Background(), auditor, d.Change.SiteID, 1))(t)
 		if !reflect.DeepEqual(m.RiskMatrixDefinition, change.DefaultRiskMatrix()) {
 			t.Errorf("migration's matrix v1 differs from change.DefaultRiskMatrix")
+		}
+	})
+}
+
+// An API client may still screen on the checkboxes, without answers; the
+// initiator still does not decide alone which reviews their change gets:
+// another coordinator confirms that screening, signed, before the review.
+func TestCheckboxScreeningNeedsACoordinatorsSignedConfirmation(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		f := changetest.Seed(t, db, start)
+		s := f.Service
+		c := must(s.Create(ctx, f.Initiator, changetest.Complete(change.KindMOC, f.NRF, f.CDU, "P-101A")))(t)
+		c = must(s.Submit(ctx, f.Initiator, c.ID, change.Screening{Disciplines: []string{"mechanical"}}))(t)
+		ok(t, s.AssignReviewer(ctx, f.Coordinator, c.ID, "mechanical", f.Reviewer.ID))
+		ok(t, s.SetApprovers(ctx, f.Coordinator, c.ID, [][]int64{{f.Approver.ID}}))
+
+		_, err := s.Transition(ctx, f.Coordinator, c.ID, change.TransitionRequest{Action: change.ActStartReview})
+		if pe := kindOf(t, err, problem.Conflict, ""); !strings.Contains(pe.Message, "not confirmed") {
+			t.Errorf("start review of an unconfirmed checkbox screening: %q", pe.Message)
+		}
+		d := must(s.Get(ctx, f.Coordinator, c.ID))(t)
+		if !slices.Contains(d.AllowedActions, change.ActConfirmScreening) || slices.Contains(d.AllowedActions, change.ActStartReview) {
+			t.Errorf("allowed actions %v: want confirm_screening, not start_review", d.AllowedActions)
+		}
+		// No answers, so nothing to override; unsigned is refused.
+		_, err = s.ConfirmScreening(ctx, f.Coordinator, c.ID, change.ScreeningConfirmation{Signature: verified,
+			Overrides: []change.ScreeningOverride{{Question: "process", Answer: "yes", Reason: "hotter"}}})
+		kindOf(t, err, problem.Invalid, "overrides")
+		_, err = s.ConfirmScreening(ctx, f.Coordinator, c.ID, change.ScreeningConfirmation{})
+		kindOf(t, err, problem.Reauth, "password")
+		_, err = s.ConfirmScreening(ctx, f.Initiator, c.ID, change.ScreeningConfirmation{Signature: verified})
+		kindOf(t, err, problem.Forbidden, "")
+
+		// The coordinator removes the mechanical review; confirming the
+		// screening that asks for it brings it back.
+		_, err = db.SQL.ExecContext(ctx, `DELETE FROM change_reviews WHERE change_id = $1 AND discipline = 'mechanical'`, c.ID)
+		ok(t, err)
+		c = must(s.ConfirmScreening(ctx, f.Coordinator, c.ID, change.ScreeningConfirmation{Comment: "as screened", Signature: verified}))(t)
+		if sc := c.Screening; sc.ConfirmedBy != f.Coordinator.ID || sc.ConfirmedAt == nil || !slices.Equal(sc.Disciplines, []string{"mechanical"}) {
+			t.Fatalf("confirmed checkbox screening = %+v", sc)
+		}
+		d = must(s.Get(ctx, f.Coordinator, c.ID))(t)
+		if r := d.Signature(change.CPScreening, 0); r == nil || r.SignerID != f.Coordinator.ID || r.Comment != "as screened" {
+			t.Fatalf("screening signature = %+v", r)
+		}
+		if !slices.ContainsFunc(d.Reviews, func(r change.Review) bool { return r.Discipline == "mechanical" }) {
+			t.Fatal("the mechanical review the screening asks for did not come back on confirmation")
+		}
+		ok(t, s.AssignReviewer(ctx, f.Coordinator, c.ID, "mechanical", f.Reviewer.ID))
+		c = must(s.Transition(ctx, f.Coordinator, c.ID, change.TransitionRequest{Action: change.ActStartReview}))(t)
+		if c.Stage != change.StageReview {
+			t.Fatalf("stage %s after confirmation and start review", c.Stage)
+		}
+
+		// A replacement in kind is confirmed as such, not as a screening.
+		rik := must(s.Create(ctx, f.Initiator, changetest.Complete(change.KindMOC, f.NRF, f.CDU, "P-101B")))(t)
+		must(s.Submit(ctx, f.Initiator, rik.ID, change.Screening{ReplacementInKind: true}))(t)
+		if d := must(s.Get(ctx, f.Coordinator, rik.ID))(t); slices.Contains(d.AllowedActions, change.ActConfirmScreening) {
+			t.Error("a replacement in kind is offered a screening confirmation beside its own")
 		}
 	})
 }

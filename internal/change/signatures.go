@@ -188,6 +188,10 @@ func (d *Detail) meaning(actor *auth.User, a Action, decision Decision) (text, o
 		if c.Screening != nil {
 			v = c.Screening.QuestionnaireVersion
 		}
+		if v == 0 {
+			return "By signing I confirm the screening of " + c.Number + " as given on the checkboxes: " +
+				"the reviews, hazard review, PSSR and actions it asks for", ""
+		}
 		return fmt.Sprintf("By signing I confirm the screening of %s on questionnaire version %d, with the overrides stated: "+
 			"the reviews, hazard review, PSSR and actions its answers require", c.Number, v), ""
 	}

@@ -43,8 +43,8 @@ func TestSignaturesRecordMeaningNameTitleAndSiteTimeZone(t *testing.T) {
 		for _, r := range d.Signatures {
 			points = append(points, r.ControlPoint)
 		}
-		if !slices.Equal(points, []change.ControlPoint{change.CPApproval, change.CPPSSRSignoff, change.CPStartup, change.CPCloseout}) {
-			t.Fatalf("signatures of a closed MOC: %v, want approval, pssr_signoff, startup, closeout", points)
+		if !slices.Equal(points, []change.ControlPoint{change.CPScreening, change.CPApproval, change.CPPSSRSignoff, change.CPStartup, change.CPCloseout}) {
+			t.Fatalf("signatures of a closed MOC: %v, want screening_confirmation, approval, pssr_signoff, startup, closeout", points)
 		}
 		ap := d.ApprovalSignature(d.Approvals[0].ID)
 		if ap == nil || ap.Meaning != "By signing I approve "+c.Number+" as approver, stage 1" || ap.Signer() != "Arno, Operations Superintendent" ||
@@ -75,8 +75,8 @@ func TestSignaturesRecordMeaningNameTitleAndSiteTimeZone(t *testing.T) {
 				signed++
 			}
 		}
-		if signed != 4 {
-			t.Errorf("audit trail has %d signature entries with meaning and zone, want 4", signed)
+		if signed != 5 {
+			t.Errorf("audit trail has %d signature entries with meaning and zone, want 5 (screening, approval, PSSR, startup, close-out)", signed)
 		}
 	})
 }
@@ -110,7 +110,7 @@ func TestCloseoutNeedsSignature(t *testing.T) {
 		if problem.KindOf(err) != problem.Reauth {
 			t.Fatalf("unsigned close-out: %v, want reauth_required", err)
 		}
-		if d := must(f.Service.Get(ctx, f.Coordinator, c.ID))(t); d.Change.Stage != change.StageCloseout || len(d.Signatures) != 3 {
+		if d := must(f.Service.Get(ctx, f.Coordinator, c.ID))(t); d.Change.Stage != change.StageCloseout || len(d.Signatures) != 4 {
 			t.Errorf("after refused close-out: stage %s, %d signatures", d.Change.Stage, len(d.Signatures))
 		}
 	})

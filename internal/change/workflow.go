@@ -234,8 +234,8 @@ func (s *Service) checkRole(actor *auth.User, d *Detail, a Action) error {
 		if c.Stage != StageScreening {
 			return stageErr()
 		}
-		if !c.screenedOnQuestionnaire() {
-			return conflict("%s was not screened on a questionnaire: there are no answers to confirm", c.Number)
+		if !c.screeningToConfirm() {
+			return conflict("%s has no screening answers to confirm (carried over from before questionnaires, or a replacement in kind, which is confirmed as such)", c.Number)
 		}
 		if c.Screening.ConfirmedAt != nil {
 			return conflict("the screening of %s was already confirmed by %s", c.Number, c.Screening.ConfirmedByName)

@@ -146,6 +146,8 @@ func TestPSSRWalkdownOnAPhoneOfflineAndBack(t *testing.T) {
 	must(err)
 	must(svc.AssignReviewer(ctx, coraU, c.ID, "mechanical", ritaU.ID))
 	must(svc.SetApprovers(ctx, coraU, c.ID, [][]int64{{arnoU.ID}}))
+	_, err = svc.ConfirmScreening(ctx, coraU, c.ID, change.ScreeningConfirmation{Signature: change.Signature{Verified: true, Method: "password"}})
+	must(err)
 	_, err = svc.Transition(ctx, coraU, c.ID, change.TransitionRequest{Action: change.ActStartReview})
 	must(err)
 	changeURL := srv.url("/changes/" + c.Number)

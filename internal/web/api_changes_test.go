@@ -169,7 +169,13 @@ func TestFullMOCThroughAPI(t *testing.T) {
 
 		c.call("initiator", "POST", base+"/reviewers", map[string]any{"discipline": "mechanical", "reviewer_id": f.Reviewer.ID}, 403)
 		c.call("coordinator", "POST", base+"/reviewers", map[string]any{"discipline": "mechanical", "reviewer_id": f.Reviewer.ID}, 200)
-		c.call("coordinator", "POST", base+"/transitions", map[string]any{"action": "start_review"}, 422) // hazard review unassigned
+		c.call("coordinator", "POST", base+"/transitions", map[string]any{"action": "start_review"}, 409) // screening not confirmed
+		c.call("initiator", "POST", base+"/screening-confirmation", map[string]any{"password": changetest.Password}, 403)
+		c.call("coordinator", "POST", base+"/screening-confirmation", map[string]any{"password": changetest.Password}, 200)
+		if e := c.call("coordinator", "POST", base+"/transitions", map[string]any{"action": "start_review"}, 422); e["field"] != "reviewer_id" ||
+			!strings.Contains(e["error"].(string), "hazard review") {
+			t.Errorf("start review with the hazard review unassigned: %v", e)
+		}
 		c.call("coordinator", "POST", base+"/reviewers", map[string]any{"discipline": "hazard_review", "reviewer_id": f.Reviewer2.ID}, 200)
 		c.call("coordinator", "PUT", base+"/approvers", map[string]any{"stages": [][]int64{{f.Approver.ID}, {f.Approver2.ID}}}, 200)
 		mark = changetest.LastNotification(t, db)
@@ -340,6 +346,7 @@ func TestFullPCRThroughAPI(t *testing.T) {
 		c.upload("initiator", base+"/attachments", "OP-12-redline.csv", []byte("step,text\n1,Open valve\n"))
 		c.call("initiator", "PATCH", base, map[string]any{"description": "Redline attached"}, 200)
 		c.call("initiator", "POST", base+"/submit", map[string]any{"screening": map[string]any{"procedures_change": true}}, 200)
+		c.call("coordinator", "POST", base+"/screening-confirmation", map[string]any{"password": changetest.Password}, 200)
 		c.call("coordinator", "PUT", base+"/approvers", map[string]any{"stages": [][]int64{{f.Approver.ID, f.Coordinator.ID}}}, 200)
 		mark = changetest.LastNotification(t, db)
 		got := c.call("coordinator", "POST", base+"/transitions", map[string]any{"action": "start_review"}, 200)

@@ -80,6 +80,7 @@ func newPageFixture(t *testing.T, db *store.DB) *pageFixture {
 		t.Helper()
 		_, err := svc.Submit(ctx, f.ini, c.ID, change.Screening{Disciplines: []string{"mechanical"}, PSSRNeeded: true})
 		must(err)
+		confirmScreening(t, svc, f.coord, c.ID)
 		if to == change.StageScreening {
 			return c
 		}
@@ -438,6 +439,7 @@ func TestChangePageDecisionEntraReauth(t *testing.T) {
 	if err := svc.SetApprovers(ctx, coord, c.ID, [][]int64{{arno.ID}}); err != nil {
 		t.Fatal(err)
 	}
+	confirmScreening(t, svc, coord, c.ID)
 	if _, err := svc.Transition(ctx, coord, c.ID, change.TransitionRequest{Action: change.ActStartReview}); err != nil {
 		t.Fatal(err)
 	}
@@ -607,6 +609,7 @@ func TestChangePageSpeaksTheFormsWords(t *testing.T) {
 		if err := svc.SetApprovers(ctx, f.coord, hz.ID, [][]int64{{f.appr.ID}}); err != nil {
 			t.Fatal(err)
 		}
+		confirmScreening(t, svc, f.coord, hz.ID)
 		r = f.coord2.post("/changes/"+hz.Number+"/transition", url.Values{"csrf_token": {csrfCoord}, "action": {"start_review"}})
 		if r.StatusCode != http.StatusUnprocessableEntity || strings.Contains(r.Body, "the hazard_review") || !strings.Contains(r.Body, "a reviewer for the hazard review first") {
 			t.Errorf("start review without a hazard reviewer: %d, want “hazard review”, not hazard_review\n%s", r.StatusCode, excerpt(r.Body))

@@ -83,6 +83,7 @@ func TestWorkAndChangeWording(t *testing.T) {
 		if err := svc.SetApprovers(ctx, f.coord, hz.ID, [][]int64{{f.appr.ID}}); err != nil {
 			t.Fatal(err)
 		}
+		confirmScreening(t, svc, f.coord, hz.ID)
 		if _, err := svc.Transition(ctx, f.coord, hz.ID, change.TransitionRequest{Action: change.ActStartReview}); err != nil {
 			t.Fatal(err)
 		}

@@ -143,6 +143,7 @@ func TestEntraReauthAppliesRolesFromTheFreshToken(t *testing.T) {
 		if err := svc.SetApprovers(ctx, coord, c.ID, [][]int64{{arno.ID}}); err != nil {
 			t.Fatal(err)
 		}
+		confirmScreening(t, svc, coord, c.ID)
 		if _, err := svc.Transition(ctx, coord, c.ID, change.TransitionRequest{Action: change.ActStartReview}); err != nil {
 			t.Fatal(err)
 		}

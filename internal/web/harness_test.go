@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
+	"github.com/mocpcr/mocpcr/internal/change"
 	"github.com/mocpcr/mocpcr/internal/config"
 	"github.com/mocpcr/mocpcr/internal/store"
 	"github.com/mocpcr/mocpcr/internal/testclock"
@@ -240,5 +241,15 @@ func waitFor(t testing.TB, what string, cond func() bool, state func() string) {
 			t.Fatalf("waited 30s for %s: %s", what, state())
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// confirmScreening has coordinator by confirm, signed, the screening of
+// change id as given: every screening is confirmed before the review.
+func confirmScreening(t testing.TB, svc *change.Service, by *auth.User, id int64) {
+	t.Helper()
+	if _, err := svc.ConfirmScreening(context.Background(), by, id,
+		change.ScreeningConfirmation{Signature: change.Signature{Verified: true, Method: "password"}}); err != nil {
+		t.Fatalf("confirm the screening: %v", err)
 	}
 }

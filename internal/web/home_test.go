@@ -72,6 +72,7 @@ func (s *workSite) toReview(c *change.Change) {
 		},
 		func() error { return sv.AssignReviewer(ctx, f.Coordinator, c.ID, "mechanical", f.Reviewer.ID) },
 		func() error { return sv.SetApprovers(ctx, f.Coordinator, c.ID, [][]int64{{f.Approver.ID}}) },
+		func() error { confirmScreening(s.t, sv, f.Coordinator, c.ID); return nil },
 		func() error {
 			_, err := sv.Transition(ctx, f.Coordinator, c.ID, change.TransitionRequest{Action: change.ActStartReview})
 			return err

@@ -101,6 +101,7 @@ func TestPCRNeverSpeaksOfStartup(t *testing.T) {
 			},
 			func() error { return svc.AssignReviewer(ctx, f.coord, pcr.ID, "operations", f.rev.ID) },
 			func() error { return svc.SetApprovers(ctx, f.coord, pcr.ID, [][]int64{{f.appr.ID}}) },
+			func() error { confirmScreening(t, svc, f.coord, pcr.ID); return nil },
 			func() error {
 				_, err := svc.Transition(ctx, f.coord, pcr.ID, change.TransitionRequest{Action: change.ActStartReview})
 				return err

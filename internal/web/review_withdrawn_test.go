@@ -38,6 +38,7 @@ func TestRejectionWithdrawsPendingReviewsAndTellsTheirReviewers(t *testing.T) {
 		if err := svc.SetApprovers(ctx, f.coord, c.ID, [][]int64{{f.appr.ID}}); err != nil {
 			t.Fatal(err)
 		}
+		confirmScreening(t, svc, f.coord, c.ID)
 		if _, err := svc.Transition(ctx, f.coord, c.ID, change.TransitionRequest{Action: change.ActStartReview}); err != nil {
 			t.Fatal(err)
 		}

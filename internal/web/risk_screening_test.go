@@ -2,6 +2,8 @@ package web_test
 
 import (
 	"fmt"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -71,6 +73,40 @@ func TestAPIRiskAssessmentAndScreeningConfirmation(t *testing.T) {
 		c.call("coordinator", "POST", base+"/reviewers", map[string]any{"discipline": "civil", "reviewer_id": f.Reviewer2.ID}, 200)
 		if st := c.call("coordinator", "POST", base+"/transitions", map[string]any{"action": "start_review"}, 200); st["stage"] != "review" {
 			t.Fatalf("after confirmation: %v", st)
+		}
+	})
+}
+
+// A change an API client screened on the checkboxes waits for the same
+// signed confirmation, and the change page offers it, saying so.
+func TestChangePageConfirmsACheckboxScreening(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newPageFixture(t, db)
+		svc := f.site.web.Changes
+		ctx := t.Context()
+		c, err := svc.Create(ctx, f.ini, completeFields(change.KindMOC, "Screened through the API", f.draft.SiteID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.Submit(ctx, f.ini, c.ID, change.Screening{Disciplines: []string{"mechanical"}}); err != nil {
+			t.Fatal(err)
+		}
+		path := "/changes/" + c.Number
+		page := f.coord2.get(path).Body
+		if !strings.Contains(page, `id="f-confirm-screening"`) || !strings.Contains(page, "screened this change on the checkboxes") ||
+			!strings.Contains(page, "Waiting for an MOC coordinator to confirm the screening") {
+			t.Fatalf("the change page does not offer the confirmation of a checkbox screening:\n%s", excerpt(page))
+		}
+		if page := f.ini2.get(path).Body; strings.Contains(page, `id="f-confirm-screening"`) {
+			t.Error("the initiator is offered the confirmation of their own screening")
+		}
+		r := f.coord2.post(path+"/screening-confirmation", url.Values{"csrf_token": {f.coord2.csrf()}, "reauth_password": {testPassword}})
+		if r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("confirm: %d\n%s", r.StatusCode, excerpt(r.Body))
+		}
+		if page := f.coord2.get(path).Body; !strings.Contains(page, "Confirmed by <strong>User coord@example.com</strong>") ||
+			strings.Contains(page, `id="f-confirm-screening"`) {
+			t.Errorf("after the confirmation the page does not say who confirmed:\n%s", excerpt(page))
 		}
 	})
 }

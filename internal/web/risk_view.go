@@ -237,7 +237,7 @@ func (v *changeView) SubmitQuestions() []screeningQuestion {
 // initiator's answers and any override typed.
 func (v *changeView) ConfirmQuestions() []screeningQuestion {
 	sc := v.C.Screening
-	if sc == nil {
+	if sc == nil || sc.QuestionnaireID == 0 {
 		return nil
 	}
 	return screeningQuestions(v.D.Questionnaire, v.C.Kind, sc.Answers, sc.Answers)

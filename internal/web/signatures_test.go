@@ -39,6 +39,7 @@ func TestAPISignatureStatedBeforeAndRecordedAfter(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		confirmScreening(t, s, f.Coordinator, ch.ID)
 		if _, err := s.Transition(ctx, f.Coordinator, ch.ID, change.TransitionRequest{Action: change.ActStartReview}); err != nil {
 			t.Fatal(err)
 		}
@@ -58,10 +59,10 @@ func TestAPISignatureStatedBeforeAndRecordedAfter(t *testing.T) {
 		c.call("initiator", "POST", base+"/approvals", map[string]any{"decision": "approved", "password": changetest.Password}, 403)
 		c.call("approver", "POST", base+"/approvals", map[string]any{"decision": "approved", "password": changetest.Password}, 200)
 		sigs := c.call("auditor", "GET", base, nil, 200)["signatures"].([]any)
-		if len(sigs) != 1 {
-			t.Fatalf("signatures = %v", sigs)
+		if len(sigs) != 2 || sigs[0].(map[string]any)["control_point"] != "screening_confirmation" {
+			t.Fatalf("signatures = %v, want the screening confirmation and the approval", sigs)
 		}
-		r := sigs[0].(map[string]any)
+		r := sigs[1].(map[string]any)
 		// 8:00 UTC on 1 April 2026 is 10:00 summer time in Berlin.
 		if r["control_point"] != "approval" || r["printed_name"] != "Arno" || r["job_title"] != "Operations Superintendent" ||
 			r["meaning"] != "By signing I approve "+ch.Number+" as approver, stage 1" || r["time_zone"] != "Europe/Berlin" ||

@@ -22,15 +22,17 @@ func TestChangePageShowsTimesInTheSiteZone(t *testing.T) {
 		utc := regexp.MustCompile(`\d{4}-\d\d-\d\d \d\d:\d\d UTC \(UTC(\+|&#43;)00:00\)`)
 		berlin := regexp.MustCompile(`\d{4}-\d\d-\d\d \d\d:\d\d CES?T \(UTC(\+|&#43;)0[12]:00\)`)
 
-		page := f.ini2.get("/changes/" + f.screening.Number)
+		// A draft: nothing signed on it yet (a signature keeps the zone it
+		// was signed in).
+		page := f.ini2.get("/changes/" + f.draft.Number)
 		if !utc.MatchString(page.Body) || !strings.Contains(page.Body, "times in UTC") {
 			t.Fatalf("a site without a zone set shows no UTC times with their offset:\n%s", page.Body)
 		}
 		zone := "Europe/Berlin"
-		if _, err := f.site.web.Changes.UpdateSiteSettings(ctx, admin, f.screening.SiteID, change.SiteSettingsUpdate{TimeZone: &zone}); err != nil {
+		if _, err := f.site.web.Changes.UpdateSiteSettings(ctx, admin, f.draft.SiteID, change.SiteSettingsUpdate{TimeZone: &zone}); err != nil {
 			t.Fatal(err)
 		}
-		page = f.ini2.get("/changes/" + f.screening.Number)
+		page = f.ini2.get("/changes/" + f.draft.Number)
 		if !berlin.MatchString(page.Body) || utc.MatchString(page.Body) {
 			t.Errorf("after the site moved to Europe/Berlin the change page does not show Berlin times only")
 		}
@@ -44,7 +46,7 @@ func TestChangePageShowsTimesInTheSiteZone(t *testing.T) {
 			t.Fatal(err)
 		}
 		local, err := auth.CreateUser(ctx, db.SQL, auth.NewUser{Email: "local@example.com", Name: "Lou", PasswordHash: h,
-			Roles: []auth.Role{auth.RoleInitiator}, SiteIDs: []int64{f.screening.SiteID}})
+			Roles: []auth.Role{auth.RoleInitiator}, SiteIDs: []int64{f.draft.SiteID}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -57,7 +59,7 @@ func TestChangePageShowsTimesInTheSiteZone(t *testing.T) {
 			t.Error("an all-sites user's account page is not in UTC")
 		}
 		// The print view too.
-		if p := f.ini2.get("/changes/" + f.screening.Number + "/print"); !berlin.MatchString(p.Body) {
+		if p := f.ini2.get("/changes/" + f.draft.Number + "/print"); !berlin.MatchString(p.Body) {
 			t.Error("the print view does not show Berlin times")
 		}
 	})

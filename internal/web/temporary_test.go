@@ -33,6 +33,7 @@ func inService(t *testing.T, f *changetest.Fixture) *change.Change {
 		},
 		func() error { return s.AssignReviewer(ctx, f.Coordinator, c.ID, "mechanical", f.Reviewer.ID) },
 		func() error { return s.SetApprovers(ctx, f.Coordinator, c.ID, [][]int64{{f.Approver.ID}}) },
+		func() error { confirmScreening(t, s, f.Coordinator, c.ID); return nil },
 		func() error {
 			_, err := s.Transition(ctx, f.Coordinator, c.ID, change.TransitionRequest{Action: change.ActStartReview})
 			return err

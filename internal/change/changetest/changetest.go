@@ -180,3 +180,20 @@ func (f *Fixture) SignOffPSSR(t testing.TB, id int64) {
 	}
 	f.Clock.Advance(time.Second)
 }
+
+// ConfirmScreening has the coordinator confirm, signed, the screening of
+// change id as it was given, the step between submit and the review.
+func (f *Fixture) ConfirmScreening(t testing.TB, id int64) {
+	t.Helper()
+	f.ConfirmScreeningAs(t, f.Coordinator, id)
+}
+
+// ConfirmScreeningAs is ConfirmScreening by someone else (the coordinator
+// cannot confirm their own change).
+func (f *Fixture) ConfirmScreeningAs(t testing.TB, by *auth.User, id int64) {
+	t.Helper()
+	if _, err := f.Service.ConfirmScreening(context.Background(), by, id,
+		change.ScreeningConfirmation{Signature: change.Signature{Verified: true, Method: "password"}}); err != nil {
+		t.Fatalf("confirm the screening: %v", err)
+	}
+}

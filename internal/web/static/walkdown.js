@@ -57,7 +57,17 @@
     });
   }
   function keep(rec) { return store("readwrite", function (s) { return s.put(rec); }); }
-  function forget(key) { return store("readwrite", function (s) { return s.delete(key); }); }
+  // forget drops rec once sent, unless a newer answer to the same item
+  // replaced it while it was on its way: that one is still to send.
+  function forget(rec) {
+    return store("readwrite", function (s) {
+      var req = s.get(rec.key);
+      req.onsuccess = function () {
+        if (req.result && req.result.queuedAt === rec.queuedAt) s.delete(rec.key);
+      };
+      return null;
+    });
+  }
   function pending() {
     return store("readonly", function (s) { return s.getAll(); }).then(function (all) {
       return (all || []).filter(function (r) { return r.change === change; }).sort(function (a, b) { return a.queuedAt - b.queuedAt; });
@@ -175,10 +185,13 @@
   }
 
   // flush sends the queued answers one by one, oldest first, and stops at
-  // the first that cannot be sent now (no network, the server down).
-  var flushing = null;
+  // the first that cannot be sent now (no network, the server down). An
+  // answer given while a flush is under way is sent by another round
+  // right after it (again), not left waiting for the next event.
+  var flushing = null, again = false;
   function flush() {
-    if (flushing) return flushing;
+    if (flushing) { again = true; return flushing; }
+    again = false;
     flushing = pending().then(function (recs) {
       setStatus(recs.length, navigator.onLine);
       if (!navigator.onLine || recs.length === 0) return;
@@ -203,14 +216,17 @@
               note(li, (res.body.error || "The answer was refused.") + (res.status === 409 ? " " + mine : ""),
                 res.status === 409 ? "conflict" : "bad");
             }
-            return forget(rec.key).then(function () { left--; setStatus(left, true); return true; });
+            return forget(rec).then(function () { left--; setStatus(left, true); return true; });
           }, function () { return false; }); // no network after all: kept
         });
       });
       return chain;
     }).catch(function () { /* IndexedDB unavailable (private mode): the forms post normally next time */ })
-      .then(function () { flushing = null; return pending(); })
-      .then(function (recs) { setStatus(recs.length, false); })
+      .then(function () {
+        flushing = null;
+        if (again && navigator.onLine) return flush();
+        return pending().then(function (recs) { setStatus(recs.length, false); });
+      })
       .catch(function () { flushing = null; });
     return flushing;
   }

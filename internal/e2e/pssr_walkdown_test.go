@@ -45,6 +45,17 @@ func (b *browser) network(online bool) {
 	}))
 }
 
+// nextSection follows the walkdown's "Next section" link of section n and
+// waits for section n+1. The link is clicked from the page, not at its
+// coordinates: the status line above it comes and goes as answers are
+// queued, and a click at where the link was a moment ago misses it.
+func (b *browser) nextSection(n int) {
+	b.t.Helper()
+	b.waitJS(fmt.Sprintf(`!!document.querySelector("#wd-section-%d .wd-next")`, n))
+	js[bool](b, fmt.Sprintf(`(document.querySelector("#wd-section-%d .wd-next").click(), true)`, n))
+	b.waitJS(fmt.Sprintf(`!document.getElementById("wd-section-%d").hidden`, n+1))
+}
+
 // noSidewaysScroll fails the test when the page is wider than the phone.
 func (b *browser) noSidewaysScroll(what string) {
 	b.t.Helper()
@@ -227,11 +238,10 @@ func TestPSSRWalkdownOnAPhoneOfflineAndBack(t *testing.T) {
 	// 6. The network goes in the middle of the walkdown.
 	rita.network(false)
 	rita.waitJS(`!navigator.onLine`)
-	rita.do(chromedp.Click(chromedp.CSS("#wd-section-1 .wd-next"), chromedp.NodeVisible))
-	rita.waitJS(`!document.getElementById("wd-section-2").hidden`)
+	rita.nextSection(1)
 	rita.answer(item(2), "no", "OP-410 not yet issued to the shift", "")
 	rita.answer(item(5), "na", "No new operating steps", "")
-	rita.do(chromedp.Click(chromedp.CSS("#wd-section-2 .wd-next"), chromedp.NodeVisible))
+	rita.nextSection(2)
 	rita.answer(item(6), "yes", "Alignment checked", shot)
 	// Meanwhile Cora, in the control room, answers item 7.
 	it7 := item(7)

@@ -28,18 +28,17 @@ func (a *App) addPeriodicJobs() error {
 		return err
 	}
 	// Daily digests of reminders go out from one hour after the reminder
-	// run hour (UTC), once per user and day (see notify.Digest.Run).
-	digest := notify.Digest{DB: a.DB, Jobs: a.Jobs, BaseURL: a.Config.BaseURL}
+	// run hour, in each user's (first) site's zone, once per user and day
+	// (see notify.Digest.Run).
+	digest := notify.Digest{DB: a.DB, Jobs: a.Jobs, BaseURL: a.Config.BaseURL, Zone: a.Changes.UserZone}
 	if err := a.Jobs.AddPeriodic("notify.digest", 15*time.Minute, func(ctx context.Context) error {
 		rs, err := a.Changes.ReminderSettings(ctx)
 		if err != nil {
 			return err
 		}
-		now := a.Changes.Now()
-		if !digest.Due(now, notify.DigestHour(rs.RunHourUTC)) {
-			return nil
-		}
-		sent, err := digest.Run(ctx, now)
+		d := digest
+		d.Hour = notify.DigestHour(rs.RunHour)
+		sent, err := d.Run(ctx, a.Changes.Now())
 		if sent > 0 {
 			a.Logger.InfoContext(ctx, "daily digests queued", "count", sent)
 		}

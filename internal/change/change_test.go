@@ -533,3 +533,66 @@ func must2(t *testing.T) func(*change.Attachment, []byte, error) (*change.Attach
 		return a, b
 	}
 }
+
+// The reminder hour is read in each site's zone: a Texas plant's 06:00
+// is 12:00 UTC, and its day ends at its own midnight.
+func TestRemindersGoOutAtTheSitesLocalHour(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := changetest.Seed(t, db, start)
+		ctx := context.Background()
+		s := f.Service
+		zone := "America/Chicago" // UTC-6 in early March
+		must(s.UpdateSiteSettings(ctx, f.Admin, f.NRF, change.SiteSettingsUpdate{TimeZone: &zone}))(t)
+		rs := must(s.ReminderSettings(ctx))(t)
+		rs.RunHour = 6
+		must(s.UpdateReminderSettings(ctx, f.Admin, *rs))(t)
+		c := toStage(t, f, change.StageReview, nil) // asked 2 March, 03:00 in Chicago
+		at := func(day, hour int) time.Time { return time.Date(2026, 3, day, hour, 0, 0, 0, time.UTC) }
+
+		if n := must(s.RunReminders(ctx, at(5, 11)))(t); n != 0 {
+			t.Fatalf("05:00 in Chicago (11:00 UTC) sent %d reminders, want none before the site's 06:00", n)
+		}
+		before := changetest.LastNotification(t, db)
+		if n := must(s.RunReminders(ctx, at(5, 12)))(t); n != 1 {
+			t.Fatalf("06:00 in Chicago sent %d reminders, want 1", n)
+		}
+		var body string
+		if err := db.SQL.QueryRow(`SELECT body FROM notifications WHERE id > $1 AND type = $2`, before, string(notify.TypeReminder)).Scan(&body); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(body, c.Number) || !strings.Contains(body, "waiting since 2026-03-02") {
+			t.Errorf("reminder body %q", body)
+		}
+		// 03:00 UTC on 6 March is still 5 March in Chicago: sent already.
+		if n := must(s.RunReminders(ctx, at(6, 3)))(t); n != 0 {
+			t.Fatalf("21:00 in Chicago, the same local day, sent %d more", n)
+		}
+		if n := must(s.RunReminders(ctx, at(6, 12)))(t); n != 1 {
+			t.Fatalf("the next local day at 06:00 sent %d, want 1", n)
+		}
+		// The job runs once some site's hour has come: SCP has no zone
+		// (UTC) and is due from 06:00 UTC; with SCP in Chicago too, not
+		// before 12:00 UTC.
+		if due := must(s.ReminderJobDue(ctx, at(7, 6)))(t); !due {
+			t.Error("reminder job not due at 06:00 UTC, SCP's hour")
+		}
+		must(s.UpdateSiteSettings(ctx, f.Admin, f.SCP, change.SiteSettingsUpdate{TimeZone: &zone}))(t)
+		if due := must(s.ReminderJobDue(ctx, at(7, 11)))(t); due {
+			t.Error("reminder job due at 05:00 in Chicago, before every site's 06:00")
+		}
+		if due := must(s.ReminderJobDue(ctx, at(7, 12)))(t); !due {
+			t.Error("reminder job not due at 06:00 in Chicago")
+		}
+		// A person's own day (their digest) is their first site's.
+		if loc := must(s.UserZone(ctx, f.Initiator.ID))(t); loc.String() != zone {
+			t.Errorf("zone of an NRF user = %s, want %s", loc, zone)
+		}
+		if loc := must(s.UserZone(ctx, f.Coordinator.ID))(t); loc != time.UTC {
+			t.Errorf("zone of a user of every site = %s, want UTC", loc)
+		}
+		if _, err := s.UpdateReminderSettings(ctx, f.Admin, change.ReminderSettings{PendingAfterDays: 3, EscalateAfterDays: 2, RunHour: 24}); problem.KindOf(err) != problem.Invalid ||
+			!strings.Contains(err.Error(), "run_hour") {
+			t.Errorf("run hour 24: %v", err)
+		}
+	})
+}

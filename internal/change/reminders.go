@@ -26,9 +26,10 @@ type ReminderSettings struct {
 	// ExpiryWarningDays: days before a temporary change expires to warn
 	// its owner (then every day from the expiry date).
 	ExpiryWarningDays []int `json:"expiry_warning_days"`
-	// RunHourUTC is the hour of day the periodic job runs.
-	RunHourUTC int       `json:"run_hour_utc"`
-	UpdatedAt  time.Time `json:"updated_at"`
+	// RunHour is the hour of day reminders go out, in each site's time
+	// zone: a site's reminders are sent from that local hour on.
+	RunHour   int       `json:"run_hour"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // ReminderSettings returns the current settings.
@@ -36,8 +37,8 @@ func (s *Service) ReminderSettings(ctx context.Context) (*ReminderSettings, erro
 	rs := &ReminderSettings{}
 	var days string
 	err := s.DB.Prepared().QueryRowContext(ctx, `SELECT pending_after_days, escalate_after_days, action_due_soon_days, expiry_warning_days,
-		run_hour_utc, updated_at FROM reminder_settings WHERE id = 1`).Scan(&rs.PendingAfterDays, &rs.EscalateAfterDays,
-		&rs.ActionDueSoonDays, &days, &rs.RunHourUTC, &rs.UpdatedAt)
+		run_hour, updated_at FROM reminder_settings WHERE id = 1`).Scan(&rs.PendingAfterDays, &rs.EscalateAfterDays,
+		&rs.ActionDueSoonDays, &days, &rs.RunHour, &rs.UpdatedAt)
 	if err != nil {
 		return nil, fmt.Errorf("load reminder settings: %w", err)
 	}
@@ -65,8 +66,8 @@ func (s *Service) UpdateReminderSettings(ctx context.Context, actor *auth.User, 
 	if rs.ActionDueSoonDays < 0 || rs.ActionDueSoonDays > 60 {
 		return nil, invalid("action_due_soon_days", "must be between 0 and 60")
 	}
-	if rs.RunHourUTC < 0 || rs.RunHourUTC > 23 {
-		return nil, invalid("run_hour_utc", "must be an hour between 0 and 23")
+	if rs.RunHour < 0 || rs.RunHour > 23 {
+		return nil, invalid("run_hour", "must be an hour between 0 and 23 (in each site's time zone)")
 	}
 	var parts []string
 	for _, d := range rs.ExpiryWarningDays {
@@ -76,8 +77,8 @@ func (s *Service) UpdateReminderSettings(ctx context.Context, actor *auth.User, 
 		parts = append(parts, strconv.Itoa(d))
 	}
 	if _, err := s.DB.SQL.ExecContext(ctx, `UPDATE reminder_settings SET pending_after_days=$1, escalate_after_days=$2,
-		action_due_soon_days=$3, expiry_warning_days=$4, run_hour_utc=$5, updated_at=$6 WHERE id = 1`,
-		rs.PendingAfterDays, rs.EscalateAfterDays, rs.ActionDueSoonDays, strings.Join(parts, ","), rs.RunHourUTC, s.now()); err != nil {
+		action_due_soon_days=$3, expiry_warning_days=$4, run_hour=$5, updated_at=$6 WHERE id = 1`,
+		rs.PendingAfterDays, rs.EscalateAfterDays, rs.ActionDueSoonDays, strings.Join(parts, ","), rs.RunHour, s.now()); err != nil {
 		return nil, err
 	}
 	return s.ReminderSettings(ctx)
@@ -92,14 +93,48 @@ type reminder struct {
 	changeID  int64
 	title     string
 	body      string
+	// day is the site's local date it is sent for (once per day).
+	day string
+}
+
+// siteDay is a site's local calendar at a moment: its date (as a UTC
+// midnight, like the dates stored) and whether its reminder hour has come.
+type siteDay struct {
+	loc   *time.Location
+	today time.Time
+	due   bool
+}
+
+// dateIn is t's date in loc, as a UTC midnight.
+func dateIn(t time.Time, loc *time.Location) time.Time {
+	l := t.In(loc)
+	return time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, time.UTC)
+}
+
+// siteDays reads each site's calendar at now once, for one run.
+func (s *Service) siteDays(ctx context.Context, q store.Querier, now time.Time, hour int) func(siteID int64) (siteDay, error) {
+	days := map[int64]siteDay{}
+	return func(siteID int64) (siteDay, error) {
+		if d, ok := days[siteID]; ok {
+			return d, nil
+		}
+		ss, err := siteSettings(ctx, q, siteID)
+		if err != nil {
+			return siteDay{}, err
+		}
+		loc := ss.Location()
+		d := siteDay{loc: loc, today: dateIn(now, loc), due: now.In(loc).Hour() >= hour}
+		days[siteID] = d
+		return d, nil
+	}
 }
 
 func daysBetween(from, to time.Time) int {
 	return int(dateOnly(to).Sub(dateOnly(from)).Hours() / 24)
 }
 
-// RunReminders sends the reminders and escalations due on now's (UTC)
-// day: pending reviews and approvals, actions due soon and overdue,
+// RunReminders sends the reminders and escalations due on each site's
+// local day at now, for the sites whose reminder hour has come: pending reviews and approvals, actions due soon and overdue,
 // temporary changes nearing or past expiry, emergency changes past their
 // review deadline. Each (kind, item, recipient, day) is sent at most once:
 // the reminders_sent row and the notification commit in one transaction,
@@ -110,9 +145,13 @@ func (s *Service) RunReminders(ctx context.Context, now time.Time) (sent int, er
 	if err != nil {
 		return 0, err
 	}
-	today := dateOnly(now)
 	var due []reminder
 	q := s.DB.SQL
+	at := s.siteDays(ctx, q, now, rs.RunHour)
+	add := func(sd siteDay, r reminder) {
+		r.day = sd.today.Format(time.DateOnly)
+		due = append(due, r)
+	}
 
 	managerOr := func(userID, siteID int64) ([]int64, error) {
 		var m sql.NullInt64
@@ -155,22 +194,30 @@ func (s *Service) RunReminders(ctx context.Context, now time.Time) (sent int, er
 		}
 		rows.Close()
 		for _, r := range list {
-			age := daysBetween(r.requested, today)
+			sd, err := at(r.siteID)
+			if err != nil {
+				return 0, err
+			}
+			if !sd.due {
+				continue
+			}
+			since := dateIn(r.requested, sd.loc)
+			age := daysBetween(since, sd.today)
 			if age < rs.PendingAfterDays {
 				continue
 			}
-			due = append(due, reminder{p.kind + "_pending", r.id, r.user, notify.TypeReminder, r.changeID,
+			add(sd, reminder{p.kind + "_pending", r.id, r.user, notify.TypeReminder, r.changeID,
 				fmt.Sprintf("Reminder: %s %s waiting %d days", r.number, p.kind, age),
-				fmt.Sprintf("Your %s of %s (%s) has been waiting since %s.", p.kind, r.number, r.title, r.requested.UTC().Format(time.DateOnly))})
+				fmt.Sprintf("Your %s of %s (%s) has been waiting since %s.", p.kind, r.number, r.title, since.Format(time.DateOnly)), ""})
 			if age >= rs.PendingAfterDays+rs.EscalateAfterDays {
 				to, err := managerOr(r.user, r.siteID)
 				if err != nil {
 					return 0, err
 				}
 				for _, m := range to {
-					due = append(due, reminder{p.kind + "_escalation", r.id, m, notify.TypeEscalation, r.changeID,
+					add(sd, reminder{p.kind + "_escalation", r.id, m, notify.TypeEscalation, r.changeID,
 						fmt.Sprintf("Escalation: %s %s overdue (%d days)", r.number, p.kind, age),
-						fmt.Sprintf("A %s of %s (%s) assigned on %s is still waiting.", p.kind, r.number, r.title, r.requested.UTC().Format(time.DateOnly))})
+						fmt.Sprintf("A %s of %s (%s) assigned on %s is still waiting.", p.kind, r.number, r.title, since.Format(time.DateOnly)), ""})
 				}
 			}
 		}
@@ -182,27 +229,34 @@ func (s *Service) RunReminders(ctx context.Context, now time.Time) (sent int, er
 		return 0, err
 	}
 	for _, a := range acts {
-		left := daysBetween(today, *a.DueOn)
+		var site int64
+		if err := q.QueryRowContext(ctx, `SELECT site_id FROM changes WHERE id = $1`, a.ChangeID).Scan(&site); err != nil {
+			return 0, err
+		}
+		sd, err := at(site)
+		if err != nil {
+			return 0, err
+		}
+		if !sd.due {
+			continue
+		}
+		left := daysBetween(sd.today, *a.DueOn)
 		switch {
 		case left >= 0 && left <= rs.ActionDueSoonDays:
-			due = append(due, reminder{"action_due_soon", a.ID, a.OwnerID, notify.TypeActionDueSoon, a.ChangeID,
-				fmt.Sprintf("Action due %s on %s: %s", a.DueOn.Format(time.DateOnly), a.ChangeNumber, a.Title), "Your action item is due soon."})
+			add(sd, reminder{"action_due_soon", a.ID, a.OwnerID, notify.TypeActionDueSoon, a.ChangeID,
+				fmt.Sprintf("Action due %s on %s: %s", a.DueOn.Format(time.DateOnly), a.ChangeNumber, a.Title), "Your action item is due soon.", ""})
 		case left < 0:
-			due = append(due, reminder{"action_overdue", a.ID, a.OwnerID, notify.TypeActionOverdue, a.ChangeID,
-				fmt.Sprintf("Action overdue on %s: %s", a.ChangeNumber, a.Title), fmt.Sprintf("It was due %s.", a.DueOn.Format(time.DateOnly))})
+			add(sd, reminder{"action_overdue", a.ID, a.OwnerID, notify.TypeActionOverdue, a.ChangeID,
+				fmt.Sprintf("Action overdue on %s: %s", a.ChangeNumber, a.Title), fmt.Sprintf("It was due %s.", a.DueOn.Format(time.DateOnly)), ""})
 			if -left >= rs.EscalateAfterDays {
-				var site int64
-				if err := q.QueryRowContext(ctx, `SELECT site_id FROM changes WHERE id = $1`, a.ChangeID).Scan(&site); err != nil {
-					return 0, err
-				}
 				to, err := managerOr(a.OwnerID, site)
 				if err != nil {
 					return 0, err
 				}
 				for _, m := range to {
-					due = append(due, reminder{"action_escalation", a.ID, m, notify.TypeEscalation, a.ChangeID,
+					add(sd, reminder{"action_escalation", a.ID, m, notify.TypeEscalation, a.ChangeID,
 						fmt.Sprintf("Escalation: action overdue on %s: %s", a.ChangeNumber, a.Title),
-						fmt.Sprintf("%s's action was due %s.", a.OwnerName, a.DueOn.Format(time.DateOnly))})
+						fmt.Sprintf("%s's action was due %s.", a.OwnerName, a.DueOn.Format(time.DateOnly)), ""})
 				}
 			}
 		}
@@ -216,9 +270,16 @@ func (s *Service) RunReminders(ctx context.Context, now time.Time) (sent int, er
 		return 0, err
 	}
 	for _, c := range temps {
+		sd, err := at(c.SiteID)
+		if err != nil {
+			return 0, err
+		}
+		if !sd.due {
+			continue
+		}
 		live := c.LiveTemporary() || c.Duration == DurationEmergency
 		if live && c.ExpiresOn != nil {
-			left := daysBetween(today, *c.ExpiresOn)
+			left := daysBetween(sd.today, *c.ExpiresOn)
 			if left <= 0 || slices.Contains(rs.ExpiryWarningDays, left) {
 				to := []int64{c.InitiatorID}
 				title := fmt.Sprintf("%s expires in %d days (%s)", c.Number, left, c.ExpiresOn.Format(time.DateOnly))
@@ -231,8 +292,8 @@ func (s *Service) RunReminders(ctx context.Context, now time.Time) (sent int, er
 					title = fmt.Sprintf("%s expired on %s: revert it or convert it to permanent", c.Number, c.ExpiresOn.Format(time.DateOnly))
 				}
 				for _, u := range to {
-					due = append(due, reminder{"temporary_expiry", c.ID, u, notify.TypeTemporaryExpiring, c.ID, title,
-						"Temporary change " + c.Number + " (" + c.Title + ") must be reverted or converted to permanent at expiry."})
+					add(sd, reminder{"temporary_expiry", c.ID, u, notify.TypeTemporaryExpiring, c.ID, title,
+						"Temporary change " + c.Number + " (" + c.Title + ") must be reverted or converted to permanent at expiry.", ""})
 				}
 			}
 		}
@@ -249,12 +310,12 @@ func (s *Service) RunReminders(ctx context.Context, now time.Time) (sent int, er
 		if err != nil {
 			return 0, err
 		}
-		switch left := daysBetween(today, *c.ReviewDeadline); {
+		switch left := daysBetween(sd.today, *c.ReviewDeadline); {
 		case left == 0 || left == 1:
 			for _, u := range pending {
-				due = append(due, reminder{"emergency_review_due", c.ID, u, notify.TypeReminder, c.ID,
+				add(sd, reminder{"emergency_review_due", c.ID, u, notify.TypeReminder, c.ID,
 					fmt.Sprintf("Emergency change %s: full review due %s", c.Number, deadline),
-					"It was implemented before full review; your review or approval of " + c.Number + " (" + c.Title + ") is due by " + deadline + "."})
+					"It was implemented before full review; your review or approval of " + c.Number + " (" + c.Title + ") is due by " + deadline + ".", ""})
 			}
 		case left < 0:
 			coords, err := s.coordinators(ctx, q, c.SiteID)
@@ -262,32 +323,31 @@ func (s *Service) RunReminders(ctx context.Context, now time.Time) (sent int, er
 				return 0, err
 			}
 			for _, u := range append([]int64{c.InitiatorID}, coords...) {
-				due = append(due, reminder{"emergency_overdue", c.ID, u, notify.TypeEmergencyOverdue, c.ID,
+				add(sd, reminder{"emergency_overdue", c.ID, u, notify.TypeEmergencyOverdue, c.ID,
 					fmt.Sprintf("Emergency change %s is past its review deadline (%s)", c.Number, deadline),
-					"The full review of " + c.Number + " (" + c.Title + ") was due by " + deadline + "."})
+					"The full review of " + c.Number + " (" + c.Title + ") was due by " + deadline + ".", ""})
 			}
 			for _, u := range pending {
-				due = append(due, reminder{"emergency_review_due", c.ID, u, notify.TypeReminder, c.ID,
+				add(sd, reminder{"emergency_review_due", c.ID, u, notify.TypeReminder, c.ID,
 					fmt.Sprintf("Overdue: your review of emergency change %s was due %s", c.Number, deadline),
-					"The full review of " + c.Number + " (" + c.Title + ") was due by " + deadline + "."})
+					"The full review of " + c.Number + " (" + c.Title + ") was due by " + deadline + ".", ""})
 				to, err := managerOr(u, c.SiteID)
 				if err != nil {
 					return 0, err
 				}
 				for _, m := range to {
-					due = append(due, reminder{"emergency_escalation", c.ID, m, notify.TypeEscalation, c.ID,
+					add(sd, reminder{"emergency_escalation", c.ID, m, notify.TypeEscalation, c.ID,
 						fmt.Sprintf("Escalation: emergency change %s missed its review deadline (%s)", c.Number, deadline),
-						"A review or approval of " + c.Number + " (" + c.Title + ") is still waiting; it was due by " + deadline + "."})
+						"A review or approval of " + c.Number + " (" + c.Title + ") is still waiting; it was due by " + deadline + ".", ""})
 				}
 			}
 		}
 	}
 
-	day := today.Format(time.DateOnly)
 	for _, r := range due {
 		err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
 			res, err := tx.ExecContext(ctx, `INSERT INTO reminders_sent (kind, item_id, recipient, day, sent_at) VALUES ($1,$2,$3,$4,$5)
-				ON CONFLICT (kind, item_id, recipient, day) DO NOTHING`, r.kind, r.itemID, r.recipient, day, now.UTC())
+				ON CONFLICT (kind, item_id, recipient, day) DO NOTHING`, r.kind, r.itemID, r.recipient, r.day, now.UTC())
 			if err != nil {
 				return err
 			}
@@ -313,13 +373,29 @@ func (s *Service) pendingReviewers(ctx context.Context, q store.Querier, c Chang
 }
 
 // ReminderJobDue reports whether the periodic reminder job should run at
-// now according to the settings' hour. Running it more often is harmless
-// (each reminder is sent once a day); this only keeps reminders at a
-// predictable time of day.
+// now: whether the reminder hour has come on some site (in its zone, UTC
+// for a site without one). Running it more often is harmless (each
+// reminder is sent once a day, and RunReminders skips the sites whose
+// hour has not come); this only saves the queries the rest of the day.
 func (s *Service) ReminderJobDue(ctx context.Context, now time.Time) (bool, error) {
 	rs, err := s.ReminderSettings(ctx)
 	if err != nil {
 		return false, err
 	}
-	return now.UTC().Hour() >= rs.RunHourUTC, nil
+	rows, err := s.DB.SQL.QueryContext(ctx, `SELECT DISTINCT COALESCE(ss.time_zone, 'UTC') FROM sites s
+		LEFT JOIN change_site_settings ss ON ss.site_id = s.id`)
+	if err != nil {
+		return false, fmt.Errorf("reminder zones: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return false, err
+		}
+		if now.In(zone(name)).Hour() >= rs.RunHour {
+			return true, nil
+		}
+	}
+	return false, rows.Err()
 }

@@ -222,3 +222,23 @@ func siteMailSender(ctx context.Context, q store.Querier, siteID int64) (string,
 
 // siteSettingsOrder is the order of the settings form's fields.
 var siteSettingsOrder = []string{"time_zone", "max_extensions", "max_temporary_days", "emergency_review_days", "action_due_days", "mail_sender"}
+
+// UserZone is the time zone a user's own day is read in (their daily
+// digest): their first site's, as pages not about one change show; UTC
+// for a user of every site or of none.
+func (s *Service) UserZone(ctx context.Context, userID int64) (*time.Location, error) {
+	var site int64
+	err := s.DB.SQL.QueryRowContext(ctx, `SELECT us.site_id FROM user_sites us JOIN users u ON u.id = us.user_id
+		WHERE us.user_id = $1 AND NOT u.all_sites ORDER BY us.site_id LIMIT 1`, userID).Scan(&site)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.UTC, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("zone of user %d: %w", userID, err)
+	}
+	ss, err := siteSettings(ctx, s.DB.SQL, site)
+	if err != nil {
+		return nil, err
+	}
+	return ss.Location(), nil
+}

@@ -80,26 +80,41 @@ type Digest struct {
 	Jobs DigestQueue
 	// BaseURL makes links absolute.
 	BaseURL string
+	// Hour is the hour of the day, in each user's zone, from which their
+	// digest goes out (DigestHour of the reminder hour).
+	Hour int
+	// Zone is the time zone a user's day is read in (their first site's);
+	// nil, or an error, reads it in UTC.
+	Zone func(ctx context.Context, userID int64) (*time.Location, error)
 }
 
-// DigestHour is the UTC hour digests go out: one hour after the reminder
-// run hour, so the day's reminders are in that day's digest (reminder hour
-// 23 gives 0, the next day's first hour).
-func DigestHour(reminderHourUTC int) int { return (reminderHourUTC + 1) % 24 }
+// DigestHour is the hour digests go out: one hour after the reminder
+// run hour, both in the site's zone, so the day's reminders are in that
+// day's digest (reminder hour 23 gives 0, the next day's first hour).
+func DigestHour(reminderHour int) int { return (reminderHour + 1) % 24 }
 
-// Due reports whether the digest of now's UTC day may go out: from hour
-// (UTC) on.
-func (Digest) Due(now time.Time, hour int) bool { return now.UTC().Hour() >= hour }
+// userDay is the user's local date at now, and whether their digest hour
+// has come.
+func (d Digest) userDay(ctx context.Context, uid int64, now time.Time) (string, bool) {
+	loc := time.UTC
+	if d.Zone != nil {
+		if l, err := d.Zone(ctx, uid); err == nil && l != nil {
+			loc = l
+		}
+	}
+	local := now.In(loc)
+	return local.Format(time.DateOnly), local.Hour() >= d.Hour
+}
 
-// Run sends every user with held notifications one digest email for
-// now's UTC day, holding all of them, and marks them sent in the same
-// transaction that queues the email. A user who already has a digest for
-// that day gets none: notifications held after it wait for the next day.
+// Run sends every user with held notifications, whose digest hour has
+// come in their zone, one digest email for their local day, holding all
+// of them, and marks them sent in the same transaction that queues the
+// email. A user who already has a digest for that day gets none:
+// notifications held after it wait for the next day.
 // The (user, day) unique key makes this exactly once even when two
 // replicas run it at the same time. It returns how many digests it queued.
 // Disabled users get none; their items stay held.
 func (d Digest) Run(ctx context.Context, now time.Time) (int, error) {
-	day := now.UTC().Format(time.DateOnly)
 	rows, err := d.DB.SQL.QueryContext(ctx, `SELECT DISTINCT user_id FROM digest_items WHERE digest_id IS NULL ORDER BY user_id`)
 	if err != nil {
 		return 0, fmt.Errorf("digest: %w", err)
@@ -122,6 +137,10 @@ func (d Digest) Run(ctx context.Context, now time.Time) (int, error) {
 	for _, uid := range users {
 		if err := ctx.Err(); err != nil {
 			return sent, err
+		}
+		day, due := d.userDay(ctx, uid, now)
+		if !due {
+			continue
 		}
 		err := d.DB.Tx(ctx, func(tx *sql.Tx) error { return d.sendTx(ctx, tx, uid, day, now) })
 		switch {

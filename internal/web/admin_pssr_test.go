@@ -91,7 +91,7 @@ func TestAdminPSSRTemplatesRemindersAndUnits(t *testing.T) {
 
 		// Reminders: non-numbers and out-of-range values beside the fields.
 		good := url.Values{"csrf_token": {tok}, "pending_after_days": {"4"}, "escalate_after_days": {"6"}, "action_due_soon_days": {"2"},
-			"expiry_warning_days": {"30, 7"}, "run_hour_utc": {"5"}}
+			"expiry_warning_days": {"30, 7"}, "run_hour": {"5"}}
 		bad := func(k, v string) url.Values {
 			out := url.Values{}
 			for kk, vv := range good {
@@ -103,7 +103,7 @@ func TestAdminPSSRTemplatesRemindersAndUnits(t *testing.T) {
 		for _, c := range []struct{ field, value, msg string }{
 			{"pending_after_days", "soon", "Remind after must be a whole number."},
 			{"pending_after_days", "0", "Pending after days must be between 1 and 90."},
-			{"run_hour_utc", "24", "Run hour utc must be an hour between 0 and 23."},
+			{"run_hour", "24", "Run hour must be an hour between 0 and 23 (in each site&#39;s time zone)."},
 			{"expiry_warning_days", "30, x", `Expiry warnings must be whole numbers`},
 			{"expiry_warning_days", "400", "Expiry warning days each must be between 1 and 365 days, got 400."},
 		} {
@@ -121,7 +121,7 @@ func TestAdminPSSRTemplatesRemindersAndUnits(t *testing.T) {
 			t.Fatalf("save reminders: %d", r.StatusCode)
 		}
 		rs, err := f.Service.ReminderSettings(ctx)
-		if err != nil || rs.PendingAfterDays != 4 || rs.EscalateAfterDays != 6 || rs.ActionDueSoonDays != 2 || rs.RunHourUTC != 5 || !slices.Equal(rs.ExpiryWarningDays, []int{30, 7}) {
+		if err != nil || rs.PendingAfterDays != 4 || rs.EscalateAfterDays != 6 || rs.ActionDueSoonDays != 2 || rs.RunHour != 5 || !slices.Equal(rs.ExpiryWarningDays, []int{30, 7}) {
 			t.Errorf("saved settings: %+v %v", rs, err)
 		}
 		if page := admin.get("/admin/reminders?saved=1"); !strings.Contains(page.Body, `value="30, 7"`) || !strings.Contains(page.Body, "Reminder settings saved.") {

@@ -15,8 +15,8 @@ import (
 // reminderForm holds the form's raw values, so a bad entry is shown back
 // as typed.
 type reminderForm struct {
-	PendingAfterDays, EscalateAfterDays, ActionDueSoonDays, ExpiryWarningDays, RunHourUTC string
-	UpdatedAt                                                                             string
+	PendingAfterDays, EscalateAfterDays, ActionDueSoonDays, ExpiryWarningDays, RunHour string
+	UpdatedAt                                                                          string
 }
 
 func (s *Server) pageEditReminders(w http.ResponseWriter, r *http.Request) {
@@ -38,7 +38,7 @@ func reminderFormOf(rs *change.ReminderSettings) reminderForm {
 		days = append(days, strconv.Itoa(d))
 	}
 	f := reminderForm{PendingAfterDays: strconv.Itoa(rs.PendingAfterDays), EscalateAfterDays: strconv.Itoa(rs.EscalateAfterDays),
-		ActionDueSoonDays: strconv.Itoa(rs.ActionDueSoonDays), ExpiryWarningDays: strings.Join(days, ", "), RunHourUTC: strconv.Itoa(rs.RunHourUTC)}
+		ActionDueSoonDays: strconv.Itoa(rs.ActionDueSoonDays), ExpiryWarningDays: strings.Join(days, ", "), RunHour: strconv.Itoa(rs.RunHour)}
 	if !rs.UpdatedAt.IsZero() {
 		f.UpdatedAt = sitetime.Format(rs.UpdatedAt, time.UTC)
 	}
@@ -49,7 +49,7 @@ func (s *Server) pageSaveReminders(w http.ResponseWriter, r *http.Request) {
 	u := auth.UserFrom(r.Context())
 	f := reminderForm{PendingAfterDays: r.PostFormValue("pending_after_days"), EscalateAfterDays: r.PostFormValue("escalate_after_days"),
 		ActionDueSoonDays: r.PostFormValue("action_due_soon_days"), ExpiryWarningDays: r.PostFormValue("expiry_warning_days"),
-		RunHourUTC: r.PostFormValue("run_hour_utc")}
+		RunHour: r.PostFormValue("run_hour")}
 	errs := map[string]string{}
 	var rs change.ReminderSettings
 	whole := func(field, label, v string, dst *int) {
@@ -63,7 +63,7 @@ func (s *Server) pageSaveReminders(w http.ResponseWriter, r *http.Request) {
 	whole("pending_after_days", "Remind after", f.PendingAfterDays, &rs.PendingAfterDays)
 	whole("escalate_after_days", "Escalate after", f.EscalateAfterDays, &rs.EscalateAfterDays)
 	whole("action_due_soon_days", "Action due soon", f.ActionDueSoonDays, &rs.ActionDueSoonDays)
-	whole("run_hour_utc", "Run at hour", f.RunHourUTC, &rs.RunHourUTC)
+	whole("run_hour", "Run at hour", f.RunHour, &rs.RunHour)
 	rs.ExpiryWarningDays = []int{}
 	for _, p := range strings.FieldsFunc(f.ExpiryWarningDays, func(c rune) bool { return c == ',' || c == ' ' || c == ';' }) {
 		n, err := strconv.Atoi(p)

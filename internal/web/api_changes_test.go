@@ -396,9 +396,23 @@ func TestChangeAdminAPIs(t *testing.T) {
 		c.call("admin", "PUT", "/api/v1/reminder-settings", map[string]any{"pending_after_days": 0, "escalate_after_days": 1,
 			"action_due_soon_days": 3, "expiry_warning_days": []int{30, 7}, "run_hour_utc": 5}, 422)
 		rs := c.call("admin", "PUT", "/api/v1/reminder-settings", map[string]any{"pending_after_days": 2, "escalate_after_days": 1,
-			"action_due_soon_days": 3, "expiry_warning_days": []int{30, 7}, "run_hour_utc": 5}, 200)
-		if num(rs["pending_after_days"]) != 2 || len(rs["expiry_warning_days"].([]any)) != 2 {
+			"action_due_soon_days": 3, "expiry_warning_days": []int{30, 7}, "run_hour": 5}, 200)
+		if num(rs["pending_after_days"]) != 2 || len(rs["expiry_warning_days"].([]any)) != 2 || num(rs["run_hour"]) != 5 {
 			t.Fatalf("settings %v", rs)
+		}
+		// The name the hour had when it was UTC is still understood.
+		old := map[string]any{"pending_after_days": 2, "escalate_after_days": 1, "action_due_soon_days": 3, "expiry_warning_days": []int{30, 7}, "run_hour_utc": 6}
+		if rs := c.call("admin", "PUT", "/api/v1/reminder-settings", old, 200); num(rs["run_hour"]) != 6 {
+			t.Errorf("run_hour_utc not taken as run_hour: %v", rs)
+		}
+		old["run_hour"] = 7
+		if e := c.call("admin", "PUT", "/api/v1/reminder-settings", old, 422); e["field"] != "run_hour_utc" {
+			t.Errorf("both names with different hours: %v", e)
+		}
+		delete(old, "run_hour_utc")
+		delete(old, "run_hour")
+		if e := c.call("admin", "PUT", "/api/v1/reminder-settings", old, 422); e["field"] != "run_hour" {
+			t.Errorf("no hour: %v", e)
 		}
 		tpl := c.call("admin", "POST", "/api/v1/pssr-templates", map[string]any{"name": "Short", "is_default": true,
 			"items": []map[string]any{{"text": "Walkdown done", "evidence_required": true}}}, 201)

@@ -24,8 +24,8 @@ var fieldLabels = map[string]string{
 }
 
 // fieldLabel is the name people read for a domain field name: its entry
-// in fieldLabels, else the name in words ("run_hour_utc" is "Run hour
-// utc", "stages[1].approvers" is "Approvers").
+// in fieldLabels, else the name in words ("run_hour" is "Run hour",
+// "stages[1].approvers" is "Approvers").
 func fieldLabel(f string) string {
 	if l, ok := fieldLabels[f]; ok {
 		return l

@@ -13,7 +13,7 @@ func TestFieldErrorsAreWordedOneWay(t *testing.T) {
 	}{
 		{"comment", "comment: is required when rejecting", nil, "Comment is required when rejecting."},
 		{"site_id", "site_id: must be a site you manage", nil, "Site must be a site you manage."},
-		{"run_hour_utc", "run_hour_utc: must be an hour between 0 and 23", nil, "Run hour utc must be an hour between 0 and 23."},
+		{"run_hour", "run_hour: must be an hour between 0 and 23", nil, "Run hour must be an hour between 0 and 23."},
 		{"stages[1].approvers", "stages[1].approvers: needs at least one approver", nil, "Approvers needs at least one approver."},
 		{"code", "code: already used by another site.", nil, "Code: already used by another site."},
 		{"ends_on", "ends_on: must not be before starts_on", delegation, "To must not be before From."},

@@ -52,7 +52,7 @@ func TestTwoReplicasOnePostgres(t *testing.T) {
 	var siteID int64
 	must(t, db.SQL.QueryRow(`SELECT id FROM sites ORDER BY id LIMIT 1`).Scan(&siteID))
 	// Reminders go out from hour 0 UTC, so the test does not depend on the clock.
-	_, err = db.SQL.Exec(`UPDATE reminder_settings SET pending_after_days = 1, run_hour_utc = 0 WHERE id = 1`)
+	_, err = db.SQL.Exec(`UPDATE reminder_settings SET pending_after_days = 1, run_hour = 0 WHERE id = 1`)
 	must(t, err)
 
 	// The API token of the initiator comes from the CLI, as an operator would make it.

@@ -115,27 +115,17 @@ func emailCheck(ctx context.Context, env *environment, args []string) int {
 	}
 	fmt.Fprintf(env.stdout, "OK    token acquired from %s, valid until %s\n", cfg.AuthorityHost, st.ExpiresAt.UTC().Format("2006-01-02 15:04 UTC"))
 	// Every sender mailbox: GRAPH_MAIL_SENDER and each site's own.
-	senders := []string{cfg.MailSender}
 	sites, err := siteSenders(ctx, env, cfg)
 	if err != nil {
 		fmt.Fprintf(env.stdout, "WARN  could not read the sites' own sender mailboxes, so only GRAPH_MAIL_SENDER is checked: %v\n", err)
 	}
-	for _, s := range sites {
-		if !strings.EqualFold(s, cfg.MailSender) {
-			senders = append(senders, s)
-		}
-	}
-	for i, s := range senders {
-		where := "GRAPH_MAIL_SENDER"
-		if i > 0 {
-			where = "a site's sender mailbox"
-		}
-		if err := client.CheckSender(ctx, s); err != nil {
+	for _, c := range app.CheckSenders(ctx, client, cfg.MailSender, sites) {
+		if c.Err != nil {
 			ok = false
-			fmt.Fprintf(env.stdout, "FAIL  %s %s: %v\n", where, s, err)
+			fmt.Fprintf(env.stdout, "FAIL  %s %s: %v\n", c.Where, c.Sender, c.Err)
 			continue
 		}
-		fmt.Fprintf(env.stdout, "OK    %s %s: Mail.Send is granted and the mailbox can send (checked without sending)\n", where, s)
+		fmt.Fprintf(env.stdout, "OK    %s %s: Mail.Send is granted and the mailbox can send (checked without sending)\n", c.Where, c.Sender)
 	}
 	for _, w := range cfg.Warnings() {
 		fmt.Fprintf(env.stdout, "WARN  %s\n", w.Message)

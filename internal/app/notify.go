@@ -2,9 +2,13 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
+	"github.com/mocpcr/mocpcr/internal/change"
 	"github.com/mocpcr/mocpcr/internal/config"
 	"github.com/mocpcr/mocpcr/internal/jobs"
 	"github.com/mocpcr/mocpcr/internal/mail"
@@ -33,9 +37,34 @@ func NewMailProvider(cfg *config.Config, db *store.DB, opt graph.Config) (mail.P
 	return c, nil
 }
 
-// CheckMail acquires a token through p when it is the Graph client, and
-// says what it got; the dev mailbox has nothing to check.
-func CheckMail(p mail.Provider) func(ctx context.Context) (string, error) {
+// SenderCheck is the outcome of proving one sender mailbox.
+type SenderCheck struct {
+	Sender string
+	// Where says where the sender is configured, for people.
+	Where string
+	Err   error
+}
+
+// CheckSenders proves, without sending, each sender mailbox: the default
+// (GRAPH_MAIL_SENDER) and every site's own (sites), once each.
+func CheckSenders(ctx context.Context, g *graph.Client, defaultSender string, sites []string) []SenderCheck {
+	out := []SenderCheck{{Sender: defaultSender, Where: "GRAPH_MAIL_SENDER"}}
+	for _, s := range sites {
+		if !slices.ContainsFunc(out, func(c SenderCheck) bool { return strings.EqualFold(c.Sender, s) }) {
+			out = append(out, SenderCheck{Sender: s, Where: "a site's sender mailbox"})
+		}
+	}
+	for i := range out {
+		out[i].Err = g.CheckSender(ctx, out[i].Sender)
+	}
+	return out
+}
+
+// CheckMail acquires a token through p when it is the Graph client, then
+// proves every sender mailbox as `mocpcr email check` does, and says what
+// it found, one line each; it fails when any of it failed. The dev
+// mailbox has nothing to check (nil).
+func CheckMail(p mail.Provider, db *store.DB, defaultSender string) func(ctx context.Context) (string, error) {
 	g, ok := p.(*graph.Client)
 	if !ok {
 		return nil
@@ -45,8 +74,26 @@ func CheckMail(p mail.Provider) func(ctx context.Context) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		return fmt.Sprintf("Token acquired from Microsoft Entra ID; it is valid until %s. (Mail.Send consent and the sender mailbox are only proven by sending a test email.)",
-			st.ExpiresAt.UTC().Format("2006-01-02 15:04 UTC")), nil
+		lines := []string{fmt.Sprintf("Token acquired from Microsoft Entra ID; it is valid until %s.", st.ExpiresAt.UTC().Format("2006-01-02 15:04 UTC"))}
+		sites, err := change.SiteSenders(ctx, db.SQL)
+		if err != nil {
+			lines = append(lines, "Could not read the sites' own sender mailboxes, so only GRAPH_MAIL_SENDER was checked: "+err.Error())
+		}
+		failed := false
+		for _, c := range CheckSenders(ctx, g, defaultSender, sites) {
+			if c.Err != nil {
+				failed = true
+				lines = append(lines, fmt.Sprintf("%s %s: %v", c.Where, c.Sender, c.Err))
+				continue
+			}
+			lines = append(lines, fmt.Sprintf("%s %s: Mail.Send is granted and the mailbox can send (checked without sending).", c.Where, c.Sender))
+		}
+		lines = append(lines, "Delivery to a recipient is proven only by sending: use Send a test email below.")
+		msg := strings.Join(lines, "\n")
+		if failed {
+			return "", errors.New(msg)
+		}
+		return msg, nil
 	}
 }
 
@@ -96,7 +143,7 @@ func (a *App) initNotify(ctx context.Context) (web.NotifyDeps, error) {
 	if err := a.Jobs.AddPeriodic("email.budget", 5*time.Minute, budget.Run); err != nil {
 		return web.NotifyDeps{}, err
 	}
-	return web.NotifyDeps{Hub: a.Hub, Jobs: a.Jobs, Mail: a.Mail, CheckMail: CheckMail(a.Mail)}, nil
+	return web.NotifyDeps{Hub: a.Hub, Jobs: a.Jobs, Mail: a.Mail, CheckMail: CheckMail(a.Mail, a.DB, a.Config.MailSender)}, nil
 }
 
 // registerJobMetrics exports email delivery on the metrics endpoint: one

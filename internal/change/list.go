@@ -414,10 +414,6 @@ func (s *Service) listWhere(actor *auth.User, f Filter) (listFilter, error) {
 		where = append(where, "c.replacement_in_kind")
 	}
 	today := dateOnly(s.Now())
-	// A live temporary change: carries an expiry, is past Draft, still
-	// open and not reverted.
-	const liveTemporary = "c.duration IN ('temporary', 'emergency') AND c.expires_on IS NOT NULL AND c.reverted_at IS NULL" +
-		" AND c.stage NOT IN ('draft', 'closed', 'voided')"
 	if f.Overdue {
 		args = append(args, today)
 		n := len(args)
@@ -809,6 +805,11 @@ type SiteDashboard struct {
 	ClosedCount      int     `json:"closed_count"`
 }
 
+// liveTemporary holds for a live temporary change: it carries an expiry,
+// is past Draft, still open and not reverted.
+const liveTemporary = "c.duration IN ('temporary', 'emergency') AND c.expires_on IS NOT NULL AND c.reverted_at IS NULL" +
+	" AND c.stage NOT IN ('draft', 'closed', 'voided')"
+
 // Dashboard returns per-site numbers for the actor's sites.
 func (s *Service) Dashboard(ctx context.Context, actor *auth.User) ([]SiteDashboard, error) {
 	var args []any
@@ -831,79 +832,99 @@ func (s *Service) Dashboard(ctx context.Context, actor *auth.User) ([]SiteDashbo
 		out = append(out, d)
 	}
 	rows.Close()
-	today := dateOnly(s.Now())
-	// Numbers are computed in Go from plain rows: date arithmetic is the
-	// part of SQL the two engines spell differently.
-	crows, err := s.DB.SQL.QueryContext(ctx, `SELECT site_id, number, stage, duration, expires_on, reverted_at, submitted_at, closed_at,
-		review_deadline FROM changes ORDER BY number`)
-	if err != nil {
-		return nil, err
+	if len(out) == 0 {
+		return []SiteDashboard{}, nil
 	}
-	cycle := map[int64]time.Duration{}
-	for crows.Next() {
-		var site int64
-		var number string
+	// Each number is one aggregate over the actor's sites, so the page
+	// costs what the counts cost, not a read of every change.
+	today := dateOnly(s.Now())
+	scoped := func(extra ...any) (string, []any, int) {
+		var a []any
+		cond := siteScope(actor, "c.site_id", &a)
+		a = append(a, extra...)
+		return cond, a, len(a)
+	}
+	sum := func(query string, args []any, row func() ([]any, func(d *SiteDashboard))) error {
+		return s.dashboardRows(ctx, query, args, out, idx, row)
+	}
+	cond, args, _ = scoped()
+	if err := sum(`SELECT c.site_id, c.stage, count(*) FROM changes c WHERE `+cond+`
+		AND c.stage NOT IN ('closed', 'voided') GROUP BY c.site_id, c.stage`, args, func() ([]any, func(*SiteDashboard)) {
 		var stage Stage
-		var dur Duration
-		var exp, rev, sub, closed, deadline sql.NullTime
-		if err := crows.Scan(&site, &number, &stage, &dur, &exp, &rev, &sub, &closed, &deadline); err != nil {
-			crows.Close()
-			return nil, err
-		}
-		i, ok := idx[site]
-		if !ok {
-			continue
-		}
-		d := &out[i]
-		if stage.IsOpen() {
-			d.OpenByStage[stage]++
-		}
-		if stage == StagePSSR {
-			d.PendingPSSRs++
-		}
-		if (&Change{Duration: dur, Stage: stage, ReviewDeadline: ptime(deadline)}).EmergencyReviewOverdue(today) {
-			d.EmergencyReviewOverdue = append(d.EmergencyReviewOverdue, number)
-		}
-		if dur.IsTemporary() && exp.Valid && !rev.Valid && stage.IsOpen() && stage != StageDraft {
-			days := int(dateOnly(exp.Time).Sub(today).Hours() / 24)
-			if days < 0 {
-				d.TemporaryExpired++
-			} else if days <= 14 {
-				d.TemporaryNearExpiry++
+		var n int
+		return []any{&stage, &n}, func(d *SiteDashboard) {
+			d.OpenByStage[stage] = n
+			if stage == StagePSSR {
+				d.PendingPSSRs = n
 			}
 		}
-		if stage == StageClosed && sub.Valid && closed.Valid {
-			cycle[site] += closed.Time.Sub(sub.Time)
-			d.ClosedCount++
-		}
-	}
-	crows.Close()
-	arows, err := s.DB.SQL.QueryContext(ctx, `SELECT c.site_id, a.due_on FROM change_actions a JOIN changes c ON c.id = a.change_id
-		WHERE a.status = 'open' AND a.due_on IS NOT NULL AND c.stage NOT IN ('closed', 'voided')`)
-	if err != nil {
+	}); err != nil {
 		return nil, err
 	}
-	for arows.Next() {
-		var site int64
-		var due time.Time
-		if err := arows.Scan(&site, &due); err != nil {
-			arows.Close()
-			return nil, err
-		}
-		if i, ok := idx[site]; ok && dateOnly(due).Before(today) {
-			out[i].OverdueActions++
-		}
+	cond, args, n := scoped(today)
+	if err := sum(fmt.Sprintf(`SELECT c.site_id, c.number FROM changes c WHERE %s AND c.duration = 'emergency'
+		AND c.review_deadline IS NOT NULL AND c.review_deadline < $%d AND c.stage IN ('screening', 'review', 'approval', 'returned')
+		ORDER BY c.number`, cond, n), args, func() ([]any, func(*SiteDashboard)) {
+		var number string
+		return []any{&number}, func(d *SiteDashboard) { d.EmergencyReviewOverdue = append(d.EmergencyReviewOverdue, number) }
+	}); err != nil {
+		return nil, err
 	}
-	arows.Close()
-	for i := range out {
-		if n := out[i].ClosedCount; n > 0 {
-			out[i].AverageCycleDays = float64(int(cycle[out[i].SiteID].Hours()/24/float64(n)*10)) / 10
-		}
+	// Near expiry is within 14 days: before the 15th day's midnight.
+	cond, args, n = scoped(today, today.AddDate(0, 0, 15))
+	if err := sum(fmt.Sprintf(`SELECT c.site_id, sum(CASE WHEN c.expires_on < $%[1]d THEN 1 ELSE 0 END),
+		sum(CASE WHEN c.expires_on >= $%[1]d AND c.expires_on < $%[2]d THEN 1 ELSE 0 END) FROM changes c
+		WHERE %[3]s AND %[4]s GROUP BY c.site_id`, n-1, n, cond, liveTemporary), args, func() ([]any, func(*SiteDashboard)) {
+		var expired, near int
+		return []any{&expired, &near}, func(d *SiteDashboard) { d.TemporaryExpired, d.TemporaryNearExpiry = expired, near }
+	}); err != nil {
+		return nil, err
 	}
-	if out == nil {
-		out = []SiteDashboard{}
+	cond, args, _ = scoped()
+	if err := sum(`SELECT c.site_id, count(*), sum(`+s.DB.SecondsBetween("c.submitted_at", "c.closed_at")+`) FROM changes c
+		WHERE `+cond+` AND c.stage = 'closed' AND c.submitted_at IS NOT NULL AND c.closed_at IS NOT NULL GROUP BY c.site_id`,
+		args, func() ([]any, func(*SiteDashboard)) {
+			var closed int
+			var secs float64
+			return []any{&closed, &secs}, func(d *SiteDashboard) {
+				d.ClosedCount = closed
+				d.AverageCycleDays = float64(int(secs/86400/float64(closed)*10)) / 10
+			}
+		}); err != nil {
+		return nil, err
+	}
+	cond, args, n = scoped(today)
+	if err := sum(fmt.Sprintf(`SELECT c.site_id, count(*) FROM change_actions a JOIN changes c ON c.id = a.change_id
+		WHERE %s AND a.status = 'open' AND a.due_on IS NOT NULL AND a.due_on < $%d AND c.stage NOT IN ('closed', 'voided')
+		GROUP BY c.site_id`, cond, n), args, func() ([]any, func(*SiteDashboard)) {
+		var overdue int
+		return []any{&overdue}, func(d *SiteDashboard) { d.OverdueActions = overdue }
+	}); err != nil {
+		return nil, err
 	}
 	return out, nil
+}
+
+// dashboardRows runs query, whose rows are a site id and then what row
+// gives destinations for; each row's apply then sets that site's numbers.
+func (s *Service) dashboardRows(ctx context.Context, query string, args []any, out []SiteDashboard, idx map[int64]int,
+	row func() ([]any, func(d *SiteDashboard))) error {
+	rows, err := s.DB.SQL.QueryContext(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("dashboard: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var site int64
+		dest, apply := row()
+		if err := rows.Scan(append([]any{&site}, dest...)...); err != nil {
+			return fmt.Errorf("dashboard: %w", err)
+		}
+		if i, ok := idx[site]; ok {
+			apply(&out[i])
+		}
+	}
+	return rows.Err()
 }
 
 // WithRIKConfirmations fills in who confirmed each replacement in kind

@@ -4,9 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/mocpcr/mocpcr/internal/store"
 	"github.com/mocpcr/mocpcr/internal/store/storetest"
@@ -203,4 +205,27 @@ func TestPendingRemembersFullyMigrated(t *testing.T) {
 			}
 		})
 	}
+}
+
+// SecondsBetween measures stored timestamps alike on both engines, to
+// the millisecond, across a day boundary and with sub-second parts.
+func TestSecondsBetweenStoredTimestamps(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		if _, err := db.SQL.ExecContext(ctx, `CREATE TABLE span_probe (a `+map[store.Dialect]string{store.SQLite: "TIMESTAMP", store.Postgres: "TIMESTAMPTZ"}[db.Dialect]+`, b `+map[store.Dialect]string{store.SQLite: "TIMESTAMP", store.Postgres: "TIMESTAMPTZ"}[db.Dialect]+`)`); err != nil {
+			t.Fatal(err)
+		}
+		a := time.Date(2026, 3, 2, 23, 59, 59, 250_000_000, time.UTC)
+		b := a.Add(36*time.Hour + 1500*time.Millisecond)
+		if _, err := db.SQL.ExecContext(ctx, `INSERT INTO span_probe (a, b) VALUES ($1, $2)`, a, b); err != nil {
+			t.Fatal(err)
+		}
+		var secs float64
+		if err := db.SQL.QueryRowContext(ctx, `SELECT `+db.SecondsBetween("a", "b")+` FROM span_probe`).Scan(&secs); err != nil {
+			t.Fatal(err)
+		}
+		if want := b.Sub(a).Seconds(); math.Abs(secs-want) > 0.001 {
+			t.Fatalf("SecondsBetween = %f, want %f", secs, want)
+		}
+	})
 }

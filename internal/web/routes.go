@@ -230,6 +230,9 @@ func (s *Server) routeTable() []route {
 		{"POST /api/v1/changes/{id}/extensions", auth.ActionViewChanges, bodySmall, s.apiRequestExtension},
 		{"POST /api/v1/changes/{id}/extensions/decision", auth.ActionApproveChange, bodySmall, s.apiDecideExtension},
 		// api_hazard_reviews.go
+		{"GET /api/v1/changes/{id}/links", auth.ActionViewChanges, bodySmall, s.apiListLinks},
+		{"POST /api/v1/changes/{id}/links", auth.ActionViewChanges, bodySmall, s.apiLinkChange},
+		{"DELETE /api/v1/changes/{id}/links/{lid}", auth.ActionViewChanges, bodySmall, s.apiUnlinkChange},
 		{"GET /api/v1/changes/{id}/hazard-reviews", auth.ActionViewChanges, bodySmall, s.apiListHazardReviews},
 		{"POST /api/v1/changes/{id}/hazard-reviews", auth.ActionViewChanges, bodySmall, s.apiRecordHazardReview},
 		// api_audit.go

@@ -11,6 +11,7 @@ import (
 	"image/gif"
 	"image/jpeg"
 	"image/png"
+	"net/http"
 
 	"github.com/mocpcr/mocpcr/internal/auth"
 )
@@ -31,6 +32,17 @@ func HasThumbnail(contentType string) bool {
 		return true
 	}
 	return false
+}
+
+// PreviewType is the type to show attachment data inline as, or "" when
+// it is not to be shown: only the pictures a thumbnail is made of, and
+// only when the bytes are that picture (a file stored as image/png whose
+// content is something else is downloaded, never rendered).
+func PreviewType(contentType string, data []byte) string {
+	if !HasThumbnail(contentType) || http.DetectContentType(data) != contentType {
+		return ""
+	}
+	return contentType
 }
 
 // AttachmentThumbnail returns a small JPEG of an image attachment, for a

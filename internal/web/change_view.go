@@ -519,6 +519,10 @@ func (v *changeView) ConditionRows() []int { return []int{0, 1, 2} }
 // AttachmentName names an attachment of the change, for PSSR evidence.
 func (v *changeView) AttachmentName(id int64) string { return v.Attachments[id].Filename }
 
+// HasPreview says whether an attachment is a picture the page shows as a
+// thumbnail that opens its preview.
+func (v *changeView) HasPreview(a change.Attachment) bool { return change.HasThumbnail(a.ContentType) }
+
 // ReviewerSelected says whether reviewer id is the choice shown for a
 // discipline: the user's last input, else the assigned reviewer.
 func (v *changeView) ReviewerSelected(discipline string, assigned, id int64) bool {

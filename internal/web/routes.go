@@ -111,6 +111,7 @@ func (s *Server) routeTable() []route {
 		{"GET /changes/{ref}/walkdown", auth.ActionViewChanges, bodySmall, s.pageShowWalkdown},
 		{"POST /changes/{ref}/walkdown/{item}", auth.ActionViewChanges, bodyUpload, s.pageWalkdownAnswer},
 		{"GET /changes/{ref}/attachments/{aid}/thumbnail", auth.ActionViewChanges, bodySmall, s.pageShowThumbnail},
+		{"GET /changes/{ref}/attachments/{aid}/preview", auth.ActionViewChanges, bodySmall, s.pageShowAttachmentPreview},
 		{"POST /changes/{ref}/acknowledgers", auth.ActionViewChanges, bodySmall, s.pageAddAcknowledgers},
 		{"POST /changes/{ref}/acknowledge", auth.ActionViewChanges, bodySmall, s.pageAcknowledgeChange},
 		{"POST /changes/{ref}/attachments", auth.ActionViewChanges, bodyUpload, s.pageUploadAttachment},

@@ -160,6 +160,7 @@ var accessTable = []struct {
 	{"POST /changes/{ref}/pssr-team", "/changes/MOC-1999-9999/pssr-team", "coordinator"},
 	{"GET /changes/{ref}/walkdown", "/changes/MOC-1999-9999/walkdown", "initiator,reviewer,approver,coordinator,admin,auditor"},
 	{"POST /changes/{ref}/walkdown/{item}", "/changes/MOC-1999-9999/walkdown/999999", "initiator,reviewer,approver,coordinator,admin,auditor"},
+	{"GET /changes/{ref}/attachments/{aid}/preview", "/changes/MOC-1999-9999/attachments/1/preview", "initiator,reviewer,approver,coordinator,admin,auditor"},
 	{"GET /changes/{ref}/attachments/{aid}/thumbnail", "/changes/MOC-1999-9999/attachments/999999/thumbnail", "initiator,reviewer,approver,coordinator,admin,auditor"},
 	{"POST /changes/{ref}/acknowledgers", "/changes/MOC-1999-9999/acknowledgers", "initiator,reviewer,approver,coordinator,admin,auditor"},
 	{"POST /changes/{ref}/acknowledge", "/changes/MOC-1999-9999/acknowledge", "initiator,reviewer,approver,coordinator,admin,auditor"},

@@ -18,10 +18,11 @@ import (
 
 // The performance metrics of an MOC programme (CCPS, Guidelines for the
 // Management of Change for Process Safety, appendix on metrics), per
-// calendar month (UTC) of a period. Every query reads plain rows bounded
-// by the period and the filter; counting, durations and percentiles are
-// done in Go, since date arithmetic and percentiles are what SQLite and
-// PostgreSQL spell differently.
+// calendar month of a period (in the site's zone for one site, else
+// UTC). Every query reads plain rows bounded by the period and the
+// filter; counting, durations and percentiles are done in Go, since date
+// arithmetic and percentiles are what SQLite and PostgreSQL spell
+// differently.
 
 // MaxMetricsMonths bounds the period of one metrics request (10 years):
 // it bounds the rows read, and so what one request can cost.
@@ -58,6 +59,9 @@ type Metrics struct {
 	To     string `json:"to"`   // YYYY-MM
 	SiteID int64  `json:"site_id,omitempty"`
 	UnitID int64  `json:"unit_id,omitempty"`
+	// TimeZone is the zone the months are read in: the site's when the
+	// numbers are of one site (chosen, or the user's only one), else UTC.
+	TimeZone string `json:"time_zone"`
 	// AsOf is when the "now" numbers (waiting, past expiry, open) were taken.
 	AsOf   time.Time      `json:"as_of"`
 	Months []MonthMetrics `json:"months"`
@@ -200,6 +204,29 @@ func (s *Service) checkMetricsFilter(ctx context.Context, actor *auth.User, f *M
 	return nil
 }
 
+// metricsZone is the zone f's months are read in: the chosen site's (the
+// unit's site when only a unit is chosen), or the actor's only site's,
+// else UTC (the sites' zones may differ).
+func (s *Service) metricsZone(ctx context.Context, actor *auth.User, f MetricsFilter) (*time.Location, error) {
+	site := f.SiteID
+	if site == 0 && f.UnitID != 0 {
+		if err := s.DB.SQL.QueryRowContext(ctx, `SELECT site_id FROM units WHERE id = $1`, f.UnitID).Scan(&site); err != nil {
+			return nil, fmt.Errorf("metrics: unit %d: %w", f.UnitID, err)
+		}
+	}
+	if site == 0 && !actor.AllSites && len(actor.SiteIDs) == 1 {
+		site = actor.SiteIDs[0]
+	}
+	if site == 0 {
+		return time.UTC, nil
+	}
+	ss, err := siteSettings(ctx, s.DB.SQL, site)
+	if err != nil {
+		return nil, err
+	}
+	return ss.Location(), nil
+}
+
 func monthsBetween(a, b time.Time) int {
 	return (b.Year()-a.Year())*12 + int(b.Month()) - int(a.Month())
 }
@@ -213,11 +240,16 @@ func (s *Service) Metrics(ctx context.Context, actor *auth.User, f MetricsFilter
 	if err := s.checkMetricsFilter(ctx, actor, &f); err != nil {
 		return nil, err
 	}
-	start, end := f.From, f.To.AddDate(0, 1, 0)
+	loc, err := s.metricsZone(ctx, actor, f)
+	if err != nil {
+		return nil, err
+	}
+	start := time.Date(f.From.Year(), f.From.Month(), 1, 0, 0, 0, 0, loc)
+	end := time.Date(f.To.Year(), f.To.Month()+1, 1, 0, 0, 0, 0, loc)
 	now := s.now()
 	today := dateOnly(now)
 	m := &Metrics{From: f.From.Format("2006-01"), To: f.To.Format("2006-01"), SiteID: f.SiteID, UnitID: f.UnitID, AsOf: now,
-		Overdue: []PersonOverdue{}}
+		TimeZone: loc.String(), Overdue: []PersonOverdue{}}
 	m.Temporary.PastExpiryNumbers, m.Emergency.MissedNumbers = []string{}, []string{}
 	idx := map[string]int{}
 	for t := start; t.Before(end); t = t.AddDate(0, 1, 0) {
@@ -225,7 +257,7 @@ func (s *Service) Metrics(ctx context.Context, actor *auth.User, f MetricsFilter
 		m.Months = append(m.Months, MonthMetrics{Month: t.Format("2006-01")})
 	}
 	month := func(t time.Time) *MonthMetrics {
-		if i, ok := idx[t.UTC().Format("2006-01")]; ok && !t.Before(start) && t.Before(end) {
+		if i, ok := idx[t.In(loc).Format("2006-01")]; ok && !t.Before(start) && t.Before(end) {
 			return &m.Months[i]
 		}
 		return nil

@@ -232,3 +232,41 @@ func TestPercentileInterpolatesBetweenRanks(t *testing.T) {
 		}
 	}
 }
+
+// The months of one site's metrics are that site's calendar months: a
+// change filed at 23:30 UTC on 31 March is filed on 1 April in Berlin;
+// across sites (zones may differ) months are UTC, and the answer says so.
+func TestMetricsMonthsAreTheSitesCalendarMonths(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		f := changetest.Seed(t, db, start)
+		s := f.Service
+		zone := "Europe/Berlin"
+		must(s.UpdateSiteSettings(ctx, f.Admin, f.NRF, change.SiteSettingsUpdate{TimeZone: &zone}))(t)
+		f.Clock.Set(time.Date(2026, 3, 31, 23, 30, 0, 0, time.UTC))
+		must(s.Create(ctx, f.Initiator, changetest.Complete(change.KindMOC, f.NRF, f.CDU, "P-1")))(t)
+		f.Clock.Set(time.Date(2026, 5, 2, 12, 0, 0, 0, time.UTC))
+		period := change.MetricsFilter{From: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)}
+		opened := func(m *change.Metrics) map[string]int {
+			out := map[string]int{}
+			for _, mm := range m.Months {
+				out[mm.Month] = mm.Opened
+			}
+			return out
+		}
+		site := period
+		site.SiteID = f.NRF
+		m := must(s.Metrics(ctx, f.Coordinator, site))(t)
+		if got := opened(m); got["2026-03"] != 0 || got["2026-04"] != 1 || m.TimeZone != zone {
+			t.Errorf("NRF's months in %s: opened %v, want the change in April", m.TimeZone, got)
+		}
+		all := must(s.Metrics(ctx, f.Coordinator, period))(t)
+		if got := opened(all); got["2026-03"] != 1 || got["2026-04"] != 0 || all.TimeZone != "UTC" {
+			t.Errorf("every site's months in %s: opened %v, want the change in March (UTC)", all.TimeZone, got)
+		}
+		// A one-site user reads their site's months without choosing it.
+		if m := must(s.Metrics(ctx, f.Initiator, period))(t); opened(m)["2026-04"] != 1 || m.TimeZone != zone {
+			t.Errorf("a one-site user's months in %s: %v", m.TimeZone, opened(m))
+		}
+	})
+}

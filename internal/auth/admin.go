@@ -15,9 +15,30 @@ import (
 
 // ListUsers returns every user, ordered by name, with roles and sites.
 func ListUsers(ctx context.Context, q store.Querier) ([]*User, error) {
+	return listUsers(ctx, q, "")
+}
+
+// SiteUsers returns the enabled users who work on site siteID (on it, or
+// on every site), ordered by name, with roles and sites: the people a
+// change's forms offer, read without the users of every other site.
+func SiteUsers(ctx context.Context, q store.Querier, siteID int64) ([]*User, error) {
+	return listUsers(ctx, q, `IN (SELECT id FROM users WHERE all_sites AND NOT disabled
+		UNION SELECT us.user_id FROM user_sites us JOIN users su ON su.id = us.user_id WHERE us.site_id = $1 AND NOT su.disabled)`, siteID)
+}
+
+// listUsers reads the users whose id is in (a condition on the id, such
+// as "IN (subquery)"; every user when empty).
+func listUsers(ctx context.Context, q store.Querier, in string, args ...any) ([]*User, error) {
 	// Three queries for any number of users (not three per user): the
 	// change list page lists owners on every view.
-	rows, err := q.QueryContext(ctx, `SELECT id, email, name, disabled, manager_id, entra_oid, job_title, all_sites FROM users ORDER BY lower(name), id`)
+	only := func(col string) string {
+		if in == "" {
+			return ""
+		}
+		return " WHERE " + col + " " + in
+	}
+	rows, err := q.QueryContext(ctx, `SELECT id, email, name, disabled, manager_id, entra_oid, job_title, all_sites FROM users`+only("id")+
+		` ORDER BY lower(name), id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
@@ -39,7 +60,7 @@ func ListUsers(ctx context.Context, q store.Querier) ([]*User, error) {
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	rows, err = q.QueryContext(ctx, `SELECT user_id, role, source FROM user_roles`)
+	rows, err = q.QueryContext(ctx, `SELECT user_id, role, source FROM user_roles`+only("user_id"), args...)
 	if err != nil {
 		return nil, fmt.Errorf("load roles: %w", err)
 	}
@@ -63,7 +84,7 @@ func ListUsers(ctx context.Context, q store.Querier) ([]*User, error) {
 	for _, u := range users {
 		u.setRoles(held[u.ID])
 	}
-	rows, err = q.QueryContext(ctx, `SELECT user_id, site_id FROM user_sites ORDER BY user_id, site_id`)
+	rows, err = q.QueryContext(ctx, `SELECT user_id, site_id FROM user_sites`+only("user_id")+` ORDER BY user_id, site_id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("load sites: %w", err)
 	}

@@ -252,13 +252,13 @@ func (s *Server) renderRiskMatrix(w http.ResponseWriter, r *http.Request, status
 
 // siteApprovers are the enabled approvers of a site, by name.
 func (s *Server) siteApprovers(ctx context.Context, siteID int64) ([]*auth.User, error) {
-	all, err := auth.ListUsers(ctx, s.DB.SQL)
+	all, err := auth.SiteUsers(ctx, s.DB.SQL, siteID)
 	if err != nil {
 		return nil, err
 	}
 	var out []*auth.User
 	for _, u := range all {
-		if !u.Disabled && u.Has(auth.RoleApprover) && u.OnSite(siteID) {
+		if u.Has(auth.RoleApprover) {
 			out = append(out, u)
 		}
 	}

@@ -302,14 +302,11 @@ func (s *Server) buildChangeView(r *http.Request, u *auth.User, d *change.Detail
 	}
 	if v.Can["assign"] || v.Can["add_action"] || v.Can["manage_roster"] || editsAction || v.MyReview != nil || v.Can["add_review"] ||
 		v.Can["record_hazard_review"] || v.Can["assign_pssr_team"] {
-		users, err := auth.ListUsers(ctx, s.DB.SQL)
+		users, err := auth.SiteUsers(ctx, s.DB.SQL, c.SiteID)
 		if err != nil {
 			return nil, err
 		}
 		for _, p := range users {
-			if p.Disabled || !p.OnSite(c.SiteID) {
-				continue
-			}
 			v.People = append(v.People, p)
 			if p.ID == c.InitiatorID {
 				continue

@@ -249,7 +249,7 @@ func TestPSSRWalkdownOnAPhoneOfflineAndBack(t *testing.T) {
 	must(err)
 	_, err = svc.AnswerPSSR(ctx, coraU, d.PSSR[6].ID, change.AnswerYes, "Trip test done from the DCS", 0)
 	must(err)
-	rita.answer(it7, "na", "Not touched by the coupling", "")
+	rita.answer(it7, "na", "Not touched by the coupling", shot)
 	rita.answer(item(8), "na", "No temporary equipment", "")
 	rita.waitJS(`document.querySelectorAll(".wd-item.queued").length === 5`)
 	if st := rita.text("#wd-status"); !strings.Contains(st, "Offline: 5 answers saved on this device") {
@@ -273,6 +273,11 @@ func TestPSSRWalkdownOnAPhoneOfflineAndBack(t *testing.T) {
 	}
 	if rec := rita.text("#" + it7 + " .wd-recorded"); !strings.Contains(rec, "Yes") || !strings.Contains(rec, "Trip test done") {
 		t.Errorf("item 7 after the conflict shows %q, want Cora's recorded answer", rec)
+	}
+	// The photo taken with the refused answer is back in its form, to send
+	// with the next answer without taking it again.
+	if n := js[string](rita, `(function(){var f=document.querySelector("#`+it7+` input[type=file]");return f&&f.files.length?f.files[0].name:""})()`); n != filepath.Base(shot) {
+		t.Errorf("item 7's photo field after the conflict holds %q, want the photo taken (%s)", n, filepath.Base(shot))
 	}
 	rita.waitJS(`!!document.querySelector("#` + item(6) + ` img.thumb[src*='/thumbnail']")`)
 	rita.snap("phone-walkdown-back-online")

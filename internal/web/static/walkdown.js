@@ -184,6 +184,18 @@
       });
   }
 
+  // keepPhoto puts the photo of a refused answer back into its form's
+  // file field, so that answering again sends it without a new picture.
+  function keepPhoto(form, rec) {
+    var input = form && form.querySelector("input[type=file]");
+    if (!input || !rec.file || typeof DataTransfer === "undefined") return;
+    try {
+      var dt = new DataTransfer();
+      dt.items.add(new File([rec.file], rec.fileName || "photo.jpg", { type: rec.file.type || "image/jpeg" }));
+      input.files = dt.files;
+    } catch (e) { /* a browser that cannot set files: the note says what was refused */ }
+  }
+
   // flush sends the queued answers one by one, oldest first, and stops at
   // the first that cannot be sent now (no network, the server down). An
   // answer given while a flush is under way is sent by another round
@@ -212,6 +224,9 @@
               showRecorded(li, res.body.item);
               var form = li.querySelector("form");
               if (form && form.elements.comment) form.elements.comment.value = rec.comment;
+              // So does the photo taken: it may not be possible to take
+              // it again once the walkdown has moved on.
+              keepPhoto(form, rec);
               var mine = "Your answer on this device: " + (labels[rec.answer] || rec.answer) + (rec.comment ? " — " + rec.comment : "") + ".";
               note(li, (res.body.error || "The answer was refused.") + (res.status === 409 ? " " + mine : ""),
                 res.status === 409 ? "conflict" : "bad");

@@ -378,23 +378,47 @@ func (s *Service) SaveQuestionnaire(ctx context.Context, actor *auth.User, siteI
 	if err := def.validate(); err != nil {
 		return nil, err
 	}
-	var id int64
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		cur, err := currentQuestionnaire(ctx, tx, siteID, s.now())
-		if err != nil {
-			return err
-		}
-		b, _ := json.Marshal(def)
-		return tx.QueryRowContext(ctx, `INSERT INTO screening_questionnaires (site_id, version, definition, created_by, created_at)
-			VALUES ($1, $2, $3, $4, $5) RETURNING id`, siteID, cur.Version+1, string(b), actor.ID, s.now()).Scan(&id)
-	})
-	if store.IsUniqueViolation(err) {
-		return nil, conflict("someone saved the questionnaire of site %d at the same moment: reload it and save again", siteID)
-	}
+	id, err := saveVersion(ctx, s, actor, siteID, "questionnaire", "screening_questionnaires", def, nil, currentQuestionnaire)
 	if err != nil {
 		return nil, err
 	}
 	return questionnaireByID(ctx, s.DB.SQL, id)
+}
+
+// versioned is a site's versioned definition (risk matrix, screening
+// questionnaire) as read back.
+type versioned interface{ versionNumber() int }
+
+func (q *Questionnaire) versionNumber() int { return q.Version }
+func (m *RiskMatrix) versionNumber() int    { return m.Version }
+
+// saveVersion writes def as the next version of a site's versioned
+// definition in table (risk_matrices, screening_questionnaires), after
+// check (if any) inside the transaction; current reads the version now
+// current (making the default version 1 for a site that has none). Two
+// saves at the same moment: the second is a conflict, to reload and save
+// again. It returns the new row's id.
+func saveVersion[T versioned](ctx context.Context, s *Service, actor *auth.User, siteID int64, what, table string, def any,
+	check func(tx *sql.Tx) error, current func(context.Context, store.Querier, int64, time.Time) (T, error)) (int64, error) {
+	var id int64
+	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		if check != nil {
+			if err := check(tx); err != nil {
+				return err
+			}
+		}
+		cur, err := current(ctx, tx, siteID, s.now())
+		if err != nil {
+			return err
+		}
+		b, _ := json.Marshal(def)
+		return tx.QueryRowContext(ctx, `INSERT INTO `+table+` (site_id, version, definition, created_by, created_at)
+			VALUES ($1, $2, $3, $4, $5) RETURNING id`, siteID, cur.versionNumber()+1, string(b), actor.ID, s.now()).Scan(&id)
+	})
+	if store.IsUniqueViolation(err) {
+		return 0, conflict("someone saved the %s of site %d at the same moment: reload it and save again", what, siteID)
+	}
+	return id, err
 }
 
 // ScreeningOverride is a coordinator's change of one answer, with why.

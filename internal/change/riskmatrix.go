@@ -466,8 +466,9 @@ func (s *Service) SaveRiskMatrix(ctx context.Context, actor *auth.User, siteID i
 	if err := def.validate(); err != nil {
 		return nil, err
 	}
-	var id int64
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	// The approvers the stages name must be approvers of the site when
+	// the version is written.
+	approvers := func(tx *sql.Tx) error {
 		for i, st := range def.Stages {
 			for _, uid := range st.ApproverIDs {
 				if _, err := userWithRole(ctx, tx, fmt.Sprintf("stages[%d].approver_ids", i), uid, auth.RoleApprover, siteID); err != nil {
@@ -475,17 +476,9 @@ func (s *Service) SaveRiskMatrix(ctx context.Context, actor *auth.User, siteID i
 				}
 			}
 		}
-		cur, err := currentRiskMatrix(ctx, tx, siteID, s.now())
-		if err != nil {
-			return err
-		}
-		b, _ := json.Marshal(def)
-		return tx.QueryRowContext(ctx, `INSERT INTO risk_matrices (site_id, version, definition, created_by, created_at)
-			VALUES ($1, $2, $3, $4, $5) RETURNING id`, siteID, cur.Version+1, string(b), actor.ID, s.now()).Scan(&id)
-	})
-	if store.IsUniqueViolation(err) {
-		return nil, conflict("someone saved the risk matrix of site %d at the same moment: reload it and save again", siteID)
+		return nil
 	}
+	id, err := saveVersion(ctx, s, actor, siteID, "risk matrix", "risk_matrices", def, approvers, currentRiskMatrix)
 	if err != nil {
 		return nil, err
 	}

@@ -48,8 +48,9 @@ func senderKey(sender string) string { return strings.ToLower(sender) }
 
 // pausedUntil is when the sender mailbox may be sent from again: after
 // the end of a pause any replica recorded, or zero when none is running.
-// A database error counts as no pause: the send goes ahead, and Graph
-// would answer it with another Retry-After.
+// A pause that cannot be read holds the mailbox for the first step of the
+// backoff, as a budget that cannot be counted does: sending into a
+// Retry-After another replica was given is what prolongs throttling.
 func (q *Queue) pausedUntil(ctx context.Context, sender string) time.Time {
 	now := q.opt.Now()
 	key := senderKey(sender)
@@ -59,10 +60,13 @@ func (q *Queue) pausedUntil(ctx context.Context, sender string) time.Time {
 	var until time.Time
 	err := q.db.SQL.QueryRowContext(ctx, `SELECT paused_until FROM email_sender_pauses WHERE sender = $1`, key).Scan(&until)
 	if err != nil {
-		if !errors.Is(err, sql.ErrNoRows) {
-			q.log.WarnContext(ctx, "could not read the sender mailbox's pause; sending", "err", err)
+		if errors.Is(err, sql.ErrNoRows) {
+			return time.Time{}
 		}
-		return time.Time{}
+		hold := time.Duration(float64(q.opt.RetryBase) * q.opt.Jitter())
+		q.log.WarnContext(ctx, "could not read the sender mailbox's pause, so its emails wait instead of being sent blindly",
+			"sender", sender, "err", err, "retry_in", hold.Round(time.Millisecond).String())
+		return now.Add(hold)
 	}
 	q.pause.raise(key, until)
 	if until.After(now) {

@@ -84,3 +84,33 @@ func TestEachSenderMailboxHasItsOwnBudgetAndPause(t *testing.T) {
 		}
 	})
 }
+
+// A sender mailbox whose pause cannot be read (the database refuses the
+// query) is held, not sent from blindly, and sends once it can be read.
+func TestUnreadablePauseHoldsTheMailbox(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		g := newGraphSetupWith(t, db, 0, func(o *jobs.Options) { o.Sender = graphtest.Sender; o.RetryBase = 50 * time.Millisecond })
+		ctx := context.Background()
+		if _, err := db.SQL.ExecContext(ctx, `ALTER TABLE email_sender_pauses RENAME TO email_sender_pauses_away`); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := g.queue.EnqueueEmail(ctx, jobs.OutgoingEmail{Kind: jobs.KindSystem, To: addr("ann@example.com"), Subject: "s", HTMLBody: "<p>x</p>"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := g.queue.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 20*time.Second, "the unreadable pause logged", func() bool {
+			return strings.Contains(g.log.String(), "could not read the sender mailbox's pause")
+		})
+		if n := len(g.fake.Messages()); n != 0 {
+			t.Fatalf("%d emails sent while the mailbox's pause could not be read", n)
+		}
+		if _, err := db.SQL.ExecContext(ctx, `ALTER TABLE email_sender_pauses_away RENAME TO email_sender_pauses`); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 20*time.Second, "the email sent once the pause can be read", func() bool {
+			return len(g.fake.Messages()) == 1
+		})
+	})
+}

@@ -88,6 +88,20 @@ func (s *Service) links(ctx context.Context, q store.Querier, actor *auth.User, 
 	return out, hidden, rows.Err()
 }
 
+// Links returns the changes linked to changeID that actor may see, and
+// how many others are linked at sites not theirs; the change itself must
+// be one actor can see.
+func (s *Service) Links(ctx context.Context, actor *auth.User, changeID int64) ([]Link, int, error) {
+	c, err := loadChange(ctx, s.DB.SQL, changeID)
+	if err != nil {
+		return nil, 0, err
+	}
+	if !actor.OnSite(c.SiteID) {
+		return nil, 0, notFound("change %d not found", changeID)
+	}
+	return s.links(ctx, s.DB.SQL, actor, changeID)
+}
+
 // LinkChange records that change changeID depends on, or is related to,
 // the change other names (a number like MOC-2026-0003, or an id). Both
 // changes must be ones actor can see; the link shows on both and is in

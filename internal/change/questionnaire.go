@@ -494,74 +494,20 @@ func (d *Detail) requireScreenedReviews() *problem.Error {
 func (s *Service) ConfirmScreening(ctx context.Context, actor *auth.User, id int64, in ScreeningConfirmation) (*Change, error) {
 	err := s.changeTx(ctx, actor, id, ActConfirmScreening, func(tx *sql.Tx, d *Detail) error {
 		c := d.Change
-		if c.Screening.QuestionnaireID == 0 {
-			return s.confirmCheckboxScreening(ctx, tx, actor, d, in)
-		}
-		qn, err := questionnaireByID(ctx, tx, c.Screening.QuestionnaireID)
-		if err != nil {
-			return err
-		}
-		answers := maps.Clone(c.Screening.Answers)
-		var p problem.List
-		if len(in.Overrides) > len(qn.Questions) {
-			return invalid("overrides", "at most one override per question (%d), got %d", len(qn.Questions), len(in.Overrides))
-		}
 		comment := strings.TrimSpace(in.Comment)
-		if utf8.RuneCountInString(comment) > MaxScreeningComment {
-			p.Invalid("comment", "must be at most %d characters", MaxScreeningComment)
+		var out Screening
+		var lines []string
+		var err error
+		if c.Screening.QuestionnaireID == 0 {
+			out, err = checkboxConfirmation(c, in, comment)
+		} else {
+			out, lines, err = answerOverrides(ctx, tx, c, in, comment)
 		}
-		seen := map[string]bool{}
-		overrides := []ScreeningOverride{}
-		for i, o := range in.Overrides {
-			f := fmt.Sprintf("overrides[%d]", i)
-			qu := qn.Question(strings.TrimSpace(o.Question))
-			if qu == nil {
-				p.Invalid(f+".question", "%q is not a question of questionnaire version %d", o.Question, qn.Version)
-				continue
-			}
-			if seen[qu.Key] {
-				p.Invalid(f+".question", "%q is overridden twice", qu.Text)
-				continue
-			}
-			seen[qu.Key] = true
-			o.Question, o.Answer, o.Reason = qu.Key, strings.ToLower(strings.TrimSpace(o.Answer)), strings.TrimSpace(o.Reason)
-			if o.Answer != AnswerYes && o.Answer != AnswerNo {
-				p.Invalid(f+".answer", "must be yes or no, got %q", o.Answer)
-				continue
-			}
-			if o.Answer == answers[qu.Key] {
-				p.Invalid(f+".answer", "the answer to %q is already %s: an override changes an answer", qu.Text, o.Answer)
-				continue
-			}
-			switch n := utf8.RuneCountInString(o.Reason); {
-			case n == 0:
-				p.Invalid(f+".reason", "is required: say why the answer to %q is %s", qu.Text, o.Answer)
-			case n > MaxOverrideReason:
-				p.Invalid(f+".reason", "must be at most %d characters", MaxOverrideReason)
-			}
-			if c.Kind == KindPCR && qu.Effects(o.Answer).PSSR {
-				p.Invalid(f+".answer", "this answer requires a PSSR, and a PCR never has one")
-			}
-			o.From = answers[qu.Key]
-			answers[qu.Key] = o.Answer
-			overrides = append(overrides, o)
-		}
-		if err := p.Err(); err != nil {
-			return err
-		}
-		out := qn.outcome(answers)
-		out.ReplacementInKind = c.Screening.ReplacementInKind
-		out.QuestionnaireID, out.QuestionnaireVersion = qn.ID, qn.Version
-		out.Answers, out.InitiatorAnswers, out.Overrides = answers, c.Screening.InitiatorAnswers, overrides
-		if err := validateScreening(c, &out); err != nil {
+		if err != nil {
 			return err
 		}
 		if !in.Signature.Verified {
 			return &problem.Error{Kind: problem.Reauth, Field: "password", Message: "password: confirm your identity to sign the screening"}
-		}
-		var lines []string
-		for _, o := range overrides {
-			lines = append(lines, fmt.Sprintf("%s: %s → %s (%s)", qn.Question(o.Question).Text, o.From, o.Answer, o.Reason))
 		}
 		signed := comment
 		if len(lines) > 0 {
@@ -573,11 +519,14 @@ func (s *Service) ConfirmScreening(ctx context.Context, actor *auth.User, id int
 		}
 		at := rec.SignedAt.UTC()
 		out.ConfirmedBy, out.ConfirmedByName, out.ConfirmedAt = actor.ID, actor.Name, &at
-		for _, o := range overrides {
+		for _, o := range out.Overrides {
 			if err := s.audit(ctx, tx, c.ID, actor, "", "screening_overridden", "screening."+o.Question, o.From, o.Answer+": "+o.Reason); err != nil {
 				return err
 			}
 		}
+		// The reviews follow the confirmed screening: overridden answers
+		// reshape them, and one the coordinator removed meanwhile comes
+		// back, since the screening confirmed asks for it.
 		if err := s.reconcileScreening(ctx, tx, actor, d, &out); err != nil {
 			return err
 		}
@@ -589,11 +538,11 @@ func (s *Service) ConfirmScreening(ctx context.Context, actor *auth.User, id int
 		if err := s.audit(ctx, tx, c.ID, actor, "", "screening_confirmed", "screening", "", string(scJSON)); err != nil {
 			return err
 		}
-		if len(overrides) == 0 {
+		if len(out.Overrides) == 0 {
 			return nil
 		}
 		return s.notify(ctx, tx, notify.TypeSubmitted, c, "Screening of "+c.Number+" confirmed with changes",
-			fmt.Sprintf("%s changed %s of your screening answers: %s", actor.Name, count(len(overrides), "answer", "answers"), strings.Join(lines, "; ")),
+			fmt.Sprintf("%s changed %s of your screening answers: %s", actor.Name, count(len(out.Overrides), "answer", "answers"), strings.Join(lines, "; ")),
 			c.InitiatorID)
 	})
 	if err != nil {
@@ -602,40 +551,89 @@ func (s *Service) ConfirmScreening(ctx context.Context, actor *auth.User, id int
 	return loadChange(ctx, s.DB.SQL, id)
 }
 
-// confirmCheckboxScreening confirms, signed, a screening given on the
-// checkboxes (an API client that does not send answers). There are no
-// answers to override: a coordinator who disagrees returns the change,
-// and the initiator answers the questionnaire.
-func (s *Service) confirmCheckboxScreening(ctx context.Context, tx *sql.Tx, actor *auth.User, d *Detail, in ScreeningConfirmation) error {
-	c := d.Change
+// checkboxConfirmation is the screening a confirmation of c confirms when
+// it was given on the checkboxes (an API client that sends no answers):
+// as it is. There are no answers to override: a coordinator who
+// disagrees returns the change, and the initiator answers the
+// questionnaire.
+func checkboxConfirmation(c *Change, in ScreeningConfirmation, comment string) (Screening, error) {
 	if len(in.Overrides) > 0 {
-		return invalid("overrides", "%s was screened on the checkboxes, not on the questionnaire, so there are no answers to override: "+
+		return Screening{}, invalid("overrides", "%s was screened on the checkboxes, not on the questionnaire, so there are no answers to override: "+
 			"confirm it as it is, or return it to the initiator to answer the questionnaire", c.Number)
 	}
-	comment := strings.TrimSpace(in.Comment)
 	if utf8.RuneCountInString(comment) > MaxScreeningComment {
-		return invalid("comment", "must be at most %d characters", MaxScreeningComment)
+		return Screening{}, invalid("comment", "must be at most %d characters", MaxScreeningComment)
 	}
-	if !in.Signature.Verified {
-		return &problem.Error{Kind: problem.Reauth, Field: "password", Message: "password: confirm your identity to sign the screening"}
-	}
-	rec, err := s.sign(ctx, tx, actor, d, ActConfirmScreening, DecisionConfirmed, 0, comment, in.Signature)
+	return *c.Screening, nil
+}
+
+// answerOverrides is the screening a confirmation of c's questionnaire
+// answers confirms, with the overrides applied (each checked, with its
+// reason), and a line per override for people; every problem is named.
+func answerOverrides(ctx context.Context, tx *sql.Tx, c *Change, in ScreeningConfirmation, comment string) (Screening, []string, error) {
+	qn, err := questionnaireByID(ctx, tx, c.Screening.QuestionnaireID)
 	if err != nil {
-		return err
+		return Screening{}, nil, err
 	}
-	out := *c.Screening
-	at := rec.SignedAt.UTC()
-	out.ConfirmedBy, out.ConfirmedByName, out.ConfirmedAt = actor.ID, actor.Name, &at
-	// Reviews the coordinator removed since come back: the screening
-	// confirmed asks for them.
-	if err := s.reconcileScreening(ctx, tx, actor, d, &out); err != nil {
-		return err
+	answers := maps.Clone(c.Screening.Answers)
+	var p problem.List
+	if len(in.Overrides) > len(qn.Questions) {
+		return Screening{}, nil, invalid("overrides", "at most one override per question (%d), got %d", len(qn.Questions), len(in.Overrides))
 	}
-	scJSON, _ := json.Marshal(out)
-	if _, err := tx.ExecContext(ctx, `UPDATE changes SET screening = $1, updated_at = $2 WHERE id = $3`, string(scJSON), s.now(), c.ID); err != nil {
-		return fmt.Errorf("confirm screening of %s: %w", c.Number, err)
+	if utf8.RuneCountInString(comment) > MaxScreeningComment {
+		p.Invalid("comment", "must be at most %d characters", MaxScreeningComment)
 	}
-	return s.audit(ctx, tx, c.ID, actor, "", "screening_confirmed", "screening", "", string(scJSON))
+	seen := map[string]bool{}
+	overrides := []ScreeningOverride{}
+	for i, o := range in.Overrides {
+		f := fmt.Sprintf("overrides[%d]", i)
+		qu := qn.Question(strings.TrimSpace(o.Question))
+		if qu == nil {
+			p.Invalid(f+".question", "%q is not a question of questionnaire version %d", o.Question, qn.Version)
+			continue
+		}
+		if seen[qu.Key] {
+			p.Invalid(f+".question", "%q is overridden twice", qu.Text)
+			continue
+		}
+		seen[qu.Key] = true
+		o.Question, o.Answer, o.Reason = qu.Key, strings.ToLower(strings.TrimSpace(o.Answer)), strings.TrimSpace(o.Reason)
+		if o.Answer != AnswerYes && o.Answer != AnswerNo {
+			p.Invalid(f+".answer", "must be yes or no, got %q", o.Answer)
+			continue
+		}
+		if o.Answer == answers[qu.Key] {
+			p.Invalid(f+".answer", "the answer to %q is already %s: an override changes an answer", qu.Text, o.Answer)
+			continue
+		}
+		switch n := utf8.RuneCountInString(o.Reason); {
+		case n == 0:
+			p.Invalid(f+".reason", "is required: say why the answer to %q is %s", qu.Text, o.Answer)
+		case n > MaxOverrideReason:
+			p.Invalid(f+".reason", "must be at most %d characters", MaxOverrideReason)
+		}
+		if c.Kind == KindPCR && qu.Effects(o.Answer).PSSR {
+			p.Invalid(f+".answer", "this answer requires a PSSR, and a PCR never has one")
+		}
+		o.From = answers[qu.Key]
+		answers[qu.Key] = o.Answer
+		overrides = append(overrides, o)
+	}
+	if err := p.Err(); err != nil {
+		return Screening{}, nil, err
+	}
+	out := qn.outcome(answers)
+	out.ReplacementInKind = c.Screening.ReplacementInKind
+	out.QuestionnaireID, out.QuestionnaireVersion = qn.ID, qn.Version
+	out.Answers, out.InitiatorAnswers, out.Overrides = answers, c.Screening.InitiatorAnswers, overrides
+	if err := validateScreening(c, &out); err != nil {
+		return Screening{}, nil, err
+	}
+	var lines []string
+	for _, o := range overrides {
+		lines = append(lines, fmt.Sprintf("%s: %s → %s (%s)", qn.Question(o.Question).Text, o.From, o.Answer, o.Reason))
+	}
+	return out, lines, nil
 }
 
 // reconcileScreening makes the current round's reviews and the required

@@ -93,7 +93,12 @@ type reminder struct {
 	changeID  int64
 	title     string
 	body      string
-	// day is the site's local date it is sent for (once per day).
+}
+
+// datedReminder is a reminder due on its site's local date (day): it is
+// sent once per thing, recipient and that day.
+type datedReminder struct {
+	reminder
 	day string
 }
 
@@ -129,14 +134,33 @@ func (s *Service) siteDays(ctx context.Context, q store.Querier, now time.Time, 
 	}
 }
 
+// actionSites maps the changes of the actions matching where to their
+// sites, in one query.
+func actionSites(ctx context.Context, q store.Querier, where string) (map[int64]int64, error) {
+	rows, err := q.QueryContext(ctx, `SELECT DISTINCT c.id, c.site_id FROM change_actions a JOIN changes c ON c.id = a.change_id WHERE `+where)
+	if err != nil {
+		return nil, fmt.Errorf("reminders: sites of actions: %w", err)
+	}
+	defer rows.Close()
+	out := map[int64]int64{}
+	for rows.Next() {
+		var id, site int64
+		if err := rows.Scan(&id, &site); err != nil {
+			return nil, err
+		}
+		out[id] = site
+	}
+	return out, rows.Err()
+}
+
 func daysBetween(from, to time.Time) int {
 	return int(dateOnly(to).Sub(dateOnly(from)).Hours() / 24)
 }
 
 // RunReminders sends the reminders and escalations due on each site's
-// local day at now, for the sites whose reminder hour has come: pending reviews and approvals, actions due soon and overdue,
-// temporary changes nearing or past expiry, emergency changes past their
-// review deadline. Each (kind, item, recipient, day) is sent at most once:
+// local day at now, for the sites whose reminder hour has come: pending
+// reviews and approvals, actions due soon and overdue, temporary changes
+// nearing or past expiry, emergency changes past their review deadline. Each (kind, item, recipient, day) is sent at most once:
 // the reminders_sent row and the notification commit in one transaction,
 // so two workers or replicas running at once still send each reminder
 // once. It is deterministic for a given now and database.
@@ -145,13 +169,10 @@ func (s *Service) RunReminders(ctx context.Context, now time.Time) (sent int, er
 	if err != nil {
 		return 0, err
 	}
-	var due []reminder
+	var due []datedReminder
 	q := s.DB.SQL
 	at := s.siteDays(ctx, q, now, rs.RunHour)
-	add := func(sd siteDay, r reminder) {
-		r.day = sd.today.Format(time.DateOnly)
-		due = append(due, r)
-	}
+	add := func(sd siteDay, r reminder) { due = append(due, datedReminder{r, sd.today.Format(time.DateOnly)}) }
 
 	managerOr := func(userID, siteID int64) ([]int64, error) {
 		var m sql.NullInt64
@@ -208,7 +229,7 @@ func (s *Service) RunReminders(ctx context.Context, now time.Time) (sent int, er
 			}
 			add(sd, reminder{p.kind + "_pending", r.id, r.user, notify.TypeReminder, r.changeID,
 				fmt.Sprintf("Reminder: %s %s waiting %d days", r.number, p.kind, age),
-				fmt.Sprintf("Your %s of %s (%s) has been waiting since %s.", p.kind, r.number, r.title, since.Format(time.DateOnly)), ""})
+				fmt.Sprintf("Your %s of %s (%s) has been waiting since %s.", p.kind, r.number, r.title, since.Format(time.DateOnly))})
 			if age >= rs.PendingAfterDays+rs.EscalateAfterDays {
 				to, err := managerOr(r.user, r.siteID)
 				if err != nil {
@@ -217,22 +238,24 @@ func (s *Service) RunReminders(ctx context.Context, now time.Time) (sent int, er
 				for _, m := range to {
 					add(sd, reminder{p.kind + "_escalation", r.id, m, notify.TypeEscalation, r.changeID,
 						fmt.Sprintf("Escalation: %s %s overdue (%d days)", r.number, p.kind, age),
-						fmt.Sprintf("A %s of %s (%s) assigned on %s is still waiting.", p.kind, r.number, r.title, since.Format(time.DateOnly)), ""})
+						fmt.Sprintf("A %s of %s (%s) assigned on %s is still waiting.", p.kind, r.number, r.title, since.Format(time.DateOnly))})
 				}
 			}
 		}
 	}
 
 	// Actions due soon and overdue.
-	acts, err := s.listActions(ctx, q, `a.status = 'open' AND a.due_on IS NOT NULL AND c.stage NOT IN ('closed', 'voided')`)
+	const openDue = `a.status = 'open' AND a.due_on IS NOT NULL AND c.stage NOT IN ('closed', 'voided')`
+	acts, err := s.listActions(ctx, q, openDue)
+	if err != nil {
+		return 0, err
+	}
+	siteOf, err := actionSites(ctx, q, openDue)
 	if err != nil {
 		return 0, err
 	}
 	for _, a := range acts {
-		var site int64
-		if err := q.QueryRowContext(ctx, `SELECT site_id FROM changes WHERE id = $1`, a.ChangeID).Scan(&site); err != nil {
-			return 0, err
-		}
+		site := siteOf[a.ChangeID]
 		sd, err := at(site)
 		if err != nil {
 			return 0, err
@@ -244,10 +267,10 @@ func (s *Service) RunReminders(ctx context.Context, now time.Time) (sent int, er
 		switch {
 		case left >= 0 && left <= rs.ActionDueSoonDays:
 			add(sd, reminder{"action_due_soon", a.ID, a.OwnerID, notify.TypeActionDueSoon, a.ChangeID,
-				fmt.Sprintf("Action due %s on %s: %s", a.DueOn.Format(time.DateOnly), a.ChangeNumber, a.Title), "Your action item is due soon.", ""})
+				fmt.Sprintf("Action due %s on %s: %s", a.DueOn.Format(time.DateOnly), a.ChangeNumber, a.Title), "Your action item is due soon."})
 		case left < 0:
 			add(sd, reminder{"action_overdue", a.ID, a.OwnerID, notify.TypeActionOverdue, a.ChangeID,
-				fmt.Sprintf("Action overdue on %s: %s", a.ChangeNumber, a.Title), fmt.Sprintf("It was due %s.", a.DueOn.Format(time.DateOnly)), ""})
+				fmt.Sprintf("Action overdue on %s: %s", a.ChangeNumber, a.Title), fmt.Sprintf("It was due %s.", a.DueOn.Format(time.DateOnly))})
 			if -left >= rs.EscalateAfterDays {
 				to, err := managerOr(a.OwnerID, site)
 				if err != nil {
@@ -256,7 +279,7 @@ func (s *Service) RunReminders(ctx context.Context, now time.Time) (sent int, er
 				for _, m := range to {
 					add(sd, reminder{"action_escalation", a.ID, m, notify.TypeEscalation, a.ChangeID,
 						fmt.Sprintf("Escalation: action overdue on %s: %s", a.ChangeNumber, a.Title),
-						fmt.Sprintf("%s's action was due %s.", a.OwnerName, a.DueOn.Format(time.DateOnly)), ""})
+						fmt.Sprintf("%s's action was due %s.", a.OwnerName, a.DueOn.Format(time.DateOnly))})
 				}
 			}
 		}
@@ -293,7 +316,7 @@ func (s *Service) RunReminders(ctx context.Context, now time.Time) (sent int, er
 				}
 				for _, u := range to {
 					add(sd, reminder{"temporary_expiry", c.ID, u, notify.TypeTemporaryExpiring, c.ID, title,
-						"Temporary change " + c.Number + " (" + c.Title + ") must be reverted or converted to permanent at expiry.", ""})
+						"Temporary change " + c.Number + " (" + c.Title + ") must be reverted or converted to permanent at expiry."})
 				}
 			}
 		}
@@ -315,7 +338,7 @@ func (s *Service) RunReminders(ctx context.Context, now time.Time) (sent int, er
 			for _, u := range pending {
 				add(sd, reminder{"emergency_review_due", c.ID, u, notify.TypeReminder, c.ID,
 					fmt.Sprintf("Emergency change %s: full review due %s", c.Number, deadline),
-					"It was implemented before full review; your review or approval of " + c.Number + " (" + c.Title + ") is due by " + deadline + ".", ""})
+					"It was implemented before full review; your review or approval of " + c.Number + " (" + c.Title + ") is due by " + deadline + "."})
 			}
 		case left < 0:
 			coords, err := s.coordinators(ctx, q, c.SiteID)
@@ -325,12 +348,12 @@ func (s *Service) RunReminders(ctx context.Context, now time.Time) (sent int, er
 			for _, u := range append([]int64{c.InitiatorID}, coords...) {
 				add(sd, reminder{"emergency_overdue", c.ID, u, notify.TypeEmergencyOverdue, c.ID,
 					fmt.Sprintf("Emergency change %s is past its review deadline (%s)", c.Number, deadline),
-					"The full review of " + c.Number + " (" + c.Title + ") was due by " + deadline + ".", ""})
+					"The full review of " + c.Number + " (" + c.Title + ") was due by " + deadline + "."})
 			}
 			for _, u := range pending {
 				add(sd, reminder{"emergency_review_due", c.ID, u, notify.TypeReminder, c.ID,
 					fmt.Sprintf("Overdue: your review of emergency change %s was due %s", c.Number, deadline),
-					"The full review of " + c.Number + " (" + c.Title + ") was due by " + deadline + ".", ""})
+					"The full review of " + c.Number + " (" + c.Title + ") was due by " + deadline + "."})
 				to, err := managerOr(u, c.SiteID)
 				if err != nil {
 					return 0, err
@@ -338,7 +361,7 @@ func (s *Service) RunReminders(ctx context.Context, now time.Time) (sent int, er
 				for _, m := range to {
 					add(sd, reminder{"emergency_escalation", c.ID, m, notify.TypeEscalation, c.ID,
 						fmt.Sprintf("Escalation: emergency change %s missed its review deadline (%s)", c.Number, deadline),
-						"A review or approval of " + c.Number + " (" + c.Title + ") is still waiting; it was due by " + deadline + ".", ""})
+						"A review or approval of " + c.Number + " (" + c.Title + ") is still waiting; it was due by " + deadline + "."})
 				}
 			}
 		}

@@ -15,14 +15,14 @@ import (
 // and how many others are linked at sites not theirs (never named).
 func (s *Server) apiListLinks(w http.ResponseWriter, r *http.Request) {
 	changeCall(s, w, r, withChange, func(ctx context.Context, u *auth.User, id int64, _ noBody) (any, error) {
-		d, err := s.Changes.Get(ctx, u, id)
+		links, hidden, err := s.Changes.Links(ctx, u, id)
 		if err != nil {
 			return nil, err
 		}
 		return struct {
 			Links       []change.Link `json:"links"`
 			HiddenLinks int           `json:"hidden_links"`
-		}{d.Links, d.HiddenLinks}, nil
+		}{links, hidden}, nil
 	})
 }
 

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/mocpcr/mocpcr/internal/auth"
 	"github.com/mocpcr/mocpcr/internal/change"
 	"github.com/mocpcr/mocpcr/internal/problem"
 )
@@ -22,14 +23,19 @@ const attachmentPolicy = "sandbox; default-src 'none'"
 // the browser or the downloader's system run it (change.DownloadType,
 // change.DownloadName).
 func serveAttachment(w http.ResponseWriter, a *change.Attachment, data []byte) {
+	writeStored(w, a, data, change.DownloadType(a.ContentType), "attachment", attachmentPolicy)
+}
+
+// writeStored writes a stored file's data as type ct with disposition
+// (attachment or inline) and policy, never sniffed into something else.
+func writeStored(w http.ResponseWriter, a *change.Attachment, data []byte, ct, disposition, policy string) {
 	h := w.Header()
-	ct := change.DownloadType(a.ContentType)
 	h.Set("Content-Type", ct)
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Security-Policy", attachmentPolicy)
-	disp := mime.FormatMediaType("attachment", map[string]string{"filename": change.DownloadName(a.Filename, ct)})
+	h.Set("Content-Security-Policy", policy)
+	disp := mime.FormatMediaType(disposition, map[string]string{"filename": change.DownloadName(a.Filename, ct)})
 	if disp == "" {
-		disp = "attachment" // a name FormatMediaType cannot write: the browser picks one
+		disp = disposition // a name FormatMediaType cannot write: the browser picks one
 	}
 	h.Set("Content-Disposition", disp)
 	h.Set("Content-Length", strconv.Itoa(len(data)))
@@ -46,23 +52,51 @@ func serveAttachment(w http.ResponseWriter, a *change.Attachment, data []byte) {
 // a sandboxed document that loads nothing but itself.
 const previewPolicy = "sandbox; default-src 'none'; img-src 'self'"
 
+// pageAttachmentRef reads the change page's change and the attachment id
+// of the path ({aid}); when either is not there it has answered the
+// request, and ok is false.
+func (s *Server) pageAttachmentRef(w http.ResponseWriter, r *http.Request) (u *auth.User, changeID, aid int64, ok bool) {
+	u, d := s.loadChangePage(w, r)
+	if d == nil {
+		return nil, 0, 0, false
+	}
+	aid, err := strconv.ParseInt(r.PathValue("aid"), 10, 64)
+	if err != nil {
+		s.fail(w, r, errNotHere)
+		return nil, 0, 0, false
+	}
+	return u, d.Change.ID, aid, true
+}
+
+// pageAttachment reads the attachment of the path, with its data; when
+// there is none the user can see it has answered the request (ok false).
+func (s *Server) pageAttachment(w http.ResponseWriter, r *http.Request) (*change.Attachment, []byte, bool) {
+	u, changeID, aid, ok := s.pageAttachmentRef(w, r)
+	if !ok {
+		return nil, nil, false
+	}
+	a, data, err := s.Changes.AttachmentData(r.Context(), u, changeID, aid)
+	if err != nil {
+		s.fail(w, r, err)
+		return nil, nil, false
+	}
+	return a, data, true
+}
+
+// pageDownloadAttachment downloads an attachment from the change page.
+func (s *Server) pageDownloadAttachment(w http.ResponseWriter, r *http.Request) {
+	if a, data, ok := s.pageAttachment(w, r); ok {
+		serveAttachment(w, a, data)
+	}
+}
+
 // pageShowAttachmentPreview shows a picture attachment in the browser
 // (the change page's thumbnails open it): inline, sandboxed, and only
 // when its bytes are the picture its type says (change.PreviewType);
 // anything else is downloaded from the attachment's own link.
 func (s *Server) pageShowAttachmentPreview(w http.ResponseWriter, r *http.Request) {
-	u, d := s.loadChangePage(w, r)
-	if d == nil {
-		return
-	}
-	aid, err := strconv.ParseInt(r.PathValue("aid"), 10, 64)
-	if err != nil {
-		s.fail(w, r, errNotHere)
-		return
-	}
-	a, data, err := s.Changes.AttachmentData(r.Context(), u, d.Change.ID, aid)
-	if err != nil {
-		s.fail(w, r, err)
+	a, data, ok := s.pageAttachment(w, r)
+	if !ok {
 		return
 	}
 	ct := change.PreviewType(a.ContentType, data)
@@ -70,17 +104,7 @@ func (s *Server) pageShowAttachmentPreview(w http.ResponseWriter, r *http.Reques
 		s.fail(w, r, problem.Newf(problem.NotFound, "%s has no preview (only JPEG, PNG and GIF pictures are shown): download it instead", a.Filename))
 		return
 	}
-	h := w.Header()
-	h.Set("Content-Type", ct)
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Security-Policy", previewPolicy)
-	disp := mime.FormatMediaType("inline", map[string]string{"filename": change.DownloadName(a.Filename, ct)})
-	if disp == "" {
-		disp = "inline"
-	}
-	h.Set("Content-Disposition", disp)
-	h.Set("Content-Length", strconv.Itoa(len(data)))
-	w.Write(data)
+	writeStored(w, a, data, ct, "inline", previewPolicy)
 }
 
 // A download may take downloadBaseWindow plus one second per

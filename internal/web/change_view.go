@@ -752,21 +752,3 @@ var transitionButtons = []transitionButton{
 	{Action: "return", Label: "Return for revision", Help: "Send the change back to the initiator.", Comment: "required", CommentLabel: "What must be revised", Danger: true},
 	{Action: "void", Label: "Void the change", Help: "Stop the change for good. This cannot be undone.", Comment: "required", CommentLabel: "Reason for voiding", Danger: true},
 }
-
-func (s *Server) pageDownloadAttachment(w http.ResponseWriter, r *http.Request) {
-	u, d := s.loadChangePage(w, r)
-	if d == nil {
-		return
-	}
-	aid, err := strconv.ParseInt(r.PathValue("aid"), 10, 64)
-	if err != nil {
-		s.fail(w, r, errNotHere)
-		return
-	}
-	a, data, err := s.Changes.AttachmentData(r.Context(), u, d.Change.ID, aid)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	serveAttachment(w, a, data)
-}

@@ -281,16 +281,11 @@ func (s *Server) walkdownFail(w http.ResponseWriter, r *http.Request, err error,
 
 // pageShowThumbnail serves the small JPEG of an image attachment.
 func (s *Server) pageShowThumbnail(w http.ResponseWriter, r *http.Request) {
-	u, d := s.loadChangePage(w, r)
-	if d == nil {
+	u, changeID, aid, ok := s.pageAttachmentRef(w, r)
+	if !ok {
 		return
 	}
-	aid, err := strconv.ParseInt(r.PathValue("aid"), 10, 64)
-	if err != nil {
-		s.fail(w, r, errNotHere)
-		return
-	}
-	thumb, err := s.Changes.AttachmentThumbnail(r.Context(), u, d.Change.ID, aid)
+	thumb, err := s.Changes.AttachmentThumbnail(r.Context(), u, changeID, aid)
 	if err != nil {
 		s.fail(w, r, err)
 		return

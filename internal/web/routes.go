@@ -90,7 +90,9 @@ func (s *Server) routeTable() []route {
 		// change_view.go
 		{"GET /changes/{ref}", auth.ActionViewChanges, bodySmall, s.pageShowChange},
 		{"GET /changes/{ref}/print", auth.ActionViewChanges, bodySmall, s.pagePrintChange},
+		// attachment.go: a change's files, downloaded or previewed
 		{"GET /changes/{ref}/attachments/{aid}", auth.ActionViewChanges, bodySmall, s.pageDownloadAttachment},
+		{"GET /changes/{ref}/attachments/{aid}/preview", auth.ActionViewChanges, bodySmall, s.pageShowAttachmentPreview},
 		// change_actions.go
 		{"POST /changes/{ref}/submit", auth.ActionViewChanges, bodySmall, s.pageSubmitChange},
 		{"POST /changes/{ref}/transition", auth.ActionViewChanges, bodySmall, s.pageTransitionChange},
@@ -111,7 +113,6 @@ func (s *Server) routeTable() []route {
 		{"GET /changes/{ref}/walkdown", auth.ActionViewChanges, bodySmall, s.pageShowWalkdown},
 		{"POST /changes/{ref}/walkdown/{item}", auth.ActionViewChanges, bodyUpload, s.pageWalkdownAnswer},
 		{"GET /changes/{ref}/attachments/{aid}/thumbnail", auth.ActionViewChanges, bodySmall, s.pageShowThumbnail},
-		{"GET /changes/{ref}/attachments/{aid}/preview", auth.ActionViewChanges, bodySmall, s.pageShowAttachmentPreview},
 		{"POST /changes/{ref}/acknowledgers", auth.ActionViewChanges, bodySmall, s.pageAddAcknowledgers},
 		{"POST /changes/{ref}/acknowledge", auth.ActionViewChanges, bodySmall, s.pageAcknowledgeChange},
 		{"POST /changes/{ref}/attachments", auth.ActionViewChanges, bodyUpload, s.pageUploadAttachment},
@@ -230,10 +231,11 @@ func (s *Server) routeTable() []route {
 		{"POST /api/v1/changes/{id}/attachments", auth.ActionViewChanges, bodyUpload, s.apiUploadAttachment},
 		{"POST /api/v1/changes/{id}/extensions", auth.ActionViewChanges, bodySmall, s.apiRequestExtension},
 		{"POST /api/v1/changes/{id}/extensions/decision", auth.ActionApproveChange, bodySmall, s.apiDecideExtension},
-		// api_hazard_reviews.go
+		// api_change_links.go
 		{"GET /api/v1/changes/{id}/links", auth.ActionViewChanges, bodySmall, s.apiListLinks},
 		{"POST /api/v1/changes/{id}/links", auth.ActionViewChanges, bodySmall, s.apiLinkChange},
 		{"DELETE /api/v1/changes/{id}/links/{lid}", auth.ActionViewChanges, bodySmall, s.apiUnlinkChange},
+		// api_hazard_reviews.go
 		{"GET /api/v1/changes/{id}/hazard-reviews", auth.ActionViewChanges, bodySmall, s.apiListHazardReviews},
 		{"POST /api/v1/changes/{id}/hazard-reviews", auth.ActionViewChanges, bodySmall, s.apiRecordHazardReview},
 		// api_audit.go

@@ -138,6 +138,17 @@ func (l *List) Add(e FieldError) {
 	}
 }
 
+// AddErr records err when it is about an invalid field, and returns nil
+// then; any other error (the database failing) it returns, for the
+// caller to stop on.
+func (l *List) AddErr(err error) error {
+	if e := As(err); e != nil && e.Kind == Invalid && e.Field != "" {
+		l.Add(FieldError{Field: e.Field, Message: e.Message})
+		return nil
+	}
+	return err
+}
+
 // Invalid adds a problem written like Invalidf's.
 func (l *List) Invalid(field, format string, args ...any) {
 	e := Invalidf(field, format, args...)

@@ -119,14 +119,11 @@ func (s *Server) pageAssignReviewers(w http.ResponseWriter, r *http.Request) {
 		key := "reviewer-" + rv.Discipline
 		v := strings.TrimSpace(r.PostFormValue(key))
 		input[key] = v
-		if v == "" || v == strconv.FormatInt(rv.ReviewerID, 10) {
+		id, err := s.formPerson(r.Context(), d, "reviewer_id", v)
+		if err == nil && (id == 0 || id == rv.ReviewerID) {
 			continue
 		}
-		id, perr := strconv.ParseInt(v, 10, 64)
-		var err error
-		if perr != nil {
-			err = &problem.Error{Kind: problem.Invalid, Field: "reviewer_id", Message: "reviewer_id: choose a reviewer from the list"}
-		} else {
+		if err == nil {
 			err = s.Changes.AssignReviewer(r.Context(), u, d.Change.ID, rv.Discipline, id)
 		}
 		if err != nil {
@@ -147,13 +144,7 @@ func (s *Server) pageAddReview(w http.ResponseWriter, r *http.Request) {
 	disc := r.PostFormValue("discipline")
 	input := map[string]string{"add-review-discipline": disc, "add-review-reviewer": r.PostFormValue("reviewer_id")}
 	ids := map[string]string{"discipline": "add-review-discipline", "reviewer_id": "add-review-reviewer"}
-	var reviewer int64
-	var err error
-	if v := r.PostFormValue("reviewer_id"); v != "" {
-		if reviewer, err = strconv.ParseInt(v, 10, 64); err != nil {
-			err = problem.Invalidf("reviewer_id", "choose a reviewer from the list")
-		}
-	}
+	reviewer, err := s.formPerson(r.Context(), d, "reviewer_id", r.PostFormValue("reviewer_id"))
 	if err == nil {
 		err = s.Changes.AddReview(r.Context(), u, d.Change.ID, disc, reviewer)
 	}
@@ -176,15 +167,25 @@ func (s *Server) pageSetApprovers(w http.ResponseWriter, r *http.Request) {
 	twice := false
 	for _, name := range []string{"stage1", "stage2"} {
 		var ids []int64
+		// A list ticks ids; a large site's search fields add a name each.
+		added := 0
 		for _, v := range r.PostForm[name] {
-			id, err := strconv.ParseInt(v, 10, 64)
+			if _, err := strconv.ParseInt(v, 10, 64); err != nil {
+				input[fmt.Sprintf("%s-add-%d", name, added)] = v
+				added++
+			}
+			id, err := s.formPerson(r.Context(), d, "approvers", v)
 			if err != nil {
+				s.failChange(w, r, u, d, err, "f-approvers", map[string]string{"approvers": "approvers-list"}, input)
+				return
+			}
+			if id == 0 {
 				continue
 			}
 			twice = twice || seen[id]
 			seen[id] = true
 			ids = append(ids, id)
-			input[name+"-"+v] = "yes"
+			input[fmt.Sprintf("%s-%d", name, id)] = "yes"
 		}
 		stages = append(stages, ids)
 	}
@@ -237,9 +238,12 @@ func (s *Server) pageDecideReview(w http.ResponseWriter, r *http.Request) {
 				ids[fmt.Sprintf("conditions[%d].%s", i, n)] = cp + n
 			}
 			cd := change.ReviewCondition{Title: input[cp+"title"], BeforeStartup: input[cp+"before_startup"] == "yes"}
-			if v := input[cp+"owner_id"]; v != "" {
-				cd.OwnerID, _ = strconv.ParseInt(v, 10, 64)
+			owner, perr := s.formPerson(r.Context(), d, fmt.Sprintf("conditions[%d].owner_id", i), input[cp+"owner_id"])
+			if perr = p.AddErr(perr); perr != nil {
+				s.fail(w, r, perr)
+				return
 			}
+			cd.OwnerID = owner
 			due, derr := parseDate("due_on", input[cp+"due_on"])
 			if derr != nil {
 				p.Invalid(fmt.Sprintf("conditions[%d].due_on", i), "expected a date like 2026-12-31")
@@ -308,8 +312,14 @@ func (s *Server) pageAddAction(w http.ResponseWriter, r *http.Request) {
 	if strings.TrimSpace(r.PostFormValue("title")) == "" {
 		errs["action-title"] = "What must be done is required: say what the action is"
 	}
-	owner, perr := strconv.ParseInt(r.PostFormValue("owner_id"), 10, 64)
-	if perr != nil || owner <= 0 {
+	owner, perr := s.formPerson(r.Context(), d, "owner_id", r.PostFormValue("owner_id"))
+	switch pe := problem.As(perr); {
+	case pe != nil:
+		errs["action-owner_id"] = "Owner: " + strings.TrimPrefix(pe.Message, pe.Field+": ")
+	case perr != nil:
+		s.fail(w, r, perr)
+		return
+	case owner <= 0:
 		errs["action-owner_id"] = "Owner: choose who owns the action"
 	}
 	due, err := parseDate("due_on", r.PostFormValue("due_on"))
@@ -428,9 +438,16 @@ func (s *Server) pageEditAction(w http.ResponseWriter, r *http.Request) {
 		up.VerificationRequired = &verify
 	}
 	var p problem.List
-	if owner, perr := strconv.ParseInt(r.PostFormValue("owner_id"), 10, 64); perr != nil || owner <= 0 {
+	owner, perr := s.formPerson(r.Context(), d, "owner_id", r.PostFormValue("owner_id"))
+	if perr = p.AddErr(perr); perr != nil {
+		s.fail(w, r, perr)
+		return
+	}
+	switch {
+	case p.Has("owner_id"):
+	case owner <= 0:
 		p.Invalid("owner_id", "choose who owns the action")
-	} else {
+	default:
 		up.OwnerID = &owner
 	}
 	if due, derr := requiredDate("due_on", r.PostFormValue("due_on")); derr != nil {

@@ -70,7 +70,12 @@ func (s *Server) pageRecordHazardReview(w http.ResponseWriter, r *http.Request) 
 			ids[fmt.Sprintf("recommendations[%d].%s", i, n)] = rp + n
 		}
 		rec := change.HazardRecommendation{Title: input[rp+"title"], BeforeStartup: input[rp+"before_startup"] == "yes"}
-		rec.OwnerID, _ = strconv.ParseInt(input[rp+"owner_id"], 10, 64)
+		owner, perr := s.formPerson(r.Context(), d, fmt.Sprintf("recommendations[%d].owner_id", i), input[rp+"owner_id"])
+		if perr = p.AddErr(perr); perr != nil {
+			s.fail(w, r, perr)
+			return
+		}
+		rec.OwnerID = owner
 		due, derr := parseDate("due_on", input[rp+"due_on"])
 		if derr != nil {
 			p.Invalid(fmt.Sprintf("recommendations[%d].due_on", i), "expected a date like 2026-12-31")

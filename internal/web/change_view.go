@@ -42,8 +42,12 @@ type changeView struct {
 	Input map[string]string
 	// Missing names the fields still empty that submit requires.
 	Missing []string
-	// Users to choose from (enabled, on the change's site).
+	// Users to choose from (enabled, on the change's site), when the site
+	// has few; else PeopleSearch, and Known holds the people the change
+	// names already (loadPeople).
 	Reviewers, Approvers, People []*auth.User
+	PeopleSearch                 bool
+	Known                        map[int64]*auth.User
 	Disciplines                  []string
 	// Current-round reviews and approvals, and earlier rounds' history.
 	Reviews      []change.Review
@@ -302,21 +306,8 @@ func (s *Server) buildChangeView(r *http.Request, u *auth.User, d *change.Detail
 	}
 	if v.Can["assign"] || v.Can["add_action"] || v.Can["manage_roster"] || editsAction || v.MyReview != nil || v.Can["add_review"] ||
 		v.Can["record_hazard_review"] || v.Can["assign_pssr_team"] {
-		users, err := auth.SiteUsers(ctx, s.DB.SQL, c.SiteID)
-		if err != nil {
+		if err := s.loadPeople(ctx, v); err != nil {
 			return nil, err
-		}
-		for _, p := range users {
-			v.People = append(v.People, p)
-			if p.ID == c.InitiatorID {
-				continue
-			}
-			if p.Has(auth.RoleReviewer) {
-				v.Reviewers = append(v.Reviewers, p)
-			}
-			if p.Has(auth.RoleApprover) {
-				v.Approvers = append(v.Approvers, p)
-			}
 		}
 	}
 	hasPassword, err := auth.HasPassword(ctx, s.DB.SQL, u.ID)

@@ -90,6 +90,8 @@ func (s *Server) routeTable() []route {
 		// change_view.go
 		{"GET /changes/{ref}", auth.ActionViewChanges, bodySmall, s.pageShowChange},
 		{"GET /changes/{ref}/print", auth.ActionViewChanges, bodySmall, s.pagePrintChange},
+		// change_people.go: the people search of a large site's forms
+		{"GET /changes/{ref}/people", auth.ActionViewChanges, bodySmall, s.pageListChangePeople},
 		// attachment.go: a change's files, downloaded or previewed
 		{"GET /changes/{ref}/attachments/{aid}", auth.ActionViewChanges, bodySmall, s.pageDownloadAttachment},
 		{"GET /changes/{ref}/attachments/{aid}/preview", auth.ActionViewChanges, bodySmall, s.pageShowAttachmentPreview},

@@ -9,6 +9,37 @@
     b.addEventListener("click", function () { window.print(); });
   });
 
+  // People fields of a large site (data-people): suggest the site's
+  // people as the user types. Without this file the field still takes an
+  // email or a whole name, which the server looks up.
+  document.querySelectorAll("input[data-people]").forEach(function (input) {
+    var list = document.getElementById(input.getAttribute("list"));
+    var timer = null, asked = "";
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      var text = input.value.trim();
+      // A chosen suggestion ("Name <email>") needs no new search.
+      if (text.length < 2 || text === asked || /<[^>]+>$/.test(text)) return;
+      timer = setTimeout(function () {
+        asked = text;
+        var url = input.getAttribute("data-people");
+        url += (url.indexOf("?") < 0 ? "?" : "&") + "q=" + encodeURIComponent(text);
+        fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+          .then(function (r) { return r.ok ? r.json() : []; })
+          .then(function (people) {
+            if (input.value.trim() !== text) return;
+            list.textContent = "";
+            people.forEach(function (p) {
+              var o = document.createElement("option");
+              o.value = p.label;
+              list.appendChild(o);
+            });
+          })
+          .catch(function () { /* the server still resolves what was typed */ });
+      }, 200);
+    });
+  });
+
   var form = document.getElementById("change-form");
   if (!form) return;
 
